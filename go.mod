@@ -1,0 +1,3 @@
+module github.com/cnsgate/cnsgate
+
+go 1.26.8
