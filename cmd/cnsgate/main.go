@@ -1,0 +1,65 @@
+// Command cnsgate is the TS-CNS authentication gateway and identity
+// provider. This package only wires: it reads flags and configuration,
+// builds the parts and starts the listeners.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `cnsgate — log in to public-administration services with a TS-CNS smart card
+
+Usage:
+  cnsgate serve --config FILE            run the gateway
+  cnsgate demo [--dir DIR]               run a self-contained demo (generated card PKI)
+  cnsgate check-config --config FILE     validate a configuration and print every problem
+  cnsgate inspect [--config FILE | --trust DIR] CERT
+                                         validate a card certificate and print its identity as JSON
+  cnsgate version                        print the version
+
+Run "cnsgate COMMAND -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run dispatches a command line and returns the process exit code:
+// 0 success, 1 a negative verdict (rejected card, invalid config), 2 a usage
+// or operational error.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "demo":
+		return cmdDemo(ctx, rest, stdout, stderr)
+	case "check-config":
+		return cmdCheckConfig(rest, stdout, stderr)
+	case "inspect":
+		return cmdInspect(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "cnsgate", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "cnsgate: unknown command %q\n\n%s", cmd, usage)
+	return 2
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *path == "" {
+		fmt.Fprintln(stderr, "cnsgate serve: --config FILE is required")
+		return 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate serve: %v\n", err)
+		return 1
+	}
+	logger := newLogger(cfg.Log, stderr)
+	if err := serve(ctx, cfg, *path, logger, nil); err != nil {
+		logger.Error("cnsgate stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger builds the process logger: JSON (or text) on w, with
+// request_id and remote_ip taken from each record's context.
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
+	if c.Format == "text" {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(idp.LogHandler{Handler: h})
+}
+
+// listeners are the three sockets, bound before serving so that a port
+// conflict is reported at start and tests can listen on port 0.
+type listeners struct{ public, cns, admin net.Listener }
+
+// bound reports the actual addresses, for the demo's banner and for tests.
+type bound struct{ Public, CNS, Admin string }
+
+func listen(cfg *config.Config) (*listeners, error) {
+	var l listeners
+	var err error
+	if l.public, err = net.Listen("tcp", cfg.Listen.Public); err != nil {
+		return nil, fmt.Errorf("listen.public: %w", err)
+	}
+	if l.cns, err = net.Listen("tcp", cfg.Listen.CNS); err != nil {
+		l.public.Close()
+		return nil, fmt.Errorf("listen.cns: %w", err)
+	}
+	if l.admin, err = net.Listen("tcp", cfg.Listen.Admin); err != nil {
+		l.public.Close()
+		l.cns.Close()
+		return nil, fmt.Errorf("listen.admin: %w", err)
+	}
+	return &l, nil
+}
+
+// serve runs cnsgate until ctx ends. ready, when not nil, receives the
+// bound addresses once every listener accepts connections.
+func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound)) error {
+	ts, err := loadTrust(cfg.Trust)
+	if err != nil {
+		return err
+	}
+	for _, r := range ts.reports {
+		logger.Info("trust store loaded", "source", r.Source, "summary", r.Summary())
+	}
+	serverCert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	front := idp.NewFrontDoor(ts.validator, nil)
+	var trustNow atomic.Pointer[trustSet]
+	trustNow.Store(ts)
+
+	cnsTLS := &tls.Config{
+		Certificates: []tls.Certificate{serverCert},
+		MinVersion:   tls.VersionTLS12,
+		MaxVersion:   cfg.TLS.CNSMaxTLSVersion(),
+		// Request any certificate in the initial handshake; every request
+		// is then judged by the front door from its own connection state.
+		ClientAuth: tls.RequestClientCert,
+	}
+	if cfg.TLS.CNSClientCANames {
+		// The pool is only used to advertise names: with RequestClientCert
+		// crypto/tls does not verify against it. Re-read on every handshake
+		// so that a SIGHUP reload is advertised at once.
+		cnsTLS.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			c := cnsTLS.Clone()
+			c.GetConfigForClient = nil
+			pool := x509.NewCertPool()
+			for _, a := range trustNow.Load().store.Anchors() {
+				pool.AddCert(a)
+			}
+			c.ClientCAs = pool
+			return c, nil
+		}
+	}
+	publicTLS := &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+
+	l, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	pages, err := web.New()
+	if err != nil {
+		return err
+	}
+	app := &idp.Server{Pages: pages, Front: front, CNSOrigin: cfg.CNSOrigin, Logger: logger}
+	var stopping atomic.Bool
+	admin := idp.AdminHandler(map[string]idp.ReadinessCheck{
+		"shutdown": func(context.Context) error {
+			if stopping.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		},
+		"trust_store": func(context.Context) error {
+			if trustNow.Load().store.Len() == 0 {
+				return errors.New("no trust anchor loaded")
+			}
+			return nil
+		},
+	})
+	servers := []*http.Server{
+		newServer(idp.WithRequestInfo(app.PublicHandler()), publicTLS, logger),
+		newServer(idp.WithRequestInfo(app.CNSHandler()), cnsTLS, logger),
+		newServer(admin, nil, logger),
+	}
+	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func(s *http.Server, ln net.Listener) {
+			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}(s, socks[i])
+	}
+	b := bound{Public: l.public.Addr().String(), CNS: l.cns.Addr().String(), Admin: l.admin.Addr().String()}
+	logger.Info("cnsgate started", "version", version, "public", b.Public, "cns", b.CNS, "admin", b.Admin,
+		"issuer", cfg.Issuer, "cns_origin", cfg.CNSOrigin, "cns_max_tls", cfg.TLS.CNSMaxVersion)
+	if ready != nil {
+		ready(b)
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			runErr = err
+			break loop
+		case <-hup:
+			reloadTrust(cfgPath, cfg, front, &trustNow, logger)
+		}
+	}
+	logger.Info("cnsgate shutting down")
+	stopping.Store(true)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range servers {
+		wg.Add(1)
+		go func(s *http.Server) {
+			defer wg.Done()
+			if err := s.Shutdown(shutdownCtx); err != nil {
+				logger.Warn("shutdown", "err", err)
+			}
+		}(s)
+	}
+	wg.Wait()
+	return runErr
+}
+
+// reloadTrust re-reads the trust section of the configuration file and, when
+// it loads, swaps the validator; on any error the running one is kept.
+func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger) {
+	trust := running.Trust
+	if cfgPath != "" {
+		cfg, err := config.Load(cfgPath)
+		if err != nil {
+			logger.Error("trust reload refused: configuration is invalid; keeping the current trust store", "err", err)
+			return
+		}
+		trust = cfg.Trust
+	}
+	ts, err := loadTrust(trust)
+	if err != nil {
+		logger.Error("trust reload failed; keeping the current trust store", "err", err)
+		return
+	}
+	cur.Store(ts)
+	front.SetValidator(ts.validator)
+	for _, r := range ts.reports {
+		logger.Info("trust store reloaded", "source", r.Source, "summary", r.Summary())
+	}
+}
+
+func newServer(h http.Handler, tlsConf *tls.Config, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}

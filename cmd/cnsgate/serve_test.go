@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+)
+
+// testServer runs serve on loopback ports chosen by the kernel.
+type testServer struct {
+	b      bound
+	cfg    *config.Config
+	setup  *demo.Setup
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startServer(t *testing.T, edit func(cfgYAML string) string) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	setup, err := demo.Prepare(dir, demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if edit != nil {
+		raw, err := os.ReadFile(setup.ConfigFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(setup.ConfigFile, []byte(edit(string(raw))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(setup.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServer{cfg: cfg, setup: setup, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan bound, 1)
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go func() { s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }) }()
+	select {
+	case s.b = <-ready:
+	case err := <-s.done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-s.done:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop")
+		}
+	})
+	return s
+}
+
+// freeAddr returns a loopback address with a port nobody listens on now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// client returns an HTTPS client trusting the demo TLS CA and presenting
+// cert (none when nil), recording the CertificateRequest it saw.
+func (s *testServer) client(t *testing.T, cert *tls.Certificate, seen *tls.CertificateRequestInfo) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(s.setup.TLSCAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(caPEM)
+	tc := &tls.Config{RootCAs: pool, ServerName: "localhost", MaxVersion: tls.VersionTLS13}
+	tc.GetClientCertificate = func(cri *tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if seen != nil {
+			*seen = *cri
+		}
+		if cert == nil {
+			return &tls.Certificate{}, nil
+		}
+		return cert, nil
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second}
+}
+
+type verdict struct {
+	Verdict  string `json:"verdict"`
+	Reason   string `json:"reason"`
+	Identity struct {
+		FiscalCode string `json:"fiscal_code"`
+	} `json:"identity"`
+}
+
+func cnsLogin(t *testing.T, c *http.Client, addr string) (verdict, *http.Response) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "https://"+addr+"/cns/login", nil)
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v verdict
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v, resp
+}
+
+func loadCard(t *testing.T, c demo.Card) *tls.Certificate {
+	t.Helper()
+	pair, err := tls.LoadX509KeyPair(c.ChainFile, c.KeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &pair
+}
+
+func TestServeCardListener(t *testing.T) {
+	s := startServer(t, nil)
+	citizen := loadCard(t, s.setup.Cards[0])
+
+	var cri tls.CertificateRequestInfo
+	v, resp := cnsLogin(t, s.client(t, citizen, &cri), s.b.CNS)
+	if resp.StatusCode != 200 || v.Verdict != "accepted" || v.Identity.FiscalCode != s.setup.Cards[0].FiscalCode {
+		t.Fatalf("citizen: %d %+v", resp.StatusCode, v)
+	}
+	if resp.TLS.Version != tls.VersionTLS12 {
+		t.Fatalf("cns listener negotiated %x, want TLS 1.2 (cns_max_version default)", resp.TLS.Version)
+	}
+	if len(cri.AcceptableCAs) != 0 {
+		t.Fatalf("cns listener advertised %d CA names, want none", len(cri.AcceptableCAs))
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id")
+	}
+
+	for _, c := range s.setup.Cards {
+		if c.Name != "expired" {
+			continue
+		}
+		v, resp := cnsLogin(t, s.client(t, loadCard(t, c), nil), s.b.CNS)
+		if resp.StatusCode != 403 || v.Reason != "expired" {
+			t.Fatalf("expired card: %d %+v", resp.StatusCode, v)
+		}
+	}
+	v, resp = cnsLogin(t, s.client(t, nil, nil), s.b.CNS)
+	if resp.StatusCode != 403 || v.Reason != "no_certificate" {
+		t.Fatalf("no card: %d %+v", resp.StatusCode, v)
+	}
+
+	// The citizen's page: Italian by default, English on request.
+	for lang, want := range map[string]string{"": "Accedi con TS/CNS", "en-GB,en;q=0.8": "Log in with TS/CNS"} {
+		req, _ := http.NewRequest("GET", "https://"+s.b.Public+"/", nil)
+		req.Header.Set("Accept-Language", lang)
+		resp, err := s.client(t, nil, nil).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) || !strings.Contains(string(body), s.cfg.CNSOrigin) {
+			t.Fatalf("home (%q): %d, missing %q", lang, resp.StatusCode, want)
+		}
+	}
+
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
+		resp, err := http.Get("http://" + s.b.Admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestServeTLS13AndCANamesWhenConfigured(t *testing.T) {
+	s := startServer(t, func(y string) string {
+		return strings.Replace(y, "tls:\n", "tls:\n  cns_max_version: \"1.3\"\n  cns_client_ca_names: true\n", 1)
+	})
+	var cri tls.CertificateRequestInfo
+	v, resp := cnsLogin(t, s.client(t, loadCard(t, s.setup.Cards[0]), &cri), s.b.CNS)
+	if v.Verdict != "accepted" || resp.TLS.Version != tls.VersionTLS13 {
+		t.Fatalf("%+v over %x", v, resp.TLS.Version)
+	}
+	if len(cri.AcceptableCAs) != 1 {
+		t.Fatalf("advertised %d CA names, want the one anchor", len(cri.AcceptableCAs))
+	}
+}
+
+// TestServeSIGHUPReloadsTrust adds a CA to the trust directory and checks
+// that its cards are accepted after SIGHUP, without a restart.
+func TestServeSIGHUPReloadsTrust(t *testing.T) {
+	s := startServer(t, nil)
+	other, err := cnstest.NewRegionalCA("Umbria")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := other.MustIssueCard(cnstest.CardOptions{})
+	pair := card.TLSCertificate()
+	c := s.client(t, &pair, nil)
+	if v, _ := cnsLogin(t, c, s.b.CNS); v.Reason != "unknown_issuer" {
+		t.Fatalf("before reload: %+v", v)
+	}
+	if _, err := cnstest.WriteCAFiles(s.setup.TrustDir, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		// A new connection each time: the verdict must not depend on it, but
+		// this also proves resumption is not needed for the new store.
+		c.CloseIdleConnections()
+		v, _ := cnsLogin(t, c, s.b.CNS)
+		if v.Verdict == "accepted" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after SIGHUP: %+v", v)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// A broken trust directory on reload keeps the running store.
+	if err := os.RemoveAll(s.setup.TrustDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	c.CloseIdleConnections()
+	if v, _ := cnsLogin(t, c, s.b.CNS); v.Verdict != "accepted" {
+		t.Fatalf("after a failed reload: %+v", v)
+	}
+}
+
+// TestServeResumedSessionIsJudgedAgain resumes a TLS session and checks the
+// card is still judged on the resumed connection.
+func TestServeResumedSessionIsJudgedAgain(t *testing.T) {
+	s := startServer(t, nil)
+	c := s.client(t, loadCard(t, s.setup.Cards[0]), nil)
+	tr := c.Transport.(*http.Transport)
+	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	tr.DisableKeepAlives = true
+	var resumed bool
+	for i := 0; i < 3; i++ {
+		v, resp := cnsLogin(t, c, s.b.CNS)
+		if v.Verdict != "accepted" {
+			t.Fatalf("attempt %d: %+v", i, v)
+		}
+		resumed = resumed || resp.TLS.DidResume
+	}
+	if !resumed {
+		t.Fatal("the TLS session was never resumed; the test proves nothing")
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	for _, args := range [][]string{nil, {"nope"}, {"serve"}, {"inspect"}, {"check-config"}} {
+		var out, errb strings.Builder
+		if code := run(context.Background(), args, &out, &errb); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
+		}
+	}
+	var out strings.Builder
+	if code := run(context.Background(), []string{"version"}, &out, io.Discard); code != 0 || !strings.Contains(out.String(), "cnsgate") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := t.TempDir()
+	setup, err := demo.Prepare(dir, demo.DefaultPorts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"check-config", "--config", setup.ConfigFile}, &out, &errb); code != 0 {
+		t.Fatalf("valid config: exit %d\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), "1 usable anchors now") {
+		t.Fatalf("no trust summary in %q", out.String())
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("issuer: ftp://x\nsessions:\n  store: redis\nbogus_key: 1\n"), 0o644)
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"check-config", "--config", bad}, &out, &errb); code != 1 {
+		t.Fatalf("invalid config: exit %d", code)
+	}
+	for _, want := range []string{"bogus_key", "sessions: redis: option 'addrs' is required when store is 'redis'", "issuer"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, errb.String())
+		}
+	}
+	fmt.Fprint(io.Discard, out.String())
+}

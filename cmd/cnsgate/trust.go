@@ -1,0 +1,95 @@
+package main
+
+import (
+	"encoding/asn1"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// trustSet is what loading the trust configuration produced.
+type trustSet struct {
+	store     *x509cns.TrustStore
+	validator *x509cns.Validator
+	reports   []*x509cns.LoadReport
+}
+
+// loadTrust builds the trust store and the validator from the trust section.
+func loadTrust(t config.Trust) (*trustSet, error) {
+	store := x509cns.NewTrustStore()
+	var reports []*x509cns.LoadReport
+	for _, dir := range t.CADirs {
+		rep, err := store.LoadPEMDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("trust: ca_dirs: %w", err)
+		}
+		reports = append(reports, rep)
+	}
+	if t.TSLFile != "" {
+		data, err := os.ReadFile(t.TSLFile)
+		if err != nil {
+			return nil, fmt.Errorf("trust: tsl_file: %w", err)
+		}
+		var opts x509cns.TSLOptions
+		if t.TSLSignerFile != "" {
+			raw, err := os.ReadFile(t.TSLSignerFile)
+			if err != nil {
+				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
+			}
+			certs, err := x509cns.ParseCertificates(raw)
+			if err != nil {
+				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
+			}
+			opts.Signer = certs[0]
+		}
+		rep, err := store.LoadTSL(data, opts)
+		if err != nil {
+			return nil, fmt.Errorf("trust: tsl_file: %w", err)
+		}
+		reports = append(reports, rep)
+	}
+	if store.Len() == 0 {
+		return nil, fmt.Errorf("trust: no usable trust anchor was loaded")
+	}
+	policy, err := policyFromConfig(t)
+	if err != nil {
+		return nil, err
+	}
+	return &trustSet{store: store, validator: &x509cns.Validator{Anchors: store, Policy: policy}, reports: reports}, nil
+}
+
+// policyFromConfig turns the trust section into a validation policy.
+func policyFromConfig(t config.Trust) (x509cns.Policy, error) {
+	p := x509cns.Policy{
+		RequireClientAuthEKU: t.RequireClientAuthEKU,
+		MinRSABits:           t.MinRSABits,
+		AllowSHA1:            t.AllowSHA1,
+	}
+	for _, s := range t.Policies {
+		oid, err := parseOID(s)
+		if err != nil {
+			return p, fmt.Errorf("trust: policies: %w", err)
+		}
+		p.Policies = append(p.Policies, oid)
+	}
+	return p, nil
+}
+
+func parseOID(s string) (asn1.ObjectIdentifier, error) {
+	var oid asn1.ObjectIdentifier
+	for _, part := range strings.Split(s, ".") {
+		n, err := strconv.Atoi(part)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("%q is not a dotted OID", s)
+		}
+		oid = append(oid, n)
+	}
+	if len(oid) < 2 {
+		return nil, fmt.Errorf("%q is not a dotted OID", s)
+	}
+	return oid, nil
+}

@@ -1,0 +1,122 @@
+package config
+
+import (
+	_ "embed"
+	"time"
+)
+
+// The defaults, applied to every option left at its zero value.
+const (
+	DefaultListenPublic     = ":8443"
+	DefaultListenCNS        = ":8444"
+	DefaultListenAdmin      = "127.0.0.1:9464"
+	DefaultCNSMaxVersion    = "1.2"
+	DefaultMinRSABits       = 2048
+	DefaultOCSPTimeout      = 2 * time.Second
+	DefaultCRLGrace         = time.Hour
+	DefaultCRLMaxBytes      = 128 << 20
+	DefaultCRLFetchTimeout  = 30 * time.Second
+	DefaultIdleTimeout      = 15 * time.Minute
+	DefaultAbsoluteTimeout  = 8 * time.Hour
+	DefaultSQLiteDSN        = "file:cnsgate.db"
+	DefaultAuditRetention   = 365 * 24 * time.Hour
+	DefaultLogLevel         = "info"
+	DefaultLogFormat        = "json"
+	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
+	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
+)
+
+// DefaultPolicies returns the default trust.policies.
+func DefaultPolicies() []string { return []string{PolicyCNSAuthentication, PolicyCIE} }
+
+// Default returns a configuration holding every default. It does not
+// validate: issuer, cns_origin, the TLS files and a trust source have no
+// default.
+func Default() *Config {
+	c := newBase()
+	c.applyDefaults()
+	return c
+}
+
+// newBase is the configuration the YAML is decoded onto: the booleans whose
+// default is true, which applyDefaults cannot tell from an explicit false.
+func newBase() *Config {
+	c := &Config{}
+	c.Trust.RequireClientAuthEKU = true
+	return c
+}
+
+// applyDefaults fills every zero-valued option that has a default.
+func (c *Config) applyDefaults() {
+	setString(&c.Listen.Public, DefaultListenPublic)
+	setString(&c.Listen.CNS, DefaultListenCNS)
+	setString(&c.Listen.Admin, DefaultListenAdmin)
+	setString(&c.TLS.CNSMaxVersion, DefaultCNSMaxVersion)
+
+	if len(c.Trust.Policies) == 0 {
+		c.Trust.Policies = DefaultPolicies()
+	}
+	if c.Trust.MinRSABits == 0 {
+		c.Trust.MinRSABits = DefaultMinRSABits
+	}
+
+	r := &c.Revocation
+	setString(&r.Mode, RevocationCRLThenOCSP)
+	setString(&r.Failure, FailClosed)
+	setDuration(&r.OCSPTimeout, DefaultOCSPTimeout)
+	setDuration(&r.CRLGrace, DefaultCRLGrace)
+	setDuration(&r.CRLFetchTimeout, DefaultCRLFetchTimeout)
+	if r.CRLMaxBytes == 0 {
+		r.CRLMaxBytes = DefaultCRLMaxBytes
+	}
+
+	s := &c.Sessions
+	setString(&s.Store, StoreMemory)
+	setDuration(&s.IdleTimeout, DefaultIdleTimeout)
+	setDuration(&s.AbsoluteTimeout, DefaultAbsoluteTimeout)
+
+	setString(&c.Registry.Driver, DriverSQLite)
+	// The DSN default is SQLite's; a postgres DSN, or one given in a file,
+	// has none.
+	if c.Registry.Driver == DriverSQLite && c.Registry.DSN == "" && c.Registry.DSNFile == "" {
+		c.Registry.DSN = DefaultSQLiteDSN
+	}
+	setString(&c.Registration.Mode, RegistrationOpen)
+
+	for i := range c.OIDC.Clients {
+		cl := &c.OIDC.Clients[i]
+		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)
+		setString(&cl.SubjectType, SubjectPairwise)
+		setString(&cl.Name, cl.ID)
+	}
+	for i := range c.SAML.ServiceProviders {
+		sp := &c.SAML.ServiceProviders[i]
+		setString(&sp.AttributeProfile, ProfileSPID)
+		setString(&sp.NameIDFormat, NameIDPersistent)
+		setString(&sp.Name, sp.EntityID)
+	}
+
+	setString(&c.Audit.Sink, AuditBoth)
+	setDuration(&c.Audit.Retention, DefaultAuditRetention)
+	setString(&c.Log.Level, DefaultLogLevel)
+	setString(&c.Log.Format, DefaultLogFormat)
+}
+
+func setString[T ~string](p *T, def T) {
+	if *p == "" {
+		*p = def
+	}
+}
+
+func setDuration(p *Duration, def time.Duration) {
+	if *p == 0 {
+		*p = Duration(def)
+	}
+}
+
+//go:embed example.yaml
+var example []byte
+
+// Example returns a commented configuration file that sets every option,
+// most to their defaults. It validates once its secret_file exists.
+func Example() []byte { return append([]byte(nil), example...) }

@@ -1,0 +1,46 @@
+// Package config owns cnsgate's configuration: the YAML schema, its defaults,
+// the CNSGATE_* environment overlay, the *_file secrets and the validation
+// that reports every problem at once. It reads files and the environment only
+// through the Loader it is given, and it imports nothing of the project: the
+// parts that use a setting (x509cns, sessions, idp, ...) receive plain values
+// from cmd/cnsgate and never see this package.
+//
+// # Loading
+//
+// Load and Loader.Parse run these steps, in order, and collect the problems of
+// every step before returning them together as a *ValidationError:
+//
+//  1. Decode the YAML document. Unknown keys are refused with their path and
+//     line; so are values of the wrong type. An empty document is allowed.
+//  2. Overlay the environment: every scalar, list and duration key has a
+//     variable named CNSGATE_ + its upper-cased path with '_' between the
+//     segments, for example CNSGATE_LISTEN_PUBLIC, CNSGATE_SESSIONS_REDIS_ADDRS
+//     or CNSGATE_REVOCATION_OCSP_TIMEOUT. Lists are comma-separated. A variable
+//     set to the empty string is ignored. The lists of structures
+//     (oidc.clients, saml.service_providers) and the maps
+//     (revocation.crl_urls) have no variable: configure them in the file.
+//     EnvVars lists every variable.
+//  3. Apply the defaults to every option left at its zero value. Zero
+//     durations, sizes and empty lists therefore mean "the default". Booleans
+//     whose default is true (trust.require_client_auth_eku) take it only when
+//     the key is absent.
+//  4. Resolve the secrets: an option X_file (sessions.redis.password_file,
+//     registry.dsn_file, oidc.clients[].secret_file) names a file whose
+//     content, less its trailing newlines, becomes the sibling option X.
+//     Setting both X and X_file is an error.
+//  5. Validate (Config.Validate): syntax of URLs, addresses, CIDRs, OIDs and
+//     enumerations, and the rules that tie options together.
+//
+// Relative paths are relative to the working directory of the process, not
+// to the configuration file. Files other than the *_file secrets (TLS
+// certificates, CA directories, the trusted list, metadata, signing keys) are
+// only checked for being named here; the parts that read them report whether
+// they can.
+//
+// # Secrets
+//
+// Passwords, client secrets and the registry DSN have type Secret, whose
+// String, GoString, MarshalYAML, MarshalJSON and LogValue print "[REDACTED]".
+// Config.Redacted renders the effective configuration for check-config.
+// Read a secret with its Value method.
+package config

@@ -1,0 +1,129 @@
+package config
+
+// Config is the whole configuration of one cnsgate process. Every yaml tag is
+// a key of the file; the same path, upper-cased, is its environment variable
+// (see EnvVars).
+type Config struct {
+	// Issuer is the public origin (and OIDC issuer) of cnsgate, e.g.
+	// https://login.example.it. https unless the host is a loopback name.
+	Issuer string `yaml:"issuer"`
+	// CNSOrigin is the https origin of the card listener, e.g.
+	// https://cns.login.example.it or https://login.example.it:8444.
+	CNSOrigin string `yaml:"cns_origin"`
+
+	Listen       Listen       `yaml:"listen"`
+	TLS          TLS          `yaml:"tls"`
+	Trust        Trust        `yaml:"trust"`
+	Revocation   Revocation   `yaml:"revocation"`
+	Proxy        Proxy        `yaml:"proxy"`
+	Sessions     Sessions     `yaml:"sessions"`
+	Registry     Registry     `yaml:"registry"`
+	Registration Registration `yaml:"registration"`
+	OIDC         OIDC         `yaml:"oidc"`
+	SAML         SAML         `yaml:"saml"`
+	Audit        Audit        `yaml:"audit"`
+	Log          Log          `yaml:"log"`
+}
+
+// Listen holds the host:port addresses of the three listeners.
+type Listen struct {
+	Public string `yaml:"public"` // browser-facing HTTPS; default ":8443"
+	CNS    string `yaml:"cns"`    // mutual TLS with the card; default ":8444"
+	Admin  string `yaml:"admin"`  // plain HTTP /metrics /healthz /readyz; default "127.0.0.1:9464"
+}
+
+// TLS holds the server certificate of the public and cns listeners.
+type TLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// CNSMaxVersion caps the card listener: "1.2" (default; smart cards
+	// rarely sign RSA-PSS, which TLS 1.3 requires) or "1.3".
+	CNSMaxVersion string `yaml:"cns_max_version"`
+	// CNSClientCANames advertises the trust anchors' names in the
+	// CertificateRequest. Default false: an empty list, which every browser
+	// accepts and which avoids oversized handshakes. Extension.
+	CNSClientCANames bool `yaml:"cns_client_ca_names"`
+}
+
+// Trust says which certificate authorities and which certificates to accept.
+type Trust struct {
+	CADirs        []string `yaml:"ca_dirs"`         // directories of PEM/DER CA certificates
+	TSLFile       string   `yaml:"tsl_file"`        // ETSI TS 119 612 trusted list (TSL-IT.xml)
+	TSLSignerFile string   `yaml:"tsl_signer_file"` // certificate that must have signed the trusted list
+	// Policies are the certificate policy OIDs of which a card certificate
+	// must carry one. Default ["1.3.76.16.2.1", "1.3.76.47.4"].
+	Policies             []string `yaml:"policies"`
+	RequireClientAuthEKU bool     `yaml:"require_client_auth_eku"` // default true
+	MinRSABits           int      `yaml:"min_rsa_bits"`            // default 2048, at least 1024
+	AllowSHA1            bool     `yaml:"allow_sha1"`              // accept SHA-1 signatures (old cards)
+}
+
+// Revocation configures CRL and OCSP checking.
+type Revocation struct {
+	Mode        RevocationMode `yaml:"mode"`         // default crl_then_ocsp
+	Failure     FailurePolicy  `yaml:"failure"`      // default closed
+	OCSPTimeout Duration       `yaml:"ocsp_timeout"` // default 2s
+	CRLGrace    Duration       `yaml:"crl_grace"`    // a CRL stays usable this long past nextUpdate; default 1h
+	CRLFiles    []string       `yaml:"crl_files"`    // local CRLs loaded at start
+	// CRLURLs overrides the distribution points of an issuer, keyed by the
+	// issuer's name (as in the certificate) or its SKI in hex. File only.
+	CRLURLs         map[string][]string `yaml:"crl_urls"`
+	OCSPURL         string              `yaml:"ocsp_url"`          // responder used instead of the AIA one
+	OCSPNonce       bool                `yaml:"ocsp_nonce"`        // send a nonce in OCSP requests
+	CRLMaxBytes     int64               `yaml:"crl_max_bytes"`     // default 128 MiB
+	CRLFetchTimeout Duration            `yaml:"crl_fetch_timeout"` // default 30s
+}
+
+// Proxy configures a TLS-terminating front that passes the card certificate
+// in a header.
+type Proxy struct {
+	TrustedCIDRs []string    `yaml:"trusted_cidrs"` // peers whose header is believed
+	Header       ProxyHeader `yaml:"header"`        // required when trusted_cidrs is set
+}
+
+// Sessions configures where login sessions live and how long.
+type Sessions struct {
+	Store           SessionStore `yaml:"store"`            // default memory
+	IdleTimeout     Duration     `yaml:"idle_timeout"`     // default 15m
+	AbsoluteTimeout Duration     `yaml:"absolute_timeout"` // default 8h, at least idle_timeout
+	Redis           Redis        `yaml:"redis"`
+}
+
+// Redis is the go-redis UniversalOptions subset cnsgate uses: one address is
+// a standalone server, master_name selects Sentinel, several addresses
+// without master_name a Cluster.
+type Redis struct {
+	Addrs        []string `yaml:"addrs"`
+	MasterName   string   `yaml:"master_name"`
+	Username     string   `yaml:"username"`
+	Password     Secret   `yaml:"password"`
+	PasswordFile string   `yaml:"password_file"`
+	DB           int      `yaml:"db"`
+	TLS          bool     `yaml:"tls"`
+}
+
+// Registry configures the SQL database of registrations, operators and audit.
+type Registry struct {
+	Driver  RegistryDriver `yaml:"driver"`   // default sqlite
+	DSN     Secret         `yaml:"dsn"`      // default "file:cnsgate.db" for sqlite
+	DSNFile string         `yaml:"dsn_file"` // file holding the DSN
+}
+
+// Registration says which valid cards may register.
+type Registration struct {
+	Mode          RegistrationMode `yaml:"mode"`           // default open
+	AllowlistFile string           `yaml:"allowlist_file"` // CSV of fiscal codes; required when mode is allowlist
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	Sink             AuditSink `yaml:"sink"`               // default both
+	Retention        Duration  `yaml:"retention"`          // default 8760h
+	RevealFiscalCode bool      `yaml:"reveal_fiscal_code"` // log fiscal codes unmasked
+}
+
+// Log configures the process logger (log/slog). Extension.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default), text
+}

@@ -1,0 +1,51 @@
+package config
+
+// OIDC configures the OpenID Provider and its relying parties.
+type OIDC struct {
+	// SigningKeys are PEM private key files; the first signs, the others
+	// stay published in /jwks for rotation.
+	SigningKeys []string `yaml:"signing_keys"`
+	Clients     []Client `yaml:"clients"` // file only
+}
+
+// Client is one OIDC relying party.
+type Client struct {
+	ID                     string   `yaml:"id"`
+	Name                   string   `yaml:"name"` // shown to the citizen; defaults to id
+	Secret                 Secret   `yaml:"secret"`
+	SecretFile             string   `yaml:"secret_file"`
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	// TokenEndpointAuthMethod defaults to client_secret_basic.
+	TokenEndpointAuthMethod AuthMethod `yaml:"token_endpoint_auth_method"`
+	JWKSURI                 string     `yaml:"jwks_uri"` // keys for private_key_jwt
+	JWKS                    string     `yaml:"jwks"`     // inline JWK Set (JSON) for private_key_jwt
+	// Scopes the client may request; empty means every scope cnsgate
+	// supports.
+	Scopes      []string    `yaml:"scopes"`
+	SubjectType SubjectType `yaml:"subject_type"` // default pairwise
+	HomeURL     string      `yaml:"home_url"`     // link under "Servizi attivi"; none when empty
+}
+
+// SAML configures the SAML 2.0 identity provider and its service providers.
+type SAML struct {
+	CertFile         string            `yaml:"cert_file"` // signing certificate published in /saml/metadata
+	KeyFile          string            `yaml:"key_file"`
+	ServiceProviders []ServiceProvider `yaml:"service_providers"` // file only
+}
+
+// ServiceProvider is one SAML relying party; its endpoints and keys come
+// from its metadata.
+type ServiceProvider struct {
+	EntityID           string           `yaml:"entity_id"`
+	Name               string           `yaml:"name"` // shown to the citizen; defaults to entity_id
+	MetadataFile       string           `yaml:"metadata_file"`
+	MetadataURL        string           `yaml:"metadata_url"`
+	MetadataSignerFile string           `yaml:"metadata_signer_file"` // certificate that must sign the metadata
+	AttributeProfile   AttributeProfile `yaml:"attribute_profile"`    // default spid
+	NameIDFormat       NameIDFormat     `yaml:"name_id_format"`       // default persistent
+	// RequireSignedRequests refuses AuthnRequests without a valid signature.
+	RequireSignedRequests bool   `yaml:"require_signed_requests"`
+	HomeURL               string `yaml:"home_url"` // link under "Servizi attivi"; none when empty
+}

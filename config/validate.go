@@ -1,0 +1,192 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+)
+
+// Validate checks the whole configuration and returns nil or a
+// *ValidationError listing every problem, each prefixed with its path:
+//
+//	sessions: redis: option 'addrs' is required when store is 'redis'
+//	oidc: clients[1]: option 'redirect_uris' is required
+//
+// It reads no file. Call it again after changing a loaded Config (flags of
+// cnsgate demo, for instance).
+func (c *Config) Validate() error {
+	var p problems
+	c.validateOrigins(&p)
+	c.Listen.validate(&p)
+	c.TLS.validate(&p)
+	c.Trust.validate(&p)
+	c.Revocation.validate(&p)
+	c.Proxy.validate(&p)
+	c.Sessions.validate(&p)
+	c.Registry.validate(&p)
+	c.Registration.validate(&p)
+	c.OIDC.validate(&p)
+	c.SAML.validate(&p)
+	c.Audit.validate(&p)
+	c.Log.validate(&p)
+	return p.err()
+}
+
+func (c *Config) validateOrigins(p *problems) {
+	var iss, cns *url.URL
+	if required(p, "", "issuer", c.Issuer) {
+		iss = absURL(p, "", "issuer", c.Issuer, urlRule{schemes: httpURL.schemes, noSlash: true})
+		if iss != nil && iss.Scheme != "https" && !loopback(iss) {
+			p.add("", "option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as '%s'", c.Issuer)
+			iss = nil
+		}
+	}
+	if required(p, "", "cns_origin", c.CNSOrigin) {
+		cns = absURL(p, "", "cns_origin", c.CNSOrigin, urlRule{schemes: httpsURL.schemes, originOnly: true, noSlash: true})
+	}
+	if iss != nil && cns != nil && origin(iss) == origin(cns) {
+		p.add("", "option 'cns_origin' must differ from the origin of 'issuer': the card listener needs an origin of its own")
+	}
+}
+
+func (l Listen) validate(p *problems) {
+	addrs := []struct{ key, addr string }{{"public", l.Public}, {"cns", l.CNS}, {"admin", l.Admin}}
+	for i, a := range addrs {
+		if !required(p, "listen", a.key, a.addr) || !hostPort(p, "listen", a.key, a.addr) {
+			continue
+		}
+		for _, b := range addrs[:i] {
+			if a.addr == b.addr {
+				p.add("listen", "options '%s' and '%s' must be different addresses but both are '%s'", b.key, a.key, a.addr)
+			}
+		}
+	}
+}
+
+func (t TLS) validate(p *problems) {
+	required(p, "tls", "cert_file", t.CertFile)
+	required(p, "tls", "key_file", t.KeyFile)
+	oneOf(p, "tls", "cns_max_version", t.CNSMaxVersion, tlsVersions)
+}
+
+func (t Trust) validate(p *problems) {
+	if len(t.CADirs) == 0 && t.TSLFile == "" {
+		p.add("trust", "one of the options 'ca_dirs' or 'tsl_file' is required")
+	}
+	for i, d := range t.CADirs {
+		if d == "" {
+			p.add("trust", "option 'ca_dirs' has an empty item at index %d", i)
+		}
+	}
+	if t.TSLSignerFile != "" && t.TSLFile == "" {
+		p.add("trust", "option 'tsl_signer_file' is set but 'tsl_file' is not")
+	}
+	for _, oid := range t.Policies {
+		if !validOID(oid) {
+			p.add("trust", "option 'policies' has an item '%s' that is not an object identifier such as '1.3.76.16.2.1'", oid)
+		}
+	}
+	if t.MinRSABits < 1024 {
+		p.add("trust", "option 'min_rsa_bits' must be at least 1024 but it's configured as '%d'", t.MinRSABits)
+	}
+}
+
+func (r Revocation) validate(p *problems) {
+	const s = "revocation"
+	oneOf(p, s, "mode", r.Mode, revocationModes)
+	oneOf(p, s, "failure", r.Failure, failurePolicies)
+	positive(p, s, "ocsp_timeout", r.OCSPTimeout)
+	positive(p, s, "crl_grace", r.CRLGrace)
+	positive(p, s, "crl_fetch_timeout", r.CRLFetchTimeout)
+	if r.CRLMaxBytes <= 0 {
+		p.add(s, "option 'crl_max_bytes' must be positive but it's configured as '%d'", r.CRLMaxBytes)
+	}
+	for i, f := range r.CRLFiles {
+		if f == "" {
+			p.add(s, "option 'crl_files' has an empty item at index %d", i)
+		}
+	}
+	for _, issuer := range slices.Sorted(maps.Keys(r.CRLURLs)) {
+		urls := r.CRLURLs[issuer]
+		if issuer == "" {
+			p.add(s, "option 'crl_urls' has an empty issuer")
+		}
+		if len(urls) == 0 {
+			p.add(s, "option 'crl_urls' has no URL for issuer '%s'", issuer)
+		}
+		for _, u := range urls {
+			absURL(p, s, "crl_urls", u, httpURL)
+		}
+	}
+	if r.OCSPURL != "" {
+		absURL(p, s, "ocsp_url", r.OCSPURL, httpURL)
+	}
+}
+
+func (x Proxy) validate(p *problems) {
+	for _, cidr := range x.TrustedCIDRs {
+		if !validCIDR(cidr) {
+			p.add("proxy", "option 'trusted_cidrs' has an item '%s' that is not a CIDR such as '10.0.0.0/8'", cidr)
+		}
+	}
+	switch {
+	case x.Header != "":
+		oneOf(p, "proxy", "header", x.Header, proxyHeaders)
+	case len(x.TrustedCIDRs) > 0:
+		p.add("proxy", "option 'header' is required when 'trusted_cidrs' is set")
+	}
+}
+
+func (s Sessions) validate(p *problems) {
+	oneOf(p, "sessions", "store", s.Store, sessionStores)
+	idle := positive(p, "sessions", "idle_timeout", s.IdleTimeout)
+	abs := positive(p, "sessions", "absolute_timeout", s.AbsoluteTimeout)
+	if idle && abs && s.AbsoluteTimeout < s.IdleTimeout {
+		p.add("sessions", "option 'absolute_timeout' must be at least 'idle_timeout' (%s) but it's configured as '%s'", s.IdleTimeout, s.AbsoluteTimeout)
+	}
+	s.Redis.validate(p, s.Store == StoreRedis)
+}
+
+func (r Redis) validate(p *problems, used bool) {
+	const s = "sessions.redis"
+	if used && len(r.Addrs) == 0 {
+		p.add(s, "option 'addrs' is required when store is 'redis'")
+	}
+	for _, a := range r.Addrs {
+		hostPort(p, s, "addrs", a)
+	}
+	if r.DB < 0 {
+		p.add(s, "option 'db' must not be negative but it's configured as '%d'", r.DB)
+	} else if r.DB != 0 && r.Cluster() {
+		p.add(s, "option 'db' must be 0 for a Redis Cluster (several 'addrs' and no 'master_name') but it's configured as '%d'", r.DB)
+	}
+}
+
+func (r Registry) validate(p *problems) {
+	if !oneOf(p, "registry", "driver", r.Driver, registryDrivers) {
+		return
+	}
+	if r.DSN == "" && r.DSNFile == "" {
+		p.add("registry", "option 'dsn' is required when driver is '%s'", r.Driver)
+	}
+}
+
+func (r Registration) validate(p *problems) {
+	if oneOf(p, "registration", "mode", r.Mode, registrationModes) && r.Mode == RegistrationAllowlist && r.AllowlistFile == "" {
+		p.add("registration", "option 'allowlist_file' is required when mode is 'allowlist'")
+	}
+}
+
+func (a Audit) validate(p *problems) {
+	oneOf(p, "audit", "sink", a.Sink, auditSinks)
+	positive(p, "audit", "retention", a.Retention)
+}
+
+func (l Log) validate(p *problems) {
+	oneOf(p, "log", "level", l.Level, logLevels)
+	oneOf(p, "log", "format", l.Format, logFormats)
+}
+
+// item names an element of a list option: "oidc.clients[1]".
+func item(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }

@@ -1,0 +1,119 @@
+package config
+
+import "strings"
+
+func (o OIDC) validate(p *problems) {
+	if len(o.Clients) > 0 && len(o.SigningKeys) == 0 {
+		p.add("oidc", "option 'signing_keys' is required when 'clients' are configured")
+	}
+	for i, k := range o.SigningKeys {
+		if k == "" {
+			p.add("oidc", "option 'signing_keys' has an empty item at index %d", i)
+		}
+	}
+	seen := map[string]int{}
+	for i, c := range o.Clients {
+		path := item("oidc.clients", i)
+		if c.ID != "" {
+			if j, dup := seen[c.ID]; dup {
+				p.add(path, "option 'id' must be unique but '%s' is also the id of clients[%d]", c.ID, j)
+			} else {
+				seen[c.ID] = i
+			}
+		}
+		c.validate(p, path)
+	}
+}
+
+func (c Client) validate(p *problems, path string) {
+	required(p, path, "id", c.ID)
+	if len(c.RedirectURIs) == 0 {
+		p.add(path, "option 'redirect_uris' is required")
+	}
+	// Redirect URIs may use a custom scheme (native applications).
+	for _, u := range c.RedirectURIs {
+		absURL(p, path, "redirect_uris", u, urlRule{})
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		absURL(p, path, "post_logout_redirect_uris", u, urlRule{})
+	}
+	if c.BackchannelLogoutURI != "" {
+		absURL(p, path, "backchannel_logout_uri", c.BackchannelLogoutURI, httpURL)
+	}
+	if c.HomeURL != "" {
+		absURL(p, path, "home_url", c.HomeURL, httpURL)
+	}
+	for _, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\"\\") {
+			p.add(path, "option 'scopes' has an invalid item '%s'", s)
+		}
+	}
+	oneOf(p, path, "subject_type", c.SubjectType, subjectTypes)
+	if !oneOf(p, path, "token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods) {
+		return
+	}
+	m := c.TokenEndpointAuthMethod
+	switch m {
+	case AuthClientSecretBasic, AuthClientSecretPost:
+		// A secret_file that could not be read is already reported.
+		if c.Secret == "" && c.SecretFile == "" {
+			p.add(path, "option 'secret' is required when token_endpoint_auth_method is '%s'", m)
+		}
+	default:
+		if c.Secret != "" || c.SecretFile != "" {
+			p.add(path, "option 'secret' must not be set when token_endpoint_auth_method is '%s'", m)
+		}
+	}
+	if m == AuthPrivateKeyJWT {
+		switch {
+		case c.JWKS == "" && c.JWKSURI == "":
+			p.add(path, "one of the options 'jwks' or 'jwks_uri' is required when token_endpoint_auth_method is 'private_key_jwt'")
+		case c.JWKS != "" && c.JWKSURI != "":
+			p.add(path, "options 'jwks' and 'jwks_uri' are mutually exclusive")
+		}
+	}
+	if c.JWKS != "" && !validJWKS(c.JWKS) {
+		p.add(path, "option 'jwks' must be a JSON Web Key Set with at least one key")
+	}
+	if c.JWKSURI != "" {
+		absURL(p, path, "jwks_uri", c.JWKSURI, httpsURL)
+	}
+}
+
+func (s SAML) validate(p *problems) {
+	if len(s.ServiceProviders) > 0 {
+		required(p, "saml", "cert_file", s.CertFile)
+		required(p, "saml", "key_file", s.KeyFile)
+	} else if (s.CertFile == "") != (s.KeyFile == "") {
+		p.add("saml", "options 'cert_file' and 'key_file' must be set together")
+	}
+	seen := map[string]int{}
+	for i, sp := range s.ServiceProviders {
+		path := item("saml.service_providers", i)
+		if sp.EntityID != "" {
+			if j, dup := seen[sp.EntityID]; dup {
+				p.add(path, "option 'entity_id' must be unique but '%s' is also the entity_id of service_providers[%d]", sp.EntityID, j)
+			} else {
+				seen[sp.EntityID] = i
+			}
+		}
+		sp.validate(p, path)
+	}
+}
+
+func (sp ServiceProvider) validate(p *problems, path string) {
+	required(p, path, "entity_id", sp.EntityID)
+	switch {
+	case sp.MetadataFile == "" && sp.MetadataURL == "":
+		p.add(path, "one of the options 'metadata_file' or 'metadata_url' is required")
+	case sp.MetadataFile != "" && sp.MetadataURL != "":
+		p.add(path, "options 'metadata_file' and 'metadata_url' are mutually exclusive")
+	case sp.MetadataURL != "":
+		absURL(p, path, "metadata_url", sp.MetadataURL, httpURL)
+	}
+	oneOf(p, path, "attribute_profile", sp.AttributeProfile, attributeProfiles)
+	oneOf(p, path, "name_id_format", sp.NameIDFormat, nameIDFormats)
+	if sp.HomeURL != "" {
+		absURL(p, path, "home_url", sp.HomeURL, httpURL)
+	}
+}

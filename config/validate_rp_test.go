@@ -1,0 +1,91 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestValidateRelyingParties(t *testing.T) {
+	const jwks = `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string
+	}{
+		{"ok/valid", func(c *Config) {}, nil},
+		{"ok/private-key-jwt", func(c *Config) {
+			c.OIDC.Clients[0].TokenEndpointAuthMethod, c.OIDC.Clients[0].Secret, c.OIDC.Clients[0].JWKS = AuthPrivateKeyJWT, "", jwks
+		}, nil},
+		{"ok/public-client", func(c *Config) {
+			c.OIDC.Clients[0].TokenEndpointAuthMethod, c.OIDC.Clients[0].Secret = AuthNone, ""
+			c.OIDC.Clients[0].RedirectURIs = []string{"it.example.app:/callback"}
+		}, nil},
+		{"fail/oidc-without-signing-keys", func(c *Config) { c.OIDC.SigningKeys = nil }, []string{
+			"oidc: option 'signing_keys' is required when 'clients' are configured"}},
+		{"fail/client-duplicate-id", func(c *Config) { c.OIDC.Clients[1].ID = "a" }, []string{
+			"oidc: clients[1]: option 'id' must be unique but 'a' is also the id of clients[0]"}},
+		{"fail/client-without-redirect-uris", func(c *Config) { c.OIDC.Clients[1].RedirectURIs = nil }, []string{
+			"oidc: clients[1]: option 'redirect_uris' is required"}},
+		{"fail/client-uris", func(c *Config) {
+			cl := &c.OIDC.Clients[0]
+			cl.ID = ""
+			cl.RedirectURIs = []string{"/cb", "https://a/cb#x"}
+			cl.PostLogoutRedirectURIs = []string{"a/"}
+			cl.BackchannelLogoutURI = "ftp://a/logout"
+			cl.HomeURL = "https://user:pw@a/"
+			cl.Scopes = []string{"openid", "a b"}
+			cl.SubjectType = "anonymous"
+		}, []string{
+			"oidc: clients[0]: option 'id' is required",
+			"oidc: clients[0]: option 'redirect_uris' must be an absolute URL but it's configured as '/cb'",
+			"oidc: clients[0]: option 'redirect_uris' must not have a fragment but it's configured as 'https://a/cb#x'",
+			"oidc: clients[0]: option 'post_logout_redirect_uris' must be an absolute URL but it's configured as 'a/'",
+			"oidc: clients[0]: option 'backchannel_logout_uri' must be a URL with scheme http or https but it's configured as 'ftp://a/logout'",
+			"oidc: clients[0]: option 'home_url' must not hold credentials",
+			"oidc: clients[0]: option 'scopes' has an invalid item 'a b'",
+			"oidc: clients[0]: option 'subject_type' must be one of 'pairwise', 'public' but it's configured as 'anonymous'"}},
+		{"fail/client-secret-missing", func(c *Config) {
+			c.OIDC.Clients[0].Secret = ""
+			c.OIDC.Clients[1].Secret, c.OIDC.Clients[1].TokenEndpointAuthMethod = "", AuthClientSecretPost
+		}, []string{
+			"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
+			"oidc: clients[1]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_post'"}},
+		{"fail/client-auth-method", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = "tls_client_auth" }, []string{
+			"oidc: clients[0]: option 'token_endpoint_auth_method' must be one of 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none' but it's configured as 'tls_client_auth'"}},
+		{"fail/private-key-jwt-without-keys", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = AuthPrivateKeyJWT }, []string{
+			"oidc: clients[0]: option 'secret' must not be set when token_endpoint_auth_method is 'private_key_jwt'",
+			"oidc: clients[0]: one of the options 'jwks' or 'jwks_uri' is required when token_endpoint_auth_method is 'private_key_jwt'"}},
+		{"fail/private-key-jwt-bad-keys", func(c *Config) {
+			cl := &c.OIDC.Clients[0]
+			cl.TokenEndpointAuthMethod, cl.Secret, cl.JWKS, cl.JWKSURI = AuthPrivateKeyJWT, "", `{"keys":[]}`, "http://a/jwks"
+		}, []string{
+			"oidc: clients[0]: options 'jwks' and 'jwks_uri' are mutually exclusive",
+			"oidc: clients[0]: option 'jwks' must be a JSON Web Key Set with at least one key",
+			"oidc: clients[0]: option 'jwks_uri' must be a URL with scheme https but it's configured as 'http://a/jwks'"}},
+		{"fail/saml-without-key", func(c *Config) { c.SAML.KeyFile = "" }, []string{
+			"saml: option 'key_file' is required"}},
+		{"fail/saml-half-key-pair", func(c *Config) { c.SAML.ServiceProviders, c.SAML.KeyFile = nil, "" }, []string{
+			"saml: options 'cert_file' and 'key_file' must be set together"}},
+		{"fail/sp-duplicate-entity-id", func(c *Config) { c.SAML.ServiceProviders[1].EntityID = "https://sp1" }, []string{
+			"saml: service_providers[1]: option 'entity_id' must be unique but 'https://sp1' is also the entity_id of service_providers[0]"}},
+		{"fail/sp", func(c *Config) {
+			c.SAML.ServiceProviders[0] = ServiceProvider{AttributeProfile: "eidas", NameIDFormat: "email"}
+			c.SAML.ServiceProviders[1].MetadataFile = "sp2.xml"
+		}, []string{
+			"saml: service_providers[0]: option 'entity_id' is required",
+			"saml: service_providers[0]: one of the options 'metadata_file' or 'metadata_url' is required",
+			"saml: service_providers[0]: option 'attribute_profile' must be one of 'spid', 'oid' but it's configured as 'eidas'",
+			"saml: service_providers[0]: option 'name_id_format' must be one of 'persistent', 'transient' but it's configured as 'email'",
+			"saml: service_providers[1]: options 'metadata_file' and 'metadata_url' are mutually exclusive"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid(t)
+			tt.mutate(c)
+			if got := problemsOf(t, c.Validate()); !slices.Equal(got, tt.want) {
+				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package config
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// valid returns a configuration that passes Validate, with one OIDC client
+// and one SAML service provider.
+func valid(t *testing.T) *Config {
+	t.Helper()
+	return mustParse(t, noFiles(), minimal+`
+oidc:
+  signing_keys: [k.pem]
+  clients:
+    - {id: a, secret: s, redirect_uris: ["https://a/cb"]}
+    - {id: b, secret: s, redirect_uris: ["https://b/cb"]}
+saml:
+  cert_file: idp.crt
+  key_file: idp.key
+  service_providers:
+    - {entity_id: "https://sp1", metadata_file: sp1.xml}
+    - {entity_id: "https://sp2", metadata_url: "https://sp2/metadata"}
+`)
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string
+	}{
+		{"ok/valid", func(c *Config) {}, nil},
+		{"ok/loopback-http-issuer", func(c *Config) { c.Issuer = "http://localhost:8443" }, nil},
+		{"ok/tsl-only", func(c *Config) { c.Trust.CADirs, c.Trust.TSLFile, c.Trust.TSLSignerFile = nil, "tsl.xml", "signer.pem" }, nil},
+		{"ok/redis-sentinel", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "m", DB: 3}
+		}, nil},
+		{"ok/proxy", func(c *Config) { c.Proxy = Proxy{TrustedCIDRs: []string{"10.0.0.0/8", "fd00::/8"}, Header: HeaderXFCC} }, nil},
+
+		{"fail/issuer-missing", func(c *Config) { c.Issuer = "" }, []string{"option 'issuer' is required"}},
+		{"fail/issuer-http", func(c *Config) { c.Issuer = "http://login.example.it" }, []string{
+			"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it'"}},
+		{"fail/issuer-relative", func(c *Config) { c.Issuer = "login.example.it" }, []string{
+			"option 'issuer' must be an absolute URL but it's configured as 'login.example.it'"}},
+		{"fail/issuer-trailing-slash", func(c *Config) { c.Issuer = "https://login.example.it/" }, []string{
+			"option 'issuer' must not end with '/' nor have a query but it's configured as 'https://login.example.it/'"}},
+		{"fail/cns-origin-http", func(c *Config) { c.CNSOrigin = "http://cns.example.it" }, []string{
+			"option 'cns_origin' must be a URL with scheme https but it's configured as 'http://cns.example.it'"}},
+		{"fail/cns-origin-path", func(c *Config) { c.CNSOrigin = "https://cns.example.it/cns" }, []string{
+			"option 'cns_origin' must be an origin (scheme://host[:port]) but it's configured as 'https://cns.example.it/cns'"}},
+		{"fail/cns-origin-trailing-slash", func(c *Config) { c.CNSOrigin = "https://cns.example.it/" }, []string{
+			"option 'cns_origin' must not end with '/' nor have a query but it's configured as 'https://cns.example.it/'"}},
+		{"fail/cns-origin-same-as-issuer", func(c *Config) { c.CNSOrigin = "https://login.example.it:443" }, []string{
+			"option 'cns_origin' must differ from the origin of 'issuer': the card listener needs an origin of its own"}},
+		{"fail/listen", func(c *Config) { c.Listen = Listen{Public: "8443", CNS: ":99999", Admin: ""} }, []string{
+			"listen: option 'public' must be a host:port address but it's configured as '8443'",
+			"listen: option 'cns' must be a host:port address but it's configured as ':99999'",
+			"listen: option 'admin' is required"}},
+		{"fail/listen-same-address", func(c *Config) { c.Listen.CNS = c.Listen.Public }, []string{
+			"listen: options 'public' and 'cns' must be different addresses but both are ':8443'"}},
+		{"fail/tls", func(c *Config) { c.TLS = TLS{CNSMaxVersion: "1.1"} }, []string{
+			"tls: option 'cert_file' is required",
+			"tls: option 'key_file' is required",
+			"tls: option 'cns_max_version' must be one of '1.2', '1.3' but it's configured as '1.1'"}},
+		{"fail/no-trust-source", func(c *Config) { c.Trust.CADirs = nil }, []string{
+			"trust: one of the options 'ca_dirs' or 'tsl_file' is required"}},
+		{"fail/trust", func(c *Config) {
+			c.Trust.TSLSignerFile = "s.pem"
+			c.Trust.Policies = []string{"1.3.76.16.2.1", "1.3.x", "3.1", "1", "1.03"}
+			c.Trust.MinRSABits = 512
+		}, []string{
+			"trust: option 'tsl_signer_file' is set but 'tsl_file' is not",
+			"trust: option 'policies' has an item '1.3.x' that is not an object identifier such as '1.3.76.16.2.1'",
+			"trust: option 'policies' has an item '3.1' that is not an object identifier such as '1.3.76.16.2.1'",
+			"trust: option 'policies' has an item '1' that is not an object identifier such as '1.3.76.16.2.1'",
+			"trust: option 'policies' has an item '1.03' that is not an object identifier such as '1.3.76.16.2.1'",
+			"trust: option 'min_rsa_bits' must be at least 1024 but it's configured as '512'"}},
+		{"fail/revocation", func(c *Config) {
+			r := &c.Revocation
+			r.Mode, r.Failure, r.OCSPTimeout, r.CRLMaxBytes = "always", "ajar", -1, -5
+			r.CRLURLs = map[string][]string{"CA Cittadini": {"ldap://x/cn=crl"}, "0A1B": nil}
+			r.OCSPURL = "ocsp.example.it"
+		}, []string{
+			"revocation: option 'mode' must be one of 'crl', 'ocsp', 'crl_then_ocsp', 'ocsp_then_crl', 'none' but it's configured as 'always'",
+			"revocation: option 'failure' must be one of 'closed', 'open' but it's configured as 'ajar'",
+			"revocation: option 'ocsp_timeout' must be a positive duration but it's configured as '-1ns'",
+			"revocation: option 'crl_max_bytes' must be positive but it's configured as '-5'",
+			"revocation: option 'crl_urls' has no URL for issuer '0A1B'",
+			"revocation: option 'crl_urls' must be a URL with scheme http or https but it's configured as 'ldap://x/cn=crl'",
+			"revocation: option 'ocsp_url' must be an absolute URL but it's configured as 'ocsp.example.it'"}},
+		{"fail/proxy-without-header", func(c *Config) { c.Proxy.TrustedCIDRs = []string{"10.0.0.0/8", "10.0.0.1"} }, []string{
+			"proxy: option 'trusted_cidrs' has an item '10.0.0.1' that is not a CIDR such as '10.0.0.0/8'",
+			"proxy: option 'header' is required when 'trusted_cidrs' is set"}},
+		{"fail/proxy-bad-header", func(c *Config) { c.Proxy.Header = "x-ssl-cert" }, []string{
+			"proxy: option 'header' must be one of 'rfc9440', 'nginx', 'xfcc' but it's configured as 'x-ssl-cert'"}},
+		{"fail/redis-without-addrs", func(c *Config) { c.Sessions.Store = StoreRedis }, []string{
+			"sessions: redis: option 'addrs' is required when store is 'redis'"}},
+		{"fail/redis-cluster-db", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Addrs: []string{"r1:6379", "r2"}, DB: 2}
+		}, []string{
+			"sessions: redis: option 'addrs' must be a host:port address but it's configured as 'r2'",
+			"sessions: redis: option 'db' must be 0 for a Redis Cluster (several 'addrs' and no 'master_name') but it's configured as '2'"}},
+		{"fail/sessions", func(c *Config) {
+			c.Sessions.Store, c.Sessions.IdleTimeout, c.Sessions.AbsoluteTimeout = "file", Duration(DefaultAbsoluteTimeout), Duration(DefaultIdleTimeout)
+		}, []string{
+			"sessions: option 'store' must be one of 'memory', 'redis' but it's configured as 'file'",
+			"sessions: option 'absolute_timeout' must be at least 'idle_timeout' (8h) but it's configured as '15m'"}},
+		{"fail/registry", func(c *Config) { c.Registry = Registry{Driver: DriverPostgres} }, []string{
+			"registry: option 'dsn' is required when driver is 'postgres'"}},
+		{"fail/registry-driver", func(c *Config) { c.Registry.Driver = "mysql" }, []string{
+			"registry: option 'driver' must be one of 'sqlite', 'postgres' but it's configured as 'mysql'"}},
+		{"fail/allowlist-without-file", func(c *Config) { c.Registration.Mode = RegistrationAllowlist }, []string{
+			"registration: option 'allowlist_file' is required when mode is 'allowlist'"}},
+		{"fail/audit-and-log", func(c *Config) {
+			c.Audit.Sink, c.Audit.Retention, c.Log = "syslog", -1, Log{Level: "trace", Format: "xml"}
+		}, []string{
+			"audit: option 'sink' must be one of 'log', 'db', 'both' but it's configured as 'syslog'",
+			"audit: option 'retention' must be a positive duration but it's configured as '-1ns'",
+			"log: option 'level' must be one of 'debug', 'info', 'warn', 'error' but it's configured as 'trace'",
+			"log: option 'format' must be one of 'json', 'text' but it's configured as 'xml'"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid(t)
+			tt.mutate(c)
+			if got := problemsOf(t, c.Validate()); !slices.Equal(got, tt.want) {
+				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
+// TestEveryErrorAtOnce checks that one file with problems in many sections
+// reports them all, from every step of loading.
+func TestEveryErrorAtOnce(t *testing.T) {
+	doc := `
+issuer: http://login.example.it
+listen: {public: ":8443", cns: ":8443", admim: x}
+sessions:
+  store: redis
+  idle_timeout: 1x
+oidc:
+  clients:
+    - id: a
+      redirect_uris: []
+`
+	env := map[string]string{"CNSGATE_TRUST_MIN_RSA_BITS": "lots"}
+	_, err := Loader{LookupEnv: lookup(env), ReadFile: noFiles().ReadFile}.Parse([]byte(doc))
+	want := []string{
+		"listen: option 'admim' is unknown (line 3)",
+		"sessions: option 'idle_timeout': '1x' is not a duration such as '2s', '15m' or '8h' (line 6)",
+		"trust: option 'min_rsa_bits': environment variable CNSGATE_TRUST_MIN_RSA_BITS: 'lots' is not an integer",
+		"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it'",
+		"option 'cns_origin' is required",
+		"listen: options 'public' and 'cns' must be different addresses but both are ':8443'",
+		"tls: option 'cert_file' is required",
+		"tls: option 'key_file' is required",
+		"trust: one of the options 'ca_dirs' or 'tsl_file' is required",
+		"sessions: redis: option 'addrs' is required when store is 'redis'",
+		"oidc: option 'signing_keys' is required when 'clients' are configured",
+		"oidc: clients[0]: option 'redirect_uris' is required",
+		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
+	}
+	if got := problemsOf(t, err); !slices.Equal(got, want) {
+		t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestValidOID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1.3.76.16.2.1": true, "2.5.29.32.0": true, "0.9": true,
+		"": false, "1": false, "3.1": false, "1..2": false, "1.2.": false, "1.02": false, "1.2a": false, " 1.2": false,
+	} {
+		if got := validOID(s); got != want {
+			t.Errorf("validOID(%q) = %v", s, got)
+		}
+	}
+}

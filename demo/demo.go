@@ -1,0 +1,237 @@
+package demo
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+)
+
+// Ports is where the demo listens.
+type Ports struct {
+	Public, CNS, Admin string // host:port
+}
+
+// DefaultPorts are the demo's addresses of the Contract.
+var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464"}
+
+// Card is a demo card written to disk.
+type Card struct {
+	Name        string // file stem: citizen, operator, expired, ...
+	Description string
+	FiscalCode  string
+	CertFile    string
+	KeyFile     string
+	ChainFile   string // leaf then intermediates
+}
+
+// Setup is a prepared demo directory.
+type Setup struct {
+	Dir        string
+	ConfigFile string
+	TLSCAFile  string // the CA of the localhost server certificate (curl --cacert)
+	TrustDir   string
+	Cards      []Card
+	Created    bool // false when an existing directory was reused
+}
+
+// Prepare creates dir on first use (PKI, cards, TLS certificate,
+// config.yaml) and reuses it afterwards. ports fills the configuration's
+// listeners and origins.
+func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Setup{
+		Dir:        abs,
+		ConfigFile: filepath.Join(abs, "config.yaml"),
+		TLSCAFile:  filepath.Join(abs, "tls", "ca.crt"),
+		TrustDir:   filepath.Join(abs, "trust"),
+	}
+	s.Cards = cardPlan(abs)
+	if _, err := os.Stat(filepath.Join(abs, "cards", "citizen.crt")); err == nil {
+		// Reuse: the PKI stays, the configuration follows the ports asked for.
+		return s, s.writeConfig(ports)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	s.Created = true
+	for _, sub := range []string{"trust", "tls", "cards", "pki"} {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.makeCardPKI(now); err != nil {
+		return nil, err
+	}
+	if err := s.makeTLS(now); err != nil {
+		return nil, err
+	}
+	return s, s.writeConfig(ports)
+}
+
+// cardPlan lists the demo cards and where they live.
+func cardPlan(dir string) []Card {
+	cards := []Card{
+		{Name: "citizen", Description: "citizen card of Regione Demo", FiscalCode: "RSSMRA85T10A562S"},
+		{Name: "operator", Description: "ASL operator card (card type 8)", FiscalCode: "BNCLRA70A41H501V"},
+		{Name: "expired", Description: "expired citizen card (refused: expired)", FiscalCode: "VRDGPP60C15F205X"},
+	}
+	for i := range cards {
+		c := &cards[i]
+		base := filepath.Join(dir, "cards", c.Name)
+		c.CertFile, c.KeyFile, c.ChainFile = base+".crt", base+".key", base+"-fullchain.crt"
+	}
+	return cards
+}
+
+func (s *Setup) makeCardPKI(now time.Time) error {
+	clock := func() time.Time { return now }
+	ca, err := cnstest.NewRegionalCA("Demo", cnstest.WithNow(clock))
+	if err != nil {
+		return err
+	}
+	if _, err := cnstest.WriteCAFiles(s.TrustDir, ca); err != nil {
+		return err
+	}
+	key, err := ca.KeyPEM()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "pki", "ca.crt"), ca.CertPEM(), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir, "pki", "ca.key"), key, 0o600); err != nil {
+		return err
+	}
+	for _, c := range s.Cards {
+		opts := cnstest.CardOptions{FiscalCode: fixCheck(c.FiscalCode), UniqueKey: true,
+			GivenName: "MARIO", FamilyName: "ROSSI"}
+		switch c.Name {
+		case "operator":
+			opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
+		case "expired":
+			opts.GivenName, opts.FamilyName = "GIUSEPPE", "VERDI"
+			opts.NotBefore, opts.NotAfter = now.AddDate(-7, 0, 0), now.AddDate(-1, 0, 0)
+		}
+		card, err := ca.IssueCard(opts)
+		if err != nil {
+			return fmt.Errorf("demo card %s: %w", c.Name, err)
+		}
+		if _, err := card.WriteFiles(filepath.Join(s.Dir, "cards"), c.Name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fixCheck makes the check character of a demo fiscal code right.
+func fixCheck(cf string) string {
+	c, err := x509cns.FiscalCodeCheckChar(cf[:15])
+	if err != nil {
+		panic("demo: bad built-in fiscal code " + cf)
+	}
+	return cf[:15] + string(c)
+}
+
+// makeTLS mints a demo TLS CA and a server certificate for localhost.
+func (s *Setup) makeTLS(now time.Time) error {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	caTpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "cnsgate demo TLS CA", Organization: []string{"cnsgate demo"}},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.AddDate(10, 0, 0),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		MaxPathLenZero:        true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTpl, caTpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	srvTpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.AddDate(1, 0, 0),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTpl, caCert, &srvKey.PublicKey, caKey)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
+	if err != nil {
+		return err
+	}
+	files := []struct {
+		name, typ string
+		der       []byte
+		mode      os.FileMode
+	}{
+		{"ca.crt", "CERTIFICATE", caDER, 0o644},
+		{"server.crt", "CERTIFICATE", srvDER, 0o644},
+		{"server.key", "PRIVATE KEY", keyDER, 0o600},
+	}
+	for _, f := range files {
+		data := pem.EncodeToMemory(&pem.Block{Type: f.typ, Bytes: f.der})
+		if err := os.WriteFile(filepath.Join(s.Dir, "tls", f.name), data, f.mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeConfig writes config.yaml for the given ports.
+func (s *Setup) writeConfig(p Ports) error {
+	host := func(hp string) string {
+		h, port, err := net.SplitHostPort(hp)
+		if err != nil {
+			return hp
+		}
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = "localhost"
+		}
+		return net.JoinHostPort(h, port)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# cnsgate demo configuration, written by `cnsgate demo`. Edit freely;\n")
+	fmt.Fprintf(&b, "# the listeners and origins are rewritten from --public/--cns/--admin at each start.\n")
+	fmt.Fprintf(&b, "issuer: https://%s\n", host(p.Public))
+	fmt.Fprintf(&b, "cns_origin: https://%s\n", host(p.CNS))
+	fmt.Fprintf(&b, "listen:\n  public: %q\n  cns: %q\n  admin: %q\n", p.Public, p.CNS, p.Admin)
+	fmt.Fprintf(&b, "tls:\n  cert_file: %s\n  key_file: %s\n", filepath.Join(s.Dir, "tls", "server.crt"), filepath.Join(s.Dir, "tls", "server.key"))
+	fmt.Fprintf(&b, "trust:\n  ca_dirs: [%s]\n", s.TrustDir)
+	fmt.Fprintf(&b, "revocation:\n  mode: none\n")
+	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
+	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: file:%s\n", filepath.Join(s.Dir, "cnsgate.db"))
+	fmt.Fprintf(&b, "log:\n  format: text\n")
+	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)
+}

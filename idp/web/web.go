@@ -1,0 +1,122 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// required lists every page the flows render; New fails when one is missing
+// so that a broken build never reaches a citizen.
+var required = []string{"home.html", "card.html", "error.html"}
+
+// Pages renders the embedded templates.
+type Pages struct {
+	t *template.Template
+}
+
+// New parses and checks the embedded templates.
+func New() (*Pages, error) {
+	t, err := template.New("").Funcs(template.FuncMap{
+		"t": func(lang Lang, key string) string { return lang.T(key) },
+	}).ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	for _, name := range required {
+		if t.Lookup(name) == nil {
+			return nil, fmt.Errorf("web: template %s is missing", name)
+		}
+	}
+	return &Pages{t: t}, nil
+}
+
+// Static serves the embedded assets (stylesheet).
+func Static() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	return http.FileServer(http.FS(sub))
+}
+
+// Render writes page name with data and status. The page is rendered into
+// a buffer first, so a template error never sends half a page.
+func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
+		http.Error(w, "Errore interno / Internal error", http.StatusInternalServerError)
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Lang is a page language.
+type Lang string
+
+// The supported languages; Italian first.
+const (
+	Italian Lang = "it"
+	English Lang = "en"
+)
+
+// LangFrom picks the page language from Accept-Language: the supported
+// language with the highest q-value (the first listed on a tie), Italian
+// when the header names neither.
+func LangFrom(r *http.Request) Lang {
+	best, bestQ := Italian, -1.0
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		fields := strings.Split(part, ";")
+		tag := strings.ToLower(strings.TrimSpace(fields[0]))
+		var lang Lang
+		switch {
+		case tag == "it" || strings.HasPrefix(tag, "it-"):
+			lang = Italian
+		case tag == "en" || strings.HasPrefix(tag, "en-"):
+			lang = English
+		default:
+			continue
+		}
+		q := 1.0
+		for _, f := range fields[1:] {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "q="); ok {
+				if parsed, err := strconv.ParseFloat(v, 64); err == nil && parsed >= 0 && parsed <= 1 {
+					q = parsed
+				}
+			}
+		}
+		if q > bestQ && q > 0 {
+			best, bestQ = lang, q
+		}
+	}
+	return best
+}
+
+// T returns the text for key in the language, falling back to Italian and
+// then to the key itself.
+func (l Lang) T(key string) string {
+	if s, ok := texts[l][key]; ok {
+		return s
+	}
+	if s, ok := texts[Italian][key]; ok {
+		return s
+	}
+	return key
+}

@@ -1,0 +1,83 @@
+package web
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+func TestTemplatesParse(t *testing.T) {
+	if _, err := New(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEveryReasonHasAMessage: a citizen never reads a bare reason code.
+func TestEveryReasonHasAMessage(t *testing.T) {
+	for _, lang := range []Lang{Italian, English} {
+		for _, r := range x509cns.Reasons() {
+			if _, ok := texts[lang]["reason."+string(r)]; !ok {
+				t.Errorf("%s: no message for reason %q", lang, r)
+			}
+		}
+	}
+	if ReasonMessage(Italian, "no_such_reason") != texts[Italian]["reason.internal_error"] {
+		t.Error("unknown reasons must fall back to the internal-error message")
+	}
+}
+
+// TestTextsComplete: every key exists in both languages.
+func TestTextsComplete(t *testing.T) {
+	for k := range texts[Italian] {
+		if _, ok := texts[English][k]; !ok {
+			t.Errorf("English lacks %q", k)
+		}
+	}
+	for k := range texts[English] {
+		if _, ok := texts[Italian][k]; !ok {
+			t.Errorf("Italian lacks %q", k)
+		}
+	}
+}
+
+func TestLangFrom(t *testing.T) {
+	for header, want := range map[string]Lang{
+		"":                        Italian,
+		"en-US,en;q=0.9":          English,
+		"it-IT,it;q=0.9,en;q=0.8": Italian,
+		"de-DE,en;q=0.5":          English,
+		"fr-FR":                   Italian,
+		"EN":                      English,
+		"garbage;;;,,":            Italian,
+		"it;q=0.1, en;q=0.9":      English,
+		"en;q=0.5, it;q=0.5":      English, // tie: first listed
+		"en;q=0":                  Italian, // q=0 means "not acceptable"
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Language", header)
+		if got := LangFrom(r); got != want {
+			t.Errorf("LangFrom(%q) = %s, want %s", header, got, want)
+		}
+	}
+}
+
+func TestRenderErrorPage(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	data := map[string]any{"Lang": Italian, "Title": "x", "Message": "<script>alert(1)</script>", "RequestID": "abc"}
+	if err := p.Render(w, 403, "error.html", data); err != nil {
+		t.Fatal(err)
+	}
+	body := w.Body.String()
+	if w.Code != 403 || strings.Contains(body, "<script>") || !strings.Contains(body, `lang="it"`) {
+		t.Fatalf("%d\n%s", w.Code, body)
+	}
+	if w.Header().Get("Content-Security-Policy") == "" || w.Header().Get("Cache-Control") != "no-store" {
+		t.Fatal("security headers missing")
+	}
+}

@@ -1,0 +1,22 @@
+// Package cnstest mints an in-process test PKI shaped like the real Italian
+// card PKI, the way smallstep's minica does for TLS: regional "CA Cittadini"
+// roots, the CIE root → SUBCA1 chain, TS-CNS authentication certificates
+// with every quirk of the real profile (a CN of the form CF/CARDID.HASH whose
+// hash holds '/' and '+', hand-encoded certificate policies with CPS and user
+// notice qualifiers, critical KeyUsage, clientAuth), and every deviation a
+// test needs (expired, wrong policy, SHA-1, RSA 1024, bad check character,
+// serialNumber-style subjects, raw subjects).
+//
+// It owns the CAs' signing state: issued serials, revocations, CRL numbers,
+// and an OCSP responder (http.Handler) that answers RFC 6960 requests and can
+// misbehave on purpose. It is used by the tests of every package, by the
+// revocation checker's tests and by "cnsgate demo"; production code must not
+// import it for anything else. It reads x509cns for OIDs and fiscal-code
+// arithmetic and never decides whether a certificate is acceptable: that is
+// x509cns's job.
+//
+// RSA key generation is slow, so keys come from a process-wide pool (see Key
+// and SharedKey): CA and responder keys are unique in the process, card keys
+// are shared by default. Time and randomness are fields of each CA (Now,
+// Rand); the key pool is the only package-level state.
+package cnstest

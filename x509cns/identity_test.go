@@ -1,0 +1,109 @@
+package x509cns
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseCN(t *testing.T) {
+	tests := []struct {
+		name    string
+		cn      string
+		want    CNFields
+		wantErr bool
+	}{
+		{"ok/plain", "RSSMRA85T10A562S/6000000000000000.abcdEFGHijklMNOPqrstUVWXyz0=",
+			CNFields{"RSSMRA85T10A562S", "6000000000000000", "abcdEFGHijklMNOPqrstUVWXyz0="}, false},
+		{"ok/hash-with-slash-and-plus", "RSSMRA85T10A562S/6000000000000000.ab/cd+EF/gh+ijklmnopqrstuvw=",
+			CNFields{"RSSMRA85T10A562S", "6000000000000000", "ab/cd+EF/gh+ijklmnopqrstuvw="}, false},
+		{"ok/lower-case-cf", "rssmra85t10a562s/6000000000000000.xyz",
+			CNFields{"RSSMRA85T10A562S", "6000000000000000", "xyz"}, false},
+		{"ok/no-hash", "RSSMRA85T10A562S/6000000000000000",
+			CNFields{"RSSMRA85T10A562S", "6000000000000000", ""}, false},
+		{"ok/bare-cf", "RSSMRA85T10A562S", CNFields{FiscalCode: "RSSMRA85T10A562S"}, false},
+		{"fail/empty", "", CNFields{}, true},
+		{"fail/no-card-id", "RSSMRA85T10A562S/", CNFields{FiscalCode: "RSSMRA85T10A562S"}, true},
+		{"fail/no-card-id-only-hash", "RSSMRA85T10A562S/.hash", CNFields{"RSSMRA85T10A562S", "", "hash"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseCN(tt.cn)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseCN(%q) = %+v, want %+v", tt.cn, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFiscalCodeFromSerialNumber(t *testing.T) {
+	for in, want := range map[string]string{
+		"TINIT-RSSMRA85T10A562S": "RSSMRA85T10A562S",
+		"IT:RSSMRA85T10A562S":    "RSSMRA85T10A562S",
+		"tinit-rssmra85t10a562s": "RSSMRA85T10A562S",
+		"VATIT-01234567890":      "",
+		"12345":                  "",
+	} {
+		got, ok := fiscalCodeFromSerialNumber(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("%q: got %q %v, want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestRegionFromName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Regione Toscana - CA Cittadini":                            "Toscana",
+		"Provincia Autonoma di Trento":                              "Provincia Autonoma di Trento",
+		"Provincia autonoma Trento - CA Cittadini":                  "Provincia Autonoma di Trento",
+		"Regione Autonoma della Sardegna - CA Cittadini":            "Sardegna",
+		"Regione Autonoma Friuli Venezia Giulia - CA Cittadini":     "Friuli-Venezia Giulia",
+		"Regione Siciliana Certification Authority Cittadini":       "Sicilia",
+		"Regione Emilia Romagna - CA Cittadini":                     "Emilia-Romagna",
+		"Postecert per Regione Emilia-Romagna CA2":                  "Emilia-Romagna",
+		"Regione Lombardia - CA Cittadini - 2013":                   "Lombardia",
+		"Regione Autonoma Valle d'Aosta - CA Cittadini":             "Valle d'Aosta",
+		"Regione Marchesato":                                        "",
+		"Actalis CA per Autenticazione CNS 2":                       "",
+		"National root CA for the Italian Electronic Identity Card": "",
+	} {
+		if got := RegionFromName(in); got != want {
+			t.Errorf("RegionFromName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzParseCN(f *testing.F) {
+	for _, s := range []string{
+		"RSSMRA85T10A562S/6000000000000000.ab/cd+EF/gh+ijklmnopqrstuvw=",
+		"RSSMRA85T10A562S", "/", "a/b.c.d", "", "RSSMRA85T10A562S/.", "\x00/\xff.",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cn string) {
+		got, err := ParseCN(cn)
+		if err != nil {
+			return
+		}
+		// Everything after the first '/' is kept, split at the last '.':
+		// nothing is lost or invented, whatever '/', '+' or '.' the hash holds.
+		trimmed := strings.TrimSpace(cn)
+		slash := strings.IndexByte(trimmed, '/')
+		if slash < 0 {
+			if got.CardID != "" || got.Hash != "" {
+				t.Fatalf("ParseCN(%q) invented a card id: %+v", cn, got)
+			}
+			return
+		}
+		rest := trimmed[slash+1:]
+		rebuilt := got.CardID
+		if strings.Contains(rest, ".") {
+			rebuilt += "." + got.Hash
+		}
+		if rebuilt != rest || strings.Contains(got.Hash, ".") {
+			t.Fatalf("ParseCN(%q) = %+v loses or invents text after '/'", cn, got)
+		}
+	})
+}

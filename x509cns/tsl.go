@@ -1,0 +1,179 @@
+package x509cns
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
+)
+
+// ServiceTypeIdV is the ETSI TS 119 612 service type under which AgID's
+// trusted list (TSL-IT.xml) lists the CNS and CIE authentication CAs.
+const ServiceTypeIdV = "http://uri.etsi.org/TrstSvc/Svctype/IdV"
+
+// DefaultTSLMaxSize bounds a trusted list; the Italian one is a few MiB.
+const DefaultTSLMaxSize = 64 << 20
+
+// tslNamespace is the namespace of TS 119 612 (inherited from TS 102 231).
+const tslNamespace = "http://uri.etsi.org/02231/v2#"
+
+// Errors of LoadTSL, wrapped with the detail; test with errors.Is.
+var (
+	// ErrTSLInvalid: too large, not well-formed, DOCTYPE, or not a trusted list.
+	ErrTSLInvalid = errors.New("x509cns: invalid trusted list")
+	// ErrTSLSignature: a signer is configured and the list's signature is
+	// missing or does not verify with exactly that certificate.
+	ErrTSLSignature = errors.New("x509cns: trusted list signature not valid")
+)
+
+// TSLOptions configures LoadTSL.
+type TSLOptions struct {
+	// ServiceTypes lists the ServiceTypeIdentifier values whose certificates
+	// are loaded; empty means []string{ServiceTypeIdV}.
+	ServiceTypes []string
+	// Signer, when set, is the only certificate accepted for the list's
+	// enveloped XML signature; the list is refused when the signature is
+	// missing, invalid, or made with another key, or when Signer is not
+	// valid at the store's Now. When nil the signature is not checked and
+	// the report says so.
+	Signer *x509.Certificate
+	// MaxSize bounds the document in bytes; 0 means DefaultTSLMaxSize.
+	MaxSize int64
+	// KeepWithdrawn also loads services whose current status withdraws
+	// them (see withdrawnStatuses); by default they are skipped.
+	KeepWithdrawn bool
+}
+
+// LoadTSL adds the CA certificates of an ETSI TS 119 612 trusted list: the
+// certificates of every service of a selected type, with those of its
+// ServiceHistory instances. The list is parsed and, when configured, its
+// signature verified before anything is added: on error the store is left
+// untouched. A DOCTYPE (and so any entity declaration) is refused.
+func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) {
+	limit := opts.MaxSize
+	if limit <= 0 {
+		limit = DefaultTSLMaxSize
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%w: %d bytes, more than the limit of %d", ErrTSLInvalid, len(data), limit)
+	}
+	if err := checkPlainXML(data); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTSLInvalid, err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(data); err != nil {
+		return nil, fmt.Errorf("%w: not well-formed XML: %v", ErrTSLInvalid, err)
+	}
+	root := doc.Root()
+	if err := checkTSLRoot(root); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	rep := &LoadReport{Kind: "tsl", Source: "TSL", At: now}
+	if opts.Signer != nil {
+		ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{
+			Roots: []*x509.Certificate{opts.Signer},
+		})
+		ctx.IdAttribute = "Id" // TS 119 612 names its ID attribute "Id"
+		ctx.Clock = dsig.NewFakeClockAt(now)
+		signed, err := ctx.Validate(root)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrTSLSignature, err)
+		}
+		// Read only what the signature covers (no wrapping attacks).
+		root = signed
+		if err := checkTSLRoot(root); err != nil {
+			return nil, err
+		}
+		rep.SignatureOK, rep.Signer = true, opts.Signer.Subject.String()
+	} else {
+		rep.Notes = append(rep.Notes, "signature not checked: no TSL signer configured")
+	}
+
+	services := parseTSLServices(root)
+	types := opts.ServiceTypes
+	if len(types) == 0 {
+		types = []string{ServiceTypeIdV}
+	}
+	type pending struct {
+		der  []byte
+		err  error
+		meta AddResult
+	}
+	var todo []pending
+	for _, svc := range services {
+		rep.Services++
+		skip := SkippedService{TSP: svc.tsp, Name: svc.name, Type: svc.typ, Status: svc.status}
+		switch {
+		case !slices.Contains(types, svc.typ):
+			skip.Reason = "service_type"
+		case !opts.KeepWithdrawn && slices.Contains(withdrawnStatuses, svc.status):
+			skip.Reason = "withdrawn"
+		case len(svc.certs) == 0:
+			skip.Reason = "no_certificate"
+		}
+		if skip.Reason != "" {
+			rep.SkippedServices = append(rep.SkippedServices, skip)
+			continue
+		}
+		rep.ServicesKept++
+		for _, c := range svc.certs {
+			src := "TSL " + svc.tsp + " / " + svc.name
+			if c.history {
+				src += " (history)"
+			}
+			todo = append(todo, pending{der: c.der, err: c.err, meta: AddResult{
+				Source: src, ServiceType: svc.typ, ServiceStatus: svc.status,
+			}})
+		}
+	}
+	for _, p := range todo {
+		rep.record(s.addDER(p.der, p.err, p.meta))
+	}
+	return rep, nil
+}
+
+// checkPlainXML tokenizes the whole document with encoding/xml (strict, no
+// charset conversion: a trusted list is UTF-8) and refuses any directive:
+// <!DOCTYPE>, and with it every entity declaration, so no entity expansion
+// ("billion laughs") or external entity can happen further on.
+func checkPlainXML(data []byte) error {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	elements := 0
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("not well-formed XML: %v", err)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return fmt.Errorf("DOCTYPE and entity declarations are refused (<!%.20s...>)", t)
+		case xml.StartElement:
+			elements++
+		}
+	}
+	if elements == 0 {
+		return errors.New("no XML element")
+	}
+	return nil
+}
+
+func checkTSLRoot(root *etree.Element) error {
+	if root == nil {
+		return fmt.Errorf("%w: no root element", ErrTSLInvalid)
+	}
+	if root.Tag != "TrustServiceStatusList" || root.NamespaceURI() != tslNamespace {
+		return fmt.Errorf("%w: root element is {%s}%s, want {%s}TrustServiceStatusList",
+			ErrTSLInvalid, root.NamespaceURI(), root.Tag, tslNamespace)
+	}
+	return nil
+}
