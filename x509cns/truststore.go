@@ -22,7 +22,10 @@ import (
 // A TrustStore is safe for concurrent use (a RWMutex guards it). The intended
 // life cycle is still: build a fresh store, load it completely, then publish
 // it (for example with an atomic.Pointer swapped on SIGHUP) and only read it
-// from then on, so that a login never sees a half-loaded store.
+// from then on, so that a login never sees a half-loaded store. The
+// certificates handed out by Issuers and Anchors are the stored ones and
+// must not be modified. The zero value is an empty store, as is
+// NewTrustStore().
 type TrustStore struct {
 	// Now returns the current time, used to tell usable anchors from expired
 	// ones when they are added and to check a TSL signer's validity. Nil
@@ -74,6 +77,11 @@ func (s *TrustStore) add(cert *x509.Certificate, meta AddResult) AddResult {
 	r := describe(cert, meta)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.byDER == nil {
+		s.byDER = make(map[string]*anchor)
+		s.bySKI = make(map[string][]*anchor)
+		s.bySubject = make(map[string][]*anchor)
+	}
 	if _, dup := s.byDER[string(cert.Raw)]; dup {
 		r.Status, r.Detail = StatusDuplicate, joinDetail("same DER already in the store", meta.Detail)
 		return r

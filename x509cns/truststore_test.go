@@ -233,3 +233,14 @@ func FuzzParseAnchorDER(f *testing.F) {
 		}
 	})
 }
+
+func TestTrustStoreZeroValue(t *testing.T) {
+	var s TrustStore
+	ca, _ := mint(t, caTemplate("CA", t2018.AddDate(-1, 0, 0), t2018.AddDate(50, 0, 0)), nil, nil)
+	if s.Len() != 0 || len(s.Issuers(ca)) != 0 || s.Contains(ca) {
+		t.Fatal("zero store is not empty")
+	}
+	if r := s.Add(ca, "zero"); r.Status != StatusUsable || !s.Contains(ca) {
+		t.Errorf("Add on the zero value = %+v", r)
+	}
+}

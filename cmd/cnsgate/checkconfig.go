@@ -37,6 +37,9 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	// The configuration is valid as a document; now load what it points to,
 	// as serve would, so that a bad trust directory is found before deploying.
 	ts, err := loadTrust(cfg.Trust)
+	if err == nil {
+		err = ts.requireUsable()
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
 		return 1

@@ -87,6 +87,9 @@ func listen(cfg *config.Config) (*listeners, error) {
 // bound addresses once every listener accepts connections.
 func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound)) error {
 	ts, err := loadTrust(cfg.Trust)
+	if err == nil {
+		err = ts.requireUsable()
+	}
 	if err != nil {
 		return err
 	}
@@ -144,10 +147,7 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 			return nil
 		},
 		"trust_store": func(context.Context) error {
-			if trustNow.Load().store.Len() == 0 {
-				return errors.New("no trust anchor loaded")
-			}
-			return nil
+			return trustNow.Load().requireUsable()
 		},
 	})
 	servers := []*http.Server{
@@ -218,6 +218,9 @@ func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, c
 		trust = cfg.Trust
 	}
 	ts, err := loadTrust(trust)
+	if err == nil {
+		err = ts.requireUsable()
+	}
 	if err != nil {
 		logger.Error("trust reload failed; keeping the current trust store", "err", err)
 		return

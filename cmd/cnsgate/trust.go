@@ -16,6 +16,7 @@ type trustSet struct {
 	store     *x509cns.TrustStore
 	validator *x509cns.Validator
 	reports   []*x509cns.LoadReport
+	usable    int // anchors valid now, over every report
 }
 
 // loadTrust builds the trust store and the validator from the trust section.
@@ -53,13 +54,27 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		reports = append(reports, rep)
 	}
 	if store.Len() == 0 {
-		return nil, fmt.Errorf("trust: no usable trust anchor was loaded")
+		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
 	}
 	policy, err := policyFromConfig(t)
 	if err != nil {
 		return nil, err
 	}
-	return &trustSet{store: store, validator: &x509cns.Validator{Anchors: store, Policy: policy}, reports: reports}, nil
+	ts := &trustSet{store: store, validator: &x509cns.Validator{Anchors: store, Policy: policy}, reports: reports}
+	for _, r := range reports {
+		ts.usable += r.Usable
+	}
+	return ts, nil
+}
+
+// requireUsable is the serving rule: expired anchors are kept (inspect
+// --at validates in the past) but a gateway with none valid now would
+// refuse every card, so it must not start or reload that way.
+func (ts *trustSet) requireUsable() error {
+	if ts.usable == 0 {
+		return fmt.Errorf("trust: %d anchors stored but none is valid now", ts.store.Len())
+	}
+	return nil
 }
 
 // policyFromConfig turns the trust section into a validation policy.
