@@ -135,14 +135,20 @@ func (s *TrustStore) Issuers(cert *x509.Certificate) []*x509.Certificate {
 	if cert == nil {
 		return nil
 	}
+	return s.IssuersByName(cert.RawIssuer, cert.AuthorityKeyId)
+}
+
+// IssuersByName is Issuers for anything signed by a CA that names it by
+// raw DER issuer and Authority Key Identifier, such as a CRL.
+func (s *TrustStore) IssuersByName(rawIssuer, authorityKeyID []byte) []*x509.Certificate {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var found []*anchor
-	if len(cert.AuthorityKeyId) > 0 {
-		found = s.bySKI[string(cert.AuthorityKeyId)]
+	if len(authorityKeyID) > 0 {
+		found = s.bySKI[string(authorityKeyID)]
 	}
 	if len(found) == 0 {
-		found = s.bySubject[string(cert.RawIssuer)]
+		found = s.bySubject[string(rawIssuer)]
 	}
 	out := make([]*x509.Certificate, 0, len(found))
 	for _, a := range found {

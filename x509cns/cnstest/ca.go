@@ -32,9 +32,9 @@ const DefaultProvider = "Actalis S.p.A."
 // set them before issuing, not concurrently with it. Issuing, revoking and
 // serving CRLs/OCSP are safe for concurrent use.
 type CA struct {
-	Cert   *x509.Certificate
-	Key    crypto.Signer
-	Parent *CA // nil for a self-signed root
+	Cert   *x509.Certificate // the CA certificate
+	Key    crypto.Signer     // its private key (*rsa.PrivateKey unless WithKey)
+	Parent *CA               // the issuer; nil for a self-signed root
 
 	// Administration is the issuing administration ("Regione Toscana",
 	// "Provincia Autonoma di Trento"): the default OU of the cards.
@@ -89,7 +89,7 @@ func NewRegionalCA(region string, opts ...CAOption) (*CA, error) {
 	}
 	ca := &CA{Administration: admin, CardOrganization: "TS-CNS", CardType: '6', CardPolicies: []Policy{CNSPolicy()}}
 	policies := []Policy{{OID: OIDAnyPolicy, CPS: CNSPolicyCPS}}
-	return ca, ca.init(nil, subject, x509.KeyUsageCertSign|x509.KeyUsageCRLSign, 0, policies, cfg)
+	return ca, ca.create(nil, subject, x509.KeyUsageCertSign|x509.KeyUsageCRLSign, 0, policies, cfg)
 }
 
 // NewCIERoot creates the self-signed CIE national root (Ministero
@@ -101,7 +101,7 @@ func NewCIERoot(opts ...CAOption) (*CA, error) {
 	subject := reversedName(CIERootCN, CIEOU, CIEOrg, "IT")
 	ku := x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign | x509.KeyUsageCRLSign
 	policies := []Policy{{OID: OIDPolicyCIERoot, CPS: CIEPolicyCPS}}
-	return ca, ca.init(nil, subject, ku, -1, policies, cfg)
+	return ca, ca.create(nil, subject, ku, -1, policies, cfg)
 }
 
 // reversedName builds a CN, OU, O, C subject in that encoding order.
@@ -148,7 +148,7 @@ func (ca *CA) NewSubCA(cn string, opts ...CAOption) (*CA, error) {
 		ku |= x509.KeyUsageDigitalSignature
 		policies = []Policy{{OID: OIDPolicyCIESubCA, CPS: CIEPolicyCPS}}
 	}
-	return sub, sub.init(ca, pkix.Name{ExtraNames: names}, ku, 0, policies, cfg)
+	return sub, sub.create(ca, pkix.Name{ExtraNames: names}, ku, 0, policies, cfg)
 }
 
 // Rekey returns a new version of ca: the same subject (byte for byte), the
@@ -181,7 +181,7 @@ func (ca *CA) Rekey(opts ...CAOption) (*CA, error) {
 		pathLen = -1
 	}
 	cfg.rawSubject = ca.Cert.RawSubject
-	return next, next.init(ca.Parent, ca.Cert.Subject, ca.Cert.KeyUsage, pathLen, policies, cfg)
+	return next, next.create(ca.Parent, ca.Cert.Subject, ca.Cert.KeyUsage, pathLen, policies, cfg)
 }
 
 // certPolicies reads back the policies of a certificate made by this package.
@@ -194,9 +194,9 @@ func certPolicies(cert *x509.Certificate) ([]Policy, error) {
 	return nil, nil
 }
 
-// init fills ca's signing state and creates its certificate, self-signed
+// create fills ca's signing state and creates its certificate, self-signed
 // when parent is nil. pathLen -1 leaves the path length unlimited.
-func (ca *CA) init(parent *CA, subject pkix.Name, ku x509.KeyUsage, pathLen int, policies []Policy, cfg caConfig) error {
+func (ca *CA) create(parent *CA, subject pkix.Name, ku x509.KeyUsage, pathLen int, policies []Policy, cfg caConfig) error {
 	ca.Now, ca.Rand = cfg.now, cfg.rand
 	if ca.Now == nil {
 		ca.Now = time.Now

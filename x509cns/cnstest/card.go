@@ -83,12 +83,12 @@ type CardOptions struct {
 
 // Card is an issued card certificate with its key.
 type Card struct {
-	Cert *x509.Certificate
-	Key  *rsa.PrivateKey
+	Cert *x509.Certificate // the card's authentication certificate
+	Key  *rsa.PrivateKey   // its private key
 	// Chain holds the intermediates a client presents after the leaf,
 	// issuer first; empty for cards of a regional root.
 	Chain []*x509.Certificate
-	CA    *CA
+	CA    *CA // the issuer
 	// FiscalCode, CardID and Hash are what went into the subject (after
 	// BadCheckChar); CardID and Hash are empty for serialNumber-style
 	// subjects. Subject overrides are not reflected here.

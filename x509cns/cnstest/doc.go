@@ -16,7 +16,7 @@
 // x509cns's job.
 //
 // RSA key generation is slow, so keys come from a process-wide pool (see Key
-// and SharedKey): CA and responder keys are unique in the process, card keys
-// are shared by default. Time and randomness are fields of each CA (Now,
+// and SharedKey): CA keys are unique in the process; card keys and OCSP
+// responder keys are drawn from a small shared set. Time and randomness are fields of each CA (Now,
 // Rand); the key pool is the only package-level state.
 package cnstest

@@ -48,6 +48,9 @@ func (c *Card) WriteFiles(dir, name string) ([]string, error) {
 		{name + ".key", c.KeyPEM(), 0o600},
 		{name + "-fullchain.crt", append(c.CertPEM(), c.ChainPEM()...), 0o644},
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cnstest: %w", err)
+	}
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)

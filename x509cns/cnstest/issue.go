@@ -13,7 +13,7 @@ import (
 // Issue signs tpl for pub with ca and records the certificate for CRLs and
 // OCSP. Zero fields get defaults: a random serial, validity from an hour
 // before Now for six years, the CA's SignatureAlgorithm, CRL distribution
-// points and OCSP URLs. Use it for certificates outside the card profile
+// points and OCSP URLs (pass empty, non-nil slices for none). Use it for certificates outside the card profile
 // (a TLS server certificate for a demo, an odd leaf).
 func (ca *CA) Issue(tpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate, error) {
 	t := *tpl

@@ -42,7 +42,7 @@ func checkBits(bits int) error {
 // Key returns an RSA key of the given size that no other caller in this
 // process has received, taking it from the stock filled by Warm or
 // generating it on the spot. Use it where uniqueness matters: CA keys (their
-// SubjectKeyId must differ), responder keys, "another key" cases.
+// SubjectKeyId must differ), "another key" cases.
 func Key(bits int) (*rsa.PrivateKey, error) {
 	if err := checkBits(bits); err != nil {
 		return nil, err

@@ -58,6 +58,10 @@ type OCSPOptions struct {
 // for those passed to Revoke, unknown for any other serial, and
 // "unauthorized" when the request names another issuer. It echoes the
 // nonce in responseExtensions. Safe for concurrent use.
+//
+// Base64 may hold "//": under an http.ServeMux the GET path must be
+// escaped (url.PathEscape, as RFC 5019 asks), or the mux redirects to a
+// cleaned, corrupted path. Mounted directly, raw paths work too.
 type OCSPResponder struct {
 	ca       *CA
 	mu       sync.Mutex
@@ -133,7 +137,7 @@ func (ca *CA) newResponderSigner(impostor bool) (*ocspSigner, error) {
 		}
 		fake := &CA{}
 		cfg := caConfig{key: key, now: ca.Now, rand: ca.Rand, rawSubject: ca.Cert.RawSubject}
-		if err := fake.init(nil, ca.Cert.Subject, ca.Cert.KeyUsage, 0, nil, cfg); err != nil {
+		if err := fake.create(nil, ca.Cert.Subject, ca.Cert.KeyUsage, 0, nil, cfg); err != nil {
 			return nil, err
 		}
 		issuer = fake

@@ -102,6 +102,25 @@ func TestOCSPResponder(t *testing.T) {
 		}
 	})
 
+	t.Run("ok/get-raw-path", func(t *testing.T) {
+		direct := httptest.NewServer(responder)
+		defer direct.Close()
+		for _, card := range []*cnstest.Card{good, revoked} {
+			b64 := base64.StdEncoding.EncodeToString(ocspRequest(t, card, ca.Cert))
+			resp, err := http.Get(direct.URL + "/" + b64) // '/' and '+' left as they are
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if r, err := ocsp.ParseResponseForCert(body, card.Cert, ca.Cert); err != nil {
+				t.Errorf("GET /%s: %v", b64, err)
+			} else if want := map[bool]int{true: ocsp.Good, false: ocsp.Revoked}[card == good]; r.Status != want {
+				t.Errorf("status %d, want %d", r.Status, want)
+			}
+		}
+	})
+
 	t.Run("ok/unknown-serial", func(t *testing.T) {
 		never := *good.Cert
 		never.SerialNumber = big.NewInt(999)

@@ -14,7 +14,7 @@ import (
 // crypto/x509 can only write bare policy OIDs, so cnstest encodes the
 // extension itself and passes it in ExtraExtensions.
 type Policy struct {
-	OID asn1.ObjectIdentifier
+	OID asn1.ObjectIdentifier // the policy identifier
 	// CPS, if not empty, becomes an id-qt-cps qualifier (IA5String URI).
 	CPS string
 	// UserNotice, if not empty, becomes an id-qt-unotice qualifier whose
