@@ -1,6 +1,9 @@
 package x509cns
 
 import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"strings"
 	"testing"
 )
@@ -104,6 +107,41 @@ func FuzzParseCN(f *testing.F) {
 		}
 		if rebuilt != rest || strings.Contains(got.Hash, ".") {
 			t.Fatalf("ParseCN(%q) = %+v loses or invents text after '/'", cn, got)
+		}
+	})
+}
+
+// FuzzExtractIdentity feeds arbitrary CN and serialNumber values through
+// the whole identity extraction: it never panics, refuses with a Reason of
+// the fixed set, and whatever it accepts carries a valid fiscal code (and a
+// valid card id when there is one).
+func FuzzExtractIdentity(f *testing.F) {
+	f.Add("RSSMRA85T10A562S/6000000000000000.ab/cd+EF=", "")
+	f.Add("MARIO ROSSI", "TINIT-RSSMRA85T10A562S")
+	f.Add("MARIO ROSSI", "IT:rssmra85t10a562s")
+	f.Add("X/Y.Z", "TINIT-")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, cn, serialNumber string) {
+		subject := pkix.Name{Names: []pkix.AttributeTypeAndValue{
+			{Type: OIDCountry, Value: "IT"},
+			{Type: OIDCommonName, Value: cn},
+			{Type: OIDSerialNumber, Value: serialNumber},
+		}}
+		cert := &x509.Certificate{Raw: []byte(cn + "\x00" + serialNumber), Subject: subject, SerialNumber: big.NewInt(1)}
+		id, err := ExtractIdentity(cert, nil)
+		if err != nil {
+			switch ReasonOf(err) {
+			case ReasonNoFiscalCode, ReasonBadFiscalCode, ReasonBadCardID:
+				return
+			default:
+				t.Fatalf("unexpected reason for %q/%q: %v", cn, serialNumber, err)
+			}
+		}
+		if ValidateFiscalCode(id.FiscalCode) != nil {
+			t.Fatalf("accepted invalid fiscal code %q from %q/%q", id.FiscalCode, cn, serialNumber)
+		}
+		if id.CardID != "" && ValidateCardID(id.CardID) != nil {
+			t.Fatalf("accepted invalid card id %q", id.CardID)
 		}
 	})
 }
