@@ -1,0 +1,157 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedAudit appends, one minute apart starting at the clock's time:
+//
+//	0 login success mario esenzioni
+//	1 login failure laura (revoked)
+//	2 registration success mario
+//	3 login success mario cms
+//	4 logout success mario
+//	5 crl_refresh_failure failure
+func seedAudit(t *testing.T, e *env) (t0 time.Time) {
+	t.Helper()
+	t0 = e.clock.Now()
+	events := []Event{
+		{Kind: KindLogin, Outcome: OutcomeSuccess, FiscalCode: mario, Client: "esenzioni", RemoteIP: "192.0.2.1", RequestID: "r0",
+			SessionHash: "ab12", CardSerial: "0x01", Issuer: "Regione Test", Detail: json.RawMessage(`{"amr":["sc","pin"]}`)},
+		{Kind: KindLogin, Outcome: OutcomeFailure, Reason: "revoked", FiscalCode: laura},
+		{Kind: KindRegistration, Outcome: OutcomeSuccess, FiscalCode: mario},
+		{Kind: KindLogin, Outcome: OutcomeSuccess, FiscalCode: strings.ToLower(mario), Client: "cms"},
+		{Kind: KindLogout, Outcome: OutcomeSuccess, FiscalCode: mario},
+		{Kind: KindCRLRefreshFailure, Outcome: OutcomeFailure, Reason: "revocation_unavailable", Issuer: "Regione Test"},
+	}
+	for i, ev := range events {
+		ev.At = t0.Add(time.Duration(i) * time.Minute)
+		if err := e.db.AppendAudit(ctx, ev); err != nil {
+			t.Fatalf("AppendAudit(%d): %v", i, err)
+		}
+	}
+	return t0
+}
+
+// ids renders events as the seed indexes they carry (minutes after t0).
+func ids(t0 time.Time, evs []Event) string {
+	var s []string
+	for _, ev := range evs {
+		s = append(s, fmt.Sprint(int(ev.At.Sub(us(t0)).Minutes())))
+	}
+	return strings.Join(s, ",")
+}
+
+func TestAudit(t *testing.T) {
+	runSuite(t, []suiteCase{
+		{"ok/query", func(t *testing.T, e *env) {
+			t0 := seedAudit(t, e)
+			for name, c := range map[string]struct {
+				q    AuditQuery
+				want string
+			}{
+				"all newest first": {AuditQuery{}, "5,4,3,2,1,0"},
+				"since":            {AuditQuery{Since: t0.Add(3 * time.Minute)}, "5,4,3"},
+				"since+until":      {AuditQuery{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, "2,1"},
+				"fiscal code":      {AuditQuery{FiscalCode: strings.ToLower(mario)}, "4,3,2,0"},
+				"outcome":          {AuditQuery{Outcome: OutcomeFailure}, "5,1"},
+				"kind":             {AuditQuery{Kind: KindLogin}, "3,1,0"},
+				"client":           {AuditQuery{Client: "cms"}, "3"},
+				"cf+kind+outcome":  {AuditQuery{FiscalCode: mario, Kind: KindLogin, Outcome: OutcomeSuccess}, "3,0"},
+				"limit":            {AuditQuery{Limit: 2}, "5,4"},
+				"none":             {AuditQuery{FiscalCode: anna}, ""},
+			} {
+				got, err := e.db.QueryAudit(ctx, c.q)
+				if err != nil || ids(t0, got) != c.want {
+					t.Errorf("%s: QueryAudit = %s, %v; want %s", name, ids(t0, got), err, c.want)
+				}
+			}
+			if _, err := e.db.QueryAudit(ctx, AuditQuery{Outcome: "failed"}); err == nil {
+				t.Error("QueryAudit with an unknown outcome succeeded")
+			}
+		}},
+		{"ok/fields-round-trip", func(t *testing.T, e *env) {
+			t0 := seedAudit(t, e)
+			got, err := e.db.QueryAudit(ctx, AuditQuery{Until: t0.Add(time.Second)})
+			if err != nil || len(got) != 1 {
+				t.Fatalf("QueryAudit = %+v, %v", got, err)
+			}
+			want := Event{ID: got[0].ID, At: us(t0), Kind: KindLogin, Outcome: OutcomeSuccess, FiscalCode: mario, Client: "esenzioni",
+				RemoteIP: "192.0.2.1", RequestID: "r0", SessionHash: "ab12", CardSerial: "0x01", Issuer: "Regione Test",
+				Detail: json.RawMessage(`{"amr":["sc","pin"]}`)}
+			if fmt.Sprintf("%#v", got[0]) != fmt.Sprintf("%#v", want) || got[0].At.Location() != time.UTC {
+				t.Errorf("event =\n %#v\nwant\n %#v", got[0], want)
+			}
+		}},
+		{"ok/same-instant-by-insertion", func(t *testing.T, e *env) {
+			for _, r := range []string{"first", "second", "third"} {
+				if err := e.db.AppendAudit(ctx, Event{Kind: KindConfigReload, Outcome: OutcomeSuccess, Reason: r}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, _ := e.db.QueryAudit(ctx, AuditQuery{})
+			if len(got) != 3 || got[0].Reason != "third" || got[2].Reason != "first" || !got[0].At.Equal(us(e.clock.Now())) {
+				t.Errorf("QueryAudit = %+v", got)
+			}
+		}},
+		{"ok/recent-accesses", func(t *testing.T, e *env) {
+			t0 := seedAudit(t, e)
+			got, err := e.db.RecentAccesses(ctx, mario, 5)
+			if err != nil || ids(t0, got) != "3,0" || got[0].Client != "cms" {
+				t.Errorf("RecentAccesses(mario) = %s, %v", ids(t0, got), err)
+			}
+			if got, _ := e.db.RecentAccesses(ctx, laura, 5); ids(t0, got) != "1" || got[0].Outcome != OutcomeFailure {
+				t.Errorf("RecentAccesses(laura) = %s", ids(t0, got))
+			}
+			if got, _ := e.db.RecentAccesses(ctx, mario, 1); ids(t0, got) != "3" {
+				t.Errorf("RecentAccesses(mario, 1) = %s", ids(t0, got))
+			}
+			if got, _ := e.db.RecentAccesses(ctx, "", 5); len(got) != 0 {
+				t.Errorf("RecentAccesses(\"\") = %d events", len(got))
+			}
+		}},
+		{"ok/purge", func(t *testing.T, e *env) {
+			t0 := seedAudit(t, e)
+			n, err := e.db.PurgeAudit(ctx, t0.Add(2*time.Minute))
+			if err != nil || n != 2 {
+				t.Fatalf("PurgeAudit = %d, %v; want 2", n, err)
+			}
+			if got, _ := e.db.QueryAudit(ctx, AuditQuery{}); ids(t0, got) != "5,4,3,2" {
+				t.Errorf("after purge = %s", ids(t0, got))
+			}
+		}},
+		{"fail/bad-events", func(t *testing.T, e *env) {
+			for name, ev := range map[string]Event{
+				"no kind":      {Outcome: OutcomeSuccess},
+				"bad outcome":  {Kind: KindLogin, Outcome: "maybe"},
+				"no outcome":   {Kind: KindLogin},
+				"bad detail":   {Kind: KindLogin, Outcome: OutcomeSuccess, Detail: json.RawMessage(`{`)},
+				"detail not 1": {Kind: KindLogin, Outcome: OutcomeSuccess, Detail: json.RawMessage(`1 2`)},
+			} {
+				if err := e.db.AppendAudit(ctx, ev); err == nil {
+					t.Errorf("%s: AppendAudit succeeded", name)
+				}
+			}
+		}},
+	})
+}
+
+func TestLogValueMasksFiscalCode(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("x",
+		"event", Event{Kind: KindLogin, Outcome: OutcomeSuccess, FiscalCode: mario},
+		"registration", Registration{FiscalCode: mario, GivenName: "Mario", FamilyName: "Rossi"},
+		"operator", Operator{FiscalCode: mario},
+		"eligible", Eligible{FiscalCode: mario, GivenName: "Mario"})
+	out := buf.String()
+	if strings.Contains(out, mario) || strings.Contains(out, "Rossi") || strings.Count(out, "RSS************U") != 4 {
+		t.Errorf("log = %s", out)
+	}
+}

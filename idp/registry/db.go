@@ -1,0 +1,280 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Sentinel errors, wrapped with %w and tested with errors.Is.
+var (
+	// ErrNotRegistered: no active registration for that card or fiscal code.
+	ErrNotRegistered = errors.New("registry: card not registered")
+	// ErrReplaced: the card was registered, then replaced by a newer card of
+	// the same fiscal code; it no longer logs in.
+	ErrReplaced = errors.New("registry: card replaced by a newer card")
+	// ErrRevoked: the card's registration was revoked by an administrator.
+	ErrRevoked = errors.New("registry: card registration revoked")
+	// ErrNotFound: no such operator.
+	ErrNotFound = errors.New("registry: not found")
+)
+
+// Drivers accepted by Open, as the config key registry.driver names them.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// DB is the registry on one SQL database. It is safe for concurrent use.
+type DB struct {
+	db      *sql.DB
+	dialect string // DriverSQLite or DriverPostgres
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// WithNow sets the clock used for registered_at, imported_at, audit times
+// and the like. The default is time.Now.
+func WithNow(now func() time.Time) Option { return func(d *DB) { d.now = now } }
+
+// WithLogger sets the logger that reports applied migrations. The default
+// discards.
+func WithLogger(l *slog.Logger) Option { return func(d *DB) { d.log = l } }
+
+// Open connects to the database, brings its schema up to date and returns
+// the registry. driver is "sqlite" (dsn: a file path or a "file:" URI;
+// cnsgate adds busy_timeout, WAL and foreign_keys pragmas and uses a single
+// connection) or "postgres" (dsn: a libpq URL or key=value string; a
+// search_path parameter selects the schema).
+func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) {
+	d := &DB{dialect: driver, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(d)
+	}
+	switch driver {
+	case DriverSQLite:
+		db, err := sql.Open("sqlite", sqliteDSN(dsn))
+		if err != nil {
+			return nil, fmt.Errorf("registry: open sqlite: %w", err)
+		}
+		// One connection: SQLite has one writer, and an in-process queue
+		// beats SQLITE_BUSY. Keep it open for the life of the process.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		d.db = db
+	case DriverPostgres:
+		cfg, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return nil, fmt.Errorf("registry: postgres dsn: %w", err)
+		}
+		db := stdlib.OpenDB(*cfg)
+		db.SetMaxOpenConns(16)
+		db.SetMaxIdleConns(8)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		db.SetConnMaxLifetime(30 * time.Minute)
+		d.db = db
+	default:
+		return nil, fmt.Errorf("registry: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// sqliteDSN adds cnsgate's settings to a SQLite DSN, except those the DSN
+// sets itself: busy_timeout 5 s, WAL journal, foreign keys, and IMMEDIATE
+// transactions (every transaction here writes; taking the lock up front
+// avoids SQLITE_BUSY on upgrade).
+func sqliteDSN(dsn string) string {
+	path, query, _ := strings.Cut(dsn, "?")
+	user, _ := url.ParseQuery(query)
+	has := func(pragma string) bool {
+		for _, p := range user["_pragma"] {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), pragma) {
+				return true
+			}
+		}
+		return false
+	}
+	var ours []string
+	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)"} {
+		if name, _, _ := strings.Cut(p, "("); !has(strings.ToLower(name)) {
+			ours = append(ours, "_pragma="+p)
+		}
+	}
+	if user.Get("_txlock") == "" {
+		ours = append(ours, "_txlock=immediate")
+	}
+	if query != "" {
+		ours = append(ours, query)
+	}
+	return path + "?" + strings.Join(ours, "&")
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping reports whether the database answers a query, for readiness probes.
+func (d *DB) Ping(ctx context.Context) error {
+	var one int64
+	if err := d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return fmt.Errorf("registry: ping: %w", err)
+	}
+	return nil
+}
+
+// q rewrites the ? placeholders of query for the dialect. Queries in this
+// package hold no ? inside literals.
+func (d *DB) q(query string) string {
+	if d.dialect != DriverPostgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// sqliteTime is the fixed-width layout of times on SQLite.
+const sqliteTime = "2006-01-02T15:04:05.000000Z07:00"
+
+// ts converts t to the value stored for the dialect.
+func (d *DB) ts(t time.Time) any {
+	t = t.UTC().Truncate(time.Microsecond)
+	if d.dialect == DriverSQLite {
+		return t.Format(sqliteTime)
+	}
+	return t
+}
+
+// nullTS is ts with the zero time stored as NULL.
+func (d *DB) nullTS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.ts(t)
+}
+
+// dbTime scans a time column of either dialect; NULL gives the zero time.
+type dbTime struct{ t *time.Time }
+
+func (s dbTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		*s.t = time.Time{}
+	case time.Time:
+		*s.t = v.UTC()
+	case string:
+		return s.parse(v)
+	case []byte:
+		return s.parse(string(v))
+	default:
+		return fmt.Errorf("registry: cannot scan %T as a time", src)
+	}
+	return nil
+}
+
+func (s dbTime) parse(v string) error {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return fmt.Errorf("registry: bad stored time %q: %w", v, err)
+	}
+	*s.t = t.UTC()
+	return nil
+}
+
+// limitOffset renders LIMIT/OFFSET for the dialect; limit <= 0 means none.
+func (d *DB) limitOffset(limit, offset int) string {
+	var s string
+	switch {
+	case limit > 0:
+		s = " LIMIT " + strconv.Itoa(limit)
+	case offset > 0 && d.dialect == DriverSQLite:
+		s = " LIMIT -1" // SQLite has no OFFSET without LIMIT
+	}
+	if offset > 0 {
+		s += " OFFSET " + strconv.Itoa(offset)
+	}
+	return s
+}
+
+// errRetry asks inTx to run the transaction again: a concurrent writer won a
+// race the transaction had looked at.
+var errRetry = errors.New("registry: concurrent update, retry")
+
+// inTx runs fn in a transaction, committed if fn returns nil. When fn fails
+// on a race with another writer (a unique violation, a serialisation
+// failure or errRetry) the whole transaction runs again, a bounded number of
+// times.
+func (d *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	const attempts = 25
+	var err error
+	for range attempts {
+		err = d.tryTx(ctx, fn)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("registry: gave up after %d attempts: %w", attempts, err)
+}
+
+func (d *DB) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// retryable reports whether err comes from a lost race with a concurrent
+// writer.
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505", "40001", "40P01": // unique_violation, serialization_failure, deadlock_detected
+			return true
+		}
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch sqErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,140 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// Operator is a citizen who logs in with operator roles (an ASL or pharmacy
+// operator using the card management application).
+type Operator struct {
+	FiscalCode   string
+	Roles        []string // in the order given, without duplicates
+	Organisation string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+var _ slog.LogValuer = Operator{}
+
+// LogValue logs an operator with the fiscal code masked.
+func (o Operator) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("fiscal_code", x509cns.MaskFiscalCode(o.FiscalCode)),
+		slog.Any("roles", o.Roles),
+		slog.String("organisation", o.Organisation),
+	)
+}
+
+// cleanRoles trims roles, drops duplicates and rejects empty ones.
+func cleanRoles(roles []string) ([]string, error) {
+	out := make([]string, 0, len(roles))
+	seen := make(map[string]bool, len(roles))
+	for _, r := range roles {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			return nil, errors.New("registry: operator role must not be empty")
+		}
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// PutOperator creates the operator or replaces its roles and organisation,
+// keeping the original CreatedAt.
+func (d *DB) PutOperator(ctx context.Context, o Operator) error {
+	cf, err := normalizeFiscalCode(o.FiscalCode)
+	if err != nil {
+		return err
+	}
+	roles, err := cleanRoles(o.Roles)
+	if err != nil {
+		return err
+	}
+	js, err := json.Marshal(roles)
+	if err != nil {
+		return err
+	}
+	now := d.ts(d.now())
+	_, err = d.db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (fiscal_code) DO UPDATE SET roles = excluded.roles, organisation = excluded.organisation, updated_at = excluded.updated_at`),
+		cf, string(js), strings.TrimSpace(o.Organisation), now, now)
+	if err != nil {
+		return fmt.Errorf("registry: put operator: %w", err)
+	}
+	return nil
+}
+
+const operatorColumns = "fiscal_code, roles, organisation, created_at, updated_at"
+
+func scanOperator(row interface{ Scan(...any) error }) (*Operator, error) {
+	var o Operator
+	var roles string
+	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(roles), &o.Roles); err != nil {
+		return nil, fmt.Errorf("registry: operator roles: %w", err)
+	}
+	return &o, nil
+}
+
+// Operator returns the operator with that fiscal code, or ErrNotFound.
+func (d *DB) Operator(ctx context.Context, fiscalCode string) (*Operator, error) {
+	o, err := scanOperator(d.db.QueryRowContext(ctx,
+		d.q("SELECT "+operatorColumns+" FROM operators WHERE fiscal_code = ?"), x509cns.NormalizeFiscalCode(fiscalCode)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, fmt.Errorf("registry: operator: %w", err)
+	}
+	return o, nil
+}
+
+// ListOperators returns every operator, by fiscal code.
+func (d *DB) ListOperators(ctx context.Context) ([]Operator, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT "+operatorColumns+" FROM operators ORDER BY fiscal_code")
+	if err != nil {
+		return nil, fmt.Errorf("registry: list operators: %w", err)
+	}
+	defer rows.Close()
+	var out []Operator
+	for rows.Next() {
+		o, err := scanOperator(rows)
+		if err != nil {
+			return nil, fmt.Errorf("registry: list operators: %w", err)
+		}
+		out = append(out, *o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registry: list operators: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteOperator removes an operator, or returns ErrNotFound.
+func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
+	res, err := d.db.ExecContext(ctx, d.q("DELETE FROM operators WHERE fiscal_code = ?"), x509cns.NormalizeFiscalCode(fiscalCode))
+	if err != nil {
+		return fmt.Errorf("registry: delete operator: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("registry: delete operator: %w", err)
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package registry
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestOperators(t *testing.T) {
+	runSuite(t, []suiteCase{
+		{"ok/crud-with-roles", func(t *testing.T, e *env) {
+			created := us(e.clock.Now())
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{" asl-operator ", "cms-admin", "asl-operator"}, Organisation: "ASL Roma 1"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: anna, Roles: []string{"pharmacist"}}); err != nil {
+				t.Fatal(err)
+			}
+			o, err := e.db.Operator(ctx, gino)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(o.Roles, []string{"asl-operator", "cms-admin"}) || o.Organisation != "ASL Roma 1" || !o.CreatedAt.Equal(created) {
+				t.Errorf("Operator = %+v", o)
+			}
+
+			e.clock.Advance(time.Hour)
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{"cms-admin"}, Organisation: "ASL Roma 2"}); err != nil {
+				t.Fatal(err)
+			}
+			o, _ = e.db.Operator(ctx, gino)
+			if !slices.Equal(o.Roles, []string{"cms-admin"}) || o.Organisation != "ASL Roma 2" ||
+				!o.CreatedAt.Equal(created) || !o.UpdatedAt.Equal(us(e.clock.Now())) {
+				t.Errorf("after update Operator = %+v", o)
+			}
+
+			list, err := e.db.ListOperators(ctx)
+			if err != nil || len(list) != 2 || list[0].FiscalCode != anna || list[1].FiscalCode != gino {
+				t.Errorf("ListOperators = %+v, %v", list, err)
+			}
+
+			if err := e.db.DeleteOperator(ctx, gino); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.db.Operator(ctx, gino); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Operator after delete: %v, want ErrNotFound", err)
+			}
+			if err := e.db.DeleteOperator(ctx, gino); !errors.Is(err, ErrNotFound) {
+				t.Errorf("DeleteOperator again: %v, want ErrNotFound", err)
+			}
+		}},
+		{"ok/no-roles", func(t *testing.T, e *env) {
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino}); err != nil {
+				t.Fatal(err)
+			}
+			if o, err := e.db.Operator(ctx, gino); err != nil || o.Roles == nil || len(o.Roles) != 0 {
+				t.Errorf("Operator = %+v, %v; want empty roles", o, err)
+			}
+		}},
+		{"fail/unknown-operator", func(t *testing.T, e *env) {
+			if _, err := e.db.Operator(ctx, mario); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Operator: %v, want ErrNotFound", err)
+			}
+		}},
+		{"fail/bad-input", func(t *testing.T, e *env) {
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: bad, Roles: []string{"x"}}); err == nil {
+				t.Error("PutOperator with a bad fiscal code succeeded")
+			}
+			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{"x", " "}}); err == nil {
+				t.Error("PutOperator with an empty role succeeded")
+			}
+			if list, _ := e.db.ListOperators(ctx); len(list) != 0 {
+				t.Errorf("ListOperators = %+v, want none", list)
+			}
+		}},
+	})
+}

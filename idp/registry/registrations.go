@@ -1,0 +1,232 @@
+package registry
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// Status is the state of a registration.
+type Status string
+
+// Registration states. A fiscal code has at most one active registration.
+const (
+	StatusActive   Status = "active"   // the card logs in
+	StatusReplaced Status = "replaced" // a newer card of the same fiscal code took over
+	StatusRevoked  Status = "revoked"  // an administrator revoked it
+)
+
+// Registration binds one card certificate to a fiscal code.
+type Registration struct {
+	ID          int64
+	FiscalCode  string
+	CardID      string
+	Issuer      string // issuing CA, as the caller names it
+	Serial      string // certificate serial, as the caller formats it
+	Fingerprint string // SHA-256 of the certificate DER, lower-case hex
+	GivenName   string
+	FamilyName  string
+	Region      string
+	CardType    string
+	Status      Status
+	// Times are UTC; the zero time means never.
+	RegisteredAt time.Time
+	LastLoginAt  time.Time
+	ReplacedAt   time.Time
+	RevokedAt    time.Time
+}
+
+var _ slog.LogValuer = Registration{}
+
+// LogValue logs a registration without names and with the fiscal code masked.
+func (r Registration) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Int64("id", r.ID),
+		slog.String("fiscal_code", x509cns.MaskFiscalCode(r.FiscalCode)),
+		slog.String("issuer", r.Issuer),
+		slog.String("serial", r.Serial),
+		slog.String("status", string(r.Status)),
+	)
+}
+
+const registrationColumns = "id, fiscal_code, card_id, issuer, serial, fingerprint, given_name, family_name, region, card_type, status, registered_at, last_login_at, replaced_at, revoked_at"
+
+func scanRegistration(row interface{ Scan(...any) error }) (*Registration, error) {
+	var r Registration
+	err := row.Scan(&r.ID, &r.FiscalCode, &r.CardID, &r.Issuer, &r.Serial, &r.Fingerprint,
+		&r.GivenName, &r.FamilyName, &r.Region, &r.CardType, &r.Status,
+		dbTime{&r.RegisteredAt}, dbTime{&r.LastLoginAt}, dbTime{&r.ReplacedAt}, dbTime{&r.RevokedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// normalizeFingerprint lower-cases a hex SHA-256 and checks its shape.
+func normalizeFingerprint(fp string) (string, error) {
+	fp = strings.ToLower(strings.TrimSpace(fp))
+	if len(fp) != 64 || strings.Trim(fp, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("registry: fingerprint must be 64 hex digits (SHA-256)")
+	}
+	return fp, nil
+}
+
+// normalizeFiscalCode normalises and validates a fiscal code.
+func normalizeFiscalCode(cf string) (string, error) {
+	cf = x509cns.NormalizeFiscalCode(cf)
+	if err := x509cns.ValidateFiscalCode(cf); err != nil {
+		return "", fmt.Errorf("registry: fiscal code %s: %w", x509cns.MaskFiscalCode(cf), err)
+	}
+	return cf, nil
+}
+
+// Register binds the card in r to r.FiscalCode, in one transaction. A new
+// card for a fiscal code that already has an active card marks the old one
+// replaced and returns it as replaced. Registering the active card again
+// returns the existing row. A card that was replaced or revoked cannot be
+// registered again (ErrReplaced, ErrRevoked). RegisteredAt comes from the
+// clock; ID, Status and the other times in r are ignored.
+func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Registration, err error) {
+	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
+		return nil, nil, err
+	}
+	if r.Fingerprint, err = normalizeFingerprint(r.Fingerprint); err != nil {
+		return nil, nil, err
+	}
+	err = d.inTx(ctx, func(tx *sql.Tx) error {
+		reg, replaced = nil, nil
+		existing, err := scanRegistration(tx.QueryRowContext(ctx,
+			d.q("SELECT "+registrationColumns+" FROM registrations WHERE fingerprint = ?"), r.Fingerprint))
+		switch {
+		case err == nil:
+			if existing.FiscalCode != r.FiscalCode {
+				return fmt.Errorf("registry: card already registered to fiscal code %s", x509cns.MaskFiscalCode(existing.FiscalCode))
+			}
+			if err := existing.statusErr(); err != nil {
+				return err
+			}
+			reg = existing
+			return nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+
+		now := d.now()
+		old, err := scanRegistration(tx.QueryRowContext(ctx,
+			d.q("SELECT "+registrationColumns+" FROM registrations WHERE fiscal_code = ? AND status = 'active'"), r.FiscalCode))
+		switch {
+		case err == nil:
+			res, err := tx.ExecContext(ctx, d.q("UPDATE registrations SET status = 'replaced', replaced_at = ? WHERE id = ? AND status = 'active'"),
+				d.ts(now), old.ID)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				return errRetry // another transaction replaced or revoked it first
+			}
+			old.Status, old.ReplacedAt = StatusReplaced, now.UTC().Truncate(time.Microsecond)
+			replaced = old
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+
+		n := r
+		n.Status = StatusActive
+		n.RegisteredAt = now.UTC().Truncate(time.Microsecond)
+		n.LastLoginAt, n.ReplacedAt, n.RevokedAt = time.Time{}, time.Time{}, time.Time{}
+		err = tx.QueryRowContext(ctx, d.q(`INSERT INTO registrations
+			(fiscal_code, card_id, issuer, serial, fingerprint, given_name, family_name, region, card_type, status, registered_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?) RETURNING id`),
+			n.FiscalCode, n.CardID, n.Issuer, n.Serial, n.Fingerprint, n.GivenName, n.FamilyName, n.Region, n.CardType,
+			d.ts(now)).Scan(&n.ID)
+		if err != nil {
+			return err
+		}
+		reg = &n
+		return nil
+	})
+	switch {
+	case errors.Is(err, ErrReplaced), errors.Is(err, ErrRevoked):
+		return nil, nil, err
+	case err != nil:
+		return nil, nil, fmt.Errorf("registry: register: %w", err)
+	}
+	return reg, replaced, nil
+}
+
+// statusErr maps a non-active status to its sentinel error.
+func (r *Registration) statusErr() error {
+	switch r.Status {
+	case StatusActive:
+		return nil
+	case StatusReplaced:
+		return fmt.Errorf("%w (at %s)", ErrReplaced, r.ReplacedAt.Format(time.RFC3339))
+	case StatusRevoked:
+		return fmt.Errorf("%w (at %s)", ErrRevoked, r.RevokedAt.Format(time.RFC3339))
+	}
+	return fmt.Errorf("registry: unknown registration status %q", r.Status)
+}
+
+// Authorize returns the active registration of the card with that
+// fingerprint, if it belongs to fiscalCode. A card that was replaced or
+// revoked gives ErrReplaced or ErrRevoked; anything else ErrNotRegistered.
+func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*Registration, error) {
+	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
+	fp, err := normalizeFingerprint(fingerprint)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotRegistered, err)
+	}
+	r, err := scanRegistration(d.db.QueryRowContext(ctx,
+		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fingerprint = ?"), fp))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotRegistered
+	case err != nil:
+		return nil, fmt.Errorf("registry: authorize: %w", err)
+	case r.FiscalCode != fiscalCode:
+		return nil, fmt.Errorf("%w: card bound to another fiscal code", ErrNotRegistered)
+	}
+	if err := r.statusErr(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// RecordLogin sets the last login time of the active card with that
+// fingerprint; ErrNotRegistered if there is none.
+func (d *DB) RecordLogin(ctx context.Context, fingerprint string, at time.Time) error {
+	fp, err := normalizeFingerprint(fingerprint)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrNotRegistered, err)
+	}
+	res, err := d.db.ExecContext(ctx, d.q("UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'"), d.ts(at), fp)
+	if err != nil {
+		return fmt.Errorf("registry: record login: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("registry: record login: %w", err)
+	} else if n == 0 {
+		return ErrNotRegistered
+	}
+	return nil
+}
+
+// Get returns the active registration of a fiscal code, or ErrNotRegistered.
+func (d *DB) Get(ctx context.Context, fiscalCode string) (*Registration, error) {
+	r, err := scanRegistration(d.db.QueryRowContext(ctx,
+		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fiscal_code = ? AND status = 'active'"),
+		x509cns.NormalizeFiscalCode(fiscalCode)))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, ErrNotRegistered
+	case err != nil:
+		return nil, fmt.Errorf("registry: get: %w", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,80 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// This file holds the administrative operations on registrations, behind
+// "cnsgate registrations list|revoke".
+
+// ListFilter selects registrations for List. Zero fields select everything;
+// Limit <= 0 means no limit.
+type ListFilter struct {
+	Status     Status
+	FiscalCode string
+	Limit      int
+	Offset     int
+}
+
+// List returns registrations in registration order (oldest first).
+func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
+	switch f.Status {
+	case "", StatusActive, StatusReplaced, StatusRevoked:
+	default:
+		return nil, fmt.Errorf("registry: list: unknown status %q (want %s, %s or %s)", f.Status, StatusActive, StatusReplaced, StatusRevoked)
+	}
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if f.FiscalCode != "" {
+		where, args = append(where, "fiscal_code = ?"), append(args, x509cns.NormalizeFiscalCode(f.FiscalCode))
+	}
+	query := "SELECT " + registrationColumns + " FROM registrations"
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY id" + d.limitOffset(f.Limit, f.Offset)
+	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("registry: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Registration
+	for rows.Next() {
+		r, err := scanRegistration(rows)
+		if err != nil {
+			return nil, fmt.Errorf("registry: list: %w", err)
+		}
+		out = append(out, *r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registry: list: %w", err)
+	}
+	return out, nil
+}
+
+// Revoke revokes every registration of a fiscal code that is not already
+// revoked (the active card and any replaced ones) and returns how many it
+// revoked; ErrNotRegistered if none. Revoked cards can never be registered
+// again; the citizen may register a different card.
+func (d *DB) Revoke(ctx context.Context, fiscalCode string) (int, error) {
+	res, err := d.db.ExecContext(ctx, d.q("UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fiscal_code = ? AND status <> 'revoked'"),
+		d.ts(d.now()), x509cns.NormalizeFiscalCode(fiscalCode))
+	if err != nil {
+		return 0, fmt.Errorf("registry: revoke: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("registry: revoke: %w", err)
+	}
+	if n == 0 {
+		return 0, ErrNotRegistered
+	}
+	return int(n), nil
+}

@@ -1,0 +1,212 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestRegistrations(t *testing.T) {
+	runSuite(t, []suiteCase{
+		{"ok/register-authorize", func(t *testing.T, e *env) {
+			in := card(strings.ToLower(mario), "a")
+			in.Fingerprint = strings.ToUpper(in.Fingerprint)
+			reg, replaced, err := e.db.Register(ctx, in)
+			if err != nil || replaced != nil {
+				t.Fatalf("Register = %v, %v, %v", reg, replaced, err)
+			}
+			want := card(mario, "a")
+			want.ID, want.Status, want.RegisteredAt = reg.ID, StatusActive, us(e.clock.Now())
+			if *reg != want {
+				t.Errorf("Register =\n %+v\nwant\n %+v", *reg, want)
+			}
+			got, err := e.db.Authorize(ctx, mario, fp("a"))
+			if err != nil || *got != want {
+				t.Errorf("Authorize = %+v, %v; want %+v", got, err, want)
+			}
+			got, err = e.db.Get(ctx, mario)
+			if err != nil || *got != want {
+				t.Errorf("Get = %+v, %v; want %+v", got, err, want)
+			}
+		}},
+		{"fail/unregistered", func(t *testing.T, e *env) {
+			if _, err := e.db.Authorize(ctx, mario, fp("a")); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("Authorize: %v, want ErrNotRegistered", err)
+			}
+			if _, err := e.db.Get(ctx, mario); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("Get: %v, want ErrNotRegistered", err)
+			}
+			if err := e.db.RecordLogin(ctx, fp("a"), e.clock.Now()); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("RecordLogin: %v, want ErrNotRegistered", err)
+			}
+			if _, err := e.db.Authorize(ctx, mario, "not-hex"); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("Authorize(bad fingerprint): %v, want ErrNotRegistered", err)
+			}
+		}},
+		{"fail/card-bound-to-another-fiscal-code", func(t *testing.T, e *env) {
+			mustRegister(t, e, card(mario, "a"))
+			if _, err := e.db.Authorize(ctx, laura, fp("a")); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("Authorize: %v, want ErrNotRegistered", err)
+			}
+			if _, _, err := e.db.Register(ctx, card(laura, "a")); err == nil {
+				t.Error("Register of another citizen's card succeeded")
+			}
+		}},
+		{"fail/bad-input", func(t *testing.T, e *env) {
+			for name, r := range map[string]Registration{
+				"bad check character": card(bad, "a"),
+				"empty fiscal code":   card("", "a"),
+				"short fingerprint":   {FiscalCode: mario, Fingerprint: "abcd"},
+				"non-hex fingerprint": {FiscalCode: mario, Fingerprint: strings.Repeat("g", 64)},
+			} {
+				if _, _, err := e.db.Register(ctx, r); err == nil {
+					t.Errorf("%s: Register succeeded", name)
+				}
+			}
+			if list, _ := e.db.List(ctx, ListFilter{}); len(list) != 0 {
+				t.Errorf("List = %d rows, want 0", len(list))
+			}
+		}},
+		{"ok/reregister-same-card-idempotent", func(t *testing.T, e *env) {
+			first := mustRegister(t, e, card(mario, "a"))
+			e.clock.Advance(time.Hour)
+			again, replaced, err := e.db.Register(ctx, card(mario, "a"))
+			if err != nil || replaced != nil || *again != *first {
+				t.Errorf("Register again = %+v, %v, %v; want %+v", again, replaced, err, first)
+			}
+			if list, _ := e.db.List(ctx, ListFilter{}); len(list) != 1 {
+				t.Errorf("List = %d rows, want 1", len(list))
+			}
+		}},
+		{"ok/new-card-replaces-old", func(t *testing.T, e *env) {
+			old := mustRegister(t, e, card(mario, "old"))
+			e.clock.Advance(time.Hour)
+			reg, replaced, err := e.db.Register(ctx, card(mario, "new"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if replaced == nil || replaced.ID != old.ID || replaced.Status != StatusReplaced || !replaced.ReplacedAt.Equal(us(e.clock.Now())) {
+				t.Errorf("replaced = %+v, want row %d replaced now", replaced, old.ID)
+			}
+			if _, err := e.db.Authorize(ctx, mario, fp("old")); !errors.Is(err, ErrReplaced) {
+				t.Errorf("Authorize(old): %v, want ErrReplaced", err)
+			}
+			if got, err := e.db.Authorize(ctx, mario, fp("new")); err != nil || got.ID != reg.ID {
+				t.Errorf("Authorize(new) = %+v, %v", got, err)
+			}
+			if got, err := e.db.Get(ctx, mario); err != nil || got.Fingerprint != fp("new") {
+				t.Errorf("Get = %+v, %v, want the new card", got, err)
+			}
+			if _, _, err := e.db.Register(ctx, card(mario, "old")); !errors.Is(err, ErrReplaced) {
+				t.Errorf("Register(old) again: %v, want ErrReplaced", err)
+			}
+			if list, _ := e.db.List(ctx, ListFilter{Status: StatusReplaced}); len(list) != 1 || list[0].ID != old.ID {
+				t.Errorf("List(replaced) = %+v", list)
+			}
+		}},
+		{"ok/revoke", func(t *testing.T, e *env) {
+			mustRegister(t, e, card(mario, "old"))
+			mustRegister(t, e, card(mario, "new"))
+			mustRegister(t, e, card(laura, "l"))
+			e.clock.Advance(time.Minute)
+			n, err := e.db.Revoke(ctx, strings.ToLower(mario))
+			if err != nil || n != 2 {
+				t.Fatalf("Revoke = %d, %v; want 2", n, err)
+			}
+			for _, label := range []string{"old", "new"} {
+				if _, err := e.db.Authorize(ctx, mario, fp(label)); !errors.Is(err, ErrRevoked) {
+					t.Errorf("Authorize(%s): %v, want ErrRevoked", label, err)
+				}
+			}
+			if _, _, err := e.db.Register(ctx, card(mario, "new")); !errors.Is(err, ErrRevoked) {
+				t.Errorf("Register(revoked card): %v, want ErrRevoked", err)
+			}
+			if _, err := e.db.Revoke(ctx, mario); !errors.Is(err, ErrNotRegistered) {
+				t.Errorf("Revoke again: %v, want ErrNotRegistered", err)
+			}
+			if _, err := e.db.Authorize(ctx, laura, fp("l")); err != nil {
+				t.Errorf("another citizen's card: %v", err)
+			}
+			// A different card may be registered after a revocation.
+			if _, replaced, err := e.db.Register(ctx, card(mario, "third")); err != nil || replaced != nil {
+				t.Errorf("Register(third) = %v, %v", replaced, err)
+			}
+			list, _ := e.db.List(ctx, ListFilter{Status: StatusRevoked})
+			if len(list) != 2 || !list[0].RevokedAt.Equal(us(e.clock.Now())) {
+				t.Errorf("List(revoked) = %+v", list)
+			}
+		}},
+		{"ok/record-login", func(t *testing.T, e *env) {
+			mustRegister(t, e, card(mario, "a"))
+			at := e.clock.Now().Add(90 * time.Second)
+			if err := e.db.RecordLogin(ctx, fp("a"), at); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.db.Get(ctx, mario); !got.LastLoginAt.Equal(us(at)) || got.LastLoginAt.Location() != time.UTC {
+				t.Errorf("LastLoginAt = %v, want %v UTC", got.LastLoginAt, us(at))
+			}
+		}},
+		{"ok/list-filter-page", func(t *testing.T, e *env) {
+			for i, cf := range []string{mario, laura, gino, anna} {
+				mustRegister(t, e, card(cf, fmt.Sprint(i)))
+			}
+			mustRegister(t, e, card(mario, "m2"))
+			for name, c := range map[string]struct {
+				f    ListFilter
+				want []string // fiscal codes in order
+			}{
+				"all":           {ListFilter{}, []string{mario, laura, gino, anna, mario}},
+				"active":        {ListFilter{Status: StatusActive}, []string{laura, gino, anna, mario}},
+				"fiscal code":   {ListFilter{FiscalCode: mario}, []string{mario, mario}},
+				"limit":         {ListFilter{Limit: 2}, []string{mario, laura}},
+				"limit+offset":  {ListFilter{Limit: 2, Offset: 2}, []string{gino, anna}},
+				"offset only":   {ListFilter{Offset: 3}, []string{anna, mario}},
+				"active+offset": {ListFilter{Status: StatusActive, Offset: 1, Limit: 1}, []string{gino}},
+			} {
+				list, err := e.db.List(ctx, c.f)
+				var got []string
+				for _, r := range list {
+					got = append(got, r.FiscalCode)
+				}
+				if err != nil || strings.Join(got, ",") != strings.Join(c.want, ",") {
+					t.Errorf("%s: List = %v, %v; want %v", name, got, err, c.want)
+				}
+			}
+			if _, err := e.db.List(ctx, ListFilter{Status: "Active"}); err == nil {
+				t.Error("List with an unknown status succeeded")
+			}
+		}},
+		{"ok/concurrent-register-one-active", func(t *testing.T, e *env) {
+			var wg sync.WaitGroup
+			errs := make([]error, 10)
+			for i := range 10 {
+				wg.Go(func() {
+					_, _, errs[i] = e.db.Register(ctx, card(mario, []string{"x", "y"}[i%2]))
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil && !errors.Is(err, ErrReplaced) {
+					t.Errorf("goroutine %d: %v", i, err)
+				}
+			}
+			active, _ := e.db.List(ctx, ListFilter{FiscalCode: mario, Status: StatusActive})
+			all, _ := e.db.List(ctx, ListFilter{FiscalCode: mario})
+			if len(active) != 1 || len(all) > 2 {
+				t.Errorf("%d active rows, %d rows; want 1 active of at most 2", len(active), len(all))
+			}
+		}},
+	})
+}
+
+func mustRegister(t *testing.T, e *env, r Registration) *Registration {
+	t.Helper()
+	reg, _, err := e.db.Register(ctx, r)
+	if err != nil {
+		t.Fatalf("Register(%v): %v", r, err)
+	}
+	return reg
+}
