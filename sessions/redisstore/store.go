@@ -1,0 +1,253 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+var _ sessions.Store = (*Store)(nil)
+
+// StoreOptions configures New. Zero values take the defaults.
+type StoreOptions struct {
+	// Prefix starts every key; default "cnsgate:". It must not contain '{' or
+	// '}', which would break the Cluster hash tags.
+	Prefix string
+	Now    func() time.Time // default time.Now
+	Rand   io.Reader        // default crypto/rand.Reader
+	// Grace is how long Redis keeps a key past its deadline, so that a late
+	// reader is told "expired" rather than "not found"; default one minute.
+	Grace time.Duration
+}
+
+// Store is a sessions.Store on Redis. Its Ephemeral method gives the
+// sessions.Ephemeral sharing its client and options. It is safe for
+// concurrent use; it never closes the client.
+type Store struct {
+	c      redis.UniversalClient
+	prefix string
+	now    func() time.Time
+	grace  time.Duration
+
+	randMu sync.Mutex
+	rand   io.Reader
+}
+
+// New returns a Store on c.
+func New(c redis.UniversalClient, o StoreOptions) (*Store, error) {
+	if c == nil {
+		return nil, errors.New("sessions: redis: nil client")
+	}
+	s := &Store{c: c, prefix: o.Prefix, now: o.Now, rand: o.Rand, grace: o.Grace}
+	if s.prefix == "" {
+		s.prefix = "cnsgate:"
+	}
+	if strings.ContainsAny(s.prefix, "{}") {
+		return nil, fmt.Errorf("sessions: redis: key prefix %q contains a brace", s.prefix)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.grace <= 0 {
+		s.grace = time.Minute
+	}
+	return s, nil
+}
+
+func (s *Store) sessionKey(hash string) string { return s.prefix + "s:{" + hash + "}" }
+func (s *Store) cfKey(fiscalCode string) string {
+	return s.prefix + "cf:{" + sessions.HashKey(fiscalCode) + "}"
+}
+func (s *Store) cardKey(fingerprint string) string { return s.prefix + "card:{" + fingerprint + "}" }
+
+// wrap marks an error as coming from Redis; redis.Nil never reaches it.
+func wrap(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sessions: redis: %w", err)
+}
+
+// Create implements sessions.Store.
+func (s *Store) Create(ctx context.Context, sess *sessions.Session, idle, absolute time.Duration) (string, error) {
+	now := s.now()
+	if err := sess.Start(now, idle, absolute); err != nil {
+		return "", err
+	}
+	s.randMu.Lock()
+	id, err := sessions.NewID(s.rand)
+	s.randMu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	hash := sessions.HashKey(id)
+	sessions.SortParticipants(sess.Participants)
+	fields, err := encode(sess)
+	if err != nil {
+		return "", err
+	}
+
+	// Indexes first, so that a live session is always listed (see doc.go).
+	indexTTL := ms(sess.AbsoluteDeadline.Sub(now) + s.grace)
+	pipe := s.c.Pipeline()
+	for _, key := range []string{s.cfKey(sess.FiscalCode), s.cardKey(sess.CardFingerprint)} {
+		addToIndex.Eval(ctx, pipe, []string{key}, hash, indexTTL)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", wrap(err)
+	}
+	key := s.sessionKey(hash)
+	tx := s.c.TxPipeline()
+	tx.HSet(ctx, key, fields)
+	tx.PExpire(ctx, key, sess.IdleDeadline.Sub(now)+s.grace)
+	if _, err := tx.Exec(ctx); err != nil {
+		return "", wrap(err)
+	}
+	sess.ID, sess.IDHash = id, hash
+	return id, nil
+}
+
+// Get implements sessions.Store.
+func (s *Store) Get(ctx context.Context, id string) (*sessions.Session, error) {
+	hash := sessions.HashKey(id)
+	m, err := s.c.HGetAll(ctx, s.sessionKey(hash)).Result()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if len(m) == 0 {
+		return nil, sessions.ErrNotFound
+	}
+	rec, err := decode(hash, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := rec.Expired(s.now()); err != nil {
+		return nil, s.expire(ctx, id, err)
+	}
+	rec.ID = id
+	return rec, nil
+}
+
+// Touch implements sessions.Store.
+func (s *Store) Touch(ctx context.Context, id string) error {
+	code, err := touch.Run(ctx, s.c, []string{s.sessionKey(sessions.HashKey(id))},
+		s.now().UnixMilli(), ms(s.grace)).Int()
+	if err != nil {
+		return wrap(err)
+	}
+	return s.outcome(ctx, id, code)
+}
+
+// AddParticipant implements sessions.Store.
+func (s *Store) AddParticipant(ctx context.Context, id string, p sessions.Participant) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	now := s.now()
+	if p.JoinedAt.IsZero() {
+		p.JoinedAt = now
+	}
+	field, val, err := encodeParticipant(p)
+	if err != nil {
+		return err
+	}
+	code, err := addParticipant.Run(ctx, s.c, []string{s.sessionKey(sessions.HashKey(id))},
+		now.UnixMilli(), field, val).Int()
+	if err != nil {
+		return wrap(err)
+	}
+	return s.outcome(ctx, id, code)
+}
+
+// outcome turns a script's answer into the method's error.
+func (s *Store) outcome(ctx context.Context, id string, code int) error {
+	switch code {
+	case scriptDone:
+		return nil
+	case scriptMissing:
+		return sessions.ErrNotFound
+	case scriptIdle:
+		return s.expire(ctx, id, &sessions.ExpiredError{Cause: sessions.CauseIdle})
+	case scriptAbsolute:
+		return s.expire(ctx, id, &sessions.ExpiredError{Cause: sessions.CauseAbsolute})
+	}
+	return fmt.Errorf("sessions: redis: unexpected script answer %d", code)
+}
+
+// expire removes a session found past a deadline and returns exp, an
+// *sessions.ExpiredError, carrying the record if this call removed it.
+func (s *Store) expire(ctx context.Context, id string, exp error) error {
+	rec, err := s.remove(ctx, sessions.HashKey(id))
+	if err != nil {
+		return err
+	}
+	if rec != nil {
+		rec.ID = id
+		exp.(*sessions.ExpiredError).Session = rec
+	}
+	return exp
+}
+
+// Delete implements sessions.Store. When only the index cleanup fails, it
+// returns the deleted record together with the error: the session is gone
+// and its stale index entries are pruned later.
+func (s *Store) Delete(ctx context.Context, id string) (*sessions.Session, error) {
+	rec, err := s.remove(ctx, sessions.HashKey(id))
+	if rec != nil {
+		rec.ID = id
+	}
+	if err != nil {
+		return rec, err
+	}
+	if rec == nil {
+		return nil, sessions.ErrNotFound
+	}
+	return rec, nil
+}
+
+// remove deletes a session and then its index entries, and returns the
+// record, or nil when there was none. The read and the deletion are one
+// transaction, so concurrent callers never both receive the record. When
+// only the index cleanup fails, it returns the record and the error.
+func (s *Store) remove(ctx context.Context, hash string) (*sessions.Session, error) {
+	tx := s.c.TxPipeline()
+	all := tx.HGetAll(ctx, s.sessionKey(hash))
+	tx.Del(ctx, s.sessionKey(hash))
+	if _, err := tx.Exec(ctx); err != nil {
+		return nil, wrap(err)
+	}
+	if len(all.Val()) == 0 {
+		return nil, nil
+	}
+	rec, err := decode(hash, all.Val())
+	if err != nil {
+		return nil, err
+	}
+	pipe := s.c.Pipeline()
+	pipe.SRem(ctx, s.cfKey(rec.FiscalCode), hash)
+	pipe.SRem(ctx, s.cardKey(rec.CardFingerprint), hash)
+	_, err = pipe.Exec(ctx)
+	return rec, wrap(err)
+}
+
+// Ping implements sessions.Store.
+func (s *Store) Ping(ctx context.Context) error {
+	return wrap(s.c.Ping(ctx).Err())
+}
+
+// ms is d in whole milliseconds, at least one.
+func ms(d time.Duration) int64 {
+	return max(d.Milliseconds(), 1)
+}

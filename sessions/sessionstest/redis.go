@@ -1,0 +1,158 @@
+package sessionstest
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// RedisStartHint is how a developer starts the Redis the tests expect.
+const RedisStartHint = `redis-server --daemonize yes --port 6379 --save ""`
+
+// RedisAddr returns the address of the shared test Redis, from
+// CNSGATE_TEST_REDIS_ADDR (default 127.0.0.1:6379), after checking that it
+// answers PING. When it does not, the test fails if the CI variable is set
+// and is skipped otherwise, with a message saying how to start Redis.
+func RedisAddr(t testing.TB) string {
+	t.Helper()
+	addr := os.Getenv("CNSGATE_TEST_REDIS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:6379"
+	}
+	if err := PingRedis(addr, 2*time.Second); err != nil {
+		Unavailable(t, "no Redis at %s (%v): start one with `%s` or set CNSGATE_TEST_REDIS_ADDR", addr, err, RedisStartHint)
+	}
+	return addr
+}
+
+// Unavailable stops a test whose real server is missing: it fails when the
+// CI variable is set and skips otherwise.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// PingRedis sends one inline PING to addr and expects +PONG.
+func PingRedis(addr string, timeout time.Duration) error {
+	conn, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(timeout)); err != nil {
+		return err
+	}
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("PING answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// RedisServer is a redis-server process of the test's own, on a spare
+// loopback port, that the test may stop and start again on the same port.
+// It keeps nothing across restarts (--save "", no AOF).
+type RedisServer struct {
+	Addr string // 127.0.0.1:port
+
+	t    testing.TB
+	bin  string
+	dir  string
+	port int
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// StartRedisServer starts a redis-server found in PATH and stops it when the
+// test ends. Without redis-server the test fails under CI and is skipped
+// otherwise.
+func StartRedisServer(t testing.TB) *RedisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		Unavailable(t, "redis-server is not in PATH (%v): install it, e.g. apt-get install redis-server", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a spare port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := &RedisServer{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		t:    t, bin: bin, dir: t.TempDir(), port: port,
+	}
+	t.Cleanup(s.Stop)
+	s.Start()
+	return s
+}
+
+// Start runs the server (again) on its port and waits until it answers.
+func (s *RedisServer) Start() {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		s.t.Fatalf("redis-server on %s is already running", s.Addr)
+	}
+	logFile := filepath.Join(s.dir, "redis.log")
+	cmd := exec.Command(s.bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no",
+		"--dir", s.dir, "--logfile", logFile)
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("starting redis-server: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := PingRedis(s.Addr, 200*time.Millisecond)
+		if err == nil {
+			return
+		}
+		select {
+		case <-exited:
+			s.cmd = nil
+			log, _ := os.ReadFile(logFile)
+			s.t.Fatalf("redis-server on %s exited at start:\n%s", s.Addr, log)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("redis-server on %s does not answer: %v", s.Addr, err)
+		}
+	}
+}
+
+// Stop kills the server (SIGKILL, as a crash would) and waits for it to
+// exit. Stopping a stopped server does nothing.
+func (s *RedisServer) Stop() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd = nil
+}
