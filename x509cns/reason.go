@@ -31,6 +31,7 @@ const (
 	ReasonRevocationUnavailable Reason = "revocation_unavailable" // status unknown and failure policy is closed
 	ReasonNotRegistered         Reason = "not_registered"         // valid card with no registration
 	ReasonRegistrationReplaced  Reason = "registration_replaced"  // a newer card replaced this card's binding
+	ReasonRegistrationRevoked   Reason = "registration_revoked"   // an administrator revoked this card's registration
 	ReasonNotEligible           Reason = "not_eligible"           // allowlist mode and fiscal code not eligible
 	ReasonInternal              Reason = "internal_error"         // a fault of ours, not of the card
 )
@@ -42,7 +43,7 @@ func Reasons() []Reason {
 		ReasonNotYetValid, ReasonBadPolicy, ReasonBadKeyUsage, ReasonBadExtKeyUsage,
 		ReasonWeakKey, ReasonWeakSignature, ReasonNoFiscalCode, ReasonBadFiscalCode,
 		ReasonBadCardID, ReasonRevoked, ReasonRevocationUnavailable, ReasonNotRegistered,
-		ReasonRegistrationReplaced, ReasonNotEligible, ReasonInternal,
+		ReasonRegistrationReplaced, ReasonRegistrationRevoked, ReasonNotEligible, ReasonInternal,
 	}
 }
 

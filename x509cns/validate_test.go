@@ -233,7 +233,7 @@ func TestParseCertificatesMalformed(t *testing.T) {
 func TestEveryReasonHasACase(t *testing.T) {
 	decidedElsewhere := map[x509cns.Reason]bool{
 		x509cns.ReasonRevoked: true, x509cns.ReasonRevocationUnavailable: true, x509cns.ReasonNotRegistered: true,
-		x509cns.ReasonRegistrationReplaced: true, x509cns.ReasonNotEligible: true, x509cns.ReasonInternal: true,
+		x509cns.ReasonRegistrationReplaced: true, x509cns.ReasonRegistrationRevoked: true, x509cns.ReasonNotEligible: true, x509cns.ReasonInternal: true,
 		x509cns.ReasonMalformed: true, // TestParseCertificatesMalformed
 	}
 	src := validateTestSource(t)

@@ -54,7 +54,7 @@ func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound) {
 		fmt.Fprintf(w, "  %-9s %s\n            %s\n            %s\n", c.Name, c.Description, c.ChainFile, c.KeyFile)
 	}
 	fmt.Fprintf(w, "\nTry a card login with curl:\n")
-	fmt.Fprintf(w, "  curl --cacert %s --cert %s --key %s %s/cns/login -H 'Accept: application/json'\n",
+	fmt.Fprintf(w, "  curl --cacert %s --cert %s --key %s %s/cns/check\n",
 		s.TLSCAFile, s.Cards[0].ChainFile, s.Cards[0].KeyFile, cfg.CNSOrigin)
 	fmt.Fprintf(w, "Inspect a card:\n  cnsgate inspect --trust %s %s\n\nPress Ctrl-C to stop.\n", s.TrustDir, s.Cards[0].CertFile)
 }

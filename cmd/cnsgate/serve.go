@@ -100,7 +100,20 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
 	}
-	front := idp.NewFrontDoor(ts.validator, nil)
+	var cleanup closers
+	defer cleanup.Close()
+	backend, err := buildSessions(cfg.Sessions)
+	if err != nil {
+		return err
+	}
+	cleanup = append(cleanup, backend.close)
+	reg, err := openRegistry(ctx, cfg.Registry, logger)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	cleanup = append(cleanup, reg.Close)
+
+	front := idp.NewFrontDoor(ts.validator, nil, nil)
 	var trustNow atomic.Pointer[trustSet]
 	trustNow.Store(ts)
 
@@ -137,7 +150,15 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	if err != nil {
 		return err
 	}
-	app := &idp.Server{Pages: pages, Front: front, CNSOrigin: cfg.CNSOrigin, Logger: logger}
+	svc := idp.NewService(idp.Deps{
+		Pages: pages, Front: front, Sessions: backend.store, Ephemeral: backend.ephemeral,
+		Registry: reg, Auditor: reg, Logger: logger,
+	}, idp.Options{
+		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
+		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
+		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
+		Services: serviceLinks(cfg),
+	})
 	var stopping atomic.Bool
 	admin := idp.AdminHandler(map[string]idp.ReadinessCheck{
 		"shutdown": func(context.Context) error {
@@ -149,10 +170,12 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		"trust_store": func(context.Context) error {
 			return trustNow.Load().requireUsable()
 		},
+		"sessions": backend.store.Ping,
+		"registry": reg.Ping,
 	})
 	servers := []*http.Server{
-		newServer(idp.WithRequestInfo(app.PublicHandler()), publicTLS, logger),
-		newServer(idp.WithRequestInfo(app.CNSHandler()), cnsTLS, logger),
+		newServer(idp.WithRequestInfo(svc.PublicHandler()), publicTLS, logger),
+		newServer(idp.WithRequestInfo(svc.CNSHandler()), cnsTLS, logger),
 		newServer(admin, nil, logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}

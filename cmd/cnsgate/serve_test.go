@@ -118,7 +118,7 @@ type verdict struct {
 
 func cnsLogin(t *testing.T, c *http.Client, addr string) (verdict, *http.Response) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", "https://"+addr+"/cns/login", nil)
+	req, _ := http.NewRequest("GET", "https://"+addr+"/cns/check", nil)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {

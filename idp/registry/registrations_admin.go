@@ -16,8 +16,13 @@ import (
 type ListFilter struct {
 	Status     Status
 	FiscalCode string
-	Limit      int
-	Offset     int
+	// Issuer and Serial (lower-case hex, as x509cns.Identity has them)
+	// find the registrations of one certificate, e.g. when a refreshed CRL
+	// revokes it.
+	Issuer string
+	Serial string
+	Limit  int
+	Offset int
 }
 
 // List returns registrations in registration order (oldest first).
@@ -34,6 +39,12 @@ func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
 	}
 	if f.FiscalCode != "" {
 		where, args = append(where, "fiscal_code = ?"), append(args, x509cns.NormalizeFiscalCode(f.FiscalCode))
+	}
+	if f.Issuer != "" {
+		where, args = append(where, "issuer = ?"), append(args, f.Issuer)
+	}
+	if f.Serial != "" {
+		where, args = append(where, "serial = ?"), append(args, strings.ToLower(f.Serial))
 	}
 	query := "SELECT " + registrationColumns + " FROM registrations"
 	if len(where) > 0 {

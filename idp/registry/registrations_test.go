@@ -107,6 +107,18 @@ func TestRegistrations(t *testing.T) {
 				t.Errorf("List(replaced) = %+v", list)
 			}
 		}},
+		{"ok/list-by-issuer-and-serial", func(t *testing.T, e *env) {
+			mustRegister(t, e, card(mario, "old"))
+			mustRegister(t, e, card(mario, "new")) // replaces old: both rows stay
+			want := card(mario, "old")
+			list, err := e.db.List(ctx, ListFilter{Issuer: want.Issuer, Serial: want.Serial})
+			if err != nil || len(list) != 1 || list[0].Fingerprint != fp("old") {
+				t.Errorf("List(issuer, serial) = %+v, %v; want the old card only", list, err)
+			}
+			if list, _ := e.db.List(ctx, ListFilter{Issuer: "Another CA", Serial: want.Serial}); len(list) != 0 {
+				t.Errorf("serial under another issuer matched: %+v", list)
+			}
+		}},
 		{"ok/revoke", func(t *testing.T, e *env) {
 			mustRegister(t, e, card(mario, "old"))
 			mustRegister(t, e, card(mario, "new"))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -79,5 +80,26 @@ func TestRenderErrorPage(t *testing.T) {
 	}
 	if w.Header().Get("Content-Security-Policy") == "" || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatal("security headers missing")
+	}
+}
+
+// TestTemplateKeysExist: every text a template asks for is written, so a
+// citizen never reads a raw key such as "logout.title".
+func TestTemplateKeysExist(t *testing.T) {
+	entries, err := templateFS.ReadDir("templates")
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`t \$?\.Lang "([^"]+)"`)
+	for _, e := range entries {
+		b, err := templateFS.ReadFile("templates/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			if _, ok := texts[Italian][m[1]]; !ok {
+				t.Errorf("%s uses text %q, which does not exist", e.Name(), m[1])
+			}
+		}
 	}
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/sessions/redisstore"
+)
+
+// sessionBackend is the configured session store and its ephemeral side.
+type sessionBackend struct {
+	store     sessions.Store
+	ephemeral sessions.Ephemeral
+	close     func() error
+}
+
+func buildSessions(c config.Sessions) (*sessionBackend, error) {
+	switch c.Store {
+	case config.StoreRedis:
+		opts := redisstore.Options{
+			Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username,
+			Password: c.Redis.Password.Value(), DB: c.Redis.DB,
+		}
+		if c.Redis.TLS {
+			opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		client, err := redisstore.NewClient(opts)
+		if err != nil {
+			return nil, fmt.Errorf("sessions: %w", err)
+		}
+		st, err := redisstore.New(client, redisstore.StoreOptions{})
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("sessions: %w", err)
+		}
+		return &sessionBackend{store: st, ephemeral: st.Ephemeral(), close: client.Close}, nil
+	default:
+		m := sessions.NewMemory(sessions.MemoryOptions{})
+		return &sessionBackend{store: m, ephemeral: m.Ephemeral(), close: m.Close}, nil
+	}
+}
+
+// openRegistry opens the database, retrying for up to a minute: replicas
+// and their database often start together, and migrations need it up.
+func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (*registry.DB, error) {
+	deadline := time.Now().Add(time.Minute)
+	delay := 500 * time.Millisecond
+	for {
+		db, err := registry.Open(ctx, string(c.Driver), c.DSN.Value(), registry.WithLogger(logger))
+		if err == nil {
+			return db, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, err
+		}
+		logger.Warn("registry not reachable yet; retrying", "driver", c.Driver, "err", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 8*time.Second)
+	}
+}
+
+// serviceLinks lists the relying parties with a home page, for the welcome
+// page's "Servizi attivi".
+func serviceLinks(cfg *config.Config) []idp.ServiceLink {
+	var out []idp.ServiceLink
+	for _, c := range cfg.OIDC.Clients {
+		if c.HomeURL != "" {
+			out = append(out, idp.ServiceLink{Name: c.Name, URL: c.HomeURL})
+		}
+	}
+	for _, sp := range cfg.SAML.ServiceProviders {
+		if sp.HomeURL != "" {
+			out = append(out, idp.ServiceLink{Name: sp.Name, URL: sp.HomeURL})
+		}
+	}
+	return out
+}
+
+// closers runs cleanup functions in reverse order.
+type closers []func() error
+
+func (c closers) Close() {
+	for i := len(c) - 1; i >= 0; i-- {
+		_ = c[i]()
+	}
+}
+
+var _ io.Closer = (*registry.DB)(nil)

@@ -1,0 +1,132 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// ACRSmartcard is the authentication context of every cnsgate login: a
+// certificate on a smart card unlocked by a PIN.
+const ACRSmartcard = "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
+
+// AMR returns the authentication methods of a card login (RFC 8176): smart
+// card, hardware-protected key, PIN, which together are multi-factor.
+func AMR() []string { return []string{"sc", "hwk", "pin", "mfa"} }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+func asExpired(err error, target **sessions.ExpiredError) bool { return errors.As(err, target) }
+
+// auditRecord is one event for the audit trail.
+type auditRecord struct {
+	kind     registry.EventKind
+	outcome  registry.Outcome
+	reason   x509cns.Reason
+	identity *x509cns.Identity
+	session  *sessions.Session
+	cause    string
+	detail   string
+}
+
+// audit writes an event to the structured log (fiscal code masked) and to
+// the audit table. A database that cannot take it is logged, never fatal to
+// the citizen's request.
+func (s *Service) audit(r *http.Request, a auditRecord) {
+	var ctx context.Context = context.Background()
+	var reqID, ip string
+	if r != nil {
+		ctx = r.Context()
+		reqID = RequestID(ctx)
+		ip, _ = ctx.Value(keyRemoteIP).(string)
+	}
+	s.auditCtx(ctx, a, reqID, ip)
+}
+
+func (s *Service) auditCtx(ctx context.Context, a auditRecord, reqID, ip string) {
+	e := registry.Event{Kind: a.kind, Outcome: a.outcome, Reason: string(a.reason), RequestID: reqID, RemoteIP: ip}
+	if a.identity != nil {
+		e.FiscalCode, e.CardSerial, e.Issuer = a.identity.FiscalCode, a.identity.Serial, a.identity.Issuer
+	}
+	if a.session != nil {
+		e.FiscalCode, e.CardSerial, e.Issuer, e.SessionHash = a.session.FiscalCode, a.session.CardSerial, a.session.Issuer, a.session.IDHash
+	}
+	detail := map[string]string{}
+	if a.cause != "" {
+		detail["cause"] = a.cause
+	}
+	if a.detail != "" {
+		detail["detail"] = a.detail
+	}
+	if len(detail) > 0 {
+		e.Detail, _ = json.Marshal(detail)
+	}
+	s.logger.InfoContext(ctx, "audit", "event", e)
+	if s.auditor != nil {
+		if err := s.auditor.AppendAudit(ctx, e); err != nil {
+			s.logger.ErrorContext(ctx, "audit event not stored", "kind", e.Kind, "err", err)
+		}
+	}
+}
+
+// loginFailed records a refused login attempt.
+func (s *Service) loginFailed(r *http.Request, reason x509cns.Reason, err error, id *x509cns.Identity) {
+	s.recorder.LoginAttempt(OutcomeFailure, reason)
+	detail := ""
+	if err != nil {
+		detail = err.Error()
+	}
+	s.logger.WarnContext(r.Context(), "login refused", "reason", reason, "detail", detail)
+	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeFailure, reason: reason, identity: id, detail: detail})
+}
+
+func (s *Service) registered(r *http.Request, reg, replaced *registry.Registration) {
+	s.recorder.Registration(OutcomeSuccess)
+	detail := ""
+	if replaced != nil {
+		detail = "replaced card " + replaced.Serial
+	}
+	s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeSuccess,
+		identity: &x509cns.Identity{FiscalCode: reg.FiscalCode, Serial: reg.Serial, Issuer: reg.Issuer}, detail: detail})
+}
+
+// sessionEnded tells the relying parties of an ended session, counts it
+// and audits it. The context may be a request's or a background one.
+func (s *Service) sessionEnded(ctx context.Context, sess *sessions.Session, cause string) {
+	s.recorder.SessionEnded(cause)
+	s.auditCtx(ctx, auditRecord{kind: registry.KindSessionEnd, outcome: registry.OutcomeSuccess, session: sess, cause: cause}, RequestID(ctx), "")
+	s.mu.RLock()
+	notifiers := append([]LogoutNotifier(nil), s.notifiers...)
+	s.mu.RUnlock()
+	for _, n := range notifiers {
+		n.SessionEnded(ctx, sess, cause)
+	}
+}
+
+// CardsRevoked ends the sessions of cards that a refreshed CRL newly lists.
+// issuer is the CA's common name and serials are lower-case hex, as in
+// x509cns.Identity. The revocation checker calls it from the background.
+func (s *Service) CardsRevoked(ctx context.Context, issuer string, serials []string) {
+	for _, serial := range serials {
+		regs, err := s.registry.List(ctx, registry.ListFilter{Issuer: issuer, Serial: serial})
+		if err != nil {
+			s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
+			continue
+		}
+		for _, reg := range regs {
+			ended, err := s.sessions.DeleteByCard(ctx, reg.Fingerprint)
+			if err != nil {
+				s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
+				continue
+			}
+			for _, sess := range ended {
+				s.sessionEnded(ctx, sess, CauseRevoked)
+			}
+		}
+	}
+}

@@ -1,0 +1,224 @@
+package idp
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// The card listener: every request is judged from its own connection (or
+// trusted proxy header), then the registration is looked up.
+
+// reqParam returns the pending-request id of a URL or form, or "" when it
+// is absent or not shaped like one of ours.
+func reqParam(v string) string {
+	if len(v) < 20 || len(v) > 64 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return ""
+		}
+	}
+	return v
+}
+
+// authenticate judges the card and records a refusal; ok is false when the
+// response has been written.
+func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back string) (*x509cns.Result, bool) {
+	res, err := s.front.Authenticate(r)
+	if err != nil {
+		reason := x509cns.ReasonOf(err)
+		s.loginFailed(r, reason, err, nil)
+		status := http.StatusForbidden
+		if reason == x509cns.ReasonRevocationUnavailable || reason == x509cns.ReasonInternal {
+			status = http.StatusServiceUnavailable
+		}
+		s.refuse(w, r, status, reason, back)
+		return nil, false
+	}
+	return res, true
+}
+
+// cnsLogin is "Login TS-CNS": a registered card gets a session and is sent
+// back to the public origin with a one-time handoff code; an unregistered
+// one gets "Registra TS-CNS".
+func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
+	req := reqParam(r.URL.Query().Get("req"))
+	back := s.opts.Issuer + "/"
+	res, ok := s.authenticate(w, r, back)
+	if !ok {
+		return
+	}
+	id := res.Identity
+	ctx := r.Context()
+	_, err := s.registry.Authorize(ctx, id.FiscalCode, id.Fingerprint)
+	switch {
+	case err == nil:
+	case errors.Is(err, registry.ErrNotRegistered):
+		s.offerRegistration(w, r, id, req)
+		return
+	case errors.Is(err, registry.ErrReplaced):
+		s.loginFailed(r, x509cns.ReasonRegistrationReplaced, err, id)
+		s.refuse(w, r, http.StatusForbidden, x509cns.ReasonRegistrationReplaced, back)
+		return
+	case errors.Is(err, registry.ErrRevoked):
+		s.loginFailed(r, x509cns.ReasonRegistrationRevoked, err, id)
+		s.refuse(w, r, http.StatusForbidden, x509cns.ReasonRegistrationRevoked, back)
+		return
+	default:
+		s.unavailable(w, r, "registry", err)
+		return
+	}
+	sess := &sessions.Session{
+		FiscalCode: id.FiscalCode, CardFingerprint: id.Fingerprint, CardSerial: id.Serial, Issuer: id.Issuer,
+		AuthTime: s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
+		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
+	}
+	if op, err := s.registry.Operator(ctx, id.FiscalCode); err == nil {
+		sess.Roles = op.Roles
+	} else if !errors.Is(err, registry.ErrNotFound) {
+		s.unavailable(w, r, "registry", err)
+		return
+	}
+	// The session is created at /cns/complete: the handoff code carries its
+	// record, never its id, so no bearer secret sits in the shared store.
+	code, err := s.newID()
+	if err == nil {
+		raw, _ := jsonMarshal(handoff{Session: sess, Req: req})
+		err = s.ephemeral.Put(ctx, nsHandoff, code, raw, handoffTTL)
+	}
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	if err := s.registry.RecordLogin(ctx, id.Fingerprint, s.opts.Now()); err != nil {
+		s.logger.WarnContext(ctx, "last login time not recorded", "err", err)
+	}
+	s.recorder.LoginAttempt(OutcomeSuccess, "")
+	http.Redirect(w, r, s.opts.Issuer+"/cns/complete?code="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+// offerRegistration shows "Registra TS-CNS" for a valid, unregistered card.
+func (s *Service) offerRegistration(w http.ResponseWriter, r *http.Request, id *x509cns.Identity, req string) {
+	ctx := r.Context()
+	if s.opts.AllowlistOnly {
+		ok, err := s.registry.IsEligible(ctx, id.FiscalCode)
+		if err != nil {
+			s.unavailable(w, r, "registry", err)
+			return
+		}
+		if !ok {
+			s.loginFailed(r, x509cns.ReasonNotEligible, nil, id)
+			s.refuse(w, r, http.StatusForbidden, x509cns.ReasonNotEligible, s.opts.Issuer+"/")
+			return
+		}
+	}
+	s.loginFailed(r, x509cns.ReasonNotRegistered, nil, id)
+	tok, err := s.issueCSRF(ctx, registerBinding(id, req))
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	lang := web.LangFrom(r)
+	s.render(w, r, http.StatusOK, "register.html", page{Lang: lang, Title: lang.T("register.title"), Identity: id, CSRF: tok, Req: req})
+}
+
+func registerBinding(id *x509cns.Identity, req string) string {
+	return "register|" + id.Fingerprint + "|" + req
+}
+
+// cnsRegister stores the binding of the presented card to its fiscal code.
+// The card is judged again from this request's own connection, and the
+// form's token must have been issued to this card.
+func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	back := s.opts.Issuer + "/"
+	res, ok := s.authenticate(w, r, back)
+	if !ok {
+		return
+	}
+	id := res.Identity
+	req := reqParam(r.PostFormValue("req"))
+	if !sameOrigin(r, s.opts.CNSOrigin) {
+		s.registrationFailed(w, r, id, "cross-origin form post", "csrf.invalid", http.StatusForbidden)
+		return
+	}
+	valid, err := s.checkCSRF(ctx, r, registerBinding(id, req))
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	if !valid {
+		s.registrationFailed(w, r, id, "missing, forged or expired form token", "csrf.invalid", http.StatusForbidden)
+		return
+	}
+	if r.PostFormValue("consent") != "yes" {
+		s.registrationFailed(w, r, id, "consent not given", "register.noconsent", http.StatusBadRequest)
+		return
+	}
+	if s.opts.AllowlistOnly {
+		eligible, err := s.registry.IsEligible(ctx, id.FiscalCode)
+		if err != nil {
+			s.unavailable(w, r, "registry", err)
+			return
+		}
+		if !eligible {
+			s.registrationFailed(w, r, id, "not in the allowlist", "reason."+string(x509cns.ReasonNotEligible), http.StatusForbidden)
+			return
+		}
+	}
+	reg, replaced, err := s.registry.Register(ctx, registry.Registration{
+		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
+		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardType: string(id.CardType),
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, registry.ErrReplaced):
+		s.registrationFailed(w, r, id, err.Error(), "reason."+string(x509cns.ReasonRegistrationReplaced), http.StatusConflict)
+		return
+	case errors.Is(err, registry.ErrRevoked):
+		s.registrationFailed(w, r, id, err.Error(), "reason."+string(x509cns.ReasonRegistrationRevoked), http.StatusConflict)
+		return
+	default:
+		s.unavailable(w, r, "registry", err)
+		return
+	}
+	if replaced != nil {
+		// The old card no longer logs in; its open sessions end now.
+		ended, err := s.sessions.DeleteByCard(ctx, replaced.Fingerprint)
+		if err != nil {
+			s.logger.WarnContext(ctx, "sessions of the replaced card not ended", "err", err)
+		}
+		for _, old := range ended {
+			s.sessionEnded(ctx, old, CauseReplaced)
+		}
+	}
+	s.registered(r, reg, replaced)
+	lang := web.LangFrom(r)
+	s.render(w, r, http.StatusOK, "registered.html", page{Lang: lang, Title: lang.T("registered.title"), LoginURL: s.loginURL(req)})
+}
+
+func (s *Service) registrationFailed(w http.ResponseWriter, r *http.Request, id *x509cns.Identity, detail, msgKey string, status int) {
+	s.recorder.Registration(OutcomeFailure)
+	s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeFailure, identity: id, detail: detail})
+	s.failPage(w, r, status, "register.failed", msgKey, s.loginURL(""))
+}
+
+// cnsCheck reports the verdict on the presented card as JSON, without
+// logging in: a diagnostic for operators and help desks ("is my card
+// accepted?"). It reveals nothing the card holder does not already hold.
+func (s *Service) cnsCheck(w http.ResponseWriter, r *http.Request) {
+	res, err := s.front.Authenticate(r)
+	if err != nil {
+		writeJSON(w, http.StatusForbidden, map[string]any{"verdict": "rejected", "reason": x509cns.ReasonOf(err), "request_id": RequestID(r.Context())})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"verdict": "accepted", "identity": res.Identity})
+}

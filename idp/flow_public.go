@@ -1,0 +1,166 @@
+package idp
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// home is the welcome page for a citizen with a session, and the
+// "Accedi con TS/CNS" page otherwise.
+func (s *Service) home(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.CurrentSession(r)
+	if errors.Is(err, sessions.ErrNotFound) {
+		s.loginPage(w, r, "")
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	lang := web.LangFrom(r)
+	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess))
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok}
+	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 5); err == nil {
+		p.Accesses = accessesFrom(lang, events)
+	} else {
+		// The page is still useful without its history.
+		s.logger.WarnContext(r.Context(), "recent accesses not read", "err", err)
+	}
+	s.render(w, r, http.StatusOK, "welcome.html", p)
+}
+
+func logoutBinding(sess *sessions.Session) string { return "logout|" + sess.IDHash }
+
+// complete receives the handoff from the card listener: the single-use code
+// becomes the session cookie of the public origin, and the pending request,
+// if any, is resumed.
+func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	code := r.URL.Query().Get("code")
+	var h handoff
+	raw, err := s.ephemeral.Take(ctx, nsHandoff, code)
+	if err == nil {
+		err = json.Unmarshal(raw, &h)
+	}
+	if code == "" || err != nil {
+		if err != nil && !isDomainErr(err) && code != "" {
+			if _, ok := err.(*json.SyntaxError); !ok {
+				s.unavailable(w, r, "sessions", err)
+				return
+			}
+		}
+		s.logger.WarnContext(ctx, "handoff code refused", "reason", "unknown, expired or already used")
+		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
+		return
+	}
+	if h.Session == nil {
+		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
+		return
+	}
+	sess := h.Session
+	sid, err := s.sessions.Create(ctx, sess, s.opts.IdleTimeout, s.opts.AbsoluteTimeout)
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	s.recorder.SessionCreated()
+	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess})
+	// A browser that was logged in before gets a fresh session: the old
+	// one ends here.
+	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && c.Value != sid {
+		if old, err := s.sessions.Delete(ctx, c.Value); err == nil {
+			s.sessionEnded(ctx, old, CauseReplaced)
+		}
+	}
+	setSessionCookie(w, sid, sess.AbsoluteDeadline)
+	if h.Req != "" {
+		raw, err := s.ephemeral.Take(ctx, nsPending, h.Req)
+		var p PendingRequest
+		if err == nil && json.Unmarshal(raw, &p) == nil {
+			if fn := s.resumer(p.Kind); fn != nil {
+				fn(w, r, sess, p.Data)
+				return
+			}
+			s.logger.WarnContext(ctx, "pending request of an unknown kind", "kind", p.Kind)
+		} else if err != nil && !isDomainErr(err) {
+			s.unavailable(w, r, "sessions", err)
+			return
+		}
+	}
+	http.Redirect(w, r, s.opts.Issuer+"/", http.StatusSeeOther)
+}
+
+// logoutPage asks for confirmation: a GET must not end a session by itself
+// (a link in another site could do it), the POST does.
+func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
+	sess, err := s.CurrentSession(r)
+	lang := web.LangFrom(r)
+	if errors.Is(err, sessions.ErrNotFound) {
+		clearSessionCookie(w)
+		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess))
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok})
+}
+
+// logout is "Esci": the session ends, every relying party that took part is
+// told, and the citizen is advised to close the browser and remove the card.
+func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	lang := web.LangFrom(r)
+	loggedOut := func() {
+		clearSessionCookie(w)
+		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" {
+		loggedOut()
+		return
+	}
+	sess, err := s.sessions.Get(ctx, c.Value)
+	if isDomainErr(err) {
+		loggedOut()
+		return
+	}
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	valid, err := s.checkCSRF(ctx, r, logoutBinding(sess))
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	if !valid || !sameOrigin(r, s.opts.Issuer) {
+		s.logger.WarnContext(ctx, "logout refused", "reason", "missing, forged or expired form token")
+		s.failPage(w, r, http.StatusForbidden, "error.title", "csrf.invalid", s.opts.Issuer+"/logout")
+		return
+	}
+	ended, err := s.sessions.Delete(ctx, c.Value)
+	if err != nil && !isDomainErr(err) {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	if ended != nil {
+		s.sessionEnded(ctx, ended, CauseLogout)
+	}
+	loggedOut()
+}

@@ -1,0 +1,75 @@
+package idp
+
+import (
+	"net/http"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// page is the data every template receives; each page uses what it needs.
+type page struct {
+	Lang      web.Lang
+	Title     string
+	Heading   string
+	LoginURL  string
+	Identity  *x509cns.Identity
+	Session   *sessions.Session
+	Services  []ServiceLink
+	Accesses  []access
+	Message   string
+	Reason    string
+	RequestID string
+	BackURL   string
+	CSRF      string
+	Req       string
+}
+
+// access is one line of the welcome page's "Ultimi accessi".
+type access struct {
+	At      interface{ Format(string) string }
+	Service string
+	Outcome string
+}
+
+func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, data page) {
+	if err := s.pages.Render(w, status, name, data); err != nil {
+		s.logger.ErrorContext(r.Context(), "page not rendered", "page", name, "err", err)
+	}
+}
+
+// refuse renders the citizen's error page for a refusal reason.
+func (s *Service) refuse(w http.ResponseWriter, r *http.Request, status int, reason x509cns.Reason, backURL string) {
+	lang := web.LangFrom(r)
+	s.render(w, r, status, "error.html", page{
+		Lang: lang, Title: lang.T("error.title"), Heading: lang.T("error.title"), Reason: string(reason),
+		Message: web.ReasonMessage(lang, string(reason)), RequestID: RequestID(r.Context()), BackURL: backURL,
+	})
+}
+
+// failPage renders an error page with a fixed message key.
+func (s *Service) failPage(w http.ResponseWriter, r *http.Request, status int, titleKey, msgKey, backURL string) {
+	lang := web.LangFrom(r)
+	s.render(w, r, status, "error.html", page{
+		Lang: lang, Title: lang.T(titleKey), Heading: lang.T(titleKey), Message: lang.T(msgKey),
+		RequestID: RequestID(r.Context()), BackURL: backURL,
+	})
+}
+
+func accessesFrom(lang web.Lang, events []registry.Event) []access {
+	out := make([]access, 0, len(events))
+	for _, e := range events {
+		svc := e.Client
+		if svc == "" {
+			svc = lang.T("app.name")
+		}
+		outcome := lang.T("access.ok")
+		if e.Outcome != registry.OutcomeSuccess {
+			outcome = web.ReasonMessage(lang, e.Reason)
+		}
+		out = append(out, access{At: e.At.Local(), Service: svc, Outcome: outcome})
+	}
+	return out
+}

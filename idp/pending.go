@@ -1,0 +1,95 @@
+package idp
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// A pending request is a relying party's login request waiting for the
+// citizen's card: an OIDC authorization request, a SAML AuthnRequest, or a
+// page of cnsgate itself. It lives in the shared ephemeral store so that the
+// replica that finishes the login may not be the one that started it.
+
+const (
+	nsPending  = "authz"
+	pendingTTL = 10 * time.Minute
+	nsHandoff  = "handoff"
+	handoffTTL = 30 * time.Second
+)
+
+// PendingRequest is what a protocol stores while the citizen logs in.
+type PendingRequest struct {
+	// Kind selects the ResumeFunc that finishes the request ("oidc", "saml").
+	Kind string `json:"kind"`
+	// Data is the protocol's own state, opaque to idp.
+	Data json.RawMessage `json:"data,omitempty"`
+	// ForceLogin asks for a card login even when a session is live (OIDC
+	// prompt=login, max_age exceeded; SAML ForceAuthn).
+	ForceLogin bool `json:"force_login,omitempty"`
+}
+
+// ResumeFunc finishes a pending request once the citizen has a session:
+// it answers the relying party (a redirect or an auto-posting form).
+type ResumeFunc func(w http.ResponseWriter, r *http.Request, sess *sessions.Session, data json.RawMessage)
+
+// RegisterResumer makes kind resumable; protocol packages call it when
+// cmd/cnsgate wires them.
+func (s *Service) RegisterResumer(kind string, fn ResumeFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resumers[kind] = fn
+}
+
+func (s *Service) resumer(kind string) ResumeFunc {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.resumers[kind]
+}
+
+// BeginLogin answers a relying party's login request: at once when the
+// browser has a live session (single sign-on) and no fresh login is asked,
+// otherwise with the "Accedi con TS/CNS" page whose button carries the
+// stored request to the card listener.
+func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, p PendingRequest) {
+	if !p.ForceLogin {
+		sess, err := s.CurrentSession(r)
+		switch {
+		case err == nil:
+			if fn := s.resumer(p.Kind); fn != nil {
+				fn(w, r, sess, p.Data)
+				return
+			}
+		case !errors.Is(err, sessions.ErrNotFound):
+			s.unavailable(w, r, "sessions", err)
+			return
+		}
+	}
+	id, err := s.newID()
+	if err != nil {
+		s.unavailable(w, r, "random", err)
+		return
+	}
+	raw, _ := json.Marshal(p)
+	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, pendingTTL); err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	s.loginPage(w, r, id)
+}
+
+func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string) {
+	lang := web.LangFrom(r)
+	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: s.loginURL(req)})
+}
+
+// handoff is what a handoff code stands for: the record of the session to
+// create and the pending request to resume.
+type handoff struct {
+	Session *sessions.Session `json:"session"`
+	Req     string            `json:"req,omitempty"`
+}

@@ -1,0 +1,48 @@
+package idp
+
+import (
+	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// Outcomes of a login attempt or a registration.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// Causes of a session's end (the cause label of sessions_ended_total).
+const (
+	CauseLogout   = "logout"
+	CauseIdle     = "idle"
+	CauseAbsolute = "absolute"
+	CauseRevoked  = "revoked"  // a refreshed CRL revoked the card
+	CauseReplaced = "replaced" // the same browser logged in again
+	CauseAdmin    = "admin"    // registration revoked by an administrator
+)
+
+// Recorder counts what the flows do; idp/metrics implements it with
+// Prometheus. Every label comes from a fixed set.
+type Recorder interface {
+	LoginAttempt(outcome string, reason x509cns.Reason)
+	Registration(outcome string)
+	SessionCreated()
+	SessionEnded(cause string)
+	CertValidation(d time.Duration)
+	// ProxySpoof counts a client-certificate header sent by a peer outside
+	// proxy.trusted_cidrs.
+	ProxySpoof()
+}
+
+// NopRecorder records nothing.
+type NopRecorder struct{}
+
+func (NopRecorder) LoginAttempt(string, x509cns.Reason) {}
+func (NopRecorder) Registration(string)                 {}
+func (NopRecorder) SessionCreated()                     {}
+func (NopRecorder) SessionEnded(string)                 {}
+func (NopRecorder) CertValidation(time.Duration)        {}
+func (NopRecorder) ProxySpoof()                         {}
+
+var _ Recorder = NopRecorder{}

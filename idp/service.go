@@ -1,0 +1,187 @@
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// Registry is what the flows need of the registration database;
+// *registry.DB implements it.
+type Registry interface {
+	Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error)
+	Register(ctx context.Context, r registry.Registration) (*registry.Registration, *registry.Registration, error)
+	RecordLogin(ctx context.Context, fingerprint string, at time.Time) error
+	IsEligible(ctx context.Context, fiscalCode string) (bool, error)
+	Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error)
+	List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error)
+	RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error)
+}
+
+// Auditor records audit events; *registry.DB implements it.
+type Auditor interface {
+	AppendAudit(ctx context.Context, e registry.Event) error
+}
+
+// LogoutNotifier is told when a session ends, so that the relying parties
+// that took part in it learn of it (OIDC back-channel logout, SAML
+// LogoutRequest). The protocol packages implement it; cmd/cnsgate wires
+// them, so that idp never imports them.
+type LogoutNotifier interface {
+	SessionEnded(ctx context.Context, s *sessions.Session, cause string)
+}
+
+// ServiceLink is a relying party listed under "Servizi attivi".
+type ServiceLink struct {
+	Name string
+	URL  string
+}
+
+// Options are the settings of the login flows.
+type Options struct {
+	Issuer    string // public origin, e.g. https://login.example.it
+	CNSOrigin string // card listener origin
+	// AllowlistOnly registers only fiscal codes imported as eligible.
+	AllowlistOnly   bool
+	IdleTimeout     time.Duration
+	AbsoluteTimeout time.Duration
+	Services        []ServiceLink
+	// Now and Rand default to time.Now and crypto/rand.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// Service runs the citizen's journey: "Accedi con TS/CNS", "Registra
+// TS-CNS", the handoff back to the public origin, the welcome page and
+// "Esci".
+type Service struct {
+	opts      Options
+	pages     *web.Pages
+	front     *FrontDoor
+	sessions  sessions.Store
+	ephemeral sessions.Ephemeral
+	registry  Registry
+	auditor   Auditor
+	recorder  Recorder
+	logger    *slog.Logger
+
+	mu        sync.RWMutex
+	notifiers []LogoutNotifier
+	resumers  map[string]ResumeFunc
+}
+
+// Deps are the parts a Service is built from. Recorder and Auditor may be
+// nil (no metrics; audit to the log only).
+type Deps struct {
+	Pages     *web.Pages
+	Front     *FrontDoor
+	Sessions  sessions.Store
+	Ephemeral sessions.Ephemeral
+	Registry  Registry
+	Auditor   Auditor
+	Recorder  Recorder
+	Logger    *slog.Logger
+}
+
+// NewService builds the login service.
+func NewService(d Deps, o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if d.Recorder == nil {
+		d.Recorder = NopRecorder{}
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	o.Issuer = strings.TrimRight(o.Issuer, "/")
+	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
+	return &Service{
+		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
+		registry: d.Registry, auditor: d.Auditor, recorder: d.Recorder, logger: d.Logger,
+		resumers: map[string]ResumeFunc{},
+	}
+}
+
+// AddLogoutNotifier registers a party to tell when sessions end.
+func (s *Service) AddLogoutNotifier(n LogoutNotifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifiers = append(s.notifiers, n)
+}
+
+// PublicHandler serves the public origin's login pages.
+func (s *Service) PublicHandler() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET /cns/complete", s.complete)
+	mux.HandleFunc("GET /logout", s.logoutPage)
+	mux.HandleFunc("POST /logout", s.logout)
+	return mux
+}
+
+// CNSHandler serves the card listener.
+func (s *Service) CNSHandler() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.HandleFunc("GET /cns/login", s.cnsLogin)
+	mux.HandleFunc("POST /cns/register", s.cnsRegister)
+	mux.HandleFunc("GET /cns/check", s.cnsCheck)
+	return mux
+}
+
+// Ready reports whether the session store answers (for /readyz).
+func (s *Service) Ready(ctx context.Context) error { return s.sessions.Ping(ctx) }
+
+// newID returns a fresh 256-bit random identifier.
+func (s *Service) newID() (string, error) { return sessions.NewID(s.opts.Rand) }
+
+func (s *Service) loginURL(req string) string {
+	u := s.opts.CNSOrigin + "/cns/login"
+	if req != "" {
+		u += "?req=" + req
+	}
+	return u
+}
+
+// unavailable answers when a store Redis or the database cannot serve: the
+// citizen reads "servizio temporaneamente non disponibile", nothing is lost,
+// and the next request tries again.
+func (s *Service) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	s.logger.ErrorContext(r.Context(), "dependency unavailable", "dependency", what, "err", err)
+	lang := web.LangFrom(r)
+	w.Header().Set("Retry-After", "30")
+	s.render(w, r, http.StatusServiceUnavailable, "error.html", page{
+		Lang: lang, Title: lang.T("unavailable.title"), Heading: lang.T("unavailable.title"),
+		Message: lang.T("unavailable.text"), RequestID: RequestID(r.Context()),
+	})
+}
+
+// isDomainErr reports errors that are answers, not outages.
+func isDomainErr(err error) bool {
+	return errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired) ||
+		errors.Is(err, registry.ErrNotRegistered) || errors.Is(err, registry.ErrReplaced) ||
+		errors.Is(err, registry.ErrRevoked) || errors.Is(err, registry.ErrNotFound)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
