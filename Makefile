@@ -16,10 +16,12 @@ run: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
 
-## test: vet, then every test (Redis and PostgreSQL must be reachable: see README)
-test:
+## test: vet, every Go test (Redis and PostgreSQL must be reachable: see README),
+## then the citizen's journey with curl against a real cnsgate process
+test: build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	scripts/e2e-curl.sh $(BIN)
 
 ## lint: formatting and vet
 lint:

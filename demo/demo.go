@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -87,8 +89,9 @@ func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
 // cardPlan lists the demo cards and where they live.
 func cardPlan(dir string) []Card {
 	cards := []Card{
-		{Name: "citizen", Description: "citizen card of Regione Demo", FiscalCode: "RSSMRA85T10A562S"},
-		{Name: "operator", Description: "ASL operator card (card type 8)", FiscalCode: "BNCLRA70A41H501V"},
+		{Name: "citizen", Description: "registered citizen (Mario Rossi)", FiscalCode: "RSSMRA85T10A562S"},
+		{Name: "unregistered", Description: "valid card, not registered yet: try \"Registra TS-CNS\" (Anna Verdi)", FiscalCode: "VRDNNA90D45L219X"},
+		{Name: "operator", Description: "ASL operator card, card type 8, roles operatore_asl (Laura Bianchi)", FiscalCode: "BNCLRA70A41H501V"},
 		{Name: "expired", Description: "expired citizen card (refused: expired)", FiscalCode: "VRDGPP60C15F205X"},
 	}
 	for i := range cards {
@@ -118,10 +121,13 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 	if err := os.WriteFile(filepath.Join(s.Dir, "pki", "ca.key"), key, 0o600); err != nil {
 		return err
 	}
+	var registered []*cnstest.Card
 	for _, c := range s.Cards {
 		opts := cnstest.CardOptions{FiscalCode: fixCheck(c.FiscalCode), UniqueKey: true,
 			GivenName: "MARIO", FamilyName: "ROSSI"}
 		switch c.Name {
+		case "unregistered":
+			opts.GivenName, opts.FamilyName = "ANNA", "VERDI"
 		case "operator":
 			opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
 		case "expired":
@@ -135,9 +141,44 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 		if _, err := card.WriteFiles(filepath.Join(s.Dir, "cards"), c.Name); err != nil {
 			return err
 		}
+		if c.Name == "citizen" || c.Name == "operator" {
+			registered = append(registered, card)
+		}
+	}
+	return s.registerCards(registered)
+}
+
+// registerCards stores the demo's registered citizen and operator, so that
+// they log in at once; the operator gets the roles the CMS expects.
+func (s *Setup) registerCards(cards []*cnstest.Card) error {
+	ctx := context.Background()
+	db, err := registry.Open(ctx, registry.DriverSQLite, s.databaseFile())
+	if err != nil {
+		return fmt.Errorf("demo registry: %w", err)
+	}
+	defer db.Close()
+	for _, card := range cards {
+		id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
+		if err != nil {
+			return fmt.Errorf("demo card: %w", err)
+		}
+		if _, _, err := db.Register(ctx, registry.Registration{
+			FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
+			GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardType: string(id.CardType),
+		}); err != nil {
+			return fmt.Errorf("demo registration: %w", err)
+		}
+		if id.CardType == x509cns.CardTypeOperator {
+			op := registry.Operator{FiscalCode: id.FiscalCode, Roles: []string{"operatore_asl"}, Organisation: "ASL Demo"}
+			if err := db.PutOperator(ctx, op); err != nil {
+				return fmt.Errorf("demo operator: %w", err)
+			}
+		}
 	}
 	return nil
 }
+
+func (s *Setup) databaseFile() string { return filepath.Join(s.Dir, "cnsgate.db") }
 
 // fixCheck makes the check character of a demo fiscal code right.
 func fixCheck(cf string) string {
@@ -231,7 +272,7 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "trust:\n  ca_dirs: [%s]\n", s.TrustDir)
 	fmt.Fprintf(&b, "revocation:\n  mode: none\n")
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
-	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: file:%s\n", filepath.Join(s.Dir, "cnsgate.db"))
+	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)
 }

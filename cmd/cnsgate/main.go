@@ -23,6 +23,10 @@ Usage:
   cnsgate check-config --config FILE     validate a configuration and print every problem
   cnsgate inspect [--config FILE | --trust DIR] CERT
                                          validate a card certificate and print its identity as JSON
+  cnsgate registrations import|list|revoke --config FILE ...
+                                         manage eligible citizens and card registrations
+  cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome X]
+                                         search the audit trail (JSON lines)
   cnsgate version                        print the version
 
 Run "cnsgate COMMAND -h" for the flags of a command.
@@ -53,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdCheckConfig(rest, stdout, stderr)
 	case "inspect":
 		return cmdInspect(rest, stdout, stderr)
+	case "registrations":
+		return cmdRegistrations(ctx, rest, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "cnsgate", version)
 		return 0

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cnsgate/cnsgate/demo"
+)
+
+// TestRegistrationsAndAuditCommands runs the administrative commands on a
+// demo configuration (SQLite registry with the pre-registered demo cards).
+func TestRegistrationsAndAuditCommands(t *testing.T) {
+	setup, err := demo.Prepare(t.TempDir(), demo.DefaultPorts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := setup.ConfigFile
+	cli := func(args ...string) (int, string, string) {
+		var out, errb strings.Builder
+		code := run(context.Background(), args, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+
+	code, out, errOut := cli("registrations", "list", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "RSSMRA85T10A562S") || !strings.Contains(out, "active") {
+		t.Fatalf("list: %d\n%s%s", code, out, errOut)
+	}
+
+	csv := filepath.Join(t.TempDir(), "eligible.csv")
+	os.WriteFile(csv, []byte("Codice Fiscale;Nome;Cognome\nRSSMRA85T10A562S;Mario;Rossi\nRSSMRA80A01H501U;Giuseppe;Verdi\n"), 0o644)
+	code, out, errOut = cli("registrations", "import", "--config", cfg, csv)
+	if code != 0 || !strings.Contains(out, "2 inserted") {
+		t.Fatalf("import: %d\n%s%s", code, out, errOut)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.csv")
+	os.WriteFile(bad, []byte("fiscal_code\nRSSMRA85T10A562T\nNOTACODE\n"), 0o644)
+	code, _, errOut = cli("registrations", "import", "--config", cfg, bad)
+	if code != 1 || !strings.Contains(errOut, "line 2") || !strings.Contains(errOut, "line 3") {
+		t.Fatalf("bad import: %d\n%s", code, errOut)
+	}
+
+	code, out, errOut = cli("registrations", "revoke", "--config", cfg, "rssmra85t10a562s")
+	if code != 0 || !strings.Contains(out, "1 card registration(s) revoked") {
+		t.Fatalf("revoke: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ = cli("registrations", "revoke", "--config", cfg, "RSSMRA85T10A562S"); code != 1 {
+		t.Fatalf("second revoke: exit %d, want 1", code)
+	}
+	code, out, _ = cli("registrations", "list", "--config", cfg, "--status", "revoked", "--json")
+	var row map[string]any
+	if code != 0 || json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &row) != nil {
+		t.Fatalf("list --json: %d %q", code, out)
+	}
+
+	code, out, errOut = cli("audit", "query", "--config", cfg, "--since", "1h")
+	if code != 0 {
+		t.Fatalf("audit query: %d %s", code, errOut)
+	}
+	if code, _, _ := cli("audit", "query", "--config", cfg, "--outcome", "maybe"); code != 1 {
+		t.Fatalf("audit query with a bad outcome: exit %d, want 1", code)
+	}
+	if code, _, _ := cli("registrations"); code != 2 {
+		t.Fatalf("registrations without subcommand: exit %d", code)
+	}
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/x509cns"
+)
+
+// adminEnv is what the administrative commands work on: the configured
+// registry and, to end sessions, the configured session store.
+type adminEnv struct {
+	cfg *config.Config
+	reg *registry.DB
+}
+
+func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*adminEnv, int) {
+	path := fs.String("config", "", "configuration file (YAML)")
+	if err := fs.Parse(args); err != nil {
+		return nil, 2
+	}
+	if *path == "" {
+		fmt.Fprintf(stderr, "cnsgate %s: --config FILE is required\n", fs.Name())
+		return nil, 2
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
+		return nil, 2
+	}
+	reg, err := registry.Open(ctx, string(cfg.Registry.Driver), cfg.Registry.DSN.Value())
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
+		return nil, 2
+	}
+	return &adminEnv{cfg: cfg, reg: reg}, 0
+}
+
+const registrationsUsage = `usage:
+  cnsgate registrations import --config FILE [--replace] CSV   import eligible citizens (allowlist)
+  cnsgate registrations list   --config FILE [--status S] [--fiscal-code CF] [--json]
+  cnsgate registrations revoke --config FILE CF               revoke a citizen's cards and end their sessions
+`
+
+func cmdRegistrations(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, registrationsUsage)
+		return 2
+	}
+	switch args[0] {
+	case "import":
+		return registrationsImport(ctx, args[1:], stdout, stderr)
+	case "list":
+		return registrationsList(ctx, args[1:], stdout, stderr)
+	case "revoke":
+		return registrationsRevoke(ctx, args[1:], stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "cnsgate registrations: unknown subcommand %q\n%s", args[0], registrationsUsage)
+	return 2
+}
+
+func registrationsImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("registrations import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	replace := fs.Bool("replace", false, "remove eligible citizens absent from the file")
+	env, code := openAdmin(ctx, fs, args, stderr)
+	if env == nil {
+		return code
+	}
+	defer env.reg.Close()
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, registrationsUsage)
+		return 2
+	}
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations import: %v\n", err)
+		return 2
+	}
+	defer f.Close()
+	list, err := registry.ParseEligibleCSV(f)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations import: %s: %v\n", fs.Arg(0), err)
+		return 1
+	}
+	res, err := env.reg.ImportEligible(ctx, list, *replace)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations import: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d rows: %d inserted, %d updated, %d unchanged, %d removed\n",
+		fs.Arg(0), len(list), res.Inserted, res.Updated, res.Unchanged, res.Removed)
+	return 0
+}
+
+func registrationsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("registrations list", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	status := fs.String("status", "", "active, replaced or revoked")
+	cf := fs.String("fiscal-code", "", "only this citizen")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	limit := fs.Int("limit", 1000, "at most this many rows")
+	env, code := openAdmin(ctx, fs, args, stderr)
+	if env == nil {
+		return code
+	}
+	defer env.reg.Close()
+	list, err := env.reg.List(ctx, registry.ListFilter{Status: registry.Status(*status), FiscalCode: *cf, Limit: *limit})
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations list: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, r := range list {
+			_ = enc.Encode(r)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FISCAL CODE\tCARD ID\tSTATUS\tISSUER\tREGISTERED\tLAST LOGIN")
+	for _, r := range list {
+		last := "-"
+		if !r.LastLoginAt.IsZero() {
+			last = r.LastLoginAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.FiscalCode, r.CardID, r.Status, r.Issuer, r.RegisteredAt.Local().Format(time.DateTime), last)
+	}
+	return boolExit(tw.Flush() == nil)
+}
+
+func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("registrations revoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env, code := openAdmin(ctx, fs, args, stderr)
+	if env == nil {
+		return code
+	}
+	defer env.reg.Close()
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, registrationsUsage)
+		return 2
+	}
+	cf := x509cns.NormalizeFiscalCode(fs.Arg(0))
+	n, err := env.reg.Revoke(ctx, cf)
+	if errors.Is(err, registry.ErrNotRegistered) {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: %s has no registration to revoke\n", x509cns.MaskFiscalCode(cf))
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d card registration(s) revoked\n", cf, n)
+	// End the citizen's sessions where another process can reach them.
+	if env.cfg.Sessions.Store == config.StoreRedis {
+		backend, err := buildSessions(env.cfg.Sessions)
+		if err != nil {
+			fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
+			return 1
+		}
+		defer backend.close()
+		ended, err := backend.store.DeleteByFiscalCode(ctx, cf)
+		if err != nil {
+			fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: %d session(s) ended\n", cf, len(ended))
+		for _, s := range ended {
+			_ = env.reg.AppendAudit(ctx, registry.Event{Kind: registry.KindSessionEnd, Outcome: registry.OutcomeSuccess,
+				Reason: "admin", FiscalCode: s.FiscalCode, SessionHash: s.IDHash, CardSerial: s.CardSerial, Issuer: s.Issuer})
+		}
+	} else {
+		fmt.Fprintln(stdout, "note: sessions are kept in process memory (sessions.store: memory); open ones last until their timeout")
+	}
+	return 0
+}
+
+const auditUsage = "usage: cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]\n"
+
+func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "query" {
+		fmt.Fprint(stderr, auditUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("audit query", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	since := fs.Duration("since", 24*time.Hour, "events newer than this")
+	cf := fs.String("fiscal-code", "", "only this citizen")
+	outcome := fs.String("outcome", "", "success or failure")
+	kind := fs.String("kind", "", "login, registration, logout, session_end, ...")
+	limit := fs.Int("limit", 1000, "at most this many events, newest first")
+	env, code := openAdmin(ctx, fs, args[1:], stderr)
+	if env == nil {
+		return code
+	}
+	defer env.reg.Close()
+	events, err := env.reg.QueryAudit(ctx, registry.AuditQuery{
+		Since: time.Now().Add(-*since), FiscalCode: x509cns.NormalizeFiscalCode(*cf),
+		Outcome: registry.Outcome(*outcome), Kind: registry.EventKind(*kind), Limit: *limit,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate audit query: %v\n", err)
+		return 1
+	}
+	enc := json.NewEncoder(stdout)
+	for _, e := range events {
+		_ = enc.Encode(auditJSON(e))
+	}
+	return 0
+}
+
+// auditJSON is an event as investigators read it: the full fiscal code (the
+// command is for them), names in snake_case.
+func auditJSON(e registry.Event) map[string]any {
+	m := map[string]any{"id": e.ID, "at": e.At.UTC().Format(time.RFC3339Nano), "kind": e.Kind, "outcome": e.Outcome}
+	for k, v := range map[string]string{"reason": e.Reason, "fiscal_code": e.FiscalCode, "client": e.Client,
+		"session": e.SessionHash, "card_serial": e.CardSerial, "issuer": e.Issuer, "remote_ip": e.RemoteIP, "request_id": e.RequestID} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if len(e.Detail) > 0 {
+		m["detail"] = e.Detail
+	}
+	return m
+}
+
+func boolExit(ok bool) int {
+	if ok {
+		return 0
+	}
+	return 1
+}
