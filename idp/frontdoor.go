@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -22,25 +23,38 @@ type RevocationChecker interface {
 // resumption skips the handshake's certificate callbacks, so nothing decided
 // at handshake time is trusted here.
 type FrontDoor struct {
-	validator  atomic.Pointer[x509cns.Validator]
-	revocation RevocationChecker
-	recorder   Recorder
-	now        func() time.Time
+	validator atomic.Pointer[x509cns.Validator]
+	o         FrontDoorOptions
 }
 
-// NewFrontDoor returns a FrontDoor using v and, when not nil, rc for
-// revocation; now defaults to time.Now.
-func NewFrontDoor(v *x509cns.Validator, rc RevocationChecker, now func() time.Time) *FrontDoor {
-	if now == nil {
-		now = time.Now
+// FrontDoorOptions are the optional parts of a FrontDoor.
+type FrontDoorOptions struct {
+	// Revocation checks a validated card; nil checks nothing.
+	Revocation RevocationChecker
+	// Proxies are the TLS-terminating fronts whose client-certificate
+	// header is believed; nil believes none (and still detects spoofing).
+	Proxies *TrustedProxies
+	// Recorder defaults to NopRecorder, Logger to discarding, Now to time.Now.
+	Recorder Recorder
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// NewFrontDoor returns a FrontDoor validating with v.
+func NewFrontDoor(v *x509cns.Validator, o FrontDoorOptions) *FrontDoor {
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	f := &FrontDoor{revocation: rc, recorder: NopRecorder{}, now: now}
+	if o.Recorder == nil {
+		o.Recorder = NopRecorder{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	f := &FrontDoor{o: o}
 	f.validator.Store(v)
 	return f
 }
-
-// SetRecorder sets where validation times are recorded.
-func (f *FrontDoor) SetRecorder(r Recorder) { f.recorder = r }
 
 // SetValidator swaps the validator, e.g. after a trust-store reload; requests
 // in flight finish with the one they started with.
@@ -55,17 +69,39 @@ func PresentedChain(r *http.Request) []*x509.Certificate {
 	return r.TLS.PeerCertificates
 }
 
+// chain returns the card chain of r: from the header of a trusted proxy, or
+// from r's own TLS connection. A client-certificate header from anyone else
+// is a spoofing attempt: it is logged, counted, removed and ignored.
+func (f *FrontDoor) chain(r *http.Request) ([]*x509.Certificate, error) {
+	p := f.o.Proxies
+	if p.Trusted(r.RemoteAddr) {
+		chain, err := p.Chain(r.Header)
+		p.StripHeaders(r.Header)
+		return chain, err
+	}
+	if p.Present(r.Header) {
+		f.o.Recorder.ProxySpoof()
+		f.o.Logger.WarnContext(r.Context(), "client certificate header from an untrusted peer ignored", "peer", r.RemoteAddr)
+		p.StripHeaders(r.Header)
+	}
+	return PresentedChain(r), nil
+}
+
 // Authenticate validates the card presented with r, revocation included.
 // The error is a *x509cns.Rejection whose Reason is safe to show and count.
 func (f *FrontDoor) Authenticate(r *http.Request) (*x509cns.Result, error) {
 	start := time.Now()
-	defer func() { f.recorder.CertValidation(time.Since(start)) }()
-	res, err := f.validator.Load().Validate(PresentedChain(r), f.now())
+	defer func() { f.o.Recorder.CertValidation(time.Since(start)) }()
+	chain, err := f.chain(r)
 	if err != nil {
 		return nil, err
 	}
-	if f.revocation != nil {
-		if err := f.revocation.Verify(r.Context(), res.Leaf(), res.Issuer()); err != nil {
+	res, err := f.validator.Load().Validate(chain, f.o.Now())
+	if err != nil {
+		return nil, err
+	}
+	if f.o.Revocation != nil {
+		if err := f.o.Revocation.Verify(r.Context(), res.Leaf(), res.Issuer()); err != nil {
 			return nil, err
 		}
 	}

@@ -89,6 +89,8 @@ type harness struct {
 
 type harnessOptions struct {
 	allowlist bool
+	proxies   *idp.TrustedProxies
+	recorder  idp.Recorder
 	sessions  func(t *testing.T) (sessions.Store, sessions.Ephemeral)
 }
 
@@ -103,7 +105,7 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 	trust := x509cns.NewTrustStore()
 	trust.Add(ca.Cert, "test")
 	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
-	front := idp.NewFrontDoor(v, revocationFunc(h.checkRevoked), nil)
+	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder})
 
 	newSessions := b.sessions
 	if o.sessions != nil {
@@ -273,4 +275,20 @@ func (b *browser) cookie() *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// preRegister binds card in the registry directly, as an earlier
+// "Registra TS-CNS" would have.
+func (h *harness) preRegister(card *cnstest.Card) {
+	h.t.Helper()
+	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
+		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
+		CardType: string(id.CardType),
+	}); err != nil {
+		h.t.Fatal(err)
+	}
 }

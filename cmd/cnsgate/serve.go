@@ -113,7 +113,11 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	}
 	cleanup = append(cleanup, reg.Close)
 
-	front := idp.NewFrontDoor(ts.validator, nil, nil)
+	proxies, err := idp.NewTrustedProxies(cfg.Proxy.TrustedCIDRs, idp.ProxyHeader(cfg.Proxy.Header))
+	if err != nil {
+		return err
+	}
+	front := idp.NewFrontDoor(ts.validator, idp.FrontDoorOptions{Proxies: proxies, Logger: logger})
 	var trustNow atomic.Pointer[trustSet]
 	trustNow.Store(ts)
 
