@@ -214,6 +214,7 @@ func TestProxyNginxChain(t *testing.T) {
 		{name: "fail/trailing-garbage", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(reg)+"junk")), detail: "block 2: no BEGIN line"},
 		{name: "fail/not-der", h: hdr(DefaultNginxCertHeader, escapeAll(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("hello")})))), detail: "X-SSL-Client-Cert: certificate"},
 		{name: "fail/two-lines", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(reg)), DefaultNginxCertHeader, escapeAll(pemOf(reg))), detail: "2 field lines"},
+		{name: "fail/two-chain-lines", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, escapeAll(pemOf(sub)), DefaultNginxChainHeader, escapeAll(pemOf(sub))), detail: "X-SSL-Client-Chain: 2 field lines"},
 		{name: "fail/chain-without-cert", h: hdr(DefaultNginxChainHeader, escapeAll(pemOf(sub))), detail: "X-SSL-Client-Chain: present without X-SSL-Client-Cert"},
 		{name: "fail/chain-not-pem", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, "hello"), detail: "X-SSL-Client-Chain: value is not URL-escaped PEM"},
 		{name: "fail/chain-too-long", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, eightSubs), detail: "9 certificates with the leaf"},
@@ -338,7 +339,7 @@ func TestProxyTrusted(t *testing.T) {
 	}
 }
 
-func TestNewTrustedProxiesErrors(t *testing.T) {
+func TestProxyConfigErrors(t *testing.T) {
 	cases := []struct {
 		name   string
 		cidrs  []string
@@ -370,6 +371,10 @@ func TestNewTrustedProxiesErrors(t *testing.T) {
 		if !h.Valid() {
 			t.Errorf("%q not Valid", h)
 		}
+	}
+	bogus := &TrustedProxies{Header: "apache"}
+	if _, err := bogus.Chain(hdr(ClientCertHeader, ":AAAA:")); x509cns.ReasonOf(err) != x509cns.ReasonInternal {
+		t.Errorf("unknown kind: err = %v, want an internal error", err)
 	}
 }
 

@@ -246,3 +246,28 @@ func TestEveryReasonHasACase(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCertificatesDERNotTrimmed: DER input is parsed as it is, even
+// when its last signature byte happens to look like whitespace.
+func TestParseCertificatesDERNotTrimmed(t *testing.T) {
+	ca, err := cnstest.NewRegionalCA("Toscana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := 0
+	for i := 0; i < 400 && found < 2; i++ {
+		card := ca.MustIssueCard(cnstest.CardOptions{})
+		last := card.Cert.Raw[len(card.Cert.Raw)-1]
+		if !strings.ContainsRune(" \t\n\v\f\r", rune(last)) {
+			continue
+		}
+		found++
+		got, err := x509cns.ParseCertificates(card.Cert.Raw)
+		if err != nil || !got[0].Equal(card.Cert) {
+			t.Fatalf("DER ending in %#x: %v", last, err)
+		}
+	}
+	if found == 0 {
+		t.Skip("no certificate ending in a whitespace byte among 400")
+	}
+}
