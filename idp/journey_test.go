@@ -33,7 +33,7 @@ func TestJourney(t *testing.T) {
 			}
 
 			welcome := h.login(br)
-			welcome.must(t, 200, "RSSMRA85T10A562S", "MARIO ROSSI", "Toscana", "Esenzioni da reddito", "Ultimi accessi")
+			welcome.must(t, 200, "RSSMRA85T10A562S", "Mario Rossi", "Toscana", "Esenzioni da reddito", "Ultimi accessi")
 			if welcome.url.String() != h.public.URL+"/" {
 				t.Fatalf("login ended at %s, want the public origin", welcome.url)
 			}

@@ -60,7 +60,7 @@ check "registration succeeds" "$work/registered" "Operazione correttamente esegu
 browser unregistered -L -o "$work/welcome" "$CNS/cns/login"
 check "login lands on the welcome page" "$work/welcome" "Servizi attivi"
 check "welcome page shows the fiscal code" "$work/welcome" "VRDNNA90D45L219"
-check "welcome page shows the name" "$work/welcome" "ANNA VERDI"
+check "welcome page shows the name" "$work/welcome" "Anna Verdi"
 cp "$work/jar" "$work/jar.before-logout"
 
 browser "" -o "$work/loggedout" -H "Origin: $PUB" --data-urlencode "csrf=$(csrf "$work/welcome")" "$PUB/logout"

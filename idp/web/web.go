@@ -19,7 +19,7 @@ var staticFS embed.FS
 
 // required lists every page the flows render; New fails when one is missing
 // so that a broken build never reaches a citizen.
-var required = []string{"home.html", "card.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html"}
+var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html"}
 
 // Pages renders the embedded templates.
 type Pages struct {
@@ -29,7 +29,8 @@ type Pages struct {
 // New parses and checks the embedded templates.
 func New() (*Pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
-		"t": func(lang Lang, key string) string { return lang.T(key) },
+		"t":    func(lang Lang, key string) string { return lang.T(key) },
+		"name": DisplayName,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -119,4 +120,21 @@ func (l Lang) T(key string) string {
 		return s
 	}
 	return key
+}
+
+// DisplayName writes a name read from a card (usually upper case: "MARIA
+// D'ANGELO-ROSSI") as people write it ("Maria D'Angelo-Rossi"): a capital
+// after a space, an apostrophe or a hyphen, small letters elsewhere.
+func DisplayName(s string) string {
+	var b strings.Builder
+	upper := true
+	for _, r := range strings.ToLower(s) {
+		if upper {
+			b.WriteString(strings.ToUpper(string(r)))
+		} else {
+			b.WriteRune(r)
+		}
+		upper = r == ' ' || r == '\'' || r == '-' || r == '’'
+	}
+	return b.String()
 }

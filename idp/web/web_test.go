@@ -103,3 +103,18 @@ func TestTemplateKeysExist(t *testing.T) {
 		}
 	}
 }
+
+func TestDisplayName(t *testing.T) {
+	for in, want := range map[string]string{
+		"MARIO":          "Mario",
+		"MARIA D'ANGELO": "Maria D'Angelo",
+		"ANNA MARIA":     "Anna Maria",
+		"DE LUCA-ROSSI":  "De Luca-Rossi",
+		"NICCOLÒ":        "Niccolò",
+		"":               "",
+	} {
+		if got := DisplayName(in); got != want {
+			t.Errorf("DisplayName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
