@@ -1,0 +1,220 @@
+package revocation
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/asn1"
+	"fmt"
+	"math/big"
+	"time"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+)
+
+// parsedCRL is a CRL read by parseCRL. tbs and signature point into the
+// input and are dropped once the signature has been checked.
+type parsedCRL struct {
+	rawIssuer  []byte
+	issuerCN   string
+	authKeyID  []byte
+	number     *big.Int // nil when the CRL has no CRL number
+	thisUpdate time.Time
+	nextUpdate time.Time // zero when absent
+	// scope lists the URIs of an issuingDistributionPoint: the CRL covers
+	// only certificates naming one of them. Empty: a complete CRL.
+	scope []string
+	v1    bool // no version field
+	table *serialTable
+
+	tbs, signature []byte
+	sigAlg         x509.SignatureAlgorithm
+}
+
+// Extension OIDs, as DER elements for the per-entry fast path.
+var (
+	derReasonCode        = []byte{0x06, 0x03, 0x55, 0x1d, 0x15}
+	derInvalidityDate    = []byte{0x06, 0x03, 0x55, 0x1d, 0x18}
+	derCertificateIssuer = []byte{0x06, 0x03, 0x55, 0x1d, 0x1d}
+
+	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidCRLNumber      = asn1.ObjectIdentifier{2, 5, 29, 20}
+	oidDeltaCRL       = asn1.ObjectIdentifier{2, 5, 29, 27}
+	oidIssuingDP      = asn1.ObjectIdentifier{2, 5, 29, 28}
+)
+
+func malformed(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+}
+
+func unsupported(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
+}
+
+// parseCRL reads a DER CRL (v1 or v2) in one pass over the entries.
+//
+// The header, everything but revokedCertificates, is copied into a small
+// skeleton CRL and read by x509.ParseRevocationList, so names, algorithm
+// identifiers, times and extensions are accepted exactly as crypto/x509
+// accepts them. The entries, the bulk, are read here with cryptobyte with
+// the same rules crypto/x509 applies to them, straight into a serialTable.
+// Beyond crypto/x509 it accepts v1 CRLs (no version field) and refuses,
+// with ErrUnsupported: unknown critical extensions on the CRL or an entry,
+// indirect CRLs (certificateIssuer, indirectCRL), delta CRLs, partitions
+// by reason or for CA or attribute certificates, and reason codes above
+// 255.
+func parseCRL(der []byte) (*parsedCRL, error) {
+	input := cryptobyte.String(der)
+	var crl, tbsElem, tbs cryptobyte.String
+	if !input.ReadASN1(&crl, cbasn1.SEQUENCE) || !crl.ReadASN1Element(&tbsElem, cbasn1.SEQUENCE) {
+		return nil, malformed("not a DER CRL")
+	}
+	tbs = tbsElem
+	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
+		return nil, malformed("tbsCertList")
+	}
+	body := tbs
+	v1 := body.PeekASN1Tag(cbasn1.SEQUENCE)
+	var skip cryptobyte.String
+	var tag cbasn1.Tag
+	if !v1 && !body.ReadASN1Element(&skip, cbasn1.INTEGER) {
+		return nil, malformed("CRL version")
+	}
+	if !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) || !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) ||
+		!body.ReadAnyASN1Element(&skip, &tag) || tag != cbasn1.UTCTime && tag != cbasn1.GeneralizedTime {
+		return nil, malformed("CRL header")
+	}
+	if body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime) {
+		body.ReadAnyASN1Element(&skip, &tag)
+	}
+	revStart := len(tbs) - len(body)
+	var revoked cryptobyte.String
+	if body.PeekASN1Tag(cbasn1.SEQUENCE) && !body.ReadASN1(&revoked, cbasn1.SEQUENCE) {
+		return nil, malformed("revokedCertificates")
+	}
+	revEnd := len(tbs) - len(body)
+
+	// The skeleton: the same CRL with an empty revokedCertificates (and a
+	// version field for v1), so that crypto/x509 reads the rest as usual.
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)-(revEnd-revStart)+len(crl)+16))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			if v1 {
+				b.AddBytes([]byte{0x02, 0x01, 0x01})
+			}
+			b.AddBytes(tbs[:revStart])
+			if revEnd > revStart {
+				b.AddBytes([]byte{0x30, 0x00})
+			}
+			b.AddBytes(tbs[revEnd:])
+		})
+		b.AddBytes(crl)
+	})
+	skeleton, err := b.Bytes()
+	if err != nil {
+		return nil, malformed("%v", err)
+	}
+	rl, err := x509.ParseRevocationList(skeleton)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	table, err := parseEntries(revoked)
+	if err != nil {
+		return nil, err
+	}
+	p := &parsedCRL{
+		rawIssuer:  bytes.Clone(rl.RawIssuer),
+		issuerCN:   rl.Issuer.CommonName,
+		authKeyID:  bytes.Clone(rl.AuthorityKeyId),
+		number:     rl.Number,
+		thisUpdate: rl.ThisUpdate,
+		nextUpdate: rl.NextUpdate,
+		v1:         v1,
+		table:      table,
+		tbs:        tbsElem,
+		signature:  rl.Signature,
+		sigAlg:     rl.SignatureAlgorithm,
+	}
+	for _, ext := range rl.Extensions {
+		switch {
+		case ext.Id.Equal(oidAuthorityKeyID), ext.Id.Equal(oidCRLNumber):
+		case ext.Id.Equal(oidIssuingDP):
+			if p.scope, err = parseIssuingDP(ext.Value); err != nil {
+				return nil, err
+			}
+		case ext.Id.Equal(oidDeltaCRL):
+			return nil, unsupported("delta CRL")
+		case ext.Critical:
+			return nil, unsupported("unknown critical CRL extension %v", ext.Id)
+		}
+	}
+	return p, nil
+}
+
+// checkSignatureFrom verifies the CRL's signature over the raw TBS bytes
+// with issuer's key (crypto/x509 also checks that issuer is a CA allowed to
+// sign CRLs), then lets go of the input.
+func (p *parsedCRL) checkSignatureFrom(issuer *x509.Certificate) error {
+	rl := &x509.RevocationList{RawTBSRevocationList: p.tbs, Signature: p.signature, SignatureAlgorithm: p.sigAlg}
+	if err := rl.CheckSignatureFrom(issuer); err != nil {
+		return fmt.Errorf("%w: CRL of %q checked with %q: %v", ErrBadSignature, p.issuerCN, issuer.Subject.CommonName, err)
+	}
+	return nil
+}
+
+// parseIssuingDP reads an issuingDistributionPoint (RFC 5280 §5.2.5) and
+// returns the URIs that scope the CRL, refusing every scope other than a
+// plain partition of end-entity certificates.
+func parseIssuingDP(value []byte) ([]string, error) {
+	val := cryptobyte.String(value)
+	var idp, dpn cryptobyte.String
+	var hasDPN bool
+	if !val.ReadASN1(&idp, cbasn1.SEQUENCE) ||
+		!idp.ReadOptionalASN1(&dpn, &hasDPN, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, malformed("issuingDistributionPoint")
+	}
+	var uris []string
+	if hasDPN {
+		var full cryptobyte.String
+		if !dpn.ReadASN1(&full, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+			return nil, unsupported("issuingDistributionPoint without a fullName")
+		}
+		for !full.Empty() {
+			var v cryptobyte.String
+			var tag cbasn1.Tag
+			if !full.ReadAnyASN1(&v, &tag) {
+				return nil, malformed("issuingDistributionPoint name")
+			}
+			if tag == cbasn1.Tag(6).ContextSpecific() {
+				uris = append(uris, string(v))
+			}
+		}
+		if len(uris) == 0 {
+			return nil, unsupported("issuingDistributionPoint without a URI")
+		}
+	}
+	for !idp.Empty() {
+		var v cryptobyte.String
+		var tag cbasn1.Tag
+		if !idp.ReadAnyASN1(&v, &tag) {
+			return nil, malformed("issuingDistributionPoint flags")
+		}
+		set := len(v) == 1 && v[0] != 0
+		switch tag {
+		case cbasn1.Tag(1).ContextSpecific(): // onlyContainsUserCerts: covers cards
+		case cbasn1.Tag(2).ContextSpecific(), cbasn1.Tag(5).ContextSpecific():
+			if set {
+				return nil, unsupported("CRL only for CA or attribute certificates")
+			}
+		case cbasn1.Tag(4).ContextSpecific():
+			if set {
+				return nil, unsupported("indirect CRL")
+			}
+		case cbasn1.Tag(3).ContextSpecific(), cbasn1.Tag(3).Constructed().ContextSpecific():
+			return nil, unsupported("CRL partitioned by reason")
+		default:
+			return nil, malformed("issuingDistributionPoint field %v", tag)
+		}
+	}
+	return uris, nil
+}

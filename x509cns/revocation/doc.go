@@ -1,0 +1,58 @@
+// Package revocation answers one question about a card certificate whose
+// chain x509cns has already verified: is it revoked? The answer is a Result
+// that says good, revoked (with time and reason) or unavailable (with the
+// cause, and whether the cause was only the network), and Decide turns it
+// into nil or an *x509cns.Rejection under the failure policy.
+//
+// It owns the CRL and OCSP machinery and their caches:
+//
+//   - CRLs from the certificate's HTTP distribution points, from files and
+//     from per-issuer URL overrides; fetched with bounded size and time,
+//     refreshed in the background before nextUpdate with jitter and
+//     conditional GET; parsed by a streaming DER reader into a compact
+//     table of fixed-width serials with a hash index (a million entries
+//     cost ~33 bytes each; a lookup costs the same at any size). The
+//     signature is always checked against the issuer from the verified
+//     chain or the trust store, the CRL number may not go backwards, and a
+//     CRL past nextUpdate plus the grace period no longer vouches for
+//     anyone.
+//   - OCSP requests (SHA-1 or SHA-256 CertID, optional RFC 8954 nonce)
+//     POSTed to the AIA or configured responder; responses verified against
+//     the issuer or a delegated id-kp-OCSPSigning certificate issued by it,
+//     matched on CertID, checked for freshness, cached until nextUpdate, and
+//     collapsed when identical queries run concurrently.
+//   - The mode (crl, ocsp, crl_then_ocsp, ocsp_then_crl, none), the failure
+//     policy (closed, or open for network failures only), the events that
+//     report serials newly listed by a refreshed CRL, and a small Recorder
+//     for metrics.
+//
+// Decisions a reader may look for:
+//
+//   - OCSP "unknown" is unavailable with ErrUnknownCert, not a network
+//     failure: failure "open" never admits it, and the fall-through modes
+//     ask the other method.
+//   - A responder that omits the nonce is accepted (RFC 8954 §2.1 lets
+//     clients accept it; freshness still rests on thisUpdate/nextUpdate); a
+//     different nonce is refused.
+//   - HTTP 5xx and the OCSP statuses tryLater and internalError count as
+//     network failures: an attacker on the path can forge them as easily as
+//     a dropped connection. Every other failure (4xx, bad signature,
+//     unauthorised responder, stale data, rollback, malformed data, no
+//     source) is not forgiven by failure "open".
+//   - A stale CRL still answers "revoked" for the serials it lists; for the
+//     others it is unavailable (ErrStale), never good.
+//   - The first CRL loaded for an issuer emits no RevokedEvent; later ones
+//     report what they add.
+//   - A CRL with an issuingDistributionPoint URI covers only certificates
+//     naming that URI; indirect, delta and reason-partitioned CRLs are
+//     refused (ErrUnsupported).
+//   - Only the certificate passed to Check is checked, against the issuer
+//     passed with it; callers that want intermediates checked call Check
+//     for each link.
+//
+// It never builds or verifies chains, never fetches issuer certificates
+// (no AIA caIssuers), and never decides anything about a certificate other
+// than its revocation: that is x509cns's job. It imports the standard
+// library, golang.org/x/crypto and x509cns only; the configuration is
+// mapped onto Options by the caller.
+package revocation
