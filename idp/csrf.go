@@ -50,6 +50,28 @@ func (s *Service) checkCSRF(ctx context.Context, r *http.Request, binding string
 	return subtle.ConstantTimeCompare(got, []byte(binding)) == 1, nil
 }
 
+// checkLogoutCSRF consumes a logout form's token, which is bound to the
+// session and to where the browser goes afterwards ("" for the logged-out
+// page), and returns that destination.
+func (s *Service) checkLogoutCSRF(ctx context.Context, r *http.Request, binding string) (next string, ok bool, err error) {
+	tok := r.PostFormValue("csrf")
+	if tok == "" {
+		return "", false, nil
+	}
+	got, err := s.ephemeral.Take(ctx, nsCSRF, tok)
+	if err != nil {
+		if isDomainErr(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	prefix := binding + "|"
+	if len(got) < len(prefix) || subtle.ConstantTimeCompare(got[:len(prefix)], []byte(prefix)) != 1 {
+		return "", false, nil
+	}
+	return string(got[len(prefix):]), true, nil
+}
+
 // sameOrigin refuses a POST whose Origin (or, lacking it, Referer) names
 // another origin than want. Browsers send Origin on every form POST; a
 // request with neither header comes from a non-browser client and is judged

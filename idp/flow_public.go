@@ -23,7 +23,7 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang := web.LangFrom(r)
-	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess))
+	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess)+"|")
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
@@ -100,12 +100,46 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 }
 
 // logoutPage asks for confirmation: a GET must not end a session by itself
-// (a link in another site could do it), the POST does.
+// (a link in another site could do it), the POST does. A protocol that
+// handles its own logout request (OIDC end_session) takes it first.
 func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
+	if h := s.endSessionHandler(); h != nil && h(w, r) {
+		return
+	}
+	s.EndSession(w, r, "")
+}
+
+// EndSessionFunc handles a protocol's logout request on GET /logout and
+// reports whether it did; false leaves the request to the login service.
+type EndSessionFunc func(w http.ResponseWriter, r *http.Request) bool
+
+// SetEndSessionHandler installs the protocol logout handler (the OIDC
+// provider's end_session_endpoint shares /logout).
+func (s *Service) SetEndSessionHandler(h EndSessionFunc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.endSession = h
+}
+
+func (s *Service) endSessionHandler() EndSessionFunc {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.endSession
+}
+
+// EndSession asks the citizen to confirm logging out; after the POST the
+// browser goes to next (a validated post-logout redirect of a relying
+// party) or, when next is empty, sees the logged-out page. Without a
+// session it goes there at once.
+func (s *Service) EndSession(w http.ResponseWriter, r *http.Request, next string) {
 	sess, err := s.CurrentSession(r)
 	lang := web.LangFrom(r)
 	if errors.Is(err, sessions.ErrNotFound) {
 		clearSessionCookie(w)
+		if next != "" {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
 		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
 		return
 	}
@@ -113,7 +147,7 @@ func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess))
+	tok, err := s.issueCSRF(r.Context(), logoutBinding(sess)+"|"+next)
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
@@ -144,7 +178,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	valid, err := s.checkCSRF(ctx, r, logoutBinding(sess))
+	next, valid, err := s.checkLogoutCSRF(ctx, r, logoutBinding(sess))
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
@@ -161,6 +195,11 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if ended != nil {
 		s.sessionEnded(ctx, ended, CauseLogout)
+	}
+	if next != "" {
+		clearSessionCookie(w)
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
 	}
 	loggedOut()
 }

@@ -76,9 +76,10 @@ type Service struct {
 	recorder  Recorder
 	logger    *slog.Logger
 
-	mu        sync.RWMutex
-	notifiers []LogoutNotifier
-	resumers  map[string]ResumeFunc
+	mu         sync.RWMutex
+	notifiers  []LogoutNotifier
+	resumers   map[string]ResumeFunc
+	endSession EndSessionFunc
 }
 
 // Deps are the parts a Service is built from. Recorder and Auditor may be
@@ -144,6 +145,9 @@ func (s *Service) CNSHandler() *http.ServeMux {
 	mux.HandleFunc("GET /cns/check", s.cnsCheck)
 	return mux
 }
+
+// Issuer returns the public origin.
+func (s *Service) Issuer() string { return s.opts.Issuer }
 
 // Ready reports whether the session store answers (for /readyz).
 func (s *Service) Ready(ctx context.Context) error { return s.sessions.Ping(ctx) }
