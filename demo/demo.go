@@ -22,6 +22,15 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
+// DemoCAName is the common name of the demo card CA.
+const DemoCAName = "Regione Demo - CA Cittadini"
+
+// Paths of the demo CA's CRL and OCSP responder on the admin listener.
+const (
+	CRLPath  = "/demo/ca.crl"
+	OCSPPath = "/demo/ocsp"
+)
+
 // Ports is where the demo listens.
 type Ports struct {
 	Public, CNS, Admin string // host:port
@@ -93,6 +102,7 @@ func cardPlan(dir string) []Card {
 		{Name: "unregistered", Description: "valid card, not registered yet: try \"Registra TS-CNS\" (Anna Verdi)", FiscalCode: "VRDNNA90D45L219X"},
 		{Name: "operator", Description: "ASL operator card, card type 8, roles operatore_asl (Laura Bianchi)", FiscalCode: "BNCLRA70A41H501V"},
 		{Name: "expired", Description: "expired citizen card (refused: expired)", FiscalCode: "VRDGPP60C15F205X"},
+		{Name: "revoked", Description: "registered card listed in the demo CRL (refused: revoked)", FiscalCode: "NRELCU75B12F839X"},
 	}
 	for i := range cards {
 		c := &cards[i]
@@ -130,6 +140,8 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 			opts.GivenName, opts.FamilyName = "ANNA", "VERDI"
 		case "operator":
 			opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
+		case "revoked":
+			opts.GivenName, opts.FamilyName = "LUCA", "NERI"
 		case "expired":
 			opts.GivenName, opts.FamilyName = "GIUSEPPE", "VERDI"
 			opts.NotBefore, opts.NotAfter = now.AddDate(-7, 0, 0), now.AddDate(-1, 0, 0)
@@ -141,7 +153,7 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 		if _, err := card.WriteFiles(filepath.Join(s.Dir, "cards"), c.Name); err != nil {
 			return err
 		}
-		if c.Name == "citizen" || c.Name == "operator" {
+		if c.Name == "citizen" || c.Name == "operator" || c.Name == "revoked" {
 			registered = append(registered, card)
 		}
 	}
@@ -270,7 +282,11 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "listen:\n  public: %q\n  cns: %q\n  admin: %q\n", p.Public, p.CNS, p.Admin)
 	fmt.Fprintf(&b, "tls:\n  cert_file: %s\n  key_file: %s\n", filepath.Join(s.Dir, "tls", "server.crt"), filepath.Join(s.Dir, "tls", "server.key"))
 	fmt.Fprintf(&b, "trust:\n  ca_dirs: [%s]\n", s.TrustDir)
-	fmt.Fprintf(&b, "revocation:\n  mode: none\n")
+	// The demo CA's CRL and OCSP are served by the demo process itself on
+	// the admin listener (see Setup.CAHandlers).
+	admin := host(p.Admin)
+	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
+		DemoCAName, admin, CRLPath, admin, OCSPPath)
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")

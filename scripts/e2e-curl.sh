@@ -73,6 +73,10 @@ browser expired -o "$work/expired" -w '%{http_code}\n' "$CNS/cns/login" >"$work/
 check "expired card is refused with 403" "$work/expired.code" "403"
 check "expired card is told why" "$work/expired" "scaduto"
 
+browser revoked -o "$work/revoked" -w '%{http_code}\n' "$CNS/cns/login" >"$work/revoked.code"
+check "card in the demo CRL is refused with 403" "$work/revoked.code" "403"
+check "revoked card is told why" "$work/revoked" "revocato"
+
 browser citizen -L -o "$work/citizen" "$CNS/cns/login"
 check "registered demo citizen logs in at once" "$work/citizen" "RSSMRA85T10A562S"
 

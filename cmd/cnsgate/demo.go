@@ -32,9 +32,14 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	logger := newLogger(cfg.Log, stderr)
+	caHandlers, err := setup.CAHandlers()
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 2
+	}
 	err = serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) {
 		printBanner(stdout, setup, cfg, b)
-	})
+	}, caHandlers)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 1
@@ -48,7 +53,8 @@ func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound) {
 		verb = "created"
 	}
 	fmt.Fprintf(w, "\ncnsgate demo is running (%s %s)\n\n", verb, s.Dir)
-	fmt.Fprintf(w, "  public   %s\n  cns      %s   (mutual TLS: present a demo card)\n  admin    http://%s/healthz\n\n", cfg.Issuer, cfg.CNSOrigin, b.Admin)
+	fmt.Fprintf(w, "  public   %s\n  cns      %s   (mutual TLS: present a demo card)\n  admin    http://%s/healthz\n", cfg.Issuer, cfg.CNSOrigin, b.Admin)
+	fmt.Fprintf(w, "  demo CA  http://%s%s (CRL), http://%s%s (OCSP)\n\n", b.Admin, demo.CRLPath, b.Admin, demo.OCSPPath)
 	fmt.Fprintf(w, "Demo cards (certificate, key):\n")
 	for _, c := range s.Cards {
 		fmt.Fprintf(w, "  %-9s %s\n            %s\n            %s\n", c.Name, c.Description, c.ChainFile, c.KeyFile)

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
 
 // inspectReport is the JSON printed by `cnsgate inspect` (a Contract shape).
@@ -30,6 +33,17 @@ type inspectReport struct {
 	Serial     string   `json:"serial,omitempty"`
 	SHA256     string   `json:"sha256,omitempty"`
 	ValidAt    string   `json:"validated_at"`
+	// Revocation is present when a revocation mode other than none applies.
+	Revocation *revocationReport `json:"revocation,omitempty"`
+}
+
+// revocationReport is how the card's revocation status was found.
+type revocationReport struct {
+	Method    string `json:"method"`           // crl, ocsp, none
+	Result    string `json:"result"`           // good, revoked, unavailable
+	Source    string `json:"source,omitempty"` // URL or file
+	RevokedAt string `json:"revoked_at,omitempty"`
+	Cause     string `json:"cause,omitempty"`
 }
 
 // stringList is a repeatable flag.
@@ -49,6 +63,10 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	allowSHA1 := fs.Bool("allow-sha1", false, "accept SHA-1 signatures (with --trust)")
 	minRSA := fs.Int("min-rsa-bits", config.DefaultMinRSABits, "smallest RSA key accepted (with --trust)")
 	noEKU := fs.Bool("no-eku", false, "do not require the clientAuth extended key usage (with --trust)")
+	revMode := fs.String("revocation", "none", "with --trust: crl, ocsp, crl_then_ocsp, ocsp_then_crl or none")
+	var crlFiles stringList
+	fs.Var(&crlFiles, "crl", "with --trust: a CRL file to use (repeatable)")
+	ocspURL := fs.String("ocsp-url", "", "with --trust: OCSP responder instead of the certificate's AIA")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: cnsgate inspect [--config FILE | --trust DIR...] [--at TIME] CERT.pem\n\nPrints a JSON verdict; exits 0 when the card is accepted, 1 when refused, 2 on errors.")
 		fs.PrintDefaults()
@@ -70,16 +88,19 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		when = t
 	}
 	var trust config.Trust
+	var rev config.Revocation
 	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
 			fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)
 			return 2
 		}
-		trust = cfg.Trust
+		trust, rev = cfg.Trust, cfg.Revocation
 	} else {
 		trust = config.Trust{CADirs: trustDirs, TSLFile: *tsl, Policies: config.DefaultPolicies(),
 			RequireClientAuthEKU: !*noEKU, MinRSABits: *minRSA, AllowSHA1: *allowSHA1}
+		rev = config.Default().Revocation
+		rev.Mode, rev.CRLFiles, rev.OCSPURL = config.RevocationMode(*revMode), crlFiles, *ocspURL
 	}
 	ts, err := loadTrust(trust)
 	if err != nil {
@@ -97,11 +118,17 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		res, err = ts.validator.Validate(chain, when)
 	}
+	if err == nil && rev.Mode != config.RevocationNone {
+		rep.Revocation, err = inspectRevocation(rev, ts, res)
+	}
 	if err != nil {
 		rep.Verdict, rep.Reason, rep.Detail = "rejected", string(x509cns.ReasonOf(err)), err.Error()
-	} else {
+	}
+	if res != nil {
 		id := res.Identity
-		rep.Verdict = "accepted"
+		if err == nil {
+			rep.Verdict = "accepted"
+		}
 		rep.FiscalCode, rep.CardID, rep.CardType = id.FiscalCode, id.CardID, string(id.CardType)
 		rep.GivenName, rep.FamilyName, rep.Issuer, rep.Region = id.GivenName, id.FamilyName, id.Issuer, id.Region
 		rep.Policies, rep.NotAfter = id.Policies, id.NotAfter.UTC().Format(time.RFC3339)
@@ -116,4 +143,28 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// inspectRevocation checks the card's revocation status as serve would,
+// and returns the report and the refusal, if any.
+func inspectRevocation(rc config.Revocation, ts *trustSet, res *x509cns.Result) (*revocationReport, error) {
+	chk, err := revocation.New(revocationOptions(rc, ts.store, slog.New(slog.DiscardHandler)))
+	if err != nil {
+		return nil, err
+	}
+	defer chk.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := chk.Start(ctx); err != nil {
+		return nil, err
+	}
+	r, err := chk.Verify(ctx, res.Leaf(), res.Issuer())
+	rep := &revocationReport{Method: string(r.Method), Result: r.Status.String(), Source: r.Source}
+	if !r.RevokedAt.IsZero() {
+		rep.RevokedAt = r.RevokedAt.UTC().Format(time.RFC3339)
+	}
+	if r.Cause != nil {
+		rep.Cause = r.Cause.Error()
+	}
+	return rep, err
 }

@@ -234,3 +234,46 @@ func TestInspectOpenSSLTrentoCard(t *testing.T) {
 		})
 	}
 }
+
+// TestInspectRevocationOpenSSLCRL revokes a card with `openssl ca -revoke`,
+// publishes the CRL with `openssl ca -gencrl`, and checks that inspect
+// reports one card revoked and another good.
+func TestInspectRevocationOpenSSLCRL(t *testing.T) {
+	requireTool(t, "openssl", "openssl")
+	o := &opensslPKI{t: t, dir: t.TempDir()}
+	o.newCA("trento", "Provincia Autonoma di Trento - CA Cittadini")
+	o.write("trento/crlnumber", "01\n")
+	trust := filepath.Join(o.dir, "trust")
+	os.MkdirAll(trust, 0o755)
+	pemCA, _ := os.ReadFile(filepath.Join(o.dir, "trento", "ca.pem"))
+	o.write("trust/trento.pem", string(pemCA))
+	cardID := "603800000000002"
+	cardID += string(x509cns.LuhnCheckDigit(cardID))
+	good := o.issue("trento", "good", cardSpec{dn: trentoDN("RSSMRA85T10A562S/" + cardID + ".aa/bb+cc="), ext: cnsExt})
+	lost := o.issue("trento", "lost", cardSpec{dn: trentoDN("RSSMRA80A01H501U/" + cardID + ".dd/ee+ff="), ext: cnsExt})
+	// The CA configuration needs crlnumber for -gencrl.
+	cnf, _ := os.ReadFile(filepath.Join(o.dir, "trento", "ca.cnf"))
+	o.write("trento/ca.cnf", strings.Replace(string(cnf), "policy = anything\n", "policy = anything\ncrlnumber = $dir/crlnumber\ndefault_crl_days = 7\n", 1))
+	o.run("ca", "-config", "trento/ca.cnf", "-revoke", lost, "-crl_reason", "keyCompromise")
+	o.run("ca", "-config", "trento/ca.cnf", "-gencrl", "-out", "trento.crl")
+	crl := filepath.Join(o.dir, "trento.crl")
+
+	for _, tt := range []struct {
+		cert, verdict, reason, result string
+		code                          int
+	}{
+		{good, "accepted", "", "good", 0},
+		{lost, "rejected", "revoked", "revoked", 1},
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"inspect", "--trust", trust, "--revocation", "crl", "--crl", crl, tt.cert}, &stdout, &stderr)
+		var rep inspectReport
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("%s: %v\n%s%s", tt.cert, err, stdout.String(), stderr.String())
+		}
+		if code != tt.code || rep.Verdict != tt.verdict || rep.Reason != tt.reason || rep.Revocation == nil ||
+			rep.Revocation.Result != tt.result || rep.Revocation.Method != "crl" {
+			t.Fatalf("%s: exit %d, %+v %+v", filepath.Base(tt.cert), code, rep, rep.Revocation)
+		}
+	}
+}

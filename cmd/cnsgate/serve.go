@@ -21,6 +21,7 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -40,7 +41,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr)
-	if err := serve(ctx, cfg, *path, logger, nil); err != nil {
+	if err := serve(ctx, cfg, *path, logger, nil, nil); err != nil {
 		logger.Error("cnsgate stopped", "err", err)
 		return 1
 	}
@@ -84,8 +85,9 @@ func listen(cfg *config.Config) (*listeners, error) {
 }
 
 // serve runs cnsgate until ctx ends. ready, when not nil, receives the
-// bound addresses once every listener accepts connections.
-func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound)) error {
+// bound addresses once every listener accepts connections. extraAdmin
+// mounts more handlers on the admin listener (the demo CA's CRL and OCSP).
+func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound), extraAdmin map[string]http.Handler) error {
 	ts, err := loadTrust(cfg.Trust)
 	if err == nil {
 		err = ts.requireUsable()
@@ -117,9 +119,30 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	if err != nil {
 		return err
 	}
-	front := idp.NewFrontDoor(ts.validator, idp.FrontDoorOptions{Proxies: proxies, Logger: logger})
 	var trustNow atomic.Pointer[trustSet]
 	trustNow.Store(ts)
+
+	// svc is set below; a CRL that newly revokes cards ends their sessions.
+	var svc *idp.Service
+	var gate idp.RevocationChecker
+	if cfg.Revocation.Mode == config.RevocationNone {
+		logger.Warn("revocation checking is off (revocation.mode: none): revoked cards can log in")
+	} else {
+		opts := revocationOptions(cfg.Revocation, currentTrust{&trustNow}, logger)
+		opts.OnRevoked = func(ev revocation.RevokedEvent) {
+			go svc.CardsRevoked(context.Background(), ev.IssuerName, serialsHex(ev))
+		}
+		chk, err := revocation.New(opts)
+		if err != nil {
+			return fmt.Errorf("revocation: %w", err)
+		}
+		if err := chk.Start(ctx); err != nil {
+			logger.Error("revocation: some CRL files could not be loaded", "err", err)
+		}
+		cleanup = append(cleanup, func() error { chk.Close(); return nil })
+		gate = revocationGate{c: chk, logger: logger}
+	}
+	front := idp.NewFrontDoor(ts.validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: gate, Logger: logger})
 
 	cnsTLS := &tls.Config{
 		Certificates: []tls.Certificate{serverCert},
@@ -154,7 +177,7 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	if err != nil {
 		return err
 	}
-	svc := idp.NewService(idp.Deps{
+	svc = idp.NewService(idp.Deps{
 		Pages: pages, Front: front, Sessions: backend.store, Ephemeral: backend.ephemeral,
 		Registry: reg, Auditor: reg, Logger: logger,
 	}, idp.Options{
@@ -177,6 +200,9 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		"sessions": backend.store.Ping,
 		"registry": reg.Ping,
 	})
+	for path, h := range extraAdmin {
+		admin.Handle(path, h)
+	}
 	servers := []*http.Server{
 		newServer(idp.WithRequestInfo(svc.PublicHandler()), publicTLS, logger),
 		newServer(idp.WithRequestInfo(svc.CNSHandler()), cnsTLS, logger),

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/hex"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
+)
+
+// currentTrust lets the revocation checker find CRL issuers in whichever
+// trust store is current, across SIGHUP reloads.
+type currentTrust struct{ p *atomic.Pointer[trustSet] }
+
+func (c currentTrust) IssuersByName(rawIssuer, aki []byte) []*x509.Certificate {
+	return c.p.Load().store.IssuersByName(rawIssuer, aki)
+}
+
+func (c currentTrust) Anchors() []*x509.Certificate { return c.p.Load().store.Anchors() }
+
+// revocationOptions maps the revocation section onto the checker's options.
+func revocationOptions(rc config.Revocation, issuers revocation.Issuers, logger *slog.Logger) revocation.Options {
+	return revocation.Options{
+		Mode: revocation.Mode(rc.Mode), Failure: revocation.Failure(rc.Failure),
+		OCSPTimeout: rc.OCSPTimeout.Std(), OCSPURL: rc.OCSPURL, OCSPNonce: rc.OCSPNonce,
+		CRLGrace: rc.CRLGrace.Std(), CRLFiles: rc.CRLFiles, CRLURLs: rc.CRLURLs,
+		CRLMaxBytes: rc.CRLMaxBytes, CRLFetchTimeout: rc.CRLFetchTimeout.Std(),
+		Issuers: issuers, Logger: logger,
+	}
+}
+
+// revocationGate adapts the checker to the front door, logging how a
+// refusal was decided.
+type revocationGate struct {
+	c      *revocation.Checker
+	logger *slog.Logger
+}
+
+func (g revocationGate) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
+	res, err := g.c.Verify(ctx, leaf, issuer)
+	if err != nil {
+		g.logger.WarnContext(ctx, "revocation check refused the card", "method", res.Method, "status", res.Status.String(),
+			"source", res.Source, "cause", res.Cause)
+	}
+	return err
+}
+
+// serialsHex writes serials as x509cns.Identity does.
+func serialsHex(ev revocation.RevokedEvent) []string {
+	out := make([]string, 0, len(ev.Serials))
+	for _, s := range ev.Serials {
+		out = append(out, hex.EncodeToString(s.Bytes()))
+	}
+	return out
+}
