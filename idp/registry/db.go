@@ -278,3 +278,21 @@ func retryable(err error) bool {
 	}
 	return false
 }
+
+// execAffecting runs a statement that must change at least one row: it
+// returns how many it changed, or none (the sentinel) when it changed none.
+// what names the operation in errors.
+func (d *DB) execAffecting(ctx context.Context, what string, none error, query string, args ...any) (int64, error) {
+	res, err := d.db.ExecContext(ctx, d.q(query), args...)
+	if err != nil {
+		return 0, fmt.Errorf("registry: %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("registry: %s: %w", what, err)
+	}
+	if n == 0 {
+		return 0, none
+	}
+	return n, nil
+}

@@ -127,14 +127,7 @@ func (d *DB) ListOperators(ctx context.Context) ([]Operator, error) {
 
 // DeleteOperator removes an operator, or returns ErrNotFound.
 func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
-	res, err := d.db.ExecContext(ctx, d.q("DELETE FROM operators WHERE fiscal_code = ?"), x509cns.NormalizeFiscalCode(fiscalCode))
-	if err != nil {
-		return fmt.Errorf("registry: delete operator: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("registry: delete operator: %w", err)
-	} else if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	_, err := d.execAffecting(ctx, "delete operator", ErrNotFound,
+		"DELETE FROM operators WHERE fiscal_code = ?", x509cns.NormalizeFiscalCode(fiscalCode))
+	return err
 }

@@ -205,16 +205,9 @@ func (d *DB) RecordLogin(ctx context.Context, fingerprint string, at time.Time) 
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrNotRegistered, err)
 	}
-	res, err := d.db.ExecContext(ctx, d.q("UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'"), d.ts(at), fp)
-	if err != nil {
-		return fmt.Errorf("registry: record login: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("registry: record login: %w", err)
-	} else if n == 0 {
-		return ErrNotRegistered
-	}
-	return nil
+	_, err = d.execAffecting(ctx, "record login", ErrNotRegistered,
+		"UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'", d.ts(at), fp)
+	return err
 }
 
 // Get returns the active registration of a fiscal code, or ErrNotRegistered.

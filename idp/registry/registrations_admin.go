@@ -75,17 +75,8 @@ func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
 // revoked; ErrNotRegistered if none. Revoked cards can never be registered
 // again; the citizen may register a different card.
 func (d *DB) Revoke(ctx context.Context, fiscalCode string) (int, error) {
-	res, err := d.db.ExecContext(ctx, d.q("UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fiscal_code = ? AND status <> 'revoked'"),
+	n, err := d.execAffecting(ctx, "revoke", ErrNotRegistered,
+		"UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fiscal_code = ? AND status <> 'revoked'",
 		d.ts(d.now()), x509cns.NormalizeFiscalCode(fiscalCode))
-	if err != nil {
-		return 0, fmt.Errorf("registry: revoke: %w", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("registry: revoke: %w", err)
-	}
-	if n == 0 {
-		return 0, ErrNotRegistered
-	}
-	return int(n), nil
+	return int(n), err
 }
