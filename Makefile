@@ -17,11 +17,13 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
 
 ## test: vet, every Go test (Redis and PostgreSQL must be reachable: see README),
-## then the citizen's journey with curl against a real cnsgate process
+## then the citizen's journey with curl against a real cnsgate process, and
+## the same card login behind a real nginx (proxy mode)
 test: build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 	scripts/e2e-curl.sh $(BIN)
+	scripts/e2e-nginx.sh $(BIN)
 
 ## lint: formatting and vet
 lint:

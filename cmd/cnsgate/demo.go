@@ -18,6 +18,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	public := fs.String("public", demo.DefaultPorts.Public, "public listener")
 	cns := fs.String("cns", demo.DefaultPorts.CNS, "card (mutual TLS) listener")
 	admin := fs.String("admin", demo.DefaultPorts.Admin, "admin listener (/metrics /healthz /readyz)")
+	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -25,6 +26,10 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
+	}
+	if *prepare {
+		fmt.Fprintln(stdout, setup.ConfigFile)
+		return 0
 	}
 	cfg, err := config.Load(setup.ConfigFile)
 	if err != nil {
