@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -23,6 +24,13 @@ func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 func asExpired(err error, target **sessions.ExpiredError) bool { return errors.As(err, target) }
 
+// Audit sinks: the values of Options.AuditSink (config audit.sink).
+const (
+	AuditSinkLog  = "log"
+	AuditSinkDB   = "db"
+	AuditSinkBoth = "both"
+)
+
 // auditRecord is one event for the audit trail.
 type auditRecord struct {
 	kind     registry.EventKind
@@ -34,9 +42,10 @@ type auditRecord struct {
 	detail   string
 }
 
-// audit writes an event to the structured log (fiscal code masked) and to
-// the audit table. A database that cannot take it is logged, never fatal to
-// the citizen's request.
+// audit writes an event to the structured log (fiscal code masked unless
+// Options.AuditRevealFiscalCode) and to the audit table, as Options.AuditSink
+// says. A database that cannot take it is logged, never fatal to the
+// citizen's request.
 func (s *Service) audit(r *http.Request, a auditRecord) {
 	var ctx context.Context = context.Background()
 	var reqID, ip string
@@ -66,12 +75,30 @@ func (s *Service) auditCtx(ctx context.Context, a auditRecord, reqID, ip string)
 	if len(detail) > 0 {
 		e.Detail, _ = json.Marshal(detail)
 	}
-	s.logger.InfoContext(ctx, "audit", "event", e)
-	if s.auditor != nil {
+	if s.opts.AuditSink != AuditSinkDB {
+		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
+	}
+	if s.auditor != nil && s.opts.AuditSink != AuditSinkLog {
 		if err := s.auditor.AppendAudit(ctx, e); err != nil {
 			s.logger.ErrorContext(ctx, "audit event not stored", "kind", e.Kind, "err", err)
 		}
 	}
+}
+
+// auditLogValue is e as logged: its LogValue, with the fiscal code in full
+// when the configuration reveals it.
+func (s *Service) auditLogValue(e registry.Event) slog.Value {
+	v := e.LogValue()
+	if !s.opts.AuditRevealFiscalCode || e.FiscalCode == "" {
+		return v
+	}
+	attrs := v.Group()
+	for i, a := range attrs {
+		if a.Key == "fiscal_code" {
+			attrs[i] = slog.String("fiscal_code", e.FiscalCode)
+		}
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // loginFailed records a refused login attempt.

@@ -57,6 +57,12 @@ type Options struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
+	// AuditSink says where audit events go: AuditSinkLog (the structured
+	// log), AuditSinkDB (Deps.Auditor) or AuditSinkBoth, the default.
+	AuditSink string
+	// AuditRevealFiscalCode logs fiscal codes in full in audit log lines;
+	// by default they are masked. The audit table always holds them in full.
+	AuditRevealFiscalCode bool
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader

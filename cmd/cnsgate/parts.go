@@ -88,6 +88,24 @@ func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 	return out
 }
 
+// clientIDs and spEntityIDs are the configured relying parties: the only
+// values the metrics' client label takes.
+func clientIDs(cfg *config.Config) []string {
+	var out []string
+	for _, c := range cfg.OIDC.Clients {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func spEntityIDs(cfg *config.Config) []string {
+	var out []string
+	for _, sp := range cfg.SAML.ServiceProviders {
+		out = append(out, sp.EntityID)
+	}
+	return out
+}
+
 // closers runs cleanup functions in reverse order.
 type closers []func() error
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
@@ -121,28 +122,30 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	}
 	var trustNow atomic.Pointer[trustSet]
 	trustNow.Store(ts)
+	m := metrics.New(metrics.Options{Version: version, Issuers: metrics.IssuerLabels(ts.store.Anchors()),
+		Clients: clientIDs(cfg), ServiceProviders: spEntityIDs(cfg)})
 
 	// svc is set below; a CRL that newly revokes cards ends their sessions.
 	var svc *idp.Service
 	var gate idp.RevocationChecker
+	var chk *revocation.Checker
 	if cfg.Revocation.Mode == config.RevocationNone {
 		logger.Warn("revocation checking is off (revocation.mode: none): revoked cards can log in")
 	} else {
 		opts := revocationOptions(cfg.Revocation, currentTrust{&trustNow}, logger)
+		opts.Recorder = m
 		opts.OnRevoked = func(ev revocation.RevokedEvent) {
 			go svc.CardsRevoked(context.Background(), ev.IssuerName, serialsHex(ev))
 		}
-		chk, err := revocation.New(opts)
+		c, err := revocation.New(opts)
 		if err != nil {
 			return fmt.Errorf("revocation: %w", err)
 		}
-		if err := chk.Start(ctx); err != nil {
-			logger.Error("revocation: some CRL files could not be loaded", "err", err)
-		}
+		chk = c
 		cleanup = append(cleanup, func() error { chk.Close(); return nil })
 		gate = revocationGate{c: chk, logger: logger}
 	}
-	front := idp.NewFrontDoor(ts.validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: gate, Logger: logger})
+	front := idp.NewFrontDoor(ts.validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: gate, Recorder: m, Logger: logger})
 
 	cnsTLS := &tls.Config{
 		Certificates: []tls.Certificate{serverCert},
@@ -179,33 +182,38 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	}
 	svc = idp.NewService(idp.Deps{
 		Pages: pages, Front: front, Sessions: backend.store, Ephemeral: backend.ephemeral,
-		Registry: reg, Auditor: reg, Logger: logger,
+		Registry: reg, Auditor: reg, Recorder: m, Logger: logger,
 	}, idp.Options{
+		AuditSink: string(cfg.Audit.Sink), AuditRevealFiscalCode: cfg.Audit.RevealFiscalCode,
 		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
 		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
 		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services: serviceLinks(cfg),
 	})
 	var stopping atomic.Bool
-	admin := idp.AdminHandler(map[string]idp.ReadinessCheck{
-		"shutdown": func(context.Context) error {
+	checks := map[string]idp.ReadinessCheck{
+		metrics.DependencyShutdown: func(context.Context) error {
 			if stopping.Load() {
 				return errors.New("shutting down")
 			}
 			return nil
 		},
-		"trust_store": func(context.Context) error {
+		metrics.DependencyTrustStore: func(context.Context) error {
 			return trustNow.Load().requireUsable()
 		},
-		"sessions": backend.store.Ping,
-		"registry": reg.Ping,
-	})
+		metrics.DependencySessions: backend.store.Ping,
+		metrics.DependencyRegistry: reg.Ping,
+	}
+	admin := idp.AdminHandler(checks)
+	admin.Handle("GET /metrics", m.Handler())
+	go m.WatchReadiness(ctx, 15*time.Second, checks)
+	go metrics.PurgeLoop(ctx, reg, cfg.Audit.Retention.Std(), time.Hour, logger)
 	for path, h := range extraAdmin {
 		admin.Handle(path, h)
 	}
 	servers := []*http.Server{
-		newServer(idp.WithRequestInfo(svc.PublicHandler()), publicTLS, logger),
-		newServer(idp.WithRequestInfo(svc.CNSHandler()), cnsTLS, logger),
+		newServer(idp.WithRequestInfo(m.Instrument(svc.PublicHandler())), publicTLS, logger),
+		newServer(idp.WithRequestInfo(m.Instrument(svc.CNSHandler())), cnsTLS, logger),
 		newServer(admin, nil, logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
@@ -216,6 +224,14 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 				errc <- err
 			}
 		}(s, socks[i])
+	}
+	// The checker loads CRL files and fetches the configured CRL URLs once
+	// the listeners serve: a CRL may be published by this very process (the
+	// demo CA). Logins before it finishes fetch what they need themselves.
+	if chk != nil {
+		if err := chk.Start(ctx); err != nil {
+			logger.Error("revocation: some CRL files could not be loaded", "err", err)
+		}
 	}
 	b := bound{Public: l.public.Addr().String(), CNS: l.cns.Addr().String(), Admin: l.admin.Addr().String()}
 	logger.Info("cnsgate started", "version", version, "public", b.Public, "cns", b.CNS, "admin", b.Admin,
@@ -237,7 +253,9 @@ loop:
 			runErr = err
 			break loop
 		case <-hup:
-			reloadTrust(cfgPath, cfg, front, &trustNow, logger)
+			reloadTrust(cfgPath, cfg, front, &trustNow, logger, func(ts *trustSet) {
+				m.SetIssuers(metrics.IssuerLabels(ts.store.Anchors()))
+			})
 		}
 	}
 	logger.Info("cnsgate shutting down")
@@ -260,7 +278,7 @@ loop:
 
 // reloadTrust re-reads the trust section of the configuration file and, when
 // it loads, swaps the validator; on any error the running one is kept.
-func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger) {
+func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger, reloaded func(*trustSet)) {
 	trust := running.Trust
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
@@ -280,6 +298,7 @@ func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, c
 	}
 	cur.Store(ts)
 	front.SetValidator(ts.validator)
+	reloaded(ts)
 	for _, r := range ts.reports {
 		logger.Info("trust store reloaded", "source", r.Source, "summary", r.Summary())
 	}

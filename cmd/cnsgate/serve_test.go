@@ -195,6 +195,24 @@ func TestServeCardListener(t *testing.T) {
 		}
 	}
 
+	resp, err := http.Get("http://" + s.b.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`cnsgate_login_attempts_total{outcome="failure",reason="expired"} 0`,
+		`cnsgate_revocation_checks_total{method="crl",result="revoked"} 1`, `cnsgate_build_info`,
+		`cnsgate_http_request_duration_seconds_count{code="403",route="GET /cns/check"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %s", want)
+			for _, l := range strings.Split(string(body), "\n") {
+				if strings.Contains(l, "revocation_checks") {
+					t.Log(l)
+				}
+			}
+		}
+	}
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200} {
 		resp, err := http.Get("http://" + s.b.Admin + path)
 		if err != nil {

@@ -1,0 +1,299 @@
+package metrics_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/metrics"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
+)
+
+// env is a running login service wired as cmd/cnsgate wires it: public and
+// card listeners over real TLS on loopback, memory sessions, a SQLite
+// registry, the real revocation checker on a CRL file of the test CA, and
+// the metrics served on a plain-HTTP admin listener.
+type env struct {
+	t      *testing.T
+	m      *metrics.Metrics
+	ca     *cnstest.CA
+	reg    *registry.DB
+	public *httptest.Server
+	cns    *httptest.Server
+	admin  *httptest.Server
+	roots  *x509.CertPool
+	logs   *syncBuffer
+}
+
+type envOptions struct {
+	auditSink   string
+	revealCF    bool
+	clients     []string
+	serviceProv []string
+}
+
+// newEnv starts the service for cards of ca; the CRL it loads lists what
+// ca has revoked so far.
+func newEnv(t *testing.T, ca *cnstest.CA, o envOptions) *env {
+	t.Helper()
+	e := &env{t: t, ca: ca, logs: &syncBuffer{}}
+	trust := x509cns.NewTrustStore()
+	trust.Add(ca.Cert, "test")
+	e.m = metrics.New(metrics.Options{Version: "test", Issuers: metrics.IssuerLabels(trust.Anchors()),
+		Clients: o.clients, ServiceProviders: o.serviceProv})
+
+	now := time.Now()
+	crl, err := ca.CRL(now.Add(-time.Hour), now.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlPath := filepath.Join(t.TempDir(), "ca.crl")
+	if err := os.WriteFile(crlPath, crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chk, err := revocation.New(revocation.Options{Mode: revocation.ModeCRL, CRLFiles: []string{crlPath},
+		Issuers: trust, Recorder: e.m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chk.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(chk.Close)
+
+	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
+	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{Revocation: gate{chk}, Recorder: e.m})
+	mem := sessions.NewMemory(sessions.MemoryOptions{})
+	t.Cleanup(func() { mem.Close() })
+	e.reg, err = registry.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.reg.Close() })
+	pages, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	e.public = httptest.NewUnstartedServer(nil)
+	e.cns = httptest.NewUnstartedServer(nil)
+	e.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
+	e.public.StartTLS()
+	e.cns.StartTLS()
+	t.Cleanup(e.public.Close)
+	t.Cleanup(e.cns.Close)
+	e.roots = x509.NewCertPool()
+	e.roots.AddCert(e.public.Certificate())
+
+	logger := slog.New(idp.LogHandler{Handler: slog.NewJSONHandler(e.logs, nil)})
+	svc := idp.NewService(idp.Deps{
+		Pages: pages, Front: front, Sessions: mem, Ephemeral: mem.Ephemeral(), Registry: e.reg, Auditor: e.reg,
+		Recorder: e.m, Logger: logger,
+	}, idp.Options{
+		Issuer: e.public.URL, CNSOrigin: e.cns.URL, IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
+		AuditSink: o.auditSink, AuditRevealFiscalCode: o.revealCF,
+	})
+	// As cmd/cnsgate wires it: Instrument directly around each mux.
+	e.public.Config.Handler = idp.WithRequestInfo(e.m.Instrument(svc.PublicHandler()))
+	e.cns.Config.Handler = idp.WithRequestInfo(e.m.Instrument(svc.CNSHandler()))
+
+	adminMux := idp.AdminHandler(nil)
+	adminMux.Handle("GET /metrics", e.m.Handler())
+	e.admin = httptest.NewServer(adminMux)
+	t.Cleanup(e.admin.Close)
+	return e
+}
+
+// gate adapts the revocation checker to the front door.
+type gate struct{ c *revocation.Checker }
+
+func (g gate) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
+	_, err := g.c.Verify(ctx, leaf, issuer)
+	return err
+}
+
+// browser is a client that presents card (or none) and follows redirects.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser(card *cnstest.Card) *browser {
+	jar, _ := cookiejar.New(nil)
+	tc := &tls.Config{RootCAs: e.roots}
+	if card != nil {
+		tc.Certificates = []tls.Certificate{card.TLSCertificate()}
+	}
+	tr := &http.Transport{TLSClientConfig: tc}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &browser{e: e, c: &http.Client{Jar: jar, Transport: tr, Timeout: 15 * time.Second}}
+}
+
+// do sends req and checks the final status and that body holds text.
+func (b *browser) do(req *http.Request, status int, text string) string {
+	b.e.t.Helper()
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != status || !strings.Contains(string(body), text) {
+		b.e.t.Fatalf("%s %s: status %d, want %d with %q:\n%s", req.Method, req.URL, resp.StatusCode, status, text, body)
+	}
+	return string(body)
+}
+
+func (b *browser) get(u string, status int, text string) string {
+	req, _ := http.NewRequest("GET", u, nil)
+	return b.do(req, status, text)
+}
+
+func (b *browser) post(u string, form url.Values, status int, text string) string {
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if pu, err := url.Parse(u); err == nil {
+		req.Header.Set("Origin", pu.Scheme+"://"+pu.Host)
+	}
+	return b.do(req, status, text)
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrf(t *testing.T, body string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no csrf token in page:\n%s", body)
+	}
+	return m[1]
+}
+
+// scrape reads /metrics from the admin listener, as Prometheus does, and
+// parses it with expfmt.
+func (e *env) scrape() (map[string]*dto.MetricFamily, string) {
+	e.t.Helper()
+	resp, err := http.Get(e.admin.URL + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		e.t.Fatalf("/metrics: %d\n%s", resp.StatusCode, body)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("parse /metrics: %v", err)
+	}
+	return fams, string(body)
+}
+
+// counters flattens the cnsgate_ counters, and the _count of histograms,
+// into series keys such as `cnsgate_registrations_total{outcome="success"}`.
+func counters(fams map[string]*dto.MetricFamily) map[string]float64 {
+	out := map[string]float64{}
+	for name, f := range fams {
+		if !strings.HasPrefix(name, "cnsgate_") {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			switch f.GetType() {
+			case dto.MetricType_COUNTER:
+				out[seriesKey(name, m)] = m.GetCounter().GetValue()
+			case dto.MetricType_HISTOGRAM:
+				out[seriesKey(name+"_count", m)] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+// gauge returns the value of a gauge series, and whether it exists.
+func gauge(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
+	want := seriesKeyOf(name, labels...)
+	for _, m := range fams[name].GetMetric() {
+		if seriesKey(name, m) == want {
+			return m.GetGauge().GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+func seriesKey(name string, m *dto.Metric) string {
+	var kv []string
+	for _, l := range m.GetLabel() {
+		kv = append(kv, l.GetName(), l.GetValue())
+	}
+	return seriesKeyOf(name, kv...)
+}
+
+// seriesKeyOf builds a key from label name/value pairs, sorted by name.
+func seriesKeyOf(name string, kv ...string) string {
+	var ls []string
+	for i := 0; i+1 < len(kv); i += 2 {
+		ls = append(ls, fmt.Sprintf("%s=%q", kv[i], kv[i+1]))
+	}
+	sort.Strings(ls)
+	if len(ls) == 0 {
+		return name
+	}
+	return name + "{" + strings.Join(ls, ",") + "}"
+}
+
+// deltas returns every series whose value changed between two scrapes.
+func deltas(before, after map[string]float64) map[string]float64 {
+	out := map[string]float64{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// syncBuffer is a log sink written from the servers' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

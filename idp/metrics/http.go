@@ -1,0 +1,79 @@
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+)
+
+// Unmatched is the route label of a request no ServeMux pattern matched
+// (the mux's own 404 and 405 answers).
+const Unmatched = "unmatched"
+
+// Instrument times every request that next serves, labelled with the
+// ServeMux pattern that matched it (e.g. "GET /cns/login", never the raw
+// path) and the status code.
+//
+// The pattern is read from the request's Pattern field after next returns;
+// a ServeMux sets it on the very *http.Request it was handed. So next must
+// be the mux itself (or a handler passing the same request through): wrap
+// request-copying middleware such as idp.WithRequestInfo around Instrument,
+// not inside it —
+//
+//	idp.WithRequestInfo(m.Instrument(svc.PublicHandler()))
+//
+// otherwise every request is labelled "unmatched".
+func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := m.now()
+		sw := &statusWriter{ResponseWriter: w}
+		done := false
+		defer func() {
+			code := sw.code
+			if !done && code == 0 {
+				code = http.StatusInternalServerError // the handler panicked before answering
+			}
+			if code == 0 {
+				code = http.StatusOK
+			}
+			route := r.Pattern
+			if route == "" {
+				route = Unmatched
+			}
+			m.httpDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(m.now().Sub(start).Seconds())
+		}()
+		next.ServeHTTP(sw, r)
+		done = true
+	})
+}
+
+// statusWriter remembers the status code of the response.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	// 1xx other than 101 are informational: the final status follows.
+	if w.code == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush passes a flush through, for streamed answers.
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	http.NewResponseController(w.ResponseWriter).Flush() //nolint:errcheck // nothing to do when it cannot flush
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,236 @@
+package metrics
+
+import (
+	"crypto/x509"
+	"net/http"
+	"runtime"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
+)
+
+// Other is the label value of anything outside its bounded set.
+const Other = "other"
+
+// NoReason is the reason label of a successful login.
+const NoReason = "none"
+
+// DefaultMaxIssuers caps the issuer label set when Options.MaxIssuers is 0.
+const DefaultMaxIssuers = 256
+
+// Options are the build facts and the bounded label sets of a Metrics.
+type Options struct {
+	// Version is the value of cnsgate_build_info's version label.
+	Version string
+	// Issuers are the values the issuer label may take: the common names of
+	// the trusted CAs, as IssuerLabels returns them. Only the first
+	// MaxIssuers (sorted) are kept; any other issuer is counted as "other".
+	Issuers    []string
+	MaxIssuers int // default DefaultMaxIssuers
+	// Clients are the configured OIDC client ids and ServiceProviders the
+	// configured SAML SP entity ids: the values of the client label.
+	Clients          []string
+	ServiceProviders []string
+	// Now times HTTP requests; default time.Now.
+	Now func() time.Time
+}
+
+// Metrics holds cnsgate's collectors on a private registry.
+type Metrics struct {
+	reg        *prometheus.Registry
+	now        func() time.Time
+	maxIssuers int
+	issuers    atomic.Pointer[labelSet]
+	clients    labelSet
+
+	loginAttempts   *prometheus.CounterVec
+	registrations   *prometheus.CounterVec
+	certValidation  prometheus.Histogram
+	revocation      *prometheus.CounterVec
+	crlAge          *prometheus.GaugeVec
+	crlEntries      *prometheus.GaugeVec
+	crlFailures     *prometheus.CounterVec
+	sessionsCreated prometheus.Counter
+	sessionsEnded   *prometheus.CounterVec
+	tokens          *prometheus.CounterVec
+	logoutNotes     *prometheus.CounterVec
+	httpDuration    *prometheus.HistogramVec
+	proxySpoof      prometheus.Counter
+	ready           *prometheus.GaugeVec
+}
+
+var (
+	_ idp.Recorder        = (*Metrics)(nil)
+	_ revocation.Recorder = (*Metrics)(nil)
+)
+
+// New builds the collectors, registers them with the Go and process
+// collectors on a fresh registry, and sets every bounded series that a
+// dashboard sums over to zero.
+func New(o Options) *Metrics {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.MaxIssuers <= 0 {
+		o.MaxIssuers = DefaultMaxIssuers
+	}
+	m := &Metrics{reg: prometheus.NewRegistry(), now: o.Now, maxIssuers: o.MaxIssuers,
+		clients: newLabelSet(append(slices.Clone(o.Clients), o.ServiceProviders...), 0)}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "cnsgate_" + name, Help: help}, labels)
+		m.reg.MustRegister(c)
+		return c
+	}
+	gauge := func(name, help string, labels ...string) *prometheus.GaugeVec {
+		g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "cnsgate_" + name, Help: help}, labels)
+		m.reg.MustRegister(g)
+		return g
+	}
+	m.loginAttempts = counter("login_attempts_total", "Card logins by outcome and refusal reason (reason \"none\" on success).", "outcome", "reason")
+	m.registrations = counter("registrations_total", "Card registrations (\"Registra TS-CNS\") by outcome.", "outcome")
+	m.revocation = counter("revocation_checks_total", "Revocation answers by method (crl, ocsp, none) and result (good, revoked, unavailable).", "method", "result")
+	m.crlFailures = counter("crl_refresh_failures_total", "Failed CRL fetches or loads by issuer.", "issuer")
+	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
+	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
+	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
+	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
+	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")
+	m.sessionsCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_sessions_created_total", Help: "Sessions created by a card login."})
+	m.proxySpoof = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_header_spoof_total",
+		Help: "Client-certificate headers sent by a peer outside proxy.trusted_cidrs (removed and ignored)."})
+	m.certValidation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_cert_validation_seconds",
+		Help:    "Time to judge a presented card: chain, profile and revocation.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
+	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cnsgate_http_request_duration_seconds",
+		Help: "HTTP request duration by ServeMux route pattern and status code.", Buckets: prometheus.DefBuckets}, []string{"route", "code"})
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
+		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
+	buildInfo.Set(1)
+	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.certValidation, m.httpDuration, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	for _, r := range x509cns.Reasons() {
+		m.loginAttempts.WithLabelValues(idp.OutcomeFailure, string(r))
+	}
+	m.loginAttempts.WithLabelValues(idp.OutcomeSuccess, NoReason)
+	for _, out := range outcomes {
+		m.registrations.WithLabelValues(out)
+	}
+	for _, c := range causes {
+		m.sessionsEnded.WithLabelValues(c)
+	}
+	for _, meth := range methods {
+		for _, s := range statuses {
+			m.revocation.WithLabelValues(meth, s)
+		}
+	}
+	for _, k := range notificationKinds {
+		for _, r := range notifyResults {
+			m.logoutNotes.WithLabelValues(k, r)
+		}
+	}
+	for _, c := range o.Clients {
+		for _, k := range []string{TokenID, TokenAccess, TokenRefresh} {
+			m.tokens.WithLabelValues(k, m.clients.label(c))
+		}
+	}
+	for _, sp := range o.ServiceProviders {
+		m.tokens.WithLabelValues(TokenSAMLAssertion, m.clients.label(sp))
+	}
+	m.SetIssuers(o.Issuers)
+	return m
+}
+
+// Registry returns the private registry, for tests and for anyone who
+// wants to add a collector of their own.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the registry in the Prometheus text (or protobuf,
+// negotiated) format: mount it at /metrics on the admin listener.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// SetIssuers replaces the issuer label set, e.g. after a trust-store
+// reload. Series of issuers that left the set are deleted so that a
+// removed CA's last CRL age does not linger as a stale CRL.
+func (m *Metrics) SetIssuers(names []string) {
+	next := newLabelSet(names, m.maxIssuers)
+	if prev := m.issuers.Swap(&next); prev != nil {
+		for name := range prev.set {
+			if !next.has(name) {
+				m.crlAge.DeleteLabelValues(name)
+				m.crlEntries.DeleteLabelValues(name)
+				m.crlFailures.DeleteLabelValues(name)
+			}
+		}
+	}
+	for name := range next.set {
+		m.crlFailures.WithLabelValues(name)
+	}
+}
+
+// IssuerLabels returns the issuer label of each CA certificate the way the
+// revocation checker names them: the subject's common name, or the whole
+// subject when it has none. Pass the trust store's Anchors() (and any
+// intermediate CA, such as the CIE's SUBCA1) to Options.Issuers.
+func IssuerLabels(cas []*x509.Certificate) []string {
+	out := make([]string, 0, len(cas))
+	for _, c := range cas {
+		if c.Subject.CommonName != "" {
+			out = append(out, c.Subject.CommonName)
+		} else {
+			out = append(out, c.Subject.String())
+		}
+	}
+	return out
+}
+
+// labelSet is a fixed set of allowed label values.
+type labelSet struct{ set map[string]struct{} }
+
+// newLabelSet keeps the distinct non-empty values, the first max of them
+// in sorted order when max > 0.
+func newLabelSet(values []string, max int) labelSet {
+	vs := slices.Clone(values)
+	slices.Sort(vs)
+	vs = slices.Compact(vs)
+	s := labelSet{set: make(map[string]struct{}, len(vs))}
+	for _, v := range vs {
+		if v == "" || v == Other {
+			continue
+		}
+		if max > 0 && len(s.set) == max {
+			break
+		}
+		s.set[v] = struct{}{}
+	}
+	return s
+}
+
+func (s labelSet) has(v string) bool { _, ok := s.set[v]; return ok }
+
+// label returns v when it is in the set, Other otherwise.
+func (s labelSet) label(v string) string {
+	if s.has(v) {
+		return v
+	}
+	return Other
+}
+
+// oneOf returns v when it is one of allowed, Other otherwise.
+func oneOf(v string, allowed []string) string {
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	return Other
+}

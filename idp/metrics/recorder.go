@@ -1,0 +1,102 @@
+package metrics
+
+import (
+	"time"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
+)
+
+// Kinds of issued tokens: the kind label of cnsgate_tokens_issued_total.
+// The OIDC values are idp/oidc's own constants.
+const (
+	TokenID            = "id"
+	TokenAccess        = "access"
+	TokenRefresh       = "refresh"
+	TokenSAMLAssertion = "assertion"
+)
+
+// Kinds and results of logout notifications: the labels of
+// cnsgate_logout_notifications_total, as idp/oidc counts them.
+const (
+	NotifyOIDCBackChannel = "oidc_backchannel" // a logout_token POSTed to backchannel_logout_uri
+	NotifySAML            = "saml"             // a SAML LogoutRequest to an SP
+	NotifyOK              = "ok"
+	NotifyFailed          = "failed"
+)
+
+// The fixed label sets.
+var (
+	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
+	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin}
+	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
+	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
+	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
+	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
+	notifyResults     = []string{NotifyOK, NotifyFailed}
+	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
+)
+
+// LoginAttempt counts a card login; a success carries reason "none".
+func (m *Metrics) LoginAttempt(outcome string, reason x509cns.Reason) {
+	r := NoReason
+	if reason != "" {
+		r = Other
+		if reason.Valid() {
+			r = string(reason)
+		}
+	}
+	m.loginAttempts.WithLabelValues(oneOf(outcome, outcomes), r).Inc()
+}
+
+// Registration counts a registration.
+func (m *Metrics) Registration(outcome string) {
+	m.registrations.WithLabelValues(oneOf(outcome, outcomes)).Inc()
+}
+
+// SessionCreated counts a new session.
+func (m *Metrics) SessionCreated() { m.sessionsCreated.Inc() }
+
+// SessionEnded counts an ended session by cause.
+func (m *Metrics) SessionEnded(cause string) {
+	m.sessionsEnded.WithLabelValues(oneOf(cause, causes)).Inc()
+}
+
+// CertValidation observes the time taken to judge a card.
+func (m *Metrics) CertValidation(d time.Duration) { m.certValidation.Observe(d.Seconds()) }
+
+// ProxySpoof counts a client-certificate header from an untrusted peer.
+func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }
+
+// CheckDone counts one revocation method's answer.
+func (m *Metrics) CheckDone(method revocation.Method, status revocation.Status) {
+	m.revocation.WithLabelValues(oneOf(string(method), methods), status.String()).Inc()
+}
+
+// CRLState sets the age and size of an issuer's cached CRL. Issuers
+// outside the set share the "other" series (the last report wins).
+func (m *Metrics) CRLState(issuer string, age time.Duration, entries int) {
+	l := m.issuers.Load().label(issuer)
+	m.crlAge.WithLabelValues(l).Set(age.Seconds())
+	m.crlEntries.WithLabelValues(l).Set(float64(entries))
+}
+
+// CRLRefreshFailed counts a failed CRL fetch or load.
+func (m *Metrics) CRLRefreshFailed(issuer string) {
+	m.crlFailures.WithLabelValues(m.issuers.Load().label(issuer)).Inc()
+}
+
+// TokenIssued counts a token or assertion issued to a relying party: kind
+// is one of the Token constants, client a configured OIDC client id or
+// SAML SP entity id. Other values are counted as "other".
+func (m *Metrics) TokenIssued(kind, client string) {
+	m.tokens.WithLabelValues(oneOf(kind, tokenKinds), m.clients.label(client)).Inc()
+}
+
+// LogoutNotification counts a logout notification: kind is
+// NotifyOIDCBackChannel or NotifySAML, result NotifyOK or NotifyFailed.
+// Count each delivery once, after its last retry.
+func (m *Metrics) LogoutNotification(kind, result string) {
+	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()
+}
