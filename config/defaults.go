@@ -22,6 +22,8 @@ const (
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
+	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
+	MinSubjectSaltLength    = 32
 	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
 	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
 )
@@ -83,6 +85,8 @@ func (c *Config) applyDefaults() {
 	}
 	setString(&c.Registration.Mode, RegistrationOpen)
 
+	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)
+	setDuration(&c.OIDC.IDTokenLifetime, DefaultTokenLifetime)
 	for i := range c.OIDC.Clients {
 		cl := &c.OIDC.Clients[i]
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)

@@ -25,8 +25,9 @@
 //     whose default is true (trust.require_client_auth_eku) take it only when
 //     the key is absent.
 //  4. Resolve the secrets: an option X_file (sessions.redis.password_file,
-//     registry.dsn_file, oidc.clients[].secret_file) names a file whose
-//     content, less its trailing newlines, becomes the sibling option X.
+//     registry.dsn_file, oidc.subject_salt_file, oidc.clients[].secret_file)
+//     names a file whose content, less its trailing newlines, becomes the
+//     sibling option X.
 //     Setting both X and X_file is an error.
 //  5. Validate (Config.Validate): syntax of URLs, addresses, CIDRs, OIDs and
 //     enumerations, and the rules that tie options together.

@@ -11,8 +11,11 @@ import (
 
 func TestExample(t *testing.T) {
 	files := Loader{ReadFile: func(p string) ([]byte, error) {
-		if p == "/run/secrets/esenzioni-client-secret" {
+		switch p {
+		case "/run/secrets/esenzioni-client-secret":
 			return []byte("s3cret\n"), nil
+		case "/run/secrets/oidc-subject-salt":
+			return []byte(testSalt + "\n"), nil
 		}
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}
 	}}
@@ -22,6 +25,9 @@ func TestExample(t *testing.T) {
 	}
 	if c.OIDC.Clients[0].Secret.Value() != "s3cret" {
 		t.Errorf("example client secret not read from its file")
+	}
+	if c.OIDC.SubjectSalt.Value() != testSalt {
+		t.Errorf("example subject salt not read from its file")
 	}
 
 	// Every option of the schema is in the example, so that it documents

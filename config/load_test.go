@@ -100,6 +100,7 @@ func TestListDefaults(t *testing.T) {
 	c := mustParse(t, noFiles(), minimal+`
 oidc:
   signing_keys: [k.pem]
+  subject_salt: `+testSalt+`
   clients:
     - {id: rp, secret: s, redirect_uris: ["https://rp/cb"]}
 saml:
@@ -154,6 +155,7 @@ func TestParseErrors(t *testing.T) {
 		{"fail/unknown-key-in-client", minimal + "oidc:\n  clients:\n    - id: a\n      redirect_uri: x\n", []string{
 			"oidc: clients[0]: option 'redirect_uri' is unknown (line 9)",
 			"oidc: option 'signing_keys' is required when 'clients' are configured",
+			"oidc: option 'subject_salt' is required when 'clients' are configured",
 			"oidc: clients[0]: option 'redirect_uris' is required",
 			"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
 		}},

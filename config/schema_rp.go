@@ -5,7 +5,17 @@ type OIDC struct {
 	// SigningKeys are PEM private key files; the first signs, the others
 	// stay published in /jwks for rotation.
 	SigningKeys []string `yaml:"signing_keys"`
-	Clients     []Client `yaml:"clients"` // file only
+	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
+	// code, pairwise per client or public: the same salt gives the same
+	// subjects across restarts and replicas. At least 32 characters;
+	// required when clients are configured.
+	SubjectSalt     Secret `yaml:"subject_salt"`
+	SubjectSaltFile string `yaml:"subject_salt_file"`
+	// AccessTokenLifetime and IDTokenLifetime bound the tokens /token
+	// issues; default 5m each. Refresh tokens live as long as the session.
+	AccessTokenLifetime Duration `yaml:"access_token_lifetime"`
+	IDTokenLifetime     Duration `yaml:"id_token_lifetime"`
+	Clients             []Client `yaml:"clients"` // file only
 }
 
 // Client is one OIDC relying party.

@@ -33,6 +33,7 @@ sessions:
 registry: {driver: postgres, dsn_file: %q}
 oidc:
   signing_keys: [k.pem]
+  subject_salt: ` + testSalt + `
   clients:
     - {id: a, secret_file: %q, redirect_uris: ["https://a/cb"]}
 `
@@ -98,6 +99,7 @@ func TestRedaction(t *testing.T) {
 	c.Sessions.Redis.Password = "redis-pw-XYZZY"
 	c.Registry.DSN = "postgres://u:dsn-pw-XYZZY@db/x"
 	c.OIDC.Clients[0].Secret = "client-secret-XYZZY"
+	c.OIDC.SubjectSalt = "subject-salt-XYZZY-0123456789abcdef"
 
 	out, err := c.Redacted()
 	if err != nil {
@@ -133,8 +135,15 @@ func TestRedaction(t *testing.T) {
 
 	// The redacted rendering is itself a valid file, secrets aside.
 	c.Sessions.Redis.Password, c.Registry.DSN, c.OIDC.Clients[0].Secret = "", "", "x"
+	c.OIDC.SubjectSalt, c.OIDC.SubjectSaltFile = "", "salt"
 	out, _ = c.Redacted()
-	if _, err := noFiles().Parse(out); err != nil {
+	saltFile := Loader{ReadFile: func(p string) ([]byte, error) {
+		if p == "salt" {
+			return []byte(testSalt), nil
+		}
+		return noFiles().ReadFile(p)
+	}}
+	if _, err := saltFile.Parse(out); err != nil {
 		t.Errorf("redacted output does not parse back: %v\n%s", err, out)
 	}
 }

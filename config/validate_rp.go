@@ -11,16 +11,19 @@ func (o OIDC) validate(p *problems) {
 			p.add("oidc", "option 'signing_keys' has an empty item at index %d", i)
 		}
 	}
+	// A subject_salt_file that could not be read is already reported.
+	switch n := len(o.SubjectSalt.Value()); {
+	case n == 0 && len(o.Clients) > 0 && o.SubjectSaltFile == "":
+		p.add("oidc", "option 'subject_salt' is required when 'clients' are configured")
+	case n > 0 && n < MinSubjectSaltLength:
+		p.add("oidc", "option 'subject_salt' must be at least %d characters long but it has %d", MinSubjectSaltLength, n)
+	}
+	positive(p, "oidc", "access_token_lifetime", o.AccessTokenLifetime)
+	positive(p, "oidc", "id_token_lifetime", o.IDTokenLifetime)
 	seen := map[string]int{}
 	for i, c := range o.Clients {
 		path := item("oidc.clients", i)
-		if c.ID != "" {
-			if j, dup := seen[c.ID]; dup {
-				p.add(path, "option 'id' must be unique but '%s' is also the id of clients[%d]", c.ID, j)
-			} else {
-				seen[c.ID] = i
-			}
-		}
+		unique(p, seen, path, "id", c.ID, "clients", i)
 		c.validate(p, path)
 	}
 }
@@ -90,13 +93,7 @@ func (s SAML) validate(p *problems) {
 	seen := map[string]int{}
 	for i, sp := range s.ServiceProviders {
 		path := item("saml.service_providers", i)
-		if sp.EntityID != "" {
-			if j, dup := seen[sp.EntityID]; dup {
-				p.add(path, "option 'entity_id' must be unique but '%s' is also the entity_id of service_providers[%d]", sp.EntityID, j)
-			} else {
-				seen[sp.EntityID] = i
-			}
-		}
+		unique(p, seen, path, "entity_id", sp.EntityID, "service_providers", i)
 		sp.validate(p, path)
 	}
 }
@@ -116,4 +113,17 @@ func (sp ServiceProvider) validate(p *problems, path string) {
 	if sp.HomeURL != "" {
 		absURL(p, path, "home_url", sp.HomeURL, httpURL)
 	}
+}
+
+// unique reports value when an earlier item of list (recorded in seen) has
+// the same key; empty values are left to the "required" check.
+func unique(p *problems, seen map[string]int, path, key, value, list string, i int) {
+	if value == "" {
+		return
+	}
+	if j, dup := seen[value]; dup {
+		p.add(path, "option '%s' must be unique but '%s' is also the %s of %s[%d]", key, value, key, list, j)
+		return
+	}
+	seen[value] = i
 }

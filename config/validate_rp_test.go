@@ -6,6 +6,9 @@ import (
 	"testing"
 )
 
+// testSalt is a subject_salt long enough to validate.
+const testSalt = "pairwise-subject-salt-0123456789abcdef"
+
 func TestValidateRelyingParties(t *testing.T) {
 	const jwks = `{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}`
 	tests := []struct {
@@ -23,6 +26,14 @@ func TestValidateRelyingParties(t *testing.T) {
 		}, nil},
 		{"fail/oidc-without-signing-keys", func(c *Config) { c.OIDC.SigningKeys = nil }, []string{
 			"oidc: option 'signing_keys' is required when 'clients' are configured"}},
+		{"ok/no-clients-no-salt", func(c *Config) { c.OIDC.Clients, c.OIDC.SubjectSalt = nil, "" }, nil},
+		{"fail/clients-without-subject-salt", func(c *Config) { c.OIDC.SubjectSalt = "" }, []string{
+			"oidc: option 'subject_salt' is required when 'clients' are configured"}},
+		{"fail/short-subject-salt", func(c *Config) { c.OIDC.SubjectSalt = "short" }, []string{
+			"oidc: option 'subject_salt' must be at least 32 characters long but it has 5"}},
+		{"fail/token-lifetimes", func(c *Config) { c.OIDC.AccessTokenLifetime, c.OIDC.IDTokenLifetime = 0, -1 }, []string{
+			"oidc: option 'access_token_lifetime' must be a positive duration but it's configured as '0s'",
+			"oidc: option 'id_token_lifetime' must be a positive duration but it's configured as '-1ns'"}},
 		{"fail/client-duplicate-id", func(c *Config) { c.OIDC.Clients[1].ID = "a" }, []string{
 			"oidc: clients[1]: option 'id' must be unique but 'a' is also the id of clients[0]"}},
 		{"fail/client-without-redirect-uris", func(c *Config) { c.OIDC.Clients[1].RedirectURIs = nil }, []string{

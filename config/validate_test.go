@@ -13,6 +13,7 @@ func valid(t *testing.T) *Config {
 	return mustParse(t, noFiles(), minimal+`
 oidc:
   signing_keys: [k.pem]
+  subject_salt: `+testSalt+`
   clients:
     - {id: a, secret: s, redirect_uris: ["https://a/cb"]}
     - {id: b, secret: s, redirect_uris: ["https://b/cb"]}
@@ -162,6 +163,7 @@ oidc:
 		"trust: one of the options 'ca_dirs' or 'tsl_file' is required",
 		"sessions: redis: option 'addrs' is required when store is 'redis'",
 		"oidc: option 'signing_keys' is required when 'clients' are configured",
+		"oidc: option 'subject_salt' is required when 'clients' are configured",
 		"oidc: clients[0]: option 'redirect_uris' is required",
 		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,5 +67,30 @@ func TestRegistrationsAndAuditCommands(t *testing.T) {
 	}
 	if code, _, _ := cli("registrations"); code != 2 {
 		t.Fatalf("registrations without subcommand: exit %d", code)
+	}
+}
+
+func TestKeysGenerate(t *testing.T) {
+	for _, alg := range []string{"ES256", "RS256"} {
+		out := filepath.Join(t.TempDir(), "key.pem")
+		var stdout, stderr strings.Builder
+		if code := run(context.Background(), []string{"keys", "generate", "--alg", alg, "--out", out}, &stdout, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", alg, code, stderr.String())
+		}
+		data, err := os.ReadFile(out)
+		if err != nil || !strings.HasPrefix(string(data), "-----BEGIN PRIVATE KEY-----") {
+			t.Fatalf("%s: %v %q", alg, err, data)
+		}
+		if st, _ := os.Stat(out); st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: key file mode %v", alg, st.Mode())
+		}
+		// A signing key is never overwritten.
+		if code := run(context.Background(), []string{"keys", "generate", "--out", out}, &stdout, &stderr); code != 2 {
+			t.Fatalf("overwrite: exit %d", code)
+		}
+	}
+	var stderr strings.Builder
+	if code := run(context.Background(), []string{"keys", "generate", "--alg", "HS256"}, io.Discard, &stderr); code != 2 {
+		t.Fatalf("HS256: exit %d", code)
 	}
 }

@@ -27,6 +27,8 @@ Usage:
                                          manage eligible citizens and card registrations
   cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome X]
                                          search the audit trail (JSON lines)
+  cnsgate keys generate [--alg ES256|RS256] [--out FILE]
+                                         a new token signing key (PKCS#8 PEM)
   cnsgate version                        print the version
 
 Run "cnsgate COMMAND -h" for the flags of a command.
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRegistrations(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
+	case "keys":
+		return cmdKeys(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "cnsgate", version)
 		return 0

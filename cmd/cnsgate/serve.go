@@ -21,6 +21,7 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/metrics"
+	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
@@ -208,11 +209,25 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	admin.Handle("GET /metrics", m.Handler())
 	go m.WatchReadiness(ctx, 15*time.Second, checks)
 	go metrics.PurgeLoop(ctx, reg, cfg.Audit.Retention.Std(), time.Hour, logger)
+	public := svc.PublicHandler()
+	if len(cfg.OIDC.Clients) > 0 {
+		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral, oidc.Options{Logger: logger, Recorder: m})
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		op.Mount(public)
+		// Back-channel logout deliveries still running get a few seconds.
+		cleanup = append(cleanup, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return op.Close(ctx)
+		})
+	}
 	for path, h := range extraAdmin {
 		admin.Handle(path, h)
 	}
 	servers := []*http.Server{
-		newServer(idp.WithRequestInfo(m.Instrument(svc.PublicHandler())), publicTLS, logger),
+		newServer(idp.WithRequestInfo(m.Instrument(public)), publicTLS, logger),
 		newServer(idp.WithRequestInfo(m.Instrument(svc.CNSHandler())), cnsTLS, logger),
 		newServer(admin, nil, logger),
 	}

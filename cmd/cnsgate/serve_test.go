@@ -350,3 +350,28 @@ func TestCheckConfig(t *testing.T) {
 	}
 	fmt.Fprint(io.Discard, out.String())
 }
+
+// TestServeMountsOpenIDProvider configures a client and checks that the
+// provider answers on the public origin.
+func TestServeMountsOpenIDProvider(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "signing.pem")
+	if code := run(context.Background(), []string{"keys", "generate", "--out", keyFile}, io.Discard, io.Discard); code != 0 {
+		t.Fatal("keys generate failed")
+	}
+	s := startServer(t, func(y string) string {
+		return y + "oidc:\n  subject_salt: " + strings.Repeat("s", 40) + "\n  signing_keys: [" + keyFile + "]\n" +
+			"  clients:\n    - id: esenzioni\n      secret: a-long-enough-client-secret\n      redirect_uris: [https://esenzioni.example/cb]\n"
+	})
+	resp, err := s.client(t, nil, nil).Get(s.cfg.Issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var disc struct {
+		Issuer     string `json:"issuer"`
+		EndSession string `json:"end_session_endpoint"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&disc); err != nil || resp.StatusCode != 200 || disc.Issuer != s.cfg.Issuer || disc.EndSession != s.cfg.Issuer+"/logout" {
+		t.Fatalf("discovery: %d %+v %v", resp.StatusCode, disc, err)
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/cnsgate/cnsgate/idp/oidc"
+)
+
+// cmdKeys generates token signing keys for oidc.signing_keys: the first
+// key listed signs, the others are published for rotation.
+func cmdKeys(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "generate" {
+		fmt.Fprintln(stderr, "usage: cnsgate keys generate [--alg RS256|ES256] [--out FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	alg := fs.String("alg", oidc.AlgES256, "RS256 (RSA 3072) or ES256 (P-256)")
+	out := fs.String("out", "", "write the PKCS#8 PEM key to this file (mode 0600) instead of standard output")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	pemKey, err := oidc.GenerateKeyPEM(*alg)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
+		return 2
+	}
+	if *out == "" {
+		_, err = stdout.Write(pemKey)
+	} else {
+		f, ferr := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if ferr != nil {
+			if errors.Is(ferr, os.ErrExist) {
+				ferr = fmt.Errorf("%s exists; a signing key is never overwritten", *out)
+			}
+			fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", ferr)
+			return 2
+		}
+		_, err = f.Write(pemKey)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
+		return 2
+	}
+	return 0
+}

@@ -1,0 +1,192 @@
+package oidc
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// maxFormBytes bounds the body of every form the provider reads.
+const maxFormBytes = 64 << 10
+
+// authorize is the authorization endpoint: a refusal goes back to the
+// client's redirect URI, except when the client or the URI is not
+// registered; a valid request starts the card login (or answers at once
+// from a live session).
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
+		return
+	}
+	req, perr := parseAuthorize(r.Form)
+	if perr != nil && perr.page {
+		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
+		return
+	}
+	c := p.clients[req.ClientID]
+	if c == nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "unknown client_id")
+		return
+	}
+	if !c.redirectAllowed(req.RedirectURI) {
+		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
+		return
+	}
+	if perr != nil {
+		p.redirectError(w, r, req, perr)
+		return
+	}
+	req.Scopes = c.grantScopes(req.Scopes)
+	sess, err := p.svc.CurrentSession(r)
+	switch {
+	case errors.Is(err, sessions.ErrNotFound):
+		sess = nil
+	case err != nil:
+		p.logger.ErrorContext(r.Context(), "session store unavailable", "err", err)
+		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
+		return
+	}
+	stale := sess != nil && req.MaxAge >= 0 && p.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second
+	data, _ := json.Marshal(req)
+	if req.Prompt == "none" {
+		if sess == nil || stale {
+			p.redirectError(w, r, req, newErr(errLoginRequired, "no live session, or one older than max_age"))
+			return
+		}
+		// Never any page with prompt=none: answer from the session found.
+		p.resume(w, r, sess, data)
+		return
+	}
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale})
+}
+
+// resume finishes an authorization request once the citizen has a
+// session: it records the client as a participant and sends it a code.
+func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions.Session, data json.RawMessage) {
+	ctx := r.Context()
+	var req authRequest
+	if err := json.Unmarshal(data, &req); err != nil {
+		p.renderError(w, r, http.StatusInternalServerError, "internal", "pending request unreadable: "+err.Error())
+		return
+	}
+	c := p.clients[req.ClientID]
+	if c == nil || !c.redirectAllowed(req.RedirectURI) {
+		p.renderError(w, r, http.StatusBadRequest, "request", "client or redirect_uri no longer configured")
+		return
+	}
+	sid := sidFor(sess.IDHash, c.id)
+	err := p.store.AddParticipant(ctx, sess.ID, sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid})
+	switch {
+	case errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired):
+		p.redirectError(w, r, req, newErr(errLoginRequired, "the session ended"))
+		return
+	case err != nil:
+		p.logger.ErrorContext(ctx, "participant not recorded", "err", err)
+		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
+		return
+	}
+	g := &grant{
+		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
+		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
+		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce,
+	}
+	code, err := p.issueCode(ctx, g)
+	if err != nil {
+		p.logger.ErrorContext(ctx, "code not stored", "err", err)
+		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
+		return
+	}
+	p.logger.InfoContext(ctx, "oidc code issued", "client_id", c.id, "session", sess.IDHash[:16])
+	params := url.Values{"code": {code}, "iss": {p.issuer}}
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	p.respond(w, r, req, params)
+}
+
+// redirectError sends a refusal to the client's registered redirect URI
+// (RFC 6749 4.1.2.1, with iss per RFC 9207).
+func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, req authRequest, e *oauthError) {
+	p.logger.InfoContext(r.Context(), "oidc authorization refused", "client_id", req.ClientID, "error", e.Code, "detail", e.Description)
+	params := url.Values{"error": {e.Code}, "iss": {p.issuer}}
+	if e.Description != "" {
+		params.Set("error_description", e.Description)
+	}
+	if req.State != "" {
+		params.Set("state", req.State)
+	}
+	p.respond(w, r, req, params)
+}
+
+// respond delivers an authorization response by redirect (query) or by an
+// auto-submitting form (form_post).
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, req authRequest, params url.Values) {
+	u, err := url.Parse(req.RedirectURI)
+	if err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri unparseable")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	if req.ResponseMode == "form_post" {
+		p.formPost(w, r, u, params)
+		return
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// formPostScript submits the form at once; the button serves browsers
+// without JavaScript.
+const formPostScript = `document.forms[0].submit();`
+
+var (
+	formPostHash = func() string {
+		sum := sha256.Sum256([]byte(formPostScript))
+		return base64.StdEncoding.EncodeToString(sum[:])
+	}()
+	formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
+<html lang="it"><head><meta charset="utf-8"><title>cnsgate</title></head>
+<body><form method="post" action="{{.Action}}">
+{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
+{{end}}<noscript><p>Premi il pulsante per tornare all'applicazione. / Press the button to go back to the application.</p>
+<button type="submit">Continua / Continue</button></noscript>
+</form><script>` + formPostScript + `</script></body></html>
+`))
+)
+
+type formField struct{ Name, Value string }
+
+func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, u *url.URL, params url.Values) {
+	data := struct {
+		Action template.URL
+		Fields []formField
+	}{Action: template.URL(u.String())}
+	for _, k := range []string{"code", "state", "iss", "error", "error_description"} {
+		if v := params.Get(k); v != "" {
+			data.Fields = append(data.Fields, formField{k, v})
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+formPostHash+"'; form-action "+
+		u.Scheme+"://"+u.Host+"; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(http.StatusOK)
+	if err := formPostPage.Execute(w, data); err != nil {
+		p.logger.ErrorContext(r.Context(), "form_post not rendered", "err", err)
+	}
+}

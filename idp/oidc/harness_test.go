@@ -1,0 +1,259 @@
+package oidc_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/sessions/redisstore"
+	"github.com/cnsgate/cnsgate/sessions/sessionstest"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+)
+
+// The harness runs the real card login over TLS on loopback, real stores
+// (memory sessions, SQLite registry) and the provider mounted on the
+// public mux, with a relying-party server that receives redirects,
+// publishes a jwks_uri and takes back-channel logout tokens.
+
+const (
+	secretBasic = "s3cret-esenzioni-basic"
+	secretPost  = "s3cret-post-client"
+	testSalt    = "test-subject-salt-0123456789abcdef"
+	citizenCF   = "RSSMRA85T10A562S"
+)
+
+// signingKeys are generated once: RSA generation is slow.
+var signingKeys = sync.OnceValues(func() (map[string][]byte, error) {
+	rs, err := oidc.GenerateKeyPEM(oidc.AlgRS256)
+	if err != nil {
+		return nil, err
+	}
+	es, err := oidc.GenerateKeyPEM(oidc.AlgES256)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"rs256.pem": rs, "es256.pem": es}, nil
+})
+
+type harness struct {
+	t        *testing.T
+	clock    *clock
+	ca       *cnstest.CA
+	svc      *idp.Service
+	provider *oidc.Provider
+	reg      *registry.DB
+	store    sessions.Store
+	public   *httptest.Server
+	cns      *httptest.Server
+	rp       *rpServer
+	roots    *x509.CertPool
+	rec      *recorder
+	// clientKey signs private_key_jwt assertions of "jwt-inline" and
+	// "jwt-uri".
+	clientKey jwk.Key
+}
+
+type harnessOptions struct {
+	keys []string // signing key files, default rs256.pem
+	// realServers runs on Redis and PostgreSQL instead of memory and
+	// SQLite (skipped when they are missing, unless CI is set).
+	realServers bool
+}
+
+// stores returns the session store and registry DSN of the harness.
+func (h *harness) stores(real bool) (sessions.Store, sessions.Ephemeral, string, string) {
+	t := h.t
+	if !real {
+		mem := sessions.NewMemory(sessions.MemoryOptions{Now: h.clock.Now})
+		t.Cleanup(func() { mem.Close() })
+		return mem, mem.Ephemeral(), "sqlite", registrytest.SQLiteDSN(t)
+	}
+	c, err := redisstore.NewClient(redisstore.Options{Addrs: []string{sessionstest.RedisAddr(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	prefix := make([]byte, 6)
+	_, _ = rand.Read(prefix)
+	st, err := redisstore.New(c, redisstore.StoreOptions{Prefix: fmt.Sprintf("cnsgate-oidc-test:%x:", prefix), Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, st.Ephemeral(), "postgres", registrytest.PostgresDSN(t)
+}
+
+func newHarness(t *testing.T, o harnessOptions) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}}}
+	ca, err := cnstest.NewRegionalCA("Toscana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ca = ca
+	trust := x509cns.NewTrustStore()
+	trust.Add(ca.Cert, "test")
+	front := idp.NewFrontDoor(&x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}, idp.FrontDoorOptions{})
+	store, eph, driver, dsn := h.stores(o.realServers)
+	h.store = store
+	reg, err := registry.Open(context.Background(), driver, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	h.reg = reg
+	pages, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.public = httptest.NewUnstartedServer(nil)
+	h.cns = httptest.NewUnstartedServer(nil)
+	h.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
+	h.public.StartTLS()
+	h.cns.StartTLS()
+	t.Cleanup(h.public.Close)
+	t.Cleanup(h.cns.Close)
+	h.rp = newRPServer(t)
+	h.roots = x509.NewCertPool()
+	for _, s := range []*httptest.Server{h.public, h.cns, h.rp.srv} {
+		h.roots.AddCert(s.Certificate())
+	}
+
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h.svc = idp.NewService(idp.Deps{
+		Pages: pages, Front: front, Sessions: store, Ephemeral: eph, Registry: reg, Auditor: reg, Logger: logger,
+	}, idp.Options{
+		Issuer: h.public.URL, CNSOrigin: h.cns.URL, IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: h.clock.Now,
+	})
+
+	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.clientKey, _ = jwk.FromRaw(raw)
+	_ = jwk.AssignKeyID(h.clientKey)
+	pub, _ := h.clientKey.PublicKey()
+	set := jwk.NewSet()
+	_ = set.AddKey(pub)
+	setJSON, _ := json.Marshal(set)
+	h.rp.setJWKS(setJSON)
+
+	keys, err := signingKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.keys == nil {
+		o.keys = []string{"rs256.pem"}
+	}
+	cfg := config.OIDC{SigningKeys: o.keys, SubjectSalt: testSalt, Clients: h.clients(string(setJSON))}
+	h.provider, err = oidc.New(cfg, h.svc, store, eph, oidc.Options{
+		Now: h.clock.Now, Logger: logger, Recorder: h.rec, Pages: pages,
+		HTTPClient:         &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
+		ReadFile:           func(name string) ([]byte, error) { return keys[name], nil },
+		BackchannelBackoff: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.provider.Close(context.Background()) })
+	mux := h.svc.PublicHandler()
+	h.provider.Mount(mux)
+	h.public.Config.Handler = idp.WithRequestInfo(mux)
+	h.cns.Config.Handler = idp.WithRequestInfo(h.svc.CNSHandler())
+	return h
+}
+
+// clients are the relying parties of every test, one per authentication
+// method.
+func (h *harness) clients(jwks string) []config.Client {
+	rp := h.rp.srv.URL
+	base := func(id string) config.Client {
+		return config.Client{
+			ID: id, RedirectURIs: []string{rp + "/cb/" + id}, PostLogoutRedirectURIs: []string{rp + "/bye/" + id},
+			BackchannelLogoutURI: rp + "/backchannel/" + id, SubjectType: config.SubjectPairwise,
+		}
+	}
+	basic := base("esenzioni")
+	basic.Secret, basic.TokenEndpointAuthMethod = secretBasic, config.AuthClientSecretBasic
+	post := base("post")
+	post.Secret, post.TokenEndpointAuthMethod = secretPost, config.AuthClientSecretPost
+	post.Scopes = []string{"openid", "profile"}
+	inline := base("jwt-inline")
+	inline.TokenEndpointAuthMethod, inline.JWKS = config.AuthPrivateKeyJWT, jwks
+	uri := base("jwt-uri")
+	uri.TokenEndpointAuthMethod, uri.JWKSURI = config.AuthPrivateKeyJWT, rp+"/jwks"
+	native := base("native")
+	native.TokenEndpointAuthMethod, native.SubjectType = config.AuthNone, config.SubjectPublic
+	native.RedirectURIs = append(native.RedirectURIs, "it.example.app:/callback")
+	return []config.Client{basic, post, inline, uri, native}
+}
+
+// httpClient trusts the test servers and follows no redirect.
+func (h *harness) httpClient() *http.Client {
+	return &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       10 * time.Second,
+	}
+}
+
+// citizen returns a browser with a registered card of citizenCF.
+func (h *harness) citizen() *browser { return h.browser(h.citizenCard()) }
+
+// citizenCard issues and registers a card of citizenCF.
+func (h *harness) citizenCard() *cnstest.Card {
+	h.t.Helper()
+	card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: citizenCF, GivenName: "MARIO", FamilyName: "ROSSI"})
+	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
+		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
+		CardType: string(id.CardType),
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	return card
+}
+
+// backchannel posts form to an endpoint with HTTP Basic client
+// authentication (id "" sends none) and returns the status and body.
+func (h *harness) backchannel(endpoint string, form url.Values, id, secret string) (int, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if id != "" {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	resp, err := h.httpClient().Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}

@@ -1,0 +1,146 @@
+package oidc
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+)
+
+func pemOf(t *testing.T, typ string, der []byte) []byte {
+	t.Helper()
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+func TestParseSigningKeys(t *testing.T) {
+	es, err := GenerateKeyPEM(AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es2, _ := GenerateKeyPEM(AlgES256)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	pkcs1 := pemOf(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey))
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	sec1, _ := x509.MarshalECPrivateKey(ecKey)
+	small, _ := rsa.GenerateKey(rand.Reader, 1024)
+	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	p384DER, _ := x509.MarshalPKCS8PrivateKey(p384)
+	cert := pemOf(t, "CERTIFICATE", []byte{1, 2, 3})
+
+	tests := []struct {
+		name  string
+		pems  [][]byte
+		alg   jwa.SignatureAlgorithm
+		algs  []string
+		wantN int
+	}{
+		{"ok/es256-pkcs8", [][]byte{es}, jwa.ES256, []string{"ES256"}, 1},
+		{"ok/rsa-pkcs1-then-ec-sec1", [][]byte{pkcs1, pemOf(t, "EC PRIVATE KEY", sec1)}, jwa.RS256, []string{"RS256", "ES256"}, 2},
+		{"ok/rotation-two-ec", [][]byte{es, es2}, jwa.ES256, []string{"ES256"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ks, err := parseSigningKeys(tt.pems...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ks.alg != tt.alg || ks.public.Len() != tt.wantN || !slices.Equal(ks.algs, tt.algs) {
+				t.Fatalf("alg %s, %d keys, algs %v", ks.alg, ks.public.Len(), ks.algs)
+			}
+			first, _ := ks.public.Key(0)
+			if first.KeyID() != ks.signer.KeyID() || first.KeyID() == "" {
+				t.Fatal("the first published key is not the signer")
+			}
+			for i := 0; i < ks.public.Len(); i++ {
+				k, _ := ks.public.Key(i)
+				if priv, _ := isPrivate(k); priv {
+					t.Fatal("a private key is published")
+				}
+			}
+		})
+	}
+	for name, pems := range map[string][][]byte{
+		"fail/none":        nil,
+		"fail/not-pem":     {[]byte("hello")},
+		"fail/certificate": {cert},
+		"fail/rsa-1024":    {pemOf(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(small))},
+		"fail/p384":        {pemOf(t, "PRIVATE KEY", p384DER)},
+		"fail/duplicate":   {es, es},
+		"fail/garbage-der": {pemOf(t, "PRIVATE KEY", []byte{0x30, 0x01})},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := parseSigningKeys(pems...); !errors.Is(err, ErrBadKey) {
+				t.Fatalf("got %v, want ErrBadKey", err)
+			}
+		})
+	}
+}
+
+func isPrivate(k interface{ Raw(any) error }) (bool, error) {
+	var raw any
+	if err := k.Raw(&raw); err != nil {
+		return false, err
+	}
+	switch raw.(type) {
+	case *rsa.PrivateKey, *ecdsa.PrivateKey:
+		return true, nil
+	}
+	return false, nil
+}
+
+func TestGenerateKeyPEM(t *testing.T) {
+	for _, alg := range []string{AlgES256, AlgRS256} {
+		data, err := GenerateKeyPEM(alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ks, err := parseSigningKeys(data)
+		if err != nil || ks.alg.String() != alg {
+			t.Fatalf("%s: %v %v", alg, ks, err)
+		}
+	}
+	if _, err := GenerateKeyPEM("HS256"); err == nil {
+		t.Fatal("HS256 key generated")
+	}
+}
+
+// TestSignVerify: a token verifies with the kind it was signed as, never
+// as another kind, and not once expired unless asked.
+func TestSignVerify(t *testing.T) {
+	es, _ := GenerateKeyPEM(AlgES256)
+	ks, err := parseSigningKeys(es)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
+	tok, err := p.sign(typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.verify(tok, typAccess, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.verify(tok, typID, true); !errors.Is(err, errBadToken) {
+		t.Fatalf("an access token verified as an ID token: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := p.verify(tok, typAccess, true); !errors.Is(err, errBadToken) {
+		t.Fatal("an expired token verified")
+	}
+	if _, err := p.verify(tok, typAccess, false); err != nil {
+		t.Fatalf("an expired token did not verify without time checks: %v", err)
+	}
+	other := &Provider{issuer: "https://other.example", keys: ks, now: p.now}
+	if _, err := other.verify(tok, typAccess, false); !errors.Is(err, errBadToken) {
+		t.Fatal("a token of another issuer verified")
+	}
+}

@@ -1,0 +1,163 @@
+package oidc
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// readForm parses a back-channel POST body, which must be form-encoded.
+func readForm(w http.ResponseWriter, r *http.Request) (url.Values, *oauthError) {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "application/x-www-form-urlencoded" {
+		return nil, newErr(errInvalidRequest, "the body must be application/x-www-form-urlencoded")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		return nil, newErr(errInvalidRequest, "the body cannot be read")
+	}
+	if r.URL.RawQuery != "" {
+		return nil, newErr(errInvalidRequest, "parameters go in the body, not the query")
+	}
+	return r.PostForm, nil
+}
+
+// token is the token endpoint (RFC 6749 3.2).
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	resp, e := p.tokenResult(w, r)
+	if e != nil {
+		p.logger.InfoContext(r.Context(), "oidc token request refused", "error", e.Code, "detail", e.Description)
+		writeError(w, r, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (p *Provider) tokenResult(w http.ResponseWriter, r *http.Request) (*tokenResponse, *oauthError) {
+	form, e := readForm(w, r)
+	if e != nil {
+		return nil, e
+	}
+	req, e := parseTokenRequest(form, r.Header.Get("Authorization"))
+	if e != nil {
+		return nil, e
+	}
+	c, e := p.authenticateClient(r.Context(), req.credentials, p.issuer+PathToken)
+	if e != nil {
+		return nil, e
+	}
+	if req.GrantType == grantAuthorizationCode {
+		return p.exchangeCode(r, c, &req)
+	}
+	return p.refresh(r, c, &req)
+}
+
+// unavailable turns a store error into the answer a client retries later.
+func (p *Provider) unavailable(r *http.Request, what string, err error) *oauthError {
+	p.logger.ErrorContext(r.Context(), "oidc dependency unavailable", "what", what, "err", err)
+	return newErr(errTemporarilyUnavailable, "try again later")
+}
+
+// exchangeCode redeems an authorization code (RFC 6749 4.1.3, RFC 7636
+// 4.6). A code is good once: a second redemption revokes what the first
+// obtained.
+func (p *Provider) exchangeCode(r *http.Request, c *client, req *tokenRequest) (*tokenResponse, *oauthError) {
+	ctx := r.Context()
+	g, err := p.getGrant(ctx, nsCode, req.Code)
+	if errors.Is(err, sessions.ErrNotFound) {
+		if p.revokeReplayed(ctx, nsCodeUsed, req.Code) {
+			p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
+		}
+		return nil, newErr(errInvalidGrant, "the code is unknown, expired or already used")
+	}
+	if err != nil {
+		return nil, p.unavailable(r, "sessions", err)
+	}
+	if g.ClientID != c.id {
+		return nil, newErr(errInvalidGrant, "the code was issued to another client")
+	}
+	first, err := p.claimOnce(ctx, nsCodeUsed, req.Code, g, usedTTL)
+	if err != nil {
+		return nil, p.unavailable(r, "sessions", err)
+	}
+	if !first {
+		p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
+		return nil, newErr(errInvalidGrant, "the code is unknown, expired or already used")
+	}
+	_ = p.eph.Delete(ctx, nsCode, req.Code)
+	if req.RedirectURI != g.RedirectURI {
+		return nil, newErr(errInvalidGrant, "redirect_uri differs from the authorization request's")
+	}
+	if !pkceMatches(req.Verifier, g.Challenge) {
+		return nil, newErr(errInvalidGrant, "code_verifier does not match the code_challenge")
+	}
+	return p.tokensFor(r, c, g, g.Nonce)
+}
+
+// refresh rotates a refresh token (RFC 6749 6): the old one is spent, and
+// presenting it again revokes the whole family.
+func (p *Provider) refresh(r *http.Request, c *client, req *tokenRequest) (*tokenResponse, *oauthError) {
+	ctx := r.Context()
+	g, err := p.getGrant(ctx, nsRefresh, req.RefreshToken)
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, newErr(errInvalidGrant, "the refresh token is unknown or expired")
+	}
+	if err != nil {
+		return nil, p.unavailable(r, "sessions", err)
+	}
+	if g.ClientID != c.id {
+		return nil, newErr(errInvalidGrant, "the refresh token was issued to another client")
+	}
+	first, err := p.claimOnce(ctx, nsRTUsed, req.RefreshToken, g, p.markerTTL(g.Deadline))
+	if err != nil {
+		return nil, p.unavailable(r, "sessions", err)
+	}
+	if !first {
+		p.logger.WarnContext(ctx, "oidc refresh token reused: its family is revoked", "client_id", c.id)
+		return nil, newErr(errInvalidGrant, "the refresh token was already used")
+	}
+	if req.Scope != nil {
+		for _, s := range req.Scope {
+			if !contains(g.Scopes, s) {
+				return nil, newErr(errInvalidScope, "scope "+s+" was not granted")
+			}
+		}
+		var narrowed []string
+		for _, s := range g.Scopes {
+			if contains(req.Scope, s) {
+				narrowed = append(narrowed, s)
+			}
+		}
+		g.Scopes = narrowed
+	}
+	return p.tokensFor(r, c, g, "")
+}
+
+// tokensFor issues tokens when the grant's session is still live.
+func (p *Provider) tokensFor(r *http.Request, c *client, g *grant, nonce string) (*tokenResponse, *oauthError) {
+	sess, err := p.liveSession(r.Context(), g)
+	if errors.Is(err, errGrantDead) {
+		return nil, newErr(errInvalidGrant, "the session ended or the grant was revoked")
+	}
+	if err != nil {
+		return nil, p.unavailable(r, "sessions", err)
+	}
+	resp, err := p.issueTokens(r.Context(), c, g, sess, nonce)
+	if err != nil {
+		return nil, p.unavailable(r, "tokens", err)
+	}
+	return resp, nil
+}
+
+// pkceMatches checks a verifier against an S256 challenge in constant time.
+func pkceMatches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	got := base64.RawURLEncoding.EncodeToString(sum[:])
+	return subtle.ConstantTimeCompare([]byte(got), []byte(challenge)) == 1
+}

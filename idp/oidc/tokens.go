@@ -1,0 +1,244 @@
+package oidc
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+	"github.com/lestrrat-go/jwx/v2/jwt"
+
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// The typ header of each kind of token cnsgate signs; a token of one kind
+// is never accepted as another.
+const (
+	typID     = "JWT"
+	typAccess = "at+jwt"     // RFC 9068
+	typLogout = "logout+jwt" // OpenID Back-Channel Logout 1.0
+)
+
+// errBadToken reports a token that is not one of ours, is tampered with,
+// of the wrong kind, or expired.
+var errBadToken = errors.New("oidc: invalid token")
+
+// sign returns claims as a compact JWS signed with the current key.
+func (p *Provider) sign(typ string, claims map[string]any) (string, error) {
+	tok := jwt.New()
+	for k, v := range claims {
+		if err := tok.Set(k, v); err != nil {
+			return "", fmt.Errorf("oidc: claim %s: %w", k, err)
+		}
+	}
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.TypeKey, typ); err != nil {
+		return "", err
+	}
+	out, err := jwt.Sign(tok, jwt.WithKey(p.keys.alg, p.keys.signer, jws.WithProtectedHeaders(hdr)))
+	if err != nil {
+		return "", fmt.Errorf("oidc: signing: %w", err)
+	}
+	return string(out), nil
+}
+
+// verify checks that raw is a compact JWS of kind typ signed by one of our
+// keys and issued by us; with checkTimes, that it is within its validity.
+func (p *Provider) verify(raw, typ string, checkTimes bool) (jwt.Token, error) {
+	if strings.Count(raw, ".") != 2 || len(raw) > maxTokenLen {
+		return nil, fmt.Errorf("%w: not a compact JWS", errBadToken)
+	}
+	msg, err := jws.Parse([]byte(raw))
+	if err != nil || len(msg.Signatures()) != 1 {
+		return nil, fmt.Errorf("%w: unparseable", errBadToken)
+	}
+	if got := msg.Signatures()[0].ProtectedHeaders().Type(); !strings.EqualFold(got, typ) {
+		return nil, fmt.Errorf("%w: typ %q, want %q", errBadToken, got, typ)
+	}
+	tok, err := jwt.Parse([]byte(raw),
+		jwt.WithKeySet(p.keys.public),
+		jwt.WithValidate(checkTimes),
+		jwt.WithClock(jwt.ClockFunc(p.now)),
+		jwt.WithAcceptableSkew(5*time.Second),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadToken, err)
+	}
+	if tok.Issuer() != p.issuer {
+		return nil, fmt.Errorf("%w: issuer %q", errBadToken, tok.Issuer())
+	}
+	return tok, nil
+}
+
+// tokenResponse is the body of a successful token response (RFC 6749 5.1,
+// OpenID Connect Core 3.1.3.3).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+	Scope        string `json:"scope"`
+}
+
+// issueTokens mints an access token, a refresh token and an ID token for a
+// grant of a live session. nonce is the authorization request's (code
+// exchange) or "" (refresh).
+func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *sessions.Session, nonce string) (*tokenResponse, error) {
+	now := p.now()
+	capped := func(d time.Duration) time.Time {
+		if t := now.Add(d); t.Before(g.Deadline) {
+			return t
+		}
+		return g.Deadline
+	}
+	base := *g
+	base.RedirectURI, base.Challenge, base.Nonce = "", "", ""
+
+	jti, err := p.newSecret()
+	if err != nil {
+		return nil, err
+	}
+	sub := p.subject(c, sess.FiscalCode)
+	atExp := capped(p.accessTTL)
+	at := authClaims(sess, g.SID)
+	for k, v := range map[string]any{
+		"iss": p.issuer, "sub": sub, "aud": p.issuer + PathUserinfo, "client_id": c.id,
+		"iat": now, "exp": atExp, "jti": jti, "scope": scopeString(g.Scopes),
+	} {
+		at[k] = v
+	}
+	access, err := p.sign(typAccess, at)
+	if err != nil {
+		return nil, err
+	}
+	rec := base
+	rec.Expires = atExp
+	if err := p.putJSON(ctx, nsAccess, jti, &rec, atExp.Sub(now)+time.Second); err != nil {
+		return nil, err
+	}
+
+	refresh, err := p.newSecret()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
+		return nil, err
+	}
+
+	id := p.userClaims(c, sess, g.Scopes)
+	for k, v := range authClaims(sess, g.SID) {
+		id[k] = v
+	}
+	for k, v := range map[string]any{
+		"iss": p.issuer, "aud": []string{c.id}, "azp": c.id, "iat": now, "exp": capped(p.idTTL),
+		"at_hash": halfHash(access),
+	} {
+		id[k] = v
+	}
+	if nonce != "" {
+		id[ClaimNonce] = nonce
+	}
+	idToken, err := p.sign(typID, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, kind := range []string{TokenAccess, TokenRefresh, TokenID} {
+		p.recorder.TokenIssued(kind, c.id)
+	}
+	return &tokenResponse{
+		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(atExp.Sub(now).Seconds()),
+		RefreshToken: refresh, IDToken: idToken, Scope: scopeString(g.Scopes),
+	}, nil
+}
+
+// halfHash is the at_hash of an access token signed with a SHA-256
+// algorithm (RS256, ES256): the left half of its digest, base64url.
+func halfHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+}
+
+// accessGrant checks a bearer access token: ours, of the access kind,
+// unexpired, still tracked (not revoked), its family and session live. It
+// returns the grant, the session and the client.
+func (p *Provider) accessGrant(ctx context.Context, raw string) (*grant, *sessions.Session, *client, error) {
+	tok, err := p.verify(raw, typAccess, true)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	g, err := p.getGrant(ctx, nsAccess, tok.JwtID())
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, nil, nil, fmt.Errorf("%w: revoked or unknown jti", errBadToken)
+	}
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c := p.clients[g.ClientID]
+	if c == nil {
+		return nil, nil, nil, fmt.Errorf("%w: client no longer configured", errBadToken)
+	}
+	sess, err := p.liveSession(ctx, g)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return g, sess, c, nil
+}
+
+// bearerToken returns the access token of a request: the Authorization
+// header (RFC 6750 2.1) or, on a form POST, the access_token parameter
+// (2.2). ok is false when the request presents it twice.
+func bearerToken(w http.ResponseWriter, r *http.Request) (token string, ok bool) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, found := strings.Cut(h, " ")
+		if !found || !strings.EqualFold(scheme, "Bearer") {
+			return "", false
+		}
+		token = strings.TrimSpace(tok)
+	}
+	if r.Method == http.MethodPost {
+		form, e := readForm(w, r)
+		if e == nil && len(form["access_token"]) > 0 {
+			if token != "" || len(form["access_token"]) > 1 {
+				return "", false
+			}
+			token = form.Get("access_token")
+		}
+	}
+	return token, true
+}
+
+// userinfo returns the claims the access token's scopes release (OpenID
+// Connect Core 5.3), while the token and its session live.
+func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	raw, ok := bearerToken(w, r)
+	switch {
+	case !ok:
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cnsgate", error="invalid_request"`)
+		writeJSON(w, http.StatusBadRequest, newErr(errInvalidRequest, "the access token is presented more than once or malformed"))
+		return
+	case raw == "":
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cnsgate"`)
+		writeJSON(w, http.StatusUnauthorized, newErr(errInvalidToken, "an access token is required"))
+		return
+	}
+	g, sess, c, err := p.accessGrant(ctx, raw)
+	switch {
+	case errors.Is(err, errBadToken) || errors.Is(err, errGrantDead):
+		p.logger.InfoContext(ctx, "userinfo refused", "err", err)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="cnsgate", error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, newErr(errInvalidToken, "the access token is invalid, expired or revoked"))
+		return
+	case err != nil:
+		e := p.unavailable(r, "sessions", err)
+		writeJSON(w, e.status, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, p.userClaims(c, sess, g.Scopes))
+}
