@@ -75,6 +75,24 @@ func (s *Service) auditCtx(ctx context.Context, a auditRecord, reqID, ip string)
 	if len(detail) > 0 {
 		e.Detail, _ = json.Marshal(detail)
 	}
+	s.emitAudit(ctx, e)
+}
+
+// Audit records an event of a protocol package (tokens issued or revoked,
+// logout notifications) in the audit trail, like the login service's own:
+// to the configured sinks, with the fiscal code masked in the log. The
+// request id and remote address are taken from ctx when it is a request's.
+func (s *Service) Audit(ctx context.Context, e registry.Event) {
+	if e.RequestID == "" {
+		e.RequestID = RequestID(ctx)
+	}
+	if e.RemoteIP == "" {
+		e.RemoteIP, _ = ctx.Value(keyRemoteIP).(string)
+	}
+	s.emitAudit(ctx, e)
+}
+
+func (s *Service) emitAudit(ctx context.Context, e registry.Event) {
 	if s.opts.AuditSink != AuditSinkDB {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
 	}

@@ -2,7 +2,10 @@ package oidc
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"io"
 	"net/http"
 	"net/url"
@@ -50,7 +53,7 @@ func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause 
 			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
 			continue
 		}
-		go p.deliver(c, tok)
+		go p.deliver(c, tok, s)
 	}
 }
 
@@ -83,17 +86,24 @@ func (p *Provider) logoutToken(c *client, s *sessions.Session, sid string) (stri
 
 // deliver posts a logout token until the client accepts it, it refuses it
 // for good (4xx), or the attempts run out, waiting longer each time.
-func (p *Provider) deliver(c *client, token string) {
+func (p *Provider) deliver(c *client, token string, s *sessions.Session) {
 	defer p.wg.Done()
+	audit := func(outcome registry.Outcome, attempts int, err error) {
+		detail, _ := json.Marshal(map[string]any{"kind": NotificationBackchannel, "attempts": attempts, "error": errString(err)})
+		p.svc.Audit(context.Background(), registry.Event{Kind: registry.KindLogoutNotification, Outcome: outcome, Client: c.id,
+			FiscalCode: s.FiscalCode, SessionHash: s.IDHash, Detail: detail})
+	}
 	wait := p.backoff
 	for attempt := 1; ; attempt++ {
 		retry, err := p.postLogoutToken(c, token)
 		if err == nil {
+			audit(registry.OutcomeSuccess, attempt, nil)
 			p.recorder.LogoutNotification(NotificationBackchannel, ResultOK)
 			return
 		}
 		if !retry || attempt >= p.attempts {
 			p.logger.Warn("back-channel logout failed", "client_id", c.id, "attempts", attempt, "err", err)
+			audit(registry.OutcomeFailure, attempt, err)
 			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
 			return
 		}
@@ -103,6 +113,7 @@ func (p *Provider) deliver(c *client, token string) {
 		case <-p.stop:
 			t.Stop()
 			p.logger.Warn("back-channel logout abandoned at shutdown", "client_id", c.id, "attempts", attempt)
+			audit(registry.OutcomeFailure, attempt, errors.New("abandoned at shutdown"))
 			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
 			return
 		}
@@ -214,4 +225,11 @@ func (p *Provider) postLogoutTarget(q url.Values) (next, refused string) {
 		target = u.String()
 	}
 	return target, ""
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

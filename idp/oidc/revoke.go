@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"net/http"
 	"strings"
 
@@ -73,6 +74,8 @@ func (p *Provider) revokeToken(ctx context.Context, c *client, token string) err
 		return nil
 	}
 	p.logger.InfoContext(ctx, "oidc token family revoked", "client_id", c.id)
+	p.svc.Audit(ctx, registry.Event{Kind: registry.KindTokenRevoked, Outcome: registry.OutcomeSuccess, Client: c.id,
+		Detail: []byte(`{"by":"client"}`)})
 	return p.revokeFamily(ctx, g.Family, g.Deadline)
 }
 

@@ -3,6 +3,7 @@ package oidc_test
 import (
 	"context"
 	"errors"
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"net/http"
 	"net/url"
 	"slices"
@@ -212,6 +213,19 @@ func goOIDCRelyingParty(t *testing.T, h *harness) {
 	}
 	if n := h.rec.count(h.rec.tokens, "refresh/esenzioni"); n != 3 {
 		t.Fatalf("refresh tokens counted: %d", n)
+	}
+	// The audit trail holds the issues, the client's revocation and the
+	// delivered logout notification.
+	events, err := h.reg.QueryAudit(ctx, registry.AuditQuery{Client: "esenzioni"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[registry.EventKind]int{}
+	for _, e := range events {
+		kinds[e.Kind]++
+	}
+	if kinds[registry.KindTokenIssued] != 3 || kinds[registry.KindTokenRevoked] != 1 || kinds[registry.KindLogoutNotification] != 1 {
+		t.Fatalf("audit events of the client: %v", kinds)
 	}
 }
 

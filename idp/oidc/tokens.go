@@ -13,6 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -151,6 +152,8 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	for _, kind := range []string{TokenAccess, TokenRefresh, TokenID} {
 		p.recorder.TokenIssued(kind, c.id)
 	}
+	p.svc.Audit(ctx, registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess, Client: c.id,
+		FiscalCode: sess.FiscalCode, SessionHash: sess.IDHash, CardSerial: sess.CardSerial, Issuer: sess.Issuer})
 	return &tokenResponse{
 		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(atExp.Sub(now).Seconds()),
 		RefreshToken: refresh, IDToken: idToken, Scope: scopeString(g.Scopes),

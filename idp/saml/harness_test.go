@@ -1,0 +1,391 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"html"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/sessions"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+)
+
+// harness is a running login service with the SAML identity provider
+// mounted: public and card listeners over real TLS on loopback, memory
+// sessions, a SQLite registry, an in-process card PKI (the setup of
+// idp/harness_test.go).
+type harness struct {
+	t      *testing.T
+	ca     *cnstest.CA
+	svc    *idp.Service
+	reg    *registry.DB
+	store  sessions.Store
+	eph    sessions.Ephemeral
+	public *httptest.Server
+	cns    *httptest.Server
+	roots  *x509.CertPool
+	mux    *http.ServeMux
+	dir    string
+
+	idp     *IdP
+	idpKey  *rsa.PrivateKey
+	idpCert *x509.Certificate
+	rec     *countingRecorder
+	now     func() time.Time
+
+	mu       sync.Mutex
+	notified []string // causes of ended sessions seen by a second notifier
+	logs     bytes.Buffer
+}
+
+// Write collects the identity provider's log lines.
+func (h *harness) Write(b []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.logs.Write(b)
+}
+
+// takeLogs returns the log lines written since the last call.
+func (h *harness) takeLogs() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s := h.logs.String()
+	h.logs.Reset()
+	return s
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now}
+	ca, err := cnstest.NewRegionalCA("Toscana")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.ca = ca
+	trust := x509cns.NewTrustStore()
+	trust.Add(ca.Cert, "test")
+	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
+	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{})
+
+	m := sessions.NewMemory(sessions.MemoryOptions{})
+	t.Cleanup(func() { m.Close() })
+	h.store, h.eph = m, m.Ephemeral()
+	reg, err := registry.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { reg.Close() })
+	h.reg = reg
+	pages, err := web.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.public = httptest.NewUnstartedServer(nil)
+	h.cns = httptest.NewUnstartedServer(nil)
+	h.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
+	h.public.StartTLS()
+	h.cns.StartTLS()
+	t.Cleanup(h.public.Close)
+	t.Cleanup(h.cns.Close)
+	h.roots = x509.NewCertPool()
+	h.roots.AddCert(h.public.Certificate())
+
+	h.svc = idp.NewService(idp.Deps{
+		Pages: pages, Front: front, Sessions: h.store, Ephemeral: h.eph, Registry: reg, Auditor: reg,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}, idp.Options{
+		Issuer: h.public.URL, CNSOrigin: h.cns.URL,
+		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
+	})
+	h.svc.AddLogoutNotifier(notifierFunc(func(_ context.Context, _ *sessions.Session, cause string) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.notified = append(h.notified, cause)
+	}))
+	h.mux = h.svc.PublicHandler()
+	h.public.Config.Handler = idp.WithRequestInfo(h.mux)
+	h.cns.Config.Handler = idp.WithRequestInfo(h.svc.CNSHandler())
+	h.idpKey = cnstest.MustKey(2048)
+	h.idpCert = selfSigned(t, h.idpKey, "cnsgate test IdP")
+	return h
+}
+
+// start builds the identity provider for sps and mounts it.
+func (h *harness) start(sps []config.ServiceProvider, tweak ...func(*Options)) *IdP {
+	h.t.Helper()
+	certFile := h.writeFile("idp.crt", pemBlock("CERTIFICATE", h.idpCert.Raw))
+	keyFile := h.writeFile("idp.key", pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(h.idpKey)))
+	o := Options{
+		NameIDSalt: []byte("0123456789abcdef0123456789abcdef-test"),
+		Recorder:   h.rec, HTTPClient: h.client(), Now: func() time.Time { return h.now() },
+		Logger:        slog.New(slog.NewTextHandler(h, nil)),
+		LogoutBackoff: 10 * time.Millisecond,
+	}
+	for _, f := range tweak {
+		f(&o)
+	}
+	p, err := New(config.SAML{CertFile: certFile, KeyFile: keyFile, ServiceProviders: sps}, h.svc, h.store, h.eph, o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = p.Close(ctx)
+	})
+	p.Mount(h.mux)
+	h.idp = p
+	return p
+}
+
+// client trusts the loopback test servers (they share httptest's
+// certificate).
+func (h *harness) client() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}}
+}
+
+func (h *harness) writeFile(name string, data []byte) string {
+	h.t.Helper()
+	p := filepath.Join(h.dir, name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func pemBlock(typ string, der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
+}
+
+func selfSigned(t testing.TB, key *rsa.PrivateKey, cn string) *x509.Certificate {
+	t.Helper()
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: cn},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type notifierFunc func(ctx context.Context, s *sessions.Session, cause string)
+
+func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cause string) {
+	f(ctx, s, cause)
+}
+
+// countingRecorder counts what the identity provider records.
+type countingRecorder struct {
+	mu     sync.Mutex
+	tokens map[string]int // kind/client
+	notes  map[string]int // kind/result
+}
+
+func (c *countingRecorder) TokenIssued(kind, client string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.tokens == nil {
+		c.tokens = map[string]int{}
+	}
+	c.tokens[kind+"/"+client]++
+}
+
+func (c *countingRecorder) LogoutNotification(kind, result string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.notes == nil {
+		c.notes = map[string]int{}
+	}
+	c.notes[kind+"/"+result]++
+}
+
+func (c *countingRecorder) note(key string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.notes[key]
+}
+
+// browser is a client with a cookie jar that presents card (or none) to
+// the card listener and follows redirects.
+type browser struct {
+	h *harness
+	c *http.Client
+}
+
+func (h *harness) browser(card *cnstest.Card) *browser {
+	jar, _ := cookiejar.New(nil)
+	tc := &tls.Config{RootCAs: h.roots}
+	if card != nil {
+		tc.Certificates = []tls.Certificate{card.TLSCertificate()}
+	}
+	return &browser{h: h, c: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 15 * time.Second}}
+}
+
+// page is a fetched page.
+type page struct {
+	status int
+	body   string
+	url    *url.URL
+}
+
+func (b *browser) get(u string) page {
+	b.h.t.Helper()
+	resp, err := b.c.Get(u)
+	if err != nil {
+		b.h.t.Fatalf("GET %s: %v", u, err)
+	}
+	return readPage(b.h.t, resp)
+}
+
+func (b *browser) post(u string, form url.Values, origin string) page {
+	b.h.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.h.t.Fatalf("POST %s: %v", u, err)
+	}
+	return readPage(b.h.t, resp)
+}
+
+func readPage(t *testing.T, resp *http.Response) page {
+	t.Helper()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page{status: resp.StatusCode, body: string(body), url: resp.Request.URL}
+}
+
+func (p page) must(t *testing.T, status int, texts ...string) page {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("%s: status %d, want %d\n%s", p.url, p.status, status, p.body)
+	}
+	for _, s := range texts {
+		if !strings.Contains(p.body, s) {
+			t.Fatalf("%s: page lacks %q:\n%s", p.url, s, p.body)
+		}
+	}
+	return p
+}
+
+var (
+	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	formRE   = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
+	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+	loginRE  = regexp.MustCompile(`href="([^"]+/cns/login[^"]*)"`)
+)
+
+func (p page) csrf(t *testing.T) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no csrf token in page:\n%s", p.body)
+	}
+	return m[1]
+}
+
+// form reads an auto-posting SAML form: its action and fields.
+func (p page) form(t *testing.T) (string, url.Values) {
+	t.Helper()
+	m := formRE.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("%s: no SAML form in page (status %d):\n%s", p.url, p.status, p.body)
+	}
+	vals := url.Values{}
+	for _, f := range hiddenRE.FindAllStringSubmatch(p.body, -1) {
+		vals.Set(f[1], html.UnescapeString(f[2]))
+	}
+	return html.UnescapeString(m[1]), vals
+}
+
+// cardLogin takes the browser from the "Accedi con TS/CNS" page through
+// the card listener and back; it returns the page the login resumes to.
+func (b *browser) cardLogin(loginPage page) page {
+	t := b.h.t
+	t.Helper()
+	loginPage.must(t, 200, "Accedi con TS/CNS")
+	m := loginRE.FindStringSubmatch(loginPage.body)
+	if m == nil {
+		t.Fatalf("no card login link:\n%s", loginPage.body)
+	}
+	return b.get(html.UnescapeString(m[1]))
+}
+
+// preRegister binds card in the registry, as an earlier "Registra TS-CNS"
+// would have.
+func (h *harness) preRegister(card *cnstest.Card) {
+	h.t.Helper()
+	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
+		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
+		CardType: string(id.CardType),
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// citizen issues and registers a card for fiscal code cf.
+func (h *harness) citizen(cf string) *cnstest.Card {
+	h.t.Helper()
+	card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: cf, GivenName: "MARIO", FamilyName: "ROSSI"})
+	h.preRegister(card)
+	return card
+}
+
+func (b *browser) cookie() *http.Cookie {
+	u, _ := url.Parse(b.h.public.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == idp.SessionCookie {
+			return c
+		}
+	}
+	return nil
+}
+
+func (h *harness) notifications() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.notified...)
+}

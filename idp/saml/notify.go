@@ -1,0 +1,251 @@
+package saml
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/beevik/etree"
+	crewjam "github.com/crewjam/saml"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// maxSOAPResponse caps the answer of an SP's SOAP endpoint.
+const maxSOAPResponse = 64 << 10
+
+const soapNS = "http://schemas.xmlsoap.org/soap/envelope/"
+
+// logoutReasons maps idp's causes to the Reason of a LogoutRequest.
+var logoutReasons = map[string]string{
+	idp.CauseIdle:     "urn:oasis:names:tc:SAML:2.0:logout:global-timeout",
+	idp.CauseAbsolute: "urn:oasis:names:tc:SAML:2.0:logout:global-timeout",
+	idp.CauseRevoked:  "urn:oasis:names:tc:SAML:2.0:logout:admin",
+	idp.CauseAdmin:    "urn:oasis:names:tc:SAML:2.0:logout:admin",
+}
+
+// SessionEnded implements idp.LogoutNotifier: every SAML participant of
+// the ended session, but the SP that asked for the logout, is sent a
+// signed LogoutRequest over the SOAP binding (back-channel) when its
+// metadata lists a SOAP SingleLogoutService. Deliveries run in the
+// background with bounded retries and are counted once each.
+//
+// An SP that lists only browser bindings (Redirect, POST) is not told:
+// front-channel logout would need the citizen's browser to visit every SP
+// in turn, which the logout flow of idp does not do. Such SPs keep their
+// own session until it expires; the log says so.
+func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause string) {
+	skip := ""
+	if b, err := p.eph.Take(ctx, nsSLOInitiator, sessionKey(sess)); err == nil {
+		skip = string(b)
+	}
+	for _, pt := range sess.Participants {
+		if pt.Protocol != sessions.ProtocolSAML || pt.ClientID == skip {
+			continue
+		}
+		sp, md, err := p.sps.lookup(pt.ClientID)
+		if err != nil {
+			p.logger.WarnContext(ctx, "saml participant not told of logout", "sp", pt.ClientID, "err", err)
+			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
+			continue
+		}
+		loc, _, ok := md.slo(crewjam.SOAPBinding)
+		if !ok {
+			p.logger.InfoContext(ctx, "saml participant not told of logout: no SOAP SingleLogoutService (front-channel logout is not supported)", "sp", pt.ClientID)
+			continue
+		}
+		id, body, err := p.soapLogoutRequest(sp, pt, loc, cause)
+		if err != nil {
+			p.logger.ErrorContext(ctx, "saml logout request not built", "sp", pt.ClientID, "err", err)
+			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
+			continue
+		}
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.deliver(sp.cfg.EntityID, md, loc, id, body)
+		}()
+	}
+}
+
+// soapLogoutRequest builds a signed LogoutRequest for participant pt in a
+// SOAP 1.1 envelope.
+func (p *IdP) soapLogoutRequest(sp *serviceProvider, pt sessions.Participant, loc, cause string) (string, []byte, error) {
+	id, err := p.newID()
+	if err != nil {
+		return "", nil, err
+	}
+	now := p.now().UTC()
+	until := now.Add(p.lifetime)
+	req := &crewjam.LogoutRequest{
+		ID: id, Version: "2.0", IssueInstant: now, NotOnOrAfter: &until, Destination: loc,
+		Issuer: &crewjam.Issuer{Format: entityFormat, Value: p.entityID},
+		NameID: &crewjam.NameID{
+			Format: sp.nameIDFormat(), NameQualifier: p.entityID, SPNameQualifier: sp.cfg.EntityID, Value: pt.NameID,
+		},
+	}
+	if pt.SID != "" {
+		req.SessionIndex = &crewjam.SessionIndex{Value: pt.SID}
+	}
+	el := req.Element()
+	reason, ok := logoutReasons[cause]
+	if !ok {
+		reason = "urn:oasis:names:tc:SAML:2.0:logout:user"
+	}
+	el.CreateAttr("Reason", reason)
+	if err := p.keys.sign(el); err != nil {
+		return "", nil, err
+	}
+	env := etree.NewElement("soap11:Envelope")
+	env.CreateAttr("xmlns:soap11", soapNS)
+	env.CreateElement("soap11:Body").AddChild(el)
+	body, err := xmlBytes(env)
+	return id, body, err
+}
+
+// deliver posts a LogoutRequest until the SP answers Success or the
+// attempts run out, waiting p.backoff, then twice as long, between them.
+func (p *IdP) deliver(entityID string, md *spMetadata, loc, id string, body []byte) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	wait := p.backoff
+	for attempt := 1; ; attempt++ {
+		err := p.postSOAP(ctx, md, loc, id, body)
+		if err == nil {
+			p.recorder.LogoutNotification(NotificationSAML, ResultOK)
+			p.logger.Info("saml back-channel logout delivered", "sp", entityID, "attempts", attempt)
+			return
+		}
+		if attempt >= p.attempts || ctx.Err() != nil {
+			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
+			p.logger.Warn("saml back-channel logout failed", "sp", entityID, "attempts", attempt, "err", err)
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
+
+// postSOAP sends one LogoutRequest and checks the LogoutResponse: its
+// InResponseTo, a Success status and, when it is signed, its signature.
+func (p *IdP) postSOAP(ctx context.Context, md *spMetadata, loc, id string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, loc, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	req.Header.Set("SOAPAction", "http://www.oasis-open.org/committees/security")
+	resp, err := p.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSOAPResponse+1))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("SOAP endpoint answered %s", resp.Status)
+	}
+	if len(raw) > maxSOAPResponse {
+		return fmt.Errorf("%w: SOAP answer", ErrTooLarge)
+	}
+	lr, err := p.parseSOAPLogoutResponse(raw, md)
+	if err != nil {
+		return err
+	}
+	if lr.InResponseTo != id {
+		return fmt.Errorf("LogoutResponse answers %q, not %q", lr.InResponseTo, id)
+	}
+	if lr.Status.StatusCode.Value != crewjam.StatusSuccess {
+		return fmt.Errorf("LogoutResponse status %s", lr.Status.StatusCode.Value)
+	}
+	return nil
+}
+
+func (p *IdP) parseSOAPLogoutResponse(raw []byte, md *spMetadata) (*crewjam.LogoutResponse, error) {
+	if err := checkXML(raw); err != nil {
+		return nil, err
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "Envelope" || root.NamespaceURI() != soapNS {
+		return nil, fmt.Errorf("%w: not a SOAP envelope", ErrMalformed)
+	}
+	var inner *etree.Element
+	for _, b := range root.ChildElements() {
+		if b.Tag == "Body" && b.NamespaceURI() == soapNS && len(b.ChildElements()) == 1 {
+			inner = b.ChildElements()[0]
+		}
+	}
+	if inner == nil {
+		return nil, errors.New("SOAP body holds no single message")
+	}
+	// Serialize the message with the namespaces it inherits.
+	msg, err := xmlBytes(detach(inner))
+	if err != nil {
+		return nil, err
+	}
+	if signed, isSigned, err := verifyEnveloped(msg, md.signing, p.now(), false); err != nil {
+		return nil, err
+	} else if isSigned {
+		msg = signed
+	}
+	var lr crewjam.LogoutResponse
+	if err := xml.Unmarshal(msg, &lr); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if strings.TrimSpace(lr.Issuer.Value) != md.entity.EntityID {
+		return nil, fmt.Errorf("LogoutResponse from %q", lr.Issuer.Value)
+	}
+	return &lr, nil
+}
+
+// detach copies el out of its document, declaring on it the namespace
+// prefixes its ancestors declared.
+func detach(el *etree.Element) *etree.Element {
+	c := el.Copy()
+	declared := map[string]bool{}
+	for _, a := range c.Attr {
+		if a.Space == "xmlns" || (a.Space == "" && a.Key == "xmlns") {
+			declared[a.Key] = true
+		}
+	}
+	for anc := el.Parent(); anc != nil; anc = anc.Parent() {
+		for _, a := range anc.Attr {
+			key := a.Key
+			if a.Space == "" && a.Key == "xmlns" {
+				key = "xmlns"
+			} else if a.Space != "xmlns" {
+				continue
+			}
+			if !declared[key] {
+				declared[key] = true
+				c.CreateAttr(a.FullKey(), a.Value)
+			}
+		}
+	}
+	return c
+}

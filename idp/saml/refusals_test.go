@@ -1,0 +1,277 @@
+package saml
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/cnsgate/cnsgate/config"
+)
+
+// refusalFixture is one identity provider with SPs of every signing policy.
+type refusalFixture struct {
+	h      *harness
+	open   *testSP // signing optional
+	strict *testSP // require_signed_requests, two ACSs
+	meta   *testSP // AuthnRequestsSigned="true" in its metadata
+	down   string  // entity id of an SP whose metadata_url fails
+	other  *testSP // not configured: a stranger's key
+}
+
+func newRefusalFixture(t *testing.T) *refusalFixture {
+	h := newHarness(t)
+	f := &refusalFixture{h: h}
+	f.open = h.newSP("open", spOptions{})
+	f.strict = h.newSP("strict", spOptions{requireSigned: true, acs: []string{"https://strict.example/acs", "https://strict.example/acs2"}})
+	f.meta = h.newSP("meta", spOptions{signedMeta: true})
+	f.other = h.newSP("mallory", spOptions{})
+	broken := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	t.Cleanup(broken.Close)
+	f.down = "https://down.example/sp"
+	h.start([]config.ServiceProvider{f.open.cfg, f.strict.cfg, f.meta.cfg,
+		{EntityID: f.down, MetadataURL: broken.URL + "/metadata", AttributeProfile: config.ProfileSPID, NameIDFormat: config.NameIDPersistent}})
+	return f
+}
+
+// do sends a request without following redirects.
+func (f *refusalFixture) do(t *testing.T, req *http.Request) page {
+	t.Helper()
+	c := f.h.client()
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readPage(t, resp)
+}
+
+func get(u string) *http.Request {
+	r, _ := http.NewRequest(http.MethodGet, u, nil)
+	return r
+}
+
+func post(u string, v url.Values) *http.Request {
+	r, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(v.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+// rawRedirect is a Redirect-binding request of arbitrary bytes.
+func (f *refusalFixture) rawRedirect(xml []byte) *http.Request {
+	var buf bytes.Buffer
+	fw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	fw.Write(xml)
+	fw.Close()
+	return get(f.h.public.URL + PathSSO + "?SAMLRequest=" + url.QueryEscape(base64.StdEncoding.EncodeToString(buf.Bytes())))
+}
+
+// TestRefusals sends requests that must be refused with an error page:
+// status 400 (503 for unavailable metadata), never a redirect, never a
+// form toward an ACS.
+func TestRefusals(t *testing.T) {
+	f := newRefusalFixture(t)
+	sso := f.h.public.URL + PathSSO
+	rs256, rs1 := dsig.RSASHA256SignatureMethod, dsig.RSASHA1SignatureMethod
+	one := 1
+	seven := 7
+	tests := []struct {
+		name   string
+		req    func(t *testing.T) *http.Request
+		status int
+		why    error // the refusal the log must name
+	}{
+		{"ok/control-unsigned-open-sp", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{}), "", ""))
+		}, http.StatusOK, nil},
+		{"ok/control-acs-by-index", func(t *testing.T) *http.Request {
+			el := f.strict.signXML(f.strict.authnRequest(authnOpts{acsIndex: &one}), rs256)
+			return post(sso, postValues(t, el, ""))
+		}, http.StatusOK, nil},
+		{"fail/unknown-sp", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{issuer: "https://evil.example/sp"}), "", ""))
+		}, 400, ErrUnknownSP},
+		{"fail/no-issuer", func(t *testing.T) *http.Request {
+			el := f.open.authnRequest(authnOpts{})
+			el.RemoveChildAt(el.SelectElement("Issuer").Index())
+			return get(f.open.redirect(PathSSO, el, "", ""))
+		}, 400, ErrMalformed},
+		{"fail/acs-not-in-metadata", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{acsURL: "https://evil.example/acs"}), "", ""))
+		}, 400, ErrACS},
+		{"fail/acs-index-unknown", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{acsIndex: &seven}), "", ""))
+		}, 400, ErrACS},
+		{"fail/acs-index-and-url", func(t *testing.T) *http.Request {
+			el := f.open.authnRequest(authnOpts{acsIndex: &one})
+			el.CreateAttr("AssertionConsumerServiceURL", f.open.acs)
+			return get(f.open.redirect(PathSSO, el, "", ""))
+		}, 400, ErrACS},
+		{"fail/artifact-binding", func(t *testing.T) *http.Request {
+			el := f.open.authnRequest(authnOpts{})
+			el.CreateAttr("ProtocolBinding", "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact")
+			return get(f.open.redirect(PathSSO, el, "", ""))
+		}, 400, ErrACS},
+		{"fail/unsigned-where-config-requires", func(t *testing.T) *http.Request {
+			return get(f.strict.redirect(PathSSO, f.strict.authnRequest(authnOpts{}), "", ""))
+		}, 400, ErrUnsigned},
+		{"fail/unsigned-where-metadata-asks", func(t *testing.T) *http.Request {
+			return post(sso, postValues(t, f.meta.authnRequest(authnOpts{}), ""))
+		}, 400, ErrUnsigned},
+		{"fail/wrong-key-redirect", func(t *testing.T) *http.Request {
+			return get(f.other.redirect(PathSSO, f.strict.authnRequest(authnOpts{}), "", rs256))
+		}, 400, ErrBadSignature},
+		{"fail/wrong-key-post", func(t *testing.T) *http.Request {
+			return post(sso, postValues(t, f.other.signXML(f.strict.authnRequest(authnOpts{}), rs256), ""))
+		}, 400, ErrBadSignature},
+		{"fail/signed-by-unsigning-sp-with-wrong-key", func(t *testing.T) *http.Request {
+			// A signature is checked whenever present, required or not.
+			return get(f.other.redirect(PathSSO, f.open.authnRequest(authnOpts{}), "", rs256))
+		}, 400, ErrBadSignature},
+		{"fail/sha1-redirect", func(t *testing.T) *http.Request {
+			return get(f.strict.redirect(PathSSO, f.strict.authnRequest(authnOpts{}), "", rs1))
+		}, 400, ErrWeakAlgorithm},
+		{"fail/sha1-post", func(t *testing.T) *http.Request {
+			return post(sso, postValues(t, f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs1), ""))
+		}, 400, ErrWeakAlgorithm},
+		{"fail/relay-state-not-signed", func(t *testing.T) *http.Request {
+			u := f.strict.redirect(PathSSO, f.strict.authnRequest(authnOpts{}), "signed-state", rs256)
+			return get(strings.Replace(u, "RelayState=signed-state", "RelayState=forged-state", 1))
+		}, 400, ErrBadSignature},
+		{"fail/tampered-after-signing", func(t *testing.T) *http.Request {
+			el := f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs256)
+			el.CreateAttr("AssertionConsumerServiceURL", "https://strict.example/acs2")
+			return post(sso, postValues(t, el, ""))
+		}, 400, ErrBadSignature},
+		{"fail/xsw-signed-request-wrapped", func(t *testing.T) *http.Request {
+			signed := f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs256)
+			forged := f.strict.authnRequest(authnOpts{acsURL: "https://strict.example/acs2"})
+			forged.CreateElement("samlp:Extensions").AddChild(signed)
+			return post(sso, postValues(t, forged, ""))
+		}, 400, ErrBadSignature},
+		{"fail/xsw-signature-moved-to-forged-root", func(t *testing.T) *http.Request {
+			signed := f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs256)
+			sig := signed.SelectElement("Signature")
+			signed.RemoveChildAt(sig.Index())
+			forged := f.strict.authnRequest(authnOpts{acsURL: "https://strict.example/acs2"})
+			forged.InsertChildAt(1, sig)
+			forged.CreateElement("samlp:Extensions").AddChild(signed)
+			return post(sso, postValues(t, forged, ""))
+		}, 400, ErrBadSignature},
+		{"fail/xsw-same-id-other-content", func(t *testing.T) *http.Request {
+			signed := f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs256)
+			forged := f.strict.authnRequest(authnOpts{id: signed.SelectAttrValue("ID", ""), acsURL: "https://strict.example/acs2"})
+			forged.InsertChildAt(1, signed.SelectElement("Signature").Copy())
+			return post(sso, postValues(t, forged, ""))
+		}, 400, ErrBadSignature},
+		{"fail/two-signatures", func(t *testing.T) *http.Request {
+			el := f.strict.signXML(f.strict.authnRequest(authnOpts{}), rs256)
+			el.CreateElement("samlp:Extensions").AddChild(el.SelectElement("Signature").Copy())
+			return post(sso, postValues(t, el, ""))
+		}, 400, ErrBadSignature},
+		{"fail/signed-without-destination", func(t *testing.T) *http.Request {
+			return get(f.strict.redirect(PathSSO, f.strict.authnRequest(authnOpts{dest: "-"}), "", rs256))
+		}, 400, ErrDestination},
+		{"fail/wrong-destination", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{dest: "https://other-idp.example/saml/sso"}), "", ""))
+		}, 400, ErrDestination},
+		{"fail/stale", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{instant: time.Now().Add(-10 * time.Minute)}), "", ""))
+		}, 400, ErrStale},
+		{"fail/from-the-future", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{instant: time.Now().Add(10 * time.Minute)}), "", ""))
+		}, 400, ErrStale},
+		{"fail/version", func(t *testing.T) *http.Request {
+			el := f.open.authnRequest(authnOpts{})
+			el.CreateAttr("Version", "1.1")
+			return get(f.open.redirect(PathSSO, el, "", ""))
+		}, 400, ErrMalformed},
+		{"fail/oversized-redirect", func(t *testing.T) *http.Request {
+			return get(sso + "?SAMLRequest=" + strings.Repeat("A", maxEncoded+4))
+		}, 400, ErrTooLarge},
+		{"fail/oversized-post", func(t *testing.T) *http.Request {
+			return post(sso, url.Values{paramRequest: {strings.Repeat("A", 2*maxEncoded)}})
+		}, 400, ErrTooLarge},
+		{"fail/deflate-bomb", func(t *testing.T) *http.Request {
+			bomb := append([]byte(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol">`), bytes.Repeat([]byte(" "), 8<<20)...)
+			r := f.rawRedirect(bomb)
+			if n := len(r.URL.RawQuery); n > maxEncoded {
+				t.Fatalf("the bomb is %d bytes encoded; it must pass the encoded limit", n)
+			}
+			return r
+		}, 400, ErrTooLarge},
+		{"fail/malformed-xml", func(t *testing.T) *http.Request {
+			return f.rawRedirect([]byte(`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_1"><saml:Issuer>`))
+		}, 400, ErrMalformed},
+		{"fail/doctype-entities", func(t *testing.T) *http.Request {
+			return f.rawRedirect([]byte(`<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>` +
+				`<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_1">&b;</samlp:AuthnRequest>`))
+		}, 400, ErrMalformed},
+		{"fail/not-base64", func(t *testing.T) *http.Request {
+			return get(sso + "?SAMLRequest=%21%21%21not-base64")
+		}, 400, ErrMalformed},
+		{"fail/not-deflated", func(t *testing.T) *http.Request {
+			raw := mustXML(t, f.open.authnRequest(authnOpts{}))
+			return get(sso + "?SAMLRequest=" + url.QueryEscape(base64.StdEncoding.EncodeToString(raw)))
+		}, 400, ErrMalformed},
+		{"fail/logout-request-at-sso", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{root: "LogoutRequest"}), "", ""))
+		}, 400, ErrMalformed},
+		{"fail/repeated-parameter", func(t *testing.T) *http.Request {
+			u := f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{}), "", "")
+			return get(u + "&SAMLRequest=AAAA")
+		}, 400, ErrMalformed},
+		{"fail/no-request", func(t *testing.T) *http.Request { return get(sso) }, 400, ErrMalformed},
+		{"fail/metadata-unavailable", func(t *testing.T) *http.Request {
+			return get(f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{issuer: f.down}), "", ""))
+		}, http.StatusServiceUnavailable, ErrMetadataUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f.h.takeLogs()
+			p := f.do(t, tt.req(t))
+			if tt.status == http.StatusOK {
+				p.must(t, 200, "Accedi con TS/CNS")
+				return
+			}
+			want := "Richiesta non valida"
+			if tt.status == http.StatusServiceUnavailable {
+				want = "temporaneamente non disponibile"
+			}
+			p.must(t, tt.status, want)
+			if logs := f.h.takeLogs(); !strings.Contains(logs, tt.why.Error()) {
+				t.Fatalf("the log does not name %q:\n%s", tt.why, logs)
+			}
+			if strings.Contains(p.body, "SAMLResponse") || strings.Contains(p.body, "<form") {
+				t.Fatalf("a refusal carries a form:\n%s", p.body)
+			}
+		})
+	}
+}
+
+// TestReplay sends the same AuthnRequest twice, in each binding: the
+// second is refused while the first could still be accepted.
+func TestReplay(t *testing.T) {
+	f := newRefusalFixture(t)
+	redirect := f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{}), "", "")
+	f.do(t, get(redirect)).must(t, 200, "Accedi con TS/CNS")
+	f.do(t, get(redirect)).must(t, 400, "Richiesta non valida")
+
+	el := f.strict.signXML(f.strict.authnRequest(authnOpts{}), dsig.RSASHA256SignatureMethod)
+	form := postValues(t, el, "")
+	f.do(t, post(f.h.public.URL+PathSSO, form)).must(t, 200, "Accedi con TS/CNS")
+	f.do(t, post(f.h.public.URL+PathSSO, form)).must(t, 400, "Richiesta non valida")
+
+	// The same ID from another SP is another request.
+	other := f.open.authnRequest(authnOpts{id: el.SelectAttrValue("ID", "")})
+	f.do(t, get(f.open.redirect(PathSSO, other, "", ""))).must(t, 200)
+}

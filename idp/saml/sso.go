@@ -1,0 +1,183 @@
+package saml
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	crewjam "github.com/crewjam/saml"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/sessions"
+)
+
+// pendingAuthn is what waits in idp's pending request while the citizen
+// logs in: the validated essentials of the AuthnRequest, never the raw
+// message (its lifetime checks were done on arrival).
+type pendingAuthn struct {
+	SP         string `json:"sp"`
+	ID         string `json:"id"`
+	ACS        string `json:"acs"`
+	RelayState string `json:"relay_state,omitempty"`
+	ForceAuthn bool   `json:"force_authn,omitempty"`
+}
+
+// sso serves /saml/sso in both bindings.
+func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
+	var m *message
+	var err error
+	if r.Method == http.MethodPost {
+		m, err = decodePost(w, r, paramRequest)
+	} else {
+		m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
+	}
+	var ar *authnRequest
+	if err == nil {
+		ar, err = p.parseAuthnRequest(r.Context(), m)
+	}
+	if err != nil {
+		p.refuse(w, r, "request", err)
+		return
+	}
+	pa := pendingAuthn{SP: ar.sp.cfg.EntityID, ID: ar.x.ID, ACS: ar.acs.Location, RelayState: ar.relayState, ForceAuthn: ar.x.ForceAuthn}
+	req := p.idpAuthnRequest(r, ar.md, ar.acs, pa)
+	switch {
+	case !nameIDPolicyMet(&ar.x, ar.sp):
+		p.sendStatus(w, r, req, crewjam.StatusRequester, crewjam.StatusInvalidNameIDPolicy)
+		return
+	case !authnContextMet(ar.x.RequestedAuthnContext):
+		p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoAuthnContext)
+		return
+	case ar.x.IsPassive:
+		sess, err := p.svc.CurrentSession(r)
+		if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			p.refuse(w, r, "unavailable", err)
+			return
+		}
+		if err != nil || ar.x.ForceAuthn {
+			p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
+			return
+		}
+		p.answer(w, r, req, ar.md, p.samlSession(sess, ar.sp))
+		return
+	}
+	if s := p.GetSession(w, r, req); s != nil {
+		p.answer(w, r, req, ar.md, s)
+	}
+}
+
+// idpAuthnRequest is crewjam's view of a validated request.
+func (p *IdP) idpAuthnRequest(r *http.Request, md *spMetadata, acs crewjam.IndexedEndpoint, pa pendingAuthn) *crewjam.IdpAuthnRequest {
+	force := pa.ForceAuthn
+	return &crewjam.IdpAuthnRequest{
+		IDP: p.idp, HTTPRequest: r, RelayState: pa.RelayState,
+		Request: crewjam.AuthnRequest{
+			ID: pa.ID, Version: "2.0", ForceAuthn: &force,
+			Issuer: &crewjam.Issuer{Format: entityFormat, Value: pa.SP},
+		},
+		ServiceProviderMetadata: md.entity, SPSSODescriptor: md.sso, ACSEndpoint: &acs, Now: p.now(),
+	}
+}
+
+// GetSession implements crewjam.SessionProvider on idp.Service: the
+// citizen's live session, or, when there is none or the SP asked for
+// ForceAuthn, the "Accedi con TS/CNS" page through idp.Service.BeginLogin
+// (nil is returned: the response is written). The login ends in resume.
+func (p *IdP) GetSession(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest) *crewjam.Session {
+	entityID := req.ServiceProviderMetadata.EntityID
+	sp, _, err := p.sps.lookup(entityID)
+	if err != nil {
+		p.refuse(w, r, "request", err)
+		return nil
+	}
+	force := req.Request.ForceAuthn != nil && *req.Request.ForceAuthn
+	if !force {
+		sess, err := p.svc.CurrentSession(r)
+		if err == nil {
+			return p.samlSession(sess, sp)
+		}
+		if !errors.Is(err, sessions.ErrNotFound) {
+			p.refuse(w, r, "unavailable", err)
+			return nil
+		}
+	}
+	data, err := json.Marshal(pendingAuthn{
+		SP: entityID, ID: req.Request.ID, ACS: req.ACSEndpoint.Location, RelayState: req.RelayState, ForceAuthn: force,
+	})
+	if err != nil {
+		p.refuse(w, r, "internal", err)
+		return nil
+	}
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force})
+	return nil
+}
+
+// resume finishes a request once the citizen has logged in with the card
+// (the ResumeFunc of Kind). The SP and its ACS are looked up again: the
+// metadata may have changed while the citizen found the card.
+func (p *IdP) resume(w http.ResponseWriter, r *http.Request, sess *sessions.Session, data json.RawMessage) {
+	var pa pendingAuthn
+	if err := json.Unmarshal(data, &pa); err != nil {
+		p.refuse(w, r, "internal", fmt.Errorf("pending request: %w", err))
+		return
+	}
+	sp, md, err := p.sps.lookup(pa.SP)
+	if err != nil {
+		p.refuse(w, r, "request", err)
+		return
+	}
+	acs, ok := md.acs(nil, pa.ACS)
+	if !ok {
+		p.refuse(w, r, "request", fmt.Errorf("%w: %q left the metadata", ErrACS, pa.ACS))
+		return
+	}
+	p.answer(w, r, p.idpAuthnRequest(r, md, acs, pa), md, p.samlSession(sess, sp))
+}
+
+// samlSession is crewjam's view of a session for one SP: the opaque
+// identifiers derived for it and the attributes of its profile. ID carries
+// the session id, for AddParticipant only.
+func (p *IdP) samlSession(sess *sessions.Session, sp *serviceProvider) *crewjam.Session {
+	return &crewjam.Session{
+		ID: sess.ID, CreateTime: sess.AuthTime, ExpireTime: sess.AbsoluteDeadline,
+		Index: p.sessionIndex(sess, sp), NameID: p.nameID(sess, sp), NameIDFormat: sp.nameIDFormat(),
+		CustomAttributes: attributes(sp.cfg.AttributeProfile, sess),
+	}
+}
+
+// answer issues the assertion: it records the SP as a participant of the
+// session (for logout), then posts the signed Response to the ACS.
+func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, s *crewjam.Session) {
+	ctx := r.Context()
+	entityID := md.entity.EntityID
+	if err := p.idp.AssertionMaker.MakeAssertion(req, s); err != nil {
+		p.refuse(w, r, "internal", err)
+		return
+	}
+	err := p.store.AddParticipant(ctx, s.ID, sessions.Participant{
+		Protocol: sessions.ProtocolSAML, ClientID: entityID, SID: s.Index, NameID: s.NameID,
+	})
+	if err != nil {
+		if errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired) {
+			p.refuse(w, r, "session", err)
+		} else {
+			p.refuse(w, r, "unavailable", err)
+		}
+		return
+	}
+	var raw []byte
+	if err = p.sealAssertion(req, md); err == nil {
+		if err = req.MakeResponse(); err == nil {
+			raw, err = xmlBytes(req.ResponseEl)
+		}
+	}
+	if err != nil {
+		p.refuse(w, r, "internal", err)
+		return
+	}
+	p.recorder.TokenIssued(TokenAssertion, entityID)
+	p.logger.InfoContext(ctx, "saml assertion issued", "sp", entityID, "session", sessions.HashKey(s.ID)[:16],
+		"encrypted", md.encryption != nil, "request_id", req.Request.ID)
+	p.postForm(w, r, req.ACSEndpoint.Location, paramResponse, raw, req.RelayState)
+}
