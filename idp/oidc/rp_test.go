@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -207,6 +208,14 @@ func goOIDCRelyingParty(t *testing.T, h *harness) {
 	}
 	if _, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: tok3.RefreshToken}).Token(); !isInvalidGrant(err) {
 		t.Fatalf("refresh after logout: %v", err)
+	}
+	// The delivery is counted (and audited) once the client's answer is
+	// back, asynchronously to the client receiving the token.
+	for deadline := time.Now().Add(5 * time.Second); h.rec.count(h.rec.logout, oidc.NotificationBackchannel+"/"+oidc.ResultOK) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("back-channel delivery never counted")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if n := h.rec.count(h.rec.logout, oidc.NotificationBackchannel+"/"+oidc.ResultOK); n != 1 {
 		t.Fatalf("back-channel deliveries counted: %d", n)
