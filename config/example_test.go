@@ -14,7 +14,7 @@ func TestExample(t *testing.T) {
 		switch p {
 		case "/run/secrets/esenzioni-client-secret":
 			return []byte("s3cret\n"), nil
-		case "/run/secrets/oidc-subject-salt":
+		case "/run/secrets/oidc-subject-salt", "/run/secrets/saml-name-id-salt":
 			return []byte(testSalt + "\n"), nil
 		}
 		return nil, &fs.PathError{Op: "open", Path: p, Err: fs.ErrNotExist}

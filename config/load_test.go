@@ -106,6 +106,7 @@ oidc:
 saml:
   cert_file: idp.crt
   key_file: idp.key
+  name_id_salt: a-salt-of-at-least-thirty-two-characters
   service_providers:
     - {entity_id: "https://sp", metadata_file: sp.xml}
 `)

@@ -40,8 +40,14 @@ type Client struct {
 
 // SAML configures the SAML 2.0 identity provider and its service providers.
 type SAML struct {
-	CertFile         string            `yaml:"cert_file"` // signing certificate published in /saml/metadata
-	KeyFile          string            `yaml:"key_file"`
+	CertFile string `yaml:"cert_file"` // signing certificate published in /saml/metadata
+	KeyFile  string `yaml:"key_file"`
+	// NameIDSalt keys the persistent NameIDs (opaque, stable per SP and
+	// citizen): at least 32 characters, required when service providers are
+	// configured, and never changed afterwards (every SP would see new
+	// users). NameIDSaltFile reads it from a file.
+	NameIDSalt       Secret            `yaml:"name_id_salt"`
+	NameIDSaltFile   string            `yaml:"name_id_salt_file"`
 	ServiceProviders []ServiceProvider `yaml:"service_providers"` // file only
 }
 

@@ -136,6 +136,7 @@ func TestRedaction(t *testing.T) {
 	// The redacted rendering is itself a valid file, secrets aside.
 	c.Sessions.Redis.Password, c.Registry.DSN, c.OIDC.Clients[0].Secret = "", "", "x"
 	c.OIDC.SubjectSalt, c.OIDC.SubjectSaltFile = "", "salt"
+	c.SAML.NameIDSalt, c.SAML.NameIDSaltFile = "", "salt"
 	out, _ = c.Redacted()
 	saltFile := Loader{ReadFile: func(p string) ([]byte, error) {
 		if p == "salt" {

@@ -11,13 +11,7 @@ func (o OIDC) validate(p *problems) {
 			p.add("oidc", "option 'signing_keys' has an empty item at index %d", i)
 		}
 	}
-	// A subject_salt_file that could not be read is already reported.
-	switch n := len(o.SubjectSalt.Value()); {
-	case n == 0 && len(o.Clients) > 0 && o.SubjectSaltFile == "":
-		p.add("oidc", "option 'subject_salt' is required when 'clients' are configured")
-	case n > 0 && n < MinSubjectSaltLength:
-		p.add("oidc", "option 'subject_salt' must be at least %d characters long but it has %d", MinSubjectSaltLength, n)
-	}
+	salt(p, "oidc", "subject_salt", o.SubjectSalt, o.SubjectSaltFile, "clients", len(o.Clients) > 0)
 	positive(p, "oidc", "access_token_lifetime", o.AccessTokenLifetime)
 	positive(p, "oidc", "id_token_lifetime", o.IDTokenLifetime)
 	seen := map[string]int{}
@@ -84,6 +78,7 @@ func (c Client) validate(p *problems, path string) {
 }
 
 func (s SAML) validate(p *problems) {
+	salt(p, "saml", "name_id_salt", s.NameIDSalt, s.NameIDSaltFile, "service_providers", len(s.ServiceProviders) > 0)
 	if len(s.ServiceProviders) > 0 {
 		required(p, "saml", "cert_file", s.CertFile)
 		required(p, "saml", "key_file", s.KeyFile)
@@ -126,4 +121,16 @@ func unique(p *problems, seen map[string]int, path, key, value, list string, i i
 		return
 	}
 	seen[value] = i
+}
+
+// salt checks a pseudonymisation salt: required when users of it are
+// configured (list), and long enough. A *_file that could not be read is
+// already reported.
+func salt(p *problems, section, key string, v Secret, file, list string, needed bool) {
+	switch n := len(v.Value()); {
+	case n == 0 && needed && file == "":
+		p.add(section, "option '%s' is required when '%s' are configured", key, list)
+	case n > 0 && n < MinSubjectSaltLength:
+		p.add(section, "option '%s' must be at least %d characters long but it has %d", key, MinSubjectSaltLength, n)
+	}
 }

@@ -20,6 +20,7 @@ oidc:
 saml:
   cert_file: idp.crt
   key_file: idp.key
+  name_id_salt: a-salt-of-at-least-thirty-two-characters
   service_providers:
     - {entity_id: "https://sp1", metadata_file: sp1.xml}
     - {entity_id: "https://sp2", metadata_url: "https://sp2/metadata"}

@@ -22,6 +22,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/saml"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
@@ -221,6 +222,20 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			return op.Close(ctx)
+		})
+	}
+	if cfg.SAML.CertFile != "" {
+		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
+			NameIDSalt: []byte(cfg.SAML.NameIDSalt.Value()), Logger: logger.With("component", "saml"), Recorder: m, Pages: pages,
+		})
+		if err != nil {
+			return fmt.Errorf("saml: %w", err)
+		}
+		sp.Mount(public)
+		cleanup = append(cleanup, func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return sp.Close(ctx)
 		})
 	}
 	for path, h := range extraAdmin {

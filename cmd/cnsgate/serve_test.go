@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -373,5 +377,34 @@ func TestServeMountsOpenIDProvider(t *testing.T) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&disc); err != nil || resp.StatusCode != 200 || disc.Issuer != s.cfg.Issuer || disc.EndSession != s.cfg.Issuer+"/logout" {
 		t.Fatalf("discovery: %d %+v %v", resp.StatusCode, disc, err)
+	}
+}
+
+// TestServeMountsSAMLIdP configures the SAML IdP's signing key and checks
+// that its metadata is served on the public origin.
+func TestServeMountsSAMLIdP(t *testing.T) {
+	dir := t.TempDir()
+	key := cnstest.MustKey(2048)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cnsgate SAML test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	certFile, keyFile := filepath.Join(dir, "saml.crt"), filepath.Join(dir, "saml.key")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	s := startServer(t, func(y string) string {
+		return y + "saml:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n"
+	})
+	resp, err := s.client(t, nil, nil).Get(s.cfg.Issuer + "/saml/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "IDPSSODescriptor") || !strings.Contains(string(body), s.cfg.Issuer+"/saml/sso") {
+		t.Fatalf("metadata: %d\n%s", resp.StatusCode, body)
 	}
 }

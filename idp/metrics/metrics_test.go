@@ -16,6 +16,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/saml"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
@@ -216,7 +217,10 @@ func TestOIDCVocabulary(t *testing.T) {
 	}
 	r.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultOK)
 	r.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultFailed)
-	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 3, "cnsgate_logout_notifications_total": 2} {
+	var sr saml.Recorder = m
+	sr.TokenIssued(saml.TokenAssertion, "esenzioni")
+	sr.LogoutNotification(saml.NotificationSAML, saml.ResultOK)
+	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 3} {
 		total := 0.0
 		for k, v := range series(t, m, name) {
 			total += v

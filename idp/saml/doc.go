@@ -17,4 +17,10 @@
 // so that idp tells every other relying party. Short-lived state (seen
 // request ids, pending logout responses) lives in sessions.Ephemeral so
 // that any replica can serve any request.
+//
+// Not supported, by choice: the Artifact and SOAP bindings for requests
+// (responses go by HTTP-POST only), encrypted requests and EncryptedID,
+// ECDSA keys (ours and the SPs'), and front-channel logout started
+// elsewhere: SPs without a SOAP SingleLogoutService are not told of a
+// logout they did not start (see IdP.SessionEnded).
 package saml

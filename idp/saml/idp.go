@@ -3,7 +3,6 @@ package saml
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -97,7 +96,9 @@ type IdP struct {
 	attempts int
 	backoff  time.Duration
 	wg       sync.WaitGroup
-	stop     chan struct{}
+	quit     chan struct{} // closed by Close: the metadata refresh stops
+	quitOnce sync.Once
+	stop     chan struct{} // closed when Close gives up: deliveries stop retrying
 	stopOnce sync.Once
 }
 
@@ -164,7 +165,7 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		issuer: issuer, entityID: issuer + PathMetadata, svc: svc, store: store, eph: eph,
 		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime,
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
-		attempts: o.LogoutAttempts, backoff: o.LogoutBackoff, stop: make(chan struct{}),
+		attempts: o.LogoutAttempts, backoff: o.LogoutBackoff, quit: make(chan struct{}), stop: make(chan struct{}),
 	}
 	p.sps, err = newProviders(cfg.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
@@ -182,7 +183,7 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			p.sps.refreshLoop(p.stop, p.sps.failed)
+			p.sps.refreshLoop(p.quit, p.sps.failed)
 		}()
 	}
 	svc.RegisterResumer(Kind, p.resume)
@@ -223,7 +224,7 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 // deliveries under way; when ctx ends first, their remaining retries are
 // abandoned.
 func (p *IdP) Close(ctx context.Context) error {
-	p.stopOnce.Do(func() { close(p.stop) })
+	p.quitOnce.Do(func() { close(p.quit) })
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()
@@ -233,6 +234,7 @@ func (p *IdP) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
+		p.stopOnce.Do(func() { close(p.stop) })
 		<-done
 		return ctx.Err()
 	}
@@ -262,4 +264,34 @@ func (s slogLogger) Panic(v ...any)                 { s.l.Error(fmt.Sprint(v...)
 func (s slogLogger) Panicf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
 func (s slogLogger) Panicln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
 
-var errStopped = errors.New("saml: stopped")
+// Kinds and results counted by the Recorder (labels of
+// cnsgate_tokens_issued_total and cnsgate_logout_notifications_total).
+const (
+	TokenAssertion   = "assertion"
+	NotificationSAML = "saml"
+	ResultOK         = "ok"
+	ResultFailed     = "failed"
+)
+
+// Recorder counts what the identity provider issues and sends; idp/metrics
+// implements it with Prometheus. Every label comes from a bounded set: the
+// kinds above and the configured SP entity ids.
+type Recorder interface {
+	// TokenIssued counts one assertion (kind TokenAssertion) issued to the
+	// SP client.
+	TokenIssued(kind, client string)
+	// LogoutNotification counts one back-channel LogoutRequest after its
+	// last attempt: kind NotificationSAML, result ResultOK or ResultFailed.
+	LogoutNotification(kind, result string)
+}
+
+// NopRecorder records nothing.
+type NopRecorder struct{}
+
+// TokenIssued implements Recorder.
+func (NopRecorder) TokenIssued(string, string) {}
+
+// LogoutNotification implements Recorder.
+func (NopRecorder) LogoutNotification(string, string) {}
+
+var _ Recorder = NopRecorder{}

@@ -31,9 +31,8 @@ var formPage = template.Must(template.New("form").Parse(`<!doctype html>
 <title>{{.Title}}</title><link rel="stylesheet" href="/static/cnsgate.css"></head>
 <body><main id="main">
 <form method="post" action="{{.Action}}">
-<input type="hidden" name="{{.Param}}" value="{{.Value}}">
-{{- if .RelayState}}
-<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}
+{{- range .Fields}}
+<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}
 <p>{{.Text}}</p>
 <button type="submit">{{.Button}}</button>
 </form>
@@ -49,20 +48,25 @@ var formTexts = map[web.Lang][3]string{
 }
 
 // postForm answers with the HTTP-POST binding: a page whose form carries
-// the signed message raw to action, submitted by the browser.
-func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param string, raw []byte, relayState string) {
+// the signed message raw as param (and relayState) to action, submitted
+// by the browser.
+func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param string, raw []byte, relayState string, extra ...[2]string) {
+	fields := [][2]string{{param, base64.StdEncoding.EncodeToString(raw)}}
+	if relayState != "" {
+		fields = append(fields, [2]string{"RelayState", relayState})
+	}
+	fields = append(fields, extra...)
 	lang := web.LangFrom(r)
 	t := formTexts[lang]
 	var buf bytes.Buffer
-	err := formPage.Execute(&buf, map[string]string{
-		"Lang": string(lang), "Title": t[0], "Text": t[1], "Button": t[2],
-		"Action": action, "Param": param, "Value": base64.StdEncoding.EncodeToString(raw), "RelayState": relayState,
+	err := formPage.Execute(&buf, map[string]any{
+		"Lang": string(lang), "Title": t[0], "Text": t[1], "Button": t[2], "Action": action, "Fields": fields,
 	})
 	if err != nil {
 		p.refuse(w, r, "internal", err)
 		return
 	}
-	formAction := "'none'"
+	formAction := "'self'"
 	if u, err := url.Parse(action); err == nil && u.Host != "" {
 		formAction = u.Scheme + "://" + u.Host
 	}
@@ -76,6 +80,29 @@ func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param str
 		"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// repostMarker flags a POST-binding request that this identity provider
+// re-posted to itself.
+const repostMarker = "cnsgate_repost"
+
+// needsRepost reports a POST-binding request that came without the session
+// cookie and was not re-posted yet. The cookie is SameSite=Lax, so a
+// browser leaves it off a form posted from the SP's site: posting the same
+// form again from our own page makes the request same-site and brings the
+// cookie, so that single sign-on and SP-initiated logout see the session.
+// Without a session the second POST proceeds as the first would have.
+func needsRepost(r *http.Request) bool {
+	if r.Method != http.MethodPost || r.PostForm.Get(repostMarker) != "" {
+		return false
+	}
+	c, err := r.Cookie(idp.SessionCookie)
+	return err != nil || c.Value == ""
+}
+
+// repost answers with a page that posts m again to path on this origin.
+func (p *IdP) repost(w http.ResponseWriter, r *http.Request, path string, m *message) {
+	p.postForm(w, r, p.issuer+path, m.param, m.xml, m.relayState, [2]string{repostMarker, "1"})
 }
 
 // sendStatus answers a valid request that cannot be met (NoPassive,
@@ -126,6 +153,24 @@ var pageTexts = map[web.Lang]map[string]string{
 		"unavailable": "The service is temporarily unavailable. Please try again in a few minutes.",
 		"internal":    "The service had an error. Please try again in a few minutes.",
 	},
+}
+
+// refusals are the errors that mean "this request is not acceptable";
+// any other error while reading a request is an outage (the store that
+// remembers request ids, say).
+var refusals = []error{
+	ErrUnknownSP, ErrMetadataUnavailable, ErrTooLarge, ErrMalformed, ErrUnsigned, ErrBadSignature,
+	ErrWeakAlgorithm, ErrDestination, ErrStale, ErrReplay, ErrACS,
+}
+
+// pageKey is key for a refusal and "unavailable" for an outage.
+func pageKey(err error, key string) string {
+	for _, e := range refusals {
+		if errors.Is(err, e) {
+			return key
+		}
+	}
+	return "unavailable"
 }
 
 // errorPage is the data of idp/web's error.html.

@@ -61,8 +61,8 @@ func parseLogoutRequestXML(data []byte) (*logoutRequestXML, error) {
 	return &x, nil
 }
 
-// parseLogoutRequest validates a LogoutRequest as parseAuthnRequest does an
-// AuthnRequest: known SP, signatures, Destination, time, replay.
+// parseLogoutRequest validates a LogoutRequest as parseAuthnRequest does
+// an AuthnRequest.
 func (p *IdP) parseLogoutRequest(ctx context.Context, m *message) (*logoutRequestXML, *serviceProvider, *spMetadata, error) {
 	x, err := parseLogoutRequestXML(m.xml)
 	if err != nil {
@@ -120,7 +120,10 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 	var m *message
 	var err error
 	if r.Method == http.MethodPost {
-		m, err = decodePost(w, r, paramRequest)
+		if m, err = decodePost(w, r, paramRequest); err == nil && needsRepost(r) {
+			p.repost(w, r, PathSLO, m)
+			return
+		}
 	} else {
 		m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
 	}
@@ -131,7 +134,7 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 		x, sp, md, err = p.parseLogoutRequest(ctx, m)
 	}
 	if err != nil {
-		p.refuse(w, r, "logout", err)
+		p.refuse(w, r, pageKey(err, "logout"), err)
 		return
 	}
 	sess, err := p.svc.CurrentSession(r)

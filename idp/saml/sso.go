@@ -9,6 +9,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -28,7 +29,10 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 	var m *message
 	var err error
 	if r.Method == http.MethodPost {
-		m, err = decodePost(w, r, paramRequest)
+		if m, err = decodePost(w, r, paramRequest); err == nil && needsRepost(r) {
+			p.repost(w, r, PathSSO, m)
+			return
+		}
 	} else {
 		m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
 	}
@@ -37,7 +41,7 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 		ar, err = p.parseAuthnRequest(r.Context(), m)
 	}
 	if err != nil {
-		p.refuse(w, r, "request", err)
+		p.refuse(w, r, pageKey(err, "request"), err)
 		return
 	}
 	pa := pendingAuthn{SP: ar.sp.cfg.EntityID, ID: ar.x.ID, ACS: ar.acs.Location, RelayState: ar.relayState, ForceAuthn: ar.x.ForceAuthn}
@@ -76,7 +80,7 @@ func (p *IdP) idpAuthnRequest(r *http.Request, md *spMetadata, acs crewjam.Index
 			ID: pa.ID, Version: "2.0", ForceAuthn: &force,
 			Issuer: &crewjam.Issuer{Format: entityFormat, Value: pa.SP},
 		},
-		ServiceProviderMetadata: md.entity, SPSSODescriptor: md.sso, ACSEndpoint: &acs, Now: p.now(),
+		ServiceProviderMetadata: md.entity, SPSSODescriptor: md.sso, ACSEndpoint: &acs, Now: p.now().UTC(),
 	}
 }
 
@@ -177,6 +181,12 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAut
 		return
 	}
 	p.recorder.TokenIssued(TokenAssertion, entityID)
+	ev := registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess, Client: entityID,
+		SessionHash: sessions.HashKey(s.ID), Detail: []byte(`{"token":"saml_assertion"}`)}
+	if sess, err := p.store.Get(ctx, s.ID); err == nil {
+		ev.FiscalCode, ev.CardSerial, ev.Issuer = sess.FiscalCode, sess.CardSerial, sess.Issuer
+	}
+	p.svc.Audit(ctx, ev)
 	p.logger.InfoContext(ctx, "saml assertion issued", "sp", entityID, "session", sessions.HashKey(s.ID)[:16],
 		"encrypted", md.encryption != nil, "request_id", req.Request.ID)
 	p.postForm(w, r, req.ACSEndpoint.Location, paramResponse, raw, req.RelayState)
