@@ -30,7 +30,7 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 	}
 	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok}
 	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 5); err == nil {
-		p.Accesses = accessesFrom(lang, events)
+		p.Accesses = accessesFrom(lang, events, s.opts.Services)
 	} else {
 		// The page is still useful without its history.
 		s.logger.WarnContext(r.Context(), "recent accesses not read", "err", err)

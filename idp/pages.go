@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -58,12 +59,19 @@ func (s *Service) failPage(w http.ResponseWriter, r *http.Request, status int, t
 	})
 }
 
-func accessesFrom(lang web.Lang, events []registry.Event) []access {
+// accessesFrom turns audit events into the welcome page's lines: a card
+// login is an access to cnsgate itself, an identity given to a relying
+// party an access to that service, named as configured.
+func accessesFrom(lang web.Lang, events []registry.Event, services []ServiceLink) []access {
+	names := map[string]string{}
+	for _, l := range services {
+		names[l.ID] = l.Name
+	}
 	out := make([]access, 0, len(events))
 	for _, e := range events {
-		svc := e.Client
-		if svc == "" {
-			svc = lang.T("app.name")
+		svc := lang.T("app.name")
+		if e.Kind == registry.KindTokenIssued {
+			svc = cmp.Or(names[e.Client], e.Client)
 		}
 		outcome := lang.T("access.ok")
 		if e.Outcome != registry.OutcomeSuccess {

@@ -44,6 +44,7 @@ type LogoutNotifier interface {
 
 // ServiceLink is a relying party listed under "Servizi attivi".
 type ServiceLink struct {
+	ID   string // OIDC client id or SAML SP entity id
 	Name string
 	URL  string
 }

@@ -77,12 +77,12 @@ func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 	var out []idp.ServiceLink
 	for _, c := range cfg.OIDC.Clients {
 		if c.HomeURL != "" {
-			out = append(out, idp.ServiceLink{Name: c.Name, URL: c.HomeURL})
+			out = append(out, idp.ServiceLink{ID: c.ID, Name: c.Name, URL: c.HomeURL})
 		}
 	}
 	for _, sp := range cfg.SAML.ServiceProviders {
 		if sp.HomeURL != "" {
-			out = append(out, idp.ServiceLink{Name: sp.Name, URL: sp.HomeURL})
+			out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL})
 		}
 	}
 	return out

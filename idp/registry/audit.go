@@ -92,6 +92,7 @@ type AuditQuery struct {
 	FiscalCode   string
 	Outcome      Outcome
 	Kind         EventKind
+	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
 	Client       string
 	Limit        int
 }
@@ -144,6 +145,13 @@ func (d *DB) QueryAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	if q.Kind != "" {
 		where, args = append(where, "kind = ?"), append(args, string(q.Kind))
 	}
+	if len(q.Kinds) > 0 {
+		marks := make([]string, len(q.Kinds))
+		for i, k := range q.Kinds {
+			marks[i], args = "?", append(args, string(k))
+		}
+		where = append(where, "kind IN ("+strings.Join(marks, ", ")+")")
+	}
 	if q.Client != "" {
 		where, args = append(where, "client = ?"), append(args, q.Client)
 	}
@@ -176,13 +184,14 @@ func (d *DB) QueryAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	return out, nil
 }
 
-// RecentAccesses returns the login events (successes and refusals) of a
-// citizen, newest first, for the welcome page.
+// RecentAccesses returns a citizen's card logins (successes and refusals)
+// and the services that received an identity (tokens, assertions), newest
+// first, for the welcome page.
 func (d *DB) RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]Event, error) {
 	if fiscalCode == "" {
 		return nil, nil
 	}
-	return d.QueryAudit(ctx, AuditQuery{FiscalCode: fiscalCode, Kind: KindLogin, Limit: limit})
+	return d.QueryAudit(ctx, AuditQuery{FiscalCode: fiscalCode, Kinds: []EventKind{KindLogin, KindTokenIssued}, Limit: limit})
 }
 
 // PurgeAudit deletes the events older than before, for retention, and

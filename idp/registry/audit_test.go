@@ -29,6 +29,7 @@ func seedAudit(t *testing.T, e *env) (t0 time.Time) {
 		{Kind: KindLogin, Outcome: OutcomeSuccess, FiscalCode: strings.ToLower(mario), Client: "cms"},
 		{Kind: KindLogout, Outcome: OutcomeSuccess, FiscalCode: mario},
 		{Kind: KindCRLRefreshFailure, Outcome: OutcomeFailure, Reason: "revocation_unavailable", Issuer: "Regione Test"},
+		{Kind: KindTokenIssued, Outcome: OutcomeSuccess, FiscalCode: mario, Client: "esenzioni"},
 	}
 	for i, ev := range events {
 		ev.At = t0.Add(time.Duration(i) * time.Minute)
@@ -56,15 +57,16 @@ func TestAudit(t *testing.T) {
 				q    AuditQuery
 				want string
 			}{
-				"all newest first": {AuditQuery{}, "5,4,3,2,1,0"},
-				"since":            {AuditQuery{Since: t0.Add(3 * time.Minute)}, "5,4,3"},
+				"all newest first": {AuditQuery{}, "6,5,4,3,2,1,0"},
+				"since":            {AuditQuery{Since: t0.Add(3 * time.Minute)}, "6,5,4,3"},
 				"since+until":      {AuditQuery{Since: t0.Add(time.Minute), Until: t0.Add(3 * time.Minute)}, "2,1"},
-				"fiscal code":      {AuditQuery{FiscalCode: strings.ToLower(mario)}, "4,3,2,0"},
+				"fiscal code":      {AuditQuery{FiscalCode: strings.ToLower(mario)}, "6,4,3,2,0"},
 				"outcome":          {AuditQuery{Outcome: OutcomeFailure}, "5,1"},
 				"kind":             {AuditQuery{Kind: KindLogin}, "3,1,0"},
 				"client":           {AuditQuery{Client: "cms"}, "3"},
 				"cf+kind+outcome":  {AuditQuery{FiscalCode: mario, Kind: KindLogin, Outcome: OutcomeSuccess}, "3,0"},
-				"limit":            {AuditQuery{Limit: 2}, "5,4"},
+				"limit":            {AuditQuery{Limit: 2}, "6,5"},
+				"kinds":            {AuditQuery{Kinds: []EventKind{KindLogout, KindTokenIssued}}, "6,4"},
 				"none":             {AuditQuery{FiscalCode: anna}, ""},
 			} {
 				got, err := e.db.QueryAudit(ctx, c.q)
@@ -103,13 +105,13 @@ func TestAudit(t *testing.T) {
 		{"ok/recent-accesses", func(t *testing.T, e *env) {
 			t0 := seedAudit(t, e)
 			got, err := e.db.RecentAccesses(ctx, mario, 5)
-			if err != nil || ids(t0, got) != "3,0" || got[0].Client != "cms" {
+			if err != nil || ids(t0, got) != "6,3,0" || got[0].Client != "esenzioni" || got[1].Client != "cms" {
 				t.Errorf("RecentAccesses(mario) = %s, %v", ids(t0, got), err)
 			}
 			if got, _ := e.db.RecentAccesses(ctx, laura, 5); ids(t0, got) != "1" || got[0].Outcome != OutcomeFailure {
 				t.Errorf("RecentAccesses(laura) = %s", ids(t0, got))
 			}
-			if got, _ := e.db.RecentAccesses(ctx, mario, 1); ids(t0, got) != "3" {
+			if got, _ := e.db.RecentAccesses(ctx, mario, 1); ids(t0, got) != "6" {
 				t.Errorf("RecentAccesses(mario, 1) = %s", ids(t0, got))
 			}
 			if got, _ := e.db.RecentAccesses(ctx, "", 5); len(got) != 0 {
@@ -122,7 +124,7 @@ func TestAudit(t *testing.T) {
 			if err != nil || n != 2 {
 				t.Fatalf("PurgeAudit = %d, %v; want 2", n, err)
 			}
-			if got, _ := e.db.QueryAudit(ctx, AuditQuery{}); ids(t0, got) != "5,4,3,2" {
+			if got, _ := e.db.QueryAudit(ctx, AuditQuery{}); ids(t0, got) != "6,5,4,3,2" {
 				t.Errorf("after purge = %s", ids(t0, got))
 			}
 		}},
