@@ -6,7 +6,7 @@ export GOTOOLCHAIN := local
 # Fuzz time per target for `make fuzz` (go test -fuzztime syntax).
 FUZZTIME ?= 15s
 
-.PHONY: run build test lint fuzz bench clean
+.PHONY: run build test test-e2e lint fuzz bench clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -24,6 +24,13 @@ test: build
 	$(GO) test -race -count=1 -timeout 20m ./...
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
+
+## test-e2e: the citizen's journey in Debian's headless Chromium with a demo
+## card in its NSS database, against `cnsgate demo` on the default ports
+## (root, chromium, libnss3-tools, openssl and `npm ci --prefix scripts/browser`);
+## screenshots in testresults/e2e-browser/
+test-e2e: build
+	node scripts/e2e-browser.mjs $(BIN)
 
 ## lint: formatting and vet
 lint:

@@ -34,10 +34,14 @@ const (
 // Ports is where the demo listens.
 type Ports struct {
 	Public, CNS, Admin string // host:port
+	// Esenzioni is the example OIDC relying party's address; empty leaves
+	// it out of the configuration.
+	Esenzioni string
 }
 
-// DefaultPorts are the demo's addresses of the Contract.
-var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464"}
+// DefaultPorts are the demo's addresses of the Contract. (The CMS example,
+// a SAML service provider, will take localhost:8082.)
+var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464", Esenzioni: "localhost:8081"}
 
 // Card is a demo card written to disk.
 type Card struct {
@@ -54,29 +58,39 @@ type Setup struct {
 	Dir        string
 	ConfigFile string
 	TLSCAFile  string // the CA of the localhost server certificate (curl --cacert)
-	TrustDir   string
-	Cards      []Card
-	Created    bool // false when an existing directory was reused
+	// TLSRootsDir holds the demo TLS CA alone, for tools outside cnsgate
+	// that read a directory of roots (SSL_CERT_DIR).
+	TLSRootsDir string
+	TrustDir    string
+	Cards       []Card
+	// Esenzioni is the example OIDC relying party; nil when left out.
+	Esenzioni *RelyingParty
+	Created   bool // false when an existing directory was reused
 }
 
-// Prepare creates dir on first use (PKI, cards, TLS certificate,
-// config.yaml) and reuses it afterwards. ports fills the configuration's
-// listeners and origins.
+// Prepare creates dir on first use (PKI, cards, TLS certificate, token
+// signing key, secrets, config.yaml) and reuses it afterwards: a directory
+// from an earlier version gets the files it lacks, and what it has is kept.
+// ports fills the configuration's listeners and origins.
 func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	s := &Setup{
-		Dir:        abs,
-		ConfigFile: filepath.Join(abs, "config.yaml"),
-		TLSCAFile:  filepath.Join(abs, "tls", "ca.crt"),
-		TrustDir:   filepath.Join(abs, "trust"),
+		Dir:         abs,
+		ConfigFile:  filepath.Join(abs, "config.yaml"),
+		TLSCAFile:   filepath.Join(abs, "tls", "ca.crt"),
+		TLSRootsDir: filepath.Join(abs, "tls", "roots"),
+		TrustDir:    filepath.Join(abs, "trust"),
 	}
 	s.Cards = cardPlan(abs)
+	if ports.Esenzioni != "" {
+		s.Esenzioni = s.esenzioniPlan(ports.Esenzioni)
+	}
 	if _, err := os.Stat(filepath.Join(abs, "cards", "citizen.crt")); err == nil {
 		// Reuse: the PKI stays, the configuration follows the ports asked for.
-		return s, s.writeConfig(ports)
+		return s, s.finish(ports)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -92,7 +106,29 @@ func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
 	if err := s.makeTLS(now); err != nil {
 		return nil, err
 	}
-	return s, s.writeConfig(ports)
+	return s, s.finish(ports)
+}
+
+// finish adds what a new or reused directory may lack, then writes the
+// configuration.
+func (s *Setup) finish(ports Ports) error {
+	if err := s.ensureTLSRoots(); err != nil {
+		return err
+	}
+	if err := s.ensureOIDC(); err != nil {
+		return err
+	}
+	return s.writeConfig(ports)
+}
+
+// Card returns the demo card of that name (citizen, unregistered, ...).
+func (s *Setup) Card(name string) (Card, bool) {
+	for _, c := range s.Cards {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Card{}, false
 }
 
 // cardPlan lists the demo cards and where they live.
@@ -264,31 +300,22 @@ func (s *Setup) makeTLS(now time.Time) error {
 
 // writeConfig writes config.yaml for the given ports.
 func (s *Setup) writeConfig(p Ports) error {
-	host := func(hp string) string {
-		h, port, err := net.SplitHostPort(hp)
-		if err != nil {
-			return hp
-		}
-		if h == "" || h == "0.0.0.0" || h == "::" {
-			h = "localhost"
-		}
-		return net.JoinHostPort(h, port)
-	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# cnsgate demo configuration, written by `cnsgate demo`. Edit freely;\n")
-	fmt.Fprintf(&b, "# the listeners and origins are rewritten from --public/--cns/--admin at each start.\n")
-	fmt.Fprintf(&b, "issuer: https://%s\n", host(p.Public))
-	fmt.Fprintf(&b, "cns_origin: https://%s\n", host(p.CNS))
+	fmt.Fprintf(&b, "# cnsgate demo configuration, written by `cnsgate demo` and rewritten at each\n")
+	fmt.Fprintf(&b, "# start from --public/--cns/--admin/--esenzioni: copy it to experiment.\n")
+	fmt.Fprintf(&b, "issuer: https://%s\n", originHost(p.Public))
+	fmt.Fprintf(&b, "cns_origin: https://%s\n", originHost(p.CNS))
 	fmt.Fprintf(&b, "listen:\n  public: %q\n  cns: %q\n  admin: %q\n", p.Public, p.CNS, p.Admin)
 	fmt.Fprintf(&b, "tls:\n  cert_file: %s\n  key_file: %s\n", filepath.Join(s.Dir, "tls", "server.crt"), filepath.Join(s.Dir, "tls", "server.key"))
 	fmt.Fprintf(&b, "trust:\n  ca_dirs: [%s]\n", s.TrustDir)
 	// The demo CA's CRL and OCSP are served by the demo process itself on
 	// the admin listener (see Setup.CAHandlers).
-	admin := host(p.Admin)
+	admin := originHost(p.Admin)
 	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
 		DemoCAName, admin, CRLPath, admin, OCSPPath)
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")
+	s.writeOIDCConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)
 }

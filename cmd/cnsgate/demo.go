@@ -5,10 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"sync"
 	"time"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -18,11 +22,30 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	public := fs.String("public", demo.DefaultPorts.Public, "public listener")
 	cns := fs.String("cns", demo.DefaultPorts.CNS, "card (mutual TLS) listener")
 	admin := fs.String("admin", demo.DefaultPorts.Admin, "admin listener (/metrics /healthz /readyz)")
+	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	setup, err := demo.Prepare(*dir, demo.Ports{Public: *public, CNS: *cns, Admin: *admin}, time.Now())
+	ports := demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni}
+	if ports.Esenzioni == "off" {
+		ports.Esenzioni = ""
+	}
+	// The example relying parties' sockets are bound first, like cnsgate's
+	// own: a busy port is reported now, and port 0 gets a real port before
+	// the configuration registers the relying party's URLs.
+	var rpListener net.Listener
+	if !*prepare && ports.Esenzioni != "" {
+		ln, err := net.Listen("tcp", ports.Esenzioni)
+		if err != nil {
+			fmt.Fprintf(stderr, "cnsgate demo: --esenzioni: %v\n", err)
+			return 2
+		}
+		defer ln.Close()
+		rpListener = ln
+		ports.Esenzioni = boundAddr(ports.Esenzioni, ln.Addr())
+	}
+	setup, err := demo.Prepare(*dir, ports, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
@@ -42,9 +65,49 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
 	}
-	err = serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) {
-		printBanner(stdout, setup, cfg, b)
-	}, caHandlers)
+	apps, err := newExampleApps(setup, cfg, rpListener, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 2
+	}
+	// cnsgate's own outgoing calls (back-channel logout to the example
+	// relying parties) must trust the demo's TLS CA.
+	caPEM, err := os.ReadFile(setup.TLSCAFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 2
+	}
+	roots, err := x509cns.ParseCertificates(caPEM)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %s: %v\n", setup.TLSCAFile, err)
+		return 2
+	}
+
+	// The relying parties start once cnsgate answers (their discovery
+	// needs it) and stop after it, so that logout tokens sent while it
+	// shuts down still find them.
+	serveCtx, stopServe := context.WithCancel(ctx)
+	defer stopServe()
+	appsCtx, stopApps := context.WithCancel(context.Background())
+	var launched sync.WaitGroup
+	var appsErr error
+	err = serve(serveCtx, cfg, setup.ConfigFile, logger, func(b bound) {
+		launched.Add(1)
+		go func() {
+			defer launched.Done()
+			if appsErr = apps.start(appsCtx); appsErr != nil {
+				stopServe()
+				return
+			}
+			printBanner(stdout, setup, cfg, b, apps)
+		}()
+	}, serveExtras{admin: caHandlers, roots: roots})
+	stopApps()
+	launched.Wait()
+	apps.shutdown()
+	if err == nil && ctx.Err() == nil { // Ctrl-C while they start is no error
+		err = appsErr
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 1
@@ -52,20 +115,41 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound) {
+// boundAddr keeps the host the user asked for with the port the kernel
+// gave.
+func boundAddr(asked string, got net.Addr) string {
+	host, _, err := net.SplitHostPort(asked)
+	tcp, ok := got.(*net.TCPAddr)
+	if err != nil || !ok {
+		return got.String()
+	}
+	return net.JoinHostPort(host, fmt.Sprint(tcp.Port))
+}
+
+func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound, apps *exampleApps) {
 	verb := "reused"
 	if s.Created {
 		verb = "created"
 	}
 	fmt.Fprintf(w, "\ncnsgate demo is running (%s %s)\n\n", verb, s.Dir)
 	fmt.Fprintf(w, "  public   %s\n  cns      %s   (mutual TLS: present a demo card)\n  admin    http://%s/healthz\n", cfg.Issuer, cfg.CNSOrigin, b.Admin)
-	fmt.Fprintf(w, "  demo CA  http://%s%s (CRL), http://%s%s (OCSP)\n\n", b.Admin, demo.CRLPath, b.Admin, demo.OCSPPath)
-	fmt.Fprintf(w, "Demo cards (certificate, key):\n")
+	fmt.Fprintf(w, "  demo CA  http://%s%s (CRL), http://%s%s (OCSP)\n", b.Admin, demo.CRLPath, b.Admin, demo.OCSPPath)
+	for _, a := range apps.apps {
+		fmt.Fprintf(w, "  %-8s %s/   (%s, %s)\n", a.label, a.baseURL, a.name, a.kind)
+	}
+	fmt.Fprintf(w, "\nDemo cards (certificate, key):\n")
 	for _, c := range s.Cards {
 		fmt.Fprintf(w, "  %-9s %s\n            %s\n            %s\n", c.Name, c.Description, c.ChainFile, c.KeyFile)
 	}
 	fmt.Fprintf(w, "\nTry a card login with curl:\n")
 	fmt.Fprintf(w, "  curl --cacert %s --cert %s --key %s %s/cns/check\n",
 		s.TLSCAFile, s.Cards[0].ChainFile, s.Cards[0].KeyFile, cfg.CNSOrigin)
+	if c, ok := s.Card("unregistered"); ok && len(apps.apps) > 0 {
+		fmt.Fprintf(w, "In a browser: make the card a PKCS#12 file (password: demo) and import it\n")
+		fmt.Fprintf(w, "(README, \"Import a demo card into a browser\"):\n")
+		fmt.Fprintf(w, "  openssl pkcs12 -export -in %s -inkey %s \\\n      -name %q -out %s.p12 -passout pass:demo\n",
+			c.ChainFile, c.KeyFile, "cnsgate demo "+c.Name, c.Name)
+		fmt.Fprintf(w, "  then open %s/ and press \"Accedi con TS/CNS\".\n", apps.apps[0].baseURL)
+	}
 	fmt.Fprintf(w, "Inspect a card:\n  cnsgate inspect --trust %s %s\n\nPress Ctrl-C to stop.\n", s.TrustDir, s.Cards[0].CertFile)
 }

@@ -44,7 +44,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	logger := newLogger(cfg.Log, stderr)
-	if err := serve(ctx, cfg, *path, logger, nil, nil); err != nil {
+	if err := serve(ctx, cfg, *path, logger, nil, serveExtras{}); err != nil {
 		logger.Error("cnsgate stopped", "err", err)
 		return 1
 	}
@@ -87,10 +87,36 @@ func listen(cfg *config.Config) (*listeners, error) {
 	return &l, nil
 }
 
+// serveExtras are what the demo adds to a gateway: more handlers on the
+// admin listener (its CA's CRL and OCSP), and more roots trusted by
+// cnsgate's outgoing HTTPS calls (its own TLS CA, which signs the example
+// relying parties' certificates).
+type serveExtras struct {
+	admin map[string]http.Handler
+	roots []*x509.Certificate
+}
+
+// outboundClient is the HTTP client of back-channel logouts and metadata
+// fetches: the system roots, plus extra ones when given.
+func outboundClient(extra []*x509.Certificate) (*http.Client, error) {
+	if len(extra) == 0 {
+		return &http.Client{Timeout: 30 * time.Second}, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for _, c := range extra {
+		pool.AddCert(c)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
+
 // serve runs cnsgate until ctx ends. ready, when not nil, receives the
-// bound addresses once every listener accepts connections. extraAdmin
-// mounts more handlers on the admin listener (the demo CA's CRL and OCSP).
-func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound), extraAdmin map[string]http.Handler) error {
+// bound addresses once every listener accepts connections.
+func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog.Logger, ready func(bound), extras serveExtras) error {
 	ts, err := loadTrust(cfg.Trust)
 	if err == nil {
 		err = ts.requireUsable()
@@ -211,8 +237,12 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	go m.WatchReadiness(ctx, 15*time.Second, checks)
 	go metrics.PurgeLoop(ctx, reg, cfg.Audit.Retention.Std(), time.Hour, logger)
 	public := svc.PublicHandler()
+	outbound, err := outboundClient(extras.roots)
+	if err != nil {
+		return err
+	}
 	if len(cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral, oidc.Options{Logger: logger, Recorder: m})
+		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral, oidc.Options{Logger: logger, Recorder: m, HTTPClient: outbound})
 		if err != nil {
 			return fmt.Errorf("oidc: %w", err)
 		}
@@ -227,6 +257,7 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 	if cfg.SAML.CertFile != "" {
 		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
 			NameIDSalt: []byte(cfg.SAML.NameIDSalt.Value()), Logger: logger.With("component", "saml"), Recorder: m, Pages: pages,
+			HTTPClient: outbound,
 		})
 		if err != nil {
 			return fmt.Errorf("saml: %w", err)
@@ -238,7 +269,7 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 			return sp.Close(ctx)
 		})
 	}
-	for path, h := range extraAdmin {
+	for path, h := range extras.admin {
 		admin.Handle(path, h)
 	}
 	servers := []*http.Server{

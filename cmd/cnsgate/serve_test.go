@@ -63,7 +63,9 @@ func startServer(t *testing.T, edit func(cfgYAML string) string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, caHandlers) }()
+	go func() {
+		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
+	}()
 	select {
 	case s.b = <-ready:
 	case err := <-s.done:

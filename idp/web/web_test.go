@@ -78,6 +78,11 @@ func TestRenderErrorPage(t *testing.T) {
 	if w.Code != 403 || strings.Contains(body, "<script>") || !strings.Contains(body, `lang="it"`) {
 		t.Fatalf("%d\n%s", w.Code, body)
 	}
+	// no-referrer would make browsers send "Origin: null" on our own form
+	// POSTs (registration, logout), which the origin check must refuse.
+	if rp := w.Header().Get("Referrer-Policy"); rp == "no-referrer" || rp == "" {
+		t.Fatalf("Referrer-Policy %q hides our origin from our own forms", rp)
+	}
 	if w.Header().Get("Content-Security-Policy") == "" || w.Header().Get("Cache-Control") != "no-store" {
 		t.Fatal("security headers missing")
 	}

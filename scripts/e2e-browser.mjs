@@ -1,0 +1,343 @@
+#!/usr/bin/env node
+// The citizen's journey in a real browser: Debian's headless Chromium,
+// driven by playwright-core, with a demo card in its NSS database and an
+// AutoSelectCertificateForUrls policy for the card origin (the recipe of
+// shared/notes/browser-client-certificate.md, with the demo TLS CA trusted in
+// the same database instead of --ignore-certificate-errors), against
+// `cnsgate demo` on its default ports.
+//
+// Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the
+// unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
+// -> cnsgate's confirmation -> logged-out page ("rimuovi la tessera"); then a
+// second login (the card is registered now), "Esci" on cnsgate's welcome
+// page, and the back-channel logout ending the Esenzioni session; then
+// Ctrl-C, which must stop the demo cleanly.
+//
+// Screenshots of each step and the demo's logs go to testresults/e2e-browser/.
+// Needs: root (the policy file lives in /etc/chromium/policies/managed and is
+// removed at the end), /usr/bin/chromium, certutil and pk12util
+// (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
+//
+// Usage: node scripts/e2e-browser.mjs [path/to/cnsgate]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
+const artifacts = path.join(repo, 'testresults', 'e2e-browser');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const policyDir = '/etc/chromium/policies/managed';
+const policyFile = path.join(policyDir, 'cnsgate-e2e.json');
+const ports = { public: 8443, cns: 8444, admin: 9464, esenzioni: 8081 };
+const PUBLIC = `https://localhost:${ports.public}`;
+const CNS = `https://localhost:${ports.cns}`;
+const ESENZIONI = `https://localhost:${ports.esenzioni}`;
+const P12_PASSWORD = 'demo';
+const CARD = 'unregistered';
+
+function die(msg) {
+  console.error(`e2e-browser: ${msg}`);
+  process.exit(2);
+}
+
+// ---- preconditions, each failing with what to do -------------------------
+
+function have(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const require = createRequire(path.join(repo, 'scripts/browser/package.json'));
+let chromium;
+try {
+  ({ chromium } = require('playwright-core'));
+} catch {
+  die('playwright-core is not installed: run `npm ci --prefix scripts/browser`');
+}
+if (!fs.existsSync(bin)) die(`no cnsgate binary at ${bin}: run \`make build\``);
+if (!fs.existsSync(chromiumPath)) die(`no Chromium at ${chromiumPath}: apt-get install -y chromium libnss3-tools`);
+for (const cmd of ['certutil', 'pk12util']) if (!have(cmd)) die(`${cmd} is missing: apt-get install -y libnss3-tools`);
+if (!have('openssl')) die('openssl is missing: apt-get install -y openssl');
+try {
+  fs.mkdirSync(policyDir, { recursive: true });
+  fs.accessSync(policyDir, fs.constants.W_OK);
+} catch {
+  die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
+}
+
+// busy says why a port cannot be used: something listens on it (IPv4 or
+// IPv6 loopback, where Chromium may go for "localhost") or it cannot be bound.
+async function busy(port) {
+  const answers = (host) =>
+    new Promise((resolve) => {
+      const s = net.connect({ host, port });
+      s.setTimeout(500);
+      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('error', () => resolve(false));
+      s.once('timeout', () => { s.destroy(); resolve(false); });
+    });
+  for (const host of ['127.0.0.1', '::1']) if (await answers(host)) return `something answers on ${host}:${port}`;
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', (err) => resolve(`cannot bind 127.0.0.1:${port}: ${err.code}`));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve('')));
+  });
+}
+
+for (const [name, port] of Object.entries(ports)) {
+  const why = await busy(port);
+  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it (a running \`make run\`?) and retry.`);
+}
+
+// ---- the demo, the card, the browser profile ------------------------------
+
+fs.rmSync(artifacts, { recursive: true, force: true });
+fs.mkdirSync(artifacts, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cnsgate-e2e-browser-'));
+const demoDir = path.join(work, 'demo');
+const home = path.join(work, 'home');
+let demo;
+let demoExit; // promise of {code, signal}
+let browser;
+
+function cleanup() {
+  try { fs.rmSync(policyFile, { force: true }); } catch { /* reported below if it stays */ }
+  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    if (browser) await browser.close().catch(() => {});
+    cleanup();
+    process.exit(130);
+  });
+}
+
+function startDemo() {
+  const out = fs.openSync(path.join(artifacts, 'cnsgate.stdout.log'), 'w');
+  const err = fs.openSync(path.join(artifacts, 'cnsgate.stderr.log'), 'w');
+  demo = spawn(bin, ['demo', '--dir', demoDir], { stdio: ['ignore', out, err] });
+  demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const poll = () => {
+      const banner = fs.readFileSync(path.join(artifacts, 'cnsgate.stdout.log'), 'utf8');
+      if (banner.includes('Press Ctrl-C to stop.')) return resolve();
+      if (demo.exitCode !== null || demo.signalCode !== null) {
+        return reject(new Error(`cnsgate demo exited (${demo.exitCode ?? demo.signalCode}):\n${tail('cnsgate.stderr.log')}`));
+      }
+      if (Date.now() > deadline) return reject(new Error(`cnsgate demo printed no banner in 60 s:\n${tail('cnsgate.stderr.log')}`));
+      setTimeout(poll, 100);
+    };
+    poll();
+  });
+}
+
+function tail(log, n = 20) {
+  return fs.readFileSync(path.join(artifacts, log), 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+}
+
+// The card as the browser imports it: PKCS#12 with a password, in the
+// NSS database of the browser user's HOME.
+function prepareProfile() {
+  const cards = path.join(demoDir, 'cards');
+  const p12 = path.join(work, `${CARD}.p12`);
+  execFileSync('openssl', ['pkcs12', '-export', '-in', path.join(cards, `${CARD}-fullchain.crt`),
+    '-inkey', path.join(cards, `${CARD}.key`), '-name', `cnsgate demo ${CARD}`, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
+  execFileSync('pk12util', ['-d', db, '-i', p12, '-W', P12_PASSWORD], { stdio: 'ignore' });
+  // The demo TLS CA is trusted the way the README tells a user to: the
+  // browser checks every server certificate (no --ignore-certificate-errors).
+  execFileSync('certutil', ['-d', db, '-A', '-n', 'cnsgate demo TLS CA', '-t', 'C,,', '-i', path.join(demoDir, 'tls', 'ca.crt')]);
+  const listed = execFileSync('certutil', ['-d', db, '-L'], { encoding: 'utf8' });
+  if (!listed.includes(`cnsgate demo ${CARD}`)) throw new Error(`the card is not in the NSS database:\n${listed}`);
+  // The policy picks the first matching certificate: only this card is there.
+  fs.writeFileSync(policyFile, JSON.stringify({
+    AutoSelectCertificateForUrls: [JSON.stringify({ pattern: CNS, filter: {} })],
+  }));
+  const identity = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(demoDir, 'trust'), path.join(cards, `${CARD}.crt`)], { encoding: 'utf8' }));
+  return identity.fiscal_code;
+}
+
+// ---- steps -----------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+let n = 0;
+let page;
+let broken = false;
+
+function slug(s) {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+// step runs one check of the journey; once one fails, the later ones are
+// skipped, except those marked always (they do not depend on the journey).
+async function step(name, fn, { always = false } = {}) {
+  n += 1;
+  const shot = `${String(n).padStart(2, '0')}-${slug(name)}`;
+  if (broken && !always) {
+    skipped += 1;
+    console.log(`skip ${name}`);
+    return;
+  }
+  try {
+    await fn();
+    passed += 1;
+    console.log(`ok   ${name}`);
+    if (page && page.url() !== 'about:blank') await page.screenshot({ path: path.join(artifacts, `${shot}.png`), fullPage: true });
+  } catch (err) {
+    failed += 1;
+    broken = true;
+    console.log(`FAIL ${name}: ${err.message.split('\n')[0]}`);
+    if (page) {
+      console.log(`     at ${page.url()}`);
+      const text = await page.locator('body').innerText().catch(() => '');
+      console.log(text.split('\n').slice(0, 15).map((l) => `     ${l}`).join('\n'));
+      await page.screenshot({ path: path.join(artifacts, `${shot}-FAILED.png`), fullPage: true }).catch(() => {});
+    }
+  }
+}
+
+// expectText waits until the page shows text.
+async function expectText(text) {
+  await page.getByText(text, { exact: false }).first().waitFor({ state: 'visible' });
+}
+
+function expectAt(origin, pathname) {
+  const u = new URL(page.url());
+  if (u.origin !== origin || (pathname && u.pathname !== pathname)) {
+    throw new Error(`at ${page.url()}, expected ${origin}${pathname ?? ''}`);
+  }
+}
+
+async function run() {
+  let fiscalCode = '';
+  await step('cnsgate demo starts on the default ports', async () => {
+    await startDemo();
+    fiscalCode = prepareProfile();
+  });
+  await step('Chromium starts with the card in its NSS database', async () => {
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+      env: { ...process.env, HOME: home },
+    });
+    const context = await browser.newContext({ locale: 'it-IT', viewport: { width: 1000, height: 800 } });
+    context.setDefaultTimeout(15_000);
+    page = await context.newPage();
+  });
+  await step('Esenzioni da reddito offers "Accedi con TS/CNS"', async () => {
+    await page.goto(`${ESENZIONI}/`);
+    await expectText('Esenzioni dal ticket per reddito');
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+  });
+  await step('cnsgate asks for the card', async () => {
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL((u) => u.origin === PUBLIC);
+    await expectText('Accedi ai servizi con la tua Tessera Sanitaria');
+  });
+  await step('the card is read and "Registra TS-CNS" offered', async () => {
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL((u) => u.origin === CNS);
+    await page.getByRole('heading', { name: 'Registra TS-CNS' }).waitFor();
+    await expectText(fiscalCode);
+  });
+  await step('registration with consent succeeds', async () => {
+    await page.getByLabel('Acconsento').check();
+    await page.getByRole('button', { name: 'Registra TS-CNS' }).click();
+    await expectText('Operazione correttamente eseguita');
+  });
+  await step('back at Esenzioni with the fiscal code', async () => {
+    await page.getByRole('link', { name: 'Continua' }).click();
+    await page.waitForURL(`${ESENZIONI}/`);
+    await expectText(fiscalCode);
+    await expectText('Anna Verdi');
+    await expectText('Dati dimostrativi');
+    await expectText('E01');
+  });
+  await step('"Esci" at Esenzioni: cnsgate asks to confirm', async () => {
+    await page.getByRole('button', { name: 'Esci' }).click();
+    await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/logout');
+    await expectText('Vuoi uscire?');
+  });
+  await step('logged out: close the browser and remove the card', async () => {
+    await page.getByRole('button', { name: 'Esci' }).click();
+    await page.waitForURL(`${ESENZIONI}/logged-out`);
+    await expectText('rimuovi la tessera');
+  });
+  await step('Esenzioni and cnsgate no longer know the citizen', async () => {
+    await page.goto(`${ESENZIONI}/`);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+    await page.goto(`${PUBLIC}/`);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+  });
+  await step('the registered card logs in again at once', async () => {
+    await page.goto(`${ESENZIONI}/`);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL((u) => u.origin === PUBLIC);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL(`${ESENZIONI}/`);
+    await expectText(fiscalCode);
+  });
+  await step('cnsgate\'s welcome page lists Esenzioni under "Servizi attivi"', async () => {
+    await page.goto(`${PUBLIC}/`);
+    await page.getByRole('heading', { name: 'Servizi attivi' }).waitFor();
+    await page.getByRole('link', { name: 'Esenzioni da reddito' }).waitFor();
+    await expectText(fiscalCode);
+  });
+  await step('"Esci" at cnsgate: close the browser and remove the card', async () => {
+    await page.getByRole('button', { name: 'Esci' }).click();
+    await expectText('rimuovi la tessera');
+    expectAt(PUBLIC);
+  });
+  await step('the back-channel logout ended the Esenzioni session', async () => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      await page.goto(`${ESENZIONI}/`);
+      if (await page.getByRole('link', { name: 'Accedi con TS/CNS' }).count()) break;
+      if (Date.now() > deadline) throw new Error('Esenzioni still shows the citizen 15 s after the logout at cnsgate');
+      await page.waitForTimeout(250);
+    }
+  });
+  await step('Ctrl-C stops the demo cleanly', async () => {
+    if (browser) await browser.close();
+    browser = undefined;
+    page = undefined;
+    if (!demo) throw new Error('the demo did not start');
+    demo.kill('SIGINT');
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 30_000));
+    const result = await Promise.race([demoExit, timeout]);
+    if (!result) throw new Error('cnsgate demo still runs 30 s after SIGINT');
+    if (result.code !== 0) throw new Error(`cnsgate demo exited with ${result.code ?? result.signal} after SIGINT:\n${tail('cnsgate.stderr.log')}`);
+    if (!tail('cnsgate.stderr.log', 1000).includes('cnsgate shutting down')) throw new Error('no "cnsgate shutting down" in the log');
+  }, { always: true });
+}
+
+try {
+  await run();
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  cleanup();
+  if (fs.existsSync(policyFile)) {
+    failed += 1;
+    console.log(`FAIL the policy file ${policyFile} could not be removed`);
+  }
+}
+console.log(`screenshots and logs: ${path.relative(process.cwd(), artifacts) || artifacts}`);
+console.log(`e2e-browser: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed ? 1 : 0);
