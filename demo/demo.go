@@ -37,11 +37,13 @@ type Ports struct {
 	// Esenzioni is the example OIDC relying party's address; empty leaves
 	// it out of the configuration.
 	Esenzioni string
+	// CMS is the example SAML service provider's address; empty leaves it
+	// out of the configuration.
+	CMS string
 }
 
-// DefaultPorts are the demo's addresses of the Contract. (The CMS example,
-// a SAML service provider, will take localhost:8082.)
-var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464", Esenzioni: "localhost:8081"}
+// DefaultPorts are the demo's addresses of the Contract.
+var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464", Esenzioni: "localhost:8081", CMS: "localhost:8082"}
 
 // Card is a demo card written to disk.
 type Card struct {
@@ -65,7 +67,9 @@ type Setup struct {
 	Cards       []Card
 	// Esenzioni is the example OIDC relying party; nil when left out.
 	Esenzioni *RelyingParty
-	Created   bool // false when an existing directory was reused
+	// CMS is the example SAML service provider; nil when left out.
+	CMS     *ServiceProvider
+	Created bool // false when an existing directory was reused
 }
 
 // Prepare creates dir on first use (PKI, cards, TLS certificate, token
@@ -88,9 +92,12 @@ func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
 	if ports.Esenzioni != "" {
 		s.Esenzioni = s.esenzioniPlan(ports.Esenzioni)
 	}
+	if ports.CMS != "" {
+		s.CMS = s.cmsPlan(ports.CMS)
+	}
 	if _, err := os.Stat(filepath.Join(abs, "cards", "citizen.crt")); err == nil {
 		// Reuse: the PKI stays, the configuration follows the ports asked for.
-		return s, s.finish(ports)
+		return s, s.finish(ports, now)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
@@ -106,16 +113,19 @@ func Prepare(dir string, ports Ports, now time.Time) (*Setup, error) {
 	if err := s.makeTLS(now); err != nil {
 		return nil, err
 	}
-	return s, s.finish(ports)
+	return s, s.finish(ports, now)
 }
 
 // finish adds what a new or reused directory may lack, then writes the
 // configuration.
-func (s *Setup) finish(ports Ports) error {
+func (s *Setup) finish(ports Ports, now time.Time) error {
 	if err := s.ensureTLSRoots(); err != nil {
 		return err
 	}
 	if err := s.ensureOIDC(); err != nil {
+		return err
+	}
+	if err := s.ensureSAML(now); err != nil {
 		return err
 	}
 	return s.writeConfig(ports)
@@ -142,6 +152,7 @@ func cardPlan(dir string) []Card {
 	}
 	for i := range cards {
 		c := &cards[i]
+		c.FiscalCode = fixCheck(c.FiscalCode) // the check character the card carries
 		base := filepath.Join(dir, "cards", c.Name)
 		c.CertFile, c.KeyFile, c.ChainFile = base+".crt", base+".key", base+"-fullchain.crt"
 	}
@@ -302,7 +313,7 @@ func (s *Setup) makeTLS(now time.Time) error {
 func (s *Setup) writeConfig(p Ports) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# cnsgate demo configuration, written by `cnsgate demo` and rewritten at each\n")
-	fmt.Fprintf(&b, "# start from --public/--cns/--admin/--esenzioni: copy it to experiment.\n")
+	fmt.Fprintf(&b, "# start from --public/--cns/--admin/--esenzioni/--cms: copy it to experiment.\n")
 	fmt.Fprintf(&b, "issuer: https://%s\n", originHost(p.Public))
 	fmt.Fprintf(&b, "cns_origin: https://%s\n", originHost(p.CNS))
 	fmt.Fprintf(&b, "listen:\n  public: %q\n  cns: %q\n  admin: %q\n", p.Public, p.CNS, p.Admin)
@@ -317,5 +328,6 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")
 	s.writeOIDCConfig(&b)
+	s.writeSAMLConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)
 }

@@ -24,7 +24,7 @@ pub=$(pick_port); cns=$(pick_port); adm=$(pick_port)
 while [ "$cns" = "$pub" ]; do cns=$(pick_port); done
 while [ "$adm" = "$pub" ] || [ "$adm" = "$cns" ]; do adm=$(pick_port); done
 
-"$bin" demo --dir "$work/demo" --public "127.0.0.1:$pub" --cns "127.0.0.1:$cns" --admin "127.0.0.1:$adm" --esenzioni off \
+"$bin" demo --dir "$work/demo" --public "127.0.0.1:$pub" --cns "127.0.0.1:$cns" --admin "127.0.0.1:$adm" --esenzioni off --cms off \
   >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 1 100); do

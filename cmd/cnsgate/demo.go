@@ -23,27 +23,38 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cns := fs.String("cns", demo.DefaultPorts.CNS, "card (mutual TLS) listener")
 	admin := fs.String("admin", demo.DefaultPorts.Admin, "admin listener (/metrics /healthz /readyz)")
 	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
+	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ports := demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni}
+	ports := demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}
 	if ports.Esenzioni == "off" {
 		ports.Esenzioni = ""
+	}
+	if ports.CMS == "off" {
+		ports.CMS = ""
 	}
 	// The example relying parties' sockets are bound first, like cnsgate's
 	// own: a busy port is reported now, and port 0 gets a real port before
 	// the configuration registers the relying party's URLs.
-	var rpListener net.Listener
-	if !*prepare && ports.Esenzioni != "" {
-		ln, err := net.Listen("tcp", ports.Esenzioni)
+	var listeners exampleListeners
+	for _, l := range []struct {
+		flag string
+		addr *string
+		ln   *net.Listener
+	}{{"esenzioni", &ports.Esenzioni, &listeners.esenzioni}, {"cms", &ports.CMS, &listeners.cms}} {
+		if *prepare || *l.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", *l.addr)
 		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate demo: --esenzioni: %v\n", err)
+			fmt.Fprintf(stderr, "cnsgate demo: --%s: %v\n", l.flag, err)
 			return 2
 		}
 		defer ln.Close()
-		rpListener = ln
-		ports.Esenzioni = boundAddr(ports.Esenzioni, ln.Addr())
+		*l.ln = ln
+		*l.addr = boundAddr(*l.addr, ln.Addr())
 	}
 	setup, err := demo.Prepare(*dir, ports, time.Now())
 	if err != nil {
@@ -65,7 +76,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
 	}
-	apps, err := newExampleApps(setup, cfg, rpListener, logger)
+	apps, err := newExampleApps(setup, cfg, listeners, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
@@ -150,6 +161,13 @@ func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound, apps *
 		fmt.Fprintf(w, "  openssl pkcs12 -export -in %s -inkey %s \\\n      -name %q -out %s.p12 -passout pass:demo\n",
 			c.ChainFile, c.KeyFile, "cnsgate demo "+c.Name, c.Name)
 		fmt.Fprintf(w, "  then open %s/ and press \"Accedi con TS/CNS\".\n", apps.apps[0].baseURL)
+	}
+	if op, ok := s.Card("operator"); ok {
+		for _, a := range apps.apps {
+			if a.label == "sp" {
+				fmt.Fprintf(w, "The CMS (%s/) admits operators only: import %s the same way.\n", a.baseURL, op.ChainFile)
+			}
+		}
 	}
 	fmt.Fprintf(w, "Inspect a card:\n  cnsgate inspect --trust %s %s\n\nPress Ctrl-C to stop.\n", s.TrustDir, s.Cards[0].CertFile)
 }

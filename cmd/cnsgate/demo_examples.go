@@ -16,12 +16,12 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/examples/cms"
 	"github.com/cnsgate/cnsgate/examples/esenzioni"
 )
 
 // exampleApp is a demo relying party run beside cnsgate on a listener of
-// its own, with the demo TLS certificate. (The CMS, a SAML service
-// provider, will be one more entry built in newExampleApps.)
+// its own, with the demo TLS certificate.
 type exampleApp struct {
 	label   string // banner column
 	name    string
@@ -45,9 +45,15 @@ type exampleApps struct {
 // appStartTimeout bounds the wait for cnsgate's discovery document.
 const appStartTimeout = 30 * time.Second
 
-func newExampleApps(setup *demo.Setup, cfg *config.Config, esenzioniLn net.Listener, logger *slog.Logger) (*exampleApps, error) {
+// exampleListeners are the example relying parties' sockets, bound before
+// the configuration is written; nil leaves one out.
+type exampleListeners struct {
+	esenzioni, cms net.Listener
+}
+
+func newExampleApps(setup *demo.Setup, cfg *config.Config, lns exampleListeners, logger *slog.Logger) (*exampleApps, error) {
 	out := &exampleApps{logger: logger}
-	if esenzioniLn == nil || setup.Esenzioni == nil {
+	if (lns.esenzioni == nil || setup.Esenzioni == nil) && (lns.cms == nil || setup.CMS == nil) {
 		return out, nil
 	}
 	cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
@@ -68,14 +74,49 @@ func newExampleApps(setup *demo.Setup, cfg *config.Config, esenzioniLn net.Liste
 	client := &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}}
 
-	rp := setup.Esenzioni
+	if lns.esenzioni != nil && setup.Esenzioni != nil {
+		if err := out.addEsenzioni(setup.Esenzioni, cfg, lns.esenzioni, client); err != nil {
+			return nil, err
+		}
+	}
+	if lns.cms != nil && setup.CMS != nil {
+		if err := out.addCMS(setup.CMS, cfg, lns.cms, client); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// addCMS adds the SAML service provider, which reads cnsgate's
+// /saml/metadata when it starts.
+func (e *exampleApps) addCMS(sp *demo.ServiceProvider, cfg *config.Config, ln net.Listener, client *http.Client) error {
+	key, cert, err := sp.LoadKeyPair()
+	if err != nil {
+		return fmt.Errorf("cms key: %w", err)
+	}
+	cmsLogger := e.logger.With("app", "cms")
+	e.apps = append(e.apps, &exampleApp{
+		label: "sp", name: sp.Name, kind: "example SAML service provider, operators only", baseURL: sp.BaseURL, ln: ln,
+		build: func(ctx context.Context) (http.Handler, error) {
+			return cms.New(ctx, cms.Config{
+				BaseURL: sp.BaseURL, EntityID: sp.EntityID, IdPMetadataURL: cfg.Issuer + "/saml/metadata",
+				IdPLogoutURL: cfg.Issuer + "/logout", Key: key, Certificate: cert, HTTPClient: client, Logger: cmsLogger,
+			})
+		},
+	})
+	return nil
+}
+
+// addEsenzioni adds the OpenID Connect relying party, which reads
+// cnsgate's discovery document when it starts.
+func (e *exampleApps) addEsenzioni(rp *demo.RelyingParty, cfg *config.Config, ln net.Listener, client *http.Client) error {
 	secret, err := os.ReadFile(rp.SecretFile)
 	if err != nil {
-		return nil, fmt.Errorf("esenzioni client secret: %w", err)
+		return fmt.Errorf("esenzioni client secret: %w", err)
 	}
-	esLogger := logger.With("app", rp.ClientID)
-	out.apps = append(out.apps, &exampleApp{
-		label: "rp", name: rp.Name, kind: "example OIDC relying party", baseURL: rp.BaseURL, ln: esenzioniLn,
+	esLogger := e.logger.With("app", rp.ClientID)
+	e.apps = append(e.apps, &exampleApp{
+		label: "rp", name: rp.Name, kind: "example OIDC relying party", baseURL: rp.BaseURL, ln: ln,
 		build: func(ctx context.Context) (http.Handler, error) {
 			return esenzioni.New(ctx, esenzioni.Config{
 				Issuer: cfg.Issuer, ClientID: rp.ClientID, ClientSecret: strings.TrimRight(string(secret), "\r\n"),
@@ -84,7 +125,7 @@ func newExampleApps(setup *demo.Setup, cfg *config.Config, esenzioniLn net.Liste
 			})
 		},
 	})
-	return out, nil
+	return nil
 }
 
 // start builds every relying party, retrying while cnsgate does not answer

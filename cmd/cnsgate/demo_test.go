@@ -54,7 +54,7 @@ type runningDemo struct {
 func startDemo(t *testing.T) *runningDemo {
 	t.Helper()
 	d := &runningDemo{dir: t.TempDir(), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
-	ports := demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t), Esenzioni: freeAddr(t)}
+	ports := demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t), Esenzioni: freeAddr(t), CMS: freeAddr(t)}
 	var err error
 	// Prepared first, so that the test knows the files; the demo reuses them.
 	if d.setup, err = demo.Prepare(d.dir, ports, time.Now()); err != nil {
@@ -66,7 +66,7 @@ func startDemo(t *testing.T) *runningDemo {
 	d.rpURL = d.setup.Esenzioni.BaseURL
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	args := []string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni}
+	args := []string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}
 	go func() { code <- cmdDemo(ctx, args, d.stdout, d.stderr) }()
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(d.stdout.String(), "Press Ctrl-C to stop.") {
@@ -94,8 +94,10 @@ func startDemo(t *testing.T) *runningDemo {
 		return exit
 	}
 	t.Cleanup(func() { d.stop() })
-	if !strings.Contains(d.stdout.String(), d.rpURL+"/ ") {
-		t.Fatalf("the banner does not show %s:\n%s", d.rpURL, d.stdout.String())
+	for _, u := range []string{d.rpURL, d.setup.CMS.BaseURL} {
+		if !strings.Contains(d.stdout.String(), u+"/ ") {
+			t.Fatalf("the banner does not show %s:\n%s", u, d.stdout.String())
+		}
 	}
 	return d
 }
