@@ -18,6 +18,7 @@ require (
 	golang.org/x/crypto v0.58.0
 	golang.org/x/oauth2 v0.37.0
 	modernc.org/sqlite v1.40.1
+	software.sslmate.com/src/go-pkcs12 v0.7.4
 )
 
 require (

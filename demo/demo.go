@@ -122,6 +122,9 @@ func (s *Setup) finish(ports Ports, now time.Time) error {
 	if err := s.ensureTLSRoots(); err != nil {
 		return err
 	}
+	if err := s.ensurePKCS12(); err != nil {
+		return err
+	}
 	if err := s.ensureOIDC(); err != nil {
 		return err
 	}

@@ -148,18 +148,16 @@ func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound, apps *
 	for _, a := range apps.apps {
 		fmt.Fprintf(w, "  %-8s %s/   (%s, %s)\n", a.label, a.baseURL, a.name, a.kind)
 	}
-	fmt.Fprintf(w, "\nDemo cards (certificate, key):\n")
+	fmt.Fprintf(w, "\nDemo cards (certificate, key, PKCS#12 with password %q):\n", demo.PKCS12Password)
 	for _, c := range s.Cards {
-		fmt.Fprintf(w, "  %-9s %s\n            %s\n            %s\n", c.Name, c.Description, c.ChainFile, c.KeyFile)
+		fmt.Fprintf(w, "  %-9s %s\n            %s\n            %s\n            %s\n", c.Name, c.Description, c.ChainFile, c.KeyFile, c.PKCS12File())
 	}
 	fmt.Fprintf(w, "\nTry a card login with curl:\n")
 	fmt.Fprintf(w, "  curl --cacert %s --cert %s --key %s %s/cns/check\n",
 		s.TLSCAFile, s.Cards[0].ChainFile, s.Cards[0].KeyFile, cfg.CNSOrigin)
 	if c, ok := s.Card("unregistered"); ok && len(apps.apps) > 0 {
-		fmt.Fprintf(w, "In a browser: make the card a PKCS#12 file (password: demo) and import it\n")
-		fmt.Fprintf(w, "(README, \"Import a demo card into a browser\"):\n")
-		fmt.Fprintf(w, "  openssl pkcs12 -export -in %s -inkey %s \\\n      -name %q -out %s.p12 -passout pass:demo\n",
-			c.ChainFile, c.KeyFile, "cnsgate demo "+c.Name, c.Name)
+		fmt.Fprintf(w, "In a browser: import %s (password %q; README, \"Import a demo card into a browser\"),\n",
+			c.PKCS12File(), demo.PKCS12Password)
 		fmt.Fprintf(w, "  then open %s/ and press \"Accedi con TS/CNS\".\n", apps.apps[0].baseURL)
 	}
 	if op, ok := s.Card("operator"); ok {
