@@ -10,8 +10,13 @@
 // unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
 // -> cnsgate's confirmation -> logged-out page ("rimuovi la tessera"); then a
 // second login (the card is registered now), "Esci" on cnsgate's welcome
-// page, and the back-channel logout ending the Esenzioni session; then
-// Ctrl-C, which must stop the demo cleanly.
+// page, and the back-channel logout ending the Esenzioni session. Then the
+// operator's leg in a second Chromium (its own HOME, NSS database with only
+// the `operator` card, and user-data-dir): the CMS (SAML service provider)
+// -> its "Accedi con TS/CNS" -> cnsgate's SAML login page -> the card ->
+// back at the CMS with fiscal code, name and role; and the citizen's
+// browser, still open, refused at the CMS ("Accesso riservato agli
+// operatori"). Last, Ctrl-C, which must stop the demo cleanly.
 //
 // Screenshots of each step and the demo's logs go to testresults/e2e-browser/.
 // Needs: root (the policy file lives in /etc/chromium/policies/managed and is
@@ -33,12 +38,14 @@ const artifacts = path.join(repo, 'testresults', 'e2e-browser');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const policyDir = '/etc/chromium/policies/managed';
 const policyFile = path.join(policyDir, 'cnsgate-e2e.json');
-const ports = { public: 8443, cns: 8444, admin: 9464, esenzioni: 8081 };
+const ports = { public: 8443, cns: 8444, admin: 9464, esenzioni: 8081, cms: 8082 };
 const PUBLIC = `https://localhost:${ports.public}`;
 const CNS = `https://localhost:${ports.cns}`;
 const ESENZIONI = `https://localhost:${ports.esenzioni}`;
+const CMS = `https://localhost:${ports.cms}`;
 const P12_PASSWORD = 'demo';
 const CARD = 'unregistered';
+const OPERATOR_CARD = 'operator';
 
 function die(msg) {
   console.error(`e2e-browser: ${msg}`);
@@ -105,9 +112,11 @@ fs.mkdirSync(artifacts, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cnsgate-e2e-browser-'));
 const demoDir = path.join(work, 'demo');
 const home = path.join(work, 'home');
+const operatorHome = path.join(work, 'home-operator');
 let demo;
 let demoExit; // promise of {code, signal}
 let browser;
+let operatorBrowser;
 
 function cleanup() {
   try { fs.rmSync(policyFile, { force: true }); } catch { /* reported below if it stays */ }
@@ -117,6 +126,7 @@ function cleanup() {
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, async () => {
     if (browser) await browser.close().catch(() => {});
+    if (operatorBrowser) await operatorBrowser.close().catch(() => {});
     cleanup();
     process.exit(130);
   });
@@ -147,26 +157,26 @@ function tail(log, n = 20) {
 }
 
 // The card as the browser imports it: PKCS#12 with a password, in the
-// NSS database of the browser user's HOME.
-function prepareProfile() {
+// NSS database of the browser user's HOME (one HOME per card).
+function prepareProfile(card = CARD, home_ = home) {
   const cards = path.join(demoDir, 'cards');
-  const p12 = path.join(work, `${CARD}.p12`);
-  execFileSync('openssl', ['pkcs12', '-export', '-in', path.join(cards, `${CARD}-fullchain.crt`),
-    '-inkey', path.join(cards, `${CARD}.key`), '-name', `cnsgate demo ${CARD}`, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
-  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  const p12 = path.join(work, `${card}.p12`);
+  execFileSync('openssl', ['pkcs12', '-export', '-in', path.join(cards, `${card}-fullchain.crt`),
+    '-inkey', path.join(cards, `${card}.key`), '-name', `cnsgate demo ${card}`, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
+  const db = `sql:${path.join(home_, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home_, '.pki', 'nssdb'), { recursive: true });
   execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
   execFileSync('pk12util', ['-d', db, '-i', p12, '-W', P12_PASSWORD], { stdio: 'ignore' });
   // The demo TLS CA is trusted the way the README tells a user to: the
   // browser checks every server certificate (no --ignore-certificate-errors).
   execFileSync('certutil', ['-d', db, '-A', '-n', 'cnsgate demo TLS CA', '-t', 'C,,', '-i', path.join(demoDir, 'tls', 'ca.crt')]);
   const listed = execFileSync('certutil', ['-d', db, '-L'], { encoding: 'utf8' });
-  if (!listed.includes(`cnsgate demo ${CARD}`)) throw new Error(`the card is not in the NSS database:\n${listed}`);
+  if (!listed.includes(`cnsgate demo ${card}`)) throw new Error(`the card is not in the NSS database:\n${listed}`);
   // The policy picks the first matching certificate: only this card is there.
   fs.writeFileSync(policyFile, JSON.stringify({
     AutoSelectCertificateForUrls: [JSON.stringify({ pattern: CNS, filter: {} })],
   }));
-  const identity = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(demoDir, 'trust'), path.join(cards, `${CARD}.crt`)], { encoding: 'utf8' }));
+  const identity = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(demoDir, 'trust'), path.join(cards, `${card}.crt`)], { encoding: 'utf8' }));
   return identity.fiscal_code;
 }
 
@@ -223,6 +233,22 @@ function expectAt(origin, pathname) {
   }
 }
 
+// launchChromium starts Debian's Chromium with the NSS database of home and
+// a fresh user-data-dir (playwright's launch makes a temporary one), and
+// opens a page.
+async function launchChromium(home_) {
+  const b = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    env: { ...process.env, HOME: home_ },
+  });
+  const context = await b.newContext({ locale: 'it-IT', viewport: { width: 1000, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  return { b, p: await context.newPage() };
+}
+
 async function run() {
   let fiscalCode = '';
   await step('cnsgate demo starts on the default ports', async () => {
@@ -230,16 +256,7 @@ async function run() {
     fiscalCode = prepareProfile();
   });
   await step('Chromium starts with the card in its NSS database', async () => {
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      env: { ...process.env, HOME: home },
-    });
-    const context = await browser.newContext({ locale: 'it-IT', viewport: { width: 1000, height: 800 } });
-    context.setDefaultTimeout(15_000);
-    page = await context.newPage();
+    ({ b: browser, p: page } = await launchChromium(home));
   });
   await step('Esenzioni da reddito offers "Accedi con TS/CNS"', async () => {
     await page.goto(`${ESENZIONI}/`);
@@ -314,9 +331,53 @@ async function run() {
       await page.waitForTimeout(250);
     }
   });
+  // ---- the operator's leg: a second Chromium with only the operator card --
+  const citizenPage = page;
+  let operatorCode = '';
+  await step('a second Chromium starts with only the operator card', async () => {
+    operatorCode = prepareProfile(OPERATOR_CARD, operatorHome);
+    ({ b: operatorBrowser, p: page } = await launchChromium(operatorHome));
+  });
+  await step('the CMS offers "Accedi con TS/CNS" to operators', async () => {
+    await page.goto(`${CMS}/`);
+    await page.getByRole('heading', { name: 'Gestione tessere' }).waitFor();
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+  });
+  await step('the CMS sends the operator to cnsgate\'s SAML login', async () => {
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+  });
+  await step('the operator card logs in: back at the CMS with fiscal code, name and role', async () => {
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL(`${CMS}/`);
+    await page.getByRole('heading', { name: 'Area operatori' }).waitFor();
+    const cf = (await page.locator('#codice-fiscale').innerText()).trim();
+    if (cf !== operatorCode) throw new Error(`the CMS shows fiscal code ${cf}, expected ${operatorCode}`);
+    await expectText('Laura Bianchi');
+    const roles = (await page.locator('#ruoli li').allInnerTexts()).map((r) => r.trim());
+    if (!roles.includes('operatore_asl')) throw new Error(`the CMS shows roles ${JSON.stringify(roles)}, expected operatore_asl`);
+  });
+  await step('the citizen\'s browser is refused at the CMS', async () => {
+    page = citizenPage;
+    if (!page) throw new Error('the citizen\'s browser is not open');
+    await page.goto(`${CMS}/`);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.getByRole('heading', { name: 'Accesso riservato agli operatori' }).waitFor();
+    expectAt(CMS);
+    if ((await page.locator('body').innerText()).includes(fiscalCode)) throw new Error('the refusal shows the citizen\'s fiscal code');
+  });
+  await step('the refused citizen has no CMS session', async () => {
+    await page.goto(`${CMS}/`);
+    await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
+  });
   await step('Ctrl-C stops the demo cleanly', async () => {
     if (browser) await browser.close();
+    if (operatorBrowser) await operatorBrowser.close();
     browser = undefined;
+    operatorBrowser = undefined;
     page = undefined;
     if (!demo) throw new Error('the demo did not start');
     demo.kill('SIGINT');
@@ -332,6 +393,7 @@ try {
   await run();
 } finally {
   if (browser) await browser.close().catch(() => {});
+  if (operatorBrowser) await operatorBrowser.close().catch(() => {});
   cleanup();
   if (fs.existsSync(policyFile)) {
     failed += 1;
