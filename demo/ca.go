@@ -32,6 +32,9 @@ func (s *Setup) CAHandlers() (map[string]http.Handler, error) {
 		return nil, err
 	}
 	for _, c := range s.Cards {
+		if c.Name == "cie" { // not this CA's: the CIE SUBCA1 has a CRL of its own
+			continue
+		}
 		data, err := os.ReadFile(c.CertFile)
 		if err != nil {
 			return nil, err
@@ -49,7 +52,12 @@ func (s *Setup) CAHandlers() (map[string]http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	cie, err := s.loadCIESubCA()
+	if err != nil {
+		return nil, err
+	}
 	return map[string]http.Handler{
+		CIECRLPath:     cie.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour}),
 		CRLPath:        ca.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour}),
 		OCSPPath:       responder,
 		OCSPPath + "/": responder, // GET requests carry the request in the path

@@ -122,6 +122,9 @@ func (s *Setup) finish(ports Ports, now time.Time) error {
 	if err := s.ensureTLSRoots(); err != nil {
 		return err
 	}
+	if err := s.ensureCIE(now); err != nil {
+		return err
+	}
 	if err := s.ensurePKCS12(); err != nil {
 		return err
 	}
@@ -152,6 +155,7 @@ func cardPlan(dir string) []Card {
 		{Name: "operator", Description: "ASL operator card, card type 8, roles operatore_asl (Laura Bianchi)", FiscalCode: "BNCLRA70A41H501V"},
 		{Name: "expired", Description: "expired citizen card (refused: expired)", FiscalCode: "VRDGPP60C15F205X"},
 		{Name: "revoked", Description: "registered card listed in the demo CRL (refused: revoked)", FiscalCode: "NRELCU75B12F839X"},
+		cieCard(),
 	}
 	for i := range cards {
 		c := &cards[i]
@@ -183,6 +187,9 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 	}
 	var registered []*cnstest.Card
 	for _, c := range s.Cards {
+		if c.Name == "cie" { // issued by the CIE chain: see ensureCIE
+			continue
+		}
 		opts := cnstest.CardOptions{FiscalCode: fixCheck(c.FiscalCode), UniqueKey: true,
 			GivenName: "MARIO", FamilyName: "ROSSI"}
 		switch c.Name {
@@ -325,8 +332,8 @@ func (s *Setup) writeConfig(p Ports) error {
 	// The demo CA's CRL and OCSP are served by the demo process itself on
 	// the admin listener (see Setup.CAHandlers).
 	admin := originHost(p.Admin)
-	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
-		DemoCAName, admin, CRLPath, admin, OCSPPath)
+	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
+		DemoCAName, admin, CRLPath, cnstest.CIESubCA1CN, admin, CIECRLPath, admin, OCSPPath)
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")

@@ -80,5 +80,9 @@ check "revoked card is told why" "$work/revoked" "revocato"
 browser citizen -L -o "$work/citizen" "$CNS/cns/login"
 check "registered demo citizen logs in at once" "$work/citizen" "RSSMRA85T10A562S"
 
+rm -f "$work/jar"
+browser cie -L -o "$work/cie" "$CNS/cns/login"
+check "CIE-profile card (root -> SUBCA1 chain) logs in" "$work/cie" "RSSGLI88E52H501"
+
 echo "e2e-curl: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -170,6 +170,17 @@ func TestServeCardListener(t *testing.T) {
 		t.Fatal("no X-Request-Id")
 	}
 
+	// The CIE-profile card chains through its SUBCA1 (presented by the
+	// client) to the CIE root, and its sub-CA's CRL is served too.
+	for _, c := range s.setup.Cards {
+		if c.Name != "cie" {
+			continue
+		}
+		v, resp := cnsLogin(t, s.client(t, loadCard(t, c), nil), s.b.CNS)
+		if resp.StatusCode != 200 || v.Verdict != "accepted" || v.Identity.FiscalCode != c.FiscalCode {
+			t.Fatalf("CIE card: %d %+v", resp.StatusCode, v)
+		}
+	}
 	// The demo CA's CRL, served by the same process, revokes one card.
 	for _, c := range s.setup.Cards {
 		want := map[string]string{"expired": "expired", "revoked": "revoked"}[c.Name]
@@ -240,8 +251,8 @@ func TestServeTLS13AndCANamesWhenConfigured(t *testing.T) {
 	if v.Verdict != "accepted" || resp.TLS.Version != tls.VersionTLS13 {
 		t.Fatalf("%+v over %x", v, resp.TLS.Version)
 	}
-	if len(cri.AcceptableCAs) != 1 {
-		t.Fatalf("advertised %d CA names, want the one anchor", len(cri.AcceptableCAs))
+	if len(cri.AcceptableCAs) != 2 {
+		t.Fatalf("advertised %d CA names, want the two anchors (regional root, CIE root)", len(cri.AcceptableCAs))
 	}
 }
 
@@ -339,7 +350,7 @@ func TestCheckConfig(t *testing.T) {
 	if code := run(context.Background(), []string{"check-config", "--config", setup.ConfigFile}, &out, &errb); code != 0 {
 		t.Fatalf("valid config: exit %d\n%s", code, errb.String())
 	}
-	if !strings.Contains(out.String(), "1 usable anchors now") {
+	if !strings.Contains(out.String(), "2 usable anchors now") {
 		t.Fatalf("no trust summary in %q", out.String())
 	}
 	bad := filepath.Join(dir, "bad.yaml")
