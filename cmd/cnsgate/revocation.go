@@ -56,3 +56,15 @@ func serialsHex(ev revocation.RevokedEvent) []string {
 	}
 	return out
 }
+
+// auditedRevocation counts the checker's events in the metrics and writes
+// each failed CRL refresh to the audit trail as well.
+type auditedRevocation struct {
+	revocation.Recorder
+	audit func(issuer string)
+}
+
+func (a auditedRevocation) CRLRefreshFailed(issuer string) {
+	a.Recorder.CRLRefreshFailed(issuer)
+	a.audit(issuer)
+}

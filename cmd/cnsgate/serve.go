@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/x509cns"
 	"io"
 	"log/slog"
 	"net"
@@ -161,7 +164,10 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		logger.Warn("revocation checking is off (revocation.mode: none): revoked cards can log in")
 	} else {
 		opts := revocationOptions(cfg.Revocation, currentTrust{&trustNow}, logger)
-		opts.Recorder = m
+		opts.Recorder = auditedRevocation{Recorder: m, audit: func(issuer string) {
+			svc.Audit(context.Background(), registry.Event{Kind: registry.KindCRLRefreshFailure,
+				Outcome: registry.OutcomeFailure, Reason: string(x509cns.ReasonRevocationUnavailable), Issuer: issuer})
+		}}
 		opts.OnRevoked = func(ev revocation.RevokedEvent) {
 			go svc.CardsRevoked(context.Background(), ev.IssuerName, serialsHex(ev))
 		}
@@ -314,9 +320,15 @@ loop:
 			runErr = err
 			break loop
 		case <-hup:
-			reloadTrust(cfgPath, cfg, front, &trustNow, logger, func(ts *trustSet) {
+			ts, err := reloadTrust(cfgPath, cfg, front, &trustNow, logger)
+			ev := registry.Event{Kind: registry.KindConfigReload, Outcome: registry.OutcomeSuccess, Detail: []byte(`{"part":"trust"}`)}
+			if err != nil {
+				ev.Outcome, ev.Reason = registry.OutcomeFailure, "invalid"
+				ev.Detail, _ = json.Marshal(map[string]string{"part": "trust", "error": err.Error()})
+			} else {
 				m.SetIssuers(metrics.IssuerLabels(ts.store.Anchors()))
-			})
+			}
+			svc.Audit(context.Background(), ev)
 		}
 	}
 	logger.Info("cnsgate shutting down")
@@ -339,13 +351,13 @@ loop:
 
 // reloadTrust re-reads the trust section of the configuration file and, when
 // it loads, swaps the validator; on any error the running one is kept.
-func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger, reloaded func(*trustSet)) {
+func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger) (*trustSet, error) {
 	trust := running.Trust
 	if cfgPath != "" {
 		cfg, err := config.Load(cfgPath)
 		if err != nil {
 			logger.Error("trust reload refused: configuration is invalid; keeping the current trust store", "err", err)
-			return
+			return nil, err
 		}
 		trust = cfg.Trust
 	}
@@ -355,14 +367,14 @@ func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, c
 	}
 	if err != nil {
 		logger.Error("trust reload failed; keeping the current trust store", "err", err)
-		return
+		return nil, err
 	}
 	cur.Store(ts)
 	front.SetValidator(ts.validator)
-	reloaded(ts)
 	for _, r := range ts.reports {
 		logger.Info("trust store reloaded", "source", r.Source, "summary", r.Summary())
 	}
+	return ts, nil
 }
 
 func newServer(h http.Handler, tlsConf *tls.Config, logger *slog.Logger) *http.Server {

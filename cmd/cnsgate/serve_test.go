@@ -304,6 +304,19 @@ func TestServeSIGHUPReloadsTrust(t *testing.T) {
 	if v, _ := cnsLogin(t, c, s.b.CNS); v.Verdict != "accepted" {
 		t.Fatalf("after a failed reload: %+v", v)
 	}
+	// Both reloads are in the audit trail, with their outcome.
+	deadline = time.Now().Add(5 * time.Second)
+	for {
+		var out strings.Builder
+		run(context.Background(), []string{"audit", "query", "--config", s.setup.ConfigFile, "--kind", "config_reload"}, &out, io.Discard)
+		if strings.Count(out.String(), `"outcome":"success"`) == 1 && strings.Count(out.String(), `"outcome":"failure"`) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("config_reload audit events:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // TestServeResumedSessionIsJudgedAgain resumes a TLS session and checks the
