@@ -1,20 +1,17 @@
 package cms
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"embed"
 	"errors"
 	"fmt"
-	"html/template"
-	"io/fs"
+	"github.com/cnsgate/cnsgate/examples/internal/webpage"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode"
 
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
@@ -61,7 +58,7 @@ var errNotOperator = errors.New("cms: the user has no operator role")
 type App struct {
 	cfg    Config
 	sp     *samlsp.Middleware
-	pages  map[string]*template.Template
+	pages  webpage.Set
 	mux    *http.ServeMux
 	logger *slog.Logger
 }
@@ -108,7 +105,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	sessions := samlsp.DefaultSessionProvider(samlsp.Options{URL: *base, Key: cfg.Key, CookieSameSite: http.SameSiteLaxMode})
 	sessions.Name, sessions.Domain, sessions.Path = sessionCookie, "", "/"
 	m.Session = sessions
-	pg, err := parsePages()
+	pg, err := webpage.Parse(templateFS, "cms", pageNames...)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +118,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mux.HandleFunc("GET "+loginPath, a.login)
 	mux.HandleFunc("POST "+logoutPath, a.logout)
 	mux.Handle("/saml/", m) // metadata and ACS
-	mux.Handle("GET /static/", staticHandler())
+	mux.Handle("GET /static/", webpage.Static(staticFS))
 	a.mux = mux
 	return a, nil
 }
@@ -173,7 +170,7 @@ func (a *App) current(r *http.Request) (*operator, bool) {
 	if given == "" {
 		given, family = attrs.Get("given_name"), attrs.Get("family_name")
 	}
-	op := &operator{fiscalCode: cf, fullName: strings.TrimSpace(displayName(given) + " " + displayName(family)), roles: attrs[RoleAttribute]}
+	op := &operator{fiscalCode: cf, fullName: strings.TrimSpace(webpage.DisplayName(given) + " " + webpage.DisplayName(family)), roles: attrs[RoleAttribute]}
 	if cf == "" || len(op.roles) == 0 {
 		return nil, false
 	}
@@ -239,18 +236,6 @@ var staticFS embed.FS
 
 var pageNames = []string{"home.html", "account.html", "refused.html", "loggedout.html", "error.html"}
 
-func parsePages() (map[string]*template.Template, error) {
-	out := map[string]*template.Template{}
-	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("cms: template %s: %w", name, err)
-		}
-		out[name] = t
-	}
-	return out, nil
-}
-
 // pageData is what every page may show.
 type pageData struct {
 	Title        string
@@ -263,23 +248,9 @@ type pageData struct {
 	Roles        []string
 }
 
-// render writes a page with the headers every page gets: no caching
-// (pages show personal data), no framing, no third-party anything.
+// render writes a page; see webpage.Set.Render.
 func (a *App) render(w http.ResponseWriter, status int, name string, d pageData) {
-	var buf bytes.Buffer
-	if err := a.pages[name].ExecuteTemplate(&buf, name, d); err != nil {
-		a.logger.Error("page not rendered", "page", name, "err", err)
-		http.Error(w, "errore interno", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	a.pages.Render(w, a.logger, status, name, d)
 }
 
 // fail shows the error page with a fixed message; the log has the detail.
@@ -290,24 +261,4 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, status int, message, 
 		a.logger.WarnContext(r.Context(), "cms: "+detail)
 	}
 	a.render(w, status, "error.html", pageData{Title: "Accesso non riuscito", Message: message})
-}
-
-func staticHandler() http.Handler {
-	sub, _ := fs.Sub(staticFS, "static")
-	return http.StripPrefix("/static/", http.FileServerFS(sub))
-}
-
-// displayName turns "MARIO" into "Mario".
-func displayName(s string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range strings.ToLower(s) {
-		if upper {
-			b.WriteRune(unicode.ToUpper(r))
-		} else {
-			b.WriteRune(r)
-		}
-		upper = r == ' ' || r == '\'' || r == '-'
-	}
-	return b.String()
 }

@@ -3,6 +3,7 @@ package cms
 import (
 	"context"
 	"errors"
+	"github.com/cnsgate/cnsgate/examples/internal/webpage"
 	"testing"
 
 	"github.com/crewjam/saml"
@@ -36,10 +37,10 @@ func TestNewNeedsKeyAndHTTPS(t *testing.T) {
 }
 
 func TestPagesParse(t *testing.T) {
-	if _, err := parsePages(); err != nil {
+	if _, err := webpage.Parse(templateFS, "cms", pageNames...); err != nil {
 		t.Fatal(err)
 	}
-	if got := displayName("LAURA MARIA"); got != "Laura Maria" {
+	if got := webpage.DisplayName("LAURA MARIA"); got != "Laura Maria" {
 		t.Fatal(got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/cnsgate/cnsgate/examples/internal/webpage"
 	"io"
 	"log/slog"
 	"net/http"
@@ -67,7 +68,7 @@ type App struct {
 	oauth      *oauth2.Config
 	endSession string
 	store      *store
-	pages      pages
+	pages      webpage.Set
 	mux        *http.ServeMux
 	logger     *slog.Logger
 	now        func() time.Time
@@ -112,7 +113,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := provider.Claims(&meta); err != nil || meta.EndSession == "" {
 		return nil, errors.New("esenzioni: the provider publishes no end_session_endpoint")
 	}
-	pg, err := parsePages()
+	pg, err := webpage.Parse(templateFS, "esenzioni", pageNames...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	mux.HandleFunc("POST "+logoutPath, a.logout)
 	mux.HandleFunc("GET "+paths["post-logout redirect"], a.loggedOut)
 	mux.HandleFunc("POST "+paths["back-channel logout"], a.backchannelLogout)
-	mux.Handle("GET /static/", staticHandler())
+	mux.Handle("GET /static/", webpage.Static(staticFS))
 	a.mux = mux
 	return a, nil
 }
@@ -161,7 +162,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusOK, "home.html", pageData{Title: "Esenzioni dal ticket per reddito", LoginPath: loginPath})
 		return
 	}
-	full := strings.TrimSpace(displayName(se.givenName) + " " + displayName(se.familyName))
+	full := strings.TrimSpace(webpage.DisplayName(se.givenName) + " " + webpage.DisplayName(se.familyName))
 	a.render(w, http.StatusOK, "account.html", pageData{
 		Title: "Le tue esenzioni da reddito", FiscalCode: se.fiscalCode, FullName: full,
 		Exemptions: demoExemptions(se.fiscalCode, a.now()), CSRF: se.csrf, LogoutPath: logoutPath,

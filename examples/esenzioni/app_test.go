@@ -1,6 +1,7 @@
 package esenzioni
 
 import (
+	"github.com/cnsgate/cnsgate/examples/internal/webpage"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -195,8 +196,8 @@ func TestLogoutGoesToEndSession(t *testing.T) {
 
 func TestDisplayName(t *testing.T) {
 	for in, want := range map[string]string{"ANNA": "Anna", "D'ANGELO MARIA": "D'Angelo Maria", "de-luca": "De-Luca", "": ""} {
-		if got := displayName(in); got != want {
-			t.Errorf("displayName(%q) = %q, want %q", in, got, want)
+		if got := webpage.DisplayName(in); got != want {
+			t.Errorf("webpage.DisplayName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

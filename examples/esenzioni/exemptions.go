@@ -1,9 +1,7 @@
 package esenzioni
 
 import (
-	"strings"
 	"time"
-	"unicode"
 )
 
 // Exemption is one income-based exemption from the prescription charge
@@ -39,20 +37,4 @@ func demoExemptions(fiscalCode string, now time.Time) []Exemption {
 	copy(out, incomeExemptions)
 	out[active].Active, out[active].ValidUntil = true, until
 	return out
-}
-
-// displayName writes a name read from the card (often upper case) the way
-// a page shows it: "D'ANGELO MARIA" becomes "D'Angelo Maria".
-func displayName(s string) string {
-	var b strings.Builder
-	upper := true
-	for _, r := range strings.ToLower(s) {
-		if upper {
-			b.WriteRune(unicode.ToUpper(r))
-		} else {
-			b.WriteRune(r)
-		}
-		upper = r == ' ' || r == '\'' || r == '-'
-	}
-	return b.String()
 }

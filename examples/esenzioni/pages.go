@@ -1,11 +1,7 @@
 package esenzioni
 
 import (
-	"bytes"
 	"embed"
-	"fmt"
-	"html/template"
-	"io/fs"
 	"net/http"
 )
 
@@ -19,20 +15,6 @@ var staticFS embed.FS
 // start.
 var pageNames = []string{"home.html", "account.html", "loggedout.html", "error.html"}
 
-type pages map[string]*template.Template
-
-func parsePages() (pages, error) {
-	out := pages{}
-	for _, name := range pageNames {
-		t, err := template.ParseFS(templateFS, "templates/layout.html", "templates/"+name)
-		if err != nil {
-			return nil, fmt.Errorf("esenzioni: template %s: %w", name, err)
-		}
-		out[name] = t
-	}
-	return out, nil
-}
-
 // pageData is what every page may show.
 type pageData struct {
 	Title      string
@@ -45,23 +27,9 @@ type pageData struct {
 	Exemptions []Exemption
 }
 
-// render writes a page with the headers every page gets: no caching
-// (pages show personal data), no framing, no third-party anything.
+// render writes a page; see webpage.Set.Render.
 func (a *App) render(w http.ResponseWriter, status int, name string, d pageData) {
-	var buf bytes.Buffer
-	if err := a.pages[name].ExecuteTemplate(&buf, name, d); err != nil {
-		a.logger.Error("page not rendered", "page", name, "err", err)
-		http.Error(w, "errore interno", http.StatusInternalServerError)
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "same-origin")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	a.pages.Render(w, a.logger, status, name, d)
 }
 
 // fail shows the error page with a fixed message for the citizen; the log
@@ -73,9 +41,4 @@ func (a *App) fail(w http.ResponseWriter, r *http.Request, status int, message, 
 		a.logger.WarnContext(r.Context(), "esenzioni: "+detail)
 	}
 	a.render(w, status, "error.html", pageData{Title: "Accesso non riuscito", Message: message})
-}
-
-func staticHandler() http.Handler {
-	sub, _ := fs.Sub(staticFS, "static")
-	return http.StripPrefix("/static/", http.FileServerFS(sub))
 }
