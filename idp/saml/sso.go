@@ -63,11 +63,11 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 			p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
 			return
 		}
-		p.answer(w, r, req, ar.md, p.samlSession(sess, ar.sp))
+		p.answer(w, r, req, ar.md, ar.sp, sess)
 		return
 	}
-	if s := p.GetSession(w, r, req); s != nil {
-		p.answer(w, r, req, ar.md, s)
+	if sess, sp := p.session(w, r, req); sess != nil {
+		p.answer(w, r, req, ar.md, sp, sess)
 	}
 }
 
@@ -89,21 +89,31 @@ func (p *IdP) idpAuthnRequest(r *http.Request, md *spMetadata, acs crewjam.Index
 // ForceAuthn, the "Accedi con TS/CNS" page through idp.Service.BeginLogin
 // (nil is returned: the response is written). The login ends in resume.
 func (p *IdP) GetSession(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest) *crewjam.Session {
+	sess, sp := p.session(w, r, req)
+	if sess == nil {
+		return nil
+	}
+	return p.samlSession(sess, sp)
+}
+
+// session is GetSession on our own records: the live session for req's SP,
+// or nil once the response (login page or refusal) has been written.
+func (p *IdP) session(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest) (*sessions.Session, *serviceProvider) {
 	entityID := req.ServiceProviderMetadata.EntityID
 	sp, _, err := p.sps.lookup(entityID)
 	if err != nil {
 		p.refuse(w, r, "request", err)
-		return nil
+		return nil, nil
 	}
 	force := req.Request.ForceAuthn != nil && *req.Request.ForceAuthn
 	if !force {
 		sess, err := p.svc.CurrentSession(r)
 		if err == nil {
-			return p.samlSession(sess, sp)
+			return sess, sp
 		}
 		if !errors.Is(err, sessions.ErrNotFound) {
 			p.refuse(w, r, "unavailable", err)
-			return nil
+			return nil, nil
 		}
 	}
 	data, err := json.Marshal(pendingAuthn{
@@ -111,10 +121,10 @@ func (p *IdP) GetSession(w http.ResponseWriter, r *http.Request, req *crewjam.Id
 	})
 	if err != nil {
 		p.refuse(w, r, "internal", err)
-		return nil
+		return nil, nil
 	}
 	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force})
-	return nil
+	return nil, nil
 }
 
 // resume finishes a request once the citizen has logged in with the card
@@ -136,7 +146,7 @@ func (p *IdP) resume(w http.ResponseWriter, r *http.Request, sess *sessions.Sess
 		p.refuse(w, r, "request", fmt.Errorf("%w: %q left the metadata", ErrACS, pa.ACS))
 		return
 	}
-	p.answer(w, r, p.idpAuthnRequest(r, md, acs, pa), md, p.samlSession(sess, sp))
+	p.answer(w, r, p.idpAuthnRequest(r, md, acs, pa), md, sp, sess)
 }
 
 // samlSession is crewjam's view of a session for one SP: the opaque
@@ -152,8 +162,9 @@ func (p *IdP) samlSession(sess *sessions.Session, sp *serviceProvider) *crewjam.
 
 // answer issues the assertion: it records the SP as a participant of the
 // session (for logout), then posts the signed Response to the ACS.
-func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, s *crewjam.Session) {
+func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, sp *serviceProvider, sess *sessions.Session) {
 	ctx := r.Context()
+	s := p.samlSession(sess, sp)
 	entityID := md.entity.EntityID
 	if err := p.idp.AssertionMaker.MakeAssertion(req, s); err != nil {
 		p.refuse(w, r, "internal", err)
@@ -181,12 +192,9 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAut
 		return
 	}
 	p.recorder.TokenIssued(TokenAssertion, entityID)
-	ev := registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess, Client: entityID,
-		SessionHash: sessions.HashKey(s.ID), Detail: []byte(`{"token":"saml_assertion"}`)}
-	if sess, err := p.store.Get(ctx, s.ID); err == nil {
-		ev.FiscalCode, ev.CardSerial, ev.Issuer = sess.FiscalCode, sess.CardSerial, sess.Issuer
-	}
-	p.svc.Audit(ctx, ev)
+	p.svc.Audit(ctx, registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess, Client: entityID,
+		FiscalCode: sess.FiscalCode, CardSerial: sess.CardSerial, Issuer: sess.Issuer, SessionHash: sess.IDHash,
+		Detail: []byte(`{"token":"saml_assertion"}`)})
 	p.logger.InfoContext(ctx, "saml assertion issued", "sp", entityID, "session", sessions.HashKey(s.ID)[:16],
 		"encrypted", md.encryption != nil, "request_id", req.Request.ID)
 	p.postForm(w, r, req.ACSEndpoint.Location, paramResponse, raw, req.RelayState)
