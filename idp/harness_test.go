@@ -2,27 +2,17 @@ package idp_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/registry"
-	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
-	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
-	"github.com/cnsgate/cnsgate/sessions/redisstore"
-	"github.com/cnsgate/cnsgate/sessions/sessionstest"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -30,51 +20,25 @@ import (
 // backend names a pair of real stores the journey runs on.
 type backend struct {
 	name     string
-	sessions func(t *testing.T) (sessions.Store, sessions.Ephemeral)
-	registry func(t *testing.T) string // driver:dsn
+	sessions idptest.SessionsFunc
+	registry string // driver
 }
 
-func memorySessions(t *testing.T) (sessions.Store, sessions.Ephemeral) {
-	m := sessions.NewMemory(sessions.MemoryOptions{})
-	t.Cleanup(func() { m.Close() })
-	return m, m.Ephemeral()
-}
-
-// redisSessions uses the shared test Redis under a fresh key prefix.
-func redisSessions(t *testing.T) (sessions.Store, sessions.Ephemeral) {
-	return redisSessionsAt(t, sessionstest.RedisAddr(t))
-}
-
+// redisSessionsAt uses the Redis server at addr under a fresh key prefix.
 func redisSessionsAt(t *testing.T, addr string) (sessions.Store, sessions.Ephemeral) {
-	c, err := redisstore.NewClient(redisstore.Options{Addrs: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	st, err := redisstore.New(c, redisstore.StoreOptions{Prefix: "cnsgate-idp-test:" + strings.ToLower(randomID(t)[:10]) + ":"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, st.Ephemeral()
-}
-
-func randomID(t *testing.T) string {
-	id, err := sessions.NewID(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.NewReplacer("-", "x", "_", "y").Replace(id)
+	return idptest.RedisSessionsAt(t, addr, "idp", nil)
 }
 
 var backends = []backend{
-	{"memory+sqlite", memorySessions, func(t *testing.T) string { return "sqlite:" + registrytest.SQLiteDSN(t) }},
-	{"redis+postgres", redisSessions, func(t *testing.T) string { return "postgres:" + registrytest.PostgresDSN(t) }},
+	{"memory+sqlite", idptest.MemorySessions(nil), "sqlite"},
+	{"redis+postgres", idptest.RedisSessions("idp", nil), "postgres"},
 }
 
-// harness is a running login service: public and card listeners over real
-// TLS on loopback, real stores, an in-process card PKI.
+// harness is a running login service (see idptest) with a revocation
+// checker and a logout notifier of its own.
 type harness struct {
 	t        *testing.T
+	env      *idptest.Env
 	ca       *cnstest.CA
 	svc      *idp.Service
 	reg      *registry.DB
@@ -97,57 +61,24 @@ type harnessOptions struct {
 func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, now: time.Now(), revoked: map[string]bool{}}
-	ca, err := cnstest.NewRegionalCA("Toscana")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.ca = ca
-	trust := x509cns.NewTrustStore()
-	trust.Add(ca.Cert, "test")
-	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
-	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder})
-
 	newSessions := b.sessions
 	if o.sessions != nil {
 		newSessions = o.sessions
 	}
-	store, eph := newSessions(t)
-	h.store = store
-	driver, dsn, _ := strings.Cut(b.registry(t), ":")
-	reg, err := registry.Open(context.Background(), driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	h.reg = reg
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	h.public = httptest.NewUnstartedServer(nil)
-	h.cns = httptest.NewUnstartedServer(nil)
-	h.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
-	h.public.StartTLS()
-	h.cns.StartTLS()
-	t.Cleanup(h.public.Close)
-	t.Cleanup(h.cns.Close)
-	h.roots = x509.NewCertPool()
-	h.roots.AddCert(h.public.Certificate())
-
-	h.svc = idp.NewService(idp.Deps{
-		Pages: pages, Front: front, Sessions: store, Ephemeral: eph, Registry: reg, Auditor: reg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, idp.Options{
-		Issuer: h.public.URL, CNSOrigin: h.cns.URL, AllowlistOnly: o.allowlist,
-		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
-		Services: []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}},
+	e := idptest.New(t, idptest.Options{
+		Sessions: newSessions,
+		Registry: b.registry,
+		Front:    idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder},
+		Service: func(so *idp.Options) {
+			so.AllowlistOnly = o.allowlist
+			so.Services = []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}}
+		},
 	})
+	h.env, h.ca, h.svc, h.reg, h.store = e, e.CA, e.Service, e.Registry, e.Store
+	h.public, h.cns, h.roots = e.Public, e.CNS, e.Roots
 	h.svc.AddLogoutNotifier(notifierFunc(func(_ context.Context, s *sessions.Session, cause string) {
 		h.notified = append(h.notified, cause)
 	}))
-	h.public.Config.Handler = idp.WithRequestInfo(h.svc.PublicHandler())
-	h.cns.Config.Handler = idp.WithRequestInfo(h.svc.CNSHandler())
 	return h
 }
 
@@ -172,21 +103,16 @@ func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cau
 	f(ctx, s, cause)
 }
 
-// browser is a client with a cookie jar that presents card (or none) to
-// the card listener, following redirects as a browser does.
+// browser is an idptest.Browser that fetches pages of this package.
 type browser struct {
-	h *harness
-	c *http.Client
+	h  *harness
+	c  *http.Client
+	br *idptest.Browser
 }
 
 func (h *harness) browser(card *cnstest.Card) *browser {
-	jar, _ := cookiejar.New(nil)
-	tc := &tls.Config{RootCAs: h.roots}
-	if card != nil {
-		pair := card.TLSCertificate()
-		tc.Certificates = []tls.Certificate{pair}
-	}
-	return &browser{h: h, c: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 15 * time.Second}}
+	br := h.env.Browser(card)
+	return &browser{h: h, c: br.Client, br: br}
 }
 
 // page is a fetched page.
@@ -196,99 +122,36 @@ type page struct {
 	url    *url.URL
 }
 
-func (b *browser) get(u string) page {
-	b.h.t.Helper()
-	resp, err := b.c.Get(u)
-	if err != nil {
-		b.h.t.Fatalf("GET %s: %v", u, err)
-	}
-	return readPage(b.h.t, resp)
-}
+func fromPage(p idptest.Page) page { return page{status: p.Status, body: p.Body, url: p.URL} }
+
+func (b *browser) get(u string) page { b.h.t.Helper(); return fromPage(b.br.Get(u)) }
 
 func (b *browser) post(u string, form url.Values, origin string) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if origin != "" {
-		req.Header.Set("Origin", origin)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.h.t.Fatalf("POST %s: %v", u, err)
-	}
-	return readPage(b.h.t, resp)
+	return fromPage(b.br.Post(u, form, origin))
 }
 
 func readPage(t *testing.T, resp *http.Response) page {
 	t.Helper()
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return page{status: resp.StatusCode, body: string(body), url: resp.Request.URL}
+	return fromPage(idptest.ReadPage(t, resp))
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func (p page) csrf(t *testing.T) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no csrf token in page:\n%s", p.body)
-	}
-	return m[1]
-}
+func (p page) csrf(t *testing.T) string { t.Helper(); return idptest.CSRF(t, p.body) }
 
 func (p page) must(t *testing.T, status int, texts ...string) page {
 	t.Helper()
-	if p.status != status {
-		t.Fatalf("%s: status %d, want %d\n%s", p.url, p.status, status, p.body)
-	}
-	for _, s := range texts {
-		if !strings.Contains(p.body, s) {
-			t.Fatalf("%s: page lacks %q:\n%s", p.url, s, p.body)
-		}
-	}
+	idptest.Page{Status: p.status, Body: p.body, URL: p.url}.Must(t, status, texts...)
 	return p
 }
 
 // register takes card through "Registra TS-CNS".
-func (h *harness) register(b *browser) {
-	h.t.Helper()
-	p := b.get(h.cns.URL+"/cns/login").must(h.t, 200, "Registra TS-CNS")
-	b.post(h.cns.URL+"/cns/register", url.Values{"csrf": {p.csrf(h.t)}, "consent": {"yes"}}, h.cns.URL).
-		must(h.t, 200, "Operazione correttamente eseguita")
-}
+func (h *harness) register(b *browser) { h.t.Helper(); b.br.Register() }
 
 // login takes card through "Login TS-CNS" and returns the welcome page.
-func (h *harness) login(b *browser) page {
-	h.t.Helper()
-	return b.get(h.cns.URL+"/cns/login").must(h.t, 200, "Servizi attivi", "Esci")
-}
+func (h *harness) login(b *browser) page { h.t.Helper(); return fromPage(b.br.Login()) }
 
-func (b *browser) cookie() *http.Cookie {
-	u, _ := url.Parse(b.h.public.URL)
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == idp.SessionCookie {
-			return c
-		}
-	}
-	return nil
-}
+func (b *browser) cookie() *http.Cookie { return b.br.Cookie() }
 
 // preRegister binds card in the registry directly, as an earlier
 // "Registra TS-CNS" would have.
-func (h *harness) preRegister(card *cnstest.Card) {
-	h.t.Helper()
-	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
-		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
-		CardType: string(id.CardType),
-	}); err != nil {
-		h.t.Fatal(err)
-	}
-}
+func (h *harness) preRegister(card *cnstest.Card) { h.t.Helper(); h.env.PreRegister(card) }

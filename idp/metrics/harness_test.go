@@ -3,18 +3,15 @@ package metrics_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -26,11 +23,9 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry"
-	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
-	"github.com/cnsgate/cnsgate/idp/web"
-	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
@@ -42,6 +37,7 @@ import (
 // the metrics served on a plain-HTTP admin listener.
 type env struct {
 	t      *testing.T
+	env    *idptest.Env
 	m      *metrics.Metrics
 	ca     *cnstest.CA
 	reg    *registry.DB
@@ -88,41 +84,18 @@ func newEnv(t *testing.T, ca *cnstest.CA, o envOptions) *env {
 	}
 	t.Cleanup(chk.Close)
 
-	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
-	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{Revocation: gate{chk}, Recorder: e.m})
-	mem := sessions.NewMemory(sessions.MemoryOptions{})
-	t.Cleanup(func() { mem.Close() })
-	e.reg, err = registry.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.reg.Close() })
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	e.public = httptest.NewUnstartedServer(nil)
-	e.cns = httptest.NewUnstartedServer(nil)
-	e.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
-	e.public.StartTLS()
-	e.cns.StartTLS()
-	t.Cleanup(e.public.Close)
-	t.Cleanup(e.cns.Close)
-	e.roots = x509.NewCertPool()
-	e.roots.AddCert(e.public.Certificate())
-
-	logger := slog.New(idp.LogHandler{Handler: slog.NewJSONHandler(e.logs, nil)})
-	svc := idp.NewService(idp.Deps{
-		Pages: pages, Front: front, Sessions: mem, Ephemeral: mem.Ephemeral(), Registry: e.reg, Auditor: e.reg,
-		Recorder: e.m, Logger: logger,
-	}, idp.Options{
-		Issuer: e.public.URL, CNSOrigin: e.cns.URL, IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
-		AuditSink: o.auditSink, AuditRevealFiscalCode: o.revealCF,
+	ie := idptest.New(t, idptest.Options{
+		CA:       ca,
+		Front:    idp.FrontDoorOptions{Revocation: gate{chk}, Recorder: e.m},
+		Recorder: e.m,
+		Logger:   slog.New(idp.LogHandler{Handler: slog.NewJSONHandler(e.logs, nil)}),
+		Service: func(so *idp.Options) {
+			so.AuditSink, so.AuditRevealFiscalCode = o.auditSink, o.revealCF
+		},
+		// As cmd/cnsgate wires it: Instrument directly around each mux.
+		Wrap: e.m.Instrument,
 	})
-	// As cmd/cnsgate wires it: Instrument directly around each mux.
-	e.public.Config.Handler = idp.WithRequestInfo(e.m.Instrument(svc.PublicHandler()))
-	e.cns.Config.Handler = idp.WithRequestInfo(e.m.Instrument(svc.CNSHandler()))
+	e.env, e.reg, e.public, e.cns, e.roots = ie, ie.Registry, ie.Public, ie.CNS, ie.Roots
 
 	adminMux := idp.AdminHandler(nil)
 	adminMux.Handle("GET /metrics", e.m.Handler())
@@ -146,14 +119,9 @@ type browser struct {
 }
 
 func (e *env) browser(card *cnstest.Card) *browser {
-	jar, _ := cookiejar.New(nil)
-	tc := &tls.Config{RootCAs: e.roots}
-	if card != nil {
-		tc.Certificates = []tls.Certificate{card.TLSCertificate()}
-	}
-	tr := &http.Transport{TLSClientConfig: tc}
+	tr := e.env.Transport(card)
 	e.t.Cleanup(tr.CloseIdleConnections)
-	return &browser{e: e, c: &http.Client{Jar: jar, Transport: tr, Timeout: 15 * time.Second}}
+	return &browser{e: e, c: &http.Client{Jar: idptest.NewJar(), Transport: tr, Timeout: 15 * time.Second}}
 }
 
 // do sends req and checks the final status and that body holds text.
@@ -185,16 +153,7 @@ func (b *browser) post(u string, form url.Values, status int, text string) strin
 	return b.do(req, status, text)
 }
 
-var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func csrf(t *testing.T, body string) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no csrf token in page:\n%s", body)
-	}
-	return m[1]
-}
+func csrf(t *testing.T, body string) string { t.Helper(); return idptest.CSRF(t, body) }
 
 // scrape reads /metrics from the admin listener, as Prometheus does, and
 // parses it with expfmt.

@@ -1,15 +1,14 @@
 package oidc_test
 
 import (
-	"crypto/tls"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -21,13 +20,8 @@ type browser struct {
 }
 
 func (h *harness) browser(card *cnstest.Card) *browser {
-	jar, _ := cookiejar.New(nil)
-	tc := &tls.Config{RootCAs: h.roots}
-	if card != nil {
-		tc.Certificates = []tls.Certificate{card.TLSCertificate()}
-	}
 	b := &browser{h: h}
-	b.c = &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 10 * time.Second,
+	b.c = &http.Client{Jar: idptest.NewJar(), Transport: h.env.Transport(card), Timeout: 10 * time.Second,
 		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
 			if strings.HasPrefix(req.URL.String(), h.rp.srv.URL) || req.URL.Scheme != "https" {
 				return http.ErrUseLastResponse

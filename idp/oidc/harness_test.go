@@ -8,9 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,14 +21,10 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/registry"
-	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
-	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
-	"github.com/cnsgate/cnsgate/sessions/redisstore"
-	"github.com/cnsgate/cnsgate/sessions/sessionstest"
-	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -61,6 +55,7 @@ var signingKeys = sync.OnceValues(func() (map[string][]byte, error) {
 
 type harness struct {
 	t        *testing.T
+	env      *idptest.Env
 	clock    *clock
 	ca       *cnstest.CA
 	svc      *idp.Service
@@ -84,71 +79,31 @@ type harnessOptions struct {
 	realServers bool
 }
 
-// stores returns the session store and registry DSN of the harness.
-func (h *harness) stores(real bool) (sessions.Store, sessions.Ephemeral, string, string) {
-	t := h.t
-	if !real {
-		mem := sessions.NewMemory(sessions.MemoryOptions{Now: h.clock.Now})
-		t.Cleanup(func() { mem.Close() })
-		return mem, mem.Ephemeral(), "sqlite", registrytest.SQLiteDSN(t)
-	}
-	c, err := redisstore.NewClient(redisstore.Options{Addrs: []string{sessionstest.RedisAddr(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	prefix := make([]byte, 6)
-	_, _ = rand.Read(prefix)
-	st, err := redisstore.New(c, redisstore.StoreOptions{Prefix: fmt.Sprintf("cnsgate-oidc-test:%x:", prefix), Now: h.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, st.Ephemeral(), "postgres", registrytest.PostgresDSN(t)
-}
-
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}}}
-	ca, err := cnstest.NewRegionalCA("Toscana")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.ca = ca
-	trust := x509cns.NewTrustStore()
-	trust.Add(ca.Cert, "test")
-	front := idp.NewFrontDoor(&x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}, idp.FrontDoorOptions{})
-	store, eph, driver, dsn := h.stores(o.realServers)
-	h.store = store
-	reg, err := registry.Open(context.Background(), driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	h.reg = reg
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.public = httptest.NewUnstartedServer(nil)
-	h.cns = httptest.NewUnstartedServer(nil)
-	h.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
-	h.public.StartTLS()
-	h.cns.StartTLS()
-	t.Cleanup(h.public.Close)
-	t.Cleanup(h.cns.Close)
 	h.rp = newRPServer(t)
-	h.roots = x509.NewCertPool()
-	for _, s := range []*httptest.Server{h.public, h.cns, h.rp.srv} {
-		h.roots.AddCert(s.Certificate())
+	eo := idptest.Options{
+		Sessions: idptest.MemorySessions(h.clock.Now),
+		Service:  func(so *idp.Options) { so.Now = h.clock.Now },
+		Mount:    func(e *idptest.Env) { h.mount(e, o) },
 	}
+	if o.realServers {
+		eo.Sessions, eo.Registry = idptest.RedisSessions("oidc", h.clock.Now), "postgres"
+	}
+	e := idptest.New(t, eo)
+	h.env, h.ca, h.svc, h.reg, h.store = e, e.CA, e.Service, e.Registry, e.Store
+	h.public, h.cns, h.roots = e.Public, e.CNS, e.Roots
+	return h
+}
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h.svc = idp.NewService(idp.Deps{
-		Pages: pages, Front: front, Sessions: store, Ephemeral: eph, Registry: reg, Auditor: reg, Logger: logger,
-	}, idp.Options{
-		Issuer: h.public.URL, CNSOrigin: h.cns.URL, IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour, Now: h.clock.Now,
-	})
-
+// mount builds the provider on the running service and mounts it on the
+// public mux.
+func (h *harness) mount(e *idptest.Env, o harnessOptions) {
+	t := h.t
+	e.Roots.AddCert(e.CNS.Certificate())
+	e.Roots.AddCert(h.rp.srv.Certificate())
+	h.roots = e.Roots
 	raw, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -169,8 +124,8 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		o.keys = []string{"rs256.pem"}
 	}
 	cfg := config.OIDC{SigningKeys: o.keys, SubjectSalt: testSalt, Clients: h.clients(string(setJSON))}
-	h.provider, err = oidc.New(cfg, h.svc, store, eph, oidc.Options{
-		Now: h.clock.Now, Logger: logger, Recorder: h.rec, Pages: pages,
+	h.provider, err = oidc.New(cfg, e.Service, e.Store, e.Ephemeral, oidc.Options{
+		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
 		HTTPClient:         &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
 		ReadFile:           func(name string) ([]byte, error) { return keys[name], nil },
 		BackchannelBackoff: 10 * time.Millisecond,
@@ -179,11 +134,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.provider.Close(context.Background()) })
-	mux := h.svc.PublicHandler()
-	h.provider.Mount(mux)
-	h.public.Config.Handler = idp.WithRequestInfo(mux)
-	h.cns.Config.Handler = idp.WithRequestInfo(h.svc.CNSHandler())
-	return h
+	h.provider.Mount(e.Mux)
 }
 
 // clients are the relying parties of every test, one per authentication
@@ -227,16 +178,7 @@ func (h *harness) citizen() *browser { return h.browser(h.citizenCard()) }
 func (h *harness) citizenCard() *cnstest.Card {
 	h.t.Helper()
 	card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: citizenCF, GivenName: "MARIO", FamilyName: "ROSSI"})
-	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
-		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
-		CardType: string(id.CardType),
-	}); err != nil {
-		h.t.Fatal(err)
-	}
+	h.env.PreRegister(card)
 	return card
 }
 

@@ -1,35 +1,28 @@
 package saml
 
 import (
-	"crypto/tls"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
 // browser is a client with a cookie jar that presents card (or none) to
 // the card listener and follows redirects.
 type browser struct {
-	h *harness
-	c *http.Client
+	h  *harness
+	c  *http.Client
+	br *idptest.Browser
 }
 
 func (h *harness) browser(card *cnstest.Card) *browser {
-	jar, _ := cookiejar.New(nil)
-	tc := &tls.Config{RootCAs: h.roots}
-	if card != nil {
-		tc.Certificates = []tls.Certificate{card.TLSCertificate()}
-	}
-	return &browser{h: h, c: &http.Client{Jar: jar, Transport: &http.Transport{TLSClientConfig: tc}, Timeout: 15 * time.Second}}
+	br := h.env.Browser(card)
+	return &browser{h: h, c: br.Client, br: br}
 }
 
 // page is a fetched page.
@@ -39,14 +32,9 @@ type page struct {
 	url    *url.URL
 }
 
-func (b *browser) get(u string) page {
-	b.h.t.Helper()
-	resp, err := b.c.Get(u)
-	if err != nil {
-		b.h.t.Fatalf("GET %s: %v", u, err)
-	}
-	return readPage(b.h.t, resp)
-}
+func fromPage(p idptest.Page) page { return page{status: p.Status, body: p.Body, url: p.URL} }
+
+func (b *browser) get(u string) page { b.h.t.Helper(); return fromPage(b.br.Get(u)) }
 
 // post submits form as a browser does; a page that re-posts a SAML
 // message to the identity provider (see needsRepost) is submitted too.
@@ -61,56 +49,27 @@ func (b *browser) post(u string, form url.Values, origin string) page {
 
 func (b *browser) postOnce(u string, form url.Values, origin string) page {
 	b.h.t.Helper()
-	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if origin != "" {
-		req.Header.Set("Origin", origin)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.h.t.Fatalf("POST %s: %v", u, err)
-	}
-	return readPage(b.h.t, resp)
+	return fromPage(b.br.Post(u, form, origin))
 }
 
 func readPage(t *testing.T, resp *http.Response) page {
 	t.Helper()
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return page{status: resp.StatusCode, body: string(body), url: resp.Request.URL}
+	return fromPage(idptest.ReadPage(t, resp))
 }
 
 func (p page) must(t *testing.T, status int, texts ...string) page {
 	t.Helper()
-	if p.status != status {
-		t.Fatalf("%s: status %d, want %d\n%s", p.url, p.status, status, p.body)
-	}
-	for _, s := range texts {
-		if !strings.Contains(p.body, s) {
-			t.Fatalf("%s: page lacks %q:\n%s", p.url, s, p.body)
-		}
-	}
+	idptest.Page{Status: p.status, Body: p.body, URL: p.url}.Must(t, status, texts...)
 	return p
 }
 
 var (
-	csrfRE   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	formRE   = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
 	hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
 	loginRE  = regexp.MustCompile(`href="([^"]+/cns/login[^"]*)"`)
 )
 
-func (p page) csrf(t *testing.T) string {
-	t.Helper()
-	m := csrfRE.FindStringSubmatch(p.body)
-	if m == nil {
-		t.Fatalf("no csrf token in page:\n%s", p.body)
-	}
-	return m[1]
-}
+func (p page) csrf(t *testing.T) string { t.Helper(); return idptest.CSRF(t, p.body) }
 
 // form reads an auto-posting SAML form: its action and fields.
 func (p page) form(t *testing.T) (string, url.Values) {
@@ -150,12 +109,4 @@ func (b *browser) cardLogin(loginPage page) page {
 	return b.get(html.UnescapeString(m[1]))
 }
 
-func (b *browser) cookie() *http.Cookie {
-	u, _ := url.Parse(b.h.public.URL)
-	for _, c := range b.c.Jar.Cookies(u) {
-		if c.Name == idp.SessionCookie {
-			return c
-		}
-	}
-	return nil
-}
+func (b *browser) cookie() *http.Cookie { return b.br.Cookie() }

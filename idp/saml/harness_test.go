@@ -5,11 +5,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -22,11 +20,9 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/registry"
-	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
-	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
-	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -36,6 +32,7 @@ import (
 // idp/harness_test.go).
 type harness struct {
 	t      *testing.T
+	env    *idptest.Env
 	ca     *cnstest.CA
 	svc    *idp.Service
 	reg    *registry.DB
@@ -77,54 +74,14 @@ func (h *harness) takeLogs() string {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now}
-	ca, err := cnstest.NewRegionalCA("Toscana")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.ca = ca
-	trust := x509cns.NewTrustStore()
-	trust.Add(ca.Cert, "test")
-	v := &x509cns.Validator{Anchors: trust, Policy: x509cns.DefaultPolicy()}
-	front := idp.NewFrontDoor(v, idp.FrontDoorOptions{})
-
-	m := sessions.NewMemory(sessions.MemoryOptions{})
-	t.Cleanup(func() { m.Close() })
-	h.store, h.eph = m, m.Ephemeral()
-	reg, err := registry.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { reg.Close() })
-	h.reg = reg
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.public = httptest.NewUnstartedServer(nil)
-	h.cns = httptest.NewUnstartedServer(nil)
-	h.cns.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
-	h.public.StartTLS()
-	h.cns.StartTLS()
-	t.Cleanup(h.public.Close)
-	t.Cleanup(h.cns.Close)
-	h.roots = x509.NewCertPool()
-	h.roots.AddCert(h.public.Certificate())
-
-	h.svc = idp.NewService(idp.Deps{
-		Pages: pages, Front: front, Sessions: h.store, Ephemeral: h.eph, Registry: reg, Auditor: reg,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}, idp.Options{
-		Issuer: h.public.URL, CNSOrigin: h.cns.URL,
-		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,
-	})
+	e := idptest.New(t, idptest.Options{})
+	h.env, h.ca, h.svc, h.reg, h.store, h.eph = e, e.CA, e.Service, e.Registry, e.Store, e.Ephemeral
+	h.public, h.cns, h.roots, h.mux = e.Public, e.CNS, e.Roots, e.Mux
 	h.svc.AddLogoutNotifier(notifierFunc(func(_ context.Context, _ *sessions.Session, cause string) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.notified = append(h.notified, cause)
 	}))
-	h.mux = h.svc.PublicHandler()
-	h.public.Config.Handler = idp.WithRequestInfo(h.mux)
-	h.cns.Config.Handler = idp.WithRequestInfo(h.svc.CNSHandler())
 	h.idpKey = cnstest.MustKey(2048)
 	h.idpCert = selfSigned(t, h.idpKey, "cnsgate test IdP")
 	return h
@@ -160,9 +117,7 @@ func (h *harness) start(sps []config.ServiceProvider, tweak ...func(*Options)) *
 
 // client trusts the loopback test servers (they share httptest's
 // certificate).
-func (h *harness) client() *http.Client {
-	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}}
-}
+func (h *harness) client() *http.Client { return h.env.Client() }
 
 func (h *harness) writeFile(name string, data []byte) string {
 	h.t.Helper()
@@ -237,16 +192,7 @@ func (c *countingRecorder) note(key string) int {
 // would have.
 func (h *harness) preRegister(card *cnstest.Card) {
 	h.t.Helper()
-	id, err := x509cns.ExtractIdentity(card.Cert, card.CA.Cert)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if _, _, err := h.reg.Register(context.Background(), registry.Registration{
-		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
-		CardType: string(id.CardType),
-	}); err != nil {
-		h.t.Fatal(err)
-	}
+	h.env.PreRegister(card)
 }
 
 // citizen issues and registers a card for fiscal code cf.
