@@ -23,6 +23,8 @@ const (
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
+	DefaultShutdownDrain    = 5 * time.Second
+	DefaultShutdownTimeout  = 15 * time.Second
 	MinSubjectSaltLength    = 32
 	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
 	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
@@ -41,10 +43,12 @@ func Default() *Config {
 }
 
 // newBase is the configuration the YAML is decoded onto: the booleans whose
-// default is true, which applyDefaults cannot tell from an explicit false.
+// default is true and the durations whose zero is a valid choice, which
+// applyDefaults cannot tell from an explicit false or 0.
 func newBase() *Config {
 	c := &Config{}
 	c.Trust.RequireClientAuthEKU = true
+	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	return c
 }
 
@@ -104,6 +108,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
+	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
 }
 
 func setString[T ~string](p *T, def T) {

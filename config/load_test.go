@@ -131,6 +131,23 @@ func TestExplicitFalseKept(t *testing.T) {
 	}
 }
 
+func TestShutdownDrainZeroKept(t *testing.T) {
+	c := mustParse(t, noFiles(), minimal)
+	if c.Shutdown.Drain.Std() != DefaultShutdownDrain || c.Shutdown.Timeout.Std() != DefaultShutdownTimeout {
+		t.Fatalf("shutdown defaults: drain %s timeout %s", c.Shutdown.Drain, c.Shutdown.Timeout)
+	}
+	c = mustParse(t, noFiles(), minimal+"shutdown: {drain: 0s, timeout: 3s}\n")
+	if c.Shutdown.Drain != 0 || c.Shutdown.Timeout.Std() != 3*time.Second {
+		t.Fatalf("explicit shutdown values not kept: drain %s timeout %s", c.Shutdown.Drain, c.Shutdown.Timeout)
+	}
+	_, err := noFiles().Parse([]byte(minimal + "shutdown: {drain: -1s, timeout: -2s}\n"))
+	for _, want := range []string{"shutdown: option 'drain' must not be negative", "shutdown: option 'timeout' must be a positive duration"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v, want it to contain %q", err, want)
+		}
+	}
+}
+
 func mustParse(t *testing.T, l Loader, doc string) *Config {
 	t.Helper()
 	c, err := l.Parse([]byte(doc))

@@ -23,6 +23,7 @@ type Config struct {
 	SAML         SAML         `yaml:"saml"`
 	Audit        Audit        `yaml:"audit"`
 	Log          Log          `yaml:"log"`
+	Shutdown     Shutdown     `yaml:"shutdown"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -120,6 +121,15 @@ type Audit struct {
 	Sink             AuditSink `yaml:"sink"`               // default both
 	Retention        Duration  `yaml:"retention"`          // default 8760h
 	RevealFiscalCode bool      `yaml:"reveal_fiscal_code"` // log fiscal codes unmasked
+}
+
+// Shutdown paces the end of a process on SIGTERM: /readyz turns false, the
+// process waits Drain for a load balancer to notice, stops accepting, and
+// gives in-flight requests, logout deliveries and audit writes up to Timeout
+// before it closes its stores.
+type Shutdown struct {
+	Drain   Duration `yaml:"drain"`   // default 5s; 0 stops accepting at once
+	Timeout Duration `yaml:"timeout"` // default 15s
 }
 
 // Log configures the process logger (log/slog). Extension.

@@ -30,6 +30,7 @@ func (c *Config) Validate() error {
 	c.SAML.validate(&p)
 	c.Audit.validate(&p)
 	c.Log.validate(&p)
+	c.Shutdown.validate(&p)
 	return p.err()
 }
 
@@ -181,6 +182,13 @@ func (r Registration) validate(p *problems) {
 func (a Audit) validate(p *problems) {
 	oneOf(p, "audit", "sink", a.Sink, auditSinks)
 	positive(p, "audit", "retention", a.Retention)
+}
+
+func (s Shutdown) validate(p *problems) {
+	if s.Drain < 0 {
+		p.add("shutdown", "option 'drain' must not be negative but it's configured as '%s'", s.Drain)
+	}
+	positive(p, "shutdown", "timeout", s.Timeout)
 }
 
 func (l Log) validate(p *problems) {

@@ -337,6 +337,8 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")
+	// No load balancer waits for the demo's readiness to turn false.
+	fmt.Fprintf(&b, "shutdown:\n  drain: 0s\n")
 	s.writeOIDCConfig(&b)
 	s.writeSAMLConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)

@@ -106,13 +106,4 @@ func spEntityIDs(cfg *config.Config) []string {
 	return out
 }
 
-// closers runs cleanup functions in reverse order.
-type closers []func() error
-
-func (c closers) Close() {
-	for i := len(c) - 1; i >= 0; i-- {
-		_ = c[i]()
-	}
-}
-
 var _ io.Closer = (*registry.DB)(nil)

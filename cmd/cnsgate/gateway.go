@@ -1,0 +1,241 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/metrics"
+	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/saml"
+	"github.com/cnsgate/cnsgate/idp/web"
+	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/revocation"
+)
+
+// gateway is one cnsgate process: the parts serve builds, each by a build
+// step of its own, and what shutdown must stop, drain and close.
+type gateway struct {
+	cfg     *config.Config
+	cfgPath string
+	logger  *slog.Logger
+	extras  serveExtras
+
+	trust      atomic.Pointer[trustSet]
+	serverCert tls.Certificate
+	sessions   *sessionBackend
+	registry   *registry.DB
+	metrics    *metrics.Metrics
+	checker    *revocation.Checker // nil when revocation.mode is none
+	gate       idp.RevocationChecker
+	front      *idp.FrontDoor
+	pages      *web.Pages
+	svc        *idp.Service
+	public     *http.ServeMux
+	admin      *http.ServeMux
+	// drains flush the logout deliveries still pending (OIDC back-channel
+	// logout tokens, SAML LogoutRequests) before the stores close.
+	drains []namedDrain
+	net    *listeners
+
+	// stopping turns /readyz false at the start of shutdown.
+	stopping atomic.Bool
+	// background counts the loops (readiness watch, audit purge) and the
+	// tasks (ending the sessions of newly revoked cards) that use the
+	// stores: shutdown ends the loops at once, lets the tasks finish, and
+	// waits for both before it closes the stores.
+	background sync.WaitGroup
+	loopsCtx   context.Context
+	stopLoops  context.CancelFunc
+	tasksCtx   context.Context
+	stopTasks  context.CancelFunc
+	serveErr   chan error
+}
+
+func newGateway(cfg *config.Config, cfgPath string, logger *slog.Logger, extras serveExtras) *gateway {
+	g := &gateway{cfg: cfg, cfgPath: cfgPath, logger: logger, extras: extras, serveErr: make(chan error, 3)}
+	g.loopsCtx, g.stopLoops = context.WithCancel(context.Background())
+	g.tasksCtx, g.stopTasks = context.WithCancel(context.Background())
+	return g
+}
+
+// namedDrain is one part whose pending work shutdown waits for.
+type namedDrain struct {
+	name  string
+	drain func(context.Context) error
+}
+
+// goLoop runs a loop until shutdown begins; goTask runs a task that
+// shutdown lets finish. Both are counted, so that the stores they use close
+// after them.
+func (g *gateway) goLoop(f func(ctx context.Context)) { g.goBackground(g.loopsCtx, f) }
+func (g *gateway) goTask(f func(ctx context.Context)) { g.goBackground(g.tasksCtx, f) }
+
+func (g *gateway) goBackground(ctx context.Context, f func(ctx context.Context)) {
+	g.background.Add(1)
+	go func() {
+		defer g.background.Done()
+		f(ctx)
+	}()
+}
+
+func (g *gateway) buildTrust(context.Context) error {
+	ts, err := loadTrust(g.cfg.Trust)
+	if err == nil {
+		err = ts.requireUsable()
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range ts.reports {
+		g.logger.Info("trust store loaded", "source", r.Source, "summary", r.Summary())
+	}
+	g.trust.Store(ts)
+	g.serverCert, err = tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
+	if err != nil {
+		return fmt.Errorf("tls: %w", err)
+	}
+	return nil
+}
+
+func (g *gateway) buildSessions(context.Context) error {
+	b, err := buildSessions(g.cfg.Sessions)
+	if err != nil {
+		return err
+	}
+	g.sessions = b
+	return nil
+}
+
+func (g *gateway) buildRegistry(ctx context.Context) error {
+	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	g.registry = reg
+	return nil
+}
+
+func (g *gateway) buildMetrics(context.Context) error {
+	g.metrics = metrics.New(metrics.Options{Version: version, Issuers: metrics.IssuerLabels(g.trust.Load().store.Anchors()),
+		Clients: clientIDs(g.cfg), ServiceProviders: spEntityIDs(g.cfg)})
+	return nil
+}
+
+// buildRevocation makes the CRL/OCSP checker. Its refusals reach the audit
+// trail and a CRL that newly revokes cards ends their sessions; both go
+// through the login service, built after it.
+func (g *gateway) buildRevocation(context.Context) error {
+	if g.cfg.Revocation.Mode == config.RevocationNone {
+		g.logger.Warn("revocation checking is off (revocation.mode: none): revoked cards can log in")
+		return nil
+	}
+	opts := revocationOptions(g.cfg.Revocation, currentTrust{&g.trust}, g.logger)
+	opts.Recorder = auditedRevocation{Recorder: g.metrics, audit: func(issuer string) {
+		g.svc.Audit(context.Background(), registry.Event{Kind: registry.KindCRLRefreshFailure,
+			Outcome: registry.OutcomeFailure, Reason: string(x509cns.ReasonRevocationUnavailable), Issuer: issuer})
+	}}
+	opts.OnRevoked = func(ev revocation.RevokedEvent) {
+		serials := serialsHex(ev)
+		g.goTask(func(ctx context.Context) { g.svc.CardsRevoked(ctx, ev.IssuerName, serials) })
+	}
+	c, err := revocation.New(opts)
+	if err != nil {
+		return fmt.Errorf("revocation: %w", err)
+	}
+	g.checker = c
+	g.gate = revocationGate{c: c, logger: g.logger}
+	return nil
+}
+
+func (g *gateway) buildLoginService(context.Context) error {
+	proxies, err := idp.NewTrustedProxies(g.cfg.Proxy.TrustedCIDRs, idp.ProxyHeader(g.cfg.Proxy.Header))
+	if err != nil {
+		return err
+	}
+	g.front = idp.NewFrontDoor(g.trust.Load().validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: g.gate, Recorder: g.metrics, Logger: g.logger})
+	if g.pages, err = web.New(); err != nil {
+		return err
+	}
+	cfg := g.cfg
+	g.svc = idp.NewService(idp.Deps{
+		Pages: g.pages, Front: g.front, Sessions: g.sessions.store, Ephemeral: g.sessions.ephemeral,
+		Registry: g.registry, Auditor: g.registry, Recorder: g.metrics, Logger: g.logger,
+	}, idp.Options{
+		AuditSink: string(cfg.Audit.Sink), AuditRevealFiscalCode: cfg.Audit.RevealFiscalCode,
+		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
+		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
+		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
+		Services: serviceLinks(cfg),
+	})
+	g.public = g.svc.PublicHandler()
+	return nil
+}
+
+// buildProtocols mounts the OpenID Provider and the SAML IdP on the public
+// mux, when configured.
+func (g *gateway) buildProtocols(context.Context) error {
+	outbound, err := outboundClient(g.extras.roots)
+	if err != nil {
+		return err
+	}
+	if len(g.cfg.OIDC.Clients) > 0 {
+		op, err := oidc.New(g.cfg.OIDC, g.svc, g.sessions.store, g.sessions.ephemeral,
+			oidc.Options{Logger: g.logger, Recorder: g.metrics, HTTPClient: outbound})
+		if err != nil {
+			return fmt.Errorf("oidc: %w", err)
+		}
+		op.Mount(g.public)
+		g.drains = append(g.drains, namedDrain{"oidc back-channel logout", op.Close})
+	}
+	if g.cfg.SAML.CertFile != "" {
+		sp, err := saml.New(g.cfg.SAML, g.svc, g.sessions.store, g.sessions.ephemeral, saml.Options{
+			NameIDSalt: []byte(g.cfg.SAML.NameIDSalt.Value()), Logger: g.logger.With("component", "saml"),
+			Recorder: g.metrics, Pages: g.pages, HTTPClient: outbound,
+		})
+		if err != nil {
+			return fmt.Errorf("saml: %w", err)
+		}
+		sp.Mount(g.public)
+		g.drains = append(g.drains, namedDrain{"saml logout requests", sp.Close})
+	}
+	return nil
+}
+
+// buildAdmin makes the admin listener's handler: liveness, readiness (false
+// from the first moment of shutdown), metrics and the demo's extras; and
+// starts the loops that watch readiness and purge old audit events.
+func (g *gateway) buildAdmin(context.Context) error {
+	checks := map[string]idp.ReadinessCheck{
+		metrics.DependencyShutdown: func(context.Context) error {
+			if g.stopping.Load() {
+				return errors.New("shutting down")
+			}
+			return nil
+		},
+		metrics.DependencyTrustStore: func(context.Context) error {
+			return g.trust.Load().requireUsable()
+		},
+		metrics.DependencySessions: g.sessions.store.Ping,
+		metrics.DependencyRegistry: g.registry.Ping,
+	}
+	g.admin = idp.AdminHandler(checks)
+	g.admin.Handle("GET /metrics", g.metrics.Handler())
+	for path, h := range g.extras.admin {
+		g.admin.Handle(path, h)
+	}
+	g.goLoop(func(ctx context.Context) { g.metrics.WatchReadiness(ctx, 15*time.Second, checks) })
+	g.goLoop(func(ctx context.Context) {
+		metrics.PurgeLoop(ctx, g.registry, g.cfg.Audit.Retention.Std(), time.Hour, g.logger)
+	})
+	return nil
+}

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+)
+
+// listeners are the three sockets, bound before serving so that a port
+// conflict is reported at start and tests can listen on port 0; and the
+// servers that serve them once start runs.
+type listeners struct {
+	public, cns, admin net.Listener
+	servers            []*http.Server
+}
+
+// bound reports the actual addresses, for the demo's banner and for tests.
+type bound struct{ Public, CNS, Admin string }
+
+func listen(cfg *config.Config) (*listeners, error) {
+	var l listeners
+	var err error
+	if l.public, err = net.Listen("tcp", cfg.Listen.Public); err != nil {
+		return nil, fmt.Errorf("listen.public: %w", err)
+	}
+	if l.cns, err = net.Listen("tcp", cfg.Listen.CNS); err != nil {
+		l.public.Close()
+		return nil, fmt.Errorf("listen.cns: %w", err)
+	}
+	if l.admin, err = net.Listen("tcp", cfg.Listen.Admin); err != nil {
+		l.public.Close()
+		l.cns.Close()
+		return nil, fmt.Errorf("listen.admin: %w", err)
+	}
+	return &l, nil
+}
+
+// buildListeners binds the three sockets.
+func (g *gateway) buildListeners(context.Context) error {
+	l, err := listen(g.cfg)
+	if err != nil {
+		return err
+	}
+	g.net = l
+	return nil
+}
+
+// cnsTLS is the card listener's TLS: it requests any certificate in the
+// initial handshake, and every request is then judged by the front door
+// from its own connection state.
+func (g *gateway) cnsTLS() *tls.Config {
+	c := &tls.Config{
+		Certificates: []tls.Certificate{g.serverCert},
+		MinVersion:   tls.VersionTLS12,
+		MaxVersion:   g.cfg.TLS.CNSMaxTLSVersion(),
+		ClientAuth:   tls.RequestClientCert,
+	}
+	if g.cfg.TLS.CNSClientCANames {
+		// The pool is only used to advertise names: with RequestClientCert
+		// crypto/tls does not verify against it. Re-read on every handshake
+		// so that a SIGHUP reload is advertised at once.
+		c.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+			cc := c.Clone()
+			cc.GetConfigForClient = nil
+			pool := x509.NewCertPool()
+			for _, a := range g.trust.Load().store.Anchors() {
+				pool.AddCert(a)
+			}
+			cc.ClientCAs = pool
+			return cc, nil
+		}
+	}
+	return c
+}
+
+// start serves the three listeners and then lets the revocation checker
+// load its CRLs: a CRL may be published by this very process (the demo
+// CA). Logins before it finishes fetch what they need themselves.
+func (g *gateway) start(ctx context.Context) bound {
+	publicTLS := &tls.Config{Certificates: []tls.Certificate{g.serverCert}, MinVersion: tls.VersionTLS12}
+	cnsTLS := g.cnsTLS()
+	l := g.net
+	l.servers = []*http.Server{
+		newServer(idp.WithRequestInfo(g.metrics.Instrument(g.public)), publicTLS, g.logger),
+		newServer(idp.WithRequestInfo(g.metrics.Instrument(g.svc.CNSHandler())), cnsTLS, g.logger),
+		newServer(g.admin, nil, g.logger),
+	}
+	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
+	for i, s := range l.servers {
+		go func(s *http.Server, ln net.Listener) {
+			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				g.serveErr <- err
+			}
+		}(s, socks[i])
+	}
+	if g.checker != nil {
+		if err := g.checker.Start(ctx); err != nil {
+			g.logger.Error("revocation: some CRL files could not be loaded", "err", err)
+		}
+	}
+	return bound{Public: l.public.Addr().String(), CNS: l.cns.Addr().String(), Admin: l.admin.Addr().String()}
+}
+
+// close stops accepting connections and waits, up to ctx, for the requests
+// in flight; the listeners of a gateway that never started are just closed.
+func (l *listeners) close(ctx context.Context) error {
+	if len(l.servers) == 0 {
+		return errors.Join(l.public.Close(), l.cns.Close(), l.admin.Close())
+	}
+	errc := make(chan error, len(l.servers))
+	for _, s := range l.servers {
+		go func(s *http.Server) { errc <- s.Shutdown(ctx) }(s)
+	}
+	var errs []error
+	for range l.servers {
+		errs = append(errs, <-errc)
+	}
+	return errors.Join(errs...)
+}
+
+func newServer(h http.Handler, tlsConf *tls.Config, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		TLSConfig:         tlsConf,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// outboundClient is the HTTP client of back-channel logouts and metadata
+// fetches: the system roots, plus extra ones when given.
+func outboundClient(extra []*x509.Certificate) (*http.Client, error) {
+	if len(extra) == 0 {
+		return &http.Client{Timeout: 30 * time.Second}, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for _, c := range extra {
+		pool.AddCert(c)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}, nil
+}
