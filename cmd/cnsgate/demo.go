@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"sync"
@@ -15,7 +16,14 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
-func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// demoFlags are the command line of `cnsgate demo`.
+type demoFlags struct {
+	dir     string
+	ports   demo.Ports
+	prepare bool
+}
+
+func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "./cnsgate-demo", "directory holding the demo PKI, keys and database (created on first run)")
@@ -26,104 +34,145 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	f := &demoFlags{dir: *dir, prepare: *prepare,
+		ports: demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}}
+	if f.ports.Esenzioni == "off" {
+		f.ports.Esenzioni = ""
+	}
+	if f.ports.CMS == "off" {
+		f.ports.CMS = ""
+	}
+	return f, nil
+}
+
+func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, err := parseDemoFlags(args, stderr)
+	if err != nil {
 		return 2
 	}
-	ports := demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}
-	if ports.Esenzioni == "off" {
-		ports.Esenzioni = ""
-	}
-	if ports.CMS == "off" {
-		ports.CMS = ""
-	}
-	// The example relying parties' sockets are bound first, like cnsgate's
-	// own: a busy port is reported now, and port 0 gets a real port before
-	// the configuration registers the relying party's URLs.
 	var listeners exampleListeners
-	for _, l := range []struct {
-		flag string
-		addr *string
-		ln   *net.Listener
-	}{{"esenzioni", &ports.Esenzioni, &listeners.esenzioni}, {"cms", &ports.CMS, &listeners.cms}} {
-		if *prepare || *l.addr == "" {
-			continue
-		}
-		ln, err := net.Listen("tcp", *l.addr)
-		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate demo: --%s: %v\n", l.flag, err)
+	if !f.prepare {
+		if err := listeners.bind(&f.ports); err != nil {
+			fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 			return 2
 		}
-		defer ln.Close()
-		*l.ln = ln
-		*l.addr = boundAddr(*l.addr, ln.Addr())
+		defer listeners.close()
 	}
-	setup, err := demo.Prepare(*dir, ports, time.Now())
+	setup, err := demo.Prepare(f.dir, f.ports, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
 	}
-	if *prepare {
+	if f.prepare {
 		fmt.Fprintln(stdout, setup.ConfigFile)
 		return 0
 	}
+	d, err := newDemoRun(setup, listeners, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 2
+	}
+	if err := d.run(ctx, stdout); err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// bind binds the example relying parties' sockets first, like cnsgate's
+// own: a busy port is reported now, and port 0 gets a real port before the
+// configuration registers the relying party's URLs.
+func (l *exampleListeners) bind(ports *demo.Ports) error {
+	for _, e := range []struct {
+		flag string
+		addr *string
+		ln   *net.Listener
+	}{{"esenzioni", &ports.Esenzioni, &l.esenzioni}, {"cms", &ports.CMS, &l.cms}} {
+		if *e.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", *e.addr)
+		if err != nil {
+			l.close()
+			return fmt.Errorf("--%s: %w", e.flag, err)
+		}
+		*e.ln = ln
+		*e.addr = boundAddr(*e.addr, ln.Addr())
+	}
+	return nil
+}
+
+func (l *exampleListeners) close() {
+	for _, ln := range []net.Listener{l.esenzioni, l.cms} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+}
+
+// demoRun is a prepared demo: cnsgate's configuration and extras, and the
+// example relying parties.
+type demoRun struct {
+	setup  *demo.Setup
+	cfg    *config.Config
+	logger *slog.Logger
+	extras serveExtras
+	apps   *exampleApps
+}
+
+func newDemoRun(setup *demo.Setup, listeners exampleListeners, stderr io.Writer) (*demoRun, error) {
 	cfg, err := config.Load(setup.ConfigFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-		return 2
+		return nil, err
 	}
-	logger := newLogger(cfg.Log, stderr)
-	caHandlers, err := setup.CAHandlers()
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-		return 2
+	d := &demoRun{setup: setup, cfg: cfg, logger: newLogger(cfg.Log, stderr)}
+	if d.extras.admin, err = setup.CAHandlers(); err != nil {
+		return nil, err
 	}
-	apps, err := newExampleApps(setup, cfg, listeners, logger)
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-		return 2
+	if d.apps, err = newExampleApps(setup, cfg, listeners, d.logger); err != nil {
+		return nil, err
 	}
 	// cnsgate's own outgoing calls (back-channel logout to the example
 	// relying parties) must trust the demo's TLS CA.
 	caPEM, err := os.ReadFile(setup.TLSCAFile)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-		return 2
+		return nil, err
 	}
-	roots, err := x509cns.ParseCertificates(caPEM)
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %s: %v\n", setup.TLSCAFile, err)
-		return 2
+	if d.extras.roots, err = x509cns.ParseCertificates(caPEM); err != nil {
+		return nil, fmt.Errorf("%s: %w", setup.TLSCAFile, err)
 	}
+	return d, nil
+}
 
-	// The relying parties start once cnsgate answers (their discovery
-	// needs it) and stop after it, so that logout tokens sent while it
-	// shuts down still find them.
+// run serves cnsgate until ctx ends. The relying parties start once
+// cnsgate answers (their discovery needs it) and stop after it, so that
+// logout tokens sent while it shuts down still find them.
+func (d *demoRun) run(ctx context.Context, stdout io.Writer) error {
 	serveCtx, stopServe := context.WithCancel(ctx)
 	defer stopServe()
 	appsCtx, stopApps := context.WithCancel(context.Background())
 	var launched sync.WaitGroup
 	var appsErr error
-	err = serve(serveCtx, cfg, setup.ConfigFile, logger, func(b bound) {
+	err := serve(serveCtx, d.cfg, d.setup.ConfigFile, d.logger, func(b bound) {
 		launched.Add(1)
 		go func() {
 			defer launched.Done()
-			if appsErr = apps.start(appsCtx); appsErr != nil {
+			if appsErr = d.apps.start(appsCtx); appsErr != nil {
 				stopServe()
 				return
 			}
-			printBanner(stdout, setup, cfg, b, apps)
+			printBanner(stdout, d.setup, d.cfg, b, d.apps)
 		}()
-	}, serveExtras{admin: caHandlers, roots: roots})
+	}, d.extras)
 	stopApps()
 	launched.Wait()
-	apps.shutdown()
+	d.apps.shutdown()
 	if err == nil && ctx.Err() == nil { // Ctrl-C while they start is no error
 		err = appsErr
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-		return 1
-	}
-	return 0
+	return err
 }
 
 // boundAddr keeps the host the user asked for with the port the kernel

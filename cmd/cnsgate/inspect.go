@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -52,7 +53,21 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
-func cmdInspect(args []string, stdout, stderr io.Writer) int {
+// errUsage is a command line the flag package has already answered with
+// the usage text.
+var errUsage = errors.New("usage")
+
+// inspectArgs is the command line of `cnsgate inspect`, resolved: the
+// certificate file, the time of validation, and the trust and revocation
+// settings from --config or from the flags.
+type inspectArgs struct {
+	cert  string
+	when  time.Time
+	trust config.Trust
+	rev   config.Revocation
+}
+
+func parseInspectFlags(args []string, stderr io.Writer) (*inspectArgs, error) {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "take trust and policy from this configuration file")
@@ -72,46 +87,68 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return nil, errUsage
 	}
 	if fs.NArg() != 1 || (*cfgPath == "") == (len(trustDirs) == 0 && *tsl == "") {
 		fs.Usage()
-		return 2
+		return nil, errUsage
 	}
-	when := time.Now()
+	a := &inspectArgs{cert: fs.Arg(0), when: time.Now()}
 	if *at != "" {
 		t, err := time.Parse(time.RFC3339, *at)
 		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate inspect: --at: %v\n", err)
-			return 2
+			return nil, fmt.Errorf("--at: %w", err)
 		}
-		when = t
+		a.when = t
 	}
-	var trust config.Trust
-	var rev config.Revocation
 	if *cfgPath != "" {
 		cfg, err := config.Load(*cfgPath)
 		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)
-			return 2
+			return nil, err
 		}
-		trust, rev = cfg.Trust, cfg.Revocation
-	} else {
-		trust = config.Trust{CADirs: trustDirs, TSLFile: *tsl, Policies: config.DefaultPolicies(),
-			RequireClientAuthEKU: !*noEKU, MinRSABits: *minRSA, AllowSHA1: *allowSHA1}
-		rev = config.Default().Revocation
-		rev.Mode, rev.CRLFiles, rev.OCSPURL = config.RevocationMode(*revMode), crlFiles, *ocspURL
+		a.trust, a.rev = cfg.Trust, cfg.Revocation
+		return a, nil
 	}
-	ts, err := loadTrust(trust)
+	a.trust = config.Trust{CADirs: trustDirs, TSLFile: *tsl, Policies: config.DefaultPolicies(),
+		RequireClientAuthEKU: !*noEKU, MinRSABits: *minRSA, AllowSHA1: *allowSHA1}
+	a.rev = config.Default().Revocation
+	a.rev.Mode, a.rev.CRLFiles, a.rev.OCSPURL = config.RevocationMode(*revMode), crlFiles, *ocspURL
+	return a, nil
+}
+
+func cmdInspect(args []string, stdout, stderr io.Writer) int {
+	a, err := parseInspectFlags(args, stderr)
+	if err != nil {
+		if err != errUsage {
+			fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)
+		}
+		return 2
+	}
+	ts, err := loadTrust(a.trust)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)
 		return 2
 	}
-	data, err := os.ReadFile(fs.Arg(0))
+	data, err := os.ReadFile(a.cert)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)
 		return 2
 	}
+	rep := inspectCert(ts, a.rev, data, a.when)
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return 2
+	}
+	if rep.Verdict != "accepted" {
+		return 1
+	}
+	return 0
+}
+
+// inspectCert validates the certificate chain in data as the card listener
+// would, revocation included unless its mode is none.
+func inspectCert(ts *trustSet, rev config.Revocation, data []byte, when time.Time) inspectReport {
 	rep := inspectReport{ValidAt: when.UTC().Format(time.RFC3339)}
 	chain, err := x509cns.ParseCertificates(data)
 	var res *x509cns.Result
@@ -134,15 +171,7 @@ func cmdInspect(args []string, stdout, stderr io.Writer) int {
 		rep.Policies, rep.NotAfter = id.Policies, id.NotAfter.UTC().Format(time.RFC3339)
 		rep.Serial, rep.SHA256 = id.Serial, id.Fingerprint
 	}
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
-		return 2
-	}
-	if rep.Verdict != "accepted" {
-		return 1
-	}
-	return 0
+	return rep
 }
 
 // inspectRevocation checks the card's revocation status as serve would,
