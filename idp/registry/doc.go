@@ -28,5 +28,6 @@
 //	allowlist.go     Eligible, ImportResult (allowlist mode)
 //	event.go         audit Event, EventKind, Outcome, AuditQuery
 //	mask.go          the masked fiscal code of the LogValue methods
+//	layering_test.go keeps SQL drivers out of idp and idp/registry
 //	registrytest/    DSNs of throw-away SQLite and PostgreSQL databases for tests
 package registry

@@ -47,8 +47,8 @@ func normalizeFiscalCode(cf string) (string, error) {
 // card for a fiscal code that already has an active card marks the old one
 // replaced and returns it as replaced. Registering the active card again
 // returns the existing row. A card that was replaced or revoked cannot be
-// registered again (registry.ErrReplaced, registry.ErrRevoked). RegisteredAt comes from the
-// clock; ID, Status and the other times in r are ignored.
+// registered again (registry.ErrReplaced, registry.ErrRevoked). RegisteredAt
+// comes from the clock; ID, Status and the other times in r are ignored.
 func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replaced *registry.Registration, err error) {
 	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
 		return nil, nil, err
@@ -132,7 +132,8 @@ func statusErr(r *registry.Registration) error {
 
 // Authorize returns the active registration of the card with that
 // fingerprint, if it belongs to fiscalCode. A card that was replaced or
-// revoked gives registry.ErrReplaced or registry.ErrRevoked; anything else registry.ErrNotRegistered.
+// revoked gives registry.ErrReplaced or registry.ErrRevoked; anything else
+// registry.ErrNotRegistered.
 func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error) {
 	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
 	fp, err := normalizeFingerprint(fingerprint)
@@ -167,7 +168,8 @@ func (d *DB) RecordLogin(ctx context.Context, fingerprint string, at time.Time) 
 	return err
 }
 
-// Get returns the active registration of a fiscal code, or registry.ErrNotRegistered.
+// Get returns the active registration of a fiscal code, or
+// registry.ErrNotRegistered.
 func (d *DB) Get(ctx context.Context, fiscalCode string) (*registry.Registration, error) {
 	r, err := scanRegistration(d.db.QueryRowContext(ctx,
 		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fiscal_code = ? AND status = 'active'"),

@@ -59,8 +59,8 @@ func (d *DB) List(ctx context.Context, f registry.ListFilter) ([]registry.Regist
 
 // Revoke revokes every registration of a fiscal code that is not already
 // revoked (the active card and any replaced ones) and returns how many it
-// revoked; registry.ErrNotRegistered if none. Revoked cards can never be registered
-// again; the citizen may register a different card.
+// revoked; registry.ErrNotRegistered if none. Revoked cards can never be
+// registered again; the citizen may register a different card.
 func (d *DB) Revoke(ctx context.Context, fiscalCode string) (int, error) {
 	n, err := d.execAffecting(ctx, "revoke", registry.ErrNotRegistered,
 		"UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fiscal_code = ? AND status <> 'revoked'",
