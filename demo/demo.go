@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -221,7 +222,7 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 // they log in at once; the operator gets the roles the CMS expects.
 func (s *Setup) registerCards(cards []*cnstest.Card) error {
 	ctx := context.Background()
-	db, err := registry.Open(ctx, registry.DriverSQLite, s.databaseFile())
+	db, err := sqlstore.Open(ctx, sqlstore.DriverSQLite, s.databaseFile())
 	if err != nil {
 		return fmt.Errorf("demo registry: %w", err)
 	}

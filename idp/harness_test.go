@@ -11,7 +11,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
-	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
@@ -41,7 +41,7 @@ type harness struct {
 	env      *idptest.Env
 	ca       *cnstest.CA
 	svc      *idp.Service
-	reg      *registry.DB
+	reg      *sqlstore.DB
 	store    sessions.Store
 	public   *httptest.Server
 	cns      *httptest.Server

@@ -18,7 +18,7 @@ import (
 )
 
 // Registry is what the flows need of the registration database;
-// *registry.DB implements it.
+// *sqlstore.DB (idp/registry/sqlstore) implements it.
 type Registry interface {
 	Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error)
 	Register(ctx context.Context, r registry.Registration) (*registry.Registration, *registry.Registration, error)
@@ -29,7 +29,8 @@ type Registry interface {
 	RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error)
 }
 
-// Auditor records audit events; *registry.DB implements it.
+// Auditor records audit events; *sqlstore.DB (idp/registry/sqlstore)
+// implements it.
 type Auditor interface {
 	AppendAudit(ctx context.Context, e registry.Event) error
 }

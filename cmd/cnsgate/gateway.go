@@ -16,6 +16,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/idp/saml"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -33,7 +34,7 @@ type gateway struct {
 	trust      atomic.Pointer[trustSet]
 	serverCert tls.Certificate
 	sessions   *sessionBackend
-	registry   *registry.DB
+	registry   *sqlstore.DB
 	metrics    *metrics.Metrics
 	checker    *revocation.Checker // nil when revocation.mode is none
 	gate       idp.RevocationChecker

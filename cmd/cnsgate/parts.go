@@ -10,7 +10,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
-	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/sessions/redisstore"
 )
@@ -50,11 +50,11 @@ func buildSessions(c config.Sessions) (*sessionBackend, error) {
 
 // openRegistry opens the database, retrying for up to a minute: replicas
 // and their database often start together, and migrations need it up.
-func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (*registry.DB, error) {
+func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (*sqlstore.DB, error) {
 	deadline := time.Now().Add(time.Minute)
 	delay := 500 * time.Millisecond
 	for {
-		db, err := registry.Open(ctx, string(c.Driver), c.DSN.Value(), registry.WithLogger(logger))
+		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), sqlstore.WithLogger(logger))
 		if err == nil {
 			return db, nil
 		}
@@ -106,4 +106,4 @@ func spEntityIDs(cfg *config.Config) []string {
 	return out
 }
 
-var _ io.Closer = (*registry.DB)(nil)
+var _ io.Closer = (*sqlstore.DB)(nil)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
@@ -20,7 +21,7 @@ import (
 // registry and, to end sessions, the configured session store.
 type adminEnv struct {
 	cfg *config.Config
-	reg *registry.DB
+	reg *sqlstore.DB
 }
 
 func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*adminEnv, int) {
@@ -37,7 +38,7 @@ func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.W
 		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
 		return nil, 2
 	}
-	reg, err := registry.Open(ctx, string(cfg.Registry.Driver), cfg.Registry.DSN.Value())
+	reg, err := sqlstore.Open(ctx, string(cfg.Registry.Driver), cfg.Registry.DSN.Value())
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
 		return nil, 2
@@ -87,7 +88,7 @@ func registrationsImport(ctx context.Context, args []string, stdout, stderr io.W
 		return 2
 	}
 	defer f.Close()
-	list, err := registry.ParseEligibleCSV(f)
+	list, err := sqlstore.ParseEligibleCSV(f)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate registrations import: %s: %v\n", fs.Arg(0), err)
 		return 1

@@ -29,6 +29,7 @@ import (
 	"github.com/cnsgate/cnsgate/demo"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions/sessionstest"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
@@ -270,7 +271,7 @@ func TestServeShutdownOnSIGTERM(t *testing.T) {
 	waitFor(t, "PostgreSQL to see the pool closed", 5*time.Second, func() bool { return pgBackends(t, appName) == 0 })
 	waitFor(t, "Redis to see the client closed", 5*time.Second, func() bool { return redisClients(t, rdb, redisUser) == 0 })
 	// The delivery's audit event was written before the pool closed.
-	db, err := registry.Open(context.Background(), registry.DriverPostgres, dsn)
+	db, err := sqlstore.Open(context.Background(), sqlstore.DriverPostgres, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,7 +309,7 @@ func registerCard(t *testing.T, cfg *config.Config, dsn string, card demo.Card) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := registry.Open(context.Background(), registry.DriverPostgres, dsn)
+	db, err := sqlstore.Open(context.Background(), sqlstore.DriverPostgres, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

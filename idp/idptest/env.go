@@ -16,6 +16,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/sessions/redisstore"
@@ -60,7 +61,7 @@ type Env struct {
 	Trust     *x509cns.TrustStore
 	Front     *idp.FrontDoor
 	Service   *idp.Service
-	Registry  *registry.DB
+	Registry  *sqlstore.DB
 	Store     sessions.Store
 	Ephemeral sessions.Ephemeral
 	Pages     *web.Pages
@@ -141,7 +142,7 @@ func New(t *testing.T, o Options) *Env {
 
 // OpenRegistry opens a fresh registry database of driver ("sqlite" when
 // empty, or "postgres"), closed when t ends.
-func OpenRegistry(t *testing.T, driver string) *registry.DB {
+func OpenRegistry(t *testing.T, driver string) *sqlstore.DB {
 	t.Helper()
 	var dsn string
 	switch driver {
@@ -152,7 +153,7 @@ func OpenRegistry(t *testing.T, driver string) *registry.DB {
 	default:
 		t.Fatalf("idptest: unknown registry driver %q", driver)
 	}
-	reg, err := registry.Open(context.Background(), driver, dsn)
+	reg, err := sqlstore.Open(context.Background(), driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -68,7 +69,7 @@ func TestAuditSink(t *testing.T) {
 
 // TestPurgeLoop applies a one-day retention to a real SQLite audit table.
 func TestPurgeLoop(t *testing.T) {
-	db, err := registry.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
+	db, err := sqlstore.Open(context.Background(), "sqlite", registrytest.SQLiteDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

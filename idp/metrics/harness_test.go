@@ -25,7 +25,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/metrics"
-	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
@@ -40,7 +40,7 @@ type env struct {
 	env    *idptest.Env
 	m      *metrics.Metrics
 	ca     *cnstest.CA
-	reg    *registry.DB
+	reg    *sqlstore.DB
 	public *httptest.Server
 	cns    *httptest.Server
 	admin  *httptest.Server

@@ -58,7 +58,7 @@ func (m *Metrics) WatchReadiness(ctx context.Context, interval time.Duration, ch
 	}
 }
 
-// AuditPurger deletes audit events older than a time; *registry.DB
+// AuditPurger deletes audit events older than a time; *sqlstore.DB
 // implements it.
 type AuditPurger interface {
 	PurgeAudit(ctx context.Context, before time.Time) (int64, error)

@@ -23,7 +23,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/oidc"
-	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -60,7 +60,7 @@ type harness struct {
 	ca       *cnstest.CA
 	svc      *idp.Service
 	provider *oidc.Provider
-	reg      *registry.DB
+	reg      *sqlstore.DB
 	store    sessions.Store
 	public   *httptest.Server
 	cns      *httptest.Server

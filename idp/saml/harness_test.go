@@ -21,7 +21,7 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
-	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -35,7 +35,7 @@ type harness struct {
 	env    *idptest.Env
 	ca     *cnstest.CA
 	svc    *idp.Service
-	reg    *registry.DB
+	reg    *sqlstore.DB
 	store  sessions.Store
 	eph    sessions.Ephemeral
 	public *httptest.Server

@@ -2,8 +2,8 @@
 // file in a temporary directory, or a fresh schema of a real PostgreSQL,
 // dropped when the test ends, so that tests of parallel packages never meet.
 //
-// It only hands out DSNs, to pass to registry.Open; it imports nothing of
-// the project, so the registry's own tests can use it.
+// It only hands out DSNs, to pass to sqlstore.Open; it imports nothing of
+// the project, so the SQL store's own tests can use it.
 package registrytest
 
 import (

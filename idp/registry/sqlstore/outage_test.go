@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
 )
 
@@ -98,7 +99,7 @@ func TestPostgresOutage(t *testing.T) {
 	if err := d.Ping(ctx); err == nil {
 		t.Error("Ping succeeded while the database was unreachable")
 	}
-	if _, err := d.Authorize(ctx, mario, fp("a")); err == nil || errors.Is(err, ErrNotRegistered) {
+	if _, err := d.Authorize(ctx, mario, fp("a")); err == nil || errors.Is(err, registry.ErrNotRegistered) {
 		t.Errorf("Authorize while down: %v, want a connection error", err)
 	}
 

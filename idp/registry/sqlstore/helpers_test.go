@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/registrytest"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
@@ -124,8 +125,8 @@ func fp(label string) string {
 }
 
 // card is a registration request for a test card.
-func card(cf, label string) Registration {
-	return Registration{
+func card(cf, label string) registry.Registration {
+	return registry.Registration{
 		FiscalCode:  cf,
 		CardID:      "8038000000000000" + label,
 		Issuer:      "Regione Test CA Cittadini",

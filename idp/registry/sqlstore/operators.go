@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"context"
@@ -6,33 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
-
-// Operator is a citizen who logs in with operator roles (an ASL or pharmacy
-// operator using the card management application).
-type Operator struct {
-	FiscalCode   string
-	Roles        []string // in the order given, without duplicates
-	Organisation string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-var _ slog.LogValuer = Operator{}
-
-// LogValue logs an operator with the fiscal code masked.
-func (o Operator) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("fiscal_code", x509cns.MaskFiscalCode(o.FiscalCode)),
-		slog.Any("roles", o.Roles),
-		slog.String("organisation", o.Organisation),
-	)
-}
 
 // cleanRoles trims roles, drops duplicates and rejects empty ones.
 func cleanRoles(roles []string) ([]string, error) {
@@ -53,7 +31,7 @@ func cleanRoles(roles []string) ([]string, error) {
 
 // PutOperator creates the operator or replaces its roles and organisation,
 // keeping the original CreatedAt.
-func (d *DB) PutOperator(ctx context.Context, o Operator) error {
+func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
 	cf, err := normalizeFiscalCode(o.FiscalCode)
 	if err != nil {
 		return err
@@ -79,8 +57,8 @@ func (d *DB) PutOperator(ctx context.Context, o Operator) error {
 
 const operatorColumns = "fiscal_code, roles, organisation, created_at, updated_at"
 
-func scanOperator(row interface{ Scan(...any) error }) (*Operator, error) {
-	var o Operator
+func scanOperator(row interface{ Scan(...any) error }) (*registry.Operator, error) {
+	var o registry.Operator
 	var roles string
 	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
 		return nil, err
@@ -91,13 +69,13 @@ func scanOperator(row interface{ Scan(...any) error }) (*Operator, error) {
 	return &o, nil
 }
 
-// Operator returns the operator with that fiscal code, or ErrNotFound.
-func (d *DB) Operator(ctx context.Context, fiscalCode string) (*Operator, error) {
+// Operator returns the operator with that fiscal code, or registry.ErrNotFound.
+func (d *DB) Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error) {
 	o, err := scanOperator(d.db.QueryRowContext(ctx,
 		d.q("SELECT "+operatorColumns+" FROM operators WHERE fiscal_code = ?"), x509cns.NormalizeFiscalCode(fiscalCode)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, ErrNotFound
+		return nil, registry.ErrNotFound
 	case err != nil:
 		return nil, fmt.Errorf("registry: operator: %w", err)
 	}
@@ -105,13 +83,13 @@ func (d *DB) Operator(ctx context.Context, fiscalCode string) (*Operator, error)
 }
 
 // ListOperators returns every operator, by fiscal code.
-func (d *DB) ListOperators(ctx context.Context) ([]Operator, error) {
+func (d *DB) ListOperators(ctx context.Context) ([]registry.Operator, error) {
 	rows, err := d.db.QueryContext(ctx, "SELECT "+operatorColumns+" FROM operators ORDER BY fiscal_code")
 	if err != nil {
 		return nil, fmt.Errorf("registry: list operators: %w", err)
 	}
 	defer rows.Close()
-	var out []Operator
+	var out []registry.Operator
 	for rows.Next() {
 		o, err := scanOperator(rows)
 		if err != nil {
@@ -125,9 +103,9 @@ func (d *DB) ListOperators(ctx context.Context) ([]Operator, error) {
 	return out, nil
 }
 
-// DeleteOperator removes an operator, or returns ErrNotFound.
+// DeleteOperator removes an operator, or returns registry.ErrNotFound.
 func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
-	_, err := d.execAffecting(ctx, "delete operator", ErrNotFound,
+	_, err := d.execAffecting(ctx, "delete operator", registry.ErrNotFound,
 		"DELETE FROM operators WHERE fiscal_code = ?", x509cns.NormalizeFiscalCode(fiscalCode))
 	return err
 }

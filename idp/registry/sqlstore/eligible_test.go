@@ -1,22 +1,23 @@
-package registry
+package sqlstore
 
 import (
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 func TestAllowlist(t *testing.T) {
 	runSuite(t, []suiteCase{
 		{"ok/import-update-replace-all", func(t *testing.T, e *env) {
-			res, err := e.db.ImportEligible(ctx, []Eligible{
+			res, err := e.db.ImportEligible(ctx, []registry.Eligible{
 				{FiscalCode: strings.ToLower(mario), GivenName: "Mario", FamilyName: "Rossi"},
 				{FiscalCode: laura, GivenName: "Laura", FamilyName: "Bianchi", Note: "esenzione E01"},
 				{FiscalCode: gino},
 			}, false)
-			if err != nil || res != (ImportResult{Inserted: 3}) {
+			if err != nil || res != (registry.ImportResult{Inserted: 3}) {
 				t.Fatalf("first import = %+v, %v", res, err)
 			}
 			for cf, want := range map[string]bool{mario: true, strings.ToLower(laura): true, gino: true, anna: false} {
@@ -25,20 +26,20 @@ func TestAllowlist(t *testing.T) {
 				}
 			}
 
-			res, err = e.db.ImportEligible(ctx, []Eligible{
+			res, err = e.db.ImportEligible(ctx, []registry.Eligible{
 				{FiscalCode: mario, GivenName: "Mario", FamilyName: "Rossi"},
 				{FiscalCode: laura, GivenName: "Laura", FamilyName: "Bianchi", Note: "esenzione E02"},
 				{FiscalCode: anna},
 			}, false)
-			if err != nil || res != (ImportResult{Inserted: 1, Updated: 1, Unchanged: 1}) {
+			if err != nil || res != (registry.ImportResult{Inserted: 1, Updated: 1, Unchanged: 1}) {
 				t.Fatalf("second import = %+v, %v", res, err)
 			}
 			if n, _ := e.db.CountEligible(ctx); n != 4 {
 				t.Errorf("CountEligible = %d, want 4", n)
 			}
 
-			res, err = e.db.ImportEligible(ctx, []Eligible{{FiscalCode: mario, GivenName: "Mario", FamilyName: "Rossi"}}, true)
-			if err != nil || res != (ImportResult{Unchanged: 1, Removed: 3}) {
+			res, err = e.db.ImportEligible(ctx, []registry.Eligible{{FiscalCode: mario, GivenName: "Mario", FamilyName: "Rossi"}}, true)
+			if err != nil || res != (registry.ImportResult{Unchanged: 1, Removed: 3}) {
 				t.Fatalf("replace-all import = %+v, %v", res, err)
 			}
 			for cf, want := range map[string]bool{mario: true, laura: false, gino: false, anna: false} {
@@ -48,13 +49,13 @@ func TestAllowlist(t *testing.T) {
 			}
 		}},
 		{"fail/bad-entries-write-nothing", func(t *testing.T, e *env) {
-			_, err := e.db.ImportEligible(ctx, []Eligible{
+			_, err := e.db.ImportEligible(ctx, []registry.Eligible{
 				{FiscalCode: mario},
 				{FiscalCode: bad},
 				{FiscalCode: " " + mario},
 				{FiscalCode: "XYZ"},
 			}, true)
-			if !errors.Is(err, x509cns.ErrFiscalCodeCheck) || !errors.Is(err, ErrDuplicate) || !errors.Is(err, x509cns.ErrFiscalCodeSyntax) {
+			if !errors.Is(err, x509cns.ErrFiscalCodeCheck) || !errors.Is(err, registry.ErrDuplicate) || !errors.Is(err, x509cns.ErrFiscalCodeSyntax) {
 				t.Errorf("ImportEligible: %v; want check, duplicate and syntax errors", err)
 			}
 			for _, want := range []string{"entry 2", "entry 3", "entry 4"} {

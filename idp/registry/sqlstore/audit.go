@@ -1,111 +1,26 @@
-package registry
+package sqlstore
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
-
-// EventKind names what an audit event records. The set grows with the
-// product; the database does not constrain it.
-type EventKind string
-
-// Audit event kinds.
-const (
-	KindLogin              EventKind = "login"
-	KindRegistration       EventKind = "registration"
-	KindLogout             EventKind = "logout"
-	KindSessionEnd         EventKind = "session_end"
-	KindTokenIssued        EventKind = "token_issued"
-	KindTokenRevoked       EventKind = "token_revoked"
-	KindLogoutNotification EventKind = "logout_notification"
-	KindCRLRefreshFailure  EventKind = "crl_refresh_failure"
-	KindConfigReload       EventKind = "config_reload"
-)
-
-// Outcome is the result of an audited action.
-type Outcome string
-
-// Outcomes.
-const (
-	OutcomeSuccess Outcome = "success"
-	OutcomeFailure Outcome = "failure"
-)
-
-// Event is one row of the audit trail. Empty strings mean "not applicable".
-type Event struct {
-	ID          int64
-	At          time.Time // UTC; AppendAudit sets it from the clock when zero
-	Kind        EventKind
-	Outcome     Outcome
-	Reason      string // a fixed reason (x509cns rejection reason, session end cause...)
-	FiscalCode  string // in full: investigators search by it
-	Client      string // OIDC client id or SAML SP entity id
-	SessionHash string // sessions.HashKey of the session id, never the id
-	CardSerial  string
-	Issuer      string
-	RemoteIP    string
-	RequestID   string
-	Detail      json.RawMessage // optional JSON value
-}
-
-var _ slog.LogValuer = Event{}
-
-// LogValue logs an event with the fiscal code masked.
-func (e Event) LogValue() slog.Value {
-	attrs := []slog.Attr{
-		slog.Time("at", e.At),
-		slog.String("kind", string(e.Kind)),
-		slog.String("outcome", string(e.Outcome)),
-	}
-	add := func(k, v string) {
-		if v != "" {
-			attrs = append(attrs, slog.String(k, v))
-		}
-	}
-	add("reason", e.Reason)
-	if e.FiscalCode != "" {
-		add("fiscal_code", x509cns.MaskFiscalCode(e.FiscalCode))
-	}
-	add("client", e.Client)
-	add("session_hash", e.SessionHash)
-	add("card_serial", e.CardSerial)
-	add("issuer", e.Issuer)
-	add("remote_ip", e.RemoteIP)
-	add("request_id", e.RequestID)
-	if len(e.Detail) > 0 {
-		attrs = append(attrs, slog.String("detail", string(e.Detail)))
-	}
-	return slog.GroupValue(attrs...)
-}
-
-// AuditQuery selects audit events. Zero fields select everything; Since is
-// inclusive, Until exclusive; Limit <= 0 means no limit.
-type AuditQuery struct {
-	Since, Until time.Time
-	FiscalCode   string
-	Outcome      Outcome
-	Kind         EventKind
-	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
-	Client       string
-	Limit        int
-}
 
 const auditColumns = "id, at, kind, outcome, reason, fiscal_code, client, session_hash, card_serial, issuer, remote_ip, request_id, detail"
 
 // AppendAudit writes one event.
-func (d *DB) AppendAudit(ctx context.Context, e Event) error {
+func (d *DB) AppendAudit(ctx context.Context, e registry.Event) error {
 	if e.Kind == "" {
 		return errors.New("registry: audit event without kind")
 	}
-	if e.Outcome != OutcomeSuccess && e.Outcome != OutcomeFailure {
-		return fmt.Errorf("registry: audit event outcome %q (want %q or %q)", e.Outcome, OutcomeSuccess, OutcomeFailure)
+	if e.Outcome != registry.OutcomeSuccess && e.Outcome != registry.OutcomeFailure {
+		return fmt.Errorf("registry: audit event outcome %q (want %q or %q)", e.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
 	}
 	if len(e.Detail) > 0 && !json.Valid(e.Detail) {
 		return errors.New("registry: audit event detail is not valid JSON")
@@ -124,9 +39,9 @@ func (d *DB) AppendAudit(ctx context.Context, e Event) error {
 }
 
 // QueryAudit returns the matching events, newest first.
-func (d *DB) QueryAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
-	if q.Outcome != "" && q.Outcome != OutcomeSuccess && q.Outcome != OutcomeFailure {
-		return nil, fmt.Errorf("registry: query audit: unknown outcome %q (want %s or %s)", q.Outcome, OutcomeSuccess, OutcomeFailure)
+func (d *DB) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.Event, error) {
+	if q.Outcome != "" && q.Outcome != registry.OutcomeSuccess && q.Outcome != registry.OutcomeFailure {
+		return nil, fmt.Errorf("registry: query audit: unknown outcome %q (want %s or %s)", q.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
 	}
 	var where []string
 	var args []any
@@ -165,9 +80,9 @@ func (d *DB) QueryAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 		return nil, fmt.Errorf("registry: query audit: %w", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []registry.Event
 	for rows.Next() {
-		var e Event
+		var e registry.Event
 		var detail string
 		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.Kind, &e.Outcome, &e.Reason, &e.FiscalCode, &e.Client,
 			&e.SessionHash, &e.CardSerial, &e.Issuer, &e.RemoteIP, &e.RequestID, &detail); err != nil {
@@ -187,11 +102,11 @@ func (d *DB) QueryAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 // RecentAccesses returns a citizen's card logins (successes and refusals)
 // and the services that received an identity (tokens, assertions), newest
 // first, for the welcome page.
-func (d *DB) RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]Event, error) {
+func (d *DB) RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error) {
 	if fiscalCode == "" {
 		return nil, nil
 	}
-	return d.QueryAudit(ctx, AuditQuery{FiscalCode: fiscalCode, Kinds: []EventKind{KindLogin, KindTokenIssued}, Limit: limit})
+	return d.QueryAudit(ctx, registry.AuditQuery{FiscalCode: fiscalCode, Kinds: []registry.EventKind{registry.KindLogin, registry.KindTokenIssued}, Limit: limit})
 }
 
 // PurgeAudit deletes the events older than before, for retention, and

@@ -1,20 +1,22 @@
-package registry
+package sqlstore
 
 import (
 	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
 )
 
 func TestOperators(t *testing.T) {
 	runSuite(t, []suiteCase{
 		{"ok/crud-with-roles", func(t *testing.T, e *env) {
 			created := us(e.clock.Now())
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{" asl-operator ", "cms-admin", "asl-operator"}, Organisation: "ASL Roma 1"}); err != nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino, Roles: []string{" asl-operator ", "cms-admin", "asl-operator"}, Organisation: "ASL Roma 1"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: anna, Roles: []string{"pharmacist"}}); err != nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: anna, Roles: []string{"pharmacist"}}); err != nil {
 				t.Fatal(err)
 			}
 			o, err := e.db.Operator(ctx, gino)
@@ -26,7 +28,7 @@ func TestOperators(t *testing.T) {
 			}
 
 			e.clock.Advance(time.Hour)
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{"cms-admin"}, Organisation: "ASL Roma 2"}); err != nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino, Roles: []string{"cms-admin"}, Organisation: "ASL Roma 2"}); err != nil {
 				t.Fatal(err)
 			}
 			o, _ = e.db.Operator(ctx, gino)
@@ -43,15 +45,15 @@ func TestOperators(t *testing.T) {
 			if err := e.db.DeleteOperator(ctx, gino); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.db.Operator(ctx, gino); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Operator after delete: %v, want ErrNotFound", err)
+			if _, err := e.db.Operator(ctx, gino); !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("Operator after delete: %v, want registry.ErrNotFound", err)
 			}
-			if err := e.db.DeleteOperator(ctx, gino); !errors.Is(err, ErrNotFound) {
-				t.Errorf("DeleteOperator again: %v, want ErrNotFound", err)
+			if err := e.db.DeleteOperator(ctx, gino); !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("DeleteOperator again: %v, want registry.ErrNotFound", err)
 			}
 		}},
 		{"ok/no-roles", func(t *testing.T, e *env) {
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino}); err != nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino}); err != nil {
 				t.Fatal(err)
 			}
 			if o, err := e.db.Operator(ctx, gino); err != nil || o.Roles == nil || len(o.Roles) != 0 {
@@ -59,15 +61,15 @@ func TestOperators(t *testing.T) {
 			}
 		}},
 		{"fail/unknown-operator", func(t *testing.T, e *env) {
-			if _, err := e.db.Operator(ctx, mario); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Operator: %v, want ErrNotFound", err)
+			if _, err := e.db.Operator(ctx, mario); !errors.Is(err, registry.ErrNotFound) {
+				t.Errorf("Operator: %v, want registry.ErrNotFound", err)
 			}
 		}},
 		{"fail/bad-input", func(t *testing.T, e *env) {
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: bad, Roles: []string{"x"}}); err == nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: bad, Roles: []string{"x"}}); err == nil {
 				t.Error("PutOperator with a bad fiscal code succeeded")
 			}
-			if err := e.db.PutOperator(ctx, Operator{FiscalCode: gino, Roles: []string{"x", " "}}); err == nil {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino, Roles: []string{"x", " "}}); err == nil {
 				t.Error("PutOperator with an empty role succeeded")
 			}
 			if list, _ := e.db.ListOperators(ctx); len(list) != 0 {

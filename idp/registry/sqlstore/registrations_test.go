@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
 )
 
 func TestRegistrations(t *testing.T) {
@@ -19,7 +21,7 @@ func TestRegistrations(t *testing.T) {
 				t.Fatalf("Register = %v, %v, %v", reg, replaced, err)
 			}
 			want := card(mario, "a")
-			want.ID, want.Status, want.RegisteredAt = reg.ID, StatusActive, us(e.clock.Now())
+			want.ID, want.Status, want.RegisteredAt = reg.ID, registry.StatusActive, us(e.clock.Now())
 			if *reg != want {
 				t.Errorf("Register =\n %+v\nwant\n %+v", *reg, want)
 			}
@@ -33,30 +35,30 @@ func TestRegistrations(t *testing.T) {
 			}
 		}},
 		{"fail/unregistered", func(t *testing.T, e *env) {
-			if _, err := e.db.Authorize(ctx, mario, fp("a")); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("Authorize: %v, want ErrNotRegistered", err)
+			if _, err := e.db.Authorize(ctx, mario, fp("a")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("Authorize: %v, want registry.ErrNotRegistered", err)
 			}
-			if _, err := e.db.Get(ctx, mario); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("Get: %v, want ErrNotRegistered", err)
+			if _, err := e.db.Get(ctx, mario); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("Get: %v, want registry.ErrNotRegistered", err)
 			}
-			if err := e.db.RecordLogin(ctx, fp("a"), e.clock.Now()); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("RecordLogin: %v, want ErrNotRegistered", err)
+			if err := e.db.RecordLogin(ctx, fp("a"), e.clock.Now()); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("RecordLogin: %v, want registry.ErrNotRegistered", err)
 			}
-			if _, err := e.db.Authorize(ctx, mario, "not-hex"); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("Authorize(bad fingerprint): %v, want ErrNotRegistered", err)
+			if _, err := e.db.Authorize(ctx, mario, "not-hex"); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("Authorize(bad fingerprint): %v, want registry.ErrNotRegistered", err)
 			}
 		}},
 		{"fail/card-bound-to-another-fiscal-code", func(t *testing.T, e *env) {
 			mustRegister(t, e, card(mario, "a"))
-			if _, err := e.db.Authorize(ctx, laura, fp("a")); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("Authorize: %v, want ErrNotRegistered", err)
+			if _, err := e.db.Authorize(ctx, laura, fp("a")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("Authorize: %v, want registry.ErrNotRegistered", err)
 			}
 			if _, _, err := e.db.Register(ctx, card(laura, "a")); err == nil {
 				t.Error("Register of another citizen's card succeeded")
 			}
 		}},
 		{"fail/bad-input", func(t *testing.T, e *env) {
-			for name, r := range map[string]Registration{
+			for name, r := range map[string]registry.Registration{
 				"bad check character": card(bad, "a"),
 				"empty fiscal code":   card("", "a"),
 				"short fingerprint":   {FiscalCode: mario, Fingerprint: "abcd"},
@@ -66,7 +68,7 @@ func TestRegistrations(t *testing.T) {
 					t.Errorf("%s: Register succeeded", name)
 				}
 			}
-			if list, _ := e.db.List(ctx, ListFilter{}); len(list) != 0 {
+			if list, _ := e.db.List(ctx, registry.ListFilter{}); len(list) != 0 {
 				t.Errorf("List = %d rows, want 0", len(list))
 			}
 		}},
@@ -77,7 +79,7 @@ func TestRegistrations(t *testing.T) {
 			if err != nil || replaced != nil || *again != *first {
 				t.Errorf("Register again = %+v, %v, %v; want %+v", again, replaced, err, first)
 			}
-			if list, _ := e.db.List(ctx, ListFilter{}); len(list) != 1 {
+			if list, _ := e.db.List(ctx, registry.ListFilter{}); len(list) != 1 {
 				t.Errorf("List = %d rows, want 1", len(list))
 			}
 		}},
@@ -88,11 +90,11 @@ func TestRegistrations(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if replaced == nil || replaced.ID != old.ID || replaced.Status != StatusReplaced || !replaced.ReplacedAt.Equal(us(e.clock.Now())) {
+			if replaced == nil || replaced.ID != old.ID || replaced.Status != registry.StatusReplaced || !replaced.ReplacedAt.Equal(us(e.clock.Now())) {
 				t.Errorf("replaced = %+v, want row %d replaced now", replaced, old.ID)
 			}
-			if _, err := e.db.Authorize(ctx, mario, fp("old")); !errors.Is(err, ErrReplaced) {
-				t.Errorf("Authorize(old): %v, want ErrReplaced", err)
+			if _, err := e.db.Authorize(ctx, mario, fp("old")); !errors.Is(err, registry.ErrReplaced) {
+				t.Errorf("Authorize(old): %v, want registry.ErrReplaced", err)
 			}
 			if got, err := e.db.Authorize(ctx, mario, fp("new")); err != nil || got.ID != reg.ID {
 				t.Errorf("Authorize(new) = %+v, %v", got, err)
@@ -100,10 +102,10 @@ func TestRegistrations(t *testing.T) {
 			if got, err := e.db.Get(ctx, mario); err != nil || got.Fingerprint != fp("new") {
 				t.Errorf("Get = %+v, %v, want the new card", got, err)
 			}
-			if _, _, err := e.db.Register(ctx, card(mario, "old")); !errors.Is(err, ErrReplaced) {
-				t.Errorf("Register(old) again: %v, want ErrReplaced", err)
+			if _, _, err := e.db.Register(ctx, card(mario, "old")); !errors.Is(err, registry.ErrReplaced) {
+				t.Errorf("Register(old) again: %v, want registry.ErrReplaced", err)
 			}
-			if list, _ := e.db.List(ctx, ListFilter{Status: StatusReplaced}); len(list) != 1 || list[0].ID != old.ID {
+			if list, _ := e.db.List(ctx, registry.ListFilter{Status: registry.StatusReplaced}); len(list) != 1 || list[0].ID != old.ID {
 				t.Errorf("List(replaced) = %+v", list)
 			}
 		}},
@@ -111,11 +113,11 @@ func TestRegistrations(t *testing.T) {
 			mustRegister(t, e, card(mario, "old"))
 			mustRegister(t, e, card(mario, "new")) // replaces old: both rows stay
 			want := card(mario, "old")
-			list, err := e.db.List(ctx, ListFilter{Issuer: want.Issuer, Serial: want.Serial})
+			list, err := e.db.List(ctx, registry.ListFilter{Issuer: want.Issuer, Serial: want.Serial})
 			if err != nil || len(list) != 1 || list[0].Fingerprint != fp("old") {
 				t.Errorf("List(issuer, serial) = %+v, %v; want the old card only", list, err)
 			}
-			if list, _ := e.db.List(ctx, ListFilter{Issuer: "Another CA", Serial: want.Serial}); len(list) != 0 {
+			if list, _ := e.db.List(ctx, registry.ListFilter{Issuer: "Another CA", Serial: want.Serial}); len(list) != 0 {
 				t.Errorf("serial under another issuer matched: %+v", list)
 			}
 		}},
@@ -129,15 +131,15 @@ func TestRegistrations(t *testing.T) {
 				t.Fatalf("Revoke = %d, %v; want 2", n, err)
 			}
 			for _, label := range []string{"old", "new"} {
-				if _, err := e.db.Authorize(ctx, mario, fp(label)); !errors.Is(err, ErrRevoked) {
-					t.Errorf("Authorize(%s): %v, want ErrRevoked", label, err)
+				if _, err := e.db.Authorize(ctx, mario, fp(label)); !errors.Is(err, registry.ErrRevoked) {
+					t.Errorf("Authorize(%s): %v, want registry.ErrRevoked", label, err)
 				}
 			}
-			if _, _, err := e.db.Register(ctx, card(mario, "new")); !errors.Is(err, ErrRevoked) {
-				t.Errorf("Register(revoked card): %v, want ErrRevoked", err)
+			if _, _, err := e.db.Register(ctx, card(mario, "new")); !errors.Is(err, registry.ErrRevoked) {
+				t.Errorf("Register(revoked card): %v, want registry.ErrRevoked", err)
 			}
-			if _, err := e.db.Revoke(ctx, mario); !errors.Is(err, ErrNotRegistered) {
-				t.Errorf("Revoke again: %v, want ErrNotRegistered", err)
+			if _, err := e.db.Revoke(ctx, mario); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("Revoke again: %v, want registry.ErrNotRegistered", err)
 			}
 			if _, err := e.db.Authorize(ctx, laura, fp("l")); err != nil {
 				t.Errorf("another citizen's card: %v", err)
@@ -146,7 +148,7 @@ func TestRegistrations(t *testing.T) {
 			if _, replaced, err := e.db.Register(ctx, card(mario, "third")); err != nil || replaced != nil {
 				t.Errorf("Register(third) = %v, %v", replaced, err)
 			}
-			list, _ := e.db.List(ctx, ListFilter{Status: StatusRevoked})
+			list, _ := e.db.List(ctx, registry.ListFilter{Status: registry.StatusRevoked})
 			if len(list) != 2 || !list[0].RevokedAt.Equal(us(e.clock.Now())) {
 				t.Errorf("List(revoked) = %+v", list)
 			}
@@ -167,16 +169,16 @@ func TestRegistrations(t *testing.T) {
 			}
 			mustRegister(t, e, card(mario, "m2"))
 			for name, c := range map[string]struct {
-				f    ListFilter
+				f    registry.ListFilter
 				want []string // fiscal codes in order
 			}{
-				"all":           {ListFilter{}, []string{mario, laura, gino, anna, mario}},
-				"active":        {ListFilter{Status: StatusActive}, []string{laura, gino, anna, mario}},
-				"fiscal code":   {ListFilter{FiscalCode: mario}, []string{mario, mario}},
-				"limit":         {ListFilter{Limit: 2}, []string{mario, laura}},
-				"limit+offset":  {ListFilter{Limit: 2, Offset: 2}, []string{gino, anna}},
-				"offset only":   {ListFilter{Offset: 3}, []string{anna, mario}},
-				"active+offset": {ListFilter{Status: StatusActive, Offset: 1, Limit: 1}, []string{gino}},
+				"all":           {registry.ListFilter{}, []string{mario, laura, gino, anna, mario}},
+				"active":        {registry.ListFilter{Status: registry.StatusActive}, []string{laura, gino, anna, mario}},
+				"fiscal code":   {registry.ListFilter{FiscalCode: mario}, []string{mario, mario}},
+				"limit":         {registry.ListFilter{Limit: 2}, []string{mario, laura}},
+				"limit+offset":  {registry.ListFilter{Limit: 2, Offset: 2}, []string{gino, anna}},
+				"offset only":   {registry.ListFilter{Offset: 3}, []string{anna, mario}},
+				"active+offset": {registry.ListFilter{Status: registry.StatusActive, Offset: 1, Limit: 1}, []string{gino}},
 			} {
 				list, err := e.db.List(ctx, c.f)
 				var got []string
@@ -187,7 +189,7 @@ func TestRegistrations(t *testing.T) {
 					t.Errorf("%s: List = %v, %v; want %v", name, got, err, c.want)
 				}
 			}
-			if _, err := e.db.List(ctx, ListFilter{Status: "Active"}); err == nil {
+			if _, err := e.db.List(ctx, registry.ListFilter{Status: "Active"}); err == nil {
 				t.Error("List with an unknown status succeeded")
 			}
 		}},
@@ -201,12 +203,12 @@ func TestRegistrations(t *testing.T) {
 			}
 			wg.Wait()
 			for i, err := range errs {
-				if err != nil && !errors.Is(err, ErrReplaced) {
+				if err != nil && !errors.Is(err, registry.ErrReplaced) {
 					t.Errorf("goroutine %d: %v", i, err)
 				}
 			}
-			active, _ := e.db.List(ctx, ListFilter{FiscalCode: mario, Status: StatusActive})
-			all, _ := e.db.List(ctx, ListFilter{FiscalCode: mario})
+			active, _ := e.db.List(ctx, registry.ListFilter{FiscalCode: mario, Status: registry.StatusActive})
+			all, _ := e.db.List(ctx, registry.ListFilter{FiscalCode: mario})
 			if len(active) != 1 || len(all) > 2 {
 				t.Errorf("%d active rows, %d rows; want 1 active of at most 2", len(active), len(all))
 			}
@@ -214,7 +216,7 @@ func TestRegistrations(t *testing.T) {
 	})
 }
 
-func mustRegister(t *testing.T, e *env, r Registration) *Registration {
+func mustRegister(t *testing.T, e *env, r registry.Registration) *registry.Registration {
 	t.Helper()
 	reg, _, err := e.db.Register(ctx, r)
 	if err != nil {

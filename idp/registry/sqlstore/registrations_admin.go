@@ -1,36 +1,23 @@
-package registry
+package sqlstore
 
 import (
 	"context"
 	"fmt"
 	"strings"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 // This file holds the administrative operations on registrations, behind
 // "cnsgate registrations list|revoke".
 
-// ListFilter selects registrations for List. Zero fields select everything;
-// Limit <= 0 means no limit.
-type ListFilter struct {
-	Status     Status
-	FiscalCode string
-	// Issuer and Serial (lower-case hex, as x509cns.Identity has them)
-	// find the registrations of one certificate, e.g. when a refreshed CRL
-	// revokes it.
-	Issuer string
-	Serial string
-	Limit  int
-	Offset int
-}
-
 // List returns registrations in registration order (oldest first).
-func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
+func (d *DB) List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error) {
 	switch f.Status {
-	case "", StatusActive, StatusReplaced, StatusRevoked:
+	case "", registry.StatusActive, registry.StatusReplaced, registry.StatusRevoked:
 	default:
-		return nil, fmt.Errorf("registry: list: unknown status %q (want %s, %s or %s)", f.Status, StatusActive, StatusReplaced, StatusRevoked)
+		return nil, fmt.Errorf("registry: list: unknown status %q (want %s, %s or %s)", f.Status, registry.StatusActive, registry.StatusReplaced, registry.StatusRevoked)
 	}
 	var where []string
 	var args []any
@@ -56,7 +43,7 @@ func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
 		return nil, fmt.Errorf("registry: list: %w", err)
 	}
 	defer rows.Close()
-	var out []Registration
+	var out []registry.Registration
 	for rows.Next() {
 		r, err := scanRegistration(rows)
 		if err != nil {
@@ -72,10 +59,10 @@ func (d *DB) List(ctx context.Context, f ListFilter) ([]Registration, error) {
 
 // Revoke revokes every registration of a fiscal code that is not already
 // revoked (the active card and any replaced ones) and returns how many it
-// revoked; ErrNotRegistered if none. Revoked cards can never be registered
-// again; the citizen may register a different card.
+// revoked; registry.ErrNotRegistered if none. Revoked cards can never be
+// registered again; the citizen may register a different card.
 func (d *DB) Revoke(ctx context.Context, fiscalCode string) (int, error) {
-	n, err := d.execAffecting(ctx, "revoke", ErrNotRegistered,
+	n, err := d.execAffecting(ctx, "revoke", registry.ErrNotRegistered,
 		"UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fiscal_code = ? AND status <> 'revoked'",
 		d.ts(d.now()), x509cns.NormalizeFiscalCode(fiscalCode))
 	return int(n), err

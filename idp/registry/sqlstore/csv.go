@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
@@ -54,7 +55,7 @@ func (e *CSVError) Unwrap() []error {
 }
 
 // csvColumns maps header names (lower-case, Italian spreadsheet names
-// included) to Eligible fields.
+// included) to registry.Eligible fields.
 var csvColumns = map[string]string{
 	"fiscal_code": "fiscal_code", "codice_fiscale": "fiscal_code", "codice fiscale": "fiscal_code", "cf": "fiscal_code",
 	"given_name": "given_name", "nome": "given_name",
@@ -73,7 +74,7 @@ var defaultColumns = []string{"fiscal_code", "given_name", "family_name", "note"
 // Every bad row is reported in one *CSVError, with its line number; a file
 // without rows is an error too, so that a replace-all import of an empty
 // file never wipes the allowlist.
-func ParseEligibleCSV(r io.Reader) ([]Eligible, error) {
+func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
 	br := bufio.NewReaderSize(r, sniffSize)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
@@ -88,7 +89,7 @@ func ParseEligibleCSV(r io.Reader) ([]Eligible, error) {
 	cr.TrimLeadingSpace = true
 
 	var (
-		out      []Eligible
+		out      []registry.Eligible
 		problems []*LineError
 		columns  []string
 		seen     = map[string]int{}
@@ -129,7 +130,7 @@ func ParseEligibleCSV(r io.Reader) ([]Eligible, error) {
 			bad(line, "%d fields, want at most %d (%s)", len(trimEmptyTail(rec)), len(columns), strings.Join(columns, string(sep)))
 			continue
 		}
-		var e Eligible
+		var e registry.Eligible
 		for i, v := range rec {
 			if i >= len(columns) {
 				break
@@ -155,7 +156,7 @@ func ParseEligibleCSV(r io.Reader) ([]Eligible, error) {
 			continue
 		}
 		if prev, dup := seen[e.FiscalCode]; dup {
-			bad(line, "fiscal code %s: %w (line %d)", x509cns.MaskFiscalCode(e.FiscalCode), ErrDuplicate, prev)
+			bad(line, "fiscal code %s: %w (line %d)", x509cns.MaskFiscalCode(e.FiscalCode), registry.ErrDuplicate, prev)
 			continue
 		}
 		seen[e.FiscalCode] = line

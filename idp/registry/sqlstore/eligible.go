@@ -1,55 +1,25 @@
-package registry
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
-
-// Eligible is a citizen on the allowlist: in registration mode "allowlist"
-// only these fiscal codes may register a card.
-type Eligible struct {
-	FiscalCode string
-	GivenName  string
-	FamilyName string
-	Note       string
-	ImportedAt time.Time // set by ImportEligible
-}
-
-var _ slog.LogValuer = Eligible{}
-
-// LogValue logs an allowlist entry without names and with the fiscal code
-// masked.
-func (e Eligible) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("fiscal_code", x509cns.MaskFiscalCode(e.FiscalCode)))
-}
-
-// ImportResult counts what ImportEligible did.
-type ImportResult struct {
-	Inserted  int // new fiscal codes
-	Updated   int // known fiscal codes whose names or note changed
-	Unchanged int // known fiscal codes imported again as they were
-	Removed   int // fiscal codes absent from a replaceAll import
-}
-
-// ErrDuplicate reports a fiscal code listed twice in one import.
-var ErrDuplicate = errors.New("fiscal code listed more than once")
 
 // ImportEligible adds or updates the given citizens in one transaction; with
 // replaceAll it also removes every citizen not in the list, so that the
 // allowlist becomes exactly the list. Every fiscal code is normalised and
 // validated first; duplicates are an error. Nothing is written unless all
 // entries are valid.
-func (d *DB) ImportEligible(ctx context.Context, list []Eligible, replaceAll bool) (ImportResult, error) {
+func (d *DB) ImportEligible(ctx context.Context, list []registry.Eligible, replaceAll bool) (registry.ImportResult, error) {
 	var problems []error
 	seen := make(map[string]int, len(list))
-	clean := make([]Eligible, len(list))
+	clean := make([]registry.Eligible, len(list))
 	for i, e := range list {
 		cf, err := normalizeFiscalCode(e.FiscalCode)
 		if err != nil {
@@ -57,20 +27,20 @@ func (d *DB) ImportEligible(ctx context.Context, list []Eligible, replaceAll boo
 			continue
 		}
 		if j, dup := seen[cf]; dup {
-			problems = append(problems, fmt.Errorf("entry %d: %s: %w (entry %d)", i+1, x509cns.MaskFiscalCode(cf), ErrDuplicate, j))
+			problems = append(problems, fmt.Errorf("entry %d: %s: %w (entry %d)", i+1, x509cns.MaskFiscalCode(cf), registry.ErrDuplicate, j))
 			continue
 		}
 		seen[cf] = i + 1
-		clean[i] = Eligible{FiscalCode: cf, GivenName: strings.TrimSpace(e.GivenName),
+		clean[i] = registry.Eligible{FiscalCode: cf, GivenName: strings.TrimSpace(e.GivenName),
 			FamilyName: strings.TrimSpace(e.FamilyName), Note: strings.TrimSpace(e.Note)}
 	}
 	if len(problems) > 0 {
-		return ImportResult{}, fmt.Errorf("registry: import allowlist: %w", errors.Join(problems...))
+		return registry.ImportResult{}, fmt.Errorf("registry: import allowlist: %w", errors.Join(problems...))
 	}
 
-	var res ImportResult
+	var res registry.ImportResult
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		res = ImportResult{}
+		res = registry.ImportResult{}
 		now := d.ts(d.now())
 		get, err := tx.PrepareContext(ctx, d.q("SELECT given_name, family_name, note FROM eligible_citizens WHERE fiscal_code = ?"))
 		if err != nil {
@@ -89,7 +59,7 @@ func (d *DB) ImportEligible(ctx context.Context, list []Eligible, replaceAll boo
 		defer upd.Close()
 
 		for _, e := range clean {
-			var old Eligible
+			var old registry.Eligible
 			err := get.QueryRowContext(ctx, e.FiscalCode).Scan(&old.GivenName, &old.FamilyName, &old.Note)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
@@ -118,7 +88,7 @@ func (d *DB) ImportEligible(ctx context.Context, list []Eligible, replaceAll boo
 		return nil
 	})
 	if err != nil {
-		return ImportResult{}, fmt.Errorf("registry: import allowlist: %w", err)
+		return registry.ImportResult{}, fmt.Errorf("registry: import allowlist: %w", err)
 	}
 	return res, nil
 }

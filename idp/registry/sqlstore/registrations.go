@@ -1,64 +1,21 @@
-package registry
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
-// Status is the state of a registration.
-type Status string
-
-// Registration states. A fiscal code has at most one active registration.
-const (
-	StatusActive   Status = "active"   // the card logs in
-	StatusReplaced Status = "replaced" // a newer card of the same fiscal code took over
-	StatusRevoked  Status = "revoked"  // an administrator revoked it
-)
-
-// Registration binds one card certificate to a fiscal code.
-type Registration struct {
-	ID          int64
-	FiscalCode  string
-	CardID      string
-	Issuer      string // issuing CA, as the caller names it
-	Serial      string // certificate serial, as the caller formats it
-	Fingerprint string // SHA-256 of the certificate DER, lower-case hex
-	GivenName   string
-	FamilyName  string
-	Region      string
-	CardType    string
-	Status      Status
-	// Times are UTC; the zero time means never.
-	RegisteredAt time.Time
-	LastLoginAt  time.Time
-	ReplacedAt   time.Time
-	RevokedAt    time.Time
-}
-
-var _ slog.LogValuer = Registration{}
-
-// LogValue logs a registration without names and with the fiscal code masked.
-func (r Registration) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.Int64("id", r.ID),
-		slog.String("fiscal_code", x509cns.MaskFiscalCode(r.FiscalCode)),
-		slog.String("issuer", r.Issuer),
-		slog.String("serial", r.Serial),
-		slog.String("status", string(r.Status)),
-	)
-}
-
 const registrationColumns = "id, fiscal_code, card_id, issuer, serial, fingerprint, given_name, family_name, region, card_type, status, registered_at, last_login_at, replaced_at, revoked_at"
 
-func scanRegistration(row interface{ Scan(...any) error }) (*Registration, error) {
-	var r Registration
+func scanRegistration(row interface{ Scan(...any) error }) (*registry.Registration, error) {
+	var r registry.Registration
 	err := row.Scan(&r.ID, &r.FiscalCode, &r.CardID, &r.Issuer, &r.Serial, &r.Fingerprint,
 		&r.GivenName, &r.FamilyName, &r.Region, &r.CardType, &r.Status,
 		dbTime{&r.RegisteredAt}, dbTime{&r.LastLoginAt}, dbTime{&r.ReplacedAt}, dbTime{&r.RevokedAt})
@@ -90,9 +47,9 @@ func normalizeFiscalCode(cf string) (string, error) {
 // card for a fiscal code that already has an active card marks the old one
 // replaced and returns it as replaced. Registering the active card again
 // returns the existing row. A card that was replaced or revoked cannot be
-// registered again (ErrReplaced, ErrRevoked). RegisteredAt comes from the
-// clock; ID, Status and the other times in r are ignored.
-func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Registration, err error) {
+// registered again (registry.ErrReplaced, registry.ErrRevoked). RegisteredAt
+// comes from the clock; ID, Status and the other times in r are ignored.
+func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replaced *registry.Registration, err error) {
 	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
 		return nil, nil, err
 	}
@@ -108,7 +65,7 @@ func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Regis
 			if existing.FiscalCode != r.FiscalCode {
 				return fmt.Errorf("registry: card already registered to fiscal code %s", x509cns.MaskFiscalCode(existing.FiscalCode))
 			}
-			if err := existing.statusErr(); err != nil {
+			if err := statusErr(existing); err != nil {
 				return err
 			}
 			reg = existing
@@ -130,14 +87,14 @@ func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Regis
 			if n, err := res.RowsAffected(); err != nil || n != 1 {
 				return errRetry // another transaction replaced or revoked it first
 			}
-			old.Status, old.ReplacedAt = StatusReplaced, now.UTC().Truncate(time.Microsecond)
+			old.Status, old.ReplacedAt = registry.StatusReplaced, now.UTC().Truncate(time.Microsecond)
 			replaced = old
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 
 		n := r
-		n.Status = StatusActive
+		n.Status = registry.StatusActive
 		n.RegisteredAt = now.UTC().Truncate(time.Microsecond)
 		n.LastLoginAt, n.ReplacedAt, n.RevokedAt = time.Time{}, time.Time{}, time.Time{}
 		err = tx.QueryRowContext(ctx, d.q(`INSERT INTO registrations
@@ -152,7 +109,7 @@ func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Regis
 		return nil
 	})
 	switch {
-	case errors.Is(err, ErrReplaced), errors.Is(err, ErrRevoked):
+	case errors.Is(err, registry.ErrReplaced), errors.Is(err, registry.ErrRevoked):
 		return nil, nil, err
 	case err != nil:
 		return nil, nil, fmt.Errorf("registry: register: %w", err)
@@ -161,63 +118,65 @@ func (d *DB) Register(ctx context.Context, r Registration) (reg, replaced *Regis
 }
 
 // statusErr maps a non-active status to its sentinel error.
-func (r *Registration) statusErr() error {
+func statusErr(r *registry.Registration) error {
 	switch r.Status {
-	case StatusActive:
+	case registry.StatusActive:
 		return nil
-	case StatusReplaced:
-		return fmt.Errorf("%w (at %s)", ErrReplaced, r.ReplacedAt.Format(time.RFC3339))
-	case StatusRevoked:
-		return fmt.Errorf("%w (at %s)", ErrRevoked, r.RevokedAt.Format(time.RFC3339))
+	case registry.StatusReplaced:
+		return fmt.Errorf("%w (at %s)", registry.ErrReplaced, r.ReplacedAt.Format(time.RFC3339))
+	case registry.StatusRevoked:
+		return fmt.Errorf("%w (at %s)", registry.ErrRevoked, r.RevokedAt.Format(time.RFC3339))
 	}
 	return fmt.Errorf("registry: unknown registration status %q", r.Status)
 }
 
 // Authorize returns the active registration of the card with that
 // fingerprint, if it belongs to fiscalCode. A card that was replaced or
-// revoked gives ErrReplaced or ErrRevoked; anything else ErrNotRegistered.
-func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*Registration, error) {
+// revoked gives registry.ErrReplaced or registry.ErrRevoked; anything else
+// registry.ErrNotRegistered.
+func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error) {
 	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
 	fp, err := normalizeFingerprint(fingerprint)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotRegistered, err)
+		return nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
 	r, err := scanRegistration(d.db.QueryRowContext(ctx,
 		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fingerprint = ?"), fp))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, ErrNotRegistered
+		return nil, registry.ErrNotRegistered
 	case err != nil:
 		return nil, fmt.Errorf("registry: authorize: %w", err)
 	case r.FiscalCode != fiscalCode:
-		return nil, fmt.Errorf("%w: card bound to another fiscal code", ErrNotRegistered)
+		return nil, fmt.Errorf("%w: card bound to another fiscal code", registry.ErrNotRegistered)
 	}
-	if err := r.statusErr(); err != nil {
+	if err := statusErr(r); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // RecordLogin sets the last login time of the active card with that
-// fingerprint; ErrNotRegistered if there is none.
+// fingerprint; registry.ErrNotRegistered if there is none.
 func (d *DB) RecordLogin(ctx context.Context, fingerprint string, at time.Time) error {
 	fp, err := normalizeFingerprint(fingerprint)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNotRegistered, err)
+		return fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
-	_, err = d.execAffecting(ctx, "record login", ErrNotRegistered,
+	_, err = d.execAffecting(ctx, "record login", registry.ErrNotRegistered,
 		"UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'", d.ts(at), fp)
 	return err
 }
 
-// Get returns the active registration of a fiscal code, or ErrNotRegistered.
-func (d *DB) Get(ctx context.Context, fiscalCode string) (*Registration, error) {
+// Get returns the active registration of a fiscal code, or
+// registry.ErrNotRegistered.
+func (d *DB) Get(ctx context.Context, fiscalCode string) (*registry.Registration, error) {
 	r, err := scanRegistration(d.db.QueryRowContext(ctx,
 		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fiscal_code = ? AND status = 'active'"),
 		x509cns.NormalizeFiscalCode(fiscalCode)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return nil, ErrNotRegistered
+		return nil, registry.ErrNotRegistered
 	case err != nil:
 		return nil, fmt.Errorf("registry: get: %w", err)
 	}

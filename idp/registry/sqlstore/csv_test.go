@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"errors"
@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 func TestParseEligibleCSV(t *testing.T) {
 	m, l, g := mario, laura, gino
 	type want struct {
-		rows  []Eligible
+		rows  []registry.Eligible
 		lines []int    // line numbers of the bad rows, in order
 		errs  []string // substrings of the error
 		is    []error
@@ -23,24 +24,24 @@ func TestParseEligibleCSV(t *testing.T) {
 		want want
 	}{
 		{"ok/header-comma", "fiscal_code,given_name,family_name,note\n" + m + ",Mario,Rossi,E01\n" + l + ",Laura,Bianchi,\n",
-			want{rows: []Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi", Note: "E01"}, {FiscalCode: l, GivenName: "Laura", FamilyName: "Bianchi"}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi", Note: "E01"}, {FiscalCode: l, GivenName: "Laura", FamilyName: "Bianchi"}}}},
 		{"ok/no-header-semicolon", m + ";Mario;Rossi\n" + l + "\n",
-			want{rows: []Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi"}, {FiscalCode: l}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi"}, {FiscalCode: l}}}},
 		{"ok/header-any-case-any-order-italian", "COGNOME;Nome;Codice Fiscale\r\nRossi;Mario;" + m + "\r\n",
-			want{rows: []Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi"}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m, GivenName: "Mario", FamilyName: "Rossi"}}}},
 		{"ok/bom-blank-lines-spreadsheet-rows", "\ufeff\n\nFiscal_Code;Note\n;;\n" + strings.ToLower(m) + " ; nota, con virgola \n   \n;\n" + g + ";;\n",
-			want{rows: []Eligible{{FiscalCode: m, Note: "nota, con virgola"}, {FiscalCode: g}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m, Note: "nota, con virgola"}, {FiscalCode: g}}}},
 		{"ok/quoted-separator", "fiscal_code,family_name,note\n" + m + ",\"Rossi, detto \"\"Bepi\"\"\",x\n",
-			want{rows: []Eligible{{FiscalCode: m, FamilyName: `Rossi, detto "Bepi"`, Note: "x"}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m, FamilyName: `Rossi, detto "Bepi"`, Note: "x"}}}},
 		{"ok/single-column", m + "\n" + l,
-			want{rows: []Eligible{{FiscalCode: m}, {FiscalCode: l}}}},
+			want{rows: []registry.Eligible{{FiscalCode: m}, {FiscalCode: l}}}},
 		{"fail/bad-check-char", "fiscal_code\n" + m + "\n\n" + bad + "\n",
 			want{lines: []int{4}, errs: []string{"line 4: fiscal code RSS************A", "check character"}, is: []error{x509cns.ErrFiscalCodeCheck}}},
 		{"fail/several-bad-rows-together", m + ";Mario\nXYZ;Nobody\n" + bad + "\n;Nome senza codice\n" + l + ";a;b;c;d\n" + g + "\n",
 			want{lines: []int{2, 3, 4, 5}, errs: []string{"4 bad row(s)", "line 2:", "line 3:", "line 4: fiscal code missing", "line 5: 5 fields"},
 				is: []error{x509cns.ErrFiscalCodeSyntax, x509cns.ErrFiscalCodeCheck}}},
 		{"fail/duplicate", m + "\n" + l + "\n" + strings.ToLower(m) + "\n",
-			want{lines: []int{3}, errs: []string{"line 3:", "(line 1)"}, is: []error{ErrDuplicate}}},
+			want{lines: []int{3}, errs: []string{"line 3:", "(line 1)"}, is: []error{registry.ErrDuplicate}}},
 		{"fail/unknown-header-column", "fiscal_code;birthplace\n" + m + ";Roma\n",
 			want{lines: []int{1}, errs: []string{`unknown column "birthplace"`}}},
 		{"fail/bad-quote", m + ",\"Rossi\n",

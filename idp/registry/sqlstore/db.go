@@ -1,4 +1,4 @@
-package registry
+package sqlstore
 
 import (
 	"context"
@@ -16,19 +16,6 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
-)
-
-// Sentinel errors, wrapped with %w and tested with errors.Is.
-var (
-	// ErrNotRegistered: no active registration for that card or fiscal code.
-	ErrNotRegistered = errors.New("registry: card not registered")
-	// ErrReplaced: the card was registered, then replaced by a newer card of
-	// the same fiscal code; it no longer logs in.
-	ErrReplaced = errors.New("registry: card replaced by a newer card")
-	// ErrRevoked: the card's registration was revoked by an administrator.
-	ErrRevoked = errors.New("registry: card registration revoked")
-	// ErrNotFound: no such operator.
-	ErrNotFound = errors.New("registry: not found")
 )
 
 // Drivers accepted by Open, as the config key registry.driver names them.

@@ -1,0 +1,92 @@
+package registry
+
+import (
+	"encoding/json"
+	"log/slog"
+	"time"
+)
+
+// EventKind names what an audit event records. The set grows with the
+// product; the database does not constrain it.
+type EventKind string
+
+// Audit event kinds.
+const (
+	KindLogin              EventKind = "login"
+	KindRegistration       EventKind = "registration"
+	KindLogout             EventKind = "logout"
+	KindSessionEnd         EventKind = "session_end"
+	KindTokenIssued        EventKind = "token_issued"
+	KindTokenRevoked       EventKind = "token_revoked"
+	KindLogoutNotification EventKind = "logout_notification"
+	KindCRLRefreshFailure  EventKind = "crl_refresh_failure"
+	KindConfigReload       EventKind = "config_reload"
+)
+
+// Outcome is the result of an audited action.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeSuccess Outcome = "success"
+	OutcomeFailure Outcome = "failure"
+)
+
+// Event is one row of the audit trail. Empty strings mean "not applicable".
+type Event struct {
+	ID          int64
+	At          time.Time // UTC; the store sets it from its clock when zero
+	Kind        EventKind
+	Outcome     Outcome
+	Reason      string // a fixed reason (x509cns rejection reason, session end cause...)
+	FiscalCode  string // in full: investigators search by it
+	Client      string // OIDC client id or SAML SP entity id
+	SessionHash string // sessions.HashKey of the session id, never the id
+	CardSerial  string
+	Issuer      string
+	RemoteIP    string
+	RequestID   string
+	Detail      json.RawMessage // optional JSON value
+}
+
+var _ slog.LogValuer = Event{}
+
+// LogValue logs an event with the fiscal code masked.
+func (e Event) LogValue() slog.Value {
+	attrs := []slog.Attr{
+		slog.Time("at", e.At),
+		slog.String("kind", string(e.Kind)),
+		slog.String("outcome", string(e.Outcome)),
+	}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("reason", e.Reason)
+	if e.FiscalCode != "" {
+		add("fiscal_code", maskFiscalCode(e.FiscalCode))
+	}
+	add("client", e.Client)
+	add("session_hash", e.SessionHash)
+	add("card_serial", e.CardSerial)
+	add("issuer", e.Issuer)
+	add("remote_ip", e.RemoteIP)
+	add("request_id", e.RequestID)
+	if len(e.Detail) > 0 {
+		attrs = append(attrs, slog.String("detail", string(e.Detail)))
+	}
+	return slog.GroupValue(attrs...)
+}
+
+// AuditQuery selects audit events. Zero fields select everything; Since is
+// inclusive, Until exclusive; Limit <= 0 means no limit.
+type AuditQuery struct {
+	Since, Until time.Time
+	FiscalCode   string
+	Outcome      Outcome
+	Kind         EventKind
+	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
+	Client       string
+	Limit        int
+}

@@ -1,0 +1,60 @@
+// Package sqlstore is cnsgate's SQL registry: it stores the types of
+// idp/registry (registrations, operators, the eligible citizens of allowlist
+// mode, the audit trail) on SQLite (modernc.org/sqlite, the embedded
+// default) or PostgreSQL (pgx), and owns the tables and the versioned
+// migrations that create them. DB implements what idp consumes of a
+// registry (idp.Registry, idp.Auditor) and metrics.AuditPurger, checked at
+// compile time in interfaces_test.go so that the store never imports its
+// consumers.
+//
+// It knows nothing of HTTP or sessions: callers hand it fiscal codes,
+// fingerprints and names already read from a validated card, and decide by
+// configuration what to do with its answers (for instance whether
+// registration needs IsEligible). It normalises and validates every fiscal
+// code it is given with x509cns, the one place that knows their rules.
+// Errors a caller acts upon are the sentinels of idp/registry
+// (ErrNotRegistered, ErrReplaced, ErrRevoked, ErrNotFound, ErrDuplicate),
+// wrapped with %w.
+//
+// # Schema
+//
+// Migrations are SQL files embedded in the binary, one directory per dialect
+// (migrations/sqlite, migrations/postgres), named NNNN_title.sql. Open
+// applies those not yet recorded in schema_migrations, each in its own
+// transaction; PostgreSQL replicas starting together serialise on an
+// advisory lock. A database whose schema is newer than the binary is refused,
+// so an old replica never writes to a schema it does not understand.
+//
+// # Time
+//
+// Every time is stored in UTC, truncated to the microsecond so that both
+// dialects keep the same value: PostgreSQL as timestamptz, SQLite as
+// fixed-width RFC 3339 text ("2006-01-02T15:04:05.000000Z"), which sorts in
+// time order. The clock is injected with WithNow.
+//
+// # Personal data
+//
+// Fiscal codes are stored in full (investigators search the audit trail by
+// them; the database is access-controlled); the types of idp/registry log
+// them masked.
+//
+// # Tests
+//
+// One conformance suite runs every case against SQLite and a real
+// PostgreSQL, each case on a database of its own; idp/registry/registrytest
+// hands out those databases to this package's tests and to other packages'.
+//
+// # Files
+//
+//	doc.go                  this map
+//	db.go                   Open, drivers and pools, dialect helpers, transactions with retry
+//	migrate.go              embedded migrations, schema version, PostgreSQL advisory lock
+//	migrations/             the SQL files, one directory per dialect
+//	registrations.go        Register, Authorize, RecordLogin, Get
+//	registrations_admin.go  List, Revoke (cnsgate registrations list|revoke)
+//	operators.go            operators and their roles
+//	eligible.go             the allowlist: ImportEligible, IsEligible, CountEligible
+//	csv.go                  ParseEligibleCSV, the allowlist file cnsgate registrations import reads
+//	audit.go                AppendAudit, QueryAudit, RecentAccesses, PurgeAudit (retention)
+//	interfaces_test.go      compile-time checks of the interfaces DB implements
+package sqlstore
