@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,33 +44,7 @@ func (d *DB) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.
 	if q.Outcome != "" && q.Outcome != registry.OutcomeSuccess && q.Outcome != registry.OutcomeFailure {
 		return nil, fmt.Errorf("registry: query audit: unknown outcome %q (want %s or %s)", q.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
 	}
-	var where []string
-	var args []any
-	if !q.Since.IsZero() {
-		where, args = append(where, "at >= ?"), append(args, d.ts(q.Since))
-	}
-	if !q.Until.IsZero() {
-		where, args = append(where, "at < ?"), append(args, d.ts(q.Until))
-	}
-	if q.FiscalCode != "" {
-		where, args = append(where, "fiscal_code = ?"), append(args, x509cns.NormalizeFiscalCode(q.FiscalCode))
-	}
-	if q.Outcome != "" {
-		where, args = append(where, "outcome = ?"), append(args, string(q.Outcome))
-	}
-	if q.Kind != "" {
-		where, args = append(where, "kind = ?"), append(args, string(q.Kind))
-	}
-	if len(q.Kinds) > 0 {
-		marks := make([]string, len(q.Kinds))
-		for i, k := range q.Kinds {
-			marks[i], args = "?", append(args, string(k))
-		}
-		where = append(where, "kind IN ("+strings.Join(marks, ", ")+")")
-	}
-	if q.Client != "" {
-		where, args = append(where, "client = ?"), append(args, q.Client)
-	}
+	where, args := d.auditWhere(q)
 	query := "SELECT " + auditColumns + " FROM audit_events"
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -80,23 +55,60 @@ func (d *DB) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.
 		return nil, fmt.Errorf("registry: query audit: %w", err)
 	}
 	defer rows.Close()
+	out, err := scanEvents(rows)
+	if err != nil {
+		return nil, fmt.Errorf("registry: query audit: %w", err)
+	}
+	return out, nil
+}
+
+// auditWhere is the WHERE clause of a query: one condition per field set.
+func (d *DB) auditWhere(q registry.AuditQuery) (where []string, args []any) {
+	add := func(cond string, v any) { where, args = append(where, cond), append(args, v) }
+	if !q.Since.IsZero() {
+		add("at >= ?", d.ts(q.Since))
+	}
+	if !q.Until.IsZero() {
+		add("at < ?", d.ts(q.Until))
+	}
+	if q.FiscalCode != "" {
+		add("fiscal_code = ?", x509cns.NormalizeFiscalCode(q.FiscalCode))
+	}
+	if q.Outcome != "" {
+		add("outcome = ?", string(q.Outcome))
+	}
+	if q.Kind != "" {
+		add("kind = ?", string(q.Kind))
+	}
+	if len(q.Kinds) > 0 {
+		marks := make([]string, len(q.Kinds))
+		for i, k := range q.Kinds {
+			marks[i], args = "?", append(args, string(k))
+		}
+		where = append(where, "kind IN ("+strings.Join(marks, ", ")+")")
+	}
+	if q.Client != "" {
+		add("client = ?", q.Client)
+	}
+	return where, args
+}
+
+// scanEvents reads the rows of a SELECT of auditColumns.
+func scanEvents(rows *sql.Rows) ([]registry.Event, error) {
 	var out []registry.Event
 	for rows.Next() {
 		var e registry.Event
 		var detail string
 		if err := rows.Scan(&e.ID, dbTime{&e.At}, &e.Kind, &e.Outcome, &e.Reason, &e.FiscalCode, &e.Client,
 			&e.SessionHash, &e.CardSerial, &e.Issuer, &e.RemoteIP, &e.RequestID, &detail); err != nil {
-			return nil, fmt.Errorf("registry: query audit: %w", err)
+			return nil, err
 		}
 		if detail != "" {
 			e.Detail = json.RawMessage(detail)
 		}
 		out = append(out, e)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("registry: query audit: %w", err)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // RecentAccesses returns a citizen's card logins (successes and refusals)

@@ -87,17 +87,7 @@ func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
 	cr.Comma = sep
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
-
-	var (
-		out      []registry.Eligible
-		problems []*LineError
-		columns  []string
-		seen     = map[string]int{}
-		first    = true
-	)
-	bad := func(line int, format string, args ...any) {
-		problems = append(problems, &LineError{Line: line, Err: fmt.Errorf(format, args...)})
-	}
+	p := &csvParser{sep: sep, seen: map[string]int{}}
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -105,70 +95,92 @@ func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
 		}
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				problems = append(problems, &LineError{Line: pe.StartLine, Err: pe.Err})
-				continue
+			if !errors.As(err, &pe) {
+				return nil, fmt.Errorf("allowlist CSV: %w", err)
 			}
-			return nil, fmt.Errorf("allowlist CSV: %w", err)
+			p.problems = append(p.problems, &LineError{Line: pe.StartLine, Err: pe.Err})
+			continue
 		}
 		line, _ := cr.FieldPos(0)
-		if blank(rec) {
-			continue
-		}
-		if first {
-			first = false
-			if cols, ok, err := header(rec); ok {
-				if err != nil {
-					bad(line, "%v", err)
-				}
-				columns = cols
-				continue
-			}
-			columns = defaultColumns
-		}
-		if len(trimEmptyTail(rec)) > len(columns) {
-			bad(line, "%d fields, want at most %d (%s)", len(trimEmptyTail(rec)), len(columns), strings.Join(columns, string(sep)))
-			continue
-		}
-		var e registry.Eligible
-		for i, v := range rec {
-			if i >= len(columns) {
-				break
-			}
-			v = strings.TrimSpace(v)
-			switch columns[i] {
-			case "fiscal_code":
-				e.FiscalCode = x509cns.NormalizeFiscalCode(v)
-			case "given_name":
-				e.GivenName = v
-			case "family_name":
-				e.FamilyName = v
-			case "note":
-				e.Note = v
-			}
-		}
-		if e.FiscalCode == "" {
-			bad(line, "fiscal code missing")
-			continue
-		}
-		if err := x509cns.ValidateFiscalCode(e.FiscalCode); err != nil {
-			bad(line, "fiscal code %s: %w", x509cns.MaskFiscalCode(e.FiscalCode), err)
-			continue
-		}
-		if prev, dup := seen[e.FiscalCode]; dup {
-			bad(line, "fiscal code %s: %w (line %d)", x509cns.MaskFiscalCode(e.FiscalCode), registry.ErrDuplicate, prev)
-			continue
-		}
-		seen[e.FiscalCode] = line
-		out = append(out, e)
+		p.row(line, rec)
 	}
-	if len(problems) > 0 {
-		return nil, &CSVError{Lines: problems}
+	if len(p.problems) > 0 {
+		return nil, &CSVError{Lines: p.problems}
 	}
-	if len(out) == 0 {
+	if len(p.out) == 0 {
 		return nil, errors.New("allowlist CSV: no rows")
 	}
-	return out, nil
+	return p.out, nil
+}
+
+// csvParser is the state of one ParseEligibleCSV: the columns (from the
+// header row or the default order), the rows read, and the bad ones.
+type csvParser struct {
+	sep      rune
+	columns  []string
+	seen     map[string]int // fiscal code -> line of its first row
+	out      []registry.Eligible
+	problems []*LineError
+}
+
+func (p *csvParser) bad(line int, format string, args ...any) {
+	p.problems = append(p.problems, &LineError{Line: line, Err: fmt.Errorf(format, args...)})
+}
+
+// row takes one record: the header (the first non-blank row, when it names
+// the fiscal-code column) or a citizen.
+func (p *csvParser) row(line int, rec []string) {
+	if blank(rec) {
+		return
+	}
+	if p.columns == nil {
+		if cols, ok, err := header(rec); ok {
+			if err != nil {
+				p.bad(line, "%v", err)
+			}
+			p.columns = cols
+			return
+		}
+		p.columns = defaultColumns
+	}
+	if n := len(trimEmptyTail(rec)); n > len(p.columns) {
+		p.bad(line, "%d fields, want at most %d (%s)", n, len(p.columns), strings.Join(p.columns, string(p.sep)))
+		return
+	}
+	e := p.eligible(rec)
+	if e.FiscalCode == "" {
+		p.bad(line, "fiscal code missing")
+		return
+	}
+	if err := x509cns.ValidateFiscalCode(e.FiscalCode); err != nil {
+		p.bad(line, "fiscal code %s: %w", x509cns.MaskFiscalCode(e.FiscalCode), err)
+		return
+	}
+	if prev, dup := p.seen[e.FiscalCode]; dup {
+		p.bad(line, "fiscal code %s: %w (line %d)", x509cns.MaskFiscalCode(e.FiscalCode), registry.ErrDuplicate, prev)
+		return
+	}
+	p.seen[e.FiscalCode] = line
+	p.out = append(p.out, e)
+}
+
+// eligible maps a record's fields onto the columns.
+func (p *csvParser) eligible(rec []string) registry.Eligible {
+	var e registry.Eligible
+	for i, v := range rec[:min(len(rec), len(p.columns))] {
+		v = strings.TrimSpace(v)
+		switch p.columns[i] {
+		case "fiscal_code":
+			e.FiscalCode = x509cns.NormalizeFiscalCode(v)
+		case "given_name":
+			e.GivenName = v
+		case "family_name":
+			e.FamilyName = v
+		case "note":
+			e.Note = v
+		}
+	}
+	return e
 }
 
 // detectSeparator looks at the first non-blank line (within the first
