@@ -224,6 +224,12 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services: serviceLinks(cfg),
 	})
+	// Logout deliveries still pending get a few seconds.
+	cleanup = append(cleanup, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return svc.Close(ctx)
+	})
 	var stopping atomic.Bool
 	checks := map[string]idp.ReadinessCheck{
 		metrics.DependencyShutdown: func(context.Context) error {
@@ -253,12 +259,6 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 			return fmt.Errorf("oidc: %w", err)
 		}
 		op.Mount(public)
-		// Back-channel logout deliveries still running get a few seconds.
-		cleanup = append(cleanup, func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			return op.Close(ctx)
-		})
 	}
 	if cfg.SAML.CertFile != "" {
 		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
