@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ type harness struct {
 	idpCert *x509.Certificate
 	rec     *countingRecorder
 	now     func() time.Time
+	// ahead is how far the session store's clock runs ahead of the wall
+	// clock (nanoseconds), to pass a session's deadlines.
+	ahead atomic.Int64
 
 	mu       sync.Mutex
 	notified []string // causes of ended sessions seen by a second notifier
@@ -77,7 +81,8 @@ func (h *harness) takeLogs() string {
 func newHarness(t *testing.T, tweak ...func(*idp.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now}
-	e := idptest.New(t, idptest.Options{Recorder: h.rec, Service: func(o *idp.Options) {
+	storeNow := func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) }
+	e := idptest.New(t, idptest.Options{Recorder: h.rec, Sessions: idptest.MemorySessions(storeNow), Service: func(o *idp.Options) {
 		o.Delivery.Attempts, o.Delivery.Backoff = 3, idp.ExponentialBackoff(10*time.Millisecond, time.Second)
 		for _, f := range tweak {
 			f(o)
@@ -191,6 +196,9 @@ func (c *countingRecorder) LogoutNotification(kind, result string) {
 	}
 	c.notes[kind+"/"+result]++
 }
+
+// SessionEnded counts an ended session under "ended/<cause>".
+func (c *countingRecorder) SessionEnded(cause string) { c.LogoutNotification("ended", cause) }
 
 func (c *countingRecorder) note(key string) int {
 	c.mu.Lock()
