@@ -254,9 +254,6 @@ func (s *Service) deliveryDone(r DeliveryResult) {
 	if r.Err != nil {
 		result, outcome = DeliveryFailed, registry.OutcomeFailure
 	}
-	if lr, ok := s.recorder.(LogoutRecorder); ok {
-		lr.LogoutNotification(d.Kind, result)
-	}
 	errText := ""
 	if r.Err != nil {
 		errText = r.Err.Error()
@@ -270,6 +267,10 @@ func (s *Service) deliveryDone(r DeliveryResult) {
 		e.FiscalCode, e.SessionHash = d.Session.FiscalCode, d.Session.IDHash
 	}
 	s.emitAudit(context.Background(), e)
+	// Counted once audited, so that a delivery counted is on the trail.
+	if lr, ok := s.recorder.(LogoutRecorder); ok {
+		lr.LogoutNotification(d.Kind, result)
+	}
 }
 
 // Close stops the logout-delivery engine: no new deliveries, and the
