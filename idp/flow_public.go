@@ -170,6 +170,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := s.sessions.Get(ctx, c.Value)
+	s.SessionExpired(ctx, err) // past a deadline: it ends with that cause
 	if isDomainErr(err) {
 		loggedOut()
 		return
