@@ -115,17 +115,18 @@ func (s *Service) CurrentSession(r *http.Request) (*sessions.Session, error) {
 	}
 	sess, err := s.sessions.Get(r.Context(), c.Value)
 	if err != nil {
-		var exp *sessions.ExpiredError
-		if asExpired(err, &exp) && exp.Session != nil {
-			s.sessionEnded(r.Context(), exp.Session, exp.Cause)
-		}
+		s.SessionExpired(r.Context(), err)
 		if isDomainErr(err) {
 			return nil, sessions.ErrNotFound
 		}
 		return nil, err
 	}
-	if err := s.sessions.Touch(r.Context(), c.Value); err != nil && !isDomainErr(err) {
-		return nil, err
+	if err := s.sessions.Touch(r.Context(), c.Value); err != nil {
+		// A deadline passed since Get: the session ends here.
+		s.SessionExpired(r.Context(), err)
+		if !isDomainErr(err) {
+			return nil, err
+		}
 	}
 	return sess, nil
 }

@@ -3,7 +3,6 @@ package idp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
 
@@ -21,8 +20,6 @@ const ACRSmartcard = "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"
 func AMR() []string { return []string{"sc", "hwk", "pin", "mfa"} }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
-
-func asExpired(err error, target **sessions.ExpiredError) bool { return errors.As(err, target) }
 
 // Audit sinks: the values of Options.AuditSink (config audit.sink).
 const (
@@ -138,40 +135,4 @@ func (s *Service) registered(r *http.Request, reg, replaced *registry.Registrati
 	}
 	s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeSuccess,
 		identity: &x509cns.Identity{FiscalCode: reg.FiscalCode, Serial: reg.Serial, Issuer: reg.Issuer}, detail: detail})
-}
-
-// sessionEnded tells the relying parties of an ended session, counts it
-// and audits it. The context may be a request's or a background one.
-func (s *Service) sessionEnded(ctx context.Context, sess *sessions.Session, cause string) {
-	s.recorder.SessionEnded(cause)
-	s.auditCtx(ctx, auditRecord{kind: registry.KindSessionEnd, outcome: registry.OutcomeSuccess, session: sess, cause: cause}, RequestID(ctx), "")
-	s.mu.RLock()
-	notifiers := append([]LogoutNotifier(nil), s.notifiers...)
-	s.mu.RUnlock()
-	for _, n := range notifiers {
-		n.SessionEnded(ctx, sess, cause)
-	}
-}
-
-// CardsRevoked ends the sessions of cards that a refreshed CRL newly lists.
-// issuer is the CA's common name and serials are lower-case hex, as in
-// x509cns.Identity. The revocation checker calls it from the background.
-func (s *Service) CardsRevoked(ctx context.Context, issuer string, serials []string) {
-	for _, serial := range serials {
-		regs, err := s.registry.List(ctx, registry.ListFilter{Issuer: issuer, Serial: serial})
-		if err != nil {
-			s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
-			continue
-		}
-		for _, reg := range regs {
-			ended, err := s.sessions.DeleteByCard(ctx, reg.Fingerprint)
-			if err != nil {
-				s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
-				continue
-			}
-			for _, sess := range ended {
-				s.sessionEnded(ctx, sess, CauseRevoked)
-			}
-		}
-	}
 }

@@ -192,12 +192,8 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if replaced != nil {
 		// The old card no longer logs in; its open sessions end now.
-		ended, err := s.sessions.DeleteByCard(ctx, replaced.Fingerprint)
-		if err != nil {
+		if _, err := s.EndCardSessions(ctx, replaced.Fingerprint, CauseReplaced); err != nil {
 			s.logger.WarnContext(ctx, "sessions of the replaced card not ended", "err", err)
-		}
-		for _, old := range ended {
-			s.sessionEnded(ctx, old, CauseReplaced)
 		}
 	}
 	s.registered(r, reg, replaced)

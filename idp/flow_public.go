@@ -77,8 +77,8 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 	// A browser that was logged in before gets a fresh session: the old
 	// one ends here.
 	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && c.Value != sid {
-		if old, err := s.sessions.Delete(ctx, c.Value); err == nil {
-			s.sessionEnded(ctx, old, CauseReplaced)
+		if err := s.endSessionID(ctx, c.Value, CauseReplaced); err != nil && !isDomainErr(err) {
+			s.logger.WarnContext(ctx, "earlier session of the browser not ended", "err", err)
 		}
 	}
 	setSessionCookie(w, sid, sess.AbsoluteDeadline)
@@ -106,7 +106,7 @@ func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
 	if h := s.endSessionHandler(); h != nil && h(w, r) {
 		return
 	}
-	s.EndSession(w, r, "")
+	s.ConfirmLogout(w, r, "")
 }
 
 // EndSessionFunc handles a protocol's logout request on GET /logout and
@@ -127,11 +127,11 @@ func (s *Service) endSessionHandler() EndSessionFunc {
 	return s.endSession
 }
 
-// EndSession asks the citizen to confirm logging out; after the POST the
+// ConfirmLogout asks the citizen to confirm logging out; after the POST the
 // browser goes to next (a validated post-logout redirect of a relying
 // party) or, when next is empty, sees the logged-out page. Without a
 // session it goes there at once.
-func (s *Service) EndSession(w http.ResponseWriter, r *http.Request, next string) {
+func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next string) {
 	sess, err := s.CurrentSession(r)
 	lang := web.LangFrom(r)
 	if errors.Is(err, sessions.ErrNotFound) {
@@ -170,6 +170,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sess, err := s.sessions.Get(ctx, c.Value)
+	s.SessionExpired(ctx, err) // past a deadline: it ends with that cause
 	if isDomainErr(err) {
 		loggedOut()
 		return
@@ -188,13 +189,9 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, http.StatusForbidden, "error.title", "csrf.invalid", s.opts.Issuer+"/logout")
 		return
 	}
-	ended, err := s.sessions.Delete(ctx, c.Value)
-	if err != nil && !isDomainErr(err) {
+	if err := s.EndSession(ctx, sess, CauseLogout); err != nil && !isDomainErr(err) {
 		s.unavailable(w, r, "sessions", err)
 		return
-	}
-	if ended != nil {
-		s.sessionEnded(ctx, ended, CauseLogout)
 	}
 	if next != "" {
 		clearSessionCookie(w)

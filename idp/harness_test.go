@@ -99,8 +99,9 @@ func (h *harness) checkRevoked(_ context.Context, leaf, _ *x509.Certificate) err
 
 type notifierFunc func(ctx context.Context, s *sessions.Session, cause string)
 
-func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cause string) {
+func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cause string) []idp.LogoutDelivery {
 	f(ctx, s, cause)
+	return nil
 }
 
 // browser is an idptest.Browser that fetches pages of this package.

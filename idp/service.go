@@ -35,12 +35,14 @@ type Auditor interface {
 	AppendAudit(ctx context.Context, e registry.Event) error
 }
 
-// LogoutNotifier is told when a session ends, so that the relying parties
-// that took part in it learn of it (OIDC back-channel logout, SAML
-// LogoutRequest). The protocol packages implement it; cmd/cnsgate wires
+// LogoutNotifier is told, once and synchronously, when a session ends: it
+// revokes what it issued in the session (OIDC token families) and returns
+// the messages that tell its relying parties (OIDC back-channel logout
+// tokens, SAML LogoutRequests), which the login service's logout-delivery
+// engine sends. The protocol packages implement it; cmd/cnsgate wires
 // them, so that idp never imports them.
 type LogoutNotifier interface {
-	SessionEnded(ctx context.Context, s *sessions.Session, cause string)
+	SessionEnded(ctx context.Context, s *sessions.Session, cause string) []LogoutDelivery
 }
 
 // ServiceLink is a relying party listed under "Servizi attivi".
@@ -65,6 +67,8 @@ type Options struct {
 	// AuditRevealFiscalCode logs fiscal codes in full in audit log lines;
 	// by default they are masked. The audit table always holds them in full.
 	AuditRevealFiscalCode bool
+	// Delivery tunes the logout-delivery engine.
+	Delivery DeliveryOptions
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -83,6 +87,7 @@ type Service struct {
 	auditor   Auditor
 	recorder  Recorder
 	logger    *slog.Logger
+	delivery  *LogoutEngine
 
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
@@ -103,7 +108,8 @@ type Deps struct {
 	Logger    *slog.Logger
 }
 
-// NewService builds the login service.
+// NewService builds the login service and starts its logout-delivery
+// engine; stop it with Close.
 func NewService(d Deps, o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -119,11 +125,13 @@ func NewService(d Deps, o Options) *Service {
 	}
 	o.Issuer = strings.TrimRight(o.Issuer, "/")
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
-	return &Service{
+	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
 		registry: d.Registry, auditor: d.Auditor, recorder: d.Recorder, logger: d.Logger,
 		resumers: map[string]ResumeFunc{},
 	}
+	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
+	return s
 }
 
 // AddLogoutNotifier registers a party to tell when sessions end.

@@ -14,10 +14,8 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/metrics"
-	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
-	"github.com/cnsgate/cnsgate/idp/saml"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
@@ -43,10 +41,8 @@ type gateway struct {
 	svc        *idp.Service
 	public     *http.ServeMux
 	admin      *http.ServeMux
-	// drains flush the logout deliveries still pending (OIDC back-channel
-	// logout tokens, SAML LogoutRequests) before the stores close.
-	drains []namedDrain
-	net    *listeners
+	protocols  *protocols
+	net        *listeners
 
 	// stopping turns /readyz false at the start of shutdown.
 	stopping atomic.Bool
@@ -67,12 +63,6 @@ func newGateway(cfg *config.Config, cfgPath string, logger *slog.Logger, extras 
 	g.loopsCtx, g.stopLoops = context.WithCancel(context.Background())
 	g.tasksCtx, g.stopTasks = context.WithCancel(context.Background())
 	return g
-}
-
-// namedDrain is one part whose pending work shutdown waits for.
-type namedDrain struct {
-	name  string
-	drain func(context.Context) error
 }
 
 // goLoop runs a loop until shutdown begins; goTask runs a task that
@@ -167,48 +157,30 @@ func (g *gateway) buildLoginService(context.Context) error {
 	if g.pages, err = web.New(); err != nil {
 		return err
 	}
-	cfg := g.cfg
 	g.svc = idp.NewService(idp.Deps{
 		Pages: g.pages, Front: g.front, Sessions: g.sessions.store, Ephemeral: g.sessions.ephemeral,
 		Registry: g.registry, Auditor: g.registry, Recorder: g.metrics, Logger: g.logger,
-	}, idp.Options{
-		AuditSink: string(cfg.Audit.Sink), AuditRevealFiscalCode: cfg.Audit.RevealFiscalCode,
-		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
-		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
-		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
-		Services: serviceLinks(cfg),
-	})
+	}, loginOptions(g.cfg))
 	g.public = g.svc.PublicHandler()
 	return nil
 }
 
 // buildProtocols mounts the OpenID Provider and the SAML IdP on the public
-// mux, when configured.
+// mux, when configured; both tell their relying parties of ended sessions
+// through the login service's logout-delivery engine.
 func (g *gateway) buildProtocols(context.Context) error {
 	outbound, err := outboundClient(g.extras.roots)
 	if err != nil {
 		return err
 	}
-	if len(g.cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(g.cfg.OIDC, g.svc, g.sessions.store, g.sessions.ephemeral,
-			oidc.Options{Logger: g.logger, Recorder: g.metrics, HTTPClient: outbound})
-		if err != nil {
-			return fmt.Errorf("oidc: %w", err)
-		}
-		op.Mount(g.public)
-		g.drains = append(g.drains, namedDrain{"oidc back-channel logout", op.Close})
+	p, err := newProtocols(g.cfg, g.svc, g.sessions, protocolDeps{
+		logger: g.logger, oidcRecorder: g.metrics, samlRecorder: g.metrics, pages: g.pages, outbound: outbound,
+	})
+	if err != nil {
+		return err
 	}
-	if g.cfg.SAML.CertFile != "" {
-		sp, err := saml.New(g.cfg.SAML, g.svc, g.sessions.store, g.sessions.ephemeral, saml.Options{
-			NameIDSalt: []byte(g.cfg.SAML.NameIDSalt.Value()), Logger: g.logger.With("component", "saml"),
-			Recorder: g.metrics, Pages: g.pages, HTTPClient: outbound,
-		})
-		if err != nil {
-			return fmt.Errorf("saml: %w", err)
-		}
-		sp.Mount(g.public)
-		g.drains = append(g.drains, namedDrain{"saml logout requests", sp.Close})
-	}
+	g.protocols = p
+	p.mount(g.public)
 	return nil
 }
 

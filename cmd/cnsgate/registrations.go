@@ -7,11 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -162,29 +164,39 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %d card registration(s) revoked\n", cf, n)
-	// End the citizen's sessions where another process can reach them.
-	if env.cfg.Sessions.Store == config.StoreRedis {
-		backend, err := buildSessions(env.cfg.Sessions)
-		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
-			return 1
-		}
-		defer backend.close()
-		ended, err := backend.store.DeleteByFiscalCode(ctx, cf)
-		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "%s: %d session(s) ended\n", cf, len(ended))
-		for _, s := range ended {
-			_ = env.reg.AppendAudit(ctx, registry.Event{Kind: registry.KindSessionEnd, Outcome: registry.OutcomeSuccess,
-				Reason: "admin", FiscalCode: s.FiscalCode, SessionHash: s.IDHash, CardSerial: s.CardSerial, Issuer: s.Issuer})
-		}
-	} else {
+	// End the citizen's sessions where another process can reach them,
+	// telling their relying parties, and wait for the deliveries.
+	if env.cfg.Sessions.Store != config.StoreRedis {
 		fmt.Fprintln(stdout, "note: sessions are kept in process memory (sessions.store: memory); open ones last until their timeout")
+		return 0
 	}
+	backend, err := buildSessions(env.cfg.Sessions)
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
+		return 1
+	}
+	defer backend.close()
+	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
+		return 1
+	}
+	ended, err := login.svc.EndCitizenSessions(ctx, cf, idp.CauseAdmin)
+	drainCtx, cancel := context.WithTimeout(ctx, revokeDrain)
+	defer cancel()
+	if cerr := login.close(drainCtx); cerr != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: some relying parties not told: %v\n", cerr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: %d session(s) ended\n", cf, ended)
 	return 0
 }
+
+// revokeDrain bounds the wait for the logout deliveries of a revoke.
+const revokeDrain = 2 * time.Minute
 
 const auditUsage = "usage: cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]\n"
 

@@ -21,7 +21,8 @@ type shutdownStep struct {
 //  2. the listeners stop accepting and the requests in flight finish;
 //  3. the revocation checker stops refreshing, and the background loops and
 //     tasks (audit purge, sessions of newly revoked cards) end;
-//  4. the logout deliveries still pending are sent (or given up, audited);
+//  4. the logout deliveries still pending (OIDC back-channel logout tokens,
+//     SAML LogoutRequests) are sent, or given up and audited;
 //  5. the registry pool (audit writes done) and the session store close.
 //
 // Steps 2 to 5 share shutdown.timeout. Parts that were never built are
@@ -57,9 +58,12 @@ func (g *gateway) shutdownSteps() []shutdownStep {
 	if g.checker != nil {
 		add("revocation", func(context.Context) error { g.checker.Close(); return nil })
 	}
+	if g.protocols != nil && g.protocols.sp != nil {
+		add("saml metadata refresh", g.protocols.sp.Close)
+	}
 	add("background", g.stopBackground)
-	for _, d := range g.drains {
-		add(d.name, d.drain)
+	if g.svc != nil {
+		add("logout deliveries", g.svc.Close)
 	}
 	if g.registry != nil {
 		add("registry", func(context.Context) error { return g.registry.Close() })

@@ -127,6 +127,11 @@ func New(t *testing.T, o Options) *Env {
 		Pages: pages, Front: e.Front, Sessions: e.Store, Ephemeral: e.Ephemeral,
 		Registry: e.Registry, Auditor: e.Registry, Recorder: o.Recorder, Logger: e.Logger,
 	}, opts)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.Service.Close(ctx)
+	})
 	e.Mux = e.Service.PublicHandler()
 	if o.Mount != nil {
 		o.Mount(e)

@@ -69,6 +69,7 @@ type Metrics struct {
 
 var (
 	_ idp.Recorder        = (*Metrics)(nil)
+	_ idp.LogoutRecorder  = (*Metrics)(nil)
 	_ revocation.Recorder = (*Metrics)(nil)
 )
 

@@ -215,11 +215,12 @@ func TestOIDCVocabulary(t *testing.T) {
 	for _, kind := range []string{oidc.TokenID, oidc.TokenAccess, oidc.TokenRefresh} {
 		r.TokenIssued(kind, "esenzioni")
 	}
-	r.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultOK)
-	r.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultFailed)
+	var lr idp.LogoutRecorder = m
+	lr.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultOK)
+	lr.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultFailed)
 	var sr saml.Recorder = m
 	sr.TokenIssued(saml.TokenAssertion, "esenzioni")
-	sr.LogoutNotification(saml.NotificationSAML, saml.ResultOK)
+	lr.LogoutNotification(saml.NotificationSAML, saml.ResultOK)
 	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 3} {
 		total := 0.0
 		for k, v := range series(t, m, name) {

@@ -18,12 +18,13 @@ const (
 )
 
 // Kinds and results of logout notifications: the labels of
-// cnsgate_logout_notifications_total, as idp/oidc counts them.
+// cnsgate_logout_notifications_total, as idp's logout-delivery engine
+// counts them.
 const (
-	NotifyOIDCBackChannel = "oidc_backchannel" // a logout_token POSTed to backchannel_logout_uri
-	NotifySAML            = "saml"             // a SAML LogoutRequest to an SP
-	NotifyOK              = "ok"
-	NotifyFailed          = "failed"
+	NotifyOIDCBackChannel = idp.DeliveryOIDCBackchannel // a logout_token POSTed to backchannel_logout_uri
+	NotifySAML            = idp.DeliverySAML            // a SAML LogoutRequest to an SP
+	NotifyOK              = idp.DeliveryOK
+	NotifyFailed          = idp.DeliveryFailed
 )
 
 // The fixed label sets.

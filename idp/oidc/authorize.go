@@ -85,6 +85,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	}
 	sid := sidFor(sess.IDHash, c.id)
 	err := p.store.AddParticipant(ctx, sess.ID, sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid})
+	p.svc.SessionExpired(ctx, err) // a deadline passed meanwhile: the session ends
 	switch {
 	case errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired):
 		p.redirectError(w, r, req, newErr(errLoginRequired, "the session ended"))

@@ -14,6 +14,7 @@
 // Every token dies with its session: token families record the session
 // they belong to, /token, /userinfo and /introspect check that it is still
 // live, and the Provider, as an idp.LogoutNotifier, revokes a session's
-// families and tells each participating client through its
-// backchannel_logout_uri when the session ends.
+// families when it ends and builds for each participating client the
+// logout token to POST to its backchannel_logout_uri; idp's
+// logout-delivery engine sends it.
 package oidc

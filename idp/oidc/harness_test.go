@@ -1,7 +1,6 @@
 package oidc_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -85,8 +84,12 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h.rp = newRPServer(t)
 	eo := idptest.Options{
 		Sessions: idptest.MemorySessions(h.clock.Now),
-		Service:  func(so *idp.Options) { so.Now = h.clock.Now },
-		Mount:    func(e *idptest.Env) { h.mount(e, o) },
+		Recorder: h.rec,
+		Service: func(so *idp.Options) {
+			so.Now = h.clock.Now
+			so.Delivery.Backoff = idp.ExponentialBackoff(10*time.Millisecond, time.Second)
+		},
+		Mount: func(e *idptest.Env) { h.mount(e, o) },
 	}
 	if o.realServers {
 		eo.Sessions, eo.Registry = idptest.RedisSessions("oidc", h.clock.Now), "postgres"
@@ -126,14 +129,12 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 	cfg := config.OIDC{SigningKeys: o.keys, SubjectSalt: testSalt, Clients: h.clients(string(setJSON))}
 	h.provider, err = oidc.New(cfg, e.Service, e.Store, e.Ephemeral, oidc.Options{
 		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
-		HTTPClient:         &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
-		ReadFile:           func(name string) ([]byte, error) { return keys[name], nil },
-		BackchannelBackoff: 10 * time.Millisecond,
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
+		ReadFile:   func(name string) ([]byte, error) { return keys[name], nil },
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = h.provider.Close(context.Background()) })
 	h.provider.Mount(e.Mux)
 }
 

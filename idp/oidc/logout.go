@@ -2,38 +2,34 @@ package oidc
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/cnsgate/cnsgate/idp/registry"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
 // eventBackchannelLogout is the event of a logout token.
 const eventBackchannelLogout = "http://schemas.openid.net/event/backchannel-logout"
 
-const (
-	logoutTokenLife = 2 * time.Minute
-	deliveryTimeout = 10 * time.Second
-)
+const logoutTokenLife = 2 * time.Minute
 
 // SessionEnded implements idp.LogoutNotifier: whatever ended the session
 // ("Esci", end_session, SAML, expiry, revocation of the card), its token
-// families are revoked and each participating client with a
-// backchannel_logout_uri is sent a logout token, in the background, with
-// bounded retries.
-func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause string) {
+// families are revoked here, and each participating client with a
+// backchannel_logout_uri gets a signed logout token, which the login
+// service's logout-delivery engine POSTs.
+func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause string) []idp.LogoutDelivery {
 	if err := p.eph.Put(ctx, nsEnded, s.IDHash, []byte(cause), p.markerTTL(s.AbsoluteDeadline)); err != nil {
 		// The tokens still die: /token, /userinfo and /introspect find
 		// the session gone from the store.
 		p.logger.ErrorContext(ctx, "ended session not marked", "err", err)
 	}
+	var out []idp.LogoutDelivery
 	for _, part := range s.Participants {
 		if part.Protocol != sessions.ProtocolOIDC {
 			continue
@@ -42,30 +38,16 @@ func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause 
 		if c == nil || c.backchannel == "" {
 			continue
 		}
+		d := idp.LogoutDelivery{Kind: idp.DeliveryOIDCBackchannel, Client: c.id, Session: s}
 		tok, err := p.logoutToken(c, s, part.SID)
 		if err != nil {
-			p.logger.ErrorContext(ctx, "logout token not signed", "client_id", c.id, "err", err)
-			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
-			continue
+			d.Attempt = func(context.Context) (bool, error) { return false, fmt.Errorf("logout token not signed: %w", err) }
+		} else {
+			d.Attempt = func(ctx context.Context) (bool, error) { return p.postLogoutToken(ctx, c, tok) }
 		}
-		if !p.startDelivery() {
-			p.logger.WarnContext(ctx, "back-channel logout not sent: shutting down", "client_id", c.id)
-			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
-			continue
-		}
-		go p.deliver(c, tok, s)
+		out = append(out, d)
 	}
-}
-
-// startDelivery counts a delivery in, unless Close has begun.
-func (p *Provider) startDelivery() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing {
-		return false
-	}
-	p.wg.Add(1)
-	return true
+	return out
 }
 
 // logoutToken signs the logout token of a client for a session: iss, aud,
@@ -84,48 +66,9 @@ func (p *Provider) logoutToken(c *client, s *sessions.Session, sid string) (stri
 	})
 }
 
-// deliver posts a logout token until the client accepts it, it refuses it
-// for good (4xx), or the attempts run out, waiting longer each time.
-func (p *Provider) deliver(c *client, token string, s *sessions.Session) {
-	defer p.wg.Done()
-	audit := func(outcome registry.Outcome, attempts int, err error) {
-		detail, _ := json.Marshal(map[string]any{"kind": NotificationBackchannel, "attempts": attempts, "error": errString(err)})
-		p.svc.Audit(context.Background(), registry.Event{Kind: registry.KindLogoutNotification, Outcome: outcome, Client: c.id,
-			FiscalCode: s.FiscalCode, SessionHash: s.IDHash, Detail: detail})
-	}
-	wait := p.backoff
-	for attempt := 1; ; attempt++ {
-		retry, err := p.postLogoutToken(c, token)
-		if err == nil {
-			audit(registry.OutcomeSuccess, attempt, nil)
-			p.recorder.LogoutNotification(NotificationBackchannel, ResultOK)
-			return
-		}
-		if !retry || attempt >= p.attempts {
-			p.logger.Warn("back-channel logout failed", "client_id", c.id, "attempts", attempt, "err", err)
-			audit(registry.OutcomeFailure, attempt, err)
-			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-p.stop:
-			t.Stop()
-			p.logger.Warn("back-channel logout abandoned at shutdown", "client_id", c.id, "attempts", attempt)
-			audit(registry.OutcomeFailure, attempt, errors.New("abandoned at shutdown"))
-			p.recorder.LogoutNotification(NotificationBackchannel, ResultFailed)
-			return
-		}
-		wait *= 2
-	}
-}
-
 // postLogoutToken makes one delivery; retry says whether another attempt
 // may succeed (network error, 5xx, 429).
-func (p *Provider) postLogoutToken(c *client, token string) (retry bool, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), deliveryTimeout)
-	defer cancel()
+func (p *Provider) postLogoutToken(ctx context.Context, c *client, token string) (retry bool, err error) {
 	body := url.Values{"logout_token": {token}}.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.backchannel, strings.NewReader(body))
 	if err != nil {
@@ -138,13 +81,7 @@ func (p *Provider) postLogoutToken(c *client, token string) (retry bool, err err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		return false, nil
-	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return true, fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return false, fmt.Errorf("refused with status %d", resp.StatusCode)
+	return idp.StatusOutcome(resp.StatusCode)
 }
 
 // endSessionParams are the parameters of an RP-initiated logout request
@@ -174,7 +111,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) bool {
 		p.renderError(w, r, http.StatusBadRequest, "logout", "end_session: "+detail)
 		return true
 	}
-	p.svc.EndSession(w, r, next)
+	p.svc.ConfirmLogout(w, r, next)
 	return true
 }
 
@@ -225,11 +162,4 @@ func (p *Provider) postLogoutTarget(q url.Values) (next, refused string) {
 		target = u.String()
 	}
 	return target, ""
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

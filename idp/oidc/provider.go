@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cnsgate/cnsgate/config"
@@ -37,11 +35,6 @@ type Options struct {
 	Pages *web.Pages
 	// ReadFile reads the signing key files; default os.ReadFile.
 	ReadFile func(string) ([]byte, error)
-	// BackchannelAttempts bounds the deliveries of one logout token
-	// (default 4); BackchannelBackoff is the wait before the first retry,
-	// doubled at each (default 1 s).
-	BackchannelAttempts int
-	BackchannelBackoff  time.Duration
 }
 
 // Provider is the OpenID Provider. Build it with New; mount its routes on
@@ -64,14 +57,6 @@ type Provider struct {
 	recorder Recorder
 	pages    *web.Pages
 	remote   *remoteKeys
-
-	attempts int
-	backoff  time.Duration
-	mu       sync.Mutex
-	closing  bool // set by Close: no new back-channel deliveries
-	wg       sync.WaitGroup
-	stop     chan struct{}
-	stopOnce sync.Once
 }
 
 var _ idp.LogoutNotifier = (*Provider)(nil)
@@ -98,12 +83,6 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	}
 	if o.ReadFile == nil {
 		o.ReadFile = os.ReadFile
-	}
-	if o.BackchannelAttempts <= 0 {
-		o.BackchannelAttempts = 4
-	}
-	if o.BackchannelBackoff <= 0 {
-		o.BackchannelBackoff = time.Second
 	}
 	if o.Pages == nil {
 		pages, err := web.New()
@@ -138,7 +117,6 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 		accessTTL: durationOr(cfg.AccessTokenLifetime, config.DefaultTokenLifetime),
 		idTTL:     durationOr(cfg.IDTokenLifetime, config.DefaultTokenLifetime),
 		now:       o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
-		attempts: o.BackchannelAttempts, backoff: o.BackchannelBackoff, stop: make(chan struct{}),
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
 	svc.RegisterResumer(Kind, p.resume)
@@ -190,27 +168,6 @@ func (p *Provider) Mount(mux *http.ServeMux) {
 	}
 	for i, pattern := range Routes() {
 		mux.HandleFunc(pattern, handlers[i])
-	}
-}
-
-// Close waits for the back-channel logout deliveries under way; when ctx
-// ends first, the remaining retries are abandoned.
-func (p *Provider) Close(ctx context.Context) error {
-	p.mu.Lock()
-	p.closing = true
-	p.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		p.stopOnce.Do(func() { close(p.stop) })
-		<-done
-		return ctx.Err()
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp"
 )
 
 // clock is a settable time source shared by the memory store and the
@@ -28,8 +30,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// recorder counts what the provider reports.
+// recorder counts what the provider and the login service's
+// logout-delivery engine report.
 type recorder struct {
+	idp.NopRecorder
 	mu     sync.Mutex
 	tokens map[string]int // kind/client
 	logout map[string]int // kind/result

@@ -16,6 +16,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -145,19 +146,22 @@ func TestLogoutElsewhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.idp.SessionEnded(context.Background(), sess, "idle")
+	if err := h.svc.EndSession(context.Background(), sess, idp.CauseIdle); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, func() bool { return h.rec.note(NotificationSAML+"/"+ResultOK) == 2 })
 	reqs := soap.requests("flaky")
 	checkBackChannel(t, h, reqs[len(reqs)-1], got2[flaky].assertion, "urn:oasis:names:tc:SAML:2.0:logout:global-timeout")
 }
 
-// TestCloseAbandonsRetries: Close waits for deliveries until its context
-// ends, then the remaining retries are dropped and counted as failed.
+// TestCloseAbandonsRetries: the login service's Close waits for
+// deliveries until its context ends, then the remaining retries are
+// dropped and counted as failed.
 func TestCloseAbandonsRetries(t *testing.T) {
-	h := newHarness(t)
+	h := newHarness(t, func(o *idp.Options) { o.Delivery.Backoff = func(int) time.Duration { return time.Hour } })
 	soap := newSOAPSPs(t)
 	dead := h.newSP("dead", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("dead")}}})
-	p := h.start([]config.ServiceProvider{dead.cfg}, func(o *Options) { o.LogoutBackoff = time.Hour })
+	h.start([]config.ServiceProvider{dead.cfg})
 	soap.failing("dead", 100)
 	br := h.browser(h.citizen(citizenCF))
 	h.loggedIn(br, dead)
@@ -165,12 +169,14 @@ func TestCloseAbandonsRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.SessionEnded(context.Background(), sess, "logout")
+	if err := h.svc.EndSession(context.Background(), sess, idp.CauseLogout); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, func() bool { return len(soap.requests("dead")) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if err := p.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if err := h.svc.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Close: %v", err)
 	}
 	if d := time.Since(start); d > 5*time.Second || h.rec.note(NotificationSAML+"/"+ResultFailed) != 1 {

@@ -13,7 +13,7 @@
 // It never touches the card or the session internals: a login is started
 // with idp.Service.BeginLogin and ends in the ResumeFunc registered for
 // Kind; a session is read with idp.Service.CurrentSession, joined with
-// sessions.Store.AddParticipant and ended through idp.Service.EndSession,
+// sessions.Store.AddParticipant and ended through idp.Service.ConfirmLogout,
 // so that idp tells every other relying party. Short-lived state (seen
 // request ids, pending logout responses) lives in sessions.Ephemeral so
 // that any replica can serve any request.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +50,9 @@ type harness struct {
 	idpCert *x509.Certificate
 	rec     *countingRecorder
 	now     func() time.Time
+	// ahead is how far the session store's clock runs ahead of the wall
+	// clock (nanoseconds), to pass a session's deadlines.
+	ahead atomic.Int64
 
 	mu       sync.Mutex
 	notified []string // causes of ended sessions seen by a second notifier
@@ -71,10 +75,19 @@ func (h *harness) takeLogs() string {
 	return s
 }
 
-func newHarness(t *testing.T) *harness {
+// newHarness starts the login service; tweak changes its options (the
+// logout-delivery engine's by default make 3 attempts, 10 ms apart at
+// first).
+func newHarness(t *testing.T, tweak ...func(*idp.Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now}
-	e := idptest.New(t, idptest.Options{})
+	storeNow := func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) }
+	e := idptest.New(t, idptest.Options{Recorder: h.rec, Sessions: idptest.MemorySessions(storeNow), Service: func(o *idp.Options) {
+		o.Delivery.Attempts, o.Delivery.Backoff = 3, idp.ExponentialBackoff(10*time.Millisecond, time.Second)
+		for _, f := range tweak {
+			f(o)
+		}
+	}})
 	h.env, h.ca, h.svc, h.reg, h.store, h.eph = e, e.CA, e.Service, e.Registry, e.Store, e.Ephemeral
 	h.public, h.cns, h.roots, h.mux = e.Public, e.CNS, e.Roots, e.Mux
 	h.svc.AddLogoutNotifier(notifierFunc(func(_ context.Context, _ *sessions.Session, cause string) {
@@ -95,8 +108,7 @@ func (h *harness) start(sps []config.ServiceProvider, tweak ...func(*Options)) *
 	o := Options{
 		NameIDSalt: []byte("0123456789abcdef0123456789abcdef-test"),
 		Recorder:   h.rec, HTTPClient: h.client(), Now: func() time.Time { return h.now() },
-		Logger:        slog.New(slog.NewTextHandler(h, nil)),
-		LogoutBackoff: 10 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(h, nil)),
 	}
 	for _, f := range tweak {
 		f(&o)
@@ -153,12 +165,15 @@ func selfSigned(t testing.TB, key *rsa.PrivateKey, cn string) *x509.Certificate 
 
 type notifierFunc func(ctx context.Context, s *sessions.Session, cause string)
 
-func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cause string) {
+func (f notifierFunc) SessionEnded(ctx context.Context, s *sessions.Session, cause string) []idp.LogoutDelivery {
 	f(ctx, s, cause)
+	return nil
 }
 
-// countingRecorder counts what the identity provider records.
+// countingRecorder counts what the identity provider and the login
+// service's logout-delivery engine record.
 type countingRecorder struct {
+	idp.NopRecorder
 	mu     sync.Mutex
 	tokens map[string]int // kind/client
 	notes  map[string]int // kind/result
@@ -181,6 +196,9 @@ func (c *countingRecorder) LogoutNotification(kind, result string) {
 	}
 	c.notes[kind+"/"+result]++
 }
+
+// SessionEnded counts an ended session under "ended/<cause>".
+func (c *countingRecorder) SessionEnded(cause string) { c.LogoutNotification("ended", cause) }
 
 func (c *countingRecorder) note(key string) int {
 	c.mu.Lock()

@@ -61,11 +61,6 @@ type Options struct {
 	// ReadFile reads the key, certificate and metadata files; default
 	// os.ReadFile.
 	ReadFile func(string) ([]byte, error)
-	// LogoutAttempts bounds the deliveries of one back-channel
-	// LogoutRequest (default 3); LogoutBackoff is the wait before the first
-	// retry, doubled at each (default 1 s).
-	LogoutAttempts int
-	LogoutBackoff  time.Duration
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -93,13 +88,9 @@ type IdP struct {
 	pages    *web.Pages
 	meta     metadataCache
 
-	attempts int
-	backoff  time.Duration
 	wg       sync.WaitGroup
 	quit     chan struct{} // closed by Close: the metadata refresh stops
 	quitOnce sync.Once
-	stop     chan struct{} // closed when Close gives up: deliveries stop retrying
-	stopOnce sync.Once
 }
 
 var (
@@ -140,12 +131,6 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 	if o.AssertionLifetime <= 0 {
 		o.AssertionLifetime = 5 * time.Minute
 	}
-	if o.LogoutAttempts <= 0 {
-		o.LogoutAttempts = 3
-	}
-	if o.LogoutBackoff <= 0 {
-		o.LogoutBackoff = time.Second
-	}
 	if o.Pages == nil {
 		pages, err := web.New()
 		if err != nil {
@@ -165,7 +150,7 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		issuer: issuer, entityID: issuer + PathMetadata, svc: svc, store: store, eph: eph,
 		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime,
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
-		attempts: o.LogoutAttempts, backoff: o.LogoutBackoff, quit: make(chan struct{}), stop: make(chan struct{}),
+		quit: make(chan struct{}),
 	}
 	p.sps, err = newProviders(cfg.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
@@ -220,9 +205,8 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 	}
 }
 
-// Close stops the metadata refresh and waits for the back-channel logout
-// deliveries under way; when ctx ends first, their remaining retries are
-// abandoned.
+// Close stops the metadata refresh and waits for it to return, until ctx
+// ends. Logout deliveries belong to the login service (idp.Service.Close).
 func (p *IdP) Close(ctx context.Context) error {
 	p.quitOnce.Do(func() { close(p.quit) })
 	done := make(chan struct{})
@@ -234,8 +218,6 @@ func (p *IdP) Close(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		p.stopOnce.Do(func() { close(p.stop) })
-		<-done
 		return ctx.Err()
 	}
 }
@@ -264,25 +246,25 @@ func (s slogLogger) Panic(v ...any)                 { s.l.Error(fmt.Sprint(v...)
 func (s slogLogger) Panicf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
 func (s slogLogger) Panicln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
 
-// Kinds and results counted by the Recorder (labels of
-// cnsgate_tokens_issued_total and cnsgate_logout_notifications_total).
+// The kind counted by the Recorder (label of cnsgate_tokens_issued_total).
+const TokenAssertion = "assertion"
+
+// The kind and results of back-channel LogoutRequests (labels of
+// cnsgate_logout_notifications_total), which the login service's
+// logout-delivery engine counts.
 const (
-	TokenAssertion   = "assertion"
-	NotificationSAML = "saml"
-	ResultOK         = "ok"
-	ResultFailed     = "failed"
+	NotificationSAML = idp.DeliverySAML
+	ResultOK         = idp.DeliveryOK
+	ResultFailed     = idp.DeliveryFailed
 )
 
-// Recorder counts what the identity provider issues and sends; idp/metrics
+// Recorder counts what the identity provider issues; idp/metrics
 // implements it with Prometheus. Every label comes from a bounded set: the
-// kinds above and the configured SP entity ids.
+// kind above and the configured SP entity ids.
 type Recorder interface {
 	// TokenIssued counts one assertion (kind TokenAssertion) issued to the
 	// SP client.
 	TokenIssued(kind, client string)
-	// LogoutNotification counts one back-channel LogoutRequest after its
-	// last attempt: kind NotificationSAML, result ResultOK or ResultFailed.
-	LogoutNotification(kind, result string)
 }
 
 // NopRecorder records nothing.
@@ -290,8 +272,5 @@ type NopRecorder struct{}
 
 // TokenIssued implements Recorder.
 func (NopRecorder) TokenIssued(string, string) {}
-
-// LogoutNotification implements Recorder.
-func (NopRecorder) LogoutNotification(string, string) {}
 
 var _ Recorder = NopRecorder{}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
@@ -32,28 +31,30 @@ var logoutReasons = map[string]string{
 }
 
 // SessionEnded implements idp.LogoutNotifier: every SAML participant of
-// the ended session, but the SP that asked for the logout, is sent a
-// signed LogoutRequest over the SOAP binding (back-channel) when its
-// metadata lists a SOAP SingleLogoutService. Deliveries run in the
-// background with bounded retries and are counted once each.
+// the ended session, but the SP that asked for the logout, gets a signed
+// LogoutRequest over the SOAP binding (back-channel) when its metadata
+// lists a SOAP SingleLogoutService; the login service's logout-delivery
+// engine sends it and checks the LogoutResponse with postSOAP.
 //
 // An SP that lists only browser bindings (Redirect, POST) is not told:
 // front-channel logout would need the citizen's browser to visit every SP
 // in turn, which the logout flow of idp does not do. Such SPs keep their
 // own session until it expires; the log says so.
-func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause string) {
+func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause string) []idp.LogoutDelivery {
 	skip := ""
 	if b, err := p.eph.Take(ctx, nsSLOInitiator, sessionKey(sess)); err == nil {
 		skip = string(b)
 	}
+	var out []idp.LogoutDelivery
 	for _, pt := range sess.Participants {
 		if pt.Protocol != sessions.ProtocolSAML || pt.ClientID == skip {
 			continue
 		}
+		d := idp.LogoutDelivery{Kind: idp.DeliverySAML, Client: pt.ClientID, Session: sess}
 		sp, md, err := p.sps.lookup(pt.ClientID)
 		if err != nil {
-			p.logger.WarnContext(ctx, "saml participant not told of logout", "sp", pt.ClientID, "err", err)
-			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
+			d.Attempt = failed(fmt.Errorf("service provider not found: %w", err))
+			out = append(out, d)
 			continue
 		}
 		loc, _, ok := md.slo(crewjam.SOAPBinding)
@@ -61,18 +62,22 @@ func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause st
 			p.logger.InfoContext(ctx, "saml participant not told of logout: no SOAP SingleLogoutService (front-channel logout is not supported)", "sp", pt.ClientID)
 			continue
 		}
+		d.Client = sp.cfg.EntityID
 		id, body, err := p.soapLogoutRequest(sp, pt, loc, cause)
 		if err != nil {
-			p.logger.ErrorContext(ctx, "saml logout request not built", "sp", pt.ClientID, "err", err)
-			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
-			continue
+			d.Attempt = failed(fmt.Errorf("logout request not built: %w", err))
+		} else {
+			d.Attempt = func(ctx context.Context) (bool, error) { return p.postSOAP(ctx, md, loc, id, body) }
 		}
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			p.deliver(sp.cfg.EntityID, md, loc, id, body)
-		}()
+		out = append(out, d)
 	}
+	return out
+}
+
+// failed is the attempt of a delivery that cannot be made: it fails at
+// once, for good, and the engine records it.
+func failed(err error) func(context.Context) (bool, error) {
+	return func(context.Context) (bool, error) { return false, err }
 }
 
 // soapLogoutRequest builds a signed LogoutRequest for participant pt in a
@@ -110,76 +115,45 @@ func (p *IdP) soapLogoutRequest(sp *serviceProvider, pt sessions.Participant, lo
 	return id, body, err
 }
 
-// deliver posts a LogoutRequest until the SP answers Success or the
-// attempts run out, waiting p.backoff, then twice as long, between them.
-func (p *IdP) deliver(entityID string, md *spMetadata, loc, id string, body []byte) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		select {
-		case <-p.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	wait := p.backoff
-	for attempt := 1; ; attempt++ {
-		err := p.postSOAP(ctx, md, loc, id, body)
-		if err == nil {
-			p.recorder.LogoutNotification(NotificationSAML, ResultOK)
-			p.logger.Info("saml back-channel logout delivered", "sp", entityID, "attempts", attempt)
-			return
-		}
-		if attempt >= p.attempts || ctx.Err() != nil {
-			p.recorder.LogoutNotification(NotificationSAML, ResultFailed)
-			p.logger.Warn("saml back-channel logout failed", "sp", entityID, "attempts", attempt, "err", err)
-			return
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-		case <-t.C:
-		}
-		wait *= 2
-	}
-}
-
 // postSOAP sends one LogoutRequest and checks the LogoutResponse: its
 // InResponseTo, a Success status and, when it is signed, its signature.
-func (p *IdP) postSOAP(ctx context.Context, md *spMetadata, loc, id string, body []byte) error {
+// retry says whether another attempt may succeed: a network error, a 5xx
+// or 429 answer, or an answer cut short. A 4xx answer and a LogoutResponse
+// that is wrong or not Success are final.
+func (p *IdP) postSOAP(ctx context.Context, md *spMetadata, loc, id string, body []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, loc, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return false, err
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", "http://www.oasis-open.org/committees/security")
 	resp, err := p.http.Do(req)
 	if err != nil {
-		return err
+		return true, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxSOAPResponse+1))
 	if err != nil {
-		return err
+		return true, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("SOAP endpoint answered %s", resp.Status)
+		retry, _ := idp.StatusOutcome(resp.StatusCode)
+		return retry, fmt.Errorf("SOAP endpoint answered %s", resp.Status)
 	}
 	if len(raw) > maxSOAPResponse {
-		return fmt.Errorf("%w: SOAP answer", ErrTooLarge)
+		return false, fmt.Errorf("%w: SOAP answer", ErrTooLarge)
 	}
 	lr, err := p.parseSOAPLogoutResponse(raw, md)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if lr.InResponseTo != id {
-		return fmt.Errorf("LogoutResponse answers %q, not %q", lr.InResponseTo, id)
+		return false, fmt.Errorf("LogoutResponse answers %q, not %q", lr.InResponseTo, id)
 	}
 	if lr.Status.StatusCode.Value != crewjam.StatusSuccess {
-		return fmt.Errorf("LogoutResponse status %s", lr.Status.StatusCode.Value)
+		return false, fmt.Errorf("LogoutResponse status %s", lr.Status.StatusCode.Value)
 	}
-	return nil
+	return false, nil
 }
 
 func (p *IdP) parseSOAPLogoutResponse(raw []byte, md *spMetadata) (*crewjam.LogoutResponse, error) {

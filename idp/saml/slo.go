@@ -105,7 +105,7 @@ func (p *IdP) parseLogoutRequest(ctx context.Context, m *message) (*logoutReques
 // and (GET ?done=) the POST-binding LogoutResponse after the logout.
 //
 // A LogoutRequest that names the browser's session ends it through
-// idp.Service.EndSession, which asks the citizen to confirm and then sends
+// idp.Service.ConfirmLogout, which asks the citizen to confirm and then sends
 // the browser to the SP's SingleLogoutService with a signed
 // LogoutResponse; idp's notifiers tell the other participants (this IdP
 // among them, skipping the initiator). Without a session the SP gets
@@ -159,9 +159,9 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 			p.refuse(w, r, "unavailable", err)
 			return
 		}
-		p.svc.EndSession(w, r, next)
+		p.svc.ConfirmLogout(w, r, next)
 	case sess == nil:
-		p.svc.EndSession(w, r, next) // no session: straight to next or the logged-out page
+		p.svc.ConfirmLogout(w, r, next) // no session: straight to next or the logged-out page
 	case next != "":
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	default:

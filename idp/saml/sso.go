@@ -173,6 +173,7 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAut
 	err := p.store.AddParticipant(ctx, s.ID, sessions.Participant{
 		Protocol: sessions.ProtocolSAML, ClientID: entityID, SID: s.Index, NameID: s.NameID,
 	})
+	p.svc.SessionExpired(ctx, err) // a deadline passed meanwhile: the session ends
 	if err != nil {
 		if errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired) {
 			p.refuse(w, r, "session", err)

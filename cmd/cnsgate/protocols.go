@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/saml"
+	"github.com/cnsgate/cnsgate/idp/web"
+)
+
+// loginOptions maps the configuration onto the login service's options,
+// the same for serve and for the administrative commands.
+func loginOptions(cfg *config.Config) idp.Options {
+	return idp.Options{
+		AuditSink: string(cfg.Audit.Sink), AuditRevealFiscalCode: cfg.Audit.RevealFiscalCode,
+		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
+		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
+		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
+		Services: serviceLinks(cfg),
+	}
+}
+
+// protocols are the configured OpenID Provider and SAML IdP (either may be
+// nil). Built, they are the login service's logout notifiers.
+type protocols struct {
+	op *oidc.Provider
+	sp *saml.IdP
+}
+
+// protocolDeps are what the protocol packages take besides the config;
+// recorders and pages may be nil (an administrative command has none).
+type protocolDeps struct {
+	logger       *slog.Logger
+	oidcRecorder oidc.Recorder
+	samlRecorder saml.Recorder
+	pages        *web.Pages
+	outbound     *http.Client
+}
+
+func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
+	var p protocols
+	if len(cfg.OIDC.Clients) > 0 {
+		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral,
+			oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
+		if err != nil {
+			return nil, fmt.Errorf("oidc: %w", err)
+		}
+		p.op = op
+	}
+	if cfg.SAML.CertFile != "" {
+		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
+			NameIDSalt: []byte(cfg.SAML.NameIDSalt.Value()), Logger: d.logger.With("component", "saml"),
+			Recorder: d.samlRecorder, Pages: d.pages, HTTPClient: d.outbound,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("saml: %w", err)
+		}
+		p.sp = sp
+	}
+	return &p, nil
+}
+
+// mount serves the protocols' endpoints on the public mux.
+func (p *protocols) mount(mux *http.ServeMux) {
+	if p.op != nil {
+		p.op.Mount(mux)
+	}
+	if p.sp != nil {
+		p.sp.Mount(mux)
+	}
+}
