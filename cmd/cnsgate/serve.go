@@ -248,7 +248,7 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		return err
 	}
 	if len(cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral, oidc.Options{Logger: logger, Recorder: m, HTTPClient: outbound})
+		op, err := oidc.New(svc, backend.store, backend.ephemeral, oidcOptions(cfg.OIDC, oidc.Options{Logger: logger, Recorder: m, HTTPClient: outbound}))
 		if err != nil {
 			return fmt.Errorf("oidc: %w", err)
 		}

@@ -3,7 +3,6 @@ package oidc
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -22,9 +20,31 @@ import (
 // Kind is the pending-request kind the provider resumes (idp.PendingRequest).
 const Kind = "oidc"
 
-// Options are the provider's collaborators and tunables; zero values take
-// the defaults.
+// MinSubjectSaltLength is the shortest Options.SubjectSalt accepted.
+const MinSubjectSaltLength = 32
+
+// DefaultTokenLifetime bounds access and ID tokens when Options leaves
+// their lifetime at zero.
+const DefaultTokenLifetime = 5 * time.Minute
+
+// Options are the provider's settings, collaborators and tunables; zero
+// values take the defaults. cmd/cnsgate builds them from the oidc section
+// of the configuration.
 type Options struct {
+	// SigningKeys are PEM private key files, read with ReadFile: the first
+	// signs, the others stay published in /jwks for rotation. At least one.
+	SigningKeys []string
+	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
+	// code: at least MinSubjectSaltLength bytes, required when Clients are
+	// set.
+	SubjectSalt []byte
+	// AccessTokenLifetime and IDTokenLifetime bound the tokens /token
+	// issues (default DefaultTokenLifetime each).
+	AccessTokenLifetime time.Duration
+	IDTokenLifetime     time.Duration
+	// Clients are the relying parties served.
+	Clients []Client
+
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -76,11 +96,10 @@ type Provider struct {
 
 var _ idp.LogoutNotifier = (*Provider)(nil)
 
-// New builds the provider from the oidc section of the configuration (it
-// reads the signing key files) and registers it with svc: the resumer of
-// Kind, the end-session handler of /logout and the logout notifier. The
-// issuer is svc.Issuer().
-func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
+// New builds the provider from o (it reads the signing key files) and
+// registers it with svc: the resumer of Kind, the end-session handler of
+// /logout and the logout notifier. The issuer is svc.Issuer().
+func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -102,6 +121,12 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	if o.BackchannelAttempts <= 0 {
 		o.BackchannelAttempts = 4
 	}
+	if o.AccessTokenLifetime <= 0 {
+		o.AccessTokenLifetime = DefaultTokenLifetime
+	}
+	if o.IDTokenLifetime <= 0 {
+		o.IDTokenLifetime = DefaultTokenLifetime
+	}
 	if o.BackchannelBackoff <= 0 {
 		o.BackchannelBackoff = time.Second
 	}
@@ -112,8 +137,8 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 		}
 		o.Pages = pages
 	}
-	pems := make([][]byte, 0, len(cfg.SigningKeys))
-	for _, f := range cfg.SigningKeys {
+	pems := make([][]byte, 0, len(o.SigningKeys))
+	for _, f := range o.SigningKeys {
 		data, err := o.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("oidc: signing key: %w", err)
@@ -124,20 +149,18 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	clients, err := newClients(cfg.Clients)
+	clients, err := newClients(o.Clients)
 	if err != nil {
 		return nil, err
 	}
-	salt := cfg.SubjectSalt.Value()
-	if len(clients) > 0 && len(salt) < config.MinSubjectSaltLength {
-		return nil, errors.New("oidc: subject_salt of at least 32 characters is required")
+	if len(clients) > 0 && len(o.SubjectSalt) < MinSubjectSaltLength {
+		return nil, fmt.Errorf("oidc: subject_salt of at least %d characters is required", MinSubjectSaltLength)
 	}
 	p := &Provider{
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
-		keys: keys, clients: clients, salt: []byte(salt),
-		accessTTL: durationOr(cfg.AccessTokenLifetime, config.DefaultTokenLifetime),
-		idTTL:     durationOr(cfg.IDTokenLifetime, config.DefaultTokenLifetime),
-		now:       o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
+		keys: keys, clients: clients, salt: o.SubjectSalt,
+		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime,
+		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		attempts: o.BackchannelAttempts, backoff: o.BackchannelBackoff, stop: make(chan struct{}),
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
@@ -145,13 +168,6 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil
-}
-
-func durationOr(d config.Duration, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d.Std()
 }
 
 // The provider's paths on the public origin; /logout belongs to idp and
@@ -221,10 +237,6 @@ func (p *Provider) newSecret() (string, error) { return sessions.NewID(p.rand) }
 // discovery serves the OpenID Provider metadata.
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := p.issuer
-	authMethods := []string{
-		string(config.AuthClientSecretBasic), string(config.AuthClientSecretPost),
-		string(config.AuthPrivateKeyJWT), string(config.AuthNone),
-	}
 	meta := map[string]any{
 		"issuer":                                                   iss,
 		"authorization_endpoint":                                   iss + PathAuthorize,
@@ -238,7 +250,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query", "form_post"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                                  []string{string(config.SubjectPairwise), string(config.SubjectPublic)},
+		"subject_types_supported":                                  []SubjectType{SubjectPairwise, SubjectPublic},
 		"id_token_signing_alg_values_supported":                    p.keys.algs,
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
