@@ -261,10 +261,10 @@ func serve(ctx context.Context, cfg *config.Config, cfgPath string, logger *slog
 		})
 	}
 	if cfg.SAML.CertFile != "" {
-		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
-			NameIDSalt: []byte(cfg.SAML.NameIDSalt.Value()), Logger: logger.With("component", "saml"), Recorder: m, Pages: pages,
+		sp, err := saml.New(svc, backend.store, backend.ephemeral, samlOptions(cfg.SAML, saml.Options{
+			Logger: logger.With("component", "saml"), Recorder: m, Pages: pages,
 			HTTPClient: outbound,
-		})
+		}))
 		if err != nil {
 			return fmt.Errorf("saml: %w", err)
 		}

@@ -15,7 +15,6 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -35,9 +34,17 @@ const (
 // MinNameIDSaltLength is the shortest Options.NameIDSalt accepted.
 const MinNameIDSaltLength = 32
 
-// Options are the identity provider's collaborators and tunables; zero
-// values take the defaults.
+// Options are the identity provider's settings, collaborators and
+// tunables; zero values take the defaults. cmd/cnsgate builds them from the
+// saml section of the configuration.
 type Options struct {
+	// CertFile and KeyFile are the PEM signing certificate (published in
+	// /saml/metadata, its chain after it) and private key, read with
+	// ReadFile.
+	CertFile string
+	KeyFile  string
+	// ServiceProviders are the relying parties served.
+	ServiceProviders []ServiceProvider
 	// NameIDSalt keys the opaque identifiers derived from the citizen and
 	// the session: persistent and transient NameIDs and SessionIndexes. The
 	// same salt gives the same persistent NameIDs across restarts and
@@ -109,13 +116,12 @@ var (
 	_ crewjam.AssertionMaker          = assertionMaker{}
 )
 
-// New builds the identity provider from the saml section of the
-// configuration: it reads the key, the certificate and every metadata_file,
+// New builds the identity provider from o: it reads the key, the certificate and every metadata_file,
 // fetches every metadata_url (a failure leaves that SP unavailable and is
 // retried in the background), and registers with svc as the resumer of
 // Kind and as a logout notifier. The entity id is svc.Issuer() +
 // PathMetadata.
-func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
+func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -153,10 +159,10 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		}
 		o.Pages = pages
 	}
-	if len(cfg.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
+	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
 	}
-	keys, err := loadKeyPair(o.ReadFile, cfg.CertFile, cfg.KeyFile)
+	keys, err := loadKeyPair(o.ReadFile, o.CertFile, o.KeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +173,7 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		attempts: o.LogoutAttempts, backoff: o.LogoutBackoff, quit: make(chan struct{}), stop: make(chan struct{}),
 	}
-	p.sps, err = newProviders(cfg.ServiceProviders, providerDeps{
+	p.sps, err = newProviders(o.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
 	})
 	if err != nil {

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	crewjam "github.com/crewjam/saml"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 // Errors of the service-provider lookup.
@@ -28,9 +26,44 @@ var (
 	ErrMetadataUnavailable = errors.New("saml: service provider metadata unavailable")
 )
 
+// AttributeProfile names the attribute names sent to a service provider.
+type AttributeProfile string
+
+// The attribute profiles; the zero value is spid.
+const (
+	ProfileSPID AttributeProfile = "spid" // fiscalNumber, name, familyName, ...
+	ProfileOID  AttributeProfile = "oid"  // urn:oid:... names
+)
+
+// NameIDFormat is the NameID format sent to a service provider.
+type NameIDFormat string
+
+// The NameID formats; the zero value is persistent.
+const (
+	NameIDPersistent NameIDFormat = "persistent"
+	NameIDTransient  NameIDFormat = "transient"
+)
+
+// ServiceProvider is one relying party as the identity provider serves it;
+// its endpoints and keys come from its metadata, read from MetadataFile or
+// fetched from MetadataURL. The settings are taken as checked by
+// config.Validate; New refuses only what it cannot build.
+type ServiceProvider struct {
+	EntityID     string
+	MetadataFile string
+	MetadataURL  string
+	// MetadataSignerFile holds the certificates that must sign the
+	// metadata; required for a metadata_url over plain http.
+	MetadataSignerFile string
+	AttributeProfile   AttributeProfile
+	NameIDFormat       NameIDFormat
+	// RequireSignedRequests refuses AuthnRequests without a valid signature.
+	RequireSignedRequests bool
+}
+
 // serviceProvider is one configured SP and its current metadata.
 type serviceProvider struct {
-	cfg  config.ServiceProvider
+	cfg  ServiceProvider
 	meta atomic.Pointer[spMetadata] // nil until loaded
 	// signers verify a metadata_url document; nil when no signer is set.
 	signers []*x509.Certificate
@@ -55,7 +88,7 @@ func (sp *serviceProvider) requireSigned(md *spMetadata) bool {
 
 // nameIDFormat is the URN of the SP's configured NameID format.
 func (sp *serviceProvider) nameIDFormat() string {
-	if sp.cfg.NameIDFormat == config.NameIDTransient {
+	if sp.cfg.NameIDFormat == NameIDTransient {
 		return string(crewjam.TransientNameIDFormat)
 	}
 	return string(crewjam.PersistentNameIDFormat)
@@ -77,7 +110,7 @@ type providerDeps struct {
 	refresh  time.Duration
 }
 
-func newProviders(cfgs []config.ServiceProvider, d providerDeps) (*providers, error) {
+func newProviders(cfgs []ServiceProvider, d providerDeps) (*providers, error) {
 	ps := &providers{byID: map[string]*serviceProvider{}, deps: d}
 	for _, c := range cfgs {
 		if c.EntityID == "" {
