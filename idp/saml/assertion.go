@@ -19,15 +19,12 @@ const (
 	formatURI    = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 )
 
-// assertionMaker implements crewjam.AssertionMaker: crewjam's default
-// claims PasswordProtectedTransport, sends the client's IP address and
-// picks attributes by guesswork; a card login asserts SmartcardPKI and the
-// attributes of the Contract, by the SP's attribute_profile.
-type assertionMaker struct{ p *IdP }
-
-// MakeAssertion sets req.Assertion for session s (see IdP.samlSession).
-func (a assertionMaker) MakeAssertion(req *crewjam.IdpAuthnRequest, s *crewjam.Session) error {
-	p := a.p
+// makeAssertion sets req.Assertion for session s (see IdP.samlSession).
+// crewjam's DefaultAssertionMaker claims PasswordProtectedTransport, sends
+// the client's IP address and picks attributes by guesswork; a card login
+// asserts SmartcardPKI and the attributes of the Contract, by the SP's
+// attribute_profile.
+func (p *IdP) makeAssertion(req *crewjam.IdpAuthnRequest, s *crewjam.Session) error {
 	id, err := p.newID()
 	if err != nil {
 		return err

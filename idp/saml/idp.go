@@ -109,12 +109,7 @@ type IdP struct {
 	stopOnce sync.Once
 }
 
-var (
-	_ idp.LogoutNotifier              = (*IdP)(nil)
-	_ crewjam.SessionProvider         = (*IdP)(nil)
-	_ crewjam.ServiceProviderProvider = (*providers)(nil)
-	_ crewjam.AssertionMaker          = assertionMaker{}
-)
+var _ idp.LogoutNotifier = (*IdP)(nil)
 
 // New builds the identity provider from o: it reads the key, the certificate and every metadata_file,
 // fetches every metadata_url (a failure leaves that SP unavailable and is
@@ -179,11 +174,13 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, err
 	}
+	// crewjam's IdentityProvider writes the metadata and signs Responses;
+	// its handlers are not mounted (sso.go and slo.go serve the endpoints),
+	// so it needs no session, service-provider or assertion provider.
 	p.idp = &crewjam.IdentityProvider{
 		Signer: keys.signer, Certificate: keys.cert, Intermediates: keys.chain,
 		MetadataURL: mustURL(p.entityID), SSOURL: mustURL(issuer + PathSSO), LogoutURL: mustURL(issuer + PathSLO),
-		ServiceProviderProvider: p.sps, SessionProvider: p, AssertionMaker: assertionMaker{p},
-		SignatureMethod: keys.method, Logger: slogLogger{o.Logger},
+		SignatureMethod: keys.method,
 	}
 	if p.sps.remote() {
 		p.wg.Add(1)
@@ -255,20 +252,6 @@ func (p *IdP) newID() (string, error) {
 	}
 	return fmt.Sprintf("_%x", b), nil
 }
-
-// slogLogger adapts slog to crewjam's logger.Interface; crewjam logs only
-// from code paths cnsgate does not use.
-type slogLogger struct{ l *slog.Logger }
-
-func (s slogLogger) Printf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Print(v ...any)                 { s.l.Warn(fmt.Sprint(v...)) }
-func (s slogLogger) Println(v ...any)               { s.l.Warn(fmt.Sprint(v...)) }
-func (s slogLogger) Fatal(v ...any)                 { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Fatalf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Fatalln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Panic(v ...any)                 { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Panicf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Panicln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
 
 // Kinds and results counted by the Recorder (labels of
 // cnsgate_tokens_issued_total and cnsgate_logout_notifications_total).

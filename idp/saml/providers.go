@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -164,19 +163,6 @@ func (ps *providers) lookup(entityID string) (*serviceProvider, *spMetadata, err
 		return sp, nil, ErrMetadataUnavailable
 	}
 	return sp, md, nil
-}
-
-// GetServiceProvider implements crewjam.ServiceProviderProvider: the
-// metadata of a configured SP, os.ErrNotExist for any other.
-func (ps *providers) GetServiceProvider(_ *http.Request, entityID string) (*crewjam.EntityDescriptor, error) {
-	_, md, err := ps.lookup(entityID)
-	switch {
-	case errors.Is(err, ErrUnknownSP):
-		return nil, os.ErrNotExist
-	case err != nil:
-		return nil, err
-	}
-	return md.entity, nil
 }
 
 // acs picks the assertion consumer service for a request: by index, by URL
