@@ -25,6 +25,8 @@ import (
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The harness runs the real card login over TLS on loopback, real stores
@@ -41,11 +43,11 @@ const (
 
 // signingKeys are generated once: RSA generation is slow.
 var signingKeys = sync.OnceValues(func() (map[string][]byte, error) {
-	rs, err := oidc.GenerateKeyPEM(oidc.AlgRS256)
+	rs, err := pemfile.GenerateKey(pemfile.AlgRS256)
 	if err != nil {
 		return nil, err
 	}
-	es, err := oidc.GenerateKeyPEM(oidc.AlgES256)
+	es, err := pemfile.GenerateKey(pemfile.AlgES256)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	crewjam "github.com/crewjam/saml"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // Errors of the service-provider lookup.
@@ -122,7 +124,7 @@ func newProviders(cfgs []ServiceProvider, d providerDeps) (*providers, error) {
 		if c.MetadataSignerFile != "" {
 			data, err := d.readFile(c.MetadataSignerFile)
 			if err == nil {
-				sp.signers, err = parseCertificates(data)
+				sp.signers, err = pemfile.Certificates(data)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("saml: %s: metadata_signer_file: %w", c.EntityID, err)
