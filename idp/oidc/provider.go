@@ -2,12 +2,10 @@ package oidc
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -45,18 +43,17 @@ type Options struct {
 	// Clients are the relying parties served.
 	Clients []Client
 
-	// Now and Rand default to time.Now and crypto/rand.
-	Now  func() time.Time
-	Rand io.Reader
-	// HTTPClient fetches clients' jwks_uri and posts back-channel logout
-	// tokens; default a client with a 10 s timeout.
+	// Now, Rand, HTTPClient, Logger, Pages and ReadFile take the defaults
+	// of idp.ProtocolDeps. HTTPClient fetches clients' jwks_uri and posts
+	// back-channel logout tokens; Pages renders the error page; ReadFile
+	// reads the signing key files.
+	Now        func() time.Time
+	Rand       io.Reader
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Recorder   Recorder
-	// Pages renders the error page; built with web.New when nil.
-	Pages *web.Pages
-	// ReadFile reads the signing key files; default os.ReadFile.
-	ReadFile func(string) ([]byte, error)
+	Pages      *web.Pages
+	ReadFile   func(string) ([]byte, error)
 	// BackchannelAttempts bounds the deliveries of one logout token
 	// (default 4); BackchannelBackoff is the wait before the first retry,
 	// doubled at each (default 1 s).
@@ -100,23 +97,12 @@ var _ idp.LogoutNotifier = (*Provider)(nil)
 // registers it with svc: the resumer of Kind, the end-session handler of
 // /logout and the logout notifier. The issuer is svc.Issuer().
 func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	deps := idp.ProtocolDeps{Now: &o.Now, Rand: &o.Rand, HTTPClient: &o.HTTPClient, Logger: &o.Logger, ReadFile: &o.ReadFile, Pages: &o.Pages}
+	if err := deps.Fill(); err != nil {
+		return nil, err
 	}
 	if o.Recorder == nil {
 		o.Recorder = NopRecorder{}
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
 	}
 	if o.BackchannelAttempts <= 0 {
 		o.BackchannelAttempts = 4
@@ -129,13 +115,6 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	}
 	if o.BackchannelBackoff <= 0 {
 		o.BackchannelBackoff = time.Second
-	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
 	}
 	pems := make([][]byte, 0, len(o.SigningKeys))
 	for _, f := range o.SigningKeys {

@@ -2,13 +2,11 @@ package saml
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -58,24 +56,22 @@ type Options struct {
 	// AssertionLifetime bounds the assertion's Conditions and bearer
 	// confirmation (default 5 min).
 	AssertionLifetime time.Duration
-	// HTTPClient fetches metadata_url and delivers back-channel
-	// LogoutRequests; default a client with a 10 s timeout.
+	// HTTPClient, Logger, Pages, ReadFile, Now and Rand take the defaults
+	// of idp.ProtocolDeps. HTTPClient fetches metadata_url and delivers
+	// back-channel LogoutRequests; Pages renders the error page; ReadFile
+	// reads the key, certificate and metadata files.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Recorder   Recorder
-	// Pages renders the error page; built with web.New when nil.
-	Pages *web.Pages
-	// ReadFile reads the key, certificate and metadata files; default
-	// os.ReadFile.
-	ReadFile func(string) ([]byte, error)
+	Pages      *web.Pages
+	ReadFile   func(string) ([]byte, error)
 	// LogoutAttempts bounds the deliveries of one back-channel
 	// LogoutRequest (default 3); LogoutBackoff is the wait before the first
 	// retry, doubled at each (default 1 s).
 	LogoutAttempts int
 	LogoutBackoff  time.Duration
-	// Now and Rand default to time.Now and crypto/rand.
-	Now  func() time.Time
-	Rand io.Reader
+	Now            func() time.Time
+	Rand           io.Reader
 }
 
 // IdP is the SAML identity provider. Build it with New; mount its routes on
@@ -111,29 +107,18 @@ type IdP struct {
 
 var _ idp.LogoutNotifier = (*IdP)(nil)
 
-// New builds the identity provider from o: it reads the key, the certificate and every metadata_file,
-// fetches every metadata_url (a failure leaves that SP unavailable and is
-// retried in the background), and registers with svc as the resumer of
-// Kind and as a logout notifier. The entity id is svc.Issuer() +
-// PathMetadata.
+// New builds the identity provider from o: it reads the key, the
+// certificate and every metadata_file, fetches every metadata_url (a
+// failure leaves that SP unavailable and is retried in the background), and
+// registers with svc as the resumer of Kind and as a logout notifier. The
+// entity id is svc.Issuer() + PathMetadata.
 func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	deps := idp.ProtocolDeps{Now: &o.Now, Rand: &o.Rand, HTTPClient: &o.HTTPClient, Logger: &o.Logger, ReadFile: &o.ReadFile, Pages: &o.Pages}
+	if err := deps.Fill(); err != nil {
+		return nil, err
 	}
 	if o.Recorder == nil {
 		o.Recorder = NopRecorder{}
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
 	}
 	if o.MetadataRefresh <= 0 {
 		o.MetadataRefresh = time.Hour
@@ -146,13 +131,6 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	}
 	if o.LogoutBackoff <= 0 {
 		o.LogoutBackoff = time.Second
-	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
 	}
 	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
