@@ -142,7 +142,7 @@ func newProviders(cfgs []ServiceProvider, d providerDeps) (*providers, error) {
 			}
 			sp.meta.Store(md)
 		case c.MetadataURL != "":
-			if !strings.HasPrefix(c.MetadataURL, "https://") && len(sp.signers) == 0 {
+			if !strings.HasPrefix(strings.ToLower(c.MetadataURL), "https://") && len(sp.signers) == 0 {
 				return nil, fmt.Errorf("saml: %s: metadata_url over plain http needs metadata_signer_file", c.EntityID)
 			}
 		default:
