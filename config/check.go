@@ -1,7 +1,9 @@
 package config
 
 import (
+	"encoding/asn1"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
@@ -118,27 +120,38 @@ func origin(u *url.URL) string {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(net.JoinHostPort(u.Hostname(), port))
 }
 
-// validOID reports whether s is a dotted object identifier: at least two
-// arcs, the first 0, 1 or 2, no leading zeros.
+// validOID reports whether s is a dotted object identifier (ParseOID).
 func validOID(s string) bool {
+	_, err := ParseOID(s)
+	return err == nil
+}
+
+// ParseOID reads a dotted object identifier such as a trust.policies item:
+// at least two arcs, the first 0, 1 or 2, decimal digits only, no leading
+// zeros, each arc within an int. It is the one reader of OIDs written as
+// text: Validate checks with it and cmd/cnsgate builds the validation
+// policy with it.
+func ParseOID(s string) (asn1.ObjectIdentifier, error) {
+	bad := fmt.Errorf("%q is not a dotted object identifier", s)
 	arcs := strings.Split(s, ".")
 	if len(arcs) < 2 {
-		return false
+		return nil, bad
 	}
+	oid := make(asn1.ObjectIdentifier, len(arcs))
 	for i, a := range arcs {
-		if a == "" || (len(a) > 1 && a[0] == '0') {
-			return false
+		if a == "" || (len(a) > 1 && a[0] == '0') || strings.Trim(a, "0123456789") != "" {
+			return nil, bad
 		}
-		for _, r := range a {
-			if r < '0' || r > '9' {
-				return false
-			}
+		n, err := strconv.Atoi(a)
+		if err != nil {
+			return nil, bad
 		}
-		if i == 0 && a != "0" && a != "1" && a != "2" {
-			return false
+		if i == 0 && n > 2 {
+			return nil, bad
 		}
+		oid[i] = n
 	}
-	return true
+	return oid, nil
 }
 
 func validCIDR(s string) bool {

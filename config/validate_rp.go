@@ -101,7 +101,11 @@ func (sp ServiceProvider) validate(p *problems, path string) {
 	case sp.MetadataFile != "" && sp.MetadataURL != "":
 		p.add(path, "options 'metadata_file' and 'metadata_url' are mutually exclusive")
 	case sp.MetadataURL != "":
-		absURL(p, path, "metadata_url", sp.MetadataURL, httpURL)
+		u := absURL(p, path, "metadata_url", sp.MetadataURL, httpURL)
+		// Metadata over plain http is trusted only when signed.
+		if u != nil && strings.EqualFold(u.Scheme, "http") && sp.MetadataSignerFile == "" {
+			p.add(path, "option 'metadata_signer_file' is required when 'metadata_url' is not https")
+		}
 	}
 	oneOf(p, path, "attribute_profile", sp.AttributeProfile, attributeProfiles)
 	oneOf(p, path, "name_id_format", sp.NameIDFormat, nameIDFormats)

@@ -80,6 +80,11 @@ func TestValidateRelyingParties(t *testing.T) {
 			"saml: options 'cert_file' and 'key_file' must be set together"}},
 		{"fail/sp-duplicate-entity-id", func(c *Config) { c.SAML.ServiceProviders[1].EntityID = "https://sp1" }, []string{
 			"saml: service_providers[1]: option 'entity_id' must be unique but 'https://sp1' is also the entity_id of service_providers[0]"}},
+		{"fail/sp-plain-http-metadata-unsigned", func(c *Config) { c.SAML.ServiceProviders[1].MetadataURL = "http://sp2/metadata" }, []string{
+			"saml: service_providers[1]: option 'metadata_signer_file' is required when 'metadata_url' is not https"}},
+		{"ok/sp-plain-http-metadata-signed", func(c *Config) {
+			c.SAML.ServiceProviders[1].MetadataURL, c.SAML.ServiceProviders[1].MetadataSignerFile = "http://sp2/metadata", "signer.crt"
+		}, nil},
 		{"fail/sp", func(c *Config) {
 			c.SAML.ServiceProviders[0] = ServiceProvider{AttributeProfile: "eidas", NameIDFormat: "email"}
 			c.SAML.ServiceProviders[1].MetadataFile = "sp2.xml"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/asn1"
 	"slices"
 	"strings"
 	"testing"
@@ -180,6 +181,20 @@ func TestValidOID(t *testing.T) {
 	} {
 		if got := validOID(s); got != want {
 			t.Errorf("validOID(%q) = %v", s, got)
+		}
+	}
+}
+
+// TestParseOID: the arcs of a valid OID; an arc beyond an int is refused
+// rather than wrapped.
+func TestParseOID(t *testing.T) {
+	got, err := ParseOID("1.3.76.16.2.1")
+	if err != nil || !got.Equal(asn1.ObjectIdentifier{1, 3, 76, 16, 2, 1}) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, s := range []string{"1.2.99999999999999999999", "1.+2", "1.-2"} {
+		if oid, err := ParseOID(s); err == nil {
+			t.Errorf("ParseOID(%q) = %v", s, oid)
 		}
 	}
 }

@@ -1,8 +1,6 @@
 package demo
 
 import (
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +9,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // PKCS12Password protects the demo cards' PKCS#12 files. The cards are
@@ -44,7 +43,7 @@ func (s *Setup) ensurePKCS12() error {
 		if err != nil {
 			return err
 		}
-		key, err := parsePKCS8PEM(keyPEM)
+		key, err := pemfile.PrivateKey(keyPEM)
 		if err != nil {
 			return fmt.Errorf("demo card %s: %w", c.Name, err)
 		}
@@ -57,13 +56,4 @@ func (s *Setup) ensurePKCS12() error {
 		}
 	}
 	return nil
-}
-
-// parsePKCS8PEM reads a PKCS#8 private key in PEM, as cnstest writes them.
-func parsePKCS8PEM(data []byte) (any, error) {
-	b, _ := pem.Decode(data)
-	if b == nil {
-		return nil, errors.New("no PEM block in the key file")
-	}
-	return x509.ParsePKCS8PrivateKey(b.Bytes)
 }

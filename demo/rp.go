@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The Esenzioni relying party's client registration. Its endpoints are
@@ -72,7 +72,7 @@ func (s *Setup) ensureOIDC() error {
 	if err := os.MkdirAll(filepath.Join(s.Dir, oidcDir), 0o700); err != nil {
 		return err
 	}
-	if err := createOnce(s.signingKeyPath(), func() ([]byte, error) { return oidc.GenerateKeyPEM(oidc.AlgES256) }); err != nil {
+	if err := createOnce(s.signingKeyPath(), func() ([]byte, error) { return pemfile.GenerateKey(pemfile.AlgES256) }); err != nil {
 		return fmt.Errorf("demo signing key: %w", err)
 	}
 	// 48 random bytes: 64 characters, above the 32 the provider requires.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	crewjam "github.com/crewjam/saml"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The CMS service provider: the card management system of the ASL
@@ -99,12 +101,7 @@ func (sp *ServiceProvider) LoadKeyPair() (*rsa.PrivateKey, *x509.Certificate, er
 	if err != nil {
 		return nil, nil, err
 	}
-	kb, _ := pem.Decode(keyPEM)
-	cb, _ := pem.Decode(certPEM)
-	if kb == nil || cb == nil {
-		return nil, nil, fmt.Errorf("%s or %s: no PEM block", sp.KeyFile, sp.CertFile)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	k, err := pemfile.PrivateKey(keyPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", sp.KeyFile, err)
 	}
@@ -112,11 +109,11 @@ func (sp *ServiceProvider) LoadKeyPair() (*rsa.PrivateKey, *x509.Certificate, er
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: not an RSA key", sp.KeyFile)
 	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
+	certs, err := pemfile.Certificates(certPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", sp.CertFile, err)
 	}
-	return key, cert, nil
+	return key, certs[0], nil
 }
 
 // metadata is what crewjam's samlsp publishes at /saml/metadata for this
@@ -173,11 +170,11 @@ func ensureRSAPair(keyFile, certFile, cn string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM, err := pemfile.EncodePrivateKey(key)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return err
 	}
 	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)

@@ -3,9 +3,10 @@ package x509cns
 import (
 	"bytes"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // ParseCertificates reads one or more certificates from PEM (any number of
@@ -25,25 +26,12 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		return []*x509.Certificate{c}, nil
 	}
-	var out []*x509.Certificate
-	rest := trimmed
-	for n := 1; ; n++ {
-		var b *pem.Block
-		b, rest = pem.Decode(rest)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, &Rejection{Reason: ReasonMalformed, Detail: fmt.Sprintf("PEM block %d", n), Err: err}
-		}
-		out = append(out, c)
+	out, err := pemfile.Certificates(trimmed)
+	if be := (*pemfile.BlockError)(nil); errors.As(err, &be) {
+		return nil, &Rejection{Reason: ReasonMalformed, Detail: fmt.Sprintf("PEM block %d", be.Index), Err: be.Err}
 	}
-	if len(out) == 0 {
-		return nil, &Rejection{Reason: ReasonMalformed, Err: errors.New("no CERTIFICATE block in PEM input")}
+	if err != nil {
+		return nil, &Rejection{Reason: ReasonMalformed, Err: err}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@
 // validation. Every rejection carries a Reason from a fixed set that metrics,
 // the audit trail and the citizen's error page share.
 //
-// It imports nothing of the project and does no network I/O: revocation
+// It imports nothing of the project but its own leaf x509cns/pemfile (the
+// PEM reading every package shares) and does no network I/O: revocation
 // lives in x509cns/revocation, registration in idp/registry.
 package x509cns

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // cmdKeys generates token signing keys for oidc.signing_keys: the first
@@ -19,12 +19,12 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	alg := fs.String("alg", oidc.AlgES256, "RS256 (RSA 3072) or ES256 (P-256)")
+	alg := fs.String("alg", pemfile.AlgES256, "RS256 (RSA 3072) or ES256 (P-256)")
 	out := fs.String("out", "", "write the PKCS#8 PEM key to this file (mode 0600) instead of standard output")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	pemKey, err := oidc.GenerateKeyPEM(*alg)
+	pemKey, err := pemfile.GenerateKey(*alg)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
 		return 2

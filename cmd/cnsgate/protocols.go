@@ -44,18 +44,17 @@ type protocolDeps struct {
 func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
 	var p protocols
 	if len(cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(cfg.OIDC, svc, backend.store, backend.ephemeral,
-			oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
+		op, err := oidc.New(svc, backend.store, backend.ephemeral,
+			oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound}))
 		if err != nil {
 			return nil, fmt.Errorf("oidc: %w", err)
 		}
 		p.op = op
 	}
 	if cfg.SAML.CertFile != "" {
-		sp, err := saml.New(cfg.SAML, svc, backend.store, backend.ephemeral, saml.Options{
-			NameIDSalt: []byte(cfg.SAML.NameIDSalt.Value()), Logger: d.logger.With("component", "saml"),
-			Recorder: d.samlRecorder, Pages: d.pages, HTTPClient: d.outbound,
-		})
+		sp, err := saml.New(svc, backend.store, backend.ephemeral, samlOptions(cfg.SAML, saml.Options{
+			Logger: d.logger.With("component", "saml"), Recorder: d.samlRecorder, Pages: d.pages, HTTPClient: d.outbound,
+		}))
 		if err != nil {
 			return nil, fmt.Errorf("saml: %w", err)
 		}
@@ -72,4 +71,45 @@ func (p *protocols) mount(mux *http.ServeMux) {
 	if p.sp != nil {
 		p.sp.Mount(mux)
 	}
+}
+
+// oidcOptions returns o with the provider's settings taken from the oidc
+// section of a loaded (defaulted and validated) configuration; o carries
+// the collaborators (logger, recorder, HTTP client).
+func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
+	o.SigningKeys = c.SigningKeys
+	o.SubjectSalt = []byte(c.SubjectSalt.Value())
+	o.AccessTokenLifetime = c.AccessTokenLifetime.Std()
+	o.IDTokenLifetime = c.IDTokenLifetime.Std()
+	o.Clients = make([]oidc.Client, 0, len(c.Clients))
+	for _, cc := range c.Clients {
+		o.Clients = append(o.Clients, oidc.Client{
+			ID: cc.ID, Name: cc.Name, Secret: cc.Secret.Value(),
+			RedirectURIs: cc.RedirectURIs, PostLogoutRedirectURIs: cc.PostLogoutRedirectURIs,
+			BackchannelLogoutURI: cc.BackchannelLogoutURI,
+			AuthMethod:           oidc.AuthMethod(cc.TokenEndpointAuthMethod),
+			JWKS:                 cc.JWKS, JWKSURI: cc.JWKSURI,
+			Scopes: cc.Scopes, SubjectType: oidc.SubjectType(cc.SubjectType),
+		})
+	}
+	return o
+}
+
+// samlOptions returns o with the identity provider's settings taken from
+// the saml section of a loaded (defaulted and validated) configuration; o
+// carries the collaborators.
+func samlOptions(c config.SAML, o saml.Options) saml.Options {
+	o.CertFile, o.KeyFile = c.CertFile, c.KeyFile
+	o.NameIDSalt = []byte(c.NameIDSalt.Value())
+	o.ServiceProviders = make([]saml.ServiceProvider, 0, len(c.ServiceProviders))
+	for _, sp := range c.ServiceProviders {
+		o.ServiceProviders = append(o.ServiceProviders, saml.ServiceProvider{
+			EntityID: sp.EntityID, MetadataFile: sp.MetadataFile, MetadataURL: sp.MetadataURL,
+			MetadataSignerFile:    sp.MetadataSignerFile,
+			AttributeProfile:      saml.AttributeProfile(sp.AttributeProfile),
+			NameIDFormat:          saml.NameIDFormat(sp.NameIDFormat),
+			RequireSignedRequests: sp.RequireSignedRequests,
+		})
+	}
+	return o
 }

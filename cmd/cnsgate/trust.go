@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/asn1"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -85,26 +82,11 @@ func policyFromConfig(t config.Trust) (x509cns.Policy, error) {
 		AllowSHA1:            t.AllowSHA1,
 	}
 	for _, s := range t.Policies {
-		oid, err := parseOID(s)
+		oid, err := config.ParseOID(s)
 		if err != nil {
 			return p, fmt.Errorf("trust: policies: %w", err)
 		}
 		p.Policies = append(p.Policies, oid)
 	}
 	return p, nil
-}
-
-func parseOID(s string) (asn1.ObjectIdentifier, error) {
-	var oid asn1.ObjectIdentifier
-	for _, part := range strings.Split(s, ".") {
-		n, err := strconv.Atoi(part)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("%q is not a dotted OID", s)
-		}
-		oid = append(oid, n)
-	}
-	if len(oid) < 2 {
-		return nil, fmt.Errorf("%q is not a dotted OID", s)
-	}
-	return oid, nil
 }

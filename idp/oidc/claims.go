@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/sessions"
 )
@@ -48,7 +47,7 @@ var scopeClaims = map[string][]string{
 // scope releases.
 func (p *Provider) subject(c *client, fiscalCode string) string {
 	mac := hmac.New(sha256.New, p.salt)
-	if c.subject == config.SubjectPublic {
+	if c.subject == SubjectPublic {
 		mac.Write([]byte("public\x00" + fiscalCode))
 	} else {
 		mac.Write([]byte("pairwise\x00" + c.id + "\x00" + fiscalCode))

@@ -12,8 +12,6 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 	"github.com/lestrrat-go/jwx/v2/jwt"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 // assertionAlgs are the signature algorithms accepted for private_key_jwt
@@ -44,15 +42,15 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, endpo
 	}
 	fail := newErr(errInvalidClient, "client authentication failed")
 	switch c.method {
-	case config.AuthClientSecretBasic:
+	case AuthClientSecretBasic:
 		if !cr.Basic || !c.secretMatches(cr.Secret) {
 			return nil, fail
 		}
-	case config.AuthClientSecretPost:
+	case AuthClientSecretPost:
 		if cr.Basic || !c.secretMatches(cr.Secret) {
 			return nil, fail
 		}
-	case config.AuthPrivateKeyJWT:
+	case AuthPrivateKeyJWT:
 		if cr.Assertion == "" {
 			return nil, fail
 		}
@@ -60,7 +58,7 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, endpo
 			p.logger.InfoContext(ctx, "client assertion refused", "client_id", c.id, "err", err)
 			return nil, fail
 		}
-	case config.AuthNone:
+	case AuthNone:
 		if cr.Secret != "" || cr.Assertion != "" {
 			return nil, fail
 		}

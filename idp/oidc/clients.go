@@ -5,12 +5,10 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 // The scopes cnsgate releases claims for.
@@ -27,6 +25,51 @@ var supportedScopes = []string{ScopeOpenID, ScopeProfile, ScopeFiscalNumber, Sco
 // ErrBadClient reports a client configuration the provider cannot serve.
 var ErrBadClient = errors.New("oidc: invalid client configuration")
 
+// AuthMethod is a client's token_endpoint_auth_method.
+type AuthMethod string
+
+// The client authentication methods the provider supports, in the order
+// discovery publishes them.
+const (
+	AuthClientSecretBasic AuthMethod = "client_secret_basic"
+	AuthClientSecretPost  AuthMethod = "client_secret_post"
+	AuthPrivateKeyJWT     AuthMethod = "private_key_jwt"
+	AuthNone              AuthMethod = "none"
+)
+
+// SubjectType is a client's subject_type.
+type SubjectType string
+
+// The subject types; the zero value is pairwise.
+const (
+	SubjectPairwise SubjectType = "pairwise"
+	SubjectPublic   SubjectType = "public"
+)
+
+// Client is one relying party as the provider serves it. The settings are
+// taken as given: checking them (required options, URL syntax, a secret for
+// the secret methods, keys for private_key_jwt) is the configuration's
+// job, done once by config.Validate; the provider refuses only what it
+// cannot build (an empty or repeated id, an unknown method, an inline JWK
+// Set that does not parse).
+type Client struct {
+	ID   string
+	Name string // shown to the citizen; the id when empty
+	// Secret authenticates client_secret_basic and client_secret_post.
+	Secret                 string
+	RedirectURIs           []string // compared exactly
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string // none when empty
+	AuthMethod             AuthMethod
+	// JWKS (an inline JWK Set, JSON) or JWKSURI hold the keys of a
+	// private_key_jwt client.
+	JWKS    string
+	JWKSURI string
+	// Scopes the client may receive; empty means every supported scope.
+	Scopes      []string
+	SubjectType SubjectType
+}
+
 // client is one relying party, as configured.
 type client struct {
 	id          string
@@ -35,17 +78,16 @@ type client struct {
 	redirects   []string
 	postLogout  []string
 	backchannel string
-	method      config.AuthMethod
+	method      AuthMethod
 	keys        jwk.Set // inline keys for private_key_jwt
 	jwksURI     string
 	scopes      map[string]bool // allowed scopes; openid always is
-	subject     config.SubjectType
+	subject     SubjectType
 }
 
-// newClients builds the clients from the configuration and checks what
-// config.Validate leaves to the provider: parseable keys, usable redirect
-// URIs. Every problem is reported at once.
-func newClients(list []config.Client) (map[string]*client, error) {
+// newClients builds the clients of the provider, trusting the settings
+// (see Client). Every problem is reported at once.
+func newClients(list []Client) (map[string]*client, error) {
 	out := make(map[string]*client, len(list))
 	var errs []error
 	bad := func(id, format string, args ...any) {
@@ -53,9 +95,9 @@ func newClients(list []config.Client) (map[string]*client, error) {
 	}
 	for _, cc := range list {
 		c := &client{
-			id: cc.ID, name: cc.Name, secret: []byte(cc.Secret.Value()),
+			id: cc.ID, name: cc.Name, secret: []byte(cc.Secret),
 			redirects: cc.RedirectURIs, postLogout: cc.PostLogoutRedirectURIs,
-			backchannel: cc.BackchannelLogoutURI, method: cc.TokenEndpointAuthMethod,
+			backchannel: cc.BackchannelLogoutURI, method: cc.AuthMethod,
 			jwksURI: cc.JWKSURI, subject: cc.SubjectType,
 		}
 		if c.id == "" {
@@ -69,23 +111,7 @@ func newClients(list []config.Client) (map[string]*client, error) {
 		if c.name == "" {
 			c.name = c.id
 		}
-		if c.method == "" {
-			c.method = config.AuthClientSecretBasic
-		}
-		if c.subject == "" {
-			c.subject = config.SubjectPairwise
-		}
-		switch c.method {
-		case config.AuthClientSecretBasic, config.AuthClientSecretPost:
-			if len(c.secret) == 0 {
-				bad(c.id, "%s without a secret", c.method)
-			}
-		case config.AuthPrivateKeyJWT:
-			if cc.JWKS == "" && cc.JWKSURI == "" {
-				bad(c.id, "private_key_jwt without jwks or jwks_uri")
-			}
-		case config.AuthNone:
-		default:
+		if !slices.Contains(authMethods, c.method) {
 			bad(c.id, "token_endpoint_auth_method %q is not supported", c.method)
 		}
 		if cc.JWKS != "" {
@@ -94,14 +120,6 @@ func newClients(list []config.Client) (map[string]*client, error) {
 				bad(c.id, "jwks is not a JWK Set: %v", err)
 			} else {
 				c.keys = set
-			}
-		}
-		if len(c.redirects) == 0 {
-			bad(c.id, "no redirect_uris")
-		}
-		for _, u := range c.redirects {
-			if p, err := url.Parse(u); err != nil || p.Scheme == "" || p.Fragment != "" {
-				bad(c.id, "redirect_uri %q is not an absolute URI without fragment", u)
 			}
 		}
 		if len(cc.Scopes) > 0 {
@@ -115,6 +133,9 @@ func newClients(list []config.Client) (map[string]*client, error) {
 	return out, errors.Join(errs...)
 }
 
+// authMethods are the supported methods, in the order discovery lists them.
+var authMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
+
 // redirectAllowed reports whether uri is one of the client's registered
 // redirect URIs, compared exactly.
 func (c *client) redirectAllowed(uri string) bool { return contains(c.redirects, uri) }
@@ -122,10 +143,6 @@ func (c *client) redirectAllowed(uri string) bool { return contains(c.redirects,
 // postLogoutAllowed reports whether uri is a registered post-logout
 // redirect URI, compared exactly.
 func (c *client) postLogoutAllowed(uri string) bool { return contains(c.postLogout, uri) }
-
-// public reports whether the client holds no credential (a native or
-// browser application): it must prove possession of the code with PKCE.
-func (c *client) public() bool { return c.method == config.AuthNone }
 
 // secretMatches compares a presented secret in constant time; hashing
 // first hides the secret's length too.

@@ -18,13 +18,14 @@ import (
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The harness runs the real card login over TLS on loopback, real stores
@@ -41,11 +42,11 @@ const (
 
 // signingKeys are generated once: RSA generation is slow.
 var signingKeys = sync.OnceValues(func() (map[string][]byte, error) {
-	rs, err := oidc.GenerateKeyPEM(oidc.AlgRS256)
+	rs, err := pemfile.GenerateKey(pemfile.AlgRS256)
 	if err != nil {
 		return nil, err
 	}
-	es, err := oidc.GenerateKeyPEM(oidc.AlgES256)
+	es, err := pemfile.GenerateKey(pemfile.AlgES256)
 	if err != nil {
 		return nil, err
 	}
@@ -126,8 +127,8 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 	if o.keys == nil {
 		o.keys = []string{"rs256.pem"}
 	}
-	cfg := config.OIDC{SigningKeys: o.keys, SubjectSalt: testSalt, Clients: h.clients(string(setJSON))}
-	h.provider, err = oidc.New(cfg, e.Service, e.Store, e.Ephemeral, oidc.Options{
+	h.provider, err = oidc.New(e.Service, e.Store, e.Ephemeral, oidc.Options{
+		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON)),
 		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
 		ReadFile:   func(name string) ([]byte, error) { return keys[name], nil },
@@ -140,27 +141,27 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 
 // clients are the relying parties of every test, one per authentication
 // method.
-func (h *harness) clients(jwks string) []config.Client {
+func (h *harness) clients(jwks string) []oidc.Client {
 	rp := h.rp.srv.URL
-	base := func(id string) config.Client {
-		return config.Client{
+	base := func(id string) oidc.Client {
+		return oidc.Client{
 			ID: id, RedirectURIs: []string{rp + "/cb/" + id}, PostLogoutRedirectURIs: []string{rp + "/bye/" + id},
-			BackchannelLogoutURI: rp + "/backchannel/" + id, SubjectType: config.SubjectPairwise,
+			BackchannelLogoutURI: rp + "/backchannel/" + id, SubjectType: oidc.SubjectPairwise,
 		}
 	}
 	basic := base("esenzioni")
-	basic.Secret, basic.TokenEndpointAuthMethod = secretBasic, config.AuthClientSecretBasic
+	basic.Secret, basic.AuthMethod = secretBasic, oidc.AuthClientSecretBasic
 	post := base("post")
-	post.Secret, post.TokenEndpointAuthMethod = secretPost, config.AuthClientSecretPost
+	post.Secret, post.AuthMethod = secretPost, oidc.AuthClientSecretPost
 	post.Scopes = []string{"openid", "profile"}
 	inline := base("jwt-inline")
-	inline.TokenEndpointAuthMethod, inline.JWKS = config.AuthPrivateKeyJWT, jwks
+	inline.AuthMethod, inline.JWKS = oidc.AuthPrivateKeyJWT, jwks
 	uri := base("jwt-uri")
-	uri.TokenEndpointAuthMethod, uri.JWKSURI = config.AuthPrivateKeyJWT, rp+"/jwks"
+	uri.AuthMethod, uri.JWKSURI = oidc.AuthPrivateKeyJWT, rp+"/jwks"
 	native := base("native")
-	native.TokenEndpointAuthMethod, native.SubjectType = config.AuthNone, config.SubjectPublic
+	native.AuthMethod, native.SubjectType = oidc.AuthNone, oidc.SubjectPublic
 	native.RedirectURIs = append(native.RedirectURIs, "it.example.app:/callback")
-	return []config.Client{basic, post, inline, uri, native}
+	return []oidc.Client{basic, post, inline, uri, native}
 }
 
 // httpClient trusts the test servers and follows no redirect.

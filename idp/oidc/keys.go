@@ -4,21 +4,14 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
-)
 
-// The signing algorithms of cnsgate's own tokens.
-const (
-	AlgRS256 = "RS256"
-	AlgES256 = "ES256"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // minRSABits is the smallest RSA signing key accepted.
@@ -37,8 +30,9 @@ type keySet struct {
 	algs   []string
 }
 
-// parseSigningKeys reads PEM private keys (PKCS#8, PKCS#1 or SEC 1). An
-// RSA key signs RS256, an EC P-256 key ES256. Each key's id is its RFC 7638
+// parseSigningKeys reads PEM private keys (PKCS#8, PKCS#1 or SEC 1; the
+// files `cnsgate keys generate` writes with pemfile.GenerateKey). An RSA
+// key signs RS256, an EC P-256 key ES256. Each key's id is its RFC 7638
 // thumbprint.
 func parseSigningKeys(pems ...[]byte) (*keySet, error) {
 	if len(pems) == 0 {
@@ -81,23 +75,10 @@ func parseSigningKeys(pems ...[]byte) (*keySet, error) {
 	return ks, nil
 }
 
+// parsePrivateKeyPEM reads the first private key of a PEM file and the
+// algorithm it signs.
 func parsePrivateKeyPEM(data []byte) (crypto.Signer, jwa.SignatureAlgorithm, error) {
-	block, _ := pem.Decode(data)
-	if block == nil {
-		return nil, "", fmt.Errorf("%w: no PEM block", ErrBadKey)
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
-		return nil, "", fmt.Errorf("%w: PEM block %q is not a private key", ErrBadKey, block.Type)
-	}
+	key, err := pemfile.PrivateKey(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrBadKey, err)
 	}
@@ -114,29 +95,6 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, jwa.SignatureAlgorithm, err
 		return k, jwa.ES256, nil
 	}
 	return nil, "", fmt.Errorf("%w: %T keys are not supported (RSA or EC P-256)", ErrBadKey, key)
-}
-
-// GenerateKeyPEM returns a new signing key for alg ("RS256": RSA 3072 bits;
-// "ES256": EC P-256) as a PKCS#8 PEM block, for `cnsgate keys generate`.
-func GenerateKeyPEM(alg string) ([]byte, error) {
-	var key crypto.Signer
-	var err error
-	switch alg {
-	case AlgRS256:
-		key, err = rsa.GenerateKey(rand.Reader, 3072)
-	case AlgES256:
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	default:
-		return nil, fmt.Errorf("oidc: algorithm %q is not supported: use %s or %s", alg, AlgRS256, AlgES256)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("oidc: generating %s key: %w", alg, err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("oidc: encoding %s key: %w", alg, err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
 }
 
 func contains(list []string, s string) bool {

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 func pemOf(t *testing.T, typ string, der []byte) []byte {
@@ -21,11 +23,11 @@ func pemOf(t *testing.T, typ string, der []byte) []byte {
 }
 
 func TestParseSigningKeys(t *testing.T) {
-	es, err := GenerateKeyPEM(AlgES256)
+	es, err := pemfile.GenerateKey(pemfile.AlgES256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	es2, _ := GenerateKeyPEM(AlgES256)
+	es2, _ := pemfile.GenerateKey(pemfile.AlgES256)
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	pkcs1 := pemOf(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey))
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -96,9 +98,11 @@ func isPrivate(k interface{ Raw(any) error }) (bool, error) {
 	return false, nil
 }
 
-func TestGenerateKeyPEM(t *testing.T) {
-	for _, alg := range []string{AlgES256, AlgRS256} {
-		data, err := GenerateKeyPEM(alg)
+// TestGeneratedKeysSign: the keys `cnsgate keys generate` writes are
+// signing keys of the algorithm asked for.
+func TestGeneratedKeysSign(t *testing.T) {
+	for _, alg := range []string{pemfile.AlgES256, pemfile.AlgRS256} {
+		data, err := pemfile.GenerateKey(alg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +111,7 @@ func TestGenerateKeyPEM(t *testing.T) {
 			t.Fatalf("%s: %v %v", alg, ks, err)
 		}
 	}
-	if _, err := GenerateKeyPEM("HS256"); err == nil {
+	if _, err := pemfile.GenerateKey("HS256"); err == nil {
 		t.Fatal("HS256 key generated")
 	}
 }
@@ -115,7 +119,7 @@ func TestGenerateKeyPEM(t *testing.T) {
 // TestSignVerify: a token verifies with the kind it was signed as, never
 // as another kind, and not once expired unless asked.
 func TestSignVerify(t *testing.T) {
-	es, _ := GenerateKeyPEM(AlgES256)
+	es, _ := pemfile.GenerateKey(pemfile.AlgES256)
 	ks, err := parseSigningKeys(es)
 	if err != nil {
 		t.Fatal(err)

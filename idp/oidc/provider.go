@@ -1,17 +1,13 @@
 package oidc
 
 import (
-	"crypto/rand"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -20,21 +16,42 @@ import (
 // Kind is the pending-request kind the provider resumes (idp.PendingRequest).
 const Kind = "oidc"
 
-// Options are the provider's collaborators and tunables; zero values take
-// the defaults.
+// MinSubjectSaltLength is the shortest Options.SubjectSalt accepted.
+const MinSubjectSaltLength = 32
+
+// DefaultTokenLifetime bounds access and ID tokens when Options leaves
+// their lifetime at zero.
+const DefaultTokenLifetime = 5 * time.Minute
+
+// Options are the provider's settings, collaborators and tunables; zero
+// values take the defaults. cmd/cnsgate builds them from the oidc section
+// of the configuration.
 type Options struct {
-	// Now and Rand default to time.Now and crypto/rand.
-	Now  func() time.Time
-	Rand io.Reader
-	// HTTPClient fetches clients' jwks_uri and posts back-channel logout
-	// tokens; default a client with a 10 s timeout.
+	// SigningKeys are PEM private key files, read with ReadFile: the first
+	// signs, the others stay published in /jwks for rotation. At least one.
+	SigningKeys []string
+	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
+	// code: at least MinSubjectSaltLength bytes, required when Clients are
+	// set.
+	SubjectSalt []byte
+	// AccessTokenLifetime and IDTokenLifetime bound the tokens /token
+	// issues (default DefaultTokenLifetime each).
+	AccessTokenLifetime time.Duration
+	IDTokenLifetime     time.Duration
+	// Clients are the relying parties served.
+	Clients []Client
+
+	// Now, Rand, HTTPClient, Logger, Pages and ReadFile take the defaults
+	// of idp.ProtocolDeps. HTTPClient fetches clients' jwks_uri and posts
+	// back-channel logout tokens; Pages renders the error page; ReadFile
+	// reads the signing key files.
+	Now        func() time.Time
+	Rand       io.Reader
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Recorder   Recorder
-	// Pages renders the error page; built with web.New when nil.
-	Pages *web.Pages
-	// ReadFile reads the signing key files; default os.ReadFile.
-	ReadFile func(string) ([]byte, error)
+	Pages      *web.Pages
+	ReadFile   func(string) ([]byte, error)
 }
 
 // Provider is the OpenID Provider. Build it with New; mount its routes on
@@ -61,38 +78,25 @@ type Provider struct {
 
 var _ idp.LogoutNotifier = (*Provider)(nil)
 
-// New builds the provider from the oidc section of the configuration (it
-// reads the signing key files) and registers it with svc: the resumer of
-// Kind, the end-session handler of /logout and the logout notifier. The
-// issuer is svc.Issuer().
-func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+// New builds the provider from o (it reads the signing key files) and
+// registers it with svc: the resumer of Kind, the end-session handler of
+// /logout and the logout notifier. The issuer is svc.Issuer().
+func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
+	deps := idp.ProtocolDeps{Now: &o.Now, Rand: &o.Rand, HTTPClient: &o.HTTPClient, Logger: &o.Logger, ReadFile: &o.ReadFile, Pages: &o.Pages}
+	if err := deps.Fill(); err != nil {
+		return nil, err
 	}
 	if o.Recorder == nil {
 		o.Recorder = NopRecorder{}
 	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
+	if o.AccessTokenLifetime <= 0 {
+		o.AccessTokenLifetime = DefaultTokenLifetime
 	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
+	if o.IDTokenLifetime <= 0 {
+		o.IDTokenLifetime = DefaultTokenLifetime
 	}
-	pems := make([][]byte, 0, len(cfg.SigningKeys))
-	for _, f := range cfg.SigningKeys {
+	pems := make([][]byte, 0, len(o.SigningKeys))
+	for _, f := range o.SigningKeys {
 		data, err := o.ReadFile(f)
 		if err != nil {
 			return nil, fmt.Errorf("oidc: signing key: %w", err)
@@ -103,33 +107,24 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	clients, err := newClients(cfg.Clients)
+	clients, err := newClients(o.Clients)
 	if err != nil {
 		return nil, err
 	}
-	salt := cfg.SubjectSalt.Value()
-	if len(clients) > 0 && len(salt) < config.MinSubjectSaltLength {
-		return nil, errors.New("oidc: subject_salt of at least 32 characters is required")
+	if len(clients) > 0 && len(o.SubjectSalt) < MinSubjectSaltLength {
+		return nil, fmt.Errorf("oidc: subject_salt of at least %d characters is required", MinSubjectSaltLength)
 	}
 	p := &Provider{
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
-		keys: keys, clients: clients, salt: []byte(salt),
-		accessTTL: durationOr(cfg.AccessTokenLifetime, config.DefaultTokenLifetime),
-		idTTL:     durationOr(cfg.IDTokenLifetime, config.DefaultTokenLifetime),
-		now:       o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
+		keys: keys, clients: clients, salt: o.SubjectSalt,
+		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime,
+		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil
-}
-
-func durationOr(d config.Duration, def time.Duration) time.Duration {
-	if d <= 0 {
-		return def
-	}
-	return d.Std()
 }
 
 // The provider's paths on the public origin; /logout belongs to idp and
@@ -178,10 +173,6 @@ func (p *Provider) newSecret() (string, error) { return sessions.NewID(p.rand) }
 // discovery serves the OpenID Provider metadata.
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	iss := p.issuer
-	authMethods := []string{
-		string(config.AuthClientSecretBasic), string(config.AuthClientSecretPost),
-		string(config.AuthPrivateKeyJWT), string(config.AuthNone),
-	}
 	meta := map[string]any{
 		"issuer":                                                   iss,
 		"authorization_endpoint":                                   iss + PathAuthorize,
@@ -195,7 +186,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query", "form_post"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token"},
-		"subject_types_supported":                                  []string{string(config.SubjectPairwise), string(config.SubjectPublic)},
+		"subject_types_supported":                                  []SubjectType{SubjectPairwise, SubjectPublic},
 		"id_token_signing_alg_values_supported":                    p.keys.algs,
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -28,31 +27,36 @@ func TestNewRefuses(t *testing.T) {
 		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	good := config.Client{ID: "a", Secret: "s", RedirectURIs: []string{"https://a/cb"}}
+	good := oidc.Client{ID: "a", Secret: "s", RedirectURIs: []string{"https://a/cb"}, AuthMethod: oidc.AuthClientSecretBasic}
 	tests := []struct {
 		name string
-		cfg  config.OIDC
+		o    oidc.Options
 		want string
 		is   error
 	}{
-		{"fail/no-keys", config.OIDC{SubjectSalt: testSalt}, "no signing key", oidc.ErrBadKey},
-		{"fail/missing-key-file", config.OIDC{SigningKeys: []string{"missing.pem"}}, "missing.pem", fs.ErrNotExist},
-		{"fail/not-a-key", config.OIDC{SigningKeys: []string{"bad.pem"}}, "not a private key", oidc.ErrBadKey},
-		{"fail/no-salt", config.OIDC{SigningKeys: []string{"es256.pem"}, Clients: []config.Client{good}}, "subject_salt", nil},
-		{"fail/duplicate-client", config.OIDC{SigningKeys: []string{"es256.pem"}, SubjectSalt: testSalt,
-			Clients: []config.Client{good, good}}, "duplicate id", oidc.ErrBadClient},
-		{"fail/bad-inline-jwks", config.OIDC{SigningKeys: []string{"es256.pem"}, SubjectSalt: testSalt, Clients: []config.Client{{
-			ID: "b", RedirectURIs: []string{"https://b/cb"}, TokenEndpointAuthMethod: config.AuthPrivateKeyJWT, JWKS: `{"keys":[{"kty":"nope"}]}`,
+		{"fail/no-keys", oidc.Options{SubjectSalt: []byte(testSalt)}, "no signing key", oidc.ErrBadKey},
+		{"fail/missing-key-file", oidc.Options{SigningKeys: []string{"missing.pem"}}, "missing.pem", fs.ErrNotExist},
+		{"fail/not-a-key", oidc.Options{SigningKeys: []string{"bad.pem"}}, "not a private key", oidc.ErrBadKey},
+		{"fail/no-salt", oidc.Options{SigningKeys: []string{"es256.pem"}, Clients: []oidc.Client{good}}, "subject_salt", nil},
+		{"fail/duplicate-client", oidc.Options{SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte(testSalt),
+			Clients: []oidc.Client{good, good}}, "duplicate id", oidc.ErrBadClient},
+		{"fail/bad-inline-jwks", oidc.Options{SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
+			ID: "b", RedirectURIs: []string{"https://b/cb"}, AuthMethod: oidc.AuthPrivateKeyJWT, JWKS: `{"keys":[{"kty":"nope"}]}`,
 		}}}, "jwks", oidc.ErrBadClient},
-		{"fail/secret-method-without-secret", config.OIDC{SigningKeys: []string{"es256.pem"}, SubjectSalt: testSalt, Clients: []config.Client{{
-			ID: "c", RedirectURIs: []string{"https://c/cb"}, TokenEndpointAuthMethod: config.AuthClientSecretPost,
-		}}}, "without a secret", oidc.ErrBadClient},
+		// The rules of client settings (a secret for the secret methods,
+		// redirect URI syntax, ...) are config.Validate's: see
+		// config/validate_rp_test.go. The provider refuses what it cannot
+		// build.
+		{"fail/unknown-method", oidc.Options{SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
+			ID: "c", RedirectURIs: []string{"https://c/cb"}, AuthMethod: "tls_client_auth",
+		}}}, "not supported", oidc.ErrBadClient},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			mem := sessions.NewMemory(sessions.MemoryOptions{SweepInterval: -1})
 			svc := idp.NewService(idp.Deps{Sessions: mem, Ephemeral: mem.Ephemeral()}, idp.Options{Issuer: "https://login.example"})
-			_, err := oidc.New(tt.cfg, svc, mem, mem.Ephemeral(), oidc.Options{ReadFile: files})
+			tt.o.ReadFile = files
+			_, err := oidc.New(svc, mem, mem.Ephemeral(), tt.o)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || (tt.is != nil && !errors.Is(err, tt.is)) {
 				t.Fatalf("got %v, want an error with %q", err, tt.want)
 			}

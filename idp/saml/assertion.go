@@ -7,7 +7,6 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/sessions"
 )
@@ -20,15 +19,12 @@ const (
 	formatURI    = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 )
 
-// assertionMaker implements crewjam.AssertionMaker: crewjam's default
-// claims PasswordProtectedTransport, sends the client's IP address and
-// picks attributes by guesswork; a card login asserts SmartcardPKI and the
-// attributes of the Contract, by the SP's attribute_profile.
-type assertionMaker struct{ p *IdP }
-
-// MakeAssertion sets req.Assertion for session s (see IdP.samlSession).
-func (a assertionMaker) MakeAssertion(req *crewjam.IdpAuthnRequest, s *crewjam.Session) error {
-	p := a.p
+// makeAssertion sets req.Assertion for session s (see IdP.samlSession).
+// crewjam's DefaultAssertionMaker claims PasswordProtectedTransport, sends
+// the client's IP address and picks attributes by guesswork; a card login
+// asserts SmartcardPKI and the attributes of the Contract, by the SP's
+// attribute_profile.
+func (p *IdP) makeAssertion(req *crewjam.IdpAuthnRequest, s *crewjam.Session) error {
 	id, err := p.newID()
 	if err != nil {
 		return err
@@ -73,15 +69,15 @@ type attrName struct{ name, friendly, format string }
 // familyName, region, role) to its name in each attribute_profile. The
 // "oid" names are X.520 and eduPerson: serialNumber carries the ETSI EN
 // 319 412-1 natural-person identifier, which is exactly "TINIT-<CF>".
-var profiles = map[config.AttributeProfile]map[string]attrName{
-	config.ProfileSPID: {
+var profiles = map[AttributeProfile]map[string]attrName{
+	ProfileSPID: {
 		"fiscalNumber": {"fiscalNumber", "", formatBasic},
 		"name":         {"name", "", formatBasic},
 		"familyName":   {"familyName", "", formatBasic},
 		"region":       {"region", "", formatBasic},
 		"role":         {"role", "", formatBasic},
 	},
-	config.ProfileOID: {
+	ProfileOID: {
 		"fiscalNumber": {"urn:oid:2.5.4.5", "serialNumber", formatURI},
 		"name":         {"urn:oid:2.5.4.42", "givenName", formatURI},
 		"familyName":   {"urn:oid:2.5.4.4", "sn", formatURI},
@@ -93,10 +89,10 @@ var profiles = map[config.AttributeProfile]map[string]attrName{
 // attributes are the session's attributes under profile (spid when
 // unknown); an attribute without a value is left out, role is sent to
 // operators only.
-func attributes(profile config.AttributeProfile, s *sessions.Session) []crewjam.Attribute {
+func attributes(profile AttributeProfile, s *sessions.Session) []crewjam.Attribute {
 	names, ok := profiles[profile]
 	if !ok {
-		names = profiles[config.ProfileSPID]
+		names = profiles[ProfileSPID]
 	}
 	var out []crewjam.Attribute
 	add := func(key string, values ...string) {
@@ -125,7 +121,7 @@ func attributes(profile config.AttributeProfile, s *sessions.Session) []crewjam.
 // an HMAC of the SP and the session (the same for the whole session, so
 // that a LogoutRequest can name it, and unlinkable across sessions).
 func (p *IdP) nameID(s *sessions.Session, sp *serviceProvider) string {
-	if sp.cfg.NameIDFormat == config.NameIDTransient {
+	if sp.cfg.NameIDFormat == NameIDTransient {
 		return p.derive("nameid-transient", sp.cfg.EntityID, sessionKey(s))
 	}
 	return p.derive("nameid-persistent", sp.cfg.EntityID, s.FiscalCode)

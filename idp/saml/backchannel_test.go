@@ -15,7 +15,6 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -119,7 +118,7 @@ func TestLogoutElsewhere(t *testing.T) {
 	soap := newSOAPSPs(t)
 	flaky := h.newSP("flaky", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("flaky")}}})
 	dead := h.newSP("dead", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("dead")}}})
-	h.start([]config.ServiceProvider{flaky.cfg, dead.cfg})
+	h.start([]ServiceProvider{flaky.cfg, dead.cfg})
 	soap.failing("flaky", 2) // answers on the third attempt
 	soap.failing("dead", 100)
 
@@ -161,7 +160,7 @@ func TestCloseAbandonsRetries(t *testing.T) {
 	h := newHarness(t, func(o *idp.Options) { o.Delivery.Backoff = func(int) time.Duration { return time.Hour } })
 	soap := newSOAPSPs(t)
 	dead := h.newSP("dead", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("dead")}}})
-	h.start([]config.ServiceProvider{dead.cfg})
+	h.start([]ServiceProvider{dead.cfg})
 	soap.failing("dead", 100)
 	br := h.browser(h.citizen(citizenCF))
 	h.loggedIn(br, dead)

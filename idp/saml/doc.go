@@ -1,7 +1,7 @@
 // Package saml is cnsgate's SAML 2.0 identity provider: /saml/metadata,
-// /saml/sso (HTTP-Redirect and HTTP-POST bindings) and /saml/slo, built on
-// github.com/crewjam/saml's IdentityProvider with cnsgate's own
-// SessionProvider, ServiceProviderProvider and AssertionMaker.
+// /saml/sso (HTTP-Redirect and HTTP-POST bindings) and /saml/slo, served by
+// cnsgate's own handlers on github.com/crewjam/saml's types, with its
+// IdentityProvider writing the metadata and signing Responses.
 //
 // It owns the protocol: service-provider metadata (files or URLs, fetched,
 // refreshed and signature-checked), request decoding with size limits

@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
@@ -101,7 +100,7 @@ func newHarness(t *testing.T, tweak ...func(*idp.Options)) *harness {
 }
 
 // start builds the identity provider for sps and mounts it.
-func (h *harness) start(sps []config.ServiceProvider, tweak ...func(*Options)) *IdP {
+func (h *harness) start(sps []ServiceProvider, tweak ...func(*Options)) *IdP {
 	h.t.Helper()
 	certFile := h.writeFile("idp.crt", pemBlock("CERTIFICATE", h.idpCert.Raw))
 	keyFile := h.writeFile("idp.key", pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(h.idpKey)))
@@ -113,7 +112,8 @@ func (h *harness) start(sps []config.ServiceProvider, tweak ...func(*Options)) *
 	for _, f := range tweak {
 		f(&o)
 	}
-	p, err := New(config.SAML{CertFile: certFile, KeyFile: keyFile, ServiceProviders: sps}, h.svc, h.store, h.eph, o)
+	o.CertFile, o.KeyFile, o.ServiceProviders = certFile, keyFile, sps
+	p, err := New(h.svc, h.store, h.eph, o)
 	if err != nil {
 		h.t.Fatal(err)
 	}

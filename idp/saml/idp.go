@@ -2,20 +2,17 @@ package saml
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -35,9 +32,17 @@ const (
 // MinNameIDSaltLength is the shortest Options.NameIDSalt accepted.
 const MinNameIDSaltLength = 32
 
-// Options are the identity provider's collaborators and tunables; zero
-// values take the defaults.
+// Options are the identity provider's settings, collaborators and
+// tunables; zero values take the defaults. cmd/cnsgate builds them from the
+// saml section of the configuration.
 type Options struct {
+	// CertFile and KeyFile are the PEM signing certificate (published in
+	// /saml/metadata, its chain after it) and private key, read with
+	// ReadFile.
+	CertFile string
+	KeyFile  string
+	// ServiceProviders are the relying parties served.
+	ServiceProviders []ServiceProvider
 	// NameIDSalt keys the opaque identifiers derived from the citizen and
 	// the session: persistent and transient NameIDs and SessionIndexes. The
 	// same salt gives the same persistent NameIDs across restarts and
@@ -51,19 +56,17 @@ type Options struct {
 	// AssertionLifetime bounds the assertion's Conditions and bearer
 	// confirmation (default 5 min).
 	AssertionLifetime time.Duration
-	// HTTPClient fetches metadata_url and delivers back-channel
-	// LogoutRequests; default a client with a 10 s timeout.
+	// HTTPClient, Logger, Pages, ReadFile, Now and Rand take the defaults
+	// of idp.ProtocolDeps. HTTPClient fetches metadata_url and delivers
+	// back-channel LogoutRequests; Pages renders the error page; ReadFile
+	// reads the key, certificate and metadata files.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Recorder   Recorder
-	// Pages renders the error page; built with web.New when nil.
-	Pages *web.Pages
-	// ReadFile reads the key, certificate and metadata files; default
-	// os.ReadFile.
-	ReadFile func(string) ([]byte, error)
-	// Now and Rand default to time.Now and crypto/rand.
-	Now  func() time.Time
-	Rand io.Reader
+	Pages      *web.Pages
+	ReadFile   func(string) ([]byte, error)
+	Now        func() time.Time
+	Rand       io.Reader
 }
 
 // IdP is the SAML identity provider. Build it with New; mount its routes on
@@ -93,37 +96,20 @@ type IdP struct {
 	quitOnce sync.Once
 }
 
-var (
-	_ idp.LogoutNotifier              = (*IdP)(nil)
-	_ crewjam.SessionProvider         = (*IdP)(nil)
-	_ crewjam.ServiceProviderProvider = (*providers)(nil)
-	_ crewjam.AssertionMaker          = assertionMaker{}
-)
+var _ idp.LogoutNotifier = (*IdP)(nil)
 
-// New builds the identity provider from the saml section of the
-// configuration: it reads the key, the certificate and every metadata_file,
-// fetches every metadata_url (a failure leaves that SP unavailable and is
-// retried in the background), and registers with svc as the resumer of
-// Kind and as a logout notifier. The entity id is svc.Issuer() +
-// PathMetadata.
-func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+// New builds the identity provider from o: it reads the key, the
+// certificate and every metadata_file, fetches every metadata_url (a
+// failure leaves that SP unavailable and is retried in the background), and
+// registers with svc as the resumer of Kind and as a logout notifier. The
+// entity id is svc.Issuer() + PathMetadata.
+func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
+	deps := idp.ProtocolDeps{Now: &o.Now, Rand: &o.Rand, HTTPClient: &o.HTTPClient, Logger: &o.Logger, ReadFile: &o.ReadFile, Pages: &o.Pages}
+	if err := deps.Fill(); err != nil {
+		return nil, err
 	}
 	if o.Recorder == nil {
 		o.Recorder = NopRecorder{}
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
 	}
 	if o.MetadataRefresh <= 0 {
 		o.MetadataRefresh = time.Hour
@@ -131,17 +117,10 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 	if o.AssertionLifetime <= 0 {
 		o.AssertionLifetime = 5 * time.Minute
 	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
-	}
-	if len(cfg.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
+	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
 	}
-	keys, err := loadKeyPair(o.ReadFile, cfg.CertFile, cfg.KeyFile)
+	keys, err := loadKeyPair(o.ReadFile, o.CertFile, o.KeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -152,17 +131,19 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		quit: make(chan struct{}),
 	}
-	p.sps, err = newProviders(cfg.ServiceProviders, providerDeps{
+	p.sps, err = newProviders(o.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
 	})
 	if err != nil {
 		return nil, err
 	}
+	// crewjam's IdentityProvider writes the metadata and signs Responses;
+	// its handlers are not mounted (sso.go and slo.go serve the endpoints),
+	// so it needs no session, service-provider or assertion provider.
 	p.idp = &crewjam.IdentityProvider{
 		Signer: keys.signer, Certificate: keys.cert, Intermediates: keys.chain,
 		MetadataURL: mustURL(p.entityID), SSOURL: mustURL(issuer + PathSSO), LogoutURL: mustURL(issuer + PathSLO),
-		ServiceProviderProvider: p.sps, SessionProvider: p, AssertionMaker: assertionMaker{p},
-		SignatureMethod: keys.method, Logger: slogLogger{o.Logger},
+		SignatureMethod: keys.method,
 	}
 	if p.sps.remote() {
 		p.wg.Add(1)
@@ -231,20 +212,6 @@ func (p *IdP) newID() (string, error) {
 	}
 	return fmt.Sprintf("_%x", b), nil
 }
-
-// slogLogger adapts slog to crewjam's logger.Interface; crewjam logs only
-// from code paths cnsgate does not use.
-type slogLogger struct{ l *slog.Logger }
-
-func (s slogLogger) Printf(format string, v ...any) { s.l.Warn(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Print(v ...any)                 { s.l.Warn(fmt.Sprint(v...)) }
-func (s slogLogger) Println(v ...any)               { s.l.Warn(fmt.Sprint(v...)) }
-func (s slogLogger) Fatal(v ...any)                 { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Fatalf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Fatalln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Panic(v ...any)                 { s.l.Error(fmt.Sprint(v...)) }
-func (s slogLogger) Panicf(format string, v ...any) { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s slogLogger) Panicln(v ...any)               { s.l.Error(fmt.Sprint(v...)) }
 
 // The kind counted by the Recorder (label of cnsgate_tokens_issued_total).
 const TokenAssertion = "assertion"

@@ -4,12 +4,13 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // keyPair is the identity provider's signing key and certificate: every
@@ -41,11 +42,11 @@ func loadKeyPair(readFile func(string) ([]byte, error), certFile, keyFile string
 }
 
 func parseKeyPair(certPEM, keyPEM []byte) (*keyPair, error) {
-	certs, err := parseCertificates(certPEM)
+	certs, err := pemfile.Certificates(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("saml: cert_file: %w", err)
 	}
-	signer, err := parsePrivateKey(keyPEM)
+	signer, err := pemfile.PrivateKey(keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("saml: key_file: %w", err)
 	}
@@ -66,60 +67,6 @@ func parseKeyPair(certPEM, keyPEM []byte) (*keyPair, error) {
 		return nil, errors.New("saml: cert_file and key_file do not match")
 	}
 	return kp, nil
-}
-
-// parseCertificates reads every CERTIFICATE block of a PEM file.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			break
-		}
-		if b.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no PEM certificate")
-	}
-	return out, nil
-}
-
-func parsePrivateKey(data []byte) (crypto.Signer, error) {
-	for {
-		var b *pem.Block
-		b, data = pem.Decode(data)
-		if b == nil {
-			return nil, errors.New("no PEM private key")
-		}
-		var key any
-		var err error
-		switch b.Type {
-		case "PRIVATE KEY":
-			key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-		case "RSA PRIVATE KEY":
-			key, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		case "EC PRIVATE KEY":
-			key, err = x509.ParseECPrivateKey(b.Bytes)
-		default:
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		s, ok := key.(crypto.Signer)
-		if !ok {
-			return nil, fmt.Errorf("unsupported key type %T", key)
-		}
-		return s, nil
-	}
 }
 
 // signingContext returns a fresh XML-DSig context: exclusive c14n with an

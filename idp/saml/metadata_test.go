@@ -17,7 +17,6 @@ import (
 	"github.com/crewjam/saml/samlsp"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -125,7 +124,7 @@ func TestSPMetadataURL(t *testing.T) {
 	cfg.MetadataFile = ""
 	cfg.MetadataURL = srv.srv.URL + "/metadata"
 	cfg.MetadataSignerFile = h.writeFile("signer.crt", pemBlock("CERTIFICATE", signer.cert.Raw))
-	h.start([]config.ServiceProvider{cfg})
+	h.start([]ServiceProvider{cfg})
 
 	acs2 := func() int {
 		resp, err := h.client().Get(first.redirect(PathSSO, first.authnRequest(authnOpts{acsURL: "https://cms.example/acs2"}), "", ""))
@@ -196,27 +195,26 @@ func TestNewRefuses(t *testing.T) {
 	other.EntityID = "https://other.example/sp"
 	tests := []struct {
 		name string
-		cfg  config.SAML
 		o    Options
 	}{
-		{"fail/no-salt", config.SAML{ServiceProviders: []config.ServiceProvider{sp.cfg}}, Options{}},
-		{"fail/short-salt", config.SAML{ServiceProviders: []config.ServiceProvider{sp.cfg}}, Options{NameIDSalt: []byte("short")}},
-		{"fail/plain-http-metadata-without-signer", config.SAML{ServiceProviders: []config.ServiceProvider{plain}}, Options{}},
-		{"fail/metadata-of-another-entity", config.SAML{ServiceProviders: []config.ServiceProvider{other}}, Options{}},
-		{"fail/duplicate-sp", config.SAML{ServiceProviders: []config.ServiceProvider{sp.cfg, sp.cfg}}, Options{}},
-		{"fail/missing-key", config.SAML{CertFile: "x"}, Options{}},
+		{"fail/no-salt", Options{ServiceProviders: []ServiceProvider{sp.cfg}}},
+		{"fail/short-salt", Options{ServiceProviders: []ServiceProvider{sp.cfg}, NameIDSalt: []byte("short")}},
+		{"fail/plain-http-metadata-without-signer", Options{ServiceProviders: []ServiceProvider{plain}}},
+		{"fail/metadata-of-another-entity", Options{ServiceProviders: []ServiceProvider{other}}},
+		{"fail/duplicate-sp", Options{ServiceProviders: []ServiceProvider{sp.cfg, sp.cfg}}},
+		{"fail/missing-key", Options{CertFile: "x"}},
 	}
 	certFile := h.writeFile("idp.crt", pemBlock("CERTIFICATE", h.idpCert.Raw))
 	keyFile := h.writeFile("idp.key", pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(h.idpKey)))
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.cfg.CertFile == "" {
-				tt.cfg.CertFile, tt.cfg.KeyFile = certFile, keyFile
+			if tt.o.CertFile == "" {
+				tt.o.CertFile, tt.o.KeyFile = certFile, keyFile
 			}
 			if tt.o.NameIDSalt == nil && !strings.Contains(tt.name, "salt") {
 				tt.o.NameIDSalt = bytes.Repeat([]byte("s"), MinNameIDSaltLength)
 			}
-			if _, err := New(tt.cfg, h.svc, h.store, h.eph, tt.o); err == nil {
+			if _, err := New(h.svc, h.store, h.eph, tt.o); err == nil {
 				t.Fatal("New accepted the configuration")
 			}
 		})
@@ -226,8 +224,10 @@ func TestNewRefuses(t *testing.T) {
 	srv.serve(sp.metadata)
 	remote := sp.cfg
 	remote.MetadataFile, remote.MetadataURL = "", srv.srv.URL
-	p, err := New(config.SAML{CertFile: certFile, KeyFile: keyFile, ServiceProviders: []config.ServiceProvider{remote}}, h.svc, h.store, h.eph,
-		Options{NameIDSalt: bytes.Repeat([]byte("s"), MinNameIDSaltLength), HTTPClient: h.client()})
+	p, err := New(h.svc, h.store, h.eph, Options{
+		CertFile: certFile, KeyFile: keyFile, ServiceProviders: []ServiceProvider{remote},
+		NameIDSalt: bytes.Repeat([]byte("s"), MinNameIDSaltLength), HTTPClient: h.client(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,6 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -153,10 +152,10 @@ func TestNodeSAMLServiceProvider(t *testing.T) {
 		"IDP_CERT": string(pemBlock("CERTIFICATE", h.idpCert.Raw)),
 	})
 	md, _ := sp.read()["metadata"].(string)
-	h.start([]config.ServiceProvider{{
+	h.start([]ServiceProvider{{
 		EntityID: entity, MetadataFile: h.writeFile("node-sp.xml", []byte(md)),
 		MetadataSignerFile: h.writeFile("node-sp.crt", []byte(certPEM)), // node-saml signs its metadata
-		AttributeProfile:   config.ProfileSPID, NameIDFormat: config.NameIDPersistent,
+		AttributeProfile:   ProfileSPID, NameIDFormat: NameIDPersistent,
 	}})
 	if err := h.reg.PutOperator(context.Background(), registry.Operator{FiscalCode: citizenCF, Roles: []string{"asl-operator"}}); err != nil {
 		t.Fatal(err)

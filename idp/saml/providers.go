@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,7 +15,7 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // Errors of the service-provider lookup.
@@ -28,9 +27,44 @@ var (
 	ErrMetadataUnavailable = errors.New("saml: service provider metadata unavailable")
 )
 
+// AttributeProfile names the attribute names sent to a service provider.
+type AttributeProfile string
+
+// The attribute profiles; the zero value is spid.
+const (
+	ProfileSPID AttributeProfile = "spid" // fiscalNumber, name, familyName, ...
+	ProfileOID  AttributeProfile = "oid"  // urn:oid:... names
+)
+
+// NameIDFormat is the NameID format sent to a service provider.
+type NameIDFormat string
+
+// The NameID formats; the zero value is persistent.
+const (
+	NameIDPersistent NameIDFormat = "persistent"
+	NameIDTransient  NameIDFormat = "transient"
+)
+
+// ServiceProvider is one relying party as the identity provider serves it;
+// its endpoints and keys come from its metadata, read from MetadataFile or
+// fetched from MetadataURL. The settings are taken as checked by
+// config.Validate; New refuses only what it cannot build.
+type ServiceProvider struct {
+	EntityID     string
+	MetadataFile string
+	MetadataURL  string
+	// MetadataSignerFile holds the certificates that must sign the
+	// metadata; required for a metadata_url over plain http.
+	MetadataSignerFile string
+	AttributeProfile   AttributeProfile
+	NameIDFormat       NameIDFormat
+	// RequireSignedRequests refuses AuthnRequests without a valid signature.
+	RequireSignedRequests bool
+}
+
 // serviceProvider is one configured SP and its current metadata.
 type serviceProvider struct {
-	cfg  config.ServiceProvider
+	cfg  ServiceProvider
 	meta atomic.Pointer[spMetadata] // nil until loaded
 	// signers verify a metadata_url document; nil when no signer is set.
 	signers []*x509.Certificate
@@ -55,7 +89,7 @@ func (sp *serviceProvider) requireSigned(md *spMetadata) bool {
 
 // nameIDFormat is the URN of the SP's configured NameID format.
 func (sp *serviceProvider) nameIDFormat() string {
-	if sp.cfg.NameIDFormat == config.NameIDTransient {
+	if sp.cfg.NameIDFormat == NameIDTransient {
 		return string(crewjam.TransientNameIDFormat)
 	}
 	return string(crewjam.PersistentNameIDFormat)
@@ -77,7 +111,7 @@ type providerDeps struct {
 	refresh  time.Duration
 }
 
-func newProviders(cfgs []config.ServiceProvider, d providerDeps) (*providers, error) {
+func newProviders(cfgs []ServiceProvider, d providerDeps) (*providers, error) {
 	ps := &providers{byID: map[string]*serviceProvider{}, deps: d}
 	for _, c := range cfgs {
 		if c.EntityID == "" {
@@ -90,7 +124,7 @@ func newProviders(cfgs []config.ServiceProvider, d providerDeps) (*providers, er
 		if c.MetadataSignerFile != "" {
 			data, err := d.readFile(c.MetadataSignerFile)
 			if err == nil {
-				sp.signers, err = parseCertificates(data)
+				sp.signers, err = pemfile.Certificates(data)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("saml: %s: metadata_signer_file: %w", c.EntityID, err)
@@ -108,7 +142,7 @@ func newProviders(cfgs []config.ServiceProvider, d providerDeps) (*providers, er
 			}
 			sp.meta.Store(md)
 		case c.MetadataURL != "":
-			if !strings.HasPrefix(c.MetadataURL, "https://") && len(sp.signers) == 0 {
+			if !strings.HasPrefix(strings.ToLower(c.MetadataURL), "https://") && len(sp.signers) == 0 {
 				return nil, fmt.Errorf("saml: %s: metadata_url over plain http needs metadata_signer_file", c.EntityID)
 			}
 		default:
@@ -131,19 +165,6 @@ func (ps *providers) lookup(entityID string) (*serviceProvider, *spMetadata, err
 		return sp, nil, ErrMetadataUnavailable
 	}
 	return sp, md, nil
-}
-
-// GetServiceProvider implements crewjam.ServiceProviderProvider: the
-// metadata of a configured SP, os.ErrNotExist for any other.
-func (ps *providers) GetServiceProvider(_ *http.Request, entityID string) (*crewjam.EntityDescriptor, error) {
-	_, md, err := ps.lookup(entityID)
-	switch {
-	case errors.Is(err, ErrUnknownSP):
-		return nil, os.ErrNotExist
-	case err != nil:
-		return nil, err
-	}
-	return md.entity, nil
 }
 
 // acs picks the assertion consumer service for a request: by index, by URL

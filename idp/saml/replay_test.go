@@ -15,7 +15,6 @@ import (
 
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -41,8 +40,8 @@ func newRefusalFixture(t *testing.T) *refusalFixture {
 	}))
 	t.Cleanup(broken.Close)
 	f.down = "https://down.example/sp"
-	h.start([]config.ServiceProvider{f.open.cfg, f.strict.cfg, f.meta.cfg,
-		{EntityID: f.down, MetadataURL: broken.URL + "/metadata", AttributeProfile: config.ProfileSPID, NameIDFormat: config.NameIDPersistent}})
+	h.start([]ServiceProvider{f.open.cfg, f.strict.cfg, f.meta.cfg,
+		{EntityID: f.down, MetadataURL: broken.URL + "/metadata", AttributeProfile: ProfileSPID, NameIDFormat: NameIDPersistent}})
 	return f
 }
 
@@ -114,7 +113,7 @@ func TestStoreOutage(t *testing.T) {
 	h := newHarness(t)
 	sp := h.newSP("cms", spOptions{})
 	h.eph = failingEphemeral{h.eph}
-	h.start([]config.ServiceProvider{sp.cfg})
+	h.start([]ServiceProvider{sp.cfg})
 	resp, err := h.client().Get(sp.redirect(PathSSO, sp.authnRequest(authnOpts{}), "", ""))
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"github.com/crewjam/saml/samlsp"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -26,7 +25,7 @@ import (
 type crewjamSP struct {
 	srv *httptest.Server
 	m   *samlsp.Middleware
-	cfg config.ServiceProvider
+	cfg ServiceProvider
 }
 
 func newCrewjamSP(t *testing.T, h *harness, signatureMethod string) *crewjamSP {
@@ -50,9 +49,9 @@ func newCrewjamSP(t *testing.T, h *harness, signatureMethod string) *crewjamSP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.cfg = config.ServiceProvider{
+	s.cfg = ServiceProvider{
 		EntityID: m.ServiceProvider.EntityID, MetadataFile: h.writeFile("crewjam.xml", md),
-		AttributeProfile: config.ProfileSPID, NameIDFormat: config.NameIDPersistent,
+		AttributeProfile: ProfileSPID, NameIDFormat: NameIDPersistent,
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/saml/", m)
@@ -81,7 +80,7 @@ func (s *crewjamSP) idpMetadata(t *testing.T, h *harness) {
 func TestCrewjamServiceProvider(t *testing.T) {
 	h := newHarness(t)
 	sp := newCrewjamSP(t, h, dsig.RSASHA256SignatureMethod)
-	h.start([]config.ServiceProvider{sp.cfg})
+	h.start([]ServiceProvider{sp.cfg})
 	sp.idpMetadata(t, h)
 	if md := h.idp.sps.byID[sp.cfg.EntityID].meta.Load(); md.encryption == nil || !md.wantsSigned {
 		t.Fatal("the samlsp metadata should ask for signed requests and publish an encryption key")
@@ -119,7 +118,7 @@ func TestCrewjamServiceProvider(t *testing.T) {
 func TestCrewjamServiceProviderSHA1(t *testing.T) {
 	h := newHarness(t)
 	sp := newCrewjamSP(t, h, dsig.RSASHA1SignatureMethod)
-	h.start([]config.ServiceProvider{sp.cfg})
+	h.start([]ServiceProvider{sp.cfg})
 	sp.idpMetadata(t, h)
 	br := h.browser(nil)
 	br.get(sp.srv.URL+"/hello").must(t, 400, "Richiesta non valida")

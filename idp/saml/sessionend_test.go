@@ -17,13 +17,13 @@ import (
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The session-ending path seen from the relying parties: whatever ends a
@@ -93,7 +93,7 @@ func newEndFixture(t *testing.T) *endFixture {
 	f := &endFixture{h: h, soap: newSOAPSPs(t), rp: newBackchannelRP(t)}
 	f.portal = h.newSP("portal", spOptions{slo: []endpoint{{bindingRedirect, "https://portal.example/slo"}}})
 	f.cms = h.newSP("cms", spOptions{slo: []endpoint{{crewjam.SOAPBinding, f.soap.url("cms")}}})
-	h.start([]config.ServiceProvider{f.portal.cfg, f.cms.cfg})
+	h.start([]ServiceProvider{f.portal.cfg, f.cms.cfg})
 	f.startOIDC(t)
 
 	f.card = h.citizen(citizenCF)
@@ -107,16 +107,17 @@ func newEndFixture(t *testing.T) *endFixture {
 // startOIDC mounts an OpenID Provider on the same login service.
 func (f *endFixture) startOIDC(t *testing.T) {
 	h := f.h
-	key, err := oidc.GenerateKeyPEM(oidc.AlgES256)
+	key, err := pemfile.GenerateKey(pemfile.AlgES256)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rp := f.rp.srv.URL
-	cfg := config.OIDC{SigningKeys: []string{"es256.pem"}, SubjectSalt: "test-subject-salt-0123456789abcdef", Clients: []config.Client{{
-		ID: endClient, RedirectURIs: []string{rp + "/cb"}, PostLogoutRedirectURIs: []string{rp + "/bye"},
-		BackchannelLogoutURI: rp + "/backchannel", TokenEndpointAuthMethod: config.AuthNone, SubjectType: config.SubjectPublic,
-	}}}
-	op, err := oidc.New(cfg, h.svc, h.store, h.eph, oidc.Options{
+	op, err := oidc.New(h.svc, h.store, h.eph, oidc.Options{
+		SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte("test-subject-salt-0123456789abcdef"),
+		Clients: []oidc.Client{{
+			ID: endClient, RedirectURIs: []string{rp + "/cb"}, PostLogoutRedirectURIs: []string{rp + "/bye"},
+			BackchannelLogoutURI: rp + "/backchannel", AuthMethod: oidc.AuthNone, SubjectType: oidc.SubjectPublic,
+		}},
 		Logger: h.env.Logger, Pages: h.env.Pages, HTTPClient: h.client(),
 		ReadFile: func(string) ([]byte, error) { return key, nil },
 	})

@@ -14,8 +14,6 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 // logoutRequest is a LogoutRequest from sp for the NameID and
@@ -109,7 +107,7 @@ func TestSPInitiatedLogout(t *testing.T) {
 				{binding, "https://cms.example/slo"}, {crewjam.SOAPBinding, soap.url("cms")}}})
 			esenzioni := h.newSP("esenzioni", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("esenzioni")}}})
 			portal := h.newSP("portal", spOptions{slo: []endpoint{{bindingRedirect, "https://portal.example/slo"}}})
-			h.start([]config.ServiceProvider{cms.cfg, esenzioni.cfg, portal.cfg})
+			h.start([]ServiceProvider{cms.cfg, esenzioni.cfg, portal.cfg})
 			br := h.browser(h.citizen(citizenCF))
 			got := h.loggedIn(br, cms, esenzioni, portal)
 			a := got[cms].assertion
@@ -171,7 +169,7 @@ func TestLogoutRequestCases(t *testing.T) {
 	cms := h.newSP("cms", spOptions{requireSigned: true, slo: []endpoint{{bindingRedirect, "https://cms.example/slo"}}})
 	open := h.newSP("open", spOptions{slo: []endpoint{{bindingPost, "https://open.example/slo"}}})
 	mallory := h.newSP("mallory", spOptions{})
-	h.start([]config.ServiceProvider{cms.cfg, open.cfg})
+	h.start([]ServiceProvider{cms.cfg, open.cfg})
 	rs256 := dsig.RSASHA256SignatureMethod
 
 	t.Run("ok/no-session-answers-at-once", func(t *testing.T) {

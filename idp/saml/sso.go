@@ -84,20 +84,10 @@ func (p *IdP) idpAuthnRequest(r *http.Request, md *spMetadata, acs crewjam.Index
 	}
 }
 
-// GetSession implements crewjam.SessionProvider on idp.Service: the
-// citizen's live session, or, when there is none or the SP asked for
-// ForceAuthn, the "Accedi con TS/CNS" page through idp.Service.BeginLogin
-// (nil is returned: the response is written). The login ends in resume.
-func (p *IdP) GetSession(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest) *crewjam.Session {
-	sess, sp := p.session(w, r, req)
-	if sess == nil {
-		return nil
-	}
-	return p.samlSession(sess, sp)
-}
-
-// session is GetSession on our own records: the live session for req's SP,
-// or nil once the response (login page or refusal) has been written.
+// session returns the citizen's live session for req's SP, or, when there
+// is none or the SP asked for ForceAuthn, shows the "Accedi con TS/CNS"
+// page through idp.Service.BeginLogin and returns nil (nil too once a
+// refusal has been written). The login ends in resume.
 func (p *IdP) session(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest) (*sessions.Session, *serviceProvider) {
 	entityID := req.ServiceProviderMetadata.EntityID
 	sp, _, err := p.sps.lookup(entityID)
@@ -166,7 +156,7 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAut
 	ctx := r.Context()
 	s := p.samlSession(sess, sp)
 	entityID := md.entity.EntityID
-	if err := p.idp.AssertionMaker.MakeAssertion(req, s); err != nil {
+	if err := p.makeAssertion(req, s); err != nil {
 		p.refuse(w, r, "internal", err)
 		return
 	}

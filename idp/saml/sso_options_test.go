@@ -7,7 +7,6 @@ import (
 
 	crewjam "github.com/crewjam/saml"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp/registry"
 )
 
@@ -18,7 +17,7 @@ func TestSingleSignOn(t *testing.T) {
 	h := newHarness(t)
 	cms := h.newSP("cms", spOptions{})
 	esenzioni := h.newSP("esenzioni", spOptions{})
-	h.start([]config.ServiceProvider{cms.cfg, esenzioni.cfg})
+	h.start([]ServiceProvider{cms.cfg, esenzioni.cfg})
 	card := h.citizen(citizenCF)
 	if err := h.reg.PutOperator(context.Background(), registry.Operator{FiscalCode: citizenCF, Roles: []string{"asl-operator", "cms-admin"}}); err != nil {
 		t.Fatal(err)

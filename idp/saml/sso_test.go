@@ -11,8 +11,6 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 const citizenCF = "RSSMRA85T10A562S"
@@ -32,13 +30,13 @@ func TestSSO(t *testing.T) {
 		{name: "ok/post-signed", opts: spOptions{requireSigned: true}},
 		{name: "ok/encrypted-aes256-cbc", opts: spOptions{encrypt: true}, cipher: algAES256CBC},
 		{name: "ok/encrypted-aes256-gcm", opts: spOptions{encrypt: true, encMethods: []string{algAES128CBC, algAES256GCM}}, cipher: algAES256GCM},
-		{name: "ok/oid-profile", opts: spOptions{profile: config.ProfileOID}, check: func(t *testing.T, r *result) {
+		{name: "ok/oid-profile", opts: spOptions{profile: ProfileOID}, check: func(t *testing.T, r *result) {
 			a := r.attrs()
 			if a["urn:oid:2.5.4.5"][0] != "TINIT-"+citizenCF || a["urn:oid:2.5.4.42"][0] != "MARIO" || a["urn:oid:2.5.4.4"][0] != "ROSSI" || a["urn:oid:2.5.4.8"][0] != "Toscana" {
 				t.Fatalf("oid attributes: %v", a)
 			}
 		}},
-		{name: "ok/transient", opts: spOptions{nameID: config.NameIDTransient}, check: func(t *testing.T, r *result) {
+		{name: "ok/transient", opts: spOptions{nameID: NameIDTransient}, check: func(t *testing.T, r *result) {
 			if f := r.assertion.Subject.NameID.Format; f != string(crewjam.TransientNameIDFormat) {
 				t.Fatalf("NameID format %s", f)
 			}
@@ -50,7 +48,7 @@ func TestSSO(t *testing.T) {
 			// A clock in Italian time: SAML times must still be UTC.
 			h.now = func() time.Time { return time.Now().In(time.FixedZone("CET", 3600)) }
 			sp := h.newSP("cms", tt.opts)
-			h.start([]config.ServiceProvider{sp.cfg})
+			h.start([]ServiceProvider{sp.cfg})
 			card := h.citizen(citizenCF)
 			br := h.browser(card)
 			el := sp.authnRequest(authnOpts{})
@@ -131,7 +129,7 @@ func checkAssertion(t *testing.T, h *harness, sp *testSP, r *result, requestID s
 	if a.Subject.NameID.Value == "" || strings.Contains(a.Subject.NameID.Value, citizenCF) || a.Subject.NameID.SPNameQualifier != sp.entityID {
 		t.Fatalf("NameID %+v", a.Subject.NameID)
 	}
-	if sp.cfg.AttributeProfile == config.ProfileSPID {
+	if sp.cfg.AttributeProfile == ProfileSPID {
 		at := r.attrs()
 		if !slices.Equal(at["fiscalNumber"], []string{"TINIT-" + citizenCF}) || at["name"][0] != "MARIO" ||
 			at["familyName"][0] != "ROSSI" || at["region"][0] != "Toscana" {
@@ -147,7 +145,7 @@ func checkAssertion(t *testing.T, h *harness, sp *testSP, r *result, requestID s
 func TestCrossSitePost(t *testing.T) {
 	h := newHarness(t)
 	cms := h.newSP("cms", spOptions{requireSigned: true, slo: []endpoint{{bindingPost, "https://cms.example/slo"}}})
-	h.start([]config.ServiceProvider{cms.cfg})
+	h.start([]ServiceProvider{cms.cfg})
 	br := h.browser(h.citizen(citizenCF))
 	a := h.loggedIn(br, cms)[cms].assertion
 

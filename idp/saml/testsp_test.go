@@ -17,7 +17,6 @@ import (
 	crewjam "github.com/crewjam/saml"
 	"github.com/crewjam/saml/xmlenc"
 
-	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -41,8 +40,8 @@ type spOptions struct {
 	encrypt       bool // publish an encryption key
 	encMethods    []string
 	slo           []endpoint
-	profile       config.AttributeProfile
-	nameID        config.NameIDFormat
+	profile       AttributeProfile
+	nameID        NameIDFormat
 	acs           []string // HTTP-POST ACS locations; default https://<name>.example/acs
 	noSigningKey  bool
 }
@@ -55,7 +54,7 @@ type testSP struct {
 	key      *rsa.PrivateKey
 	cert     *x509.Certificate
 	acs      string
-	cfg      config.ServiceProvider
+	cfg      ServiceProvider
 	metadata []byte
 }
 
@@ -98,15 +97,15 @@ func (h *harness) newSP(name string, o spOptions) *testSP {
 		h.t.Fatal(err)
 	}
 	sp.metadata = buf.Bytes()
-	sp.cfg = config.ServiceProvider{
-		EntityID: sp.entityID, Name: name, MetadataFile: h.writeFile(name+".xml", sp.metadata),
+	sp.cfg = ServiceProvider{
+		EntityID: sp.entityID, MetadataFile: h.writeFile(name+".xml", sp.metadata),
 		AttributeProfile: o.profile, NameIDFormat: o.nameID, RequireSignedRequests: o.requireSigned,
 	}
 	if sp.cfg.AttributeProfile == "" {
-		sp.cfg.AttributeProfile = config.ProfileSPID
+		sp.cfg.AttributeProfile = ProfileSPID
 	}
 	if sp.cfg.NameIDFormat == "" {
-		sp.cfg.NameIDFormat = config.NameIDPersistent
+		sp.cfg.NameIDFormat = NameIDPersistent
 	}
 	return sp
 }

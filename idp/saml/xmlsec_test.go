@@ -6,8 +6,6 @@ import (
 	"os/exec"
 	"testing"
 	"time"
-
-	"github.com/cnsgate/cnsgate/config"
 )
 
 // xmlsecVerify runs Debian's xmlsec1 --verify on doc with the identity
@@ -51,7 +49,7 @@ func TestXMLSec1(t *testing.T) {
 	requireTools(t, "xmlsec1")
 	h := newHarness(t)
 	sp := h.newSP("cms", spOptions{})
-	h.start([]config.ServiceProvider{sp.cfg})
+	h.start([]ServiceProvider{sp.cfg})
 	br := h.browser(h.citizen(citizenCF))
 	_, form := br.cardLogin(br.get(sp.redirect(PathSSO, sp.authnRequest(authnOpts{}), "", ""))).must(t, 200).form(t)
 	raw := mustB64(t, form.Get(paramResponse))

@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // CertPEM returns the card certificate (the leaf alone) in PEM.
@@ -105,9 +107,9 @@ func CAFileName(cert *x509.Certificate) string {
 }
 
 func keyPEM(key crypto.Signer) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	data, err := pemfile.EncodePrivateKey(key)
 	if err != nil {
-		return nil, fmt.Errorf("cnstest: marshal key: %w", err)
+		return nil, fmt.Errorf("cnstest: %w", err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	return data, nil
 }

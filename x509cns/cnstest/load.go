@@ -1,13 +1,12 @@
 package cnstest
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // LoadCA rebuilds a CA from its certificate and PKCS#8 key in PEM, as
@@ -16,25 +15,14 @@ import (
 // and issued certificates are not in the files: replay them with Revoke and
 // AddIssued.
 func LoadCA(certPEM, keyPEM []byte, opts ...CAOption) (*CA, error) {
-	cb, _ := pem.Decode(certPEM)
-	if cb == nil || cb.Type != "CERTIFICATE" {
-		return nil, errors.New("cnstest: no CERTIFICATE in the CA certificate file")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
+	certs, err := pemfile.Certificates(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("cnstest: CA certificate: %w", err)
 	}
-	kb, _ := pem.Decode(keyPEM)
-	if kb == nil {
-		return nil, errors.New("cnstest: no PEM block in the CA key file")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	cert := certs[0]
+	signer, err := pemfile.PrivateKey(keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("cnstest: CA key: %w", err)
-	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("cnstest: CA key of type %T cannot sign", key)
 	}
 	cfg := buildConfig(opts)
 	ca := &CA{

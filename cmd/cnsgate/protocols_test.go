@@ -1,0 +1,66 @@
+package main
+
+import (
+	"net/http"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/saml"
+)
+
+// TestProtocolOptions: every setting of the oidc and saml sections reaches
+// the protocol packages' Options, and the collaborators given stay.
+func TestProtocolOptions(t *testing.T) {
+	// A collaborator passed in is kept beside the settings.
+	outbound := &http.Client{}
+	o := config.OIDC{
+		SigningKeys: []string{"a.pem", "b.pem"}, SubjectSalt: "salt",
+		AccessTokenLifetime: config.Duration(time.Minute), IDTokenLifetime: config.Duration(2 * time.Minute),
+		Clients: []config.Client{{
+			ID: "esenzioni", Name: "Esenzioni", Secret: "s3cret",
+			RedirectURIs: []string{"https://rp/cb"}, PostLogoutRedirectURIs: []string{"https://rp/bye"},
+			BackchannelLogoutURI: "https://rp/bc", TokenEndpointAuthMethod: config.AuthPrivateKeyJWT,
+			JWKS: `{"keys":[]}`, JWKSURI: "https://rp/jwks", Scopes: []string{"openid"},
+			SubjectType: config.SubjectPublic, HomeURL: "https://rp/",
+		}},
+	}
+	gotO := oidcOptions(o, oidc.Options{HTTPClient: outbound})
+	wantO := oidc.Options{
+		SigningKeys: []string{"a.pem", "b.pem"}, SubjectSalt: []byte("salt"),
+		AccessTokenLifetime: time.Minute, IDTokenLifetime: 2 * time.Minute, HTTPClient: outbound,
+		Clients: []oidc.Client{{
+			ID: "esenzioni", Name: "Esenzioni", Secret: "s3cret",
+			RedirectURIs: []string{"https://rp/cb"}, PostLogoutRedirectURIs: []string{"https://rp/bye"},
+			BackchannelLogoutURI: "https://rp/bc", AuthMethod: oidc.AuthPrivateKeyJWT,
+			JWKS: `{"keys":[]}`, JWKSURI: "https://rp/jwks", Scopes: []string{"openid"},
+			SubjectType: oidc.SubjectPublic,
+		}},
+	}
+	if !reflect.DeepEqual(gotO, wantO) {
+		t.Errorf("oidcOptions:\n got %+v\nwant %+v", gotO, wantO)
+	}
+
+	s := config.SAML{
+		CertFile: "idp.crt", KeyFile: "idp.key", NameIDSalt: "salt",
+		ServiceProviders: []config.ServiceProvider{{
+			EntityID: "https://cms/sp", Name: "CMS", MetadataFile: "cms.xml", MetadataURL: "https://cms/md",
+			MetadataSignerFile: "signer.crt", AttributeProfile: config.ProfileOID, NameIDFormat: config.NameIDTransient,
+			RequireSignedRequests: true, HomeURL: "https://cms/",
+		}},
+	}
+	gotS := samlOptions(s, saml.Options{HTTPClient: outbound})
+	wantS := saml.Options{
+		CertFile: "idp.crt", KeyFile: "idp.key", NameIDSalt: []byte("salt"), HTTPClient: outbound,
+		ServiceProviders: []saml.ServiceProvider{{
+			EntityID: "https://cms/sp", MetadataFile: "cms.xml", MetadataURL: "https://cms/md",
+			MetadataSignerFile: "signer.crt", AttributeProfile: saml.ProfileOID, NameIDFormat: saml.NameIDTransient,
+			RequireSignedRequests: true,
+		}},
+	}
+	if !reflect.DeepEqual(gotS, wantS) {
+		t.Errorf("samlOptions:\n got %+v\nwant %+v", gotS, wantS)
+	}
+}
