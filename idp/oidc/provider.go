@@ -81,36 +81,8 @@ var _ idp.LogoutNotifier = (*Provider)(nil)
 // Kind, the end-session handler of /logout and the logout notifier. The
 // issuer is svc.Issuer().
 func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*Provider, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Recorder == nil {
-		o.Recorder = NopRecorder{}
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
-	}
-	if o.BackchannelAttempts <= 0 {
-		o.BackchannelAttempts = 4
-	}
-	if o.BackchannelBackoff <= 0 {
-		o.BackchannelBackoff = time.Second
-	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
+	if err := o.fillDefaults(); err != nil {
+		return nil, err
 	}
 	pems := make([][]byte, 0, len(cfg.SigningKeys))
 	for _, f := range cfg.SigningKeys {
@@ -145,6 +117,44 @@ func New(cfg config.OIDC, svc *idp.Service, store sessions.Store, eph sessions.E
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil
+}
+
+// fillDefaults gives every option left unset its default: the system
+// clock and randomness, a 10 s HTTP client, a silent logger and recorder,
+// the embedded pages.
+func (o *Options) fillDefaults() error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Recorder == nil {
+		o.Recorder = NopRecorder{}
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.BackchannelAttempts <= 0 {
+		o.BackchannelAttempts = 4
+	}
+	if o.BackchannelBackoff <= 0 {
+		o.BackchannelBackoff = time.Second
+	}
+	if o.Pages == nil {
+		pages, err := web.New()
+		if err != nil {
+			return err
+		}
+		o.Pages = pages
+	}
+	return nil
 }
 
 func durationOr(d config.Duration, def time.Duration) time.Duration {

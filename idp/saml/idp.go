@@ -116,42 +116,8 @@ var (
 // Kind and as a logout notifier. The entity id is svc.Issuer() +
 // PathMetadata.
 func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Options) (*IdP, error) {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Recorder == nil {
-		o.Recorder = NopRecorder{}
-	}
-	if o.ReadFile == nil {
-		o.ReadFile = os.ReadFile
-	}
-	if o.MetadataRefresh <= 0 {
-		o.MetadataRefresh = time.Hour
-	}
-	if o.AssertionLifetime <= 0 {
-		o.AssertionLifetime = 5 * time.Minute
-	}
-	if o.LogoutAttempts <= 0 {
-		o.LogoutAttempts = 3
-	}
-	if o.LogoutBackoff <= 0 {
-		o.LogoutBackoff = time.Second
-	}
-	if o.Pages == nil {
-		pages, err := web.New()
-		if err != nil {
-			return nil, err
-		}
-		o.Pages = pages
+	if err := o.fillDefaults(); err != nil {
+		return nil, err
 	}
 	if len(cfg.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
@@ -189,6 +155,50 @@ func New(cfg config.SAML, svc *idp.Service, store sessions.Store, eph sessions.E
 	svc.RegisterResumer(Kind, p.resume)
 	svc.AddLogoutNotifier(p)
 	return p, nil
+}
+
+// fillDefaults gives every option left unset its default: the system
+// clock and randomness, a 10 s HTTP client, a silent logger and recorder,
+// the embedded pages.
+func (o *Options) fillDefaults() error {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Rand == nil {
+		o.Rand = rand.Reader
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Recorder == nil {
+		o.Recorder = NopRecorder{}
+	}
+	if o.ReadFile == nil {
+		o.ReadFile = os.ReadFile
+	}
+	if o.MetadataRefresh <= 0 {
+		o.MetadataRefresh = time.Hour
+	}
+	if o.AssertionLifetime <= 0 {
+		o.AssertionLifetime = 5 * time.Minute
+	}
+	if o.LogoutAttempts <= 0 {
+		o.LogoutAttempts = 3
+	}
+	if o.LogoutBackoff <= 0 {
+		o.LogoutBackoff = time.Second
+	}
+	if o.Pages == nil {
+		pages, err := web.New()
+		if err != nil {
+			return err
+		}
+		o.Pages = pages
+	}
+	return nil
 }
 
 func mustURL(s string) url.URL {
