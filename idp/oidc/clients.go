@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -48,71 +49,74 @@ type client struct {
 func newClients(list []config.Client) (map[string]*client, error) {
 	out := make(map[string]*client, len(list))
 	var errs []error
-	bad := func(id, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: client %q: %s", ErrBadClient, id, fmt.Sprintf(format, args...)))
-	}
 	for _, cc := range list {
-		c := &client{
-			id: cc.ID, name: cc.Name, secret: []byte(cc.Secret.Value()),
-			redirects: cc.RedirectURIs, postLogout: cc.PostLogoutRedirectURIs,
-			backchannel: cc.BackchannelLogoutURI, method: cc.TokenEndpointAuthMethod,
-			jwksURI: cc.JWKSURI, subject: cc.SubjectType,
+		bad := func(format string, args ...any) {
+			errs = append(errs, fmt.Errorf("%w: client %q: %s", ErrBadClient, cc.ID, fmt.Sprintf(format, args...)))
 		}
-		if c.id == "" {
-			bad(c.id, "empty id")
+		if cc.ID == "" {
+			bad("empty id")
 			continue
 		}
-		if _, dup := out[c.id]; dup {
-			bad(c.id, "duplicate id")
+		if _, dup := out[cc.ID]; dup {
+			bad("duplicate id")
 			continue
 		}
-		if c.name == "" {
-			c.name = c.id
-		}
-		if c.method == "" {
-			c.method = config.AuthClientSecretBasic
-		}
-		if c.subject == "" {
-			c.subject = config.SubjectPairwise
-		}
-		switch c.method {
-		case config.AuthClientSecretBasic, config.AuthClientSecretPost:
-			if len(c.secret) == 0 {
-				bad(c.id, "%s without a secret", c.method)
-			}
-		case config.AuthPrivateKeyJWT:
-			if cc.JWKS == "" && cc.JWKSURI == "" {
-				bad(c.id, "private_key_jwt without jwks or jwks_uri")
-			}
-		case config.AuthNone:
-		default:
-			bad(c.id, "token_endpoint_auth_method %q is not supported", c.method)
-		}
-		if cc.JWKS != "" {
-			set, err := jwk.Parse([]byte(cc.JWKS))
-			if err != nil || set.Len() == 0 {
-				bad(c.id, "jwks is not a JWK Set: %v", err)
-			} else {
-				c.keys = set
-			}
-		}
-		if len(c.redirects) == 0 {
-			bad(c.id, "no redirect_uris")
-		}
-		for _, u := range c.redirects {
-			if p, err := url.Parse(u); err != nil || p.Scheme == "" || p.Fragment != "" {
-				bad(c.id, "redirect_uri %q is not an absolute URI without fragment", u)
-			}
-		}
-		if len(cc.Scopes) > 0 {
-			c.scopes = map[string]bool{ScopeOpenID: true}
-			for _, s := range cc.Scopes {
-				c.scopes[s] = true
-			}
-		}
-		out[c.id] = c
+		out[cc.ID] = newClient(cc, bad)
 	}
 	return out, errors.Join(errs...)
+}
+
+// newClient builds a client from its settings, with the defaults filled
+// in, and tells bad what is wrong with them.
+func newClient(cc config.Client, bad func(format string, args ...any)) *client {
+	c := &client{
+		id: cc.ID, name: cmp.Or(cc.Name, cc.ID), secret: []byte(cc.Secret.Value()),
+		redirects: cc.RedirectURIs, postLogout: cc.PostLogoutRedirectURIs,
+		backchannel: cc.BackchannelLogoutURI, method: cmp.Or(cc.TokenEndpointAuthMethod, config.AuthClientSecretBasic),
+		jwksURI: cc.JWKSURI, subject: cmp.Or(cc.SubjectType, config.SubjectPairwise),
+	}
+	c.checkAuth(cc, bad)
+	if len(c.redirects) == 0 {
+		bad("no redirect_uris")
+	}
+	for _, u := range c.redirects {
+		if p, err := url.Parse(u); err != nil || p.Scheme == "" || p.Fragment != "" {
+			bad("redirect_uri %q is not an absolute URI without fragment", u)
+		}
+	}
+	if len(cc.Scopes) > 0 {
+		c.scopes = map[string]bool{ScopeOpenID: true}
+		for _, s := range cc.Scopes {
+			c.scopes[s] = true
+		}
+	}
+	return c
+}
+
+// checkAuth checks that the client has what its token endpoint
+// authentication method needs, and reads its JWK Set.
+func (c *client) checkAuth(cc config.Client, bad func(format string, args ...any)) {
+	switch c.method {
+	case config.AuthClientSecretBasic, config.AuthClientSecretPost:
+		if len(c.secret) == 0 {
+			bad("%s without a secret", c.method)
+		}
+	case config.AuthPrivateKeyJWT:
+		if cc.JWKS == "" && cc.JWKSURI == "" {
+			bad("private_key_jwt without jwks or jwks_uri")
+		}
+	case config.AuthNone:
+	default:
+		bad("token_endpoint_auth_method %q is not supported", c.method)
+	}
+	if cc.JWKS != "" {
+		set, err := jwk.Parse([]byte(cc.JWKS))
+		if err != nil || set.Len() == 0 {
+			bad("jwks is not a JWK Set: %v", err)
+		} else {
+			c.keys = set
+		}
+	}
 }
 
 // redirectAllowed reports whether uri is one of the client's registered
