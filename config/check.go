@@ -83,19 +83,27 @@ func absURL(p *problems, section, key, raw string, rule urlRule) *url.URL {
 		p.add(section, "option '%s' must be a URL with scheme %s but it's configured as '%s'", key, strings.Join(rule.schemes, " or "), raw)
 		return nil
 	}
+	if msg := rule.refusal(u, raw); msg != "" {
+		p.add(section, "option '%s' %s", key, msg)
+		return nil
+	}
+	return u
+}
+
+// refusal says what is wrong with an absolute URL u (written raw) under
+// the rule, "" when nothing is. The message follows "option 'key' ".
+func (rule urlRule) refusal(u *url.URL, raw string) string {
 	switch {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
-		p.add(section, "option '%s' must not have a fragment but it's configured as '%s'", key, raw)
+		return "must not have a fragment but it's configured as '" + raw + "'"
 	case u.User != nil:
-		p.add(section, "option '%s' must not hold credentials", key)
+		return "must not hold credentials"
 	case rule.originOnly && (strings.TrimSuffix(u.Path, "/") != "" || u.RawQuery != ""):
-		p.add(section, "option '%s' must be an origin (scheme://host[:port]) but it's configured as '%s'", key, raw)
+		return "must be an origin (scheme://host[:port]) but it's configured as '" + raw + "'"
 	case rule.noSlash && (strings.HasSuffix(u.Path, "/") || u.RawQuery != ""):
-		p.add(section, "option '%s' must not end with '/' nor have a query but it's configured as '%s'", key, raw)
-	default:
-		return u
+		return "must not end with '/' nor have a query but it's configured as '" + raw + "'"
 	}
-	return nil
+	return ""
 }
 
 // loopback reports whether a URL's host is a loopback name, where plain

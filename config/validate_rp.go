@@ -24,6 +24,21 @@ func (o OIDC) validate(p *problems) {
 
 func (c Client) validate(p *problems, path string) {
 	required(p, path, "id", c.ID)
+	c.validateURLs(p, path)
+	for _, s := range c.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\"\\") {
+			p.add(path, "option 'scopes' has an invalid item '%s'", s)
+		}
+	}
+	oneOf(p, path, "subject_type", c.SubjectType, subjectTypes)
+	if !oneOf(p, path, "token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods) {
+		return
+	}
+	c.validateAuth(p, path)
+}
+
+// validateURLs checks the client's redirect, logout and home addresses.
+func (c Client) validateURLs(p *problems, path string) {
 	if len(c.RedirectURIs) == 0 {
 		p.add(path, "option 'redirect_uris' is required")
 	}
@@ -40,15 +55,11 @@ func (c Client) validate(p *problems, path string) {
 	if c.HomeURL != "" {
 		absURL(p, path, "home_url", c.HomeURL, httpURL)
 	}
-	for _, s := range c.Scopes {
-		if s == "" || strings.ContainsAny(s, " \t\"\\") {
-			p.add(path, "option 'scopes' has an invalid item '%s'", s)
-		}
-	}
-	oneOf(p, path, "subject_type", c.SubjectType, subjectTypes)
-	if !oneOf(p, path, "token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods) {
-		return
-	}
+}
+
+// validateAuth checks that the client has what its token endpoint
+// authentication method needs, and nothing it must not have.
+func (c Client) validateAuth(p *problems, path string) {
 	m := c.TokenEndpointAuthMethod
 	switch m {
 	case AuthClientSecretBasic, AuthClientSecretPost:

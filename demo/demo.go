@@ -191,20 +191,7 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 		if c.Name == "cie" { // issued by the CIE chain: see ensureCIE
 			continue
 		}
-		opts := cnstest.CardOptions{FiscalCode: fixCheck(c.FiscalCode), UniqueKey: true,
-			GivenName: "MARIO", FamilyName: "ROSSI"}
-		switch c.Name {
-		case "unregistered":
-			opts.GivenName, opts.FamilyName = "ANNA", "VERDI"
-		case "operator":
-			opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
-		case "revoked":
-			opts.GivenName, opts.FamilyName = "LUCA", "NERI"
-		case "expired":
-			opts.GivenName, opts.FamilyName = "GIUSEPPE", "VERDI"
-			opts.NotBefore, opts.NotAfter = now.AddDate(-7, 0, 0), now.AddDate(-1, 0, 0)
-		}
-		card, err := ca.IssueCard(opts)
+		card, err := ca.IssueCard(demoCardOptions(c, now))
 		if err != nil {
 			return fmt.Errorf("demo card %s: %w", c.Name, err)
 		}
@@ -216,6 +203,25 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 		}
 	}
 	return s.registerCards(registered)
+}
+
+// demoCardOptions gives each demo card its holder and, for the expired
+// one, a validity that ended a year ago.
+func demoCardOptions(c Card, now time.Time) cnstest.CardOptions {
+	opts := cnstest.CardOptions{FiscalCode: fixCheck(c.FiscalCode), UniqueKey: true,
+		GivenName: "MARIO", FamilyName: "ROSSI"}
+	switch c.Name {
+	case "unregistered":
+		opts.GivenName, opts.FamilyName = "ANNA", "VERDI"
+	case "operator":
+		opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
+	case "revoked":
+		opts.GivenName, opts.FamilyName = "LUCA", "NERI"
+	case "expired":
+		opts.GivenName, opts.FamilyName = "GIUSEPPE", "VERDI"
+		opts.NotBefore, opts.NotAfter = now.AddDate(-7, 0, 0), now.AddDate(-1, 0, 0)
+	}
+	return opts
 }
 
 // registerCards stores the demo's registered citizen and operator, so that

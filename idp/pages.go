@@ -43,20 +43,20 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 
 // refuse renders the citizen's error page for a refusal reason.
 func (s *Service) refuse(w http.ResponseWriter, r *http.Request, status int, reason x509cns.Reason, backURL string) {
-	lang := web.LangFrom(r)
-	s.render(w, r, status, "error.html", page{
-		Lang: lang, Title: lang.T("error.title"), Heading: lang.T("error.title"), Reason: string(reason),
-		Message: web.ReasonMessage(lang, string(reason)), RequestID: RequestID(r.Context()), BackURL: backURL,
-	})
+	s.renderError(w, r, status, web.ErrorPage{Reason: string(reason), BackURL: backURL})
 }
 
 // failPage renders an error page with a fixed message key.
 func (s *Service) failPage(w http.ResponseWriter, r *http.Request, status int, titleKey, msgKey, backURL string) {
-	lang := web.LangFrom(r)
-	s.render(w, r, status, "error.html", page{
-		Lang: lang, Title: lang.T(titleKey), Heading: lang.T(titleKey), Message: lang.T(msgKey),
-		RequestID: RequestID(r.Context()), BackURL: backURL,
-	})
+	s.renderError(w, r, status, web.ErrorPage{TitleKey: titleKey, MessageKey: msgKey, BackURL: backURL})
+}
+
+// renderError renders the one error page with the request's code.
+func (s *Service) renderError(w http.ResponseWriter, r *http.Request, status int, e web.ErrorPage) {
+	e.RequestID = RequestID(r.Context())
+	if err := s.pages.RenderError(w, r, status, e); err != nil {
+		s.logger.ErrorContext(r.Context(), "page not rendered", "page", "error.html", "err", err)
+	}
 }
 
 // accessesFrom turns audit events into the welcome page's lines: a card

@@ -388,50 +388,19 @@ func parseXFCC(v string) ([][]xfccPair, error) {
 func parseXFCCElement(v string, i, n int) ([]xfccPair, int, error) {
 	var pairs []xfccPair
 	for {
-		start := i
-		for i < len(v) && isXFCCKeyByte(v[i]) {
-			i++
+		key, next, err := readXFCCKey(v, i, n, len(pairs) == 0)
+		if err != nil {
+			return nil, 0, err
 		}
-		key := v[start:i]
-		switch {
-		case key == "" && len(pairs) == 0 && (i == len(v) || v[i] == ','):
-			return nil, 0, fmt.Errorf("element %d is empty", n)
-		case key == "":
-			return nil, 0, fmt.Errorf("element %d: %q where a key should start", n, clip(v[i:]))
-		case i == len(v) || v[i] != '=':
-			return nil, 0, fmt.Errorf("element %d: key %s has no '='", n, key)
-		}
-		i++
-		var val strings.Builder
-		quoted := i < len(v) && v[i] == '"'
-		if quoted {
-			closed := false
-			for i++; i < len(v) && !closed; i++ {
-				switch c := v[i]; {
-				case c == '"':
-					closed = true
-				case c == '\\' && i+1 < len(v):
-					i++
-					val.WriteByte(v[i])
-				case c == '\\':
-				default:
-					val.WriteByte(c)
-				}
-			}
-			if !closed {
-				return nil, 0, fmt.Errorf("element %d: %s: unterminated quoted value", n, key)
-			}
+		i = next + 1 // past '='
+		var value string
+		if i < len(v) && v[i] == '"' {
+			value, i, err = readXFCCQuoted(v, i+1, n, key)
 		} else {
-			for ; i < len(v) && v[i] != ';' && v[i] != ','; i++ {
-				if v[i] == '"' || v[i] == '\\' {
-					return nil, 0, fmt.Errorf("element %d: %s: unquoted value holds %q", n, key, v[i])
-				}
-				val.WriteByte(v[i])
-			}
+			value, i, err = readXFCCToken(v, i, n, key)
 		}
-		value := val.String()
-		if !quoted {
-			value = strings.TrimRight(value, " \t")
+		if err != nil {
+			return nil, 0, err
 		}
 		pairs = append(pairs, xfccPair{key: key, value: value})
 		if j := skipOWS(v, i); j == len(v) || v[j] == ',' {
@@ -442,6 +411,59 @@ func parseXFCCElement(v string, i, n int) ([]xfccPair, int, error) {
 		}
 		i++
 	}
+}
+
+// readXFCCKey reads the key that starts at v[i] and returns it with the
+// index of the '=' that must follow; first says no pair was read yet in
+// element n.
+func readXFCCKey(v string, i, n int, first bool) (string, int, error) {
+	start := i
+	for i < len(v) && isXFCCKeyByte(v[i]) {
+		i++
+	}
+	key := v[start:i]
+	switch {
+	case key == "" && first && (i == len(v) || v[i] == ','):
+		return "", 0, fmt.Errorf("element %d is empty", n)
+	case key == "":
+		return "", 0, fmt.Errorf("element %d: %q where a key should start", n, clip(v[i:]))
+	case i == len(v) || v[i] != '=':
+		return "", 0, fmt.Errorf("element %d: key %s has no '='", n, key)
+	}
+	return key, i, nil
+}
+
+// readXFCCQuoted reads a quoted value whose content starts at v[i],
+// undoing backslash escapes, and returns it with the index past the
+// closing quote.
+func readXFCCQuoted(v string, i, n int, key string) (string, int, error) {
+	var val strings.Builder
+	for ; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '"':
+			return val.String(), i + 1, nil
+		case c == '\\' && i+1 < len(v):
+			i++
+			val.WriteByte(v[i])
+		case c == '\\':
+		default:
+			val.WriteByte(c)
+		}
+	}
+	return "", 0, fmt.Errorf("element %d: %s: unterminated quoted value", n, key)
+}
+
+// readXFCCToken reads an unquoted value that starts at v[i] and ends at
+// ';', ',' or the end, without trailing blanks, and returns it with the
+// index of its end.
+func readXFCCToken(v string, i, n int, key string) (string, int, error) {
+	start := i
+	for ; i < len(v) && v[i] != ';' && v[i] != ','; i++ {
+		if v[i] == '"' || v[i] == '\\' {
+			return "", 0, fmt.Errorf("element %d: %s: unquoted value holds %q", n, key, v[i])
+		}
+	}
+	return strings.TrimRight(v[start:i], " \t"), i, nil
 }
 
 func isXFCCKeyByte(c byte) bool {

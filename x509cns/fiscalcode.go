@@ -72,29 +72,19 @@ func ValidateFiscalCode(s string) error {
 	if len(s) != 16 {
 		return fmt.Errorf("%w: length %d", ErrFiscalCodeSyntax, len(s))
 	}
-	isLetter := func(c byte) bool { return c >= 'A' && c <= 'Z' }
 	for i := 0; i < 6; i++ {
-		if !isLetter(s[i]) {
+		if !isUpperLetter(s[i]) {
 			return fmt.Errorf("%w: position %d must be a letter", ErrFiscalCodeSyntax, i+1)
 		}
 	}
-	// De-omocode the digit positions to read the date.
-	var plain [16]byte
-	copy(plain[:], s)
-	for _, p := range omocodiaPositions {
-		c := s[p]
-		switch {
-		case c >= '0' && c <= '9':
-		case strings.IndexByte(omocodiaLetters, c) >= 0:
-			plain[p] = '0' + byte(strings.IndexByte(omocodiaLetters, c))
-		default:
-			return fmt.Errorf("%w: position %d must be a digit or one of %s", ErrFiscalCodeSyntax, p+1, omocodiaLetters)
-		}
+	plain, err := deOmocode(s)
+	if err != nil {
+		return err
 	}
 	if strings.IndexByte(monthLetters, s[8]) < 0 {
 		return fmt.Errorf("%w: position 9 is not a month letter", ErrFiscalCodeSyntax)
 	}
-	if !isLetter(s[11]) || !isLetter(s[15]) {
+	if !isUpperLetter(s[11]) || !isUpperLetter(s[15]) {
 		return fmt.Errorf("%w: positions 12 and 16 must be letters", ErrFiscalCodeSyntax)
 	}
 	day := int(plain[9]-'0')*10 + int(plain[10]-'0')
@@ -109,6 +99,26 @@ func ValidateFiscalCode(s string) error {
 		return fmt.Errorf("%w: got %c, want %c", ErrFiscalCodeCheck, s[15], want)
 	}
 	return nil
+}
+
+func isUpperLetter(c byte) bool { return c >= 'A' && c <= 'Z' }
+
+// deOmocode returns the 16-character code s with the omocodia letters of
+// its digit positions read back as digits, so that the date can be read.
+func deOmocode(s string) ([16]byte, error) {
+	var plain [16]byte
+	copy(plain[:], s)
+	for _, p := range omocodiaPositions {
+		c := s[p]
+		switch {
+		case c >= '0' && c <= '9':
+		case strings.IndexByte(omocodiaLetters, c) >= 0:
+			plain[p] = '0' + byte(strings.IndexByte(omocodiaLetters, c))
+		default:
+			return plain, fmt.Errorf("%w: position %d must be a digit or one of %s", ErrFiscalCodeSyntax, p+1, omocodiaLetters)
+		}
+	}
+	return plain, nil
 }
 
 // MaskFiscalCode keeps the first three and last characters of a fiscal

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
@@ -76,37 +77,56 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 	}
 	now := s.now()
 	rep := &LoadReport{Kind: "tsl", Source: "TSL", At: now}
-	if opts.Signer != nil {
-		ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{
-			Roots: []*x509.Certificate{opts.Signer},
-		})
-		ctx.IdAttribute = "Id" // TS 119 612 names its ID attribute "Id"
-		ctx.Clock = dsig.NewFakeClockAt(now)
-		signed, err := ctx.Validate(root)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrTSLSignature, err)
-		}
-		// Read only what the signature covers (no wrapping attacks).
-		root = signed
-		if err := checkTSLRoot(root); err != nil {
-			return nil, err
-		}
-		rep.SignatureOK, rep.Signer = true, opts.Signer.Subject.String()
-	} else {
-		rep.Notes = append(rep.Notes, "signature not checked: no TSL signer configured")
+	root, err := checkTSLSignature(root, opts.Signer, now, rep)
+	if err != nil {
+		return nil, err
 	}
+	for _, p := range selectTSLServices(parseTSLServices(root), opts, rep) {
+		rep.record(s.addDER(p.der, p.err, p.meta))
+	}
+	return rep, nil
+}
 
-	services := parseTSLServices(root)
+// checkTSLSignature verifies the list's signature by signer and returns
+// the signed element, the only one then read (no wrapping attacks). With
+// no signer configured it returns root and notes the unchecked signature.
+func checkTSLSignature(root *etree.Element, signer *x509.Certificate, now time.Time, rep *LoadReport) (*etree.Element, error) {
+	if signer == nil {
+		rep.Notes = append(rep.Notes, "signature not checked: no TSL signer configured")
+		return root, nil
+	}
+	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{
+		Roots: []*x509.Certificate{signer},
+	})
+	ctx.IdAttribute = "Id" // TS 119 612 names its ID attribute "Id"
+	ctx.Clock = dsig.NewFakeClockAt(now)
+	signed, err := ctx.Validate(root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTSLSignature, err)
+	}
+	if err := checkTSLRoot(signed); err != nil {
+		return nil, err
+	}
+	rep.SignatureOK, rep.Signer = true, signer.Subject.String()
+	return signed, nil
+}
+
+// pendingCert is a certificate of a kept service, still to be added.
+type pendingCert struct {
+	der  []byte
+	err  error
+	meta AddResult
+}
+
+// selectTSLServices keeps the services of the wanted types that are not
+// withdrawn and hold a certificate, recording the others in rep, and
+// returns their certificates.
+func selectTSLServices(services []tslService, opts TSLOptions, rep *LoadReport) []pendingCert {
 	types := opts.ServiceTypes
 	if len(types) == 0 {
 		types = []string{ServiceTypeIdV}
 	}
-	type pending struct {
-		der  []byte
-		err  error
-		meta AddResult
-	}
-	var todo []pending
+	var todo []pendingCert
 	for _, svc := range services {
 		rep.Services++
 		skip := SkippedService{TSP: svc.tsp, Name: svc.name, Type: svc.typ, Status: svc.status}
@@ -123,20 +143,24 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 			continue
 		}
 		rep.ServicesKept++
-		for _, c := range svc.certs {
-			src := "TSL " + svc.tsp + " / " + svc.name
-			if c.history {
-				src += " (history)"
-			}
-			todo = append(todo, pending{der: c.der, err: c.err, meta: AddResult{
-				Source: src, ServiceType: svc.typ, ServiceStatus: svc.status,
-			}})
+		todo = append(todo, serviceCerts(svc)...)
+	}
+	return todo
+}
+
+// serviceCerts names each certificate of svc by its provider and service.
+func serviceCerts(svc tslService) []pendingCert {
+	out := make([]pendingCert, 0, len(svc.certs))
+	for _, c := range svc.certs {
+		src := "TSL " + svc.tsp + " / " + svc.name
+		if c.history {
+			src += " (history)"
 		}
+		out = append(out, pendingCert{der: c.der, err: c.err, meta: AddResult{
+			Source: src, ServiceType: svc.typ, ServiceStatus: svc.status,
+		}})
 	}
-	for _, p := range todo {
-		rep.record(s.addDER(p.der, p.err, p.meta))
-	}
-	return rep, nil
+	return out
 }
 
 // checkPlainXML tokenizes the whole document with encoding/xml (strict, no

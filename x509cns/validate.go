@@ -85,59 +85,81 @@ func (v *Validator) Validate(presented []*x509.Certificate, at time.Time) (*Resu
 // is valid at time at; if none is, the time problem of the first path found
 // is reported, so an expired card reads "expired" rather than "unknown".
 func (v *Validator) buildChain(leaf *x509.Certificate, intermediates []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
-	var firstTimeErr, firstSigErr error
-	var walk func(path []*x509.Certificate) []*x509.Certificate
-	walk = func(path []*x509.Certificate) []*x509.Certificate {
-		cur := path[len(path)-1]
-		if len(path) > maxChainDepth {
-			return nil
-		}
-		// Trust anchors first: a chain that ends at an anchor is complete.
-		for _, a := range v.Anchors.Issuers(cur) {
-			if inPath(path, a) {
-				continue
-			}
-			cand := append(append([]*x509.Certificate(nil), path...), a)
-			if err := v.checkLink(cur, a, len(path)-1); err != nil {
-				if firstSigErr == nil {
-					firstSigErr = err
-				}
-				continue
-			}
-			if err := checkTimes(cand, at); err != nil {
-				if firstTimeErr == nil {
-					firstTimeErr = err
-				}
-				continue
-			}
-			return cand
-		}
-		for _, im := range intermediates {
-			if im == nil || inPath(path, im) || !bytes.Equal(im.RawSubject, cur.RawIssuer) {
-				continue
-			}
-			if err := v.checkLink(cur, im, len(path)-1); err != nil {
-				if firstSigErr == nil {
-					firstSigErr = err
-				}
-				continue
-			}
-			if c := walk(append(append([]*x509.Certificate(nil), path...), im)); c != nil {
-				return c
-			}
-		}
-		return nil
-	}
-	if chain := walk([]*x509.Certificate{leaf}); chain != nil {
+	b := chainBuilder{v: v, intermediates: intermediates, at: at}
+	if chain := b.walk([]*x509.Certificate{leaf}); chain != nil {
 		return chain, nil
 	}
-	if firstTimeErr != nil {
-		return nil, firstTimeErr
+	if b.firstTimeErr != nil {
+		return nil, b.firstTimeErr
 	}
-	if firstSigErr != nil {
-		return nil, firstSigErr
+	if b.firstSigErr != nil {
+		return nil, b.firstSigErr
 	}
 	return nil, Reject(ReasonUnknownIssuer, "no trusted CA issued %q", leaf.Issuer.String())
+}
+
+// chainBuilder searches a path from a leaf to a trust anchor, remembering
+// the first signature and validity failures met on the way: when no path
+// is found, they say why better than "unknown issuer".
+type chainBuilder struct {
+	v             *Validator
+	intermediates []*x509.Certificate
+	at            time.Time
+	firstTimeErr  error
+	firstSigErr   error
+}
+
+// walk extends path to a trust anchor, depth first, or returns nil.
+func (b *chainBuilder) walk(path []*x509.Certificate) []*x509.Certificate {
+	if len(path) > maxChainDepth {
+		return nil
+	}
+	// Trust anchors first: a chain that ends at an anchor is complete.
+	if chain := b.toAnchor(path); chain != nil {
+		return chain
+	}
+	cur := path[len(path)-1]
+	for _, im := range b.intermediates {
+		if im == nil || inPath(path, im) || !bytes.Equal(im.RawSubject, cur.RawIssuer) {
+			continue
+		}
+		if !b.linked(cur, im, len(path)-1) {
+			continue
+		}
+		if c := b.walk(append(append([]*x509.Certificate(nil), path...), im)); c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// toAnchor completes path with a trust anchor that issued its last
+// certificate and within whose validity the whole chain is, or returns nil.
+func (b *chainBuilder) toAnchor(path []*x509.Certificate) []*x509.Certificate {
+	cur := path[len(path)-1]
+	for _, a := range b.v.Anchors.Issuers(cur) {
+		if inPath(path, a) || !b.linked(cur, a, len(path)-1) {
+			continue
+		}
+		cand := append(append([]*x509.Certificate(nil), path...), a)
+		if err := checkTimes(cand, b.at); err != nil {
+			if b.firstTimeErr == nil {
+				b.firstTimeErr = err
+			}
+			continue
+		}
+		return cand
+	}
+	return nil
+}
+
+// linked reports whether issuer signed cert, keeping the first failure.
+func (b *chainBuilder) linked(cert, issuer *x509.Certificate, depth int) bool {
+	err := b.v.checkLink(cert, issuer, depth)
+	if err != nil && b.firstSigErr == nil {
+		b.firstSigErr = err
+	}
+	return err == nil
 }
 
 func inPath(path []*x509.Certificate, c *x509.Certificate) bool {

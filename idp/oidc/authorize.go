@@ -1,16 +1,14 @@
 package oidc
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -150,44 +148,17 @@ func (p *Provider) respond(w http.ResponseWriter, r *http.Request, req authReque
 	http.Redirect(w, r, u.String(), http.StatusSeeOther)
 }
 
-// formPostScript submits the form at once; the button serves browsers
-// without JavaScript.
-const formPostScript = `document.forms[0].submit();`
-
-var (
-	formPostHash = func() string {
-		sum := sha256.Sum256([]byte(formPostScript))
-		return base64.StdEncoding.EncodeToString(sum[:])
-	}()
-	formPostPage = template.Must(template.New("form_post").Parse(`<!doctype html>
-<html lang="it"><head><meta charset="utf-8"><title>cnsgate</title></head>
-<body><form method="post" action="{{.Action}}">
-{{range .Fields}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
-{{end}}<noscript><p>Premi il pulsante per tornare all'applicazione. / Press the button to go back to the application.</p>
-<button type="submit">Continua / Continue</button></noscript>
-</form><script>` + formPostScript + `</script></body></html>
-`))
-)
-
-type formField struct{ Name, Value string }
-
+// formPost delivers params to the client by the one auto-submitting form
+// of idp/web. The redirect URI was registered by the client, so its scheme
+// is written as given (a native application's private-use scheme).
 func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, u *url.URL, params url.Values) {
-	data := struct {
-		Action template.URL
-		Fields []formField
-	}{Action: template.URL(u.String())}
+	f := web.Form{Action: u.String(), TrustAction: true}
 	for _, k := range []string{"code", "state", "iss", "error", "error_description"} {
 		if v := params.Get(k); v != "" {
-			data.Fields = append(data.Fields, formField{k, v})
+			f.Fields = append(f.Fields, web.Field{Name: k, Value: v})
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'sha256-"+formPostHash+"'; form-action "+
-		u.Scheme+"://"+u.Host+"; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(http.StatusOK)
-	if err := formPostPage.Execute(w, data); err != nil {
-		p.logger.ErrorContext(r.Context(), "form_post not rendered", "err", err)
+	if err := p.pages.RenderForm(w, r, f); err != nil {
+		p.renderError(w, r, http.StatusInternalServerError, "internal", "form_post not rendered: "+err.Error())
 	}
 }

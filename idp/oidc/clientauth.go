@@ -40,32 +40,35 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, endpo
 	if c == nil {
 		return nil, newErr(errInvalidClient, "unknown client")
 	}
-	fail := newErr(errInvalidClient, "client authentication failed")
+	if !p.credentialsMatch(ctx, c, cr, endpoint) {
+		return nil, newErr(errInvalidClient, "client authentication failed")
+	}
+	return c, nil
+}
+
+// credentialsMatch reports whether cr authenticates c by the one method
+// the client registered: a secret sent the registered way, a signed
+// assertion, or nothing at all for a public client.
+func (p *Provider) credentialsMatch(ctx context.Context, c *client, cr credentials, endpoint string) bool {
 	switch c.method {
 	case AuthClientSecretBasic:
-		if !cr.Basic || !c.secretMatches(cr.Secret) {
-			return nil, fail
-		}
+		return cr.Basic && c.secretMatches(cr.Secret)
 	case AuthClientSecretPost:
-		if cr.Basic || !c.secretMatches(cr.Secret) {
-			return nil, fail
-		}
+		return !cr.Basic && c.secretMatches(cr.Secret)
 	case AuthPrivateKeyJWT:
 		if cr.Assertion == "" {
-			return nil, fail
+			return false
 		}
 		if err := p.verifyAssertion(ctx, c, cr.Assertion, endpoint); err != nil {
 			p.logger.InfoContext(ctx, "client assertion refused", "client_id", c.id, "err", err)
-			return nil, fail
+			return false
 		}
+		return true
 	case AuthNone:
-		if cr.Secret != "" || cr.Assertion != "" {
-			return nil, fail
-		}
+		return cr.Secret == "" && cr.Assertion == ""
 	default:
-		return nil, fail
+		return false
 	}
-	return c, nil
 }
 
 // verifyAssertion checks a private_key_jwt client assertion: signed by one
@@ -83,31 +86,18 @@ func (p *Provider) verifyAssertion(ctx context.Context, c *client, raw, endpoint
 	if err != nil {
 		return err
 	}
-	parse := func(set jwk.Set) (jwt.Token, error) {
-		return jwt.Parse([]byte(raw),
-			jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)),
-			jwt.WithValidate(true), jwt.WithClock(jwt.ClockFunc(p.now)), jwt.WithAcceptableSkew(assertionSkew),
-			jwt.WithIssuer(c.id), jwt.WithSubject(c.id),
-			jwt.WithRequiredClaim(jwt.ExpirationKey), jwt.WithRequiredClaim(jwt.JwtIDKey))
-	}
-	tok, err := parse(set)
+	tok, err := p.parseAssertion(raw, c, set)
 	if err != nil && c.jwksURI != "" {
 		// The client may have rotated its keys: fetch them again, at most
 		// once a minute, and retry.
 		if fresh, ferr := p.clientKeys(ctx, c, true); ferr == nil && fresh != set {
-			tok, err = parse(fresh)
+			tok, err = p.parseAssertion(raw, c, fresh)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	audOK := false
-	for _, a := range tok.Audience() {
-		if a == p.issuer || a == p.issuer+PathToken || a == endpoint {
-			audOK = true
-		}
-	}
-	if !audOK {
+	if !p.audienceOK(tok.Audience(), endpoint) {
 		return fmt.Errorf("audience %v does not name this provider", tok.Audience())
 	}
 	life := tok.Expiration().Sub(p.now())
@@ -122,6 +112,28 @@ func (p *Provider) verifyAssertion(ctx context.Context, c *client, raw, endpoint
 		return errors.New("jti already used: assertion replayed")
 	}
 	return nil
+}
+
+// parseAssertion verifies a client assertion's signature with the keys in
+// set and its claims: issued by and about the client, unexpired, with an
+// id.
+func (p *Provider) parseAssertion(raw string, c *client, set jwk.Set) (jwt.Token, error) {
+	return jwt.Parse([]byte(raw),
+		jwt.WithKeySet(set, jws.WithInferAlgorithmFromKey(true), jws.WithRequireKid(false)),
+		jwt.WithValidate(true), jwt.WithClock(jwt.ClockFunc(p.now)), jwt.WithAcceptableSkew(assertionSkew),
+		jwt.WithIssuer(c.id), jwt.WithSubject(c.id),
+		jwt.WithRequiredClaim(jwt.ExpirationKey), jwt.WithRequiredClaim(jwt.JwtIDKey))
+}
+
+// audienceOK reports whether an assertion's audience names this provider:
+// its issuer, its token endpoint, or the endpoint the assertion was sent to.
+func (p *Provider) audienceOK(aud []string, endpoint string) bool {
+	for _, a := range aud {
+		if a == p.issuer || a == p.issuer+PathToken || a == endpoint {
+			return true
+		}
+	}
+	return false
 }
 
 // clientKeys returns the client's keys: inline, or fetched from its

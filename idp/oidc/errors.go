@@ -79,45 +79,21 @@ func writeError(w http.ResponseWriter, r *http.Request, e *oauthError) {
 	writeJSON(w, e.status, e)
 }
 
-// texts of the provider's own error page; the detail goes to the log.
-var pageTexts = map[web.Lang]map[string]string{
-	web.Italian: {
-		"title":    "Richiesta non valida",
-		"request":  "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso non valida (applicazione o indirizzo di ritorno non registrati). Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
-		"logout":   "La richiesta di uscita dell'applicazione non è valida. Puoi comunque uscire da cnsgate dalla pagina iniziale.",
-		"internal": "Si è verificato un errore del servizio. Riprova tra qualche minuto.",
-	},
-	web.English: {
-		"title":    "Invalid request",
-		"request":  "The application that sent you here made an invalid login request (unregistered application or return address). Go back to the application and try again; if the problem persists, tell the application's help desk.",
-		"logout":   "The application's logout request is not valid. You can still log out of cnsgate from the home page.",
-		"internal": "The service had an error. Please try again in a few minutes.",
-	},
-}
-
-// errorPage is the data of idp/web's error.html.
-type errorPage struct {
-	Lang      web.Lang
-	Title     string
-	Heading   string
-	Message   string
-	RequestID string
-	BackURL   string
+// pageMessages maps the provider's error-page keys to idp/web texts.
+var pageMessages = map[string]string{
+	"request":  "oidc.request",
+	"logout":   "logout.invalid",
+	"internal": "reason.internal_error",
 }
 
 // renderError shows the citizen a fixed message; the detail is logged.
 func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, status int, key, detail string) {
-	lang := web.LangFrom(r)
-	texts := pageTexts[lang]
-	if texts == nil {
-		texts = pageTexts[web.Italian]
-	}
 	p.logger.WarnContext(r.Context(), "oidc request refused", "detail", detail, "status", status)
-	data := errorPage{
-		Lang: lang, Title: texts["title"], Heading: texts["title"], Message: texts[key],
+	e := web.ErrorPage{
+		TitleKey: "request.title", MessageKey: pageMessages[key],
 		RequestID: idp.RequestID(r.Context()), BackURL: p.issuer + "/",
 	}
-	if err := p.pages.Render(w, status, "error.html", data); err != nil {
+	if err := p.pages.RenderError(w, r, status, e); err != nil {
 		p.logger.ErrorContext(r.Context(), "page not rendered", "page", "error.html", "err", err)
 	}
 }

@@ -39,89 +39,178 @@ type authRequest struct {
 // the URI are confirmed.
 func parseAuthorize(form map[string][]string) (authRequest, *oauthError) {
 	req := authRequest{MaxAge: -1}
-	one := func(name string) (string, bool) {
-		v := form[name]
-		switch len(v) {
-		case 0:
-			return "", true
-		case 1:
-			return v[0], true
+	for _, step := range authorizeSteps {
+		if err := step(authParams(form), &req); err != nil {
+			return req, err
 		}
-		return "", false
 	}
+	return req, nil
+}
+
+// authorizeStep reads one part of an authorization request into req, or
+// refuses it. The steps run in order and the first refusal is the answer.
+type authorizeStep func(f authParams, req *authRequest) *oauthError
+
+// authorizeSteps: client_id and redirect_uri first (their refusals are
+// pages), then state and response_mode (so that later refusals can be
+// redirected), then the rest.
+var authorizeSteps = []authorizeStep{
+	readClientID,
+	readRedirectURI,
+	readReturnParams,
+	checkRepeated,
+	checkReturnParams,
+	checkUnsupported,
+	checkResponseType,
+	readScope,
+	readNonce,
+	readChallenge,
+	readPrompt,
+	readMaxAge,
+	readACRValues,
+}
+
+// authParams is a request's form.
+type authParams map[string][]string
+
+// one returns the single value of name ("" when absent) and false when the
+// parameter is repeated.
+func (f authParams) one(name string) (string, bool) {
+	switch v := f[name]; len(v) {
+	case 0:
+		return "", true
+	case 1:
+		return v[0], true
+	}
+	return "", false
+}
+
+// get returns the single value of name, "" when absent or repeated.
+func (f authParams) get(name string) string {
+	s, _ := f.one(name)
+	return s
+}
+
+func readClientID(f authParams, req *authRequest) *oauthError {
 	var ok bool
-	if req.ClientID, ok = one("client_id"); !ok || req.ClientID == "" || len(req.ClientID) > maxClientID {
-		return req, pageErr("client_id is missing, repeated or too long")
+	if req.ClientID, ok = f.one("client_id"); !ok || req.ClientID == "" || len(req.ClientID) > maxClientID {
+		return pageErr("client_id is missing, repeated or too long")
 	}
-	if req.RedirectURI, ok = one("redirect_uri"); !ok || req.RedirectURI == "" || len(req.RedirectURI) > maxParamLen {
-		return req, pageErr("redirect_uri is missing, repeated or too long")
+	return nil
+}
+
+func readRedirectURI(f authParams, req *authRequest) *oauthError {
+	var ok bool
+	if req.RedirectURI, ok = f.one("redirect_uri"); !ok || req.RedirectURI == "" || len(req.RedirectURI) > maxParamLen {
+		return pageErr("redirect_uri is missing, repeated or too long")
 	}
-	// From here errors go back to the client; state and response_mode are
-	// read first so that they can.
-	state, okState := one("state")
-	if okState && len(state) <= maxParamLen {
+	return nil
+}
+
+// readReturnParams keeps state and response_mode when they are usable, so
+// that every later refusal reaches the client as it asked. It never
+// refuses: checkReturnParams does, after checkRepeated.
+func readReturnParams(f authParams, req *authRequest) *oauthError {
+	if state, ok := f.one("state"); ok && len(state) <= maxParamLen {
 		req.State = state
 	}
-	mode, okMode := one("response_mode")
-	if okMode && mode == "form_post" {
+	req.ResponseMode = "query"
+	if mode, ok := f.one("response_mode"); ok && mode == "form_post" {
 		req.ResponseMode = "form_post"
-	} else {
-		req.ResponseMode = "query"
 	}
-	for _, name := range []string{"response_type", "scope", "nonce", "code_challenge", "code_challenge_method",
-		"prompt", "max_age", "acr_values", "request", "request_uri", "registration", "id_token_hint", "login_hint", "claims", "display", "ui_locales"} {
-		if len(form[name]) > 1 {
-			return req, newErr(errInvalidRequest, name+" is repeated")
+	return nil
+}
+
+// singleParams may appear at most once in a request.
+var singleParams = []string{"response_type", "scope", "nonce", "code_challenge", "code_challenge_method",
+	"prompt", "max_age", "acr_values", "request", "request_uri", "registration", "id_token_hint", "login_hint", "claims", "display", "ui_locales"}
+
+func checkRepeated(f authParams, _ *authRequest) *oauthError {
+	for _, name := range singleParams {
+		if len(f[name]) > 1 {
+			return newErr(errInvalidRequest, name+" is repeated")
 		}
 	}
+	return nil
+}
+
+func checkReturnParams(f authParams, _ *authRequest) *oauthError {
+	state, okState := f.one("state")
+	mode, okMode := f.one("response_mode")
 	switch {
 	case !okState:
-		return req, newErr(errInvalidRequest, "state is repeated")
+		return newErr(errInvalidRequest, "state is repeated")
 	case len(state) > maxParamLen:
-		return req, newErr(errInvalidRequest, "state is too long")
+		return newErr(errInvalidRequest, "state is too long")
 	case !okMode:
-		return req, newErr(errInvalidRequest, "response_mode is repeated")
+		return newErr(errInvalidRequest, "response_mode is repeated")
 	case mode != "" && mode != "query" && mode != "form_post":
-		return req, newErr(errInvalidRequest, "response_mode must be query or form_post")
+		return newErr(errInvalidRequest, "response_mode must be query or form_post")
 	}
-	v := func(name string) string { s, _ := one(name); return s }
+	return nil
+}
+
+// checkUnsupported refuses the optional features the provider does not
+// offer, each with its own error code.
+func checkUnsupported(f authParams, _ *authRequest) *oauthError {
 	switch {
-	case v("request") != "":
-		return req, newErr(errRequestNotSupported, "request objects are not supported")
-	case v("request_uri") != "":
-		return req, newErr(errRequestURINotSupported, "request_uri is not supported")
-	case v("registration") != "":
-		return req, newErr(errRegistrationNotSupp, "registration is not supported")
+	case f.get("request") != "":
+		return newErr(errRequestNotSupported, "request objects are not supported")
+	case f.get("request_uri") != "":
+		return newErr(errRequestURINotSupported, "request_uri is not supported")
+	case f.get("registration") != "":
+		return newErr(errRegistrationNotSupp, "registration is not supported")
 	}
-	switch rt := v("response_type"); rt {
+	return nil
+}
+
+func checkResponseType(f authParams, _ *authRequest) *oauthError {
+	switch f.get("response_type") {
 	case "code":
+		return nil
 	case "":
-		return req, newErr(errInvalidRequest, "response_type is missing")
+		return newErr(errInvalidRequest, "response_type is missing")
 	default:
-		return req, newErr(errUnsupportedResponseType, "only response_type=code is supported")
+		return newErr(errUnsupportedResponseType, "only response_type=code is supported")
 	}
-	scope := v("scope")
+}
+
+func readScope(f authParams, req *authRequest) *oauthError {
+	scope := f.get("scope")
 	if len(scope) > maxParamLen {
-		return req, newErr(errInvalidRequest, "scope is too long")
+		return newErr(errInvalidRequest, "scope is too long")
 	}
 	req.Scopes = strings.Fields(scope)
 	if !contains(req.Scopes, ScopeOpenID) {
-		return req, newErr(errInvalidScope, "the openid scope is required")
+		return newErr(errInvalidScope, "the openid scope is required")
 	}
-	req.Nonce = v("nonce")
+	return nil
+}
+
+func readNonce(f authParams, req *authRequest) *oauthError {
+	req.Nonce = f.get("nonce")
 	if len(req.Nonce) > maxParamLen {
-		return req, newErr(errInvalidRequest, "nonce is too long")
+		return newErr(errInvalidRequest, "nonce is too long")
 	}
-	req.Challenge = v("code_challenge")
-	switch method := v("code_challenge_method"); {
+	return nil
+}
+
+// readChallenge requires PKCE with S256 (RFC 7636 4.3).
+func readChallenge(f authParams, req *authRequest) *oauthError {
+	req.Challenge = f.get("code_challenge")
+	switch {
 	case req.Challenge == "":
-		return req, newErr(errInvalidRequest, "code_challenge is required (PKCE with S256)")
-	case method != "S256":
-		return req, newErr(errInvalidRequest, "code_challenge_method must be S256; plain is not supported")
+		return newErr(errInvalidRequest, "code_challenge is required (PKCE with S256)")
+	case f.get("code_challenge_method") != "S256":
+		return newErr(errInvalidRequest, "code_challenge_method must be S256; plain is not supported")
 	case len(req.Challenge) != challengeLen || !isBase64URL(req.Challenge):
-		return req, newErr(errInvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier")
+		return newErr(errInvalidRequest, "code_challenge must be the base64url SHA-256 of the verifier")
 	}
-	prompts := strings.Fields(v("prompt"))
+	return nil
+}
+
+func readPrompt(f authParams, req *authRequest) *oauthError {
+	prompts := strings.Fields(f.get("prompt"))
 	for _, pr := range prompts {
 		switch pr {
 		case "none", "login":
@@ -129,25 +218,35 @@ func parseAuthorize(form map[string][]string) (authRequest, *oauthError) {
 		case "consent", "select_account":
 			// No consent or account choice to show: the card is the account.
 		default:
-			return req, newErr(errInvalidRequest, "prompt must be none or login")
+			return newErr(errInvalidRequest, "prompt must be none or login")
 		}
 	}
 	if contains(prompts, "none") && len(prompts) > 1 {
-		return req, newErr(errInvalidRequest, "prompt=none cannot be combined with other values")
+		return newErr(errInvalidRequest, "prompt=none cannot be combined with other values")
 	}
-	if s := v("max_age"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 || n > maxAgeCeiling {
-			return req, newErr(errInvalidRequest, "max_age must be a non-negative number of seconds")
-		}
-		req.MaxAge = n
+	return nil
+}
+
+func readMaxAge(f authParams, req *authRequest) *oauthError {
+	s := f.get("max_age")
+	if s == "" {
+		return nil
 	}
-	acr := v("acr_values")
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > maxAgeCeiling {
+		return newErr(errInvalidRequest, "max_age must be a non-negative number of seconds")
+	}
+	req.MaxAge = n
+	return nil
+}
+
+func readACRValues(f authParams, req *authRequest) *oauthError {
+	acr := f.get("acr_values")
 	if len(acr) > maxParamLen {
-		return req, newErr(errInvalidRequest, "acr_values is too long")
+		return newErr(errInvalidRequest, "acr_values is too long")
 	}
 	req.ACRValues = strings.Fields(acr)
-	return req, nil
+	return nil
 }
 
 // isBase64URL reports whether s holds only the base64url alphabet.

@@ -53,6 +53,16 @@ func TestParseAuthorize(t *testing.T) {
 		{"fail/request-uri", url.Values{"request_uri": {"urn:x"}}, errRequestURINotSupported, false},
 		{"fail/registration", url.Values{"registration": {"{}"}}, errRegistrationNotSupp, false},
 		{"fail/response-mode-jwt", url.Values{"response_mode": {"jwt"}}, errInvalidRequest, false},
+		{"ok/prompt-none", url.Values{"prompt": {"none"}, "acr_values": {"urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI"}}, "", false},
+		{"fail/repeated-client-id", url.Values{"client_id": {"c", "c"}}, errInvalidRequest, true},
+		{"fail/long-redirect-uri", url.Values{"redirect_uri": {"https://rp/" + strings.Repeat("p", maxParamLen)}}, errInvalidRequest, true},
+		{"fail/repeated-response-mode", url.Values{"response_mode": {"query", "query"}}, errInvalidRequest, false},
+		{"fail/request-object", url.Values{"request": {"eyJ.x.y"}}, errRequestNotSupported, false},
+		{"fail/long-scope", url.Values{"scope": {"openid " + strings.Repeat("s", maxParamLen)}}, errInvalidRequest, false},
+		{"fail/long-nonce", url.Values{"nonce": {strings.Repeat("n", maxParamLen+1)}}, errInvalidRequest, false},
+		{"fail/short-challenge", url.Values{"code_challenge": {testChallenge[:42]}}, errInvalidRequest, false},
+		{"fail/max-age-negative", url.Values{"max_age": {"-1"}}, errInvalidRequest, false},
+		{"fail/long-acr-values", url.Values{"acr_values": {strings.Repeat("a", maxParamLen+1)}}, errInvalidRequest, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,16 +66,9 @@ func decodeRedirect(rawQuery, param string) (*message, error) {
 	if len(rawQuery) > maxQuery {
 		return nil, fmt.Errorf("%w: query string of %d bytes", ErrTooLarge, len(rawQuery))
 	}
-	raw := map[string]string{}
-	for part := range strings.SplitSeq(rawQuery, "&") {
-		k, v, _ := strings.Cut(part, "=")
-		switch k {
-		case param, "RelayState", "SigAlg", "Signature":
-			if _, dup := raw[k]; dup {
-				return nil, fmt.Errorf("%w: parameter %s repeated", ErrMalformed, k)
-			}
-			raw[k] = v
-		}
+	raw, err := redirectParams(rawQuery, param)
+	if err != nil {
+		return nil, err
 	}
 	enc, ok := raw[param]
 	if !ok || enc == "" {
@@ -85,13 +78,9 @@ func decodeRedirect(rawQuery, param string) (*message, error) {
 		return nil, fmt.Errorf("%w: %s of %d bytes", ErrTooLarge, param, len(enc))
 	}
 	m := &message{binding: bindingRedirect, param: param}
-	vals := map[string]string{}
-	for k, v := range raw {
-		u, err := url.QueryUnescape(v)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
-		}
-		vals[k] = u
+	vals, err := unescapeParams(raw)
+	if err != nil {
+		return nil, err
 	}
 	compressed, err := decodeBase64(vals[param])
 	if err != nil {
@@ -104,23 +93,65 @@ func decodeRedirect(rawQuery, param string) (*message, error) {
 	if len(m.relayState) > maxRelayState {
 		return nil, fmt.Errorf("%w: RelayState of %d bytes", ErrTooLarge, len(m.relayState))
 	}
-	_, hasAlg := raw["SigAlg"]
-	_, hasSig := raw["Signature"]
-	if hasAlg || hasSig {
-		if !hasAlg || !hasSig {
-			return nil, fmt.Errorf("%w: SigAlg and Signature must come together", ErrMalformed)
-		}
-		m.sigAlg = vals["SigAlg"]
-		if m.signature, err = decodeBase64(vals["Signature"]); err != nil {
-			return nil, err
-		}
-		m.signedQuery = param + "=" + enc
-		if rs, ok := raw["RelayState"]; ok {
-			m.signedQuery += "&RelayState=" + rs
-		}
-		m.signedQuery += "&SigAlg=" + raw["SigAlg"]
+	if err := m.readQuerySignature(raw, vals); err != nil {
+		return nil, err
 	}
 	return m, checkXML(m.xml)
+}
+
+// redirectParams returns the parameters of the Redirect binding found in
+// rawQuery, still escaped as they were signed; a repeated one is refused.
+func redirectParams(rawQuery, param string) (map[string]string, error) {
+	raw := map[string]string{}
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		k, v, _ := strings.Cut(part, "=")
+		switch k {
+		case param, "RelayState", "SigAlg", "Signature":
+			if _, dup := raw[k]; dup {
+				return nil, fmt.Errorf("%w: parameter %s repeated", ErrMalformed, k)
+			}
+			raw[k] = v
+		}
+	}
+	return raw, nil
+}
+
+// unescapeParams returns the values of raw, unescaped.
+func unescapeParams(raw map[string]string) (map[string]string, error) {
+	vals := make(map[string]string, len(raw))
+	for k, v := range raw {
+		u, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrMalformed, k, err)
+		}
+		vals[k] = u
+	}
+	return vals, nil
+}
+
+// readQuerySignature takes SigAlg and Signature, when present, and the
+// query string they sign, rebuilt in the binding's order from the escaped
+// values as sent.
+func (m *message) readQuerySignature(raw, vals map[string]string) error {
+	_, hasAlg := raw["SigAlg"]
+	_, hasSig := raw["Signature"]
+	if !hasAlg && !hasSig {
+		return nil
+	}
+	if !hasAlg || !hasSig {
+		return fmt.Errorf("%w: SigAlg and Signature must come together", ErrMalformed)
+	}
+	m.sigAlg = vals["SigAlg"]
+	var err error
+	if m.signature, err = decodeBase64(vals["Signature"]); err != nil {
+		return err
+	}
+	m.signedQuery = m.param + "=" + raw[m.param]
+	if rs, ok := raw["RelayState"]; ok {
+		m.signedQuery += "&RelayState=" + rs
+	}
+	m.signedQuery += "&SigAlg=" + raw["SigAlg"]
+	return nil
 }
 
 // decodePost reads param from a POST-binding form, the body capped before

@@ -115,34 +115,20 @@ func parseSPMetadata(data []byte, entityID string, signers []*x509.Certificate, 
 	if err := checkXML(data); err != nil {
 		return nil, err
 	}
-	if len(signers) > 0 {
-		verified, signed, err := verifyEnveloped(data, signers, now, true)
-		if err != nil {
-			return nil, fmt.Errorf("metadata signature: %w", err)
-		}
-		if !signed {
-			return nil, fmt.Errorf("metadata signature: %w", ErrUnsigned)
-		}
-		data = verified
+	data, err := verifiedMetadata(data, signers, now)
+	if err != nil {
+		return nil, err
 	}
 	entity, validUntil, err := findEntity(data, entityID)
 	if err != nil {
 		return nil, err
 	}
-	if !entity.ValidUntil.IsZero() && (validUntil.IsZero() || entity.ValidUntil.Before(validUntil)) {
-		validUntil = entity.ValidUntil
-	}
-	if !validUntil.IsZero() && !now.Before(validUntil) {
-		return nil, fmt.Errorf("metadata expired at %s", validUntil.Format(time.RFC3339))
+	validUntil, err = metadataValidUntil(entity, validUntil, now)
+	if err != nil {
+		return nil, err
 	}
 	md := &spMetadata{entity: entity, validUntil: validUntil}
-	for i := range entity.SPSSODescriptors {
-		d := &entity.SPSSODescriptors[i]
-		if strings.Contains(d.ProtocolSupportEnumeration, protocolSAML2) {
-			md.sso = d
-			break
-		}
-	}
+	md.sso = samlSSODescriptor(entity)
 	if md.sso == nil {
 		return nil, errors.New("metadata has no SAML 2.0 SPSSODescriptor")
 	}
@@ -151,6 +137,45 @@ func parseSPMetadata(data []byte, entityID string, signers []*x509.Certificate, 
 	}
 	md.wantsSigned = md.sso.AuthnRequestsSigned != nil && *md.sso.AuthnRequestsSigned
 	return md, nil
+}
+
+// verifiedMetadata returns what the signature of one of signers covers,
+// or data itself when no signer is configured.
+func verifiedMetadata(data []byte, signers []*x509.Certificate, now time.Time) ([]byte, error) {
+	if len(signers) == 0 {
+		return data, nil
+	}
+	verified, signed, err := verifyEnveloped(data, signers, now, true)
+	if err != nil {
+		return nil, fmt.Errorf("metadata signature: %w", err)
+	}
+	if !signed {
+		return nil, fmt.Errorf("metadata signature: %w", ErrUnsigned)
+	}
+	return verified, nil
+}
+
+// metadataValidUntil is the earlier of the entity's validUntil and its
+// enclosing document's; metadata past it is refused.
+func metadataValidUntil(entity *crewjam.EntityDescriptor, validUntil, now time.Time) (time.Time, error) {
+	if !entity.ValidUntil.IsZero() && (validUntil.IsZero() || entity.ValidUntil.Before(validUntil)) {
+		validUntil = entity.ValidUntil
+	}
+	if !validUntil.IsZero() && !now.Before(validUntil) {
+		return time.Time{}, fmt.Errorf("metadata expired at %s", validUntil.Format(time.RFC3339))
+	}
+	return validUntil, nil
+}
+
+// samlSSODescriptor is the entity's first SPSSODescriptor for SAML 2.0.
+func samlSSODescriptor(entity *crewjam.EntityDescriptor) *crewjam.SPSSODescriptor {
+	for i := range entity.SPSSODescriptors {
+		d := &entity.SPSSODescriptors[i]
+		if strings.Contains(d.ProtocolSupportEnumeration, protocolSAML2) {
+			return d
+		}
+	}
+	return nil
 }
 
 // findEntity returns the EntityDescriptor of entityID in data and the

@@ -211,28 +211,29 @@ func authnContextMet(rc *requestedAuthnContext) bool {
 	if len(rc.DeclRefs) > 0 {
 		return false
 	}
-	ours := classStrength[acrSmartcard]
 	for _, c := range rc.ClassRefs {
-		c = strings.TrimSpace(c)
-		s, known := classStrength[c]
-		switch rc.Comparison {
-		case "", "exact":
-			if c == acrSmartcard {
-				return true
-			}
-		case "minimum":
-			if known && s <= ours {
-				return true
-			}
-		case "maximum":
-			if known && s >= ours {
-				return true
-			}
-		case "better":
-			if known && s < ours {
-				return true
-			}
+		if classMet(strings.TrimSpace(c), rc.Comparison) {
+			return true
 		}
+	}
+	return false
+}
+
+// classMet reports whether a smart-card login meets the requested class c
+// under comparison (SAML core 3.3.2.2.1): exact names it, the others
+// compare strengths of known classes.
+func classMet(c, comparison string) bool {
+	ours := classStrength[acrSmartcard]
+	s, known := classStrength[c]
+	switch comparison {
+	case "", "exact":
+		return c == acrSmartcard
+	case "minimum":
+		return known && s <= ours
+	case "maximum":
+		return known && s >= ours
+	case "better":
+		return known && s < ours
 	}
 	return false
 }

@@ -1,13 +1,9 @@
 package saml
 
 import (
-	"bytes"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/http"
-	"net/url"
 
 	crewjam "github.com/crewjam/saml"
 
@@ -15,71 +11,18 @@ import (
 	"github.com/cnsgate/cnsgate/idp/web"
 )
 
-// autoSubmit is the only script the form page runs; the page sends it by
-// hash in its Content-Security-Policy. Without JavaScript the citizen
-// presses the button.
-const autoSubmit = `document.forms[0].submit()`
-
-var autoSubmitHash = func() string {
-	sum := sha256.Sum256([]byte(autoSubmit))
-	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
-}()
-
-var formPage = template.Must(template.New("form").Parse(`<!doctype html>
-<html lang="{{.Lang}}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title><link rel="stylesheet" href="/static/cnsgate.css"></head>
-<body><main id="main">
-<form method="post" action="{{.Action}}">
-{{- range .Fields}}
-<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}
-<p>{{.Text}}</p>
-<button type="submit">{{.Button}}</button>
-</form>
-</main>
-<script>` + autoSubmit + `</script>
-</body>
-</html>
-`))
-
-var formTexts = map[web.Lang][3]string{
-	web.Italian: {"Ritorno all'applicazione", "Ti stiamo riportando all'applicazione. Se non succede nulla, premi il pulsante.", "Continua"},
-	web.English: {"Back to the application", "Taking you back to the application. If nothing happens, press the button.", "Continue"},
-}
-
 // postForm answers with the HTTP-POST binding: a page whose form carries
 // the signed message raw as param (and relayState) to action, submitted
 // by the browser.
-func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param string, raw []byte, relayState string, extra ...[2]string) {
-	fields := [][2]string{{param, base64.StdEncoding.EncodeToString(raw)}}
+func (p *IdP) postForm(w http.ResponseWriter, r *http.Request, action, param string, raw []byte, relayState string, extra ...web.Field) {
+	fields := []web.Field{{Name: param, Value: base64.StdEncoding.EncodeToString(raw)}}
 	if relayState != "" {
-		fields = append(fields, [2]string{"RelayState", relayState})
+		fields = append(fields, web.Field{Name: "RelayState", Value: relayState})
 	}
 	fields = append(fields, extra...)
-	lang := web.LangFrom(r)
-	t := formTexts[lang]
-	var buf bytes.Buffer
-	err := formPage.Execute(&buf, map[string]any{
-		"Lang": string(lang), "Title": t[0], "Text": t[1], "Button": t[2], "Action": action, "Fields": fields,
-	})
-	if err != nil {
+	if err := p.pages.RenderForm(w, r, web.Form{Action: action, Fields: fields}); err != nil {
 		p.refuse(w, r, "internal", err)
-		return
 	}
-	formAction := "'self'"
-	if u, err := url.Parse(action); err == nil && u.Host != "" {
-		formAction = u.Scheme + "://" + u.Host
-	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src "+autoSubmitHash+
-		"; form-action "+formAction+"; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
 }
 
 // repostMarker flags a POST-binding request that this identity provider
@@ -102,7 +45,7 @@ func needsRepost(r *http.Request) bool {
 
 // repost answers with a page that posts m again to path on this origin.
 func (p *IdP) repost(w http.ResponseWriter, r *http.Request, path string, m *message) {
-	p.postForm(w, r, p.issuer+path, m.param, m.xml, m.relayState, [2]string{repostMarker, "1"})
+	p.postForm(w, r, p.issuer+path, m.param, m.xml, m.relayState, web.Field{Name: repostMarker, Value: "1"})
 }
 
 // sendStatus answers a valid request that cannot be met (NoPassive,
@@ -135,24 +78,14 @@ func (p *IdP) sendStatus(w http.ResponseWriter, r *http.Request, req *crewjam.Id
 	p.postForm(w, r, req.ACSEndpoint.Location, paramResponse, raw, req.RelayState)
 }
 
-// texts of the identity provider's error page; the detail goes to the log.
-var pageTexts = map[web.Lang]map[string]string{
-	web.Italian: {
-		"title":       "Richiesta non valida",
-		"request":     "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso SAML non valida o non riconosciuta. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
-		"logout":      "La richiesta di uscita dell'applicazione non è valida. Puoi comunque uscire da cnsgate dalla pagina iniziale.",
-		"session":     "La sessione è terminata durante l'accesso. Torna all'applicazione e accedi di nuovo.",
-		"unavailable": "Il servizio è temporaneamente non disponibile. Riprova tra qualche minuto.",
-		"internal":    "Si è verificato un errore del servizio. Riprova tra qualche minuto.",
-	},
-	web.English: {
-		"title":       "Invalid request",
-		"request":     "The application that sent you here made an invalid or unrecognised SAML login request. Go back to the application and try again; if the problem persists, tell the application's help desk.",
-		"logout":      "The application's logout request is not valid. You can still log out of cnsgate from the home page.",
-		"session":     "Your session ended during the login. Go back to the application and log in again.",
-		"unavailable": "The service is temporarily unavailable. Please try again in a few minutes.",
-		"internal":    "The service had an error. Please try again in a few minutes.",
-	},
+// pageMessages maps the identity provider's error-page keys to idp/web
+// texts.
+var pageMessages = map[string]string{
+	"request":     "saml.request",
+	"logout":      "logout.invalid",
+	"session":     "saml.session",
+	"unavailable": "unavailable.text",
+	"internal":    "reason.internal_error",
 }
 
 // refusals are the errors that mean "this request is not acceptable";
@@ -173,16 +106,6 @@ func pageKey(err error, key string) string {
 	return "unavailable"
 }
 
-// errorPage is the data of idp/web's error.html.
-type errorPage struct {
-	Lang      web.Lang
-	Title     string
-	Heading   string
-	Message   string
-	RequestID string
-	BackURL   string
-}
-
 // refuse shows the citizen a fixed message for key and logs the detail. It
 // never redirects: a request that fails here names an SP, an ACS or a
 // signature that cannot be trusted with the browser.
@@ -200,16 +123,11 @@ func (p *IdP) refuse(w http.ResponseWriter, r *http.Request, key string, err err
 	} else {
 		p.logger.WarnContext(r.Context(), "saml request refused", "err", err, "status", status)
 	}
-	lang := web.LangFrom(r)
-	texts := pageTexts[lang]
-	if texts == nil {
-		texts = pageTexts[web.Italian]
-	}
-	data := errorPage{
-		Lang: lang, Title: texts["title"], Heading: texts["title"], Message: texts[key],
+	e := web.ErrorPage{
+		TitleKey: "request.title", MessageKey: pageMessages[key],
 		RequestID: idp.RequestID(r.Context()), BackURL: p.issuer + "/",
 	}
-	if err := p.pages.Render(w, status, "error.html", data); err != nil {
+	if err := p.pages.RenderError(w, r, status, e); err != nil {
 		p.logger.ErrorContext(r.Context(), "page not rendered", "page", "error.html", "err", err)
 	}
 }

@@ -53,6 +53,17 @@ var texts = map[Lang]map[string]string{
 		"csrf.invalid":        "La richiesta non è valida o è scaduta. Torna alla pagina di accesso e riprova.",
 		"handoff.invalid":     "Il collegamento di accesso non è valido o è già stato usato. Accedi di nuovo.",
 
+		"form.title":    "Ritorno all'applicazione",
+		"form.text":     "Ti stiamo riportando all'applicazione. Se non succede nulla, premi il pulsante.",
+		"form.noscript": "Premi il pulsante per tornare all'applicazione.",
+		"form.button":   "Continua",
+
+		"request.title":  "Richiesta non valida",
+		"oidc.request":   "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso non valida (applicazione o indirizzo di ritorno non registrati). Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
+		"saml.request":   "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso SAML non valida o non riconosciuta. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
+		"saml.session":   "La sessione è terminata durante l'accesso. Torna all'applicazione e accedi di nuovo.",
+		"logout.invalid": "La richiesta di uscita dell'applicazione non è valida. Puoi comunque uscire da cnsgate dalla pagina iniziale.",
+
 		"reason.no_certificate":         "Il browser non ha presentato alcun certificato. Controlla che la tessera sia inserita nel lettore, che il software della tessera sia installato, e riprova scegliendo il certificato quando richiesto.",
 		"reason.malformed_certificate":  "Il certificato presentato non è leggibile. Riprova; se il problema persiste, rivolgiti allo sportello che ha rilasciato la tessera.",
 		"reason.unknown_issuer":         "La tessera è stata emessa da un ente non riconosciuto da questo servizio.",
@@ -122,6 +133,17 @@ var texts = map[Lang]map[string]string{
 		"unavailable.text":    "The service is temporarily unavailable. Please try again in a few minutes.",
 		"csrf.invalid":        "The request is not valid or has expired. Go back to the login page and try again.",
 		"handoff.invalid":     "The login link is not valid or has already been used. Please log in again.",
+
+		"form.title":    "Back to the application",
+		"form.text":     "Taking you back to the application. If nothing happens, press the button.",
+		"form.noscript": "Press the button to go back to the application.",
+		"form.button":   "Continue",
+
+		"request.title":  "Invalid request",
+		"oidc.request":   "The application that sent you here made an invalid login request (unregistered application or return address). Go back to the application and try again; if the problem persists, tell the application's help desk.",
+		"saml.request":   "The application that sent you here made an invalid or unrecognised SAML login request. Go back to the application and try again; if the problem persists, tell the application's help desk.",
+		"saml.session":   "Your session ended during the login. Go back to the application and log in again.",
+		"logout.invalid": "The application's logout request is not valid. You can still log out of cnsgate from the home page.",
 
 		"reason.no_certificate":         "Your browser presented no certificate. Check that the card is in the reader and its software is installed, then try again and choose the certificate when asked.",
 		"reason.malformed_certificate":  "The certificate presented cannot be read. Try again; if it keeps failing, contact the office that issued the card.",

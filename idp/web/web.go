@@ -19,7 +19,7 @@ var staticFS embed.FS
 
 // required lists every page the flows render; New fails when one is missing
 // so that a broken build never reaches a citizen.
-var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html"}
+var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html", "autosubmit.html"}
 
 // Pages renders the embedded templates.
 type Pages struct {
@@ -39,6 +39,9 @@ func New() (*Pages, error) {
 		if t.Lookup(name) == nil {
 			return nil, fmt.Errorf("web: template %s is missing", name)
 		}
+	}
+	if err := checkAutoSubmit(); err != nil {
+		return nil, err
 	}
 	return &Pages{t: t}, nil
 }

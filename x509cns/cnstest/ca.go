@@ -197,6 +197,40 @@ func certPolicies(cert *x509.Certificate) ([]Policy, error) {
 // create fills ca's signing state and creates its certificate, self-signed
 // when parent is nil. pathLen -1 leaves the path length unlimited.
 func (ca *CA) create(parent *CA, subject pkix.Name, ku x509.KeyUsage, pathLen int, policies []Policy, cfg caConfig) error {
+	ca.configure(parent, cfg)
+	var rawSubject []byte
+	if cfg.subject != nil {
+		subject = *cfg.subject
+	} else {
+		rawSubject = cfg.rawSubject
+	}
+	if cfg.policiesSet {
+		policies = cfg.policies
+	}
+	if err := ca.makeKey(cfg); err != nil {
+		return err
+	}
+	tpl, err := ca.caTemplate(subject, rawSubject, ku, pathLen, policies, cfg)
+	if err != nil {
+		return err
+	}
+	if parent == nil || cfg.sha1 {
+		tpl.SignatureAlgorithm = ca.SignatureAlgorithm // else the parent's
+	}
+	if parent == nil {
+		return ca.selfSign(tpl)
+	}
+	cert, err := parent.Issue(tpl, ca.Key.Public())
+	if err != nil {
+		return err
+	}
+	ca.Cert, ca.Parent = cert, parent
+	return nil
+}
+
+// configure sets the CA's clock, randomness, signature algorithm and the
+// addresses and administration it writes into the cards it issues.
+func (ca *CA) configure(parent *CA, cfg caConfig) {
 	ca.Now, ca.Rand = cfg.now, cfg.rand
 	if ca.Now == nil {
 		ca.Now = time.Now
@@ -220,33 +254,34 @@ func (ca *CA) create(parent *CA, subject pkix.Name, ku x509.KeyUsage, pathLen in
 	if cfg.administration != "" {
 		ca.Administration = cfg.administration
 	}
-	var rawSubject []byte
-	if cfg.subject != nil {
-		subject = *cfg.subject
-	} else {
-		rawSubject = cfg.rawSubject
-	}
-	if cfg.policiesSet {
-		policies = cfg.policies
-	}
 	ca.issued = map[string]*x509.Certificate{}
 	ca.revoked = map[string]x509.RevocationListEntry{}
+}
+
+// makeKey takes the configured key or generates one (2048 bits unless set).
+func (ca *CA) makeKey(cfg caConfig) error {
 	ca.Key = cfg.key
-	if ca.Key == nil {
-		bits := cfg.bits
-		if bits == 0 {
-			bits = 2048
-		}
-		k, err := Key(bits)
-		if err != nil {
-			return err
-		}
-		ca.Key = k
+	if ca.Key != nil {
+		return nil
 	}
-	now := ca.Now()
+	bits := cfg.bits
+	if bits == 0 {
+		bits = 2048
+	}
+	k, err := Key(bits)
+	if err != nil {
+		return err
+	}
+	ca.Key = k
+	return nil
+}
+
+// caTemplate is the CA certificate to sign: one year back to ten ahead
+// unless configured, with its policies.
+func (ca *CA) caTemplate(subject pkix.Name, rawSubject []byte, ku x509.KeyUsage, pathLen int, policies []Policy, cfg caConfig) (*x509.Certificate, error) {
 	notBefore, notAfter := cfg.notBefore, cfg.notAfter
 	if notBefore.IsZero() {
-		notBefore = now.AddDate(-1, 0, 0).Truncate(time.Second)
+		notBefore = ca.Now().AddDate(-1, 0, 0).Truncate(time.Second)
 	}
 	if notAfter.IsZero() {
 		notAfter = notBefore.AddDate(10, 0, 0)
@@ -262,33 +297,27 @@ func (ca *CA) create(parent *CA, subject pkix.Name, ku x509.KeyUsage, pathLen in
 		MaxPathLenZero:        pathLen == 0,
 		KeyUsage:              ku,
 	}
-	if parent == nil || cfg.sha1 {
-		tpl.SignatureAlgorithm = ca.SignatureAlgorithm // else the parent's
-	}
 	if len(policies) > 0 {
 		ext, err := PoliciesExtension(policies...)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		tpl.ExtraExtensions = append(tpl.ExtraExtensions, ext)
 	}
-	if parent == nil {
-		serial, err := randomSerial(ca.Rand)
-		if err != nil {
-			return err
-		}
-		tpl.SerialNumber = serial
-		der, err := x509.CreateCertificate(ca.Rand, tpl, tpl, ca.Key.Public(), ca.Key)
-		if err != nil {
-			return fmt.Errorf("cnstest: self-sign %q: %w", subject.String(), err)
-		}
-		ca.Cert, err = x509.ParseCertificate(der)
-		return err
-	}
-	cert, err := parent.Issue(tpl, ca.Key.Public())
+	return tpl, nil
+}
+
+// selfSign makes the CA a root: its certificate signed by its own key.
+func (ca *CA) selfSign(tpl *x509.Certificate) error {
+	serial, err := randomSerial(ca.Rand)
 	if err != nil {
 		return err
 	}
-	ca.Cert, ca.Parent = cert, parent
-	return nil
+	tpl.SerialNumber = serial
+	der, err := x509.CreateCertificate(ca.Rand, tpl, tpl, ca.Key.Public(), ca.Key)
+	if err != nil {
+		return fmt.Errorf("cnstest: self-sign %q: %w", tpl.Subject.String(), err)
+	}
+	ca.Cert, err = x509.ParseCertificate(der)
+	return err
 }

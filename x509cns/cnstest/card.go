@@ -108,10 +108,42 @@ func (ca *CA) IssueCard(opts CardOptions) (*Card, error) {
 	ca.mu.Unlock()
 
 	card := &Card{CA: ca, Chain: ca.Intermediates(), FiscalCode: opts.FiscalCode, CardID: opts.CardID}
+	if err := ca.fillCardIdentity(card, opts); err != nil {
+		return nil, err
+	}
+	key, err := cardKey(opts, seq)
+	if err != nil {
+		return nil, err
+	}
+	card.Key = key
+	tpl, err := ca.cardTemplate(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.RawSubject != nil:
+		tpl.RawSubject = opts.RawSubject
+	case opts.Subject != nil:
+		tpl.Subject = *opts.Subject
+	default:
+		tpl.Subject = ca.cardSubject(card, opts)
+	}
+	cert, err := ca.Issue(tpl, &key.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	card.Cert = cert
+	return card, nil
+}
+
+// fillCardIdentity gives card the fiscal code and card id that opts leave
+// out, drawn from the CA's randomness, and spoils the check character
+// when opts ask for it.
+func (ca *CA) fillCardIdentity(card *Card, opts CardOptions) error {
 	if card.FiscalCode == "" || card.CardID == "" {
 		idx, err := randomIndex(ca.Rand)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if card.FiscalCode == "" {
 			card.FiscalCode = FiscalCode(idx)
@@ -127,13 +159,12 @@ func (ca *CA) IssueCard(opts CardOptions) (*Card, error) {
 	if opts.BadCheckChar {
 		card.FiscalCode = WrongCheckChar(card.FiscalCode)
 	}
+	return nil
+}
 
-	key, err := cardKey(opts, seq)
-	if err != nil {
-		return nil, err
-	}
-	card.Key = key
-
+// cardTemplate is the CNS authentication profile as opts change it:
+// validity, key usages, signature algorithm and policies.
+func (ca *CA) cardTemplate(opts CardOptions) (*x509.Certificate, error) {
 	tpl := &x509.Certificate{
 		SerialNumber:    opts.Serial,
 		NotBefore:       opts.NotBefore,
@@ -148,18 +179,7 @@ func (ca *CA) IssueCard(opts CardOptions) (*Card, error) {
 	if tpl.NotAfter.IsZero() {
 		tpl.NotAfter = tpl.NotBefore.AddDate(6, 0, 0)
 	}
-	switch {
-	case opts.NoKeyUsage:
-		tpl.KeyUsage = 0
-	case opts.KeyUsage != 0:
-		tpl.KeyUsage = opts.KeyUsage
-	}
-	switch {
-	case opts.NoEKU:
-		tpl.ExtKeyUsage = nil
-	case opts.ExtKeyUsage != nil:
-		tpl.ExtKeyUsage = opts.ExtKeyUsage
-	}
+	cardUsages(tpl, opts)
 	if opts.SHA1 {
 		tpl.SignatureAlgorithm = x509.SHA1WithRSA
 	}
@@ -174,21 +194,23 @@ func (ca *CA) IssueCard(opts CardOptions) (*Card, error) {
 		}
 		tpl.ExtraExtensions = append([]pkix.Extension{ext}, tpl.ExtraExtensions...)
 	}
-	switch {
-	case opts.RawSubject != nil:
-		tpl.RawSubject = opts.RawSubject
-	case opts.Subject != nil:
-		tpl.Subject = *opts.Subject
-	default:
-		tpl.Subject = ca.cardSubject(card, opts)
-	}
+	return tpl, nil
+}
 
-	cert, err := ca.Issue(tpl, &key.PublicKey)
-	if err != nil {
-		return nil, err
+// cardUsages applies the key usage and extended key usage opts ask for.
+func cardUsages(tpl *x509.Certificate, opts CardOptions) {
+	switch {
+	case opts.NoKeyUsage:
+		tpl.KeyUsage = 0
+	case opts.KeyUsage != 0:
+		tpl.KeyUsage = opts.KeyUsage
 	}
-	card.Cert = cert
-	return card, nil
+	switch {
+	case opts.NoEKU:
+		tpl.ExtKeyUsage = nil
+	case opts.ExtKeyUsage != nil:
+		tpl.ExtKeyUsage = opts.ExtKeyUsage
+	}
 }
 
 // cardSubject builds C, O, OU, [SN, GN], [serialNumber], [dnQualifier], CN,

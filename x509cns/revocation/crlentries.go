@@ -82,37 +82,61 @@ func minimalInteger(b []byte) bool {
 func entryReason(exts cryptobyte.String, i int) (int, error) {
 	reason := 0
 	for !exts.Empty() {
-		var ext, oid, val cryptobyte.String
-		if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1Element(&oid, cbasn1.OBJECT_IDENTIFIER) {
-			return 0, malformed("extension of CRL entry %d", i)
-		}
-		known := bytes.Equal(oid, derReasonCode) || bytes.Equal(oid, derInvalidityDate) || bytes.Equal(oid, derCertificateIssuer)
-		if !known {
-			var id asn1.ObjectIdentifier
-			if c := oid; !c.ReadASN1ObjectIdentifier(&id) {
-				return 0, malformed("extension OID of CRL entry %d", i)
-			}
-		}
-		critical := false
-		if ext.PeekASN1Tag(cbasn1.BOOLEAN) && !ext.ReadASN1Boolean(&critical) {
-			return 0, malformed("extension of CRL entry %d", i)
-		}
-		if !ext.ReadASN1(&val, cbasn1.OCTET_STRING) {
-			return 0, malformed("extension of CRL entry %d", i)
+		e, err := readEntryExt(&exts, i)
+		if err != nil {
+			return 0, err
 		}
 		switch {
-		case bytes.Equal(oid, derReasonCode):
-			if !val.ReadASN1Enum(&reason) {
-				return 0, malformed("reasonCode of CRL entry %d", i)
+		case bytes.Equal(e.oid, derReasonCode):
+			if reason, err = readReasonCode(e.val, i); err != nil {
+				return 0, err
 			}
-			if reason < 0 || reason > 255 {
-				return 0, unsupported("reasonCode %d of CRL entry %d", reason, i)
-			}
-		case bytes.Equal(oid, derCertificateIssuer):
+		case bytes.Equal(e.oid, derCertificateIssuer):
 			return 0, unsupported("indirect CRL (certificateIssuer in entry %d)", i)
-		case critical && !known:
+		case e.critical && !e.known:
 			return 0, unsupported("unknown critical extension in CRL entry %d", i)
 		}
+	}
+	return reason, nil
+}
+
+// entryExt is one extension of a CRL entry.
+type entryExt struct {
+	oid, val        cryptobyte.String
+	known, critical bool
+}
+
+// readEntryExt reads the next extension of CRL entry i from exts.
+func readEntryExt(exts *cryptobyte.String, i int) (entryExt, error) {
+	var e entryExt
+	var ext cryptobyte.String
+	if !exts.ReadASN1(&ext, cbasn1.SEQUENCE) || !ext.ReadASN1Element(&e.oid, cbasn1.OBJECT_IDENTIFIER) {
+		return e, malformed("extension of CRL entry %d", i)
+	}
+	e.known = bytes.Equal(e.oid, derReasonCode) || bytes.Equal(e.oid, derInvalidityDate) || bytes.Equal(e.oid, derCertificateIssuer)
+	if !e.known {
+		var id asn1.ObjectIdentifier
+		if c := e.oid; !c.ReadASN1ObjectIdentifier(&id) {
+			return e, malformed("extension OID of CRL entry %d", i)
+		}
+	}
+	if ext.PeekASN1Tag(cbasn1.BOOLEAN) && !ext.ReadASN1Boolean(&e.critical) {
+		return e, malformed("extension of CRL entry %d", i)
+	}
+	if !ext.ReadASN1(&e.val, cbasn1.OCTET_STRING) {
+		return e, malformed("extension of CRL entry %d", i)
+	}
+	return e, nil
+}
+
+// readReasonCode reads the reasonCode of CRL entry i.
+func readReasonCode(val cryptobyte.String, i int) (int, error) {
+	var reason int
+	if !val.ReadASN1Enum(&reason) {
+		return 0, malformed("reasonCode of CRL entry %d", i)
+	}
+	if reason < 0 || reason > 255 {
+		return 0, unsupported("reasonCode %d of CRL entry %d", reason, i)
 	}
 	return reason, nil
 }
@@ -121,28 +145,9 @@ func entryReason(exts cryptobyte.String, i int) (int, error) {
 // fast path for the forms CAs write (YYMMDDHHMMSSZ, YYYYMMDDHHMMSSZ) that
 // accepts exactly what time.Parse plus cryptobyte's round-trip check would.
 func readTime(s *cryptobyte.String) (int64, bool) {
-	b := []byte(*s)
-	if len(b) >= 15 && b[0] == byte(cbasn1.UTCTime) && b[1] == 13 && b[14] == 'Z' {
-		if yy, ok := digits(b[2:4]); ok {
-			year := 1900 + yy
-			if yy < 50 {
-				year = 2000 + yy
-			}
-			if sec, ok := civil(year, b[4:14]); ok {
-				*s = (*s)[15:]
-				return sec, true
-			}
-		}
-	}
-	if len(b) >= 17 && b[0] == byte(cbasn1.GeneralizedTime) && b[1] == 15 && b[16] == 'Z' {
-		hi, ok1 := digits(b[2:4])
-		lo, ok2 := digits(b[4:6])
-		if ok1 && ok2 {
-			if sec, ok := civil(hi*100+lo, b[6:16]); ok {
-				*s = (*s)[17:]
-				return sec, true
-			}
-		}
+	if sec, n, ok := fastTime([]byte(*s)); ok {
+		*s = (*s)[n:]
+		return sec, true
 	}
 	var t time.Time
 	switch {
@@ -158,6 +163,33 @@ func readTime(s *cryptobyte.String) (int64, bool) {
 		return 0, false
 	}
 	return t.Unix(), true
+}
+
+// fastTime reads the common forms, YYMMDDHHMMSSZ and YYYYMMDDHHMMSSZ, at
+// the start of b without allocating: the seconds since 1970 and the
+// element's length.
+func fastTime(b []byte) (sec int64, n int, ok bool) {
+	if len(b) >= 15 && b[0] == byte(cbasn1.UTCTime) && b[1] == 13 && b[14] == 'Z' {
+		if yy, ok := digits(b[2:4]); ok {
+			year := 1900 + yy
+			if yy < 50 {
+				year = 2000 + yy
+			}
+			if sec, ok := civil(year, b[4:14]); ok {
+				return sec, 15, true
+			}
+		}
+	}
+	if len(b) >= 17 && b[0] == byte(cbasn1.GeneralizedTime) && b[1] == 15 && b[16] == 'Z' {
+		hi, ok1 := digits(b[2:4])
+		lo, ok2 := digits(b[4:6])
+		if ok1 && ok2 {
+			if sec, ok := civil(hi*100+lo, b[6:16]); ok {
+				return sec, 17, true
+			}
+		}
+	}
+	return 0, 0, false
 }
 
 // digits reads two ASCII digits.

@@ -3,6 +3,7 @@ package revocation
 import (
 	"bytes"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -64,53 +65,11 @@ func unsupported(format string, args ...any) error {
 // by reason or for CA or attribute certificates, and reason codes above
 // 255.
 func parseCRL(der []byte) (*parsedCRL, error) {
-	input := cryptobyte.String(der)
-	var crl, tbsElem, tbs cryptobyte.String
-	if !input.ReadASN1(&crl, cbasn1.SEQUENCE) || !crl.ReadASN1Element(&tbsElem, cbasn1.SEQUENCE) {
-		return nil, malformed("not a DER CRL")
+	parts, err := splitCRL(der)
+	if err != nil {
+		return nil, err
 	}
-	tbs = tbsElem
-	if !tbs.ReadASN1(&tbs, cbasn1.SEQUENCE) {
-		return nil, malformed("tbsCertList")
-	}
-	body := tbs
-	v1 := body.PeekASN1Tag(cbasn1.SEQUENCE)
-	var skip cryptobyte.String
-	var tag cbasn1.Tag
-	if !v1 && !body.ReadASN1Element(&skip, cbasn1.INTEGER) {
-		return nil, malformed("CRL version")
-	}
-	if !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) || !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) ||
-		!body.ReadAnyASN1Element(&skip, &tag) || tag != cbasn1.UTCTime && tag != cbasn1.GeneralizedTime {
-		return nil, malformed("CRL header")
-	}
-	if body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime) {
-		body.ReadAnyASN1Element(&skip, &tag)
-	}
-	revStart := len(tbs) - len(body)
-	var revoked cryptobyte.String
-	if body.PeekASN1Tag(cbasn1.SEQUENCE) && !body.ReadASN1(&revoked, cbasn1.SEQUENCE) {
-		return nil, malformed("revokedCertificates")
-	}
-	revEnd := len(tbs) - len(body)
-
-	// The skeleton: the same CRL with an empty revokedCertificates (and a
-	// version field for v1), so that crypto/x509 reads the rest as usual.
-	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)-(revEnd-revStart)+len(crl)+16))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			if v1 {
-				b.AddBytes([]byte{0x02, 0x01, 0x01})
-			}
-			b.AddBytes(tbs[:revStart])
-			if revEnd > revStart {
-				b.AddBytes([]byte{0x30, 0x00})
-			}
-			b.AddBytes(tbs[revEnd:])
-		})
-		b.AddBytes(crl)
-	})
-	skeleton, err := b.Bytes()
+	skeleton, err := parts.skeleton()
 	if err != nil {
 		return nil, malformed("%v", err)
 	}
@@ -118,7 +77,7 @@ func parseCRL(der []byte) (*parsedCRL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	table, err := parseEntries(revoked)
+	table, err := parseEntries(parts.revoked)
 	if err != nil {
 		return nil, err
 	}
@@ -129,17 +88,94 @@ func parseCRL(der []byte) (*parsedCRL, error) {
 		number:     rl.Number,
 		thisUpdate: rl.ThisUpdate,
 		nextUpdate: rl.NextUpdate,
-		v1:         v1,
+		v1:         parts.v1,
 		table:      table,
-		tbs:        tbsElem,
+		tbs:        parts.tbsElem,
 		signature:  rl.Signature,
 		sigAlg:     rl.SignatureAlgorithm,
 	}
-	for _, ext := range rl.Extensions {
+	if p.scope, err = crlScope(rl.Extensions); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// crlParts is a CRL cut around its revokedCertificates, which parseEntries
+// reads apart from the rest.
+type crlParts struct {
+	crl      cryptobyte.String // what follows tbsCertList: algorithm and signature
+	tbsElem  cryptobyte.String // tbsCertList with its header, as signed
+	tbs      cryptobyte.String // tbsCertList's content
+	revoked  cryptobyte.String // revokedCertificates' content
+	revStart int               // where revokedCertificates starts in tbs
+	revEnd   int               // and where it ends
+	v1       bool              // no version field
+}
+
+// splitCRL finds the parts of a DER CRL, checking the header fields only
+// for their shape: crypto/x509 reads them from the skeleton.
+func splitCRL(der []byte) (crlParts, error) {
+	var c crlParts
+	input := cryptobyte.String(der)
+	if !input.ReadASN1(&c.crl, cbasn1.SEQUENCE) || !c.crl.ReadASN1Element(&c.tbsElem, cbasn1.SEQUENCE) {
+		return c, malformed("not a DER CRL")
+	}
+	c.tbs = c.tbsElem
+	if !c.tbs.ReadASN1(&c.tbs, cbasn1.SEQUENCE) {
+		return c, malformed("tbsCertList")
+	}
+	body := c.tbs
+	c.v1 = body.PeekASN1Tag(cbasn1.SEQUENCE)
+	var skip cryptobyte.String
+	var tag cbasn1.Tag
+	if !c.v1 && !body.ReadASN1Element(&skip, cbasn1.INTEGER) {
+		return c, malformed("CRL version")
+	}
+	if !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) || !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) ||
+		!body.ReadAnyASN1Element(&skip, &tag) || tag != cbasn1.UTCTime && tag != cbasn1.GeneralizedTime {
+		return c, malformed("CRL header")
+	}
+	if body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime) {
+		body.ReadAnyASN1Element(&skip, &tag)
+	}
+	c.revStart = len(c.tbs) - len(body)
+	if body.PeekASN1Tag(cbasn1.SEQUENCE) && !body.ReadASN1(&c.revoked, cbasn1.SEQUENCE) {
+		return c, malformed("revokedCertificates")
+	}
+	c.revEnd = len(c.tbs) - len(body)
+	return c, nil
+}
+
+// skeleton is the same CRL with an empty revokedCertificates (and a
+// version field for v1), so that crypto/x509 reads the rest as usual.
+func (c crlParts) skeleton() ([]byte, error) {
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(c.tbs)-(c.revEnd-c.revStart)+len(c.crl)+16))
+	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			if c.v1 {
+				b.AddBytes([]byte{0x02, 0x01, 0x01})
+			}
+			b.AddBytes(c.tbs[:c.revStart])
+			if c.revEnd > c.revStart {
+				b.AddBytes([]byte{0x30, 0x00})
+			}
+			b.AddBytes(c.tbs[c.revEnd:])
+		})
+		b.AddBytes(c.crl)
+	})
+	return b.Bytes()
+}
+
+// crlScope checks the CRL's extensions and returns the URIs of its
+// issuingDistributionPoint, if any.
+func crlScope(exts []pkix.Extension) ([]string, error) {
+	var scope []string
+	for _, ext := range exts {
 		switch {
 		case ext.Id.Equal(oidAuthorityKeyID), ext.Id.Equal(oidCRLNumber):
 		case ext.Id.Equal(oidIssuingDP):
-			if p.scope, err = parseIssuingDP(ext.Value); err != nil {
+			var err error
+			if scope, err = parseIssuingDP(ext.Value); err != nil {
 				return nil, err
 			}
 		case ext.Id.Equal(oidDeltaCRL):
@@ -148,7 +184,7 @@ func parseCRL(der []byte) (*parsedCRL, error) {
 			return nil, unsupported("unknown critical CRL extension %v", ext.Id)
 		}
 	}
-	return p, nil
+	return scope, nil
 }
 
 // checkSignatureFrom verifies the CRL's signature over the raw TBS bytes
@@ -175,46 +211,66 @@ func parseIssuingDP(value []byte) ([]string, error) {
 	}
 	var uris []string
 	if hasDPN {
-		var full cryptobyte.String
-		if !dpn.ReadASN1(&full, cbasn1.Tag(0).Constructed().ContextSpecific()) {
-			return nil, unsupported("issuingDistributionPoint without a fullName")
-		}
-		for !full.Empty() {
-			var v cryptobyte.String
-			var tag cbasn1.Tag
-			if !full.ReadAnyASN1(&v, &tag) {
-				return nil, malformed("issuingDistributionPoint name")
-			}
-			if tag == cbasn1.Tag(6).ContextSpecific() {
-				uris = append(uris, string(v))
-			}
-		}
-		if len(uris) == 0 {
-			return nil, unsupported("issuingDistributionPoint without a URI")
+		var err error
+		if uris, err = idpURIs(dpn); err != nil {
+			return nil, err
 		}
 	}
+	if err := checkIDPFlags(idp); err != nil {
+		return nil, err
+	}
+	return uris, nil
+}
+
+// idpURIs returns the URIs of an issuingDistributionPoint's
+// distributionPoint, which must be a fullName holding one at least.
+func idpURIs(dpn cryptobyte.String) ([]string, error) {
+	var full cryptobyte.String
+	if !dpn.ReadASN1(&full, cbasn1.Tag(0).Constructed().ContextSpecific()) {
+		return nil, unsupported("issuingDistributionPoint without a fullName")
+	}
+	var uris []string
+	for !full.Empty() {
+		var v cryptobyte.String
+		var tag cbasn1.Tag
+		if !full.ReadAnyASN1(&v, &tag) {
+			return nil, malformed("issuingDistributionPoint name")
+		}
+		if tag == cbasn1.Tag(6).ContextSpecific() {
+			uris = append(uris, string(v))
+		}
+	}
+	if len(uris) == 0 {
+		return nil, unsupported("issuingDistributionPoint without a URI")
+	}
+	return uris, nil
+}
+
+// checkIDPFlags refuses an issuingDistributionPoint whose flags scope the
+// CRL to anything but end-entity certificates of one issuer.
+func checkIDPFlags(idp cryptobyte.String) error {
 	for !idp.Empty() {
 		var v cryptobyte.String
 		var tag cbasn1.Tag
 		if !idp.ReadAnyASN1(&v, &tag) {
-			return nil, malformed("issuingDistributionPoint flags")
+			return malformed("issuingDistributionPoint flags")
 		}
 		set := len(v) == 1 && v[0] != 0
 		switch tag {
 		case cbasn1.Tag(1).ContextSpecific(): // onlyContainsUserCerts: covers cards
 		case cbasn1.Tag(2).ContextSpecific(), cbasn1.Tag(5).ContextSpecific():
 			if set {
-				return nil, unsupported("CRL only for CA or attribute certificates")
+				return unsupported("CRL only for CA or attribute certificates")
 			}
 		case cbasn1.Tag(4).ContextSpecific():
 			if set {
-				return nil, unsupported("indirect CRL")
+				return unsupported("indirect CRL")
 			}
 		case cbasn1.Tag(3).ContextSpecific(), cbasn1.Tag(3).Constructed().ContextSpecific():
-			return nil, unsupported("CRL partitioned by reason")
+			return unsupported("CRL partitioned by reason")
 		default:
-			return nil, malformed("issuingDistributionPoint field %v", tag)
+			return malformed("issuingDistributionPoint field %v", tag)
 		}
 	}
-	return uris, nil
+	return nil
 }

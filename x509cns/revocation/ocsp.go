@@ -111,15 +111,9 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 		res.Unreachable = errors.Is(err, ErrUnreachable)
 		return res, time.Time{}
 	}
-	var nonce []byte
-	if c.opts.OCSPNonce {
-		nonce = make([]byte, 32)
-		c.randMu.Lock()
-		_, err := io.ReadFull(c.opts.Rand, nonce)
-		c.randMu.Unlock()
-		if err != nil {
-			return fail(fmt.Errorf("nonce: %w", err))
-		}
+	nonce, err := c.ocspNonce()
+	if err != nil {
+		return fail(fmt.Errorf("nonce: %w", err))
 	}
 	req, err := buildOCSPRequest(issuer, leaf.SerialNumber, c.opts.OCSPHash, nonce)
 	if err != nil {
@@ -133,12 +127,8 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 	if err != nil {
 		return fail(err)
 	}
-	switch resp.status {
-	case ocspSuccessful:
-	case ocspTryLater, ocspInternalError:
-		return fail(unreachable("responder status %d", resp.status))
-	default:
-		return fail(fmt.Errorf("%w: status %d", ErrResponder, resp.status))
+	if err := responderStatus(resp.status); err != nil {
+		return fail(err)
 	}
 	now := c.opts.Now()
 	if err := verifyOCSPSigner(resp, issuer, now); err != nil {
@@ -151,14 +141,8 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 	if nonce != nil && resp.hasNonce && !nonceEchoed(resp.nonce, nonce) {
 		return fail(ErrNonce)
 	}
-	skew := c.opts.ClockSkew
-	switch {
-	case s.thisUpdate.After(now.Add(skew)):
-		return fail(fmt.Errorf("%w: thisUpdate %s", ErrNotYetValid, s.thisUpdate.Format(time.RFC3339)))
-	case !s.nextUpdate.IsZero() && now.After(s.nextUpdate.Add(skew)):
-		return fail(fmt.Errorf("%w: nextUpdate %s passed", ErrStale, s.nextUpdate.Format(time.RFC3339)))
-	case s.nextUpdate.IsZero() && now.Sub(s.thisUpdate) > c.opts.OCSPMaxAge+skew:
-		return fail(fmt.Errorf("%w: thisUpdate %s older than %v", ErrStale, s.thisUpdate.Format(time.RFC3339), c.opts.OCSPMaxAge))
+	if err := c.checkFresh(s, now); err != nil {
+		return fail(err)
 	}
 	res.ThisUpdate, res.NextUpdate = s.thisUpdate, s.nextUpdate
 	until := s.nextUpdate
@@ -174,6 +158,48 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 		return fail(ErrUnknownCert)
 	}
 	return res, until
+}
+
+// ocspNonce draws a request nonce when the options ask for one.
+func (c *Checker) ocspNonce() ([]byte, error) {
+	if !c.opts.OCSPNonce {
+		return nil, nil
+	}
+	nonce := make([]byte, 32)
+	c.randMu.Lock()
+	defer c.randMu.Unlock()
+	if _, err := io.ReadFull(c.opts.Rand, nonce); err != nil {
+		return nil, err
+	}
+	return nonce, nil
+}
+
+// responderStatus turns an OCSP responseStatus other than successful into
+// an error: tryLater and internalError as an unreachable responder.
+func responderStatus(status int) error {
+	switch status {
+	case ocspSuccessful:
+		return nil
+	case ocspTryLater, ocspInternalError:
+		return unreachable("responder status %d", status)
+	default:
+		return fmt.Errorf("%w: status %d", ErrResponder, status)
+	}
+}
+
+// checkFresh refuses an answer from the future or past its nextUpdate (or,
+// without one, older than OCSPMaxAge), allowing for clock skew.
+func (c *Checker) checkFresh(s ocspSingle, now time.Time) error {
+	skew := c.opts.ClockSkew
+	switch {
+	case s.thisUpdate.After(now.Add(skew)):
+		return fmt.Errorf("%w: thisUpdate %s", ErrNotYetValid, s.thisUpdate.Format(time.RFC3339))
+	case !s.nextUpdate.IsZero() && now.After(s.nextUpdate.Add(skew)):
+		return fmt.Errorf("%w: nextUpdate %s passed", ErrStale, s.nextUpdate.Format(time.RFC3339))
+	case s.nextUpdate.IsZero() && now.Sub(s.thisUpdate) > c.opts.OCSPMaxAge+skew:
+		return fmt.Errorf("%w: thisUpdate %s older than %v", ErrStale, s.thisUpdate.Format(time.RFC3339), c.opts.OCSPMaxAge)
+	}
+	return nil
 }
 
 // postOCSP sends the request by POST and returns the response body.

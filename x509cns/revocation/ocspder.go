@@ -167,29 +167,41 @@ func parseOCSPResponse(der []byte) (*ocspResponse, error) {
 		!basic.ReadASN1(&sigAI, cbasn1.SEQUENCE) || !basic.ReadASN1BitString(&sig) {
 		return nil, malformed("BasicOCSPResponse")
 	}
-	r := &ocspResponse{tbs: tbs, sigAlg: signatureAlgorithm(sigAI), signature: sig.RightAlign()}
+	certs, err := readOCSPCerts(&basic)
+	if err != nil {
+		return nil, err
+	}
+	r := &ocspResponse{tbs: tbs, sigAlg: signatureAlgorithm(sigAI), signature: sig.RightAlign(), certs: certs}
+	return r, r.parseData(tbs)
+}
+
+// readOCSPCerts reads the optional certs of a BasicOCSPResponse: the
+// responder's certificate, when the issuer delegates.
+func readOCSPCerts(basic *cryptobyte.String) ([]*x509.Certificate, error) {
 	var certsField, certs cryptobyte.String
 	var hasCerts bool
 	if !basic.ReadOptionalASN1(&certsField, &hasCerts, tagExplicit0) {
 		return nil, malformed("OCSP certs")
 	}
-	if hasCerts {
-		if !certsField.ReadASN1(&certs, cbasn1.SEQUENCE) {
+	if !hasCerts {
+		return nil, nil
+	}
+	if !certsField.ReadASN1(&certs, cbasn1.SEQUENCE) {
+		return nil, malformed("OCSP certs")
+	}
+	var out []*x509.Certificate
+	for !certs.Empty() {
+		var c cryptobyte.String
+		if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
 			return nil, malformed("OCSP certs")
 		}
-		for !certs.Empty() {
-			var c cryptobyte.String
-			if !certs.ReadASN1Element(&c, cbasn1.SEQUENCE) {
-				return nil, malformed("OCSP certs")
-			}
-			cert, err := x509.ParseCertificate(c)
-			if err != nil {
-				return nil, malformed("OCSP responder certificate: %v", err)
-			}
-			r.certs = append(r.certs, cert)
+		cert, err := x509.ParseCertificate(c)
+		if err != nil {
+			return nil, malformed("OCSP responder certificate: %v", err)
 		}
+		out = append(out, cert)
 	}
-	return r, r.parseData(tbs)
+	return out, nil
 }
 
 // parseData reads ResponseData. The responderID is skipped: the signature
@@ -244,6 +256,30 @@ func parseSingle(single cryptobyte.String) (ocspSingle, error) {
 		return s, malformed("OCSP CertID")
 	}
 	s.hash = hashFromOID(oid)
+	if err := s.readStatus(tag, statusField); err != nil {
+		return s, err
+	}
+	if !s.readTimes(&single) || !single.ReadOptionalASN1(&extsField, &hasExts, tagExplicit1) {
+		return s, malformed("OCSP SingleResponse times")
+	}
+	if hasExts {
+		if err := checkSingleExtensions(extsField); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// readTimes reads thisUpdate and the optional nextUpdate.
+func (s *ocspSingle) readTimes(single *cryptobyte.String) bool {
+	var next cryptobyte.String
+	var hasNext bool
+	return single.ReadASN1GeneralizedTime(&s.thisUpdate) && single.ReadOptionalASN1(&next, &hasNext, tagExplicit0) &&
+		(!hasNext || next.ReadASN1GeneralizedTime(&s.nextUpdate))
+}
+
+// readStatus reads certStatus, whose tag says good, revoked or unknown.
+func (s *ocspSingle) readStatus(tag cbasn1.Tag, field cryptobyte.String) error {
 	switch tag {
 	case cbasn1.Tag(0).ContextSpecific():
 		s.status = certGood
@@ -251,35 +287,28 @@ func parseSingle(single cryptobyte.String) (ocspSingle, error) {
 		s.status = certRevoked
 		var reason cryptobyte.String
 		var hasReason bool
-		if !statusField.ReadASN1GeneralizedTime(&s.revokedAt) ||
-			!statusField.ReadOptionalASN1(&reason, &hasReason, tagExplicit0) ||
+		if !field.ReadASN1GeneralizedTime(&s.revokedAt) ||
+			!field.ReadOptionalASN1(&reason, &hasReason, tagExplicit0) ||
 			hasReason && !reason.ReadASN1Enum(&s.reason) {
-			return s, malformed("OCSP RevokedInfo")
+			return malformed("OCSP RevokedInfo")
 		}
 	case cbasn1.Tag(2).ContextSpecific():
 		s.status = certUnknown
 	default:
-		return s, malformed("OCSP certStatus")
+		return malformed("OCSP certStatus")
 	}
-	var next cryptobyte.String
-	var hasNext bool
-	if !single.ReadASN1GeneralizedTime(&s.thisUpdate) || !single.ReadOptionalASN1(&next, &hasNext, tagExplicit0) ||
-		hasNext && !next.ReadASN1GeneralizedTime(&s.nextUpdate) ||
-		!single.ReadOptionalASN1(&extsField, &hasExts, tagExplicit1) {
-		return s, malformed("OCSP SingleResponse times")
-	}
-	if hasExts {
-		err := walkExtensions(extsField, func(oid asn1.ObjectIdentifier, critical bool, _ []byte) error {
-			if critical {
-				return unsupported("unknown critical OCSP single extension %v", oid)
-			}
-			return nil
-		})
-		if err != nil {
-			return s, err
+	return nil
+}
+
+// checkSingleExtensions refuses a critical extension of a SingleResponse:
+// none is understood.
+func checkSingleExtensions(exts cryptobyte.String) error {
+	return walkExtensions(exts, func(oid asn1.ObjectIdentifier, critical bool, _ []byte) error {
+		if critical {
+			return unsupported("unknown critical OCSP single extension %v", oid)
 		}
-	}
-	return s, nil
+		return nil
+	})
 }
 
 // walkExtensions calls fn for each Extension of the SEQUENCE in field.

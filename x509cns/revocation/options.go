@@ -139,6 +139,16 @@ type Options struct {
 
 // withDefaults validates o and fills in the defaults.
 func (o Options) withDefaults() (Options, error) {
+	errs := o.policyDefaults()
+	errs = append(errs, o.limitDefaults()...)
+	errs = append(errs, o.checkURLs()...)
+	o.dependencyDefaults()
+	return o, errors.Join(errs...)
+}
+
+// policyDefaults fills in and checks the mode, the failure policy and the
+// OCSP CertID hash.
+func (o *Options) policyDefaults() []error {
 	var errs []error
 	switch o.Mode {
 	case "":
@@ -161,6 +171,12 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		errs = append(errs, fmt.Errorf("revocation: OCSP CertID hash %v not supported", o.OCSPHash))
 	}
+	return errs
+}
+
+// limitDefaults fills in and checks the durations and the CRL size limit.
+func (o *Options) limitDefaults() []error {
+	var errs []error
 	for _, d := range []struct {
 		p   *time.Duration
 		def time.Duration
@@ -182,6 +198,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CRLMaxBytes == 0 {
 		o.CRLMaxBytes = DefaultCRLMaxBytes
 	}
+	return errs
+}
+
+// checkURLs refuses configured CRL and OCSP addresses that are not http(s).
+func (o *Options) checkURLs() []error {
+	var errs []error
 	for key, urls := range o.CRLURLs {
 		for _, u := range urls {
 			if !isHTTP(u) {
@@ -192,6 +214,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.OCSPURL != "" && !isHTTP(o.OCSPURL) {
 		errs = append(errs, fmt.Errorf("revocation: OCSP URL %q is not http(s)", o.OCSPURL))
 	}
+	return errs
+}
+
+// dependencyDefaults fills in the injected clock, randomness, HTTP client,
+// logger and recorder.
+func (o *Options) dependencyDefaults() {
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
@@ -207,5 +235,4 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Recorder == nil {
 		o.Recorder = NopRecorder{}
 	}
-	return o, errors.Join(errs...)
 }
