@@ -44,59 +44,86 @@ func logoutBinding(sess *sessions.Session) string { return "logout|" + sess.IDHa
 // becomes the session cookie of the public origin, and the pending request,
 // if any, is resumed.
 func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	code := r.URL.Query().Get("code")
-	var h handoff
-	raw, err := s.ephemeral.Take(ctx, nsHandoff, code)
-	if err == nil {
-		err = json.Unmarshal(raw, &h)
-	}
-	if code == "" || err != nil {
-		if err != nil && !isDomainErr(err) && code != "" {
-			if _, ok := err.(*json.SyntaxError); !ok {
-				s.unavailable(w, r, "sessions", err)
-				return
-			}
-		}
-		s.logger.WarnContext(ctx, "handoff code refused", "reason", "unknown, expired or already used")
-		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
-		return
-	}
-	if h.Session == nil {
-		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
+	h, ok := s.takeHandoff(w, r)
+	if !ok {
 		return
 	}
 	sess := h.Session
-	sid, err := s.sessions.Create(ctx, sess, s.opts.IdleTimeout, s.opts.AbsoluteTimeout)
+	sid, err := s.sessions.Create(r.Context(), sess, s.opts.IdleTimeout, s.opts.AbsoluteTimeout)
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
 	s.recorder.SessionCreated()
 	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess})
-	// A browser that was logged in before gets a fresh session: the old
-	// one ends here.
-	if c, err := r.Cookie(SessionCookie); err == nil && c.Value != "" && c.Value != sid {
-		if err := s.endSessionID(ctx, c.Value, CauseReplaced); err != nil && !isDomainErr(err) {
-			s.logger.WarnContext(ctx, "earlier session of the browser not ended", "err", err)
-		}
-	}
+	s.endEarlierSession(r, sid)
 	setSessionCookie(w, sid, sess.AbsoluteDeadline)
-	if h.Req != "" {
-		raw, err := s.ephemeral.Take(ctx, nsPending, h.Req)
-		var p PendingRequest
-		if err == nil && json.Unmarshal(raw, &p) == nil {
-			if fn := s.resumer(p.Kind); fn != nil {
-				fn(w, r, sess, p.Data)
-				return
-			}
-			s.logger.WarnContext(ctx, "pending request of an unknown kind", "kind", p.Kind)
-		} else if err != nil && !isDomainErr(err) {
-			s.unavailable(w, r, "sessions", err)
-			return
-		}
+	if h.Req != "" && s.resumePending(w, r, sess, h.Req) {
+		return
 	}
 	http.Redirect(w, r, s.opts.Issuer+"/", http.StatusSeeOther)
+}
+
+// takeHandoff redeems the single-use code of the request. When it cannot,
+// it has answered: the refusal page, or 503 when the store is down.
+func (s *Service) takeHandoff(w http.ResponseWriter, r *http.Request) (*handoff, bool) {
+	code := r.URL.Query().Get("code")
+	var h handoff
+	var err error
+	if code != "" {
+		var raw []byte
+		if raw, err = s.ephemeral.Take(r.Context(), nsHandoff, code); err == nil {
+			err = json.Unmarshal(raw, &h)
+		}
+	}
+	var syntax *json.SyntaxError
+	if err != nil && !isDomainErr(err) && !errors.As(err, &syntax) {
+		s.unavailable(w, r, "sessions", err)
+		return nil, false
+	}
+	if code == "" || err != nil || h.Session == nil {
+		if err != nil || code == "" {
+			s.logger.WarnContext(r.Context(), "handoff code refused", "reason", "unknown, expired or already used")
+		}
+		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
+		return nil, false
+	}
+	return &h, true
+}
+
+// endEarlierSession ends the session a browser held before this login: it
+// gets a fresh one.
+func (s *Service) endEarlierSession(r *http.Request, sid string) {
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || c.Value == "" || c.Value == sid {
+		return
+	}
+	if err := s.endSessionID(r.Context(), c.Value, CauseReplaced); err != nil && !isDomainErr(err) {
+		s.logger.WarnContext(r.Context(), "earlier session of the browser not ended", "err", err)
+	}
+}
+
+// resumePending hands the new session to the protocol whose request the
+// login interrupted. It reports whether it answered.
+func (s *Service) resumePending(w http.ResponseWriter, r *http.Request, sess *sessions.Session, req string) bool {
+	raw, err := s.ephemeral.Take(r.Context(), nsPending, req)
+	if err != nil {
+		if isDomainErr(err) {
+			return false
+		}
+		s.unavailable(w, r, "sessions", err)
+		return true
+	}
+	var p PendingRequest
+	if json.Unmarshal(raw, &p) != nil {
+		return false
+	}
+	if fn := s.resumer(p.Kind); fn != nil {
+		fn(w, r, sess, p.Data)
+		return true
+	}
+	s.logger.WarnContext(r.Context(), "pending request of an unknown kind", "kind", p.Kind)
+	return false
 }
 
 // logoutPage asks for confirmation: a GET must not end a session by itself

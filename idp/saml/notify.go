@@ -157,6 +157,33 @@ func (p *IdP) postSOAP(ctx context.Context, md *spMetadata, loc, id string, body
 }
 
 func (p *IdP) parseSOAPLogoutResponse(raw []byte, md *spMetadata) (*crewjam.LogoutResponse, error) {
+	inner, err := soapBody(raw)
+	if err != nil {
+		return nil, err
+	}
+	// Serialize the message with the namespaces it inherits.
+	msg, err := xmlBytes(detach(inner))
+	if err != nil {
+		return nil, err
+	}
+	if signed, isSigned, err := verifyEnveloped(msg, md.signing, p.now(), false); err != nil {
+		return nil, err
+	} else if isSigned {
+		msg = signed
+	}
+	var lr crewjam.LogoutResponse
+	if err := xml.Unmarshal(msg, &lr); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if strings.TrimSpace(lr.Issuer.Value) != md.entity.EntityID {
+		return nil, fmt.Errorf("LogoutResponse from %q", lr.Issuer.Value)
+	}
+	return &lr, nil
+}
+
+// soapBody checks that raw is a SOAP 1.1 envelope and returns the one
+// message its Body holds.
+func soapBody(raw []byte) (*etree.Element, error) {
 	if err := checkXML(raw); err != nil {
 		return nil, err
 	}
@@ -177,24 +204,7 @@ func (p *IdP) parseSOAPLogoutResponse(raw []byte, md *spMetadata) (*crewjam.Logo
 	if inner == nil {
 		return nil, errors.New("SOAP body holds no single message")
 	}
-	// Serialize the message with the namespaces it inherits.
-	msg, err := xmlBytes(detach(inner))
-	if err != nil {
-		return nil, err
-	}
-	if signed, isSigned, err := verifyEnveloped(msg, md.signing, p.now(), false); err != nil {
-		return nil, err
-	} else if isSigned {
-		msg = signed
-	}
-	var lr crewjam.LogoutResponse
-	if err := xml.Unmarshal(msg, &lr); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if strings.TrimSpace(lr.Issuer.Value) != md.entity.EntityID {
-		return nil, fmt.Errorf("LogoutResponse from %q", lr.Issuer.Value)
-	}
-	return &lr, nil
+	return inner, nil
 }
 
 // detach copies el out of its document, declaring on it the namespace

@@ -112,29 +112,12 @@ func (p *IdP) parseLogoutRequest(ctx context.Context, m *message) (*logoutReques
 // Success at once; a session the request does not name is left alone and
 // the SP gets Requester/UnknownPrincipal.
 func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	if r.Method == http.MethodGet && r.URL.Query().Has("done") {
 		p.sloDone(w, r)
 		return
 	}
-	var m *message
-	var err error
-	if r.Method == http.MethodPost {
-		if m, err = decodePost(w, r, paramRequest); err == nil && needsRepost(r) {
-			p.repost(w, r, PathSLO, m)
-			return
-		}
-	} else {
-		m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
-	}
-	var x *logoutRequestXML
-	var sp *serviceProvider
-	var md *spMetadata
-	if err == nil {
-		x, sp, md, err = p.parseLogoutRequest(ctx, m)
-	}
-	if err != nil {
-		p.refuse(w, r, pageKey(err, "logout"), err)
+	req, ok := p.readLogoutRequest(w, r)
+	if !ok {
 		return
 	}
 	sess, err := p.svc.CurrentSession(r)
@@ -142,20 +125,59 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "unavailable", err)
 		return
 	}
-	named := sess != nil && names(sess, sp.cfg.EntityID, x)
+	named := sess != nil && names(sess, req.sp.cfg.EntityID, req.x)
 	status, sub := crewjam.StatusSuccess, ""
 	if sess != nil && !named {
 		status, sub = crewjam.StatusRequester, crewjam.StatusUnknownPrincipal
 	}
-	next, err := p.logoutResponse(ctx, md, x.ID, m.relayState, status, sub)
+	next, err := p.logoutResponse(r.Context(), req.md, req.x.ID, req.m.relayState, status, sub)
 	if err != nil {
 		p.refuse(w, r, "internal", err)
 		return
 	}
-	p.logger.InfoContext(ctx, "saml logout request", "sp", sp.cfg.EntityID, "session", sess != nil, "named", named)
+	p.logger.InfoContext(r.Context(), "saml logout request", "sp", req.sp.cfg.EntityID, "session", sess != nil, "named", named)
+	p.answerLogoutRequest(w, r, req.sp, sess, named, next)
+}
+
+// sloRequest is a LogoutRequest read and checked: the message, its XML,
+// and the SP that sent it.
+type sloRequest struct {
+	m  *message
+	x  *logoutRequestXML
+	sp *serviceProvider
+	md *spMetadata
+}
+
+// readLogoutRequest decodes the LogoutRequest of either binding and checks
+// it. When it cannot, it has answered (the refusal page, or the repost of
+// a cross-site POST).
+func (p *IdP) readLogoutRequest(w http.ResponseWriter, r *http.Request) (*sloRequest, bool) {
+	var req sloRequest
+	var err error
+	if r.Method == http.MethodPost {
+		if req.m, err = decodePost(w, r, paramRequest); err == nil && needsRepost(r) {
+			p.repost(w, r, PathSLO, req.m)
+			return nil, false
+		}
+	} else {
+		req.m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
+	}
+	if err == nil {
+		req.x, req.sp, req.md, err = p.parseLogoutRequest(r.Context(), req.m)
+	}
+	if err != nil {
+		p.refuse(w, r, pageKey(err, "logout"), err)
+		return nil, false
+	}
+	return &req, true
+}
+
+// answerLogoutRequest ends the session the request names (after the
+// citizen confirms), or sends the SP its answer at once.
+func (p *IdP) answerLogoutRequest(w http.ResponseWriter, r *http.Request, sp *serviceProvider, sess *sessions.Session, named bool, next string) {
 	switch {
 	case named:
-		if err := p.eph.Put(ctx, nsSLOInitiator, sessionKey(sess), []byte(sp.cfg.EntityID), sloTTL); err != nil {
+		if err := p.eph.Put(r.Context(), nsSLOInitiator, sessionKey(sess), []byte(sp.cfg.EntityID), sloTTL); err != nil {
 			p.refuse(w, r, "unavailable", err)
 			return
 		}
