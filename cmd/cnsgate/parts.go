@@ -106,12 +106,14 @@ func spEntityIDs(cfg *config.Config) []string {
 	return out
 }
 
-// closers runs cleanup functions in reverse order.
+// closers runs cleanup functions in reverse order. Close has a pointer
+// receiver so that `defer cleanup.Close()` runs the functions appended after
+// the defer statement, not the empty slice it was deferred with.
 type closers []func() error
 
-func (c closers) Close() {
-	for i := len(c) - 1; i >= 0; i-- {
-		_ = c[i]()
+func (c *closers) Close() {
+	for i := len(*c) - 1; i >= 0; i-- {
+		_ = (*c)[i]()
 	}
 }
 

@@ -123,10 +123,6 @@ func (c *client) redirectAllowed(uri string) bool { return contains(c.redirects,
 // redirect URI, compared exactly.
 func (c *client) postLogoutAllowed(uri string) bool { return contains(c.postLogout, uri) }
 
-// public reports whether the client holds no credential (a native or
-// browser application): it must prove possession of the code with PKCE.
-func (c *client) public() bool { return c.method == config.AuthNone }
-
 // secretMatches compares a presented secret in constant time; hashing
 // first hides the secret's length too.
 func (c *client) secretMatches(s string) bool {
