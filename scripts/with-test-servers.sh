@@ -25,14 +25,21 @@ cleanup() {
   [ -z "$work" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# The command runs in a process group of its own (set -m below), so that a
+# signal to this script can end all of it before the servers go.
+child=
+stop_child() {
+  [ -z "$child" ] || { kill -TERM -- "-$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; }
+  exit "$1"
+}
+trap 'stop_child 130' INT
+trap 'stop_child 143' TERM
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pick_port() {
   local p
   while :; do
-    p=$((30000 + RANDOM % 25000))
+    p=$((21000 + RANDOM % 11000)) # below the kernel's ephemeral port range
     port_free "$p" && { echo "$p"; return; }
   done
 }
@@ -107,4 +114,8 @@ fi
 [ -n "${CNSGATE_TEST_POSTGRES_DSN:-}" ] || start_postgres
 
 # Not exec: the trap must stop the servers once the command has ended.
-"$@"
+set -m
+"$@" &
+child=$!
+set +m
+wait "$child"
