@@ -5,8 +5,10 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export GOTOOLCHAIN := local
 # Fuzz time per target for `make fuzz` (go test -fuzztime syntax).
 FUZZTIME ?= 15s
+# The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-e2e lint fuzz bench clean
+.PHONY: run build test test-with-servers test-e2e lint fuzz bench clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -16,14 +18,24 @@ run: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
 
-## test: vet, every Go test (Redis and PostgreSQL must be reachable: see README),
-## then the citizen's journey with curl against a real cnsgate process, and
-## the same card login behind a real nginx (proxy mode)
+## test: the whole check on a fresh machine: installs what is missing
+## (scripts/test-setup.sh), starts throw-away Redis and PostgreSQL unless
+## CNSGATE_TEST_REDIS_ADDR / CNSGATE_TEST_POSTGRES_DSN name servers
+## (scripts/with-test-servers.sh), then lint, every Go test with -race, the
+## citizen's journey with curl, behind nginx and in Chromium, and the
+## Prometheus alert rules
 test: build
-	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 20m ./...
+	scripts/test-setup.sh
+	scripts/with-test-servers.sh $(MAKE) --no-print-directory test-with-servers
+
+# test-with-servers: what `make test` runs once the servers are up.
+test-with-servers: lint
+	$(GO) test -race -count=1 -timeout 30m ./...
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
+	node scripts/e2e-browser.mjs $(BIN)
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 ## test-e2e: the citizen's journey in Debian's headless Chromium with a demo
 ## card in its NSS database, against `cnsgate demo` on the default ports
@@ -32,10 +44,11 @@ test: build
 test-e2e: build
 	node scripts/e2e-browser.mjs $(BIN)
 
-## lint: formatting and vet
+## lint: formatting, vet and staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## fuzz: run every native fuzz target for FUZZTIME each
 fuzz:

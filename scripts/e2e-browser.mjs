@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 // The citizen's journey in a real browser: Debian's headless Chromium,
 // driven by playwright-core, with a demo card in its NSS database and an
-// AutoSelectCertificateForUrls policy for the card origin (the recipe of
-// shared/notes/browser-client-certificate.md, with the demo TLS CA trusted in
-// the same database instead of --ignore-certificate-errors), against
+// AutoSelectCertificateForUrls policy for the card origin (the demo TLS CA
+// trusted in the same database instead of --ignore-certificate-errors), against
 // `cnsgate demo` on its default ports.
 //
 // Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the

@@ -27,9 +27,10 @@ while [ "$adm" = "$pub" ] || [ "$adm" = "$cns" ]; do adm=$(pick_port); done
 "$bin" demo --dir "$work/demo" --public "127.0.0.1:$pub" --cns "127.0.0.1:$cns" --admin "127.0.0.1:$adm" --esenzioni off --cms off \
   >"$work/stdout" 2>"$work/stderr" &
 pid=$!
-for _ in $(seq 1 100); do
+for i in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:$adm/readyz" >/dev/null 2>&1 && break
   kill -0 "$pid" 2>/dev/null || { echo "e2e-curl: cnsgate exited:"; cat "$work/stderr"; exit 1; }
+  [ "$i" -eq 100 ] && { echo "e2e-curl: cnsgate not ready after 10 s:"; cat "$work/stderr"; exit 1; }
   sleep 0.1
 done
 

@@ -12,17 +12,13 @@ import (
 	"time"
 )
 
-// realTSL2018Dir is the shared set of the 358 CA certificates of AgID's
-// trusted list as of 2018-12-14 (see /work/shared/testdata/README.md). The
-// tests skip without it, except under CI=true where it must be present.
+// realTSL2018Dir holds the 358 CA certificates of AgID's trusted list as of
+// 2018-12-14, kept in the repository (see its README.md).
 func realTSL2018Dir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join("..", "..", "shared", "testdata", "it-tsl-2018")
+	dir := filepath.Join("testdata", "it-tsl-2018")
 	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("real trusted-list certificates missing under CI: %v", err)
-		}
-		t.Skipf("real trusted-list certificates not available: %v", err)
+		t.Fatalf("real trusted-list certificates missing: %v", err)
 	}
 	return dir
 }

@@ -58,7 +58,7 @@ func TestRegistrationsAndAuditCommands(t *testing.T) {
 		t.Fatalf("list --json: %d %q", code, out)
 	}
 
-	code, out, errOut = cli("audit", "query", "--config", cfg, "--since", "1h")
+	code, _, errOut = cli("audit", "query", "--config", cfg, "--since", "1h")
 	if code != 0 {
 		t.Fatalf("audit query: %d %s", code, errOut)
 	}

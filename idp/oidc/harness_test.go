@@ -75,7 +75,7 @@ type harness struct {
 type harnessOptions struct {
 	keys []string // signing key files, default rs256.pem
 	// realServers runs on Redis and PostgreSQL instead of memory and
-	// SQLite (skipped when they are missing, unless CI is set).
+	// SQLite (the test fails when they are unreachable).
 	realServers bool
 }
 

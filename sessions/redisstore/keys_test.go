@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"errors"
 	"regexp"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/sessions/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestKeysHoldNoSecrets scans every key the store wrote and checks that no
@@ -93,13 +95,35 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() bo
 	}
 }
 
+// gone reports whether Redis no longer holds key; an error fails the test.
+func gone(ctx context.Context, t *testing.T, c redis.UniversalClient, key string) bool {
+	t.Helper()
+	n, err := c.Exists(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("EXISTS %s: %v", key, err)
+	}
+	return n == 0
+}
+
+// pttl is the remaining TTL of key; an error fails the test.
+func pttl(ctx context.Context, t *testing.T, c redis.UniversalClient, key string) time.Duration {
+	t.Helper()
+	ttl, err := c.PTTL(ctx, key).Result()
+	if err != nil {
+		t.Fatalf("PTTL %s: %v", key, err)
+	}
+	return ttl
+}
+
 func TestRealTTLExpiry(t *testing.T) {
 	c := testClient(t)
 	ctx := t.Context()
 	p := testPrefix()
-	st := newStore(t, c, redisstore.StoreOptions{Prefix: p, Grace: 10 * time.Millisecond})
+	const grace = 10 * time.Millisecond
+	st := newStore(t, c, redisstore.StoreOptions{Prefix: p, Grace: grace})
 	eph := st.Ephemeral()
 
+	start := time.Now()
 	id, err := st.Create(ctx, realSession("RSSMRA85T10A562S"), time.Second, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -107,26 +131,38 @@ func TestRealTTLExpiry(t *testing.T) {
 	if err := eph.Put(ctx, "handoff", "code", []byte("v"), time.Second); err != nil {
 		t.Fatal(err)
 	}
+	sessionKey := p + "s:{" + sessions.HashKey(id) + "}"
+	ephKey := p + "e:handoff:{" + sessions.HashKey("code") + "}"
 	for _, tc := range []struct {
-		name     string
-		key      string
-		min, max time.Duration
+		name string
+		key  string
+		full time.Duration // the TTL set: deadline plus grace
 	}{
-		{"session", p + "s:{" + sessions.HashKey(id) + "}", 900 * time.Millisecond, 1010 * time.Millisecond},
-		{"citizen-index", p + "cf:{" + sessions.HashKey("RSSMRA85T10A562S") + "}", 1900 * time.Millisecond, 2010 * time.Millisecond},
-		{"card-index", p + "card:{" + sessions.HashKey("card of RSSMRA85T10A562S") + "}", 1900 * time.Millisecond, 2010 * time.Millisecond},
-		{"ephemeral", p + "e:handoff:{" + sessions.HashKey("code") + "}", 900 * time.Millisecond, 1010 * time.Millisecond},
+		{"session", sessionKey, time.Second + grace},
+		{"citizen-index", p + "cf:{" + sessions.HashKey("RSSMRA85T10A562S") + "}", 2*time.Second + grace},
+		{"card-index", p + "card:{" + sessions.HashKey("card of RSSMRA85T10A562S") + "}", 2*time.Second + grace},
+		{"ephemeral", ephKey, time.Second + grace},
 	} {
-		ttl, err := c.PTTL(ctx, tc.key).Result()
-		if err != nil || ttl < tc.min || ttl > tc.max {
-			t.Errorf("%s: PTTL of %s = %s, %v; want within [%s, %s]", tc.name, tc.key, ttl, err, tc.min, tc.max)
+		ttl := pttl(ctx, t, c, tc.key)
+		// The TTL ran down by at most the time since Create (PTTL rounds
+		// down to the millisecond).
+		lowest := tc.full - time.Since(start) - time.Millisecond
+		if ttl < lowest || ttl > tc.full {
+			t.Errorf("%s: PTTL of %s = %s; want within [%s, %s]", tc.name, tc.key, ttl, lowest, tc.full)
 		}
 	}
 
-	eventually(t, 3*time.Second, "the session key outlived its idle deadline", func() bool {
-		_, err := st.Get(ctx, id)
-		return errors.Is(err, sessions.ErrNotFound)
+	// Redis itself drops the session and the ephemeral value once their
+	// deadline and grace have passed; what the store answers follows.
+	eventually(t, 3*time.Second, "Redis kept the session key past its idle deadline", func() bool {
+		return gone(ctx, t, c, sessionKey)
 	})
+	eventually(t, 3*time.Second, "Redis kept the ephemeral key past its deadline", func() bool {
+		return gone(ctx, t, c, ephKey)
+	})
+	if _, err := st.Get(ctx, id); !errors.Is(err, sessions.ErrNotFound) {
+		t.Fatalf("Get after the session key expired: %v", err)
+	}
 	if _, err := eph.Get(ctx, "handoff", "code"); !errors.Is(err, sessions.ErrNotFound) {
 		t.Fatalf("ephemeral Get after its TTL: %v", err)
 	}
@@ -142,21 +178,37 @@ func TestRealTTLExpiry(t *testing.T) {
 	})
 }
 
+// TestTouchExtendsRealTTL touches a session each time its key has run down
+// to below half of the idle timeout, until well past the first idle
+// deadline: each Touch must put the key's TTL back up.
 func TestTouchExtendsRealTTL(t *testing.T) {
 	c := testClient(t)
 	ctx := t.Context()
-	st := newStore(t, c, redisstore.StoreOptions{Grace: 10 * time.Millisecond})
-	id, err := st.Create(ctx, realSession("BNCLRA90E45F205X"), time.Second, time.Minute)
+	const idle, grace = 2 * time.Second, 10 * time.Millisecond
+	p := testPrefix()
+	st := newStore(t, c, redisstore.StoreOptions{Prefix: p, Grace: grace})
+	created := time.Now()
+	id, err := st.Create(ctx, realSession("BNCLRA90E45F205X"), idle, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 3 { // 1.8 s in all, beyond the first idle deadline
-		time.Sleep(600 * time.Millisecond)
+	key := p + "s:{" + sessions.HashKey(id) + "}"
+	for time.Since(created) <= idle+grace {
+		var before time.Duration
+		eventually(t, 2*idle, "the session key's TTL never ran down", func() bool {
+			before = pttl(ctx, t, c, key)
+			return before < idle/2
+		})
+		touched := time.Now()
 		if err := st.Touch(ctx, id); err != nil {
-			t.Fatalf("Touch: %v", err)
+			t.Fatalf("Touch with %s left: %v", before, err)
+		}
+		after := pttl(ctx, t, c, key)
+		if lowest := idle + grace - time.Since(touched) - time.Millisecond; after < lowest || after <= before {
+			t.Fatalf("PTTL after Touch = %s (before %s); want at least %s", after, before, lowest)
 		}
 	}
 	if _, err := st.Get(ctx, id); err != nil {
-		t.Fatalf("Get of a touched session: %v", err)
+		t.Fatalf("Get of a touched session past its first idle deadline: %v", err)
 	}
 }

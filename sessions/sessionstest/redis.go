@@ -19,8 +19,8 @@ const RedisStartHint = `redis-server --daemonize yes --port 6379 --save ""`
 
 // RedisAddr returns the address of the shared test Redis, from
 // CNSGATE_TEST_REDIS_ADDR (default 127.0.0.1:6379), after checking that it
-// answers PING. When it does not, the test fails if the CI variable is set
-// and is skipped otherwise, with a message saying how to start Redis.
+// answers PING. When it does not, the test fails with a message saying how
+// to start Redis: a test of a real server never passes by skipping.
 func RedisAddr(t testing.TB) string {
 	t.Helper()
 	addr := os.Getenv("CNSGATE_TEST_REDIS_ADDR")
@@ -28,13 +28,14 @@ func RedisAddr(t testing.TB) string {
 		addr = "127.0.0.1:6379"
 	}
 	if err := PingRedis(addr, 2*time.Second); err != nil {
-		Unavailable(t, "no Redis at %s (%v): start one with `%s` or set CNSGATE_TEST_REDIS_ADDR", addr, err, RedisStartHint)
+		t.Fatalf("no Redis at %s (%v): run the tests with `make test`, which starts one, or start one with `%s` or set CNSGATE_TEST_REDIS_ADDR", addr, err, RedisStartHint)
 	}
 	return addr
 }
 
-// Unavailable stops a test whose real server is missing: it fails when the
-// CI variable is set and skips otherwise.
+// Unavailable stops a test whose command-line peer (node, an npm package) is
+// missing: it fails when the CI variable is set and skips, saying why,
+// otherwise. A missing server is always a failure (RedisAddr).
 func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") != "" {
@@ -83,13 +84,12 @@ type RedisServer struct {
 }
 
 // StartRedisServer starts a redis-server found in PATH and stops it when the
-// test ends. Without redis-server the test fails under CI and is skipped
-// otherwise.
+// test ends. Without redis-server the test fails.
 func StartRedisServer(t testing.TB) *RedisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		Unavailable(t, "redis-server is not in PATH (%v): install it, e.g. apt-get install redis-server", err)
+		t.Fatalf("redis-server is not in PATH (%v): install it, e.g. apt-get install redis-server (scripts/test-setup.sh does)", err)
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

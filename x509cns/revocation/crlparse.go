@@ -131,8 +131,10 @@ func splitCRL(der []byte) (crlParts, error) {
 	if !c.v1 && !body.ReadASN1Element(&skip, cbasn1.INTEGER) {
 		return c, malformed("CRL version")
 	}
-	if !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) || !body.ReadASN1Element(&skip, cbasn1.SEQUENCE) ||
-		!body.ReadAnyASN1Element(&skip, &tag) || tag != cbasn1.UTCTime && tag != cbasn1.GeneralizedTime {
+	// The signature AlgorithmIdentifier, then the issuer Name, then thisUpdate.
+	sigAlgOK := body.ReadASN1Element(&skip, cbasn1.SEQUENCE)
+	issuerOK := sigAlgOK && body.ReadASN1Element(&skip, cbasn1.SEQUENCE)
+	if !issuerOK || !body.ReadAnyASN1Element(&skip, &tag) || tag != cbasn1.UTCTime && tag != cbasn1.GeneralizedTime {
 		return c, malformed("CRL header")
 	}
 	if body.PeekASN1Tag(cbasn1.UTCTime) || body.PeekASN1Tag(cbasn1.GeneralizedTime) {

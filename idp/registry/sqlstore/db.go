@@ -160,14 +160,6 @@ func (d *DB) ts(t time.Time) any {
 	return t
 }
 
-// nullTS is ts with the zero time stored as NULL.
-func (d *DB) nullTS(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return d.ts(t)
-}
-
 // dbTime scans a time column of either dialect; NULL gives the zero time.
 type dbTime struct{ t *time.Time }
 

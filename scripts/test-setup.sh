@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what `make test` needs and is missing: the Debian packages of the
+# real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
+# nginx, xmlsec1, promtool, node/npm, Chromium with the NSS tools) and the
+# locked npm dependencies of the independent clients (openid-client,
+# node-saml) and of the browser journey. Nothing is installed that is already
+# there; as root it uses apt-get, otherwise it says what to install.
+# Usage: scripts/test-setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+need() { # need COMMAND-OR-PATH PACKAGE
+  case $1 in
+    /*) [ -x "$1" ] ;;
+    *) command -v "$1" >/dev/null ;;
+  esac || missing+=("$2")
+}
+
+# The servers, unless the caller points the tests at servers of its own.
+if [ -z "${CNSGATE_TEST_REDIS_ADDR:-}" ]; then need redis-server redis-server; fi
+if [ -z "${CNSGATE_TEST_POSTGRES_DSN:-}" ] && ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  missing+=(postgresql)
+fi
+need openssl openssl
+need curl curl
+need nginx nginx-light
+need xmlsec1 xmlsec1
+need promtool prometheus
+need node nodejs
+need npm npm
+need /usr/bin/chromium chromium
+need pk12util libnss3-tools
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-setup: missing packages; as root run: apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "test-setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm ci for each locked client, skipped when node_modules was installed from
+# the same package-lock.json (a stamp keeps its hash).
+for dir in idp/oidc/testdata/openid-client idp/saml/testdata/node-saml scripts/browser; do
+  stamp="$dir/node_modules/.cnsgate-lock-sha256"
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    continue
+  fi
+  echo "test-setup: npm ci --prefix $dir"
+  npm ci --prefix "$dir" --no-audit --no-fund
+  echo "$want" >"$stamp"
+done
