@@ -44,4 +44,21 @@
 // String, GoString, MarshalYAML, MarshalJSON and LogValue print "[REDACTED]".
 // Config.Redacted renders the effective configuration for check-config.
 // Read a secret with its Value method.
+//
+// # Files
+//
+//	doc.go          this map
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, audit, shutdown, log
+//	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
+//	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
+//	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml
+//	example.yaml    the commented example configuration (Example)
+//	load.go         Loader, Load, Parse: decoding and the steps above
+//	walk.go         the YAML walk that refuses unknown keys and maps options to lines
+//	env.go          the CNSGATE_* overlay, EnvVars
+//	secrets.go      Secret, the *_file secrets, Config.Redacted
+//	validate.go     Config.Validate and the rules of every section but the relying parties
+//	validate_rp.go  the rules of oidc and saml, and of each client and service provider
+//	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
+//	errors.go       FieldError, ValidationError, the problems collector
 package config

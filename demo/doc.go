@@ -5,5 +5,18 @@
 // example relying parties, all kept in one directory and reused on later
 // runs (a directory from an earlier version gets the files it lacks).
 //
-// It only writes files; serving is cmd/cnsgate's job.
+// It writes files, and rebuilds from them the handlers of the demo CA's CRL
+// and OCSP responder; serving them, like everything else, is cmd/cnsgate's
+// job. It imports neither idp/oidc nor idp/saml: keys come from
+// x509cns/pemfile.
+//
+// # Files
+//
+//	doc.go     this map
+//	demo.go    Ports, Card, Setup, Prepare: the directory, the card PKI and its registered cards, TLS, the configuration
+//	cie.go     the CIE-profile card and its root → SUBCA1 chain
+//	pkcs12.go  each card as a PKCS#12 file for browsers and smart-card tools
+//	rp.go      the Esenzioni OIDC client: signing key, subject salt, its configuration
+//	saml.go    the CMS SAML service provider: IdP and SP key pairs, SP metadata, its configuration
+//	ca.go      CAHandlers: the demo CA's CRL and OCSP responder
 package demo

@@ -15,4 +15,30 @@
 // logout-delivery engine (logoutdelivery.go): a bounded queue, a fixed set
 // of workers, retries with backoff within a deadline, one counter and one
 // audit event per delivery, drained by Service.Close at shutdown.
+//
+// # Files
+//
+//	doc.go               this map
+//	service.go           Service, Deps, Options, the routes; Registry, Auditor, LogoutNotifier
+//	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged
+//	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
+//	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
+//	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
+//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
+//	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
+//	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
+//	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
+//	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
+//	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR
+//	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
+//	pages.go             data for idp/web's templates, error pages, recent accesses
+//	requestlog.go        request_id and remote_ip in the context and the log
+//	admin.go             AdminHandler: /healthz and /readyz
+//	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
+//	oidc/                the OpenID Provider
+//	saml/                the SAML IdP
+//	web/                 templates, texts and static assets
+//	metrics/             the Prometheus recorders
+//	registry/            the registry's types; registry/sqlstore is its SQL store
+//	idptest/             a running login service for tests
 package idp

@@ -35,4 +35,15 @@
 // CheckTTL, CheckNamespace, SortParticipants and SortSessions are the shared
 // rules backends build on, so that they agree on ids, hashing, deadlines,
 // validation and ordering.
+//
+// # Files
+//
+//	doc.go               this map
+//	store.go             the Store and Ephemeral contracts, ErrNotFound, ErrExpired, ExpiredError
+//	session.go           Session and Participant, Clone, the sort orders, the masked LogValue
+//	backend.go           the shared rules: NewID, HashKey, Start, Expired, Validate, CheckTTL, CheckNamespace
+//	memory.go            Memory: the in-process Store and its indexes, MemoryOptions
+//	memory_ephemeral.go  the in-process Ephemeral (Memory.Ephemeral)
+//	redisstore/          the Redis backend
+//	sessionstest/        the conformance suite every backend passes
 package sessions

@@ -11,4 +11,23 @@
 // It imports nothing of the project but its own leaf x509cns/pemfile (the
 // PEM reading every package shares) and does no network I/O: revocation
 // lives in x509cns/revocation, registration in idp/registry.
+//
+// # Files
+//
+//	doc.go                 this map
+//	reason.go              Reason, the fixed set of rejection reasons, Rejection, Reject, ReasonOf
+//	validate.go            Policy, Validator, Result: chain building and the checks on a presented chain
+//	identity.go            Identity, ExtractIdentity, ParseCN: who a card belongs to, read from the DER subject
+//	fiscalcode.go          fiscal codes (check character, omocodia, MaskFiscalCode) and card ids (Luhn, type)
+//	region.go              the region of a card, from its issuing CA (RegionOf, RegionFromName)
+//	oids.go                the certificate policies and subject attribute OIDs, DefaultPolicies
+//	certs.go               ParseCertificates: PEM or DER certificates from a presented chain or a file
+//	truststore.go          TrustStore: every version of each anchor, found by name and AKI/SKI
+//	truststore_classify.go whether a candidate may be an anchor, and is usable (CertStatus, AddResult)
+//	truststore_report.go   LoadPEMDir and LoadReport: what a PEM directory held, kept or skipped
+//	tsl.go                 LoadTSL: the ETSI TS 119 612 trusted list, its signature, the IdV services
+//	tsl_parse.go           the trusted list's XML, read into services and their certificates
+//	cnstest/               the in-process test PKI
+//	pemfile/               the PEM reading every package shares
+//	revocation/            CRL and OCSP
 package x509cns

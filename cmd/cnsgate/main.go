@@ -1,6 +1,3 @@
-// Command cnsgate is the TS-CNS authentication gateway and identity
-// provider. This package only wires: it reads flags and configuration,
-// builds the parts and starts the listeners.
 package main
 
 import (

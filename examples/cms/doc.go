@@ -15,4 +15,11 @@
 // the login with the card.
 //
 // It knows nothing of cnsgate's packages; it only speaks the protocol.
+//
+// # Files
+//
+//	doc.go      this map
+//	app.go      Config, App, New: the samlsp middleware, the operator-role check, the handlers, page rendering
+//	templates/  the pages (layout, home, account, refused, logged out, error), embedded
+//	static/     the stylesheet, embedded
 package cms

@@ -13,4 +13,15 @@
 //
 // Its sessions live in memory: it is a demo. It knows nothing of cnsgate's
 // packages; it only speaks the protocol.
+//
+// # Files
+//
+//	doc.go          this map
+//	app.go          Config, App, New: discovery, login with PKCE, the callback, RP-initiated logout
+//	backchannel.go  the back-channel logout endpoint and the logout token's checks
+//	store.go        the in-memory pending logins, sessions by sid and seen logout-token ids
+//	exemptions.go   the demonstration exemptions shown to the citizen
+//	pages.go        the embedded templates and stylesheet, page rendering
+//	templates/      the pages (layout, home, account, logged out, error), embedded
+//	static/         the stylesheet, embedded
 package esenzioni

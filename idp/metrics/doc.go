@@ -1,6 +1,7 @@
 // Package metrics is cnsgate's Prometheus instrumentation: it implements
-// idp.Recorder and revocation.Recorder, counts tokens and logout
-// notifications for the protocol packages, times HTTP requests by route,
+// idp.Recorder and revocation.Recorder, counts the tokens the protocol
+// packages issue and the deliveries of idp's logout-delivery engine
+// (idp.LogoutRecorder), times HTTP requests by route,
 // and serves all of it from a private registry (never the process-global
 // default one) on the admin listener's /metrics.
 //
@@ -15,4 +16,12 @@
 // (the cnsgate_ready gauge the alert rules watch) and PurgeLoop (which
 // applies audit.retention to the audit trail). It writes no audit events:
 // idp does.
+//
+// # Files
+//
+//	doc.go       this map
+//	metrics.go   Options, Metrics, New: every metric's name, help and labels, the private registry, issuer labels
+//	recorder.go  the Recorder methods and the fixed label sets (outcomes, causes, token and delivery kinds)
+//	http.go      Instrument: request durations by ServeMux pattern and status
+//	loops.go     readiness (SetReady, WatchReadiness) and the audit retention loop (PurgeLoop)
 package metrics

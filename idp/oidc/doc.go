@@ -17,4 +17,26 @@
 // families when it ends and builds for each participating client the
 // logout token to POST to its backchannel_logout_uri; idp's
 // logout-delivery engine sends it.
+//
+// It takes its own Options and Clients, which cmd/cnsgate builds from the
+// configuration; it never imports config.
+//
+// # Files
+//
+//	doc.go               this map
+//	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
+//	clients.go           Client, AuthMethod, SubjectType: each client checked once at New
+//	keys.go              the signing keys (RSA or ECDSA) and their algorithms
+//	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
+//	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each
+//	token.go             /token: the code exchange with PKCE, the refresh-token rotation
+//	params_token.go      the /token, /revoke and /introspect parameters, client credentials
+//	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
+//	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
+//	tokens.go            signing and verifying tokens, the token response, /userinfo
+//	claims.go            the claims released by scope, the pairwise or public sub, acr and amr
+//	revoke.go            /revoke and /introspect
+//	logout.go            SessionEnded (the logout tokens to deliver) and end_session on /logout
+//	errors.go            the OAuth error codes and responses, the citizen's error page
+//	recorder.go          Recorder and NopRecorder, the token and delivery kinds
 package oidc

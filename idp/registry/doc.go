@@ -29,5 +29,6 @@
 //	event.go         audit Event, EventKind, Outcome, AuditQuery
 //	mask.go          the masked fiscal code of the LogValue methods
 //	layering_test.go keeps SQL drivers out of idp and idp/registry
+//	sqlstore/        the SQL store: SQLite and PostgreSQL
 //	registrytest/    DSNs of throw-away SQLite and PostgreSQL databases for tests
 package registry

@@ -23,4 +23,25 @@
 // ECDSA keys (ours and the SPs'), and front-channel logout started
 // elsewhere: SPs without a SOAP SingleLogoutService are not told of a
 // logout they did not start (see IdP.SessionEnded).
+//
+// It takes its own Options and ServiceProviders, which cmd/cnsgate builds
+// from the configuration; it never imports config. Its pages (the error
+// page, the HTTP-POST form) are idp/web's.
+//
+// # Files
+//
+//	doc.go        this map
+//	idp.go        Options, IdP, New, the paths and Mount, Close, Recorder and NopRecorder
+//	providers.go  ServiceProvider, AttributeProfile, NameIDFormat: the SPs and their metadata sources
+//	metadata.go   /saml/metadata, SP metadata fetched, signature-checked, cached and refreshed
+//	keys.go       the IdP's signing key pair
+//	decode.go     request decoding: HTTP-Redirect (size-limited inflate) and HTTP-POST
+//	verify.go     request signatures, both bindings
+//	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks
+//	sso.go        /saml/sso: begin the login, resume it, answer with the assertion
+//	assertion.go  the attributes released by profile, the NameID, the SmartcardPKI context
+//	encrypt.go    assertion encryption to the SP's key (AES-GCM or AES-CBC)
+//	response.go   HTTP-POST answers through idp/web's form, status responses, the error page
+//	slo.go        /saml/slo: LogoutRequests from an SP, confirmed through "Esci", and their responses
+//	notify.go     SessionEnded: the back-channel SOAP LogoutRequests to deliver, and their responses
 package saml

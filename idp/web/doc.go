@@ -3,5 +3,18 @@
 // message for every refusal Reason. Pages work without JavaScript; Italian
 // is the default language, English is chosen by Accept-Language.
 //
-// It renders what it is given and decides nothing: flows live in idp.
+// It renders what it is given and decides nothing: flows live in idp and
+// the protocol packages, which all show their errors with RenderError and
+// answer with auto-submitting forms through RenderForm; no other package
+// of the gateway writes HTML.
+//
+// # Files
+//
+//	doc.go         this map
+//	web.go         Pages, New (every required template checked), Render, Static, Lang and LangFrom, DisplayName
+//	texts.go       every sentence in Italian and English, ReasonMessage
+//	errorpage.go   ErrorPage, RenderError: the one error page
+//	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)
+//	templates/     the pages, embedded
+//	static/        the stylesheet, embedded
 package web

@@ -46,4 +46,13 @@
 // pruned whenever an index is read. So DeleteByCard never misses a session
 // created before it ran, even if Redis failed half-way through an earlier
 // call.
+//
+// # Files
+//
+//	doc.go        this map
+//	client.go     Options, NewClient: standalone, Sentinel or Cluster
+//	store.go      Store, StoreOptions, New: the key names and the Store methods
+//	record.go     the session hash encoded and decoded, the Lua scripts (touch, participants, put-new)
+//	index.go      the per-citizen and per-card index sets, pruned when read
+//	ephemeral.go  Ephemeral: short-lived values with their deadline
 package redisstore

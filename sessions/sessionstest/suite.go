@@ -1,9 +1,3 @@
-// Package sessionstest holds the conformance suite that every sessions.Store
-// and sessions.Ephemeral backend passes (Run), the controllable Clock it
-// drives them with, and helpers to reach a real Redis in tests: the address
-// of a shared server (RedisAddr) or a private redis-server process the test
-// can stop and restart (StartRedisServer). It imports only the standard
-// library and sessions.
 package sessionstest
 
 import (

@@ -19,4 +19,20 @@
 // and SharedKey): CA keys are unique in the process; card keys and OCSP
 // responder keys are drawn from a small shared set. Time and randomness are fields of each CA (Now,
 // Rand); the key pool is the only package-level state.
+//
+// # Files
+//
+//	doc.go       this map
+//	ca.go        CA: NewRegionalCA, NewCIERoot, NewSubCA, Rekey, the real CA names
+//	options.go   CAOption and its With* options
+//	card.go      CardOptions, Card, IssueCard: the TS-CNS card profile and its deviations
+//	identity.go  generated fiscal codes, card ids and CN values (CNSCommonName)
+//	policy.go    Policy: certificatePolicies with CPS and user-notice qualifiers, hand-encoded
+//	issue.go     Issue: any other certificate signed by a CA and recorded for CRLs and OCSP
+//	crl.go       Revoke, CRL, CRLServer: revocations, CRLs and a CRL distribution point
+//	ocsp.go      OCSPOptions, OCSPResponder: an RFC 6960 responder that can misbehave on purpose
+//	ocspder.go   the RFC 6960 request and response structures, NewOCSPRequest, ResponseNonce
+//	files.go     PEM of cards and CAs, WriteFiles and WriteCAFiles
+//	load.go      LoadCA, AddIssued: a CA rebuilt from its files (the demo)
+//	keys.go      the process-wide RSA key pool: Key, SharedKey, Warm
 package cnstest

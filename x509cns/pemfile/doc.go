@@ -8,6 +8,9 @@
 // uses it. It imports only the standard library, so that every package of
 // cnsgate, x509cns included, may use it.
 //
-// Files: pemfile.go parses certificates and private keys; generate.go
-// makes and encodes new private keys.
+// # Files
+//
+//	doc.go       this map
+//	pemfile.go   Certificates, PrivateKey (PKCS#8, PKCS#1, SEC 1), BlockError
+//	generate.go  GenerateKey, EncodePrivateKey: new private keys as PKCS#8 PEM
 package pemfile

@@ -55,4 +55,20 @@
 // than its revocation: that is x509cns's job. It imports the standard
 // library, golang.org/x/crypto and x509cns only; the configuration is
 // mapped onto Options by the caller.
+//
+// # Files
+//
+//	doc.go         this map
+//	options.go     Mode, Failure, Options and their defaults, Issuers, Recorder, RevokedEvent
+//	result.go      Status, Method, Result, Decide
+//	checker.go     Checker: New, Start, Check, Verify, Refresh, Close, the background loop
+//	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
+//	crlfetch.go    CRL sources: bounded HTTP fetch with conditional GET, files
+//	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
+//	crlentries.go  the revoked entries, read into a serialTable
+//	crltable.go    serialTable: fixed-width serials with a hash index
+//	ocsp.go        the OCSP client and cache: responder URL, nonce, freshness, delegated signers
+//	ocspder.go     the RFC 6960 request and response, written and read with cryptobyte
+//	sigalg.go      the signature algorithms accepted on OCSP responses
+//	flight.go      concurrent identical queries collapsed into one
 package revocation

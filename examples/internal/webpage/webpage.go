@@ -1,7 +1,3 @@
-// Package webpage renders the demo relying parties' pages: each page a
-// template parsed with a shared layout, written with the headers every page
-// of an application showing personal data needs. It is the examples' own
-// plumbing, so that each example keeps only what it does.
 package webpage
 
 import (

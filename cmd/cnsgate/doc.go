@@ -1,0 +1,32 @@
+// Command cnsgate is the TS-CNS authentication gateway and identity
+// provider. This package only wires: it reads flags and configuration,
+// builds the parts and starts the listeners.
+//
+// It maps config onto each part's own options (idp.Options, oidc.Options,
+// saml.Options, revocation.Options, redisstore.Options) so that no other
+// package reads config, and it owns what only a process has: the listeners
+// and their TLS, signals (SIGTERM shuts down in order, SIGHUP reloads the
+// trust store), the background loops, and the subcommands. Decisions about
+// cards, sessions and protocols belong to the packages it builds; none is
+// taken here.
+//
+// # Files
+//
+//	doc.go            this map
+//	main.go           usage, signal context, the subcommand switch (run)
+//	serve.go          cnsgate serve: logger, serve, the build and run sequence, SIGHUP reload
+//	gateway.go        the gateway (one process's parts) and its named build steps
+//	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
+//	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
+//	protocols.go      login, OIDC and SAML options from the config; mounting the protocols
+//	parts.go          session backend, registry opening, "Servizi attivi" links, metric label sets
+//	trust.go          the trust store and validator from the trust section
+//	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
+//	logoutwiring.go   the login service of administrative commands, with logout notifiers
+//	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
+//	checkconfig.go    cnsgate check-config
+//	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
+//	keys.go           cnsgate keys generate
+//	demo.go           cnsgate demo: flags, the demo run, the banner
+//	demo_examples.go  the example relying parties served beside the demo
+package main
