@@ -35,6 +35,7 @@
 //	requestlog.go        request_id and remote_ip in the context and the log
 //	admin.go             AdminHandler: /healthz and /readyz
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
+//	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context
 //	oidc/                the OpenID Provider
 //	saml/                the SAML IdP
 //	web/                 templates, texts and static assets

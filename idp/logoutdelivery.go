@@ -181,11 +181,7 @@ func (e *LogoutEngine) Close(ctx context.Context) error {
 		close(e.queue)
 	}
 	e.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		e.wg.Wait()
-		close(done)
-	}()
+	done := Done(&e.wg)
 	select {
 	case <-done:
 		e.cancel()

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp"
 )
 
 // shutdownStep is one step of the ordered shutdown.
@@ -79,11 +81,7 @@ func (g *gateway) shutdownSteps() []shutdownStep {
 // ctx their context is cancelled and they are waited for once more.
 func (g *gateway) stopBackground(ctx context.Context) error {
 	g.stopLoops()
-	done := make(chan struct{})
-	go func() {
-		g.background.Wait()
-		close(done)
-	}()
+	done := idp.Done(&g.background)
 	select {
 	case <-done:
 		g.stopTasks()

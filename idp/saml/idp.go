@@ -190,13 +190,8 @@ func (p *IdP) Mount(mux *http.ServeMux) {
 // ends. Logout deliveries belong to the login service (idp.Service.Close).
 func (p *IdP) Close(ctx context.Context) error {
 	p.quitOnce.Do(func() { close(p.quit) })
-	done := make(chan struct{})
-	go func() {
-		p.wg.Wait()
-		close(done)
-	}()
 	select {
-	case <-done:
+	case <-idp.Done(&p.wg):
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
