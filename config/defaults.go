@@ -23,6 +23,7 @@ const (
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
+	DefaultRegistryTimeout  = 2 * time.Second
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultShutdownTimeout  = 15 * time.Second
 	MinSubjectSaltLength    = 32
@@ -87,6 +88,7 @@ func (c *Config) applyDefaults() {
 	if c.Registry.Driver == DriverSQLite && c.Registry.DSN == "" && c.Registry.DSNFile == "" {
 		c.Registry.DSN = DefaultSQLiteDSN
 	}
+	setDuration(&c.Registry.Timeout, DefaultRegistryTimeout)
 	setString(&c.Registration.Mode, RegistrationOpen)
 
 	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)

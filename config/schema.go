@@ -108,6 +108,10 @@ type Registry struct {
 	Driver  RegistryDriver `yaml:"driver"`   // default sqlite
 	DSN     Secret         `yaml:"dsn"`      // default "file:cnsgate.db" for sqlite
 	DSNFile string         `yaml:"dsn_file"` // file holding the DSN
+	// Timeout bounds every query and audit write of a login, and the
+	// connection to the database; default 2s. A hung database costs a
+	// login a clean 503 after it, never the length of the hang.
+	Timeout Duration `yaml:"timeout"`
 }
 
 // Registration says which valid cards may register.

@@ -171,6 +171,7 @@ func (r Registry) validate(p *problems) {
 	if r.DSN == "" && r.DSNFile == "" {
 		p.add("registry", "option 'dsn' is required when driver is '%s'", r.Driver)
 	}
+	positive(p, "registry", "timeout", r.Timeout)
 }
 
 func (r Registration) validate(p *problems) {

@@ -112,8 +112,10 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			"sessions: option 'store' must be one of 'memory', 'redis' but it's configured as 'file'",
 			"sessions: option 'absolute_timeout' must be at least 'idle_timeout' (8h) but it's configured as '15m'"}},
-		{"fail/registry", func(c *Config) { c.Registry = Registry{Driver: DriverPostgres} }, []string{
+		{"fail/registry", func(c *Config) { c.Registry = Registry{Driver: DriverPostgres, Timeout: c.Registry.Timeout} }, []string{
 			"registry: option 'dsn' is required when driver is 'postgres'"}},
+		{"fail/registry-timeout", func(c *Config) { c.Registry.Timeout = -1 }, []string{
+			"registry: option 'timeout' must be a positive duration but it's configured as '-1ns'"}},
 		{"fail/registry-driver", func(c *Config) { c.Registry.Driver = "mysql" }, []string{
 			"registry: option 'driver' must be one of 'sqlite', 'postgres' but it's configured as 'mysql'"}},
 		{"fail/allowlist-without-file", func(c *Config) { c.Registration.Mode = RegistrationAllowlist }, []string{

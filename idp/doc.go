@@ -30,6 +30,8 @@
 //	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR
+//	auditwriter.go       audit writes detached from the request, retried until stored, flushed by Close
+//	deadline.go          every registry call under registry.timeout (boundedRegistry)
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
 //	requestlog.go        request_id and remote_ip in the context and the log

@@ -93,10 +93,11 @@ func (s *Service) emitAudit(ctx context.Context, e registry.Event) {
 	if s.opts.AuditSink != AuditSinkDB {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
 	}
-	if s.auditor != nil && s.opts.AuditSink != AuditSinkLog {
-		if err := s.auditor.AppendAudit(ctx, e); err != nil {
-			s.logger.ErrorContext(ctx, "audit event not stored", "kind", e.Kind, "err", err)
+	if s.audits != nil && s.opts.AuditSink != AuditSinkLog {
+		if e.At.IsZero() {
+			e.At = s.opts.Now() // a retried event keeps the time it happened
 		}
+		s.audits.write(ctx, e)
 	}
 }
 

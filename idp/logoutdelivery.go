@@ -269,13 +269,17 @@ func (s *Service) deliveryDone(r DeliveryResult) {
 	}
 }
 
-// Close stops the logout-delivery engine: no new deliveries, and the
-// pending ones are waited for until ctx ends, then abandoned. Part of the
-// shutdown sequence, after the listeners have stopped.
+// Close stops the logout-delivery engine — no new deliveries, the pending
+// ones waited for until ctx ends, then abandoned — and then flushes the
+// audit writes still waiting for a retry (the deliveries' own included).
+// Part of the shutdown sequence, after the listeners have stopped.
 func (s *Service) Close(ctx context.Context) error {
 	err := s.delivery.Close(ctx)
 	if err != nil {
 		s.logger.Warn("logout deliveries abandoned at shutdown", "err", err)
+	}
+	if s.audits != nil {
+		err = errors.Join(err, s.audits.close(ctx))
 	}
 	return err
 }

@@ -69,6 +69,9 @@ type Options struct {
 	AuditRevealFiscalCode bool
 	// Delivery tunes the logout-delivery engine.
 	Delivery DeliveryOptions
+	// RegistryTimeout bounds every registry call and audit write, whatever
+	// the request allows (default DefaultRegistryTimeout).
+	RegistryTimeout time.Duration
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -84,10 +87,10 @@ type Service struct {
 	sessions  sessions.Store
 	ephemeral sessions.Ephemeral
 	registry  Registry
-	auditor   Auditor
 	recorder  Recorder
 	logger    *slog.Logger
 	delivery  *LogoutEngine
+	audits    *auditWriter // nil without an Auditor
 
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
@@ -123,14 +126,23 @@ func NewService(d Deps, o Options) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.RegistryTimeout <= 0 {
+		o.RegistryTimeout = DefaultRegistryTimeout
+	}
+	if d.Registry != nil {
+		d.Registry = boundedRegistry{r: d.Registry, timeout: o.RegistryTimeout}
+	}
 	o.Issuer = strings.TrimRight(o.Issuer, "/")
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
 	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
-		registry: d.Registry, auditor: d.Auditor, recorder: d.Recorder, logger: d.Logger,
+		registry: d.Registry, recorder: d.Recorder, logger: d.Logger,
 		resumers: map[string]ResumeFunc{},
 	}
 	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
+	if d.Auditor != nil {
+		s.audits = newAuditWriter(d.Auditor, o.RegistryTimeout, d.Logger)
+	}
 	return s
 }
 

@@ -54,7 +54,8 @@ func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (
 	deadline := time.Now().Add(time.Minute)
 	delay := 500 * time.Millisecond
 	for {
-		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), sqlstore.WithLogger(logger))
+		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), sqlstore.WithLogger(logger),
+			sqlstore.WithConnectTimeout(c.Timeout.Std()))
 		if err == nil {
 			return db, nil
 		}

@@ -20,7 +20,8 @@ func loginOptions(cfg *config.Config) idp.Options {
 		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
 		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
 		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
-		Services: serviceLinks(cfg),
+		Services:        serviceLinks(cfg),
+		RegistryTimeout: cfg.Registry.Timeout.Std(),
 	}
 }
 

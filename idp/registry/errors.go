@@ -16,4 +16,8 @@ var (
 	ErrNotFound = errors.New("registry: not found")
 	// ErrDuplicate: a fiscal code listed twice in one allowlist import.
 	ErrDuplicate = errors.New("fiscal code listed more than once")
+	// ErrInvalidEvent: an audit event no store would take (no kind, an
+	// unknown outcome, a detail that is not JSON); writing it again cannot
+	// succeed.
+	ErrInvalidEvent = errors.New("registry: invalid audit event")
 )

@@ -9,4 +9,5 @@
 //
 //	doc.go           this map
 //	registrytest.go  SQLiteDSN, PostgresDSN (a throw-away schema), DefaultPostgresDSN
+//	private.go       StartPrivatePostgres: a server of the test's own, to Freeze (SIGSTOP) and Thaw
 package registrytest

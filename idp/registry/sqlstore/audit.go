@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -18,13 +17,13 @@ const auditColumns = "id, at, kind, outcome, reason, fiscal_code, client, sessio
 // AppendAudit writes one event.
 func (d *DB) AppendAudit(ctx context.Context, e registry.Event) error {
 	if e.Kind == "" {
-		return errors.New("registry: audit event without kind")
+		return fmt.Errorf("%w: no kind", registry.ErrInvalidEvent)
 	}
 	if e.Outcome != registry.OutcomeSuccess && e.Outcome != registry.OutcomeFailure {
-		return fmt.Errorf("registry: audit event outcome %q (want %q or %q)", e.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
+		return fmt.Errorf("%w: outcome %q (want %q or %q)", registry.ErrInvalidEvent, e.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
 	}
 	if len(e.Detail) > 0 && !json.Valid(e.Detail) {
-		return errors.New("registry: audit event detail is not valid JSON")
+		return fmt.Errorf("%w: detail is not valid JSON", registry.ErrInvalidEvent)
 	}
 	if e.At.IsZero() {
 		e.At = d.now()

@@ -30,6 +30,8 @@ type DB struct {
 	dialect string // DriverSQLite or DriverPostgres
 	now     func() time.Time
 	log     *slog.Logger
+
+	connectTimeout time.Duration
 }
 
 // Option configures Open.
@@ -38,6 +40,10 @@ type Option func(*DB)
 // WithNow sets the clock used for registered_at, imported_at, audit times
 // and the like. The default is time.Now.
 func WithNow(now func() time.Time) Option { return func(d *DB) { d.now = now } }
+
+// WithConnectTimeout bounds each new PostgreSQL connection, unless the DSN
+// sets connect_timeout itself. The default is pgx's: none.
+func WithConnectTimeout(t time.Duration) Option { return func(d *DB) { d.connectTimeout = t } }
 
 // WithLogger sets the logger that reports applied migrations. The default
 // discards.
@@ -69,6 +75,9 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) 
 		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("registry: postgres dsn: %w", err)
+		}
+		if cfg.ConnectTimeout == 0 {
+			cfg.ConnectTimeout = d.connectTimeout
 		}
 		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(16)

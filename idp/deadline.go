@@ -1,0 +1,67 @@
+package idp
+
+import (
+	"context"
+	"time"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
+)
+
+// DefaultRegistryTimeout bounds one registry call when
+// Options.RegistryTimeout is zero.
+const DefaultRegistryTimeout = 2 * time.Second
+
+// boundedRegistry gives every registry call its own deadline, whatever the
+// caller's context allows: a hung database costs a login a clean 503 after
+// the timeout, never the length of the hang. Every method returns values
+// already read, so the deadline ends with the call.
+type boundedRegistry struct {
+	r       Registry
+	timeout time.Duration
+}
+
+var _ Registry = boundedRegistry{}
+
+// bounded runs f under a deadline of d from now.
+func bounded[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return f(ctx)
+}
+
+func (b boundedRegistry) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (*registry.Registration, error) {
+		return b.r.Authorize(ctx, fiscalCode, fingerprint)
+	})
+}
+
+func (b boundedRegistry) Register(ctx context.Context, r registry.Registration) (*registry.Registration, *registry.Registration, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	return b.r.Register(ctx, r)
+}
+
+func (b boundedRegistry) RecordLogin(ctx context.Context, fingerprint string, at time.Time) error {
+	_, err := bounded(ctx, b.timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, b.r.RecordLogin(ctx, fingerprint, at)
+	})
+	return err
+}
+
+func (b boundedRegistry) IsEligible(ctx context.Context, fiscalCode string) (bool, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (bool, error) { return b.r.IsEligible(ctx, fiscalCode) })
+}
+
+func (b boundedRegistry) Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (*registry.Operator, error) { return b.r.Operator(ctx, fiscalCode) })
+}
+
+func (b boundedRegistry) List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) ([]registry.Registration, error) { return b.r.List(ctx, f) })
+}
+
+func (b boundedRegistry) RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) ([]registry.Event, error) {
+		return b.r.RecentAccesses(ctx, fiscalCode, limit)
+	})
+}
