@@ -39,11 +39,11 @@ type revocationGate struct {
 	logger *slog.Logger
 }
 
-func (g revocationGate) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
-	res, err := g.c.Verify(ctx, leaf, issuer)
+func (g revocationGate) Verify(ctx context.Context, chain []*x509.Certificate) error {
+	res, at, err := g.c.VerifyChain(ctx, chain)
 	if err != nil {
 		g.logger.WarnContext(ctx, "revocation check refused the card", "method", res.Method, "status", res.Status.String(),
-			"source", res.Source, "cause", res.Cause)
+			"source", res.Source, "cause", res.Cause, "chain_position", at)
 	}
 	return err
 }

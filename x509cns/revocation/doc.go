@@ -46,9 +46,11 @@
 //   - A CRL with an issuingDistributionPoint URI covers only certificates
 //     naming that URI; indirect, delta and reason-partitioned CRLs are
 //     refused (ErrUnsupported).
-//   - Only the certificate passed to Check is checked, against the issuer
-//     passed with it; callers that want intermediates checked call Check
-//     for each link.
+//   - Check checks one certificate against its issuer; a login calls
+//     VerifyChain, which checks every certificate of the verified chain
+//     except the anchor (a sub-CA such as the CIE SUBCA1 against its
+//     root's CRL or OCSP), with the same sources, caches and failure
+//     policy, from the top down, stopping at the first refusal.
 //
 // It never builds or verifies chains, never fetches issuer certificates
 // (no AIA caIssuers), and never decides anything about a certificate other
@@ -62,6 +64,7 @@
 //	options.go     Mode, Failure, Options and their defaults, Issuers, Recorder, RevokedEvent
 //	result.go      Status, Method, Result, Decide
 //	checker.go     Checker: New, Start, Check, Verify, Refresh, Close, the background loop
+//	chain.go       CheckChain, VerifyChain: every link of a verified chain but the anchor
 //	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
 //	crlfetch.go    CRL sources: bounded HTTP fetch with conditional GET, files
 //	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
