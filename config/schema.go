@@ -73,6 +73,9 @@ type Revocation struct {
 	OCSPNonce       bool                `yaml:"ocsp_nonce"`        // send a nonce in OCSP requests
 	CRLMaxBytes     int64               `yaml:"crl_max_bytes"`     // default 128 MiB
 	CRLFetchTimeout Duration            `yaml:"crl_fetch_timeout"` // default 30s
+	// FollowRedirects: none (default) or same_host (same scheme, host and
+	// port; at most 3).
+	FollowRedirects RedirectPolicy `yaml:"follow_redirects"`
 }
 
 // Proxy configures a TLS-terminating front that passes the card certificate

@@ -28,7 +28,7 @@ func revocationOptions(rc config.Revocation, issuers revocation.Issuers, logger 
 		OCSPTimeout: rc.OCSPTimeout.Std(), OCSPURL: rc.OCSPURL, OCSPNonce: rc.OCSPNonce,
 		CRLGrace: rc.CRLGrace.Std(), CRLFiles: rc.CRLFiles, CRLURLs: rc.CRLURLs,
 		CRLMaxBytes: rc.CRLMaxBytes, CRLFetchTimeout: rc.CRLFetchTimeout.Std(),
-		Issuers: issuers, Logger: logger,
+		FollowRedirects: revocation.Redirects(rc.FollowRedirects), Issuers: issuers, Logger: logger,
 	}
 }
 

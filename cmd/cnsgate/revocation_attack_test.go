@@ -5,12 +5,17 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,7 +82,7 @@ func TestAttackRevokedSubCA(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), web.ReasonMessage(web.Italian, "revoked")) {
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), html.EscapeString(web.ReasonMessage(web.Italian, "revoked"))) {
 		t.Fatalf("card under a revoked SUBCA1: %d\n%s", resp.StatusCode, body)
 	}
 	if rootCRL.Requests() == 0 {
@@ -149,4 +154,117 @@ func scrape(t *testing.T, admin string) string {
 		t.Fatal(err)
 	}
 	return string(body)
+}
+
+// demoCACRLURL matches the demo config's CRL URL of the demo regional CA,
+// and ocspURLLine its OCSP responder.
+var (
+	demoCACRLURL = regexp.MustCompile(`http://[^"]*` + regexp.QuoteMeta(demo.CRLPath))
+	ocspURLLine  = regexp.MustCompile(`(?m)^  ocsp_url: .*$`)
+)
+
+// refusedUnavailable logs the demo citizen in over mTLS and expects the
+// login refused with revocation_unavailable, audited with a detail that
+// contains cause, and counted for method.
+func refusedUnavailable(t *testing.T, s *testServer, method, cause string) {
+	t.Helper()
+	card := s.setup.Cards[0]
+	resp, err := s.client(t, loadCard(t, card), nil).Get("https://" + s.b.CNS + "/cns/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), html.EscapeString(web.ReasonMessage(web.Italian, "revocation_unavailable"))) {
+		t.Fatalf("login: %d\n%s", resp.StatusCode, body)
+	}
+	reg, err := sqlstore.Open(context.Background(), string(s.cfg.Registry.Driver), s.cfg.Registry.DSN.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	var found registry.Event
+	waitFor(t, "the refused login on the audit trail", 10*time.Second, func() bool {
+		events, err := reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: registry.KindLogin, Outcome: registry.OutcomeFailure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Reason == "revocation_unavailable" {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	if !bytes.Contains(found.Detail, []byte(cause)) {
+		t.Fatalf("audit detail lacks %q: %s", cause, found.Detail)
+	}
+	metrics := scrape(t, s.b.Admin)
+	for _, want := range []string{
+		`cnsgate_login_attempts_total{outcome="failure",reason="revocation_unavailable"} 1`,
+		`cnsgate_revocation_checks_total{method="` + method + `",result="unavailable"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestAttackCRLRedirectToAnotherHost: the demo CA's CRL URL answers with a
+// redirect to another host, which serves a CRL of the same CA, properly
+// signed, that would vouch for the card. A running server, even with
+// failure "open", does not follow it: the login is refused as
+// revocation_unavailable, audited with the refused redirect, counted, and
+// the other host is never asked.
+func TestAttackCRLRedirectToAnotherHost(t *testing.T) {
+	var otherHits atomic.Int64
+	var otherCRL *cnstest.CRLServer
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+		otherCRL.ServeHTTP(w, r)
+	}))
+	t.Cleanup(other.Close)
+	otherURL, _ := url.Parse(other.URL)
+	redirect := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://localhost:"+otherURL.Port()+"/ca.crl", http.StatusFound)
+	}))
+	t.Cleanup(redirect.Close)
+	s := startServerSetup(t, func(setup *demo.Setup, y string) string {
+		certPEM, err1 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
+		keyPEM, err2 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
+		ca, err3 := cnstest.LoadCA(certPEM, keyPEM)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			t.Fatal(err)
+		}
+		otherCRL = ca.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour})
+		if !demoCACRLURL.MatchString(y) {
+			t.Fatalf("the demo config has no CRL URL for its CA:\n%s", y)
+		}
+		y = demoCACRLURL.ReplaceAllString(y, redirect.URL+"/ca.crl")
+		return strings.Replace(y, "  mode: crl_then_ocsp\n", "  mode: crl\n  failure: open\n", 1)
+	})
+	refusedUnavailable(t, s, "crl", "redirect refused")
+	if n := otherHits.Load(); n != 0 {
+		t.Fatalf("the other host was asked %d times", n)
+	}
+}
+
+// TestAttackOversizedOCSPAnswer: the OCSP responder answers with more
+// than 64 KiB. A running server, even with failure "open", refuses the
+// login as revocation_unavailable, audited and counted.
+func TestAttackOversizedOCSPAnswer(t *testing.T) {
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/ocsp-response")
+		_, _ = w.Write(bytes.Repeat([]byte{0x30}, 1<<20))
+	}))
+	t.Cleanup(big.Close)
+	s := startServer(t, func(y string) string {
+		if !ocspURLLine.MatchString(y) {
+			t.Fatalf("the demo config has no ocsp_url:\n%s", y)
+		}
+		y = ocspURLLine.ReplaceAllString(y, "  ocsp_url: "+big.URL+"/ocsp")
+		return strings.Replace(y, "  mode: crl_then_ocsp\n", "  mode: ocsp\n  failure: open\n", 1)
+	})
+	refusedUnavailable(t, s, "ocsp", "larger than the allowed maximum")
 }

@@ -34,6 +34,11 @@
 //   - A responder that omits the nonce is accepted (RFC 8954 §2.1 lets
 //     clients accept it; freshness still rests on thisUpdate/nextUpdate); a
 //     different nonce is refused.
+//   - The HTTP client follows no redirect by default (RedirectSameHost
+//     allows a few within the same scheme and host:port), takes only
+//     absolute http(s) URLs, drops any userinfo, keeps no cookies, and
+//     caps bodies (CRLMaxBytes; 64 KiB for OCSP). A refused redirect or an
+//     oversized body is not a network failure.
 //   - HTTP 5xx and the OCSP statuses tryLater and internalError count as
 //     network failures: an attacker on the path can forge them as easily as
 //     a dropped connection. Every other failure (4xx, bad signature,
@@ -74,4 +79,5 @@
 //	ocspder.go     the RFC 6960 request and response, written and read with cryptobyte
 //	sigalg.go      the signature algorithms accepted on OCSP responses
 //	flight.go      concurrent identical queries collapsed into one
+//	httpclient.go  the HTTP client's limits: redirects, http(s) URLs only, no credentials or cookies
 package revocation

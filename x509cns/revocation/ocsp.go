@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// maxOCSPResponse bounds an OCSP response body.
-const maxOCSPResponse = 1 << 20
+// maxOCSPResponse bounds an OCSP response body. A real answer, even with
+// a delegated responder's certificate, is a few kilobytes.
+const maxOCSPResponse = 64 << 10
 
 // maxOCSPCache bounds the number of cached OCSP answers; past it, answers
 // are not cached until the background loop prunes expired ones.
@@ -204,7 +205,11 @@ func (c *Checker) checkFresh(s ocspSingle, now time.Time) error {
 
 // postOCSP sends the request by POST and returns the response body.
 func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
+	target, err := requestURL(url)
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(req))
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +217,7 @@ func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte,
 	hreq.Header.Set("Accept", "application/ocsp-response")
 	resp, err := c.opts.HTTPClient.Do(hreq)
 	if err != nil {
-		return nil, unreachable("%v", err)
+		return nil, httpFailure(err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -226,7 +231,7 @@ func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte,
 		return nil, unreachable("reading response: %v", err)
 	}
 	if len(body) > maxOCSPResponse {
-		return nil, malformed("OCSP response over %d bytes", maxOCSPResponse)
+		return nil, fmt.Errorf("%w: OCSP response over %d bytes", ErrTooLarge, maxOCSPResponse)
 	}
 	return body, nil
 }

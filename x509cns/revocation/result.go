@@ -87,8 +87,9 @@ var (
 	// ErrUnsupported: a well-formed CRL or response this package refuses
 	// (unknown critical extension, indirect or delta CRL, odd scope).
 	ErrUnsupported = errors.New("unsupported revocation data")
-	// ErrTooLarge: a CRL larger than Options.CRLMaxBytes.
-	ErrTooLarge = errors.New("CRL larger than the configured maximum")
+	// ErrTooLarge: a CRL larger than Options.CRLMaxBytes, or an OCSP response
+	// larger than 64 KiB.
+	ErrTooLarge = errors.New("revocation data larger than the allowed maximum")
 	// ErrHTTPStatus: an HTTP answer other than 200, 304 or 5xx.
 	ErrHTTPStatus = errors.New("unexpected HTTP status")
 	// ErrStale: a CRL past nextUpdate + CRLGrace, or an OCSP response past
