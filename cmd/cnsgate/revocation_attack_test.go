@@ -268,3 +268,49 @@ func TestAttackOversizedOCSPAnswer(t *testing.T) {
 	})
 	refusedUnavailable(t, s, "ocsp", "larger than the allowed maximum")
 }
+
+// TestAttackOCSPAnswerWithoutNonce: with ocsp_nonce on, the demo CA's
+// responder (a real one, signing with the CA key) answers "good" without
+// echoing the nonce, as a replayed answer would. A running server, even
+// with failure "open", refuses the login as revocation_unavailable,
+// audited with the nonce cause and counted; once the responder echoes the
+// nonce, the same card logs in.
+func TestAttackOCSPAnswerWithoutNonce(t *testing.T) {
+	var responder *cnstest.OCSPResponder
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { responder.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	s := startServerSetup(t, func(setup *demo.Setup, y string) string {
+		certPEM, err1 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
+		keyPEM, err2 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
+		ca, err3 := cnstest.LoadCA(certPEM, keyPEM)
+		cardPEM, err4 := os.ReadFile(setup.Cards[0].CertFile)
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			t.Fatal(err)
+		}
+		certs, err := x509cns.ParseCertificates(cardPEM)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ca.AddIssued(certs[0])
+		if responder, err = ca.OCSPResponder(cnstest.OCSPOptions{NoNonce: true}); err != nil {
+			t.Fatal(err)
+		}
+		y = ocspURLLine.ReplaceAllString(y, "  ocsp_url: "+srv.URL+"/ocsp")
+		return strings.Replace(y, "  mode: crl_then_ocsp\n", "  mode: ocsp\n  failure: open\n  ocsp_nonce: true\n", 1)
+	})
+	refusedUnavailable(t, s, "ocsp", "the response carries no nonce")
+	if responder.Requests() == 0 {
+		t.Fatal("the responder was never asked")
+	}
+
+	if err := responder.SetOptions(cnstest.OCSPOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v, resp := cnsLogin(t, s.client(t, loadCard(t, s.setup.Cards[0]), nil), s.b.CNS)
+	if resp.StatusCode != http.StatusOK || v.Verdict != "accepted" {
+		t.Fatalf("with the nonce echoed: %d %+v", resp.StatusCode, v)
+	}
+	if m := scrape(t, s.b.Admin); !strings.Contains(m, `cnsgate_revocation_checks_total{method="ocsp",result="good"} 1`) {
+		t.Error(`/metrics lacks cnsgate_revocation_checks_total{method="ocsp",result="good"} 1`)
+	}
+}

@@ -31,9 +31,11 @@
 //   - OCSP "unknown" is unavailable with ErrUnknownCert, not a network
 //     failure: failure "open" never admits it, and the fall-through modes
 //     ask the other method.
-//   - A responder that omits the nonce is accepted (RFC 8954 §2.1 lets
-//     clients accept it; freshness still rests on thisUpdate/nextUpdate); a
-//     different nonce is refused.
+//   - With OCSPNonce on, an answer without the nonce, or with another one,
+//     is refused (ErrNonce, unavailable, never forgiven by failure "open"):
+//     RFC 8954 §2.1 lets a client insist, and one that asks for a nonce
+//     and takes an answer without it gains nothing against replay. The
+//     fall-through modes then ask the CRL.
 //   - The HTTP client follows no redirect by default (RedirectSameHost
 //     allows a few within the same scheme and host:port), takes only
 //     absolute http(s) URLs, drops any userinfo, keeps no cookies, and

@@ -139,8 +139,8 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 	if err != nil {
 		return fail(err)
 	}
-	if nonce != nil && resp.hasNonce && !nonceEchoed(resp.nonce, nonce) {
-		return fail(ErrNonce)
+	if err := checkNonce(resp, nonce); err != nil {
+		return fail(err)
 	}
 	if err := c.checkFresh(s, now); err != nil {
 		return fail(err)
@@ -173,6 +173,22 @@ func (c *Checker) ocspNonce() ([]byte, error) {
 		return nil, err
 	}
 	return nonce, nil
+}
+
+// checkNonce refuses, when a nonce was sent, an answer that does not echo
+// it: without the nonce a replayed (or precomputed) answer is
+// indistinguishable from a fresh one, which is what asking for a nonce
+// rules out.
+func checkNonce(resp *ocspResponse, nonce []byte) error {
+	switch {
+	case nonce == nil:
+		return nil
+	case !resp.hasNonce:
+		return fmt.Errorf("%w: the response carries no nonce (revocation.ocsp_nonce is on)", ErrNonce)
+	case !nonceEchoed(resp.nonce, nonce):
+		return fmt.Errorf("%w: the response carries another nonce", ErrNonce)
+	}
+	return nil
 }
 
 // responderStatus turns an OCSP responseStatus other than successful into

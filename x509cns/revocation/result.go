@@ -108,7 +108,8 @@ var (
 	// ErrSerialMismatch: the OCSP response answers about another
 	// certificate than the one asked about.
 	ErrSerialMismatch = errors.New("OCSP response is about another certificate")
-	// ErrNonce: the OCSP response carries a nonce other than the one sent.
+	// ErrNonce: a nonce was sent and the OCSP response carries none, or
+	// another one. Not a network failure: failure "open" does not admit it.
 	ErrNonce = errors.New("OCSP nonce mismatch")
 	// ErrResponder: the responder refused the request (malformedRequest,
 	// unauthorized, sigRequired).
