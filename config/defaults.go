@@ -70,6 +70,7 @@ func (c *Config) applyDefaults() {
 	r := &c.Revocation
 	setString(&r.Mode, RevocationCRLThenOCSP)
 	setString(&r.Failure, FailClosed)
+	setString(&r.FollowRedirects, RedirectNone)
 	setDuration(&r.OCSPTimeout, DefaultOCSPTimeout)
 	setDuration(&r.CRLGrace, DefaultCRLGrace)
 	setDuration(&r.CRLFetchTimeout, DefaultCRLFetchTimeout)

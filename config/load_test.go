@@ -69,6 +69,7 @@ func TestDefaults(t *testing.T) {
 		{"revocation.crl_grace", c.Revocation.CRLGrace.Std(), time.Hour},
 		{"revocation.crl_max_bytes", c.Revocation.CRLMaxBytes, int64(128 << 20)},
 		{"revocation.crl_fetch_timeout", c.Revocation.CRLFetchTimeout.Std(), 30 * time.Second},
+		{"revocation.follow_redirects", c.Revocation.FollowRedirects, RedirectNone},
 		{"sessions.store", c.Sessions.Store, StoreMemory},
 		{"sessions.idle_timeout", c.Sessions.IdleTimeout.Std(), 15 * time.Minute},
 		{"sessions.absolute_timeout", c.Sessions.AbsoluteTimeout.Std(), 8 * time.Hour},

@@ -70,9 +70,12 @@ type Revocation struct {
 	// issuer's name (as in the certificate) or its SKI in hex. File only.
 	CRLURLs         map[string][]string `yaml:"crl_urls"`
 	OCSPURL         string              `yaml:"ocsp_url"`          // responder used instead of the AIA one
-	OCSPNonce       bool                `yaml:"ocsp_nonce"`        // send a nonce in OCSP requests
+	OCSPNonce       bool                `yaml:"ocsp_nonce"`        // send a nonce in OCSP requests; answers must echo it
 	CRLMaxBytes     int64               `yaml:"crl_max_bytes"`     // default 128 MiB
 	CRLFetchTimeout Duration            `yaml:"crl_fetch_timeout"` // default 30s
+	// FollowRedirects: none (default) or same_host (same scheme, host and
+	// port; at most 3).
+	FollowRedirects RedirectPolicy `yaml:"follow_redirects"`
 }
 
 // Proxy configures a TLS-terminating front that passes the card certificate

@@ -97,6 +97,7 @@ func (r Revocation) validate(p *problems) {
 	const s = "revocation"
 	oneOf(p, s, "mode", r.Mode, revocationModes)
 	oneOf(p, s, "failure", r.Failure, failurePolicies)
+	oneOf(p, s, "follow_redirects", r.FollowRedirects, redirectPolicies)
 	positive(p, s, "ocsp_timeout", r.OCSPTimeout)
 	positive(p, s, "crl_grace", r.CRLGrace)
 	positive(p, s, "crl_fetch_timeout", r.CRLFetchTimeout)

@@ -84,11 +84,13 @@ func TestValidate(t *testing.T) {
 		{"fail/revocation", func(c *Config) {
 			r := &c.Revocation
 			r.Mode, r.Failure, r.OCSPTimeout, r.CRLMaxBytes = "always", "ajar", -1, -5
+			r.FollowRedirects = "anywhere"
 			r.CRLURLs = map[string][]string{"CA Cittadini": {"ldap://x/cn=crl"}, "0A1B": nil}
 			r.OCSPURL = "ocsp.example.it"
 		}, []string{
 			"revocation: option 'mode' must be one of 'crl', 'ocsp', 'crl_then_ocsp', 'ocsp_then_crl', 'none' but it's configured as 'always'",
 			"revocation: option 'failure' must be one of 'closed', 'open' but it's configured as 'ajar'",
+			"revocation: option 'follow_redirects' must be one of 'none', 'same_host' but it's configured as 'anywhere'",
 			"revocation: option 'ocsp_timeout' must be a positive duration but it's configured as '-1ns'",
 			"revocation: option 'crl_max_bytes' must be positive but it's configured as '-5'",
 			"revocation: option 'crl_urls' has no URL for issuer '0A1B'",

@@ -32,6 +32,16 @@ const (
 	FailOpen   FailurePolicy = "open"
 )
 
+// RedirectPolicy says which HTTP redirects the CRL and OCSP client
+// follows. Credentials and cookies are never sent either way.
+type RedirectPolicy string
+
+// The redirect policies.
+const (
+	RedirectNone     RedirectPolicy = "none"      // follow none (default)
+	RedirectSameHost RedirectPolicy = "same_host" // only to the same scheme and host:port
+)
+
 // ProxyHeader names the header format in which a front passes the client
 // certificate.
 type ProxyHeader string
@@ -123,6 +133,7 @@ const (
 var (
 	revocationModes   = []RevocationMode{RevocationCRL, RevocationOCSP, RevocationCRLThenOCSP, RevocationOCSPThenCRL, RevocationNone}
 	failurePolicies   = []FailurePolicy{FailClosed, FailOpen}
+	redirectPolicies  = []RedirectPolicy{RedirectNone, RedirectSameHost}
 	proxyHeaders      = []ProxyHeader{HeaderRFC9440, HeaderNginx, HeaderXFCC}
 	sessionStores     = []SessionStore{StoreMemory, StoreRedis}
 	registryDrivers   = []RegistryDriver{DriverSQLite, DriverPostgres}

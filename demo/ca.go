@@ -56,8 +56,13 @@ func (s *Setup) CAHandlers() (map[string]http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	cieRoot, err := s.LoadCIERoot()
+	if err != nil {
+		return nil, err
+	}
 	return map[string]http.Handler{
 		CIECRLPath:     cie.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour}),
+		CIERootCRLPath: cieRoot.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour}),
 		CRLPath:        ca.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour}),
 		OCSPPath:       responder,
 		OCSPPath + "/": responder, // GET requests carry the request in the path

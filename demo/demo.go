@@ -339,8 +339,8 @@ func (s *Setup) writeConfig(p Ports) error {
 	// The demo CA's CRL and OCSP are served by the demo process itself on
 	// the admin listener (see Setup.CAHandlers).
 	admin := originHost(p.Admin)
-	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
-		DemoCAName, admin, CRLPath, cnstest.CIESubCA1CN, admin, CIECRLPath, admin, OCSPPath)
+	fmt.Fprintf(&b, "revocation:\n  mode: crl_then_ocsp\n  crl_urls:\n    %q: [\"http://%s%s\"]\n    %q: [\"http://%s%s\"]\n    %q: [\"http://%s%s\"]\n  ocsp_url: http://%s%s\n",
+		DemoCAName, admin, CRLPath, cnstest.CIESubCA1CN, admin, CIECRLPath, cnstest.CIERootCN, admin, CIERootCRLPath, admin, OCSPPath)
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
 	fmt.Fprintf(&b, "log:\n  format: text\n")

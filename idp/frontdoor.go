@@ -11,11 +11,12 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
-// RevocationChecker decides whether a validated card is revoked. It
-// returns nil for a card that may log in, or a *x509cns.Rejection with
-// ReasonRevoked or ReasonRevocationUnavailable.
+// RevocationChecker decides whether a validated card, or any CA between it
+// and its trust anchor, is revoked. chain is the verified chain, leaf first
+// and anchor last. It returns nil for a card that may log in, or a
+// *x509cns.Rejection with ReasonRevoked or ReasonRevocationUnavailable.
 type RevocationChecker interface {
-	Verify(ctx context.Context, leaf, issuer *x509.Certificate) error
+	Verify(ctx context.Context, chain []*x509.Certificate) error
 }
 
 // FrontDoor judges the card presented with a request on the cns listener.
@@ -101,7 +102,7 @@ func (f *FrontDoor) Authenticate(r *http.Request) (*x509cns.Result, error) {
 		return nil, err
 	}
 	if f.o.Revocation != nil {
-		if err := f.o.Revocation.Verify(r.Context(), res.Leaf(), res.Issuer()); err != nil {
+		if err := f.o.Revocation.Verify(r.Context(), res.Chain); err != nil {
 			return nil, err
 		}
 	}

@@ -82,16 +82,16 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 	return h
 }
 
-type revocationFunc func(ctx context.Context, leaf, issuer *x509.Certificate) error
+type revocationFunc func(ctx context.Context, chain []*x509.Certificate) error
 
-func (f revocationFunc) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
-	return f(ctx, leaf, issuer)
+func (f revocationFunc) Verify(ctx context.Context, chain []*x509.Certificate) error {
+	return f(ctx, chain)
 }
 
 // checkRevoked stands for the revocation checker: the tests of
 // x509cns/revocation prove CRLs and OCSP; here only its verdict matters.
-func (h *harness) checkRevoked(_ context.Context, leaf, _ *x509.Certificate) error {
-	if h.revoked[x509cns.Fingerprint(leaf)] {
+func (h *harness) checkRevoked(_ context.Context, chain []*x509.Certificate) error {
+	if h.revoked[x509cns.Fingerprint(chain[0])] {
 		return x509cns.Reject(x509cns.ReasonRevoked, "listed in the test CRL")
 	}
 	return nil

@@ -38,13 +38,33 @@ type inspectReport struct {
 	Revocation *revocationReport `json:"revocation,omitempty"`
 }
 
-// revocationReport is how the card's revocation status was found.
+// revocationReport is how the card's revocation status was found, and
+// that of each CA between it and its trust anchor (serve refuses the card
+// when any of them is revoked).
 type revocationReport struct {
-	Method    string `json:"method"`           // crl, ocsp, none
-	Result    string `json:"result"`           // good, revoked, unavailable
-	Source    string `json:"source,omitempty"` // URL or file
+	linkReport
+	Intermediates []linkReport `json:"intermediates,omitempty"` // nearest the card first
+}
+
+// linkReport is the revocation status of one certificate of the chain.
+type linkReport struct {
+	Subject   string `json:"subject,omitempty"` // intermediates only
+	Method    string `json:"method"`            // crl, ocsp, none
+	Result    string `json:"result"`            // good, revoked, unavailable
+	Source    string `json:"source,omitempty"`  // URL or file
 	RevokedAt string `json:"revoked_at,omitempty"`
 	Cause     string `json:"cause,omitempty"`
+}
+
+func newLinkReport(r revocation.Result) linkReport {
+	rep := linkReport{Method: string(r.Method), Result: r.Status.String(), Source: r.Source}
+	if !r.RevokedAt.IsZero() {
+		rep.RevokedAt = r.RevokedAt.UTC().Format(time.RFC3339)
+	}
+	if r.Cause != nil {
+		rep.Cause = r.Cause.Error()
+	}
+	return rep
 }
 
 // stringList is a repeatable flag.
@@ -187,13 +207,13 @@ func inspectRevocation(rc config.Revocation, ts *trustSet, res *x509cns.Result) 
 	if err := chk.Start(ctx); err != nil {
 		return nil, err
 	}
-	r, err := chk.Verify(ctx, res.Leaf(), res.Issuer())
-	rep := &revocationReport{Method: string(r.Method), Result: r.Status.String(), Source: r.Source}
-	if !r.RevokedAt.IsZero() {
-		rep.RevokedAt = r.RevokedAt.UTC().Format(time.RFC3339)
+	results := chk.CheckChain(ctx, res.Chain)
+	rep := &revocationReport{linkReport: newLinkReport(results[0])}
+	for i, r := range results[1:] {
+		link := newLinkReport(r)
+		link.Subject = res.Chain[i+1].Subject.String()
+		rep.Intermediates = append(rep.Intermediates, link)
 	}
-	if r.Cause != nil {
-		rep.Cause = r.Cause.Error()
-	}
+	_, err = chk.DecideChain(res.Chain, results)
 	return rep, err
 }

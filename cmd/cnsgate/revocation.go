@@ -28,7 +28,7 @@ func revocationOptions(rc config.Revocation, issuers revocation.Issuers, logger 
 		OCSPTimeout: rc.OCSPTimeout.Std(), OCSPURL: rc.OCSPURL, OCSPNonce: rc.OCSPNonce,
 		CRLGrace: rc.CRLGrace.Std(), CRLFiles: rc.CRLFiles, CRLURLs: rc.CRLURLs,
 		CRLMaxBytes: rc.CRLMaxBytes, CRLFetchTimeout: rc.CRLFetchTimeout.Std(),
-		Issuers: issuers, Logger: logger,
+		FollowRedirects: revocation.Redirects(rc.FollowRedirects), Issuers: issuers, Logger: logger,
 	}
 }
 
@@ -39,11 +39,11 @@ type revocationGate struct {
 	logger *slog.Logger
 }
 
-func (g revocationGate) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
-	res, err := g.c.Verify(ctx, leaf, issuer)
+func (g revocationGate) Verify(ctx context.Context, chain []*x509.Certificate) error {
+	res, at, err := g.c.VerifyChain(ctx, chain)
 	if err != nil {
 		g.logger.WarnContext(ctx, "revocation check refused the card", "method", res.Method, "status", res.Status.String(),
-			"source", res.Source, "cause", res.Cause)
+			"source", res.Source, "cause", res.Cause, "chain_position", at)
 	}
 	return err
 }

@@ -37,6 +37,16 @@ type testServer struct {
 
 func startServer(t *testing.T, edit func(cfgYAML string) string) *testServer {
 	t.Helper()
+	if edit == nil {
+		return startServerSetup(t, nil)
+	}
+	return startServerSetup(t, func(_ *demo.Setup, y string) string { return edit(y) })
+}
+
+// startServerSetup is startServer for an edit that needs the demo
+// directory (its PKI) before the server starts.
+func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string) string) *testServer {
+	t.Helper()
 	dir := t.TempDir()
 	setup, err := demo.Prepare(dir, demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t)}, time.Now())
 	if err != nil {
@@ -47,7 +57,7 @@ func startServer(t *testing.T, edit func(cfgYAML string) string) *testServer {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(setup.ConfigFile, []byte(edit(string(raw))), 0o644); err != nil {
+		if err := os.WriteFile(setup.ConfigFile, []byte(edit(setup, string(raw))), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -107,8 +107,8 @@ func newEnv(t *testing.T, ca *cnstest.CA, o envOptions) *env {
 // gate adapts the revocation checker to the front door.
 type gate struct{ c *revocation.Checker }
 
-func (g gate) Verify(ctx context.Context, leaf, issuer *x509.Certificate) error {
-	_, err := g.c.Verify(ctx, leaf, issuer)
+func (g gate) Verify(ctx context.Context, chain []*x509.Certificate) error {
+	_, _, err := g.c.VerifyChain(ctx, chain)
 	return err
 }
 

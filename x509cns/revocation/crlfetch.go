@@ -117,7 +117,11 @@ func (c *Checker) loadFile(st *issuerState, src *crlSource) error {
 // fetchURL downloads a URL source with a conditional GET; a 304 keeps the
 // cached CRL.
 func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src.url, nil)
+	target, err := requestURL(src.url)
+	if err != nil {
+		return fmt.Errorf("crl: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return fmt.Errorf("crl %s: %w", src.url, err)
 	}
@@ -133,7 +137,7 @@ func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource)
 	st.mu.Unlock()
 	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("crl %s: %w", src.url, unreachable("%v", err))
+		return fmt.Errorf("crl %s: %w", src.url, httpFailure(err))
 	}
 	defer resp.Body.Close()
 	switch {

@@ -31,9 +31,16 @@
 //   - OCSP "unknown" is unavailable with ErrUnknownCert, not a network
 //     failure: failure "open" never admits it, and the fall-through modes
 //     ask the other method.
-//   - A responder that omits the nonce is accepted (RFC 8954 §2.1 lets
-//     clients accept it; freshness still rests on thisUpdate/nextUpdate); a
-//     different nonce is refused.
+//   - With OCSPNonce on, an answer without the nonce, or with another one,
+//     is refused (ErrNonce, unavailable, never forgiven by failure "open"):
+//     RFC 8954 §2.1 lets a client insist, and one that asks for a nonce
+//     and takes an answer without it gains nothing against replay. The
+//     fall-through modes then ask the CRL.
+//   - The HTTP client follows no redirect by default (RedirectSameHost
+//     allows a few within the same scheme and host:port), takes only
+//     absolute http(s) URLs, drops any userinfo, keeps no cookies, and
+//     caps bodies (CRLMaxBytes; 64 KiB for OCSP). A refused redirect or an
+//     oversized body is not a network failure.
 //   - HTTP 5xx and the OCSP statuses tryLater and internalError count as
 //     network failures: an attacker on the path can forge them as easily as
 //     a dropped connection. Every other failure (4xx, bad signature,
@@ -46,9 +53,11 @@
 //   - A CRL with an issuingDistributionPoint URI covers only certificates
 //     naming that URI; indirect, delta and reason-partitioned CRLs are
 //     refused (ErrUnsupported).
-//   - Only the certificate passed to Check is checked, against the issuer
-//     passed with it; callers that want intermediates checked call Check
-//     for each link.
+//   - Check checks one certificate against its issuer; a login calls
+//     VerifyChain, which checks every certificate of the verified chain
+//     except the anchor (a sub-CA such as the CIE SUBCA1 against its
+//     root's CRL or OCSP), with the same sources, caches and failure
+//     policy, from the top down, stopping at the first refusal.
 //
 // It never builds or verifies chains, never fetches issuer certificates
 // (no AIA caIssuers), and never decides anything about a certificate other
@@ -62,6 +71,7 @@
 //	options.go     Mode, Failure, Options and their defaults, Issuers, Recorder, RevokedEvent
 //	result.go      Status, Method, Result, Decide
 //	checker.go     Checker: New, Start, Check, Verify, Refresh, Close, the background loop
+//	chain.go       CheckChain, VerifyChain: every link of a verified chain but the anchor
 //	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
 //	crlfetch.go    CRL sources: bounded HTTP fetch with conditional GET, files
 //	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
@@ -71,4 +81,5 @@
 //	ocspder.go     the RFC 6960 request and response, written and read with cryptobyte
 //	sigalg.go      the signature algorithms accepted on OCSP responses
 //	flight.go      concurrent identical queries collapsed into one
+//	httpclient.go  the HTTP client's limits: redirects, http(s) URLs only, no credentials or cookies
 package revocation

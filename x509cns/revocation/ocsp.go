@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// maxOCSPResponse bounds an OCSP response body.
-const maxOCSPResponse = 1 << 20
+// maxOCSPResponse bounds an OCSP response body. A real answer, even with
+// a delegated responder's certificate, is a few kilobytes.
+const maxOCSPResponse = 64 << 10
 
 // maxOCSPCache bounds the number of cached OCSP answers; past it, answers
 // are not cached until the background loop prunes expired ones.
@@ -138,8 +139,8 @@ func (c *Checker) queryOCSP(ctx context.Context, leaf, issuer *x509.Certificate,
 	if err != nil {
 		return fail(err)
 	}
-	if nonce != nil && resp.hasNonce && !nonceEchoed(resp.nonce, nonce) {
-		return fail(ErrNonce)
+	if err := checkNonce(resp, nonce); err != nil {
+		return fail(err)
 	}
 	if err := c.checkFresh(s, now); err != nil {
 		return fail(err)
@@ -174,6 +175,22 @@ func (c *Checker) ocspNonce() ([]byte, error) {
 	return nonce, nil
 }
 
+// checkNonce refuses, when a nonce was sent, an answer that does not echo
+// it: without the nonce a replayed (or precomputed) answer is
+// indistinguishable from a fresh one, which is what asking for a nonce
+// rules out.
+func checkNonce(resp *ocspResponse, nonce []byte) error {
+	switch {
+	case nonce == nil:
+		return nil
+	case !resp.hasNonce:
+		return fmt.Errorf("%w: the response carries no nonce (revocation.ocsp_nonce is on)", ErrNonce)
+	case !nonceEchoed(resp.nonce, nonce):
+		return fmt.Errorf("%w: the response carries another nonce", ErrNonce)
+	}
+	return nil
+}
+
 // responderStatus turns an OCSP responseStatus other than successful into
 // an error: tryLater and internalError as an unreachable responder.
 func responderStatus(status int) error {
@@ -204,7 +221,11 @@ func (c *Checker) checkFresh(s ocspSingle, now time.Time) error {
 
 // postOCSP sends the request by POST and returns the response body.
 func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte, error) {
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(req))
+	target, err := requestURL(url)
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(req))
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +233,7 @@ func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte,
 	hreq.Header.Set("Accept", "application/ocsp-response")
 	resp, err := c.opts.HTTPClient.Do(hreq)
 	if err != nil {
-		return nil, unreachable("%v", err)
+		return nil, httpFailure(err)
 	}
 	defer resp.Body.Close()
 	switch {
@@ -226,7 +247,7 @@ func (c *Checker) postOCSP(ctx context.Context, url string, req []byte) ([]byte,
 		return nil, unreachable("reading response: %v", err)
 	}
 	if len(body) > maxOCSPResponse {
-		return nil, malformed("OCSP response over %d bytes", maxOCSPResponse)
+		return nil, fmt.Errorf("%w: OCSP response over %d bytes", ErrTooLarge, maxOCSPResponse)
 	}
 	return body, nil
 }

@@ -80,10 +80,11 @@ func TestOCSP(t *testing.T) {
 			o.OCSPNonce = true
 			return e.card(t)
 		}, wantGood},
-		{"ok/nonce-not-echoed-accepted", func(t *testing.T, e *env, o *Options) *x509.Certificate {
+		{"fail/nonce-not-echoed", func(t *testing.T, e *env, o *Options) *x509.Certificate {
 			o.OCSPNonce = true
 			return setOpts(cnstest.OCSPOptions{NoNonce: true})(t, e, o)
-		}, wantGood},
+		}, wantRefused(ErrNonce)},
+		{"ok/nonce-off-none-echoed", setOpts(cnstest.OCSPOptions{NoNonce: true}), wantGood},
 		{"ok/no-next-update", setOpts(cnstest.OCSPOptions{Validity: -1}), wantGood},
 		{"ok/x-crypto-responder", func(t *testing.T, e *env, o *Options) *x509.Certificate {
 			o.OCSPURL = serve(t, xcryptoResponder(t, e, e.ca.Cert, e.ca.Key), "/")

@@ -1,11 +1,13 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -324,6 +326,35 @@ func TestOpenSSLOCSP(t *testing.T) {
 				}
 				if !resp.hasNonce || !nonceEchoed(resp.nonce, nonce) {
 					t.Fatalf("nonce not echoed: %x", resp.nonce)
+				}
+			})
+			// A real answer without the nonce: a loopback relay asks
+			// openssl the same question without the nonce (as a replayed
+			// or precomputed answer would be) and passes its signed
+			// answer back. With ocsp_nonce on it is refused.
+			t.Run("fail/answer-without-nonce", func(t *testing.T) {
+				relay := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					req, err := buildOCSPRequest(o.cert, good.SerialNumber, crypto.SHA1, nil)
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusInternalServerError)
+						return
+					}
+					resp, err := http.Post(good.OCSPServer[0], "application/ocsp-request", bytes.NewReader(req))
+					if err != nil {
+						http.Error(w, err.Error(), http.StatusBadGateway)
+						return
+					}
+					defer resp.Body.Close()
+					w.Header().Set("Content-Type", "application/ocsp-response")
+					_, _ = io.Copy(w, resp.Body)
+				}), "/ocsp")
+				for _, f := range []Failure{FailClosed, FailOpen} {
+					c, err := New(Options{Mode: ModeOCSP, Failure: f, OCSPNonce: true, OCSPURL: relay, OCSPTimeout: 5 * time.Second})
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantRefused(ErrNonce).check(t, c.Check(bg(), good, o.cert))
+					c.Close()
 				}
 			})
 			for _, tc := range tests { // one at a time: openssl ocsp is single-threaded

@@ -125,12 +125,17 @@ type Options struct {
 	// earlier when its nextUpdate comes first.
 	CRLRefreshInterval time.Duration
 
-	HTTPClient *http.Client // default: a client on http.DefaultTransport
-	Issuers    Issuers      // usually the trust store; nil: files load on first need
-	Now        func() time.Time
-	Rand       io.Reader // nonces and jitter; default crypto/rand
-	Logger     *slog.Logger
-	Recorder   Recorder
+	// HTTPClient's transport carries CRL and OCSP requests (default: a
+	// client on http.DefaultTransport). The checker uses a copy without
+	// cookie jar whose redirects follow FollowRedirects.
+	HTTPClient *http.Client
+	// FollowRedirects: RedirectNone (the default) or RedirectSameHost.
+	FollowRedirects Redirects
+	Issuers         Issuers // usually the trust store; nil: files load on first need
+	Now             func() time.Time
+	Rand            io.Reader // nonces and jitter; default crypto/rand
+	Logger          *slog.Logger
+	Recorder        Recorder
 	// OnRevoked is called when a refreshed CRL newly lists serials, from
 	// the goroutine that installed it (logins of that issuer may be
 	// waiting on it): hand the event off, do not block.
@@ -163,6 +168,13 @@ func (o *Options) policyDefaults() []error {
 	case FailClosed, FailOpen:
 	default:
 		errs = append(errs, fmt.Errorf("revocation: unknown failure policy %q", o.Failure))
+	}
+	switch o.FollowRedirects {
+	case "":
+		o.FollowRedirects = RedirectNone
+	case RedirectNone, RedirectSameHost:
+	default:
+		errs = append(errs, fmt.Errorf("revocation: unknown redirect policy %q", o.FollowRedirects))
 	}
 	switch o.OCSPHash {
 	case 0:
@@ -206,13 +218,15 @@ func (o *Options) checkURLs() []error {
 	var errs []error
 	for key, urls := range o.CRLURLs {
 		for _, u := range urls {
-			if !isHTTP(u) {
-				errs = append(errs, fmt.Errorf("revocation: CRL URL %q for %q is not http(s)", u, key))
+			if _, err := requestURL(u); err != nil {
+				errs = append(errs, fmt.Errorf("revocation: CRL URL for %q: %w", key, err))
 			}
 		}
 	}
-	if o.OCSPURL != "" && !isHTTP(o.OCSPURL) {
-		errs = append(errs, fmt.Errorf("revocation: OCSP URL %q is not http(s)", o.OCSPURL))
+	if o.OCSPURL != "" {
+		if _, err := requestURL(o.OCSPURL); err != nil {
+			errs = append(errs, fmt.Errorf("revocation: OCSP URL: %w", err))
+		}
 	}
 	return errs
 }
@@ -220,9 +234,7 @@ func (o *Options) checkURLs() []error {
 // dependencyDefaults fills in the injected clock, randomness, HTTP client,
 // logger and recorder.
 func (o *Options) dependencyDefaults() {
-	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{}
-	}
+	o.HTTPClient = safeClient(o.HTTPClient, o.FollowRedirects)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -87,8 +87,9 @@ var (
 	// ErrUnsupported: a well-formed CRL or response this package refuses
 	// (unknown critical extension, indirect or delta CRL, odd scope).
 	ErrUnsupported = errors.New("unsupported revocation data")
-	// ErrTooLarge: a CRL larger than Options.CRLMaxBytes.
-	ErrTooLarge = errors.New("CRL larger than the configured maximum")
+	// ErrTooLarge: a CRL larger than Options.CRLMaxBytes, or an OCSP response
+	// larger than 64 KiB.
+	ErrTooLarge = errors.New("revocation data larger than the allowed maximum")
 	// ErrHTTPStatus: an HTTP answer other than 200, 304 or 5xx.
 	ErrHTTPStatus = errors.New("unexpected HTTP status")
 	// ErrStale: a CRL past nextUpdate + CRLGrace, or an OCSP response past
@@ -107,7 +108,8 @@ var (
 	// ErrSerialMismatch: the OCSP response answers about another
 	// certificate than the one asked about.
 	ErrSerialMismatch = errors.New("OCSP response is about another certificate")
-	// ErrNonce: the OCSP response carries a nonce other than the one sent.
+	// ErrNonce: a nonce was sent and the OCSP response carries none, or
+	// another one. Not a network failure: failure "open" does not admit it.
 	ErrNonce = errors.New("OCSP nonce mismatch")
 	// ErrResponder: the responder refused the request (malformedRequest,
 	// unauthorized, sigRequired).
