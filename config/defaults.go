@@ -24,6 +24,7 @@ const (
 	DefaultLogFormat        = "json"
 	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
 	DefaultShutdownDrain    = 5 * time.Second
+	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
 	MinSubjectSaltLength    = 32
 	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
@@ -49,6 +50,7 @@ func newBase() *Config {
 	c := &Config{}
 	c.Trust.RequireClientAuthEKU = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
+	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
 	return c
 }
 

@@ -44,6 +44,13 @@ type TLS struct {
 	// CertificateRequest. Default false: an empty list, which every browser
 	// accepts and which avoids oversized handshakes. Extension.
 	CNSClientCANames bool `yaml:"cns_client_ca_names"`
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header on
+	// the public and cns listeners' answers: default one year (8760h); 0
+	// sends no header. Whole seconds.
+	HSTSMaxAge Duration `yaml:"hsts_max_age"`
+	// HSTSIncludeSubdomains adds includeSubDomains to the header. Default
+	// false: it would bind every host under the issuer's domain to HTTPS.
+	HSTSIncludeSubdomains bool `yaml:"hsts_include_subdomains"`
 }
 
 // Trust says which certificate authorities and which certificates to accept.

@@ -34,6 +34,7 @@
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
 //	requestlog.go        request_id and remote_ip in the context and the log
+//	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	admin.go             AdminHandler: /healthz and /readyz
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	oidc/                the OpenID Provider
