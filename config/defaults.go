@@ -60,6 +60,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Listen.CNS, DefaultListenCNS)
 	setString(&c.Listen.Admin, DefaultListenAdmin)
 	setString(&c.TLS.CNSMaxVersion, DefaultCNSMaxVersion)
+	setString(&c.Proxy.ForwardedHeader, ForwardedXFF)
 
 	if len(c.Trust.Policies) == 0 {
 		c.Trust.Policies = DefaultPolicies()

@@ -87,6 +87,12 @@ type Revocation struct {
 type Proxy struct {
 	TrustedCIDRs []string    `yaml:"trusted_cidrs"` // peers whose header is believed
 	Header       ProxyHeader `yaml:"header"`        // required when trusted_cidrs is set
+	// ForwardedHeader is where the proxies record the client's address,
+	// which the audit trail and the log name instead of the proxy's:
+	// "x-forwarded-for" (default) or "forwarded" (RFC 7239). Read only
+	// from trusted peers; the right-most address that is not a trusted
+	// proxy is the client's.
+	ForwardedHeader ForwardedHeader `yaml:"forwarded_header"`
 }
 
 // Sessions configures where login sessions live and how long.

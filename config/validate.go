@@ -141,6 +141,9 @@ func (x Proxy) validate(p *problems) {
 	case len(x.TrustedCIDRs) > 0:
 		p.add("proxy", "option 'header' is required when 'trusted_cidrs' is set")
 	}
+	if x.ForwardedHeader != "" {
+		oneOf(p, "proxy", "forwarded_header", x.ForwardedHeader, forwardedHeaders)
+	}
 }
 
 func (s Sessions) validate(p *problems) {

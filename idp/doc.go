@@ -22,6 +22,7 @@
 //	service.go           Service, Deps, Options, the routes; Registry, Auditor, LogoutNotifier
 //	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged
 //	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
+//	clientip.go          TrustedProxies.ClientIP: the client's address behind trusted proxies
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
@@ -33,7 +34,7 @@
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
-//	requestlog.go        request_id and remote_ip in the context and the log
+//	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo)
 //	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	admin.go             AdminHandler: /healthz and /readyz
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share

@@ -91,8 +91,8 @@ func (g *gateway) start(ctx context.Context) bound {
 	l := g.net
 	hsts := idp.HSTS(g.cfg.TLS.HSTSMaxAge.Std(), g.cfg.TLS.HSTSIncludeSubdomains)
 	l.servers = []*http.Server{
-		newServer(hsts(idp.WithRequestInfo(g.metrics.Instrument(g.public))), publicTLS, g.logger),
-		newServer(hsts(idp.WithRequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger),
+		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.public))), publicTLS, g.logger),
+		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger),
 		newServer(g.admin, nil, g.logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
