@@ -25,6 +25,7 @@ const (
 	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
 	DefaultRegistryTimeout  = 2 * time.Second
 	DefaultShutdownDrain    = 5 * time.Second
+	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
 	MinSubjectSaltLength    = 32
 	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
@@ -50,6 +51,7 @@ func newBase() *Config {
 	c := &Config{}
 	c.Trust.RequireClientAuthEKU = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
+	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
 	return c
 }
 
@@ -59,6 +61,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Listen.CNS, DefaultListenCNS)
 	setString(&c.Listen.Admin, DefaultListenAdmin)
 	setString(&c.TLS.CNSMaxVersion, DefaultCNSMaxVersion)
+	setString(&c.Proxy.ForwardedHeader, ForwardedXFF)
 
 	if len(c.Trust.Policies) == 0 {
 		c.Trust.Policies = DefaultPolicies()

@@ -132,6 +132,19 @@ func TestExplicitFalseKept(t *testing.T) {
 	}
 }
 
+// TestHSTSDefaultAndZeroKept: one year by default; an explicit 0 (no
+// header) is kept, not replaced by the default.
+func TestHSTSDefaultAndZeroKept(t *testing.T) {
+	c := mustParse(t, noFiles(), minimal)
+	if c.TLS.HSTSMaxAge.Std() != 31536000*time.Second || c.TLS.HSTSIncludeSubdomains {
+		t.Fatalf("hsts defaults: max-age %s, includeSubDomains %v", c.TLS.HSTSMaxAge, c.TLS.HSTSIncludeSubdomains)
+	}
+	c = mustParse(t, noFiles(), strings.Replace(minimal, "key_file: server.key}", "key_file: server.key, hsts_max_age: 0s, hsts_include_subdomains: true}", 1))
+	if c.TLS.HSTSMaxAge != 0 || !c.TLS.HSTSIncludeSubdomains {
+		t.Fatalf("explicit hsts values not kept: max-age %s, includeSubDomains %v", c.TLS.HSTSMaxAge, c.TLS.HSTSIncludeSubdomains)
+	}
+}
+
 func TestShutdownDrainZeroKept(t *testing.T) {
 	c := mustParse(t, noFiles(), minimal)
 	if c.Shutdown.Drain.Std() != DefaultShutdownDrain || c.Shutdown.Timeout.Std() != DefaultShutdownTimeout {

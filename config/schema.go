@@ -44,6 +44,13 @@ type TLS struct {
 	// CertificateRequest. Default false: an empty list, which every browser
 	// accepts and which avoids oversized handshakes. Extension.
 	CNSClientCANames bool `yaml:"cns_client_ca_names"`
+	// HSTSMaxAge is the max-age of the Strict-Transport-Security header on
+	// the public and cns listeners' answers: default one year (8760h); 0
+	// sends no header. Whole seconds.
+	HSTSMaxAge Duration `yaml:"hsts_max_age"`
+	// HSTSIncludeSubdomains adds includeSubDomains to the header. Default
+	// false: it would bind every host under the issuer's domain to HTTPS.
+	HSTSIncludeSubdomains bool `yaml:"hsts_include_subdomains"`
 }
 
 // Trust says which certificate authorities and which certificates to accept.
@@ -83,6 +90,12 @@ type Revocation struct {
 type Proxy struct {
 	TrustedCIDRs []string    `yaml:"trusted_cidrs"` // peers whose header is believed
 	Header       ProxyHeader `yaml:"header"`        // required when trusted_cidrs is set
+	// ForwardedHeader is where the proxies record the client's address,
+	// which the audit trail and the log name instead of the proxy's:
+	// "x-forwarded-for" (default) or "forwarded" (RFC 7239). Read only
+	// from trusted peers; the right-most address that is not a trusted
+	// proxy is the client's.
+	ForwardedHeader ForwardedHeader `yaml:"forwarded_header"`
 }
 
 // Sessions configures where login sessions live and how long.

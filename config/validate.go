@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"time"
 )
 
 // Validate checks the whole configuration and returns nil or a
@@ -69,6 +70,9 @@ func (t TLS) validate(p *problems) {
 	required(p, "tls", "cert_file", t.CertFile)
 	required(p, "tls", "key_file", t.KeyFile)
 	oneOf(p, "tls", "cns_max_version", t.CNSMaxVersion, tlsVersions)
+	if t.HSTSMaxAge < 0 || t.HSTSMaxAge.Std()%time.Second != 0 {
+		p.add("tls", "option 'hsts_max_age' must be 0 (no header) or a positive whole number of seconds but it's configured as '%s'", t.HSTSMaxAge)
+	}
 }
 
 func (t Trust) validate(p *problems) {
@@ -137,6 +141,9 @@ func (x Proxy) validate(p *problems) {
 		oneOf(p, "proxy", "header", x.Header, proxyHeaders)
 	case len(x.TrustedCIDRs) > 0:
 		p.add("proxy", "option 'header' is required when 'trusted_cidrs' is set")
+	}
+	if x.ForwardedHeader != "" {
+		oneOf(p, "proxy", "forwarded_header", x.ForwardedHeader, forwardedHeaders)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // valid returns a configuration that passes Validate, with one OIDC client
@@ -68,6 +69,12 @@ func TestValidate(t *testing.T) {
 			"tls: option 'cert_file' is required",
 			"tls: option 'key_file' is required",
 			"tls: option 'cns_max_version' must be one of '1.2', '1.3' but it's configured as '1.1'"}},
+		{"fail/hsts-max-age", func(c *Config) { c.TLS.HSTSMaxAge = Duration(-time.Second) }, []string{
+			"tls: option 'hsts_max_age' must be 0 (no header) or a positive whole number of seconds but it's configured as '-1s'"}},
+		{"fail/hsts-max-age-fraction", func(c *Config) { c.TLS.HSTSMaxAge = Duration(1500 * time.Millisecond) }, []string{
+			"tls: option 'hsts_max_age' must be 0 (no header) or a positive whole number of seconds but it's configured as '1.5s'"}},
+		{"fail/proxy-forwarded-header", func(c *Config) { c.Proxy.ForwardedHeader = "x-real-ip" }, []string{
+			"proxy: option 'forwarded_header' must be one of 'x-forwarded-for', 'forwarded' but it's configured as 'x-real-ip'"}},
 		{"fail/no-trust-source", func(c *Config) { c.Trust.CADirs = nil }, []string{
 			"trust: one of the options 'ca_dirs' or 'tsl_file' is required"}},
 		{"fail/trust", func(c *Config) {

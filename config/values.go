@@ -53,6 +53,16 @@ const (
 	HeaderXFCC    ProxyHeader = "xfcc"    // Envoy X-Forwarded-Client-Cert
 )
 
+// ForwardedHeader is proxy.forwarded_header: where a trusted proxy records
+// the client's address.
+type ForwardedHeader string
+
+// The values of proxy.forwarded_header.
+const (
+	ForwardedXFF     ForwardedHeader = "x-forwarded-for" // X-Forwarded-For, the default
+	ForwardedRFC7239 ForwardedHeader = "forwarded"       // Forwarded (RFC 7239), for= parameters
+)
+
 // SessionStore names the session backend.
 type SessionStore string
 
@@ -135,6 +145,7 @@ var (
 	failurePolicies   = []FailurePolicy{FailClosed, FailOpen}
 	redirectPolicies  = []RedirectPolicy{RedirectNone, RedirectSameHost}
 	proxyHeaders      = []ProxyHeader{HeaderRFC9440, HeaderNginx, HeaderXFCC}
+	forwardedHeaders  = []ForwardedHeader{ForwardedXFF, ForwardedRFC7239}
 	sessionStores     = []SessionStore{StoreMemory, StoreRedis}
 	registryDrivers   = []RegistryDriver{DriverSQLite, DriverPostgres}
 	registrationModes = []RegistrationMode{RegistrationOpen, RegistrationAllowlist}

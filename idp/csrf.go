@@ -91,9 +91,13 @@ func sameOrigin(r *http.Request, want string) bool {
 // __Host- prefix pins it to the exact origin: Secure, Path=/, no Domain.
 const SessionCookie = "__Host-cnsgate_session"
 
-func setSessionCookie(w http.ResponseWriter, id string, absolute time.Time) {
+// setSessionCookie sets a browser-session cookie: no Expires, no Max-Age,
+// so closing the browser ends it, as the logged-out page tells the citizen.
+// The idle and absolute timeouts are the session store's, enforced on every
+// request (CurrentSession), whatever the browser keeps.
+func setSessionCookie(w http.ResponseWriter, id string) {
 	http.SetCookie(w, &http.Cookie{
-		Name: SessionCookie, Value: id, Path: "/", Expires: absolute,
+		Name: SessionCookie, Value: id, Path: "/",
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -22,10 +22,12 @@
 //	service.go           Service, Deps, Options, the routes; Registry, Auditor, LogoutNotifier
 //	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged
 //	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
+//	clientip.go          TrustedProxies.ClientIP: the client's address behind trusted proxies
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
+//	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
 //	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
@@ -34,7 +36,8 @@
 //	deadline.go          every registry call under registry.timeout (boundedRegistry)
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
-//	requestlog.go        request_id and remote_ip in the context and the log
+//	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo)
+//	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	admin.go             AdminHandler: /healthz and /readyz
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context

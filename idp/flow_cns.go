@@ -87,11 +87,23 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "registry", err)
 		return
 	}
+	// The handoff is bound to the browser that started the login; a login
+	// begun here first goes through the public origin to be bound
+	// (handoff.go).
+	browser, err := s.browserOf(ctx, req)
+	if err != nil {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	if browser == "" {
+		http.Redirect(w, r, s.opts.Issuer+PathStart, http.StatusSeeOther)
+		return
+	}
 	// The session is created at /cns/complete: the handoff code carries its
 	// record, never its id, so no bearer secret sits in the shared store.
 	code, err := s.newID()
 	if err == nil {
-		raw, _ := jsonMarshal(handoff{Session: sess, Req: req})
+		raw, _ := jsonMarshal(handoff{Session: sess, Req: req, Browser: browser})
 		err = s.ephemeral.Put(ctx, nsHandoff, code, raw, handoffTTL)
 	}
 	if err != nil {

@@ -57,38 +57,11 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 	s.recorder.SessionCreated()
 	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess})
 	s.endEarlierSession(r, sid)
-	setSessionCookie(w, sid, sess.AbsoluteDeadline)
+	setSessionCookie(w, sid)
 	if h.Req != "" && s.resumePending(w, r, sess, h.Req) {
 		return
 	}
 	http.Redirect(w, r, s.opts.Issuer+"/", http.StatusSeeOther)
-}
-
-// takeHandoff redeems the single-use code of the request. When it cannot,
-// it has answered: the refusal page, or 503 when the store is down.
-func (s *Service) takeHandoff(w http.ResponseWriter, r *http.Request) (*handoff, bool) {
-	code := r.URL.Query().Get("code")
-	var h handoff
-	var err error
-	if code != "" {
-		var raw []byte
-		if raw, err = s.ephemeral.Take(r.Context(), nsHandoff, code); err == nil {
-			err = json.Unmarshal(raw, &h)
-		}
-	}
-	var syntax *json.SyntaxError
-	if err != nil && !isDomainErr(err) && !errors.As(err, &syntax) {
-		s.unavailable(w, r, "sessions", err)
-		return nil, false
-	}
-	if code == "" || err != nil || h.Session == nil {
-		if err != nil || code == "" {
-			s.logger.WarnContext(r.Context(), "handoff code refused", "reason", "unknown, expired or already used")
-		}
-		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
-		return nil, false
-	}
-	return &h, true
 }
 
 // endEarlierSession ends the session a browser held before this login: it
@@ -115,8 +88,8 @@ func (s *Service) resumePending(w http.ResponseWriter, r *http.Request, sess *se
 		return true
 	}
 	var p PendingRequest
-	if json.Unmarshal(raw, &p) != nil {
-		return false
+	if json.Unmarshal(raw, &p) != nil || p.Kind == "" {
+		return false // "" is cnsgate's own login (/cns/start): the welcome page
 	}
 	if fn := s.resumer(p.Kind); fn != nil {
 		fn(w, r, sess, p.Data)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func TestJourney(t *testing.T) {
 			card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: "RSSMRA85T10A562S", GivenName: "MARIO", FamilyName: "ROSSI"})
 			br := h.browser(card)
 
-			br.get(h.public.URL+"/").must(t, 200, "Accedi con TS/CNS", h.cns.URL+"/cns/login")
+			br.get(h.public.URL+"/").must(t, 200, "Accedi con TS/CNS", h.public.URL+"/cns/start")
 			h.register(br)
 			if reg, err := h.reg.Get(context.Background(), "RSSMRA85T10A562S"); err != nil || reg.Fingerprint != x509cns.Fingerprint(card.Cert) {
 				t.Fatalf("registration not stored: %+v %v", reg, err)
@@ -110,20 +109,11 @@ func TestRefusals(t *testing.T) {
 			card := h.ca.MustIssueCard(cnstest.CardOptions{})
 			br := h.browser(card)
 			h.register(br)
-			br.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-			resp, err := br.c.Get(h.cns.URL + "/cns/login")
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			next := resp.Header.Get("Location")
-			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(next, h.public.URL+"/cns/complete?code=") {
-				t.Fatalf("login answered %d %q", resp.StatusCode, next)
-			}
-			br.c.CheckRedirect = nil
+			next := br.br.HandoffLink(h.cns.URL + "/cns/login")
 			br.get(next).must(t, 200, "Servizi attivi")
 			other := h.browser(nil) // an eavesdropper replaying the code
 			other.get(next).must(t, 400, "già stato usato")
+			br.get(next).must(t, 400, "già stato usato") // and the browser itself
 			if other.cookie() != nil {
 				t.Fatal("replayed code set a cookie")
 			}

@@ -31,6 +31,9 @@ type PendingRequest struct {
 	// ForceLogin asks for a card login even when a session is live (OIDC
 	// prompt=login, max_age exceeded; SAML ForceAuthn).
 	ForceLogin bool `json:"force_login,omitempty"`
+	// Browser is the SHA-256 of the login nonce of the browser that made
+	// the request (handoff.go); BeginLogin sets it.
+	Browser string `json:"browser,omitempty"`
 }
 
 // ResumeFunc finishes a pending request once the citizen has a session:
@@ -69,22 +72,23 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, p PendingRe
 			return
 		}
 	}
-	id, err := s.newID()
-	if err != nil {
-		s.unavailable(w, r, "random", err)
-		return
-	}
-	raw, _ := json.Marshal(p)
-	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, pendingTTL); err != nil {
-		s.unavailable(w, r, "sessions", err)
+	id := s.storePending(w, r, p)
+	if id == "" {
 		return
 	}
 	s.loginPage(w, r, id)
 }
 
+// loginPage is "Accedi con TS/CNS": its button carries the pending request
+// req to the card listener, or, for cnsgate's own login (req ""), goes
+// through /cns/start, which binds the login to the browser first.
 func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string) {
 	lang := web.LangFrom(r)
-	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: s.loginURL(req)})
+	u := s.opts.Issuer + PathStart
+	if req != "" {
+		u = s.loginURL(req)
+	}
+	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u})
 }
 
 // handoff is what a handoff code stands for: the record of the session to
@@ -92,4 +96,7 @@ func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string) 
 type handoff struct {
 	Session *sessions.Session `json:"session"`
 	Req     string            `json:"req,omitempty"`
+	// Browser is the pending request's browser binding: only the browser
+	// whose login cookie hashes to it may redeem the code.
+	Browser string `json:"browser"`
 }

@@ -18,6 +18,7 @@ import (
 type countingRecorder struct {
 	mu     sync.Mutex
 	spoofs int
+	badFwd int
 	logins map[string]int // outcome/reason
 }
 
@@ -34,6 +35,7 @@ func (c *countingRecorder) SessionCreated()              {}
 func (c *countingRecorder) SessionEnded(string)          {}
 func (c *countingRecorder) CertValidation(time.Duration) {}
 func (c *countingRecorder) ProxySpoof()                  { c.mu.Lock(); c.spoofs++; c.mu.Unlock() }
+func (c *countingRecorder) ForwardedInvalid()            { c.mu.Lock(); c.badFwd++; c.mu.Unlock() }
 
 func rfc9440(card *cnstest.Card) string {
 	return ":" + base64.StdEncoding.EncodeToString(card.Cert.Raw) + ":"

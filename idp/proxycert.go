@@ -89,6 +89,9 @@ type TrustedProxies struct {
 	// NginxCertHeader and NginxChainHeader name the headers of the nginx
 	// kind (DefaultNginxCertHeader, DefaultNginxChainHeader).
 	NginxCertHeader, NginxChainHeader string
+	// Forwarded is the header ClientIP reads the client's address from
+	// ("" means ForwardedXFF).
+	Forwarded ForwardedHeader
 
 	prefixes []netip.Prefix
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 )
 
@@ -19,18 +18,42 @@ const (
 // WithRequestInfo tags each request's context with a fresh request id and
 // the peer's IP address, which LogHandler adds to every record logged with
 // that context. The id is echoed in the X-Request-Id response header so a
-// citizen can quote it to the help desk.
+// citizen can quote it to the help desk. Behind a proxy, use
+// FrontDoor.RequestInfo, which records the client's address instead.
 func WithRequestInfo(next http.Handler) http.Handler {
+	return withRequestInfo(next, func(r *http.Request) string { return peerIP(r.RemoteAddr) })
+}
+
+// ForwardedCounter is the optional ability of a Recorder to count forwarded
+// headers of trusted proxies that could not be read in full.
+type ForwardedCounter interface{ ForwardedInvalid() }
+
+// RequestInfo is WithRequestInfo with the client's address as the trusted
+// proxies report it (TrustedProxies.ClientIP): the audit trail and the log
+// name the citizen's address, not the proxy's. A forwarded header that does
+// not read is logged and counted, and the address falls back to the
+// nearest hop that could be read.
+func (f *FrontDoor) RequestInfo(next http.Handler) http.Handler {
+	return withRequestInfo(next, func(r *http.Request) string {
+		ip, err := f.o.Proxies.ClientIP(r)
+		if err != nil {
+			f.o.Logger.WarnContext(r.Context(), "forwarded client address not read", "peer", r.RemoteAddr, "err", err)
+			if c, ok := f.o.Recorder.(ForwardedCounter); ok {
+				c.ForwardedInvalid()
+			}
+		}
+		return ip
+	})
+}
+
+func withRequestInfo(next http.Handler, clientIP func(*http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
-		ip, _, err := net.SplitHostPort(r.RemoteAddr)
-		if err != nil {
-			ip = r.RemoteAddr
-		}
 		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		ctx = context.WithValue(ctx, keyRemoteIP, ip)
+		r = r.WithContext(ctx)
+		ctx = context.WithValue(ctx, keyRemoteIP, clientIP(r))
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

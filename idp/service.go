@@ -158,6 +158,7 @@ func (s *Service) PublicHandler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
 	mux.HandleFunc("GET /{$}", s.home)
+	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
 	mux.HandleFunc("GET /logout", s.logoutPage)
 	mux.HandleFunc("POST /logout", s.logout)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The citizen's journey with curl as the browser, against a real cnsgate
 # process (`cnsgate demo` on spare loopback ports): "Registra TS-CNS", card
-# login, welcome page, "Esci", the old cookie refused, an expired card refused.
+# login, welcome page, "Esci", the old cookie refused, an expired card refused,
+# a handoff link opened in another browser refused, HSTS.
 # Usage: scripts/e2e-curl.sh [path/to/cnsgate]
 set -euo pipefail
 bin=$(realpath "${1:-bin/cnsgate}")
@@ -80,6 +81,21 @@ check "revoked card is told why" "$work/revoked" "revocato"
 
 browser citizen -L -o "$work/citizen" "$CNS/cns/login"
 check "registered demo citizen logs in at once" "$work/citizen" "RSSMRA85T10A562S"
+
+# Login CSRF: the citizen's card login stops before /cns/complete; the link,
+# opened in another browser (no cookies), is refused; the citizen completes.
+rm -f "$work/jar"
+next=$(browser citizen -o /dev/null -w '%{redirect_url}' "$CNS/cns/login")      # -> /cns/start
+next=$(browser "" -o /dev/null -w '%{redirect_url}' "$next")                     # -> /cns/login?req=
+link=$(browser citizen -o /dev/null -w '%{redirect_url}' "$next")                # -> /cns/complete?code=
+curl -sS --cacert "$D/tls/ca.crt" -o "$work/victim" -w '%{http_code}\n' "$link" >"$work/victim.code"
+check "handoff link in another browser is refused with 403" "$work/victim.code" "403"
+check "the other browser is told to start again" "$work/victim" "browser diverso"
+browser "" -L -o "$work/completed" "$link"
+check "the browser that started the login completes" "$work/completed" "RSSMRA85T10A562S"
+
+curl -sS --cacert "$D/tls/ca.crt" -D "$work/hsts" -o /dev/null "$PUB/"
+check "public listener sends HSTS" "$work/hsts" "[Ss]trict-[Tt]ransport-[Ss]ecurity: max-age=31536000"
 
 rm -f "$work/jar"
 browser cie -L -o "$work/cie" "$CNS/cns/login"

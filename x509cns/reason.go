@@ -33,6 +33,7 @@ const (
 	ReasonRegistrationReplaced  Reason = "registration_replaced"  // a newer card replaced this card's binding
 	ReasonRegistrationRevoked   Reason = "registration_revoked"   // an administrator revoked this card's registration
 	ReasonNotEligible           Reason = "not_eligible"           // allowlist mode and fiscal code not eligible
+	ReasonHandoffMismatch       Reason = "handoff_mismatch"       // handoff code redeemed by another browser than the one that started the login
 	ReasonInternal              Reason = "internal_error"         // a fault of ours, not of the card
 )
 
@@ -43,7 +44,8 @@ func Reasons() []Reason {
 		ReasonNotYetValid, ReasonBadPolicy, ReasonBadKeyUsage, ReasonBadExtKeyUsage,
 		ReasonWeakKey, ReasonWeakSignature, ReasonNoFiscalCode, ReasonBadFiscalCode,
 		ReasonBadCardID, ReasonRevoked, ReasonRevocationUnavailable, ReasonNotRegistered,
-		ReasonRegistrationReplaced, ReasonRegistrationRevoked, ReasonNotEligible, ReasonInternal,
+		ReasonRegistrationReplaced, ReasonRegistrationRevoked, ReasonNotEligible, ReasonHandoffMismatch,
+		ReasonInternal,
 	}
 }
 

@@ -234,7 +234,8 @@ func TestEveryReasonHasACase(t *testing.T) {
 	decidedElsewhere := map[x509cns.Reason]bool{
 		x509cns.ReasonRevoked: true, x509cns.ReasonRevocationUnavailable: true, x509cns.ReasonNotRegistered: true,
 		x509cns.ReasonRegistrationReplaced: true, x509cns.ReasonRegistrationRevoked: true, x509cns.ReasonNotEligible: true, x509cns.ReasonInternal: true,
-		x509cns.ReasonMalformed: true, // TestParseCertificatesMalformed
+		x509cns.ReasonMalformed:       true, // TestParseCertificatesMalformed
+		x509cns.ReasonHandoffMismatch: true, // the login service's handoff (idp)
 	}
 	src := validateTestSource(t)
 	for _, r := range x509cns.Reasons() {

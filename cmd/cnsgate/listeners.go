@@ -89,9 +89,10 @@ func (g *gateway) start(ctx context.Context) bound {
 	publicTLS := &tls.Config{Certificates: []tls.Certificate{g.serverCert}, MinVersion: tls.VersionTLS12}
 	cnsTLS := g.cnsTLS()
 	l := g.net
+	hsts := idp.HSTS(g.cfg.TLS.HSTSMaxAge.Std(), g.cfg.TLS.HSTSIncludeSubdomains)
 	l.servers = []*http.Server{
-		newServer(idp.WithRequestInfo(g.metrics.Instrument(g.public)), publicTLS, g.logger),
-		newServer(idp.WithRequestInfo(g.metrics.Instrument(g.svc.CNSHandler())), cnsTLS, g.logger),
+		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.public))), publicTLS, g.logger),
+		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger),
 		newServer(g.admin, nil, g.logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}

@@ -217,7 +217,7 @@ func TestServeCardListener(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) || !strings.Contains(string(body), s.cfg.CNSOrigin) {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) || !strings.Contains(string(body), s.cfg.Issuer+"/cns/start") {
 			t.Fatalf("home (%q): %d, missing %q", lang, resp.StatusCode, want)
 		}
 	}

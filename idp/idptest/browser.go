@@ -123,6 +123,32 @@ func (b *Browser) Cookie() *http.Cookie {
 	return nil
 }
 
+// HandoffLink starts a card login at u (a /cns/login or /cns/start URL)
+// and follows its redirects, storing cookies, up to the handoff link to
+// /cns/complete, which it returns unvisited: where an attacker who logged
+// in with their own card stops.
+func (b *Browser) HandoffLink(u string) string {
+	b.T.Helper()
+	c := *b.Client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for range 5 {
+		resp, err := c.Get(u)
+		if err != nil {
+			b.T.Fatalf("GET %s: %v", u, err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Location()
+		if resp.StatusCode != http.StatusSeeOther || err != nil {
+			b.T.Fatalf("GET %s answered %d, not a redirect", u, resp.StatusCode)
+		}
+		if u = loc.String(); strings.HasPrefix(u, b.Env.Public.URL+"/cns/complete?code=") {
+			return u
+		}
+	}
+	b.T.Fatalf("no handoff link after 5 redirects (last %s)", u)
+	return ""
+}
+
 // Register takes the browser's card through "Registra TS-CNS".
 func (b *Browser) Register() {
 	b.T.Helper()

@@ -47,7 +47,7 @@ type Options struct {
 	// Service tweaks idp.Options after Issuer, CNSOrigin and the timeouts
 	// are set (Services, AllowlistOnly, AuditSink, Now...).
 	Service func(*idp.Options)
-	// Wrap, when set, wraps each listener's mux inside idp.WithRequestInfo.
+	// Wrap, when set, wraps each listener's mux inside Front.RequestInfo.
 	Wrap func(http.Handler) http.Handler
 	// Mount mounts more routes on the public mux before it serves.
 	Mount func(e *Env)
@@ -140,8 +140,10 @@ func New(t *testing.T, o Options) *Env {
 	if wrap == nil {
 		wrap = func(h http.Handler) http.Handler { return h }
 	}
-	e.Public.Config.Handler = idp.WithRequestInfo(wrap(e.Mux))
-	e.CNS.Config.Handler = idp.WithRequestInfo(wrap(e.Service.CNSHandler()))
+	// As cmd/cnsgate wires them: the client's address as the trusted
+	// proxies of Front report it, the peer's otherwise.
+	e.Public.Config.Handler = e.Front.RequestInfo(wrap(e.Mux))
+	e.CNS.Config.Handler = e.Front.RequestInfo(wrap(e.Service.CNSHandler()))
 	return e
 }
 

@@ -64,6 +64,7 @@ type Metrics struct {
 	logoutNotes     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
+	forwardedBad    prometheus.Counter
 	ready           *prometheus.GaugeVec
 }
 
@@ -108,6 +109,8 @@ func New(o Options) *Metrics {
 	m.sessionsCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_sessions_created_total", Help: "Sessions created by a card login."})
 	m.proxySpoof = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_header_spoof_total",
 		Help: "Client-certificate headers sent by a peer outside proxy.trusted_cidrs (removed and ignored)."})
+	m.forwardedBad = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_forwarded_invalid_total",
+		Help: "Forwarded client-address headers of trusted proxies with an entry that is not an address, or too many hops."})
 	m.certValidation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_cert_validation_seconds",
 		Help:    "Time to judge a presented card: chain, profile and revocation.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
@@ -116,7 +119,7 @@ func New(o Options) *Metrics {
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)
-	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.certValidation, m.httpDuration, buildInfo,
+	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	for _, r := range x509cns.Reasons() {

@@ -27,6 +27,11 @@ const (
 	NotifyFailed          = idp.DeliveryFailed
 )
 
+var (
+	_ idp.Recorder         = (*Metrics)(nil)
+	_ idp.ForwardedCounter = (*Metrics)(nil)
+)
+
 // The fixed label sets.
 var (
 	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
@@ -69,6 +74,10 @@ func (m *Metrics) CertValidation(d time.Duration) { m.certValidation.Observe(d.S
 
 // ProxySpoof counts a client-certificate header from an untrusted peer.
 func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }
+
+// ForwardedInvalid counts a trusted proxy's forwarded header that could not
+// be read in full (idp.ForwardedCounter).
+func (m *Metrics) ForwardedInvalid() { m.forwardedBad.Inc() }
 
 // CheckDone counts one revocation method's answer.
 func (m *Metrics) CheckDone(method revocation.Method, status revocation.Status) {

@@ -83,6 +83,7 @@ var texts = map[Lang]map[string]string{
 		"reason.registration_replaced":  "Questa tessera è stata sostituita da una più recente: accedi con la nuova tessera.",
 		"reason.registration_revoked":   "La registrazione di questa tessera è stata revocata. Rivolgiti all'assistenza del servizio.",
 		"reason.not_eligible":           "Il tuo codice fiscale non risulta tra quelli abilitati a questo servizio.",
+		"reason.handoff_mismatch":       "Questo collegamento di accesso è stato aperto in un browser diverso da quello in cui è iniziato l'accesso, e non è stato accettato. Se non hai iniziato tu l'accesso, chiudi la pagina; altrimenti ricomincia l'accesso da questo browser.",
 		"reason.internal_error":         "Si è verificato un errore del servizio. Riprova tra qualche minuto.",
 	},
 	English: {
@@ -164,6 +165,7 @@ var texts = map[Lang]map[string]string{
 		"reason.registration_replaced":  "This card has been replaced by a newer one: log in with the new card.",
 		"reason.registration_revoked":   "The registration of this card has been revoked. Please contact the service's help desk.",
 		"reason.not_eligible":           "Your fiscal code is not among those enabled for this service.",
+		"reason.handoff_mismatch":       "This login link was opened in a different browser from the one where the login started, and was not accepted. If you did not start this login, close the page; otherwise start the login again from this browser.",
 		"reason.internal_error":         "The service had an error. Please try again in a few minutes.",
 	},
 }
