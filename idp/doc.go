@@ -26,6 +26,7 @@
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
+//	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
 //	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close

@@ -16,8 +16,7 @@ import (
 // replica that finishes the login may not be the one that started it.
 
 const (
-	nsPending  = "authz"
-	pendingTTL = 10 * time.Minute
+	nsPending  = "authz" // TTL: Options.Limits.PendingTTL
 	nsHandoff  = "handoff"
 	handoffTTL = 30 * time.Second
 )
@@ -69,13 +68,32 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, p PendingRe
 			return
 		}
 	}
+	s.storePending(w, r, p)
+}
+
+// storePending keeps an unauthenticated login start for the card login and
+// shows "Accedi con TS/CNS": once the client IP is within its rate and the
+// record within MaxPendingBytes.
+func (s *Service) storePending(w http.ResponseWriter, r *http.Request, p PendingRequest) {
+	if s.limiter != nil {
+		ip := clientIP(r)
+		if ok, wait := s.limiter.allow(ip); !ok {
+			s.rateLimited(w, r, ip, wait)
+			return
+		}
+	}
+	raw, _ := json.Marshal(p)
+	if len(raw) > MaxPendingBytes {
+		s.logger.WarnContext(r.Context(), "pending request refused", "kind", p.Kind, "bytes", len(raw), "max_bytes", MaxPendingBytes)
+		s.failPage(w, r, http.StatusBadRequest, "request.title", "pending.toolarge", "")
+		return
+	}
 	id, err := s.newID()
 	if err != nil {
 		s.unavailable(w, r, "random", err)
 		return
 	}
-	raw, _ := json.Marshal(p)
-	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, pendingTTL); err != nil {
+	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, s.opts.Limits.PendingTTL); err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}

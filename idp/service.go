@@ -69,6 +69,8 @@ type Options struct {
 	AuditRevealFiscalCode bool
 	// Delivery tunes the logout-delivery engine.
 	Delivery DeliveryOptions
+	// Limits bound the unauthenticated login starts (ratelimit.go).
+	Limits Limits
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -88,6 +90,7 @@ type Service struct {
 	recorder  Recorder
 	logger    *slog.Logger
 	delivery  *LogoutEngine
+	limiter   *rateLimiter // nil: no per-IP limit
 
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
@@ -123,6 +126,9 @@ func NewService(d Deps, o Options) *Service {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Limits.PendingTTL <= 0 {
+		o.Limits.PendingTTL = DefaultPendingTTL
+	}
 	o.Issuer = strings.TrimRight(o.Issuer, "/")
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
 	s := &Service{
@@ -130,6 +136,7 @@ func NewService(d Deps, o Options) *Service {
 		registry: d.Registry, auditor: d.Auditor, recorder: d.Recorder, logger: d.Logger,
 		resumers: map[string]ResumeFunc{},
 	}
+	s.limiter = newRateLimiter(o.Limits, o.Now)
 	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
 	return s
 }
