@@ -21,6 +21,11 @@ func loginOptions(cfg *config.Config) idp.Options {
 		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
 		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services: serviceLinks(cfg),
+		Limits: idp.Limits{
+			PendingTTL: cfg.Limits.PendingTTL.Std(),
+			PerIPRate:  float64(cfg.Limits.PendingPerIPRate) / 60, PerIPBurst: cfg.Limits.PendingPerIPBurst,
+			TrackedIPs: cfg.Limits.TrackedIPs,
+		},
 	}
 }
 
