@@ -8,10 +8,11 @@ import (
 
 // Bounds on what a relying party may send; anything longer is refused, so
 // that no parameter can bloat the shared store. state and nonce are opaque
-// values of the client, stored with the pending request: every client
-// library sends at most a few dozen characters (openid-client, go-oidc
-// with x/oauth2 and zitadel's rp send 22 to 64), 512 leaves room for a
-// client that packs a return path in state.
+// values of the client, stored with the pending request. Client libraries
+// send a random value of a few dozen characters (openid-client's
+// randomState and randomNonce: 43); x/oauth2 with go-oidc sends what the
+// application chose. 512 leaves room for an application that packs a
+// return path in state.
 const (
 	maxParamLen   = 2048 // redirect_uri (then matched to a registered one), scope, acr_values
 	maxStateLen   = 512
