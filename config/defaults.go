@@ -27,6 +27,11 @@ const (
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
+	DefaultPendingMax       = 10000
+	DefaultPendingTTL       = 10 * time.Minute
+	DefaultPendingPerIPRate = 60 // per minute
+	DefaultPendingBurst     = 20
+	DefaultTrackedIPs       = 10000
 	MinSubjectSaltLength    = 32
 	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
 	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
@@ -115,6 +120,19 @@ func (c *Config) applyDefaults() {
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
+
+	l := &c.Limits
+	setInt(&l.PendingMax, DefaultPendingMax)
+	setDuration(&l.PendingTTL, DefaultPendingTTL)
+	setInt(&l.PendingPerIPRate, DefaultPendingPerIPRate)
+	setInt(&l.PendingPerIPBurst, DefaultPendingBurst)
+	setInt(&l.TrackedIPs, DefaultTrackedIPs)
+}
+
+func setInt(p *int, def int) {
+	if *p == 0 {
+		*p = def
+	}
 }
 
 func setString[T ~string](p *T, def T) {

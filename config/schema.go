@@ -24,6 +24,7 @@ type Config struct {
 	Audit        Audit        `yaml:"audit"`
 	Log          Log          `yaml:"log"`
 	Shutdown     Shutdown     `yaml:"shutdown"`
+	Limits       Limits       `yaml:"limits"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -150,6 +151,26 @@ type Audit struct {
 type Shutdown struct {
 	Drain   Duration `yaml:"drain"`   // default 5s; 0 stops accepting at once
 	Timeout Duration `yaml:"timeout"` // default 15s
+}
+
+// Limits bound what unauthenticated browsers can make cnsgate hold: each
+// /authorize or /saml/sso without a session stores a pending request until
+// the card login ends or pending_ttl passes.
+type Limits struct {
+	// PendingMax caps the pending requests held at once by the memory
+	// session store; storing one more evicts the oldest. Default 10000.
+	// (Redis bounds them by pending_ttl and a size check per value.)
+	PendingMax int `yaml:"pending_max"`
+	// PendingTTL is how long a pending request waits for the card; default 10m.
+	PendingTTL Duration `yaml:"pending_ttl"`
+	// PendingPerIPRate is how many login starts one client IP may make per
+	// minute, sustained; default 60. PendingPerIPBurst is how many at once;
+	// default 20. Beyond them the answer is 429 with Retry-After.
+	PendingPerIPRate  int `yaml:"pending_per_ip_rate"`
+	PendingPerIPBurst int `yaml:"pending_per_ip_burst"`
+	// TrackedIPs bounds the client IPs whose rate is tracked (least recently
+	// seen forgotten first); default 10000.
+	TrackedIPs int `yaml:"tracked_ips"`
 }
 
 // Log configures the process logger (log/slog). Extension.

@@ -32,6 +32,7 @@ func (c *Config) Validate() error {
 	c.Audit.validate(&p)
 	c.Log.validate(&p)
 	c.Shutdown.validate(&p)
+	c.Limits.validate(&p)
 	return p.err()
 }
 
@@ -198,6 +199,20 @@ func (s Shutdown) validate(p *problems) {
 		p.add("shutdown", "option 'drain' must not be negative but it's configured as '%s'", s.Drain)
 	}
 	positive(p, "shutdown", "timeout", s.Timeout)
+}
+
+func (l Limits) validate(p *problems) {
+	for _, o := range []struct {
+		key string
+		v   int
+	}{{"pending_max", l.PendingMax}, {"pending_per_ip_rate", l.PendingPerIPRate}, {"pending_per_ip_burst", l.PendingPerIPBurst}, {"tracked_ips", l.TrackedIPs}} {
+		if o.v < 1 {
+			p.add("limits", "option '%s' must be a positive number but it's configured as '%d'", o.key, o.v)
+		}
+	}
+	if positive(p, "limits", "pending_ttl", l.PendingTTL) && l.PendingTTL.Std() > time.Hour {
+		p.add("limits", "option 'pending_ttl' must be at most 1h but it's configured as '%s'", l.PendingTTL)
+	}
 }
 
 func (l Log) validate(p *problems) {

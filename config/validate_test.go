@@ -136,6 +136,14 @@ func TestValidate(t *testing.T) {
 			"audit: option 'retention' must be a positive duration but it's configured as '-1ns'",
 			"log: option 'level' must be one of 'debug', 'info', 'warn', 'error' but it's configured as 'trace'",
 			"log: option 'format' must be one of 'json', 'text' but it's configured as 'xml'"}},
+		{"fail/limits", func(c *Config) {
+			c.Limits = Limits{PendingMax: -1, PendingTTL: Duration(2 * time.Hour), PendingPerIPRate: -5, PendingPerIPBurst: -1, TrackedIPs: -2}
+		}, []string{
+			"limits: option 'pending_max' must be a positive number but it's configured as '-1'",
+			"limits: option 'pending_per_ip_rate' must be a positive number but it's configured as '-5'",
+			"limits: option 'pending_per_ip_burst' must be a positive number but it's configured as '-1'",
+			"limits: option 'tracked_ips' must be a positive number but it's configured as '-2'",
+			"limits: option 'pending_ttl' must be at most 1h but it's configured as '2h'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,15 +69,23 @@ func (s *Service) bindBrowser(w http.ResponseWriter, r *http.Request) (string, e
 		}
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name: LoginCookie, Value: nonce, Path: "/", MaxAge: int(pendingTTL.Seconds()),
+		Name: LoginCookie, Value: nonce, Path: "/", MaxAge: int(s.opts.Limits.PendingTTL.Seconds()),
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode,
 	})
 	return nonceHash(nonce), nil
 }
 
-// storePending binds p to the browser and stores it; it returns the
-// request id, or "" when it has answered (503).
+// storePending binds p to the browser and stores it, once the client IP is
+// within its rate and the record within MaxPendingBytes; it returns the
+// request id, or "" when it has answered (429, 400 or 503).
 func (s *Service) storePending(w http.ResponseWriter, r *http.Request, p PendingRequest) string {
+	if s.limiter != nil {
+		ip := clientIP(r)
+		if ok, wait := s.limiter.allow(ip); !ok {
+			s.rateLimited(w, r, ip, wait)
+			return ""
+		}
+	}
 	hash, err := s.bindBrowser(w, r)
 	if err != nil {
 		s.unavailable(w, r, "random", err)
@@ -90,7 +98,12 @@ func (s *Service) storePending(w http.ResponseWriter, r *http.Request, p Pending
 		return ""
 	}
 	raw, _ := json.Marshal(p)
-	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, pendingTTL); err != nil {
+	if len(raw) > MaxPendingBytes {
+		s.logger.WarnContext(r.Context(), "pending request refused", "kind", p.Kind, "bytes", len(raw), "max_bytes", MaxPendingBytes)
+		s.failPage(w, r, http.StatusBadRequest, "request.title", "pending.toolarge", "")
+		return ""
+	}
+	if err := s.ephemeral.Put(r.Context(), nsPending, id, raw, s.opts.Limits.PendingTTL); err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return ""
 	}

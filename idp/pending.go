@@ -16,8 +16,7 @@ import (
 // replica that finishes the login may not be the one that started it.
 
 const (
-	nsPending  = "authz"
-	pendingTTL = 10 * time.Minute
+	nsPending  = "authz" // TTL: Options.Limits.PendingTTL
 	nsHandoff  = "handoff"
 	handoffTTL = 30 * time.Second
 )

@@ -72,6 +72,8 @@ type Options struct {
 	// RegistryTimeout bounds every registry call and audit write, whatever
 	// the request allows (default DefaultRegistryTimeout).
 	RegistryTimeout time.Duration
+	// Limits bound the unauthenticated login starts (ratelimit.go).
+	Limits Limits
 	// Now and Rand default to time.Now and crypto/rand.
 	Now  func() time.Time
 	Rand io.Reader
@@ -91,6 +93,7 @@ type Service struct {
 	logger    *slog.Logger
 	delivery  *LogoutEngine
 	audits    *auditWriter // nil without an Auditor
+	limiter   *rateLimiter // nil: no per-IP limit
 
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
@@ -132,6 +135,9 @@ func NewService(d Deps, o Options) *Service {
 	if d.Registry != nil {
 		d.Registry = boundedRegistry{r: d.Registry, timeout: o.RegistryTimeout}
 	}
+	if o.Limits.PendingTTL <= 0 {
+		o.Limits.PendingTTL = DefaultPendingTTL
+	}
 	o.Issuer = strings.TrimRight(o.Issuer, "/")
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
 	s := &Service{
@@ -139,6 +145,7 @@ func NewService(d Deps, o Options) *Service {
 		registry: d.Registry, recorder: d.Recorder, logger: d.Logger,
 		resumers: map[string]ResumeFunc{},
 	}
+	s.limiter = newRateLimiter(o.Limits, o.Now)
 	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
 	if d.Auditor != nil {
 		s.audits = newAuditWriter(d.Auditor, o.RegistryTimeout, d.Logger)

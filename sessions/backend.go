@@ -108,6 +108,14 @@ func CheckTTL(ttl time.Duration) error {
 	return nil
 }
 
+// CheckValueSize rejects a value longer than max bytes with ErrTooLarge.
+func CheckValueSize(val []byte, max int) error {
+	if len(val) > max {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(val), max)
+	}
+	return nil
+}
+
 // CheckNamespace accepts an Ephemeral namespace of ASCII letters, digits,
 // '-', '_' and '.'; namespaces name a kind of value and appear in Redis keys.
 func CheckNamespace(ns string) error {

@@ -21,6 +21,13 @@ type MemoryOptions struct {
 	// sessions and values; default one minute. Negative disables the sweep:
 	// expired entries are then removed only when looked up.
 	SweepInterval time.Duration
+	// MaxValueBytes bounds one ephemeral value; default
+	// DefaultMaxValueBytes. A longer one is refused with ErrTooLarge.
+	MaxValueBytes int
+	// EphemeralLimits caps the number of values held in a namespace
+	// (namespace → count): storing one more evicts the oldest of that
+	// namespace. A namespace not listed has no cap.
+	EphemeralLimits map[string]int
 }
 
 // Memory is a Store held in process memory, with its Ephemeral side
@@ -36,6 +43,8 @@ type Memory struct {
 	byCF     map[string]map[string]struct{} // HashKey(fiscal code) → IDHashes
 	byCard   map[string]map[string]struct{} // card fingerprint → IDHashes
 	eph      map[string]ephEntry            // ns + "\x00" + HashKey(key)
+	maxValue int
+	capped   map[string]*nsOrder // the namespaces of EphemeralLimits
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -56,6 +65,8 @@ func NewMemory(o MemoryOptions) *Memory {
 		byCF:     map[string]map[string]struct{}{},
 		byCard:   map[string]map[string]struct{}{},
 		eph:      map[string]ephEntry{},
+		maxValue: o.MaxValueBytes,
+		capped:   newOrders(o.EphemeralLimits),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
@@ -64,6 +75,9 @@ func NewMemory(o MemoryOptions) *Memory {
 	}
 	if m.rand == nil {
 		m.rand = rand.Reader
+	}
+	if m.maxValue <= 0 {
+		m.maxValue = DefaultMaxValueBytes
 	}
 	interval := o.SweepInterval
 	if interval == 0 {
@@ -285,7 +299,7 @@ func (m *Memory) sweep() {
 	}
 	for k, e := range m.eph {
 		if !now.Before(e.deadline) {
-			delete(m.eph, k)
+			m.dropEph(k)
 		}
 	}
 }

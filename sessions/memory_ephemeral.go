@@ -15,22 +15,24 @@ func (m *Memory) Ephemeral() *MemoryEphemeral { return &MemoryEphemeral{m} }
 
 // Put implements Ephemeral.
 func (e *MemoryEphemeral) Put(_ context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	if err := checkPut(ns, ttl); err != nil {
+	m := e.m
+	if err := checkPut(ns, val, ttl, m.maxValue); err != nil {
 		return err
 	}
-	m := e.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.eph[ephKey(ns, key)] = ephEntry{val: bytes.Clone(val), deadline: m.now().Add(ttl)}
+	k := ephKey(ns, key)
+	m.eph[k] = ephEntry{val: bytes.Clone(val), deadline: m.now().Add(ttl)}
+	m.stored(ns, k)
 	return nil
 }
 
 // PutNew implements Ephemeral.
 func (e *MemoryEphemeral) PutNew(_ context.Context, ns, key string, val []byte, ttl time.Duration) (bool, error) {
-	if err := checkPut(ns, ttl); err != nil {
+	m := e.m
+	if err := checkPut(ns, val, ttl, m.maxValue); err != nil {
 		return false, err
 	}
-	m := e.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	k := ephKey(ns, key)
@@ -38,6 +40,7 @@ func (e *MemoryEphemeral) PutNew(_ context.Context, ns, key string, val []byte, 
 		return false, nil
 	}
 	m.eph[k] = ephEntry{val: bytes.Clone(val), deadline: m.now().Add(ttl)}
+	m.stored(ns, k)
 	return true, nil
 }
 
@@ -69,7 +72,7 @@ func (e *MemoryEphemeral) Take(_ context.Context, ns, key string) ([]byte, error
 	if !ok {
 		return nil, ErrNotFound
 	}
-	delete(m.eph, k)
+	m.dropEph(k)
 	return nonNil(ent.val), nil
 }
 
@@ -81,7 +84,7 @@ func (e *MemoryEphemeral) Delete(_ context.Context, ns, key string) error {
 	m := e.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	delete(m.eph, ephKey(ns, key))
+	m.dropEph(ephKey(ns, key))
 	return nil
 }
 
@@ -93,14 +96,17 @@ func (m *Memory) liveEntry(k string) (ephEntry, bool) {
 		return ephEntry{}, false
 	}
 	if !m.now().Before(e.deadline) {
-		delete(m.eph, k)
+		m.dropEph(k)
 		return ephEntry{}, false
 	}
 	return e, true
 }
 
-func checkPut(ns string, ttl time.Duration) error {
+func checkPut(ns string, val []byte, ttl time.Duration, max int) error {
 	if err := CheckNamespace(ns); err != nil {
+		return err
+	}
+	if err := CheckValueSize(val, max); err != nil {
 		return err
 	}
 	return CheckTTL(ttl)

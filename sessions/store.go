@@ -10,6 +10,15 @@ import (
 // deleted, or was already taken.
 var ErrNotFound = errors.New("sessions: not found")
 
+// ErrTooLarge reports an ephemeral value longer than the store accepts
+// (MemoryOptions.MaxValueBytes, redisstore.StoreOptions.MaxValueBytes).
+var ErrTooLarge = errors.New("sessions: value too large")
+
+// DefaultMaxValueBytes is the default bound on one ephemeral value: far
+// above any record cnsgate stores (a handoff holds one session), far below
+// what would let a flood of values exhaust the store.
+const DefaultMaxValueBytes = 64 << 10
+
 // ErrExpired matches every *ExpiredError with errors.Is.
 var ErrExpired = errors.New("sessions: session expired")
 

@@ -99,7 +99,7 @@ func (g *gateway) buildTrust(context.Context) error {
 }
 
 func (g *gateway) buildSessions(context.Context) error {
-	b, err := buildSessions(g.cfg.Sessions)
+	b, err := buildSessions(g.cfg.Sessions, g.cfg.Limits)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ type sessionBackend struct {
 	close     func() error
 }
 
-func buildSessions(c config.Sessions) (*sessionBackend, error) {
+func buildSessions(c config.Sessions, limits config.Limits) (*sessionBackend, error) {
 	switch c.Store {
 	case config.StoreRedis:
 		opts := redisstore.Options{
@@ -43,7 +43,7 @@ func buildSessions(c config.Sessions) (*sessionBackend, error) {
 		}
 		return &sessionBackend{store: st, ephemeral: st.Ephemeral(), close: client.Close}, nil
 	default:
-		m := sessions.NewMemory(sessions.MemoryOptions{})
+		m := sessions.NewMemory(sessions.MemoryOptions{EphemeralLimits: map[string]int{idp.PendingNamespace: limits.PendingMax}})
 		return &sessionBackend{store: m, ephemeral: m.Ephemeral(), close: m.Close}, nil
 	}
 }

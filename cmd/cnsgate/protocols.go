@@ -22,6 +22,11 @@ func loginOptions(cfg *config.Config) idp.Options {
 		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
+		Limits: idp.Limits{
+			PendingTTL: cfg.Limits.PendingTTL.Std(),
+			PerIPRate:  float64(cfg.Limits.PendingPerIPRate) / 60, PerIPBurst: cfg.Limits.PendingPerIPBurst,
+			TrackedIPs: cfg.Limits.TrackedIPs,
+		},
 	}
 }
 

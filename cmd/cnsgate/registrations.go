@@ -170,7 +170,7 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 		fmt.Fprintln(stdout, "note: sessions are kept in process memory (sessions.store: memory); open ones last until their timeout")
 		return 0
 	}
-	backend, err := buildSessions(env.cfg.Sessions)
+	backend, err := buildSessions(env.cfg.Sessions, env.cfg.Limits)
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
 		return 1

@@ -54,7 +54,7 @@ func TestRevokeTellsTheRelyingParties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	backend, err := buildSessions(cfg.Sessions)
+	backend, err := buildSessions(cfg.Sessions, cfg.Limits)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,6 +46,7 @@ func exposed(t *testing.T) map[string]map[string]map[string]bool {
 	m.SessionEnded(idp.CauseIdle)
 	m.CertValidation(time.Millisecond)
 	m.ProxySpoof()
+	m.RateLimited("/authorize")
 	m.CheckDone(revocation.MethodOCSP, revocation.StatusGood)
 	m.CRLState("CA", time.Hour, 3)
 	m.CRLRefreshFailed("CA")

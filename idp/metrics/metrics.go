@@ -65,13 +65,15 @@ type Metrics struct {
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
 	forwardedBad    prometheus.Counter
+	rateLimited     *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 }
 
 var (
-	_ idp.Recorder        = (*Metrics)(nil)
-	_ idp.LogoutRecorder  = (*Metrics)(nil)
-	_ revocation.Recorder = (*Metrics)(nil)
+	_ idp.Recorder          = (*Metrics)(nil)
+	_ idp.LogoutRecorder    = (*Metrics)(nil)
+	_ idp.RateLimitRecorder = (*Metrics)(nil)
+	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
 // New builds the collectors, registers them with the Go and process
@@ -103,6 +105,7 @@ func New(o Options) *Metrics {
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
 	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")
@@ -131,6 +134,9 @@ func New(o Options) *Metrics {
 	}
 	for _, c := range causes {
 		m.sessionsEnded.WithLabelValues(c)
+	}
+	for _, r := range limitedRoutes {
+		m.rateLimited.WithLabelValues(r)
 	}
 	for _, meth := range methods {
 		for _, s := range statuses {

@@ -35,6 +35,7 @@ var (
 // The fixed label sets.
 var (
 	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
+	limitedRoutes     = []string{"/authorize", "/saml/sso", Other}
 	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin}
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
@@ -78,6 +79,11 @@ func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }
 // ForwardedInvalid counts a trusted proxy's forwarded header that could not
 // be read in full (idp.ForwardedCounter).
 func (m *Metrics) ForwardedInvalid() { m.forwardedBad.Inc() }
+
+// RateLimited counts a login start refused by the per-IP rate limit.
+func (m *Metrics) RateLimited(route string) {
+	m.rateLimited.WithLabelValues(oneOf(route, limitedRoutes)).Inc()
+}
 
 // CheckDone counts one revocation method's answer.
 func (m *Metrics) CheckDone(method revocation.Method, status revocation.Status) {

@@ -34,7 +34,7 @@ func FuzzParseAuthorize(f *testing.F) {
 		if req.ResponseMode != "query" && req.ResponseMode != "form_post" {
 			t.Fatalf("response mode %q", req.ResponseMode)
 		}
-		if len(req.State) > maxParamLen || len(req.Nonce) > maxParamLen || req.MaxAge < -1 {
+		if len(req.State) > maxStateLen || len(req.Nonce) > maxNonceLen || req.MaxAge < -1 {
 			t.Fatalf("accepted out-of-bounds values: %+v", req)
 		}
 		if req.Prompt != "" && req.Prompt != "none" && req.Prompt != "login" {

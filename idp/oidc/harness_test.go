@@ -77,11 +77,15 @@ type harnessOptions struct {
 	// realServers runs on Redis and PostgreSQL instead of memory and
 	// SQLite (the test fails when they are unreachable).
 	realServers bool
+	// limits are the login service's idp.Limits; pendingMax, when set,
+	// caps the pending requests of the memory store.
+	limits     idp.Limits
+	pendingMax int
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}}}
+	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}}}
 	h.rp = newRPServer(t)
 	eo := idptest.Options{
 		Sessions: idptest.MemorySessions(h.clock.Now),
@@ -89,8 +93,16 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		Service: func(so *idp.Options) {
 			so.Now = h.clock.Now
 			so.Delivery.Backoff = idp.ExponentialBackoff(10*time.Millisecond, time.Second)
+			so.Limits = o.limits
 		},
 		Mount: func(e *idptest.Env) { h.mount(e, o) },
+	}
+	if o.pendingMax > 0 {
+		eo.Sessions = func(t *testing.T) (sessions.Store, sessions.Ephemeral) {
+			m := sessions.NewMemory(sessions.MemoryOptions{Now: h.clock.Now, EphemeralLimits: map[string]int{idp.PendingNamespace: o.pendingMax}})
+			t.Cleanup(func() { m.Close() })
+			return m, m.Ephemeral()
+		}
 	}
 	if o.realServers {
 		eo.Sessions, eo.Registry = idptest.RedisSessions("oidc", h.clock.Now), "postgres"

@@ -1,14 +1,22 @@
 package oidc
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 )
 
 // Bounds on what a relying party may send; anything longer is refused, so
-// that no parameter can bloat the shared store.
+// that no parameter can bloat the shared store. state and nonce are opaque
+// values of the client, stored with the pending request. Client libraries
+// send a random value of a few dozen characters (openid-client's
+// randomState and randomNonce: 43); x/oauth2 with go-oidc sends what the
+// application chose. 512 leaves room for an application that packs a
+// return path in state.
 const (
-	maxParamLen   = 2048 // state, nonce, redirect_uri, scope, acr_values
+	maxParamLen   = 2048 // redirect_uri (then matched to a registered one), scope, acr_values
+	maxStateLen   = 512
+	maxNonceLen   = 512
 	maxClientID   = 255
 	challengeLen  = 43 // base64url of a SHA-256 digest
 	minVerifier   = 43
@@ -16,8 +24,10 @@ const (
 	maxAgeCeiling = 1 << 31
 )
 
-// authRequest is an authorization request as validated: what the pending
-// request carries through the card login (idp.PendingRequest.Data).
+// authRequest is an authorization request as validated. Its JSON is what
+// the pending request carries through the card login
+// (idp.PendingRequest.Data): only what resume needs, a few hundred bytes;
+// prompt, max_age and acr_values are decided before the login starts.
 type authRequest struct {
 	ClientID     string   `json:"client_id"`
 	RedirectURI  string   `json:"redirect_uri"`
@@ -26,9 +36,9 @@ type authRequest struct {
 	Nonce        string   `json:"nonce,omitempty"`
 	Scopes       []string `json:"scopes"`
 	Challenge    string   `json:"code_challenge"`
-	Prompt       string   `json:"prompt,omitempty"`  // "", "none" or "login"
-	MaxAge       int64    `json:"max_age,omitempty"` // seconds; -1 when absent
-	ACRValues    []string `json:"acr_values,omitempty"`
+	Prompt       string   `json:"-"` // "", "none" or "login"
+	MaxAge       int64    `json:"-"` // seconds; -1 when absent
+	ACRValues    []string `json:"-"`
 }
 
 // parseAuthorize reads the parameters of an authorization request (RFC
@@ -111,7 +121,7 @@ func readRedirectURI(f authParams, req *authRequest) *oauthError {
 // that every later refusal reaches the client as it asked. It never
 // refuses: checkReturnParams does, after checkRepeated.
 func readReturnParams(f authParams, req *authRequest) *oauthError {
-	if state, ok := f.one("state"); ok && len(state) <= maxParamLen {
+	if state, ok := f.one("state"); ok && len(state) <= maxStateLen {
 		req.State = state
 	}
 	req.ResponseMode = "query"
@@ -140,8 +150,8 @@ func checkReturnParams(f authParams, _ *authRequest) *oauthError {
 	switch {
 	case !okState:
 		return newErr(errInvalidRequest, "state is repeated")
-	case len(state) > maxParamLen:
-		return newErr(errInvalidRequest, "state is too long")
+	case len(state) > maxStateLen:
+		return newErr(errInvalidRequest, fmt.Sprintf("state is too long (%d bytes, at most %d)", len(state), maxStateLen))
 	case !okMode:
 		return newErr(errInvalidRequest, "response_mode is repeated")
 	case mode != "" && mode != "query" && mode != "form_post":
@@ -189,8 +199,8 @@ func readScope(f authParams, req *authRequest) *oauthError {
 
 func readNonce(f authParams, req *authRequest) *oauthError {
 	req.Nonce = f.get("nonce")
-	if len(req.Nonce) > maxParamLen {
-		return newErr(errInvalidRequest, "nonce is too long")
+	if len(req.Nonce) > maxNonceLen {
+		return newErr(errInvalidRequest, fmt.Sprintf("nonce is too long (%d bytes, at most %d)", len(req.Nonce), maxNonceLen))
 	}
 	return nil
 }

@@ -37,6 +37,14 @@ type recorder struct {
 	mu     sync.Mutex
 	tokens map[string]int // kind/client
 	logout map[string]int // kind/result
+	// limited counts the login starts refused by the per-IP limit, by route.
+	limited map[string]int
+}
+
+func (r *recorder) RateLimited(route string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limited[route]++
 }
 
 func (r *recorder) TokenIssued(kind, client string) {

@@ -179,6 +179,10 @@ type countingRecorder struct {
 	notes  map[string]int // kind/result
 }
 
+// RateLimited counts a login start refused by the per-IP limit under
+// "rate_limited/<route>".
+func (c *countingRecorder) RateLimited(route string) { c.LogoutNotification("rate_limited", route) }
+
 func (c *countingRecorder) TokenIssued(kind, client string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

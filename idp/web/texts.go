@@ -52,6 +52,9 @@ var texts = map[Lang]map[string]string{
 		"unavailable.text":    "Il servizio è temporaneamente non disponibile. Riprova tra qualche minuto.",
 		"csrf.invalid":        "La richiesta non è valida o è scaduta. Torna alla pagina di accesso e riprova.",
 		"handoff.invalid":     "Il collegamento di accesso non è valido o è già stato usato. Accedi di nuovo.",
+		"ratelimit.title":     "Troppe richieste di accesso",
+		"ratelimit.text":      "Da questo indirizzo sono arrivate troppe richieste di accesso in poco tempo. Attendi qualche minuto, poi torna all'applicazione e riprova.",
+		"pending.toolarge":    "La richiesta di accesso inviata dall'applicazione è troppo lunga. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
 
 		"form.title":    "Ritorno all'applicazione",
 		"form.text":     "Ti stiamo riportando all'applicazione. Se non succede nulla, premi il pulsante.",
@@ -134,6 +137,9 @@ var texts = map[Lang]map[string]string{
 		"unavailable.text":    "The service is temporarily unavailable. Please try again in a few minutes.",
 		"csrf.invalid":        "The request is not valid or has expired. Go back to the login page and try again.",
 		"handoff.invalid":     "The login link is not valid or has already been used. Please log in again.",
+		"ratelimit.title":     "Too many login requests",
+		"ratelimit.text":      "Too many login requests came from this address in a short time. Wait a few minutes, then go back to the application and try again.",
+		"pending.toolarge":    "The login request sent by the application is too long. Go back to the application and try again; if the problem persists, tell the application's help desk.",
 
 		"form.title":    "Back to the application",
 		"form.text":     "Taking you back to the application. If nothing happens, press the button.",

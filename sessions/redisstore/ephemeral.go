@@ -55,7 +55,7 @@ func (e *Ephemeral) live(stored []byte) ([]byte, error) {
 
 // Put implements sessions.Ephemeral.
 func (e *Ephemeral) Put(ctx context.Context, ns, key string, val []byte, ttl time.Duration) error {
-	if err := check(ns, ttl); err != nil {
+	if err := e.check(ns, val, ttl); err != nil {
 		return err
 	}
 	v, keyTTL := e.value(val, ttl)
@@ -64,7 +64,7 @@ func (e *Ephemeral) Put(ctx context.Context, ns, key string, val []byte, ttl tim
 
 // PutNew implements sessions.Ephemeral.
 func (e *Ephemeral) PutNew(ctx context.Context, ns, key string, val []byte, ttl time.Duration) (bool, error) {
-	if err := check(ns, ttl); err != nil {
+	if err := e.check(ns, val, ttl); err != nil {
 		return false, err
 	}
 	now := e.s.now()
@@ -113,8 +113,13 @@ func (e *Ephemeral) Delete(ctx context.Context, ns, key string) error {
 	return wrap(e.s.c.Del(ctx, e.key(ns, key)).Err())
 }
 
-func check(ns string, ttl time.Duration) error {
+// check refuses a bad namespace or TTL, and a value over MaxValueBytes
+// before it reaches Redis: Redis has no per-key size limit of its own.
+func (e *Ephemeral) check(ns string, val []byte, ttl time.Duration) error {
 	if err := sessions.CheckNamespace(ns); err != nil {
+		return err
+	}
+	if err := sessions.CheckValueSize(val, e.s.maxValue); err != nil {
 		return err
 	}
 	return sessions.CheckTTL(ttl)

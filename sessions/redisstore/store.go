@@ -27,6 +27,10 @@ type StoreOptions struct {
 	// Grace is how long Redis keeps a key past its deadline, so that a late
 	// reader is told "expired" rather than "not found"; default one minute.
 	Grace time.Duration
+	// MaxValueBytes bounds one ephemeral value; default
+	// sessions.DefaultMaxValueBytes. A longer one is refused with
+	// sessions.ErrTooLarge.
+	MaxValueBytes int
 }
 
 // Store is a sessions.Store on Redis. Its Ephemeral method gives the
@@ -37,6 +41,8 @@ type Store struct {
 	prefix string
 	now    func() time.Time
 	grace  time.Duration
+	// maxValue bounds one ephemeral value.
+	maxValue int
 
 	randMu sync.Mutex
 	rand   io.Reader
@@ -47,7 +53,10 @@ func New(c redis.UniversalClient, o StoreOptions) (*Store, error) {
 	if c == nil {
 		return nil, errors.New("sessions: redis: nil client")
 	}
-	s := &Store{c: c, prefix: o.Prefix, now: o.Now, rand: o.Rand, grace: o.Grace}
+	s := &Store{c: c, prefix: o.Prefix, now: o.Now, rand: o.Rand, grace: o.Grace, maxValue: o.MaxValueBytes}
+	if s.maxValue <= 0 {
+		s.maxValue = sessions.DefaultMaxValueBytes
+	}
 	if s.prefix == "" {
 		s.prefix = "cnsgate:"
 	}

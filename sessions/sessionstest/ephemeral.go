@@ -35,6 +35,21 @@ func (e *env) wantValue(t *testing.T, what string, got []byte, err error, want [
 }
 
 var ephemeralCases = []testCase{
+	{"fail/value-too-large", func(t *testing.T, e *env) {
+		// Backends built with their default options bound a value at
+		// sessions.DefaultMaxValueBytes, so that no flood of values can
+		// exhaust the store.
+		big := make([]byte, sessions.DefaultMaxValueBytes+1)
+		if err := e.eph.Put(e.ctx, nsHandoff, "big", big, handoff); !errors.Is(err, sessions.ErrTooLarge) {
+			t.Fatalf("Put of %d bytes = %v, want ErrTooLarge", len(big), err)
+		}
+		if _, err := e.eph.PutNew(e.ctx, nsSAMLID, "big", big, handoff); !errors.Is(err, sessions.ErrTooLarge) {
+			t.Fatalf("PutNew of %d bytes = %v, want ErrTooLarge", len(big), err)
+		}
+		_, err := e.eph.Get(e.ctx, nsHandoff, "big")
+		wantNotFound(t, "Get of the refused value", err)
+		e.put(t, nsHandoff, "max", big[:sessions.DefaultMaxValueBytes], handoff)
+	}},
 	{"ok/put-get", func(t *testing.T, e *env) {
 		e.put(t, nsHandoff, "code-1", []byte("first"), handoff)
 		got, err := e.eph.Get(e.ctx, nsHandoff, "code-1")
