@@ -34,6 +34,7 @@
 //	pages.go             data for idp/web's templates, error pages, recent accesses
 //	requestlog.go        request_id and remote_ip in the context and the log
 //	admin.go             AdminHandler: /healthz and /readyz
+//	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	oidc/                the OpenID Provider
 //	saml/                the SAML IdP

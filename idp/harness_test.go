@@ -69,6 +69,7 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 		Sessions: newSessions,
 		Registry: b.registry,
 		Front:    idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder},
+		Recorder: o.recorder,
 		Service: func(so *idp.Options) {
 			so.AllowlistOnly = o.allowlist
 			so.Services = []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}}

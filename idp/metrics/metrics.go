@@ -64,12 +64,14 @@ type Metrics struct {
 	logoutNotes     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
+	adminRequests   *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 }
 
 var (
 	_ idp.Recorder        = (*Metrics)(nil)
 	_ idp.LogoutRecorder  = (*Metrics)(nil)
+	_ idp.AdminRecorder   = (*Metrics)(nil)
 	_ revocation.Recorder = (*Metrics)(nil)
 )
 
@@ -102,6 +104,7 @@ func New(o Options) *Metrics {
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
 	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")
@@ -129,6 +132,7 @@ func New(o Options) *Metrics {
 	for _, c := range causes {
 		m.sessionsEnded.WithLabelValues(c)
 	}
+	m.zeroAdminRequests()
 	for _, meth := range methods {
 		for _, s := range statuses {
 			m.revocation.WithLabelValues(meth, s)
@@ -229,6 +233,15 @@ func (s labelSet) label(v string) string {
 }
 
 // oneOf returns v when it is one of allowed, Other otherwise.
+// zeroAdminRequests creates every admin API series at zero.
+func (m *Metrics) zeroAdminRequests() {
+	for _, a := range adminActions {
+		for _, r := range adminResults {
+			m.adminRequests.WithLabelValues(a, r)
+		}
+	}
+}
+
 func oneOf(v string, allowed []string) string {
 	if slices.Contains(allowed, v) {
 		return v

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
+)
+
+const testRedirect = "https://esenzioni.example/cb"
+
+// oidcConfig is the YAML of an OIDC provider with the esenzioni client,
+// whose back-channel logout goes to backchannel ("" for none).
+func oidcConfig(t *testing.T, backchannel string) string {
+	t.Helper()
+	keyFile := filepath.Join(t.TempDir(), "signing.pem")
+	if code := run(context.Background(), []string{"keys", "generate", "--out", keyFile}, io.Discard, io.Discard); code != 0 {
+		t.Fatal("keys generate failed")
+	}
+	y := "oidc:\n  subject_salt: " + strings.Repeat("s", 40) + "\n  signing_keys: [" + keyFile + "]\n" +
+		"  clients:\n    - id: esenzioni\n      secret: a-long-enough-client-secret\n      redirect_uris: [" + testRedirect + "]\n"
+	if backchannel != "" {
+		y += "      backchannel_logout_uri: " + backchannel + "\n"
+	}
+	return y
+}
+
+// adminToken writes an admin API token file and returns its path and the
+// token.
+func adminToken(t *testing.T) (string, string) {
+	t.Helper()
+	tok := strings.Repeat("0123456789abcdef", 3)
+	file := filepath.Join(t.TempDir(), "admin-token")
+	if err := os.WriteFile(file, []byte(tok+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file, tok
+}
+
+// browser is a cookie-keeping client presenting card that stops at the
+// relying party's redirect_uri.
+func (s *testServer) browser(t *testing.T, card demo.Card) *http.Client {
+	t.Helper()
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(s.setup.TLSCAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(caPEM)
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{*loadCard(t, card)}}},
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if req.URL.Host == "esenzioni.example" {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+}
+
+var loginHrefRE = regexp.MustCompile(`href="([^"]*/cns/login\?req=[^"]+)"`)
+
+// oidcLogin takes the browser through /authorize and the card login and
+// returns the ID token's claims, as the relying party would read them.
+func (s *testServer) oidcLogin(t *testing.T, b *http.Client, scope string) map[string]any {
+	t.Helper()
+	verifier := strings.Repeat("v", 50)
+	sum := sha256.Sum256([]byte(verifier))
+	q := url.Values{"response_type": {"code"}, "client_id": {"esenzioni"}, "redirect_uri": {testRedirect}, "scope": {scope},
+		"state": {"st"}, "nonce": {"nn"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	gate := fetch(t, b, "GET", s.cfg.Issuer+"/authorize?"+q.Encode(), nil, "")
+	resp, err := b.Get(field(t, loginHrefRE, gate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	back, _ := url.Parse(resp.Header.Get("Location"))
+	code := back.Query().Get("code")
+	if resp.StatusCode != http.StatusSeeOther && resp.StatusCode != http.StatusFound || code == "" {
+		t.Fatalf("login ended with %d at %s:\n%s", resp.StatusCode, resp.Request.URL, body)
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {testRedirect}, "code_verifier": {verifier}}
+	req, _ := http.NewRequest("POST", s.cfg.Issuer+"/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("esenzioni", "a-long-enough-client-secret")
+	resp, err = b.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		IDToken string `json:"id_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("token: %d %v", resp.StatusCode, err)
+	}
+	parts := strings.Split(tok.IDToken, ".")
+	if len(parts) != 3 {
+		t.Fatalf("id_token %q", tok.IDToken)
+	}
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+// adminCall calls the running server's admin API with the Authorization
+// header given ("" for none) and returns the status and the JSON answer.
+func (s *testServer) adminCall(t *testing.T, method, path, auth, body string) (int, http.Header, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, "http://"+s.b.Admin+path, strings.NewReader(body))
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, resp.Header, out
+}
+
+// metric returns the value of one series of the running server's /metrics.
+func (s *testServer) metric(t *testing.T, series string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + s.b.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// auditEvents waits until the registry holds want events of kind for the
+// citizen (audit writes are committed in groups) and returns them.
+func auditEvents(t *testing.T, s *testServer, kind registry.EventKind, cf string, want int) []registry.Event {
+	t.Helper()
+	reg, err := sqlstore.Open(context.Background(), string(s.cfg.Registry.Driver), s.cfg.Registry.DSN.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		events, err := reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: kind, FiscalCode: cf})
+		if err == nil && len(events) >= want || time.Now().After(deadline) {
+			if err != nil || len(events) != want {
+				t.Fatalf("%s audit events: %+v, %v (want %d)", kind, events, err, want)
+			}
+			return events
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestAdminAPIRevokeEndsMemorySession attacks the admin API of a running
+// server with no token, a wrong one and another scheme (all 401, logged,
+// counted and audited, the citizen's session untouched), then revokes the
+// citizen with `cnsgate registrations revoke`, which calls the API: the
+// live session in the server's memory store ends with cause admin, the
+// OIDC relying party gets its back-channel logout token, and the end is on
+// the audit trail and in sessions_ended_total{cause="admin"}.
+func TestAdminAPIRevokeEndsMemorySession(t *testing.T) {
+	logoutTokens := make(chan string, 4)
+	rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logoutTokens <- r.PostFormValue("logout_token")
+	}))
+	defer rp.Close()
+	tokenFile, token := adminToken(t)
+	s := startServer(t, func(y string) string {
+		return y + oidcConfig(t, rp.URL+"/backchannel") + "admin:\n  token_file: " + tokenFile + "\n"
+	})
+	citizen, _ := s.setup.Card("citizen")
+	cf := citizen.FiscalCode
+	b := s.browser(t, citizen)
+	s.oidcLogin(t, b, "openid")
+	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Esci")
+
+	revokeBody := `{"fiscal_code":"` + cf + `"}`
+	for _, auth := range []string{"", "Bearer " + strings.Repeat("x", len(token)), "Bearer " + token[:len(token)-1], "Basic " + token} {
+		code, h, out := s.adminCall(t, "POST", "/admin/registrations/revoke", auth, revokeBody)
+		if code != http.StatusUnauthorized || !strings.HasPrefix(h.Get("WWW-Authenticate"), "Bearer ") || out["error"] != "unauthorized" {
+			t.Fatalf("revoke with Authorization %q: %d %v %v", auth, code, h, out)
+		}
+	}
+	if code, _, _ := s.adminCall(t, "GET", "/admin/sessions?fiscal_code="+cf, "", ""); code != http.StatusUnauthorized {
+		t.Fatalf("list without a token: %d", code)
+	}
+	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="unauthorized"}`); got != "4" {
+		t.Fatalf("unauthorized revokes counted: %q", got)
+	}
+	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Esci")
+
+	code, _, out := s.adminCall(t, "GET", "/admin/sessions?fiscal_code="+strings.ToLower(cf), "Bearer "+token, "")
+	list, _ := out["sessions"].([]any)
+	if code != 200 || len(list) != 1 || !strings.Contains(toJSON(list), `"client_id":"esenzioni"`) || strings.Contains(toJSON(out), cf) {
+		t.Fatalf("sessions: %d %v", code, out)
+	}
+
+	var cliOut, cliErr strings.Builder
+	if code := run(context.Background(), []string{"registrations", "revoke", "--config", s.setup.ConfigFile, cf}, &cliOut, &cliErr); code != 0 ||
+		!strings.Contains(cliOut.String(), "1 card registration(s) revoked; 1 session(s) ended by the running server") {
+		t.Fatalf("revoke: exit %d\n%s%s", code, cliOut.String(), cliErr.String())
+	}
+	select {
+	case lt := <-logoutTokens:
+		if strings.Count(lt, ".") != 2 {
+			t.Fatalf("logout token %q", lt)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the relying party got no back-channel logout token")
+	}
+	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Accedi con TS/CNS")
+	if got := s.metric(t, `cnsgate_sessions_ended_total{cause="admin"}`); got != "1" {
+		t.Fatalf("sessions_ended_total{cause=\"admin\"} = %q", got)
+	}
+	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="success"}`); got != "1" {
+		t.Fatalf("successful revokes counted: %q", got)
+	}
+	ends := auditEvents(t, s, registry.KindSessionEnd, cf, 1)
+	if !strings.Contains(string(ends[0].Detail), `"cause":"admin"`) {
+		t.Fatalf("session end: %+v", ends[0])
+	}
+	calls := auditEvents(t, s, registry.KindAdminRequest, cf, 2)
+	if calls[0].Outcome != registry.OutcomeSuccess || !strings.Contains(string(calls[0].Detail), `"action":"revoke"`) ||
+		calls[0].RemoteIP != "127.0.0.1" {
+		t.Fatalf("admin revoke audited as %+v", calls[0])
+	}
+	refused := auditEvents(t, s, registry.KindAdminRequest, "", 7)
+	if n := countReason(refused, "unauthorized"); n != 5 {
+		t.Fatalf("%d refused admin calls audited as unauthorized, want 5: %+v", n, refused)
+	}
+
+	// Ending again finds nothing; bad input is a precise 400.
+	if code, _, out := s.adminCall(t, "DELETE", "/admin/sessions?fiscal_code="+cf, "Bearer "+token, ""); code != 200 || out["sessions_ended"] != 0.0 {
+		t.Fatalf("end sessions: %d %v", code, out)
+	}
+	for _, bad := range []string{`{"fiscal_code":"RSSMRA85T10A562X"}`, `{"fiscal_code":"` + cf + `","fingerprint":"ab"}`, `{"who":"me"}`, `not json`} {
+		if code, _, out := s.adminCall(t, "POST", "/admin/registrations/revoke", "Bearer "+token, bad); code != 400 || out["error"] != "bad_request" {
+			t.Fatalf("revoke %s: %d %v", bad, code, out)
+		}
+	}
+}
+
+func countReason(events []registry.Event, reason string) int {
+	n := 0
+	for _, e := range events {
+		if e.Reason == reason {
+			n++
+		}
+	}
+	return n
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestAdminAPIOffUnlessConfigured: without admin.token_file the routes do
+// not exist, whatever token is sent, and `registrations revoke` works on
+// the registry as before.
+func TestAdminAPIOffUnlessConfigured(t *testing.T) {
+	s := startServer(t, nil)
+	if code, _, _ := s.adminCall(t, "POST", "/admin/registrations/revoke", "Bearer anything", `{"fiscal_code":"RSSMRA85T10A562S"}`); code != http.StatusNotFound {
+		t.Fatalf("admin API without admin.token_file: %d", code)
+	}
+}
+
+// TestRevokeWithoutRunningServer: admin.token_file is set but nothing
+// listens on the admin address: the command says so and revokes in the
+// registry itself.
+func TestRevokeWithoutRunningServer(t *testing.T) {
+	setup, err := demo.Prepare(t.TempDir(), demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile, _ := adminToken(t)
+	appendFile(t, setup.ConfigFile, "admin:\n  token_file: "+tokenFile+"\n")
+	var out, errOut strings.Builder
+	citizen, _ := setup.Card("citizen")
+	code := run(context.Background(), []string{"registrations", "revoke", "--config", setup.ConfigFile, citizen.FiscalCode}, &out, &errOut)
+	if code != 0 || !strings.Contains(out.String(), "no server is running at http://") ||
+		!strings.Contains(out.String(), "1 card registration(s) revoked\n") || !strings.Contains(out.String(), "sessions.store: memory") {
+		t.Fatalf("revoke: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
