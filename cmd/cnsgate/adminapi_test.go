@@ -22,6 +22,7 @@ import (
 	"github.com/cnsgate/cnsgate/demo"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
 const testRedirect = "https://esenzioni.example/cb"
@@ -311,5 +312,48 @@ func TestRevokeWithoutRunningServer(t *testing.T) {
 	if code != 0 || !strings.Contains(out.String(), "no server is running at http://") ||
 		!strings.Contains(out.String(), "1 card registration(s) revoked\n") || !strings.Contains(out.String(), "sessions.store: memory") {
 		t.Fatalf("revoke: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+}
+
+// TestOperatorRolesFollowTheOperatorCard logs in through a running server
+// as the demo operator, whose fiscal code is in the operator table: with
+// the operator card (type 8) the ID token carries the roles; after the same
+// person registers a personal TS-CNS (type 6) over the network and logs in
+// with it, the ID token has no roles claim.
+func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
+	s := startServer(t, func(y string) string { return y + oidcConfig(t, "") })
+	operator, _ := s.setup.Card("operator")
+	claims := s.oidcLogin(t, s.browser(t, operator), "openid roles")
+	if roles, _ := claims["roles"].([]any); len(roles) != 1 || roles[0] != "operatore_asl" || claims["card_type"] != nil && claims["card_type"] != "operator" {
+		t.Fatalf("operator card claims: %v", claims)
+	}
+
+	certPEM, _ := os.ReadFile(filepath.Join(s.setup.Dir, "pki", "ca.crt"))
+	keyPEM, _ := os.ReadFile(filepath.Join(s.setup.Dir, "pki", "ca.key"))
+	ca, err := cnstest.LoadCA(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.CardPolicies = []cnstest.Policy{cnstest.CNSPolicy()} // as the demo's cards
+	card, err := ca.IssueCard(cnstest.CardOptions{FiscalCode: operator.FiscalCode, GivenName: "LAURA", FamilyName: "BIANCHI", CardType: '6', UniqueKey: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	personal := demo.Card{Name: "personal", FiscalCode: operator.FiscalCode, ChainFile: filepath.Join(dir, "chain.pem"), KeyFile: filepath.Join(dir, "key.pem")}
+	os.WriteFile(personal.ChainFile, append(card.CertPEM(), card.ChainPEM()...), 0o600)
+	os.WriteFile(personal.KeyFile, card.KeyPEM(), 0o600)
+	b := s.browser(t, personal)
+	cns := s.cfg.CNSOrigin
+	reg := fetch(t, b, "GET", cns+"/cns/login", nil, "")
+	mustContain(t, reg, "Registra TS-CNS")
+	mustContain(t, fetch(t, b, "POST", cns+"/cns/register", url.Values{"csrf": {field(t, csrfFieldRE, reg)}, "consent": {"yes"}}, cns),
+		"Operazione correttamente eseguita")
+	claims = s.oidcLogin(t, b, "openid roles")
+	if _, ok := claims["roles"]; ok {
+		t.Fatalf("a personal card got the operator roles: %v", claims)
+	}
+	if claims["aud"] == nil || claims["sub"] == nil {
+		t.Fatalf("claims: %v", claims)
 	}
 }
