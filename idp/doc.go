@@ -33,7 +33,7 @@
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
 //	operators.go         operatorRoles: the roles of a login, only with an operator card unless AnyCard
-//	requestlog.go        request_id and remote_ip in the context and the log
+//	requestlog.go        request_id and remote_ip in the context and the log; LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,6 +25,7 @@ import (
 	"github.com/cnsgate/cnsgate/demo"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
+	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -356,4 +360,58 @@ func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
 	if claims["aud"] == nil || claims["sub"] == nil {
 		t.Fatalf("claims: %v", claims)
 	}
+}
+
+// TestServeLogsHoldNoFiscalCode runs a running server through the
+// journeys whose log lines name a citizen: a login with the citizen's card,
+// "Esci", the refused cards of the demo and a self-signed card that names
+// the citizen in its issuer (unknown_issuer quotes that name). startServer
+// captures every line without serve's masking net and fails the test on
+// any fiscal code in full; here the refusals must be logged masked.
+func TestServeLogsHoldNoFiscalCode(t *testing.T) {
+	s := startServer(t, nil)
+	citizen, _ := s.setup.Card("citizen")
+	b := s.browser(t, citizen)
+	welcome := fetch(t, b, "GET", s.cfg.CNSOrigin+"/cns/login", nil, "")
+	mustContain(t, welcome, "Esci")
+	mustContain(t, fetch(t, b, "POST", s.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, welcome)}}, s.cfg.Issuer), "rimuovi la tessera")
+	for _, name := range []string{"expired", "revoked", "unregistered"} {
+		c, _ := s.setup.Card(name)
+		if _, resp := cnsLogin(t, s.client(t, loadCard(t, c), nil), s.b.CNS); resp.StatusCode == 200 && name != "unregistered" {
+			t.Fatalf("%s card accepted", name)
+		}
+	}
+	key := cnstest.MustKey(2048)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(9), Subject: pkix.Name{CommonName: citizen.FiscalCode + "/6038004550366343.aGFzaA==", Country: []string{"IT"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	for _, c := range []*tls.Certificate{self, loadCard(t, mustCard(t, s, "expired"))} {
+		resp, err := s.client(t, c, nil).Get(s.cfg.CNSOrigin + "/cns/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("refused card: %d", resp.StatusCode)
+		}
+	}
+	all := strings.Join(s.logs.Lines(), "\n")
+	for _, want := range []string{"reason=unknown_issuer", "CN=" + x509cns.MaskFiscalCode(citizen.FiscalCode) + "/6038004550366343"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the log lacks %q", want)
+		}
+	}
+}
+
+func mustCard(t *testing.T, s *testServer, name string) demo.Card {
+	t.Helper()
+	c, ok := s.setup.Card(name)
+	if !ok {
+		t.Fatalf("no demo card %q", name)
+	}
+	return c
 }

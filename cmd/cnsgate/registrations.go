@@ -201,7 +201,7 @@ func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io
 		return 1
 	}
 	defer backend.close()
-	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(slog.NewTextHandler(stderr, nil)))
+	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(idp.LogHandler{Handler: slog.NewTextHandler(stderr, nil)}))
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
 		return 1
