@@ -59,9 +59,9 @@ func adminToken(t *testing.T) (string, string) {
 	return file, tok
 }
 
-// browser is a cookie-keeping client presenting card that stops at the
+// rpBrowser is a cookie-keeping client presenting card that stops at the
 // relying party's redirect_uri.
-func (s *testServer) browser(t *testing.T, card demo.Card) *http.Client {
+func (s *testServer) rpBrowser(t *testing.T, card demo.Card) *http.Client {
 	t.Helper()
 	pool := x509.NewCertPool()
 	caPEM, err := os.ReadFile(s.setup.TLSCAFile)
@@ -205,7 +205,7 @@ func TestAdminAPIRevokeEndsMemorySession(t *testing.T) {
 	})
 	citizen, _ := s.setup.Card("citizen")
 	cf := citizen.FiscalCode
-	b := s.browser(t, citizen)
+	b := s.rpBrowser(t, citizen)
 	s.oidcLogin(t, b, "openid")
 	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Esci")
 
@@ -327,7 +327,7 @@ func TestRevokeWithoutRunningServer(t *testing.T) {
 func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
 	s := startServer(t, func(y string) string { return y + oidcConfig(t, "") })
 	operator, _ := s.setup.Card("operator")
-	claims := s.oidcLogin(t, s.browser(t, operator), "openid roles")
+	claims := s.oidcLogin(t, s.rpBrowser(t, operator), "openid roles")
 	if roles, _ := claims["roles"].([]any); len(roles) != 1 || roles[0] != "operatore_asl" || claims["card_type"] != nil && claims["card_type"] != "operator" {
 		t.Fatalf("operator card claims: %v", claims)
 	}
@@ -347,7 +347,7 @@ func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
 	personal := demo.Card{Name: "personal", FiscalCode: operator.FiscalCode, ChainFile: filepath.Join(dir, "chain.pem"), KeyFile: filepath.Join(dir, "key.pem")}
 	os.WriteFile(personal.ChainFile, append(card.CertPEM(), card.ChainPEM()...), 0o600)
 	os.WriteFile(personal.KeyFile, card.KeyPEM(), 0o600)
-	b := s.browser(t, personal)
+	b := s.rpBrowser(t, personal)
 	cns := s.cfg.CNSOrigin
 	reg := fetch(t, b, "GET", cns+"/cns/login", nil, "")
 	mustContain(t, reg, "Registra TS-CNS")
@@ -371,7 +371,7 @@ func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
 func TestServeLogsHoldNoFiscalCode(t *testing.T) {
 	s := startServer(t, nil)
 	citizen, _ := s.setup.Card("citizen")
-	b := s.browser(t, citizen)
+	b := s.rpBrowser(t, citizen)
 	welcome := fetch(t, b, "GET", s.cfg.CNSOrigin+"/cns/login", nil, "")
 	mustContain(t, welcome, "Esci")
 	mustContain(t, fetch(t, b, "POST", s.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, welcome)}}, s.cfg.Issuer), "rimuovi la tessera")
