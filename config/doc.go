@@ -27,7 +27,8 @@
 //  4. Resolve the secrets: an option X_file (sessions.redis.password_file,
 //     registry.dsn_file, oidc.subject_salt_file, oidc.clients[].secret_file)
 //     names a file whose content, less its trailing newlines, becomes the
-//     sibling option X.
+//     sibling option X. admin.token_file (the admin API's bearer token) has
+//     no inline sibling: the token is read into Admin.Token.
 //     Setting both X and X_file is an error.
 //  5. Validate (Config.Validate): syntax of URLs, addresses, CIDRs, OIDs and
 //     enumerations, and the rules that tie options together.
@@ -48,7 +49,7 @@
 // # Files
 //
 //	doc.go          this map
-//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, audit, shutdown, limits, log
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, audit, shutdown, limits, log, admin
 //	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
 //	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
 //	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml

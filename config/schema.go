@@ -25,6 +25,7 @@ type Config struct {
 	Log          Log          `yaml:"log"`
 	Shutdown     Shutdown     `yaml:"shutdown"`
 	Limits       Limits       `yaml:"limits"`
+	Admin        Admin        `yaml:"admin"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -143,6 +144,23 @@ type Audit struct {
 	Retention        Duration  `yaml:"retention"`          // default 8760h
 	RevealFiscalCode bool      `yaml:"reveal_fiscal_code"` // log fiscal codes unmasked
 }
+
+// Admin configures the admin API on the admin listener (revoke a
+// registration, list and end a citizen's sessions). It is off unless
+// TokenFile is set.
+type Admin struct {
+	// TokenFile names the file holding the API's bearer token, at least
+	// MinAdminTokenLength characters; "cnsgate registrations revoke" reads
+	// it too, to call the running server.
+	TokenFile string `yaml:"token_file"`
+	// Token is the content of TokenFile, less its trailing newlines, read
+	// when the configuration is loaded. It has no key of its own: the
+	// token lives in a file only.
+	Token Secret `yaml:"-"`
+}
+
+// MinAdminTokenLength is the shortest admin API token accepted.
+const MinAdminTokenLength = 32
 
 // Shutdown paces the end of a process on SIGTERM: /readyz turns false, the
 // process waits Drain for a load balancer to notice, stops accepting, and

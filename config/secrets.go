@@ -58,6 +58,24 @@ var secretType = reflect.TypeOf(Secret(""))
 // a Secret added later with its _file sibling is resolved too.
 func (l Loader) resolveSecrets(c *Config, p *problems) {
 	l.secretsIn(reflect.ValueOf(c).Elem(), "", p)
+	l.resolveAdminToken(&c.Admin, p)
+}
+
+// resolveAdminToken reads admin.token_file, which has no inline sibling:
+// the admin token may come from a file only.
+func (l Loader) resolveAdminToken(a *Admin, p *problems) {
+	if a.TokenFile == "" {
+		return
+	}
+	tok, err := l.readSecret(a.TokenFile)
+	switch {
+	case err != nil:
+		p.add("admin", "option 'token_file': %v", err)
+	case len(tok) < MinAdminTokenLength || strings.ContainsAny(tok, " \t\r\n"):
+		p.add("admin", "option 'token_file': the token in '%s' must be at least %d characters without spaces or line breaks", a.TokenFile, MinAdminTokenLength)
+	default:
+		a.Token = Secret(tok)
+	}
 }
 
 func (l Loader) secretsIn(v reflect.Value, path string, p *problems) {

@@ -149,3 +149,49 @@ func TestRedaction(t *testing.T) {
 		t.Errorf("redacted output does not parse back: %v\n%s", err, out)
 	}
 }
+
+func TestAdminTokenFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", strings.Repeat("t", MinAdminTokenLength)+"\n")
+	short := write("short", "tooshort\n")
+	spaced := write("spaced", strings.Repeat("t", 20)+" "+strings.Repeat("t", 20))
+	missing := filepath.Join(dir, "missing")
+	tests := []struct {
+		name, file string
+		want       []string
+	}{
+		{"ok/off", "", nil},
+		{"ok/token", good, nil},
+		{"fail/missing", missing, []string{fmt.Sprintf("admin: option 'token_file': cannot read '%s': no such file or directory", missing)}},
+		{"fail/short", short, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks", short)}},
+		{"fail/spaces", spaced, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks", spaced)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Parse([]byte(minimal+fmt.Sprintf("admin: {token_file: %q}\n", tt.file)), nil)
+			if got := problemsOf(t, err); !slices.Equal(got, tt.want) {
+				t.Fatalf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+			if tt.want != nil {
+				return
+			}
+			want := ""
+			if tt.file != "" {
+				want = strings.Repeat("t", MinAdminTokenLength)
+			}
+			if c.Admin.Token.Value() != want {
+				t.Fatalf("token %q", c.Admin.Token.Value())
+			}
+			if red, _ := c.Redacted(); strings.Contains(string(red), strings.Repeat("t", MinAdminTokenLength)) {
+				t.Fatalf("the token shows in the redacted configuration:\n%s", red)
+			}
+		})
+	}
+}

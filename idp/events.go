@@ -111,7 +111,7 @@ func (s *Service) auditLogValue(e registry.Event) slog.Value {
 	attrs := v.Group()
 	for i, a := range attrs {
 		if a.Key == "fiscal_code" {
-			attrs[i] = slog.String("fiscal_code", e.FiscalCode)
+			attrs[i] = slog.Any("fiscal_code", revealedFiscalCode(e.FiscalCode))
 		}
 	}
 	return slog.GroupValue(attrs...)

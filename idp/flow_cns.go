@@ -81,12 +81,12 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime: s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
-	if op, err := s.registry.Operator(ctx, id.FiscalCode); err == nil {
-		sess.Roles = op.Roles
-	} else if !errors.Is(err, registry.ErrNotFound) {
+	roles, err := s.operatorRoles(ctx, id)
+	if err != nil {
 		s.unavailable(w, r, "registry", err)
 		return
 	}
+	sess.Roles = roles
 	// The handoff is bound to the browser that started the login; a login
 	// begun here first goes through the public origin to be bound
 	// (handoff.go).

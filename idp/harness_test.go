@@ -3,6 +3,7 @@ package idp_test
 import (
 	"context"
 	"crypto/x509"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -56,6 +57,7 @@ type harnessOptions struct {
 	proxies   *idp.TrustedProxies
 	recorder  idp.Recorder
 	sessions  func(t *testing.T) (sessions.Store, sessions.Ephemeral)
+	logger    *slog.Logger
 }
 
 func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
@@ -70,6 +72,7 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 		Registry: b.registry,
 		Front:    idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder},
 		Recorder: o.recorder,
+		Logger:   o.logger,
 		Service: func(so *idp.Options) {
 			so.AllowlistOnly = o.allowlist
 			so.Services = []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 type ctxKey int
@@ -66,26 +69,75 @@ func RequestID(ctx context.Context) string {
 }
 
 // LogHandler wraps a slog.Handler to add request_id and remote_ip from the
-// record's context.
+// record's context, and masks every fiscal code in the message and the
+// string values (errors and Stringers included, groups and LogValuers
+// resolved) with x509cns.MaskFiscalCodes.
+//
+// The sources log masked codes already (LogValue methods, x509cns
+// rejections); this is the safety net for text nobody here builds: a
+// library's error quoting a certificate subject, a relying party's
+// answer, a request parameter. The audit trail's table keeps full codes
+// (it never passes through a logger), and the audit log line shows them
+// only with audit.reveal_fiscal_code, as a value the net leaves alone.
 type LogHandler struct{ slog.Handler }
 
-// Handle adds the request attributes and passes the record on.
+// Handle masks the record, adds the request attributes and passes it on.
 func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, x509cns.MaskFiscalCodes(r.Message), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(maskAttr(a))
+		return true
+	})
 	if id, ok := ctx.Value(keyRequestID).(string); ok {
-		r.AddAttrs(slog.String("request_id", id))
+		out.AddAttrs(slog.String("request_id", id))
 	}
 	if ip, ok := ctx.Value(keyRemoteIP).(string); ok {
-		r.AddAttrs(slog.String("remote_ip", ip))
+		out.AddAttrs(slog.String("remote_ip", ip))
 	}
-	return h.Handler.Handle(ctx, r)
+	return h.Handler.Handle(ctx, out)
 }
 
-// WithAttrs keeps the wrapper around derived handlers.
+// WithAttrs keeps the wrapper around derived handlers, their attributes
+// masked.
 func (h LogHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return LogHandler{h.Handler.WithAttrs(as)}
+	masked := make([]slog.Attr, len(as))
+	for i, a := range as {
+		masked[i] = maskAttr(a)
+	}
+	return LogHandler{h.Handler.WithAttrs(masked)}
 }
 
 // WithGroup keeps the wrapper around derived handlers.
 func (h LogHandler) WithGroup(name string) slog.Handler {
 	return LogHandler{h.Handler.WithGroup(name)}
+}
+
+// revealedFiscalCode is a fiscal code logged in full on purpose (the audit
+// line with audit.reveal_fiscal_code): LogHandler leaves it alone.
+type revealedFiscalCode string
+
+// maskAttr returns a with the fiscal codes in its text masked.
+func maskAttr(a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, x509cns.MaskFiscalCodes(v.String()))
+	case slog.KindGroup:
+		group := v.Group()
+		out := make([]slog.Attr, len(group))
+		for i, g := range group {
+			out[i] = maskAttr(g)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(out...)}
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case revealedFiscalCode:
+			return slog.Attr{Key: a.Key, Value: v}
+		case error:
+			return slog.String(a.Key, x509cns.MaskFiscalCodes(x.Error()))
+		case fmt.Stringer:
+			return slog.String(a.Key, x509cns.MaskFiscalCodes(x.String()))
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
 }

@@ -19,6 +19,7 @@
 //	validate.go            Policy, Validator, Result: chain building and the checks on a presented chain
 //	identity.go            Identity, ExtractIdentity, ParseCN: who a card belongs to, read from the DER subject
 //	fiscalcode.go          fiscal codes (check character, omocodia, MaskFiscalCode) and card ids (Luhn, type)
+//	mask.go                MaskFiscalCodes: every fiscal code in a text masked (rejection details, log lines)
 //	region.go              the region of a card, from its issuing CA (RegionOf, RegionFromName)
 //	oids.go                the certificate policies and subject attribute OIDs, DefaultPolicies
 //	certs.go               ParseCertificates: PEM or DER certificates from a presented chain or a file

@@ -61,6 +61,8 @@ func (r Reason) Valid() bool {
 
 // Rejection is the error returned for a refused certificate. Detail is for
 // logs and operators; citizens only ever see a message chosen by Reason.
+// Detail and Error never hold a fiscal code in full (MaskFiscalCodes):
+// they quote subjects and issuer names, which carry one.
 type Rejection struct {
 	Reason Reason
 	Detail string
@@ -75,14 +77,14 @@ func (e *Rejection) Error() string {
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	return MaskFiscalCodes(s)
 }
 
 func (e *Rejection) Unwrap() error { return e.Err }
 
-// Reject builds a Rejection with a formatted detail.
+// Reject builds a Rejection with a formatted detail, fiscal codes masked.
 func Reject(r Reason, format string, args ...any) *Rejection {
-	return &Rejection{Reason: r, Detail: fmt.Sprintf(format, args...)}
+	return &Rejection{Reason: r, Detail: MaskFiscalCodes(fmt.Sprintf(format, args...))}
 }
 
 // ReasonOf returns the Reason carried by err, ReasonInternal for any other

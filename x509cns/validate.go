@@ -190,7 +190,7 @@ func (v *Validator) checkLink(child, parent *x509.Certificate, depth int) error 
 	// CheckSignature (unlike CheckSignatureFrom) still verifies SHA-1
 	// signatures; whether SHA-1 is acceptable was decided just above.
 	if err := parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature); err != nil {
-		return &Rejection{Reason: ReasonUnknownIssuer, Detail: fmt.Sprintf("signature of %q does not verify with %q", child.Subject.CommonName, parent.Subject.CommonName), Err: err}
+		return &Rejection{Reason: ReasonUnknownIssuer, Detail: MaskFiscalCodes(fmt.Sprintf("signature of %q does not verify with %q", child.Subject.CommonName, parent.Subject.CommonName)), Err: err}
 	}
 	return nil
 }

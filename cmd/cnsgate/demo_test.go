@@ -20,6 +20,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 // syncBuffer is a bytes.Buffer safe for the demo's goroutines.
@@ -92,7 +93,15 @@ func startDemo(t *testing.T) *runningDemo {
 		})
 		return exit
 	}
-	t.Cleanup(func() { d.stop() })
+	t.Cleanup(func() {
+		d.stop()
+		// The demo's log (through serve's masking net) names no citizen.
+		for _, l := range strings.Split(d.stderr.String(), "\n") {
+			if x509cns.MaskFiscalCodes(l) != l {
+				t.Errorf("a log line holds a fiscal code in full: %s", l)
+			}
+		}
+	})
 	for _, u := range []string{d.rpURL, d.setup.CMS.BaseURL} {
 		if !strings.Contains(d.stdout.String(), u+"/ ") {
 			t.Fatalf("the banner does not show %s:\n%s", u, d.stdout.String())

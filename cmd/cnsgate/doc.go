@@ -24,6 +24,7 @@
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
+//	adminclient.go    the client of the running server's admin API (registrations revoke)
 //	checkconfig.go    cnsgate check-config
 //	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
 //	keys.go           cnsgate keys generate

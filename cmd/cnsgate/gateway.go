@@ -186,7 +186,8 @@ func (g *gateway) buildProtocols(context.Context) error {
 }
 
 // buildAdmin makes the admin listener's handler: liveness, readiness (false
-// from the first moment of shutdown), metrics and the demo's extras; and
+// from the first moment of shutdown), metrics, the admin API when
+// admin.token_file is set, and the demo's extras; and
 // starts the loops that watch readiness and purge old audit events.
 func (g *gateway) buildAdmin(context.Context) error {
 	checks := map[string]idp.ReadinessCheck{
@@ -204,6 +205,14 @@ func (g *gateway) buildAdmin(context.Context) error {
 	}
 	g.admin = idp.AdminHandler(checks)
 	g.admin.Handle("GET /metrics", g.metrics.Handler())
+	if tok := g.cfg.Admin.Token.Value(); tok != "" {
+		api, err := g.svc.AdminAPI(tok, g.registry)
+		if err != nil {
+			return err
+		}
+		g.admin.Handle("/admin/", api)
+		g.logger.Info("admin API on the admin listener", "addr", g.cfg.Listen.Admin)
+	}
 	for path, h := range g.extras.admin {
 		g.admin.Handle(path, h)
 	}

@@ -93,7 +93,7 @@ func (g *gateway) start(ctx context.Context) bound {
 	l.servers = []*http.Server{
 		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.public))), publicTLS, g.logger),
 		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger),
-		newServer(g.admin, nil, g.logger),
+		newServer(idp.WithRequestInfo(g.admin), nil, g.logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
 	for i, s := range l.servers {

@@ -52,6 +52,7 @@ const registrationsUsage = `usage:
   cnsgate registrations import --config FILE [--replace] CSV   import eligible citizens (allowlist)
   cnsgate registrations list   --config FILE [--status S] [--fiscal-code CF] [--json]
   cnsgate registrations revoke --config FILE CF               revoke a citizen's cards and end their sessions
+                                                              (through the running server's admin API when admin.token_file is set)
 `
 
 func cmdRegistrations(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -154,6 +155,30 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 		return 2
 	}
 	cf := x509cns.NormalizeFiscalCode(fs.Arg(0))
+	if env.cfg.Admin.Token.Value() != "" {
+		// The running server reaches every session, memory ones too, and
+		// tells their relying parties itself.
+		api := newAdminClient(env.cfg)
+		res, err := api.revoke(ctx, cf)
+		switch {
+		case err == nil:
+			fmt.Fprintf(stdout, "%s: %d card registration(s) revoked; %d session(s) ended by the running server\n", cf, res.Revoked, res.SessionsEnded)
+			return 0
+		case errors.Is(err, registry.ErrNotRegistered):
+			fmt.Fprintf(stderr, "cnsgate registrations revoke: %s has no registration to revoke\n", x509cns.MaskFiscalCode(cf))
+			return 1
+		case !errors.Is(err, errNoServer):
+			fmt.Fprintf(stderr, "cnsgate registrations revoke: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%v: revoking here, ending only the sessions this command can reach\n", err)
+	}
+	return revokeHere(ctx, env, cf, stdout, stderr)
+}
+
+// revokeHere revokes in the registry and ends the sessions this process
+// can reach (Redis), when no server answers on the admin listener.
+func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io.Writer) int {
 	n, err := env.reg.Revoke(ctx, cf)
 	if errors.Is(err, registry.ErrNotRegistered) {
 		fmt.Fprintf(stderr, "cnsgate registrations revoke: %s has no registration to revoke\n", x509cns.MaskFiscalCode(cf))
@@ -176,7 +201,7 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 		return 1
 	}
 	defer backend.close()
-	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(slog.NewTextHandler(stderr, nil)))
+	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(idp.LogHandler{Handler: slog.NewTextHandler(stderr, nil)}))
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
 		return 1

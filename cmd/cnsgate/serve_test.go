@@ -23,6 +23,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -33,6 +34,7 @@ type testServer struct {
 	setup  *demo.Setup
 	cancel context.CancelFunc
 	done   chan error
+	logs   *idptest.LogCapture
 }
 
 func startServer(t *testing.T, edit func(cfgYAML string) string) *testServer {
@@ -68,7 +70,10 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &testServer{cfg: cfg, setup: setup, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan bound, 1)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	// Every line, without serve's masking net (idp.LogHandler), so that what
+	// the code logs is judged as written: no line may name a citizen.
+	s.logs = &idptest.LogCapture{}
+	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	caHandlers, err := setup.CAHandlers()
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +95,7 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 		case <-time.After(20 * time.Second):
 			t.Error("serve did not stop")
 		}
+		idptest.CheckNoFiscalCodes(t, s.logs)
 	})
 	return s
 }

@@ -11,4 +11,5 @@
 //	doc.go      this map
 //	env.go      Options, Env, New: the running service; session stores, registries, pre-registered cards
 //	browser.go  Browser and Page: a cookie-keeping client presenting a card, CSRF, Register and Login
+//	logs.go     LogCapture, FiscalCodeFreeLogger: every log line kept; a fiscal code in full fails the test
 package idptest

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -41,7 +40,8 @@ type Options struct {
 	// Front holds the extras of the front door (Revocation, Proxies,
 	// Recorder).
 	Front idp.FrontDoorOptions
-	// Recorder and Logger go to idp.Deps; a nil Logger discards.
+	// Recorder and Logger go to idp.Deps; a nil Logger is
+	// FiscalCodeFreeLogger's: the test fails if any line names a citizen.
 	Recorder idp.Recorder
 	Logger   *slog.Logger
 	// Service tweaks idp.Options after Issuer, CNSOrigin and the timeouts
@@ -78,6 +78,11 @@ type Env struct {
 func New(t *testing.T, o Options) *Env {
 	t.Helper()
 	e := &Env{T: t, CA: o.CA}
+	// First, so that its check runs last: after the service has closed.
+	e.Logger = o.Logger
+	if e.Logger == nil {
+		e.Logger = FiscalCodeFreeLogger(t)
+	}
 	if e.CA == nil {
 		ca, err := cnstest.NewRegionalCA("Toscana")
 		if err != nil {
@@ -112,10 +117,6 @@ func New(t *testing.T, o Options) *Env {
 	e.Roots = x509.NewCertPool()
 	e.Roots.AddCert(e.Public.Certificate())
 
-	e.Logger = o.Logger
-	if e.Logger == nil {
-		e.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	opts := idp.Options{
 		Issuer: e.Public.URL, CNSOrigin: e.CNS.URL,
 		IdleTimeout: 15 * time.Minute, AbsoluteTimeout: 8 * time.Hour,

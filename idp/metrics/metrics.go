@@ -66,6 +66,7 @@ type Metrics struct {
 	proxySpoof      prometheus.Counter
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
+	adminRequests   *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 }
 
@@ -73,6 +74,7 @@ var (
 	_ idp.Recorder          = (*Metrics)(nil)
 	_ idp.LogoutRecorder    = (*Metrics)(nil)
 	_ idp.RateLimitRecorder = (*Metrics)(nil)
+	_ idp.AdminRecorder     = (*Metrics)(nil)
 	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
@@ -106,6 +108,7 @@ func New(o Options) *Metrics {
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
+	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
 	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")
@@ -138,6 +141,7 @@ func New(o Options) *Metrics {
 	for _, r := range limitedRoutes {
 		m.rateLimited.WithLabelValues(r)
 	}
+	m.zeroAdminRequests()
 	for _, meth := range methods {
 		for _, s := range statuses {
 			m.revocation.WithLabelValues(meth, s)
@@ -238,6 +242,15 @@ func (s labelSet) label(v string) string {
 }
 
 // oneOf returns v when it is one of allowed, Other otherwise.
+// zeroAdminRequests creates every admin API series at zero.
+func (m *Metrics) zeroAdminRequests() {
+	for _, a := range adminActions {
+		for _, r := range adminResults {
+			m.adminRequests.WithLabelValues(a, r)
+		}
+	}
+}
+
 func oneOf(v string, allowed []string) string {
 	if slices.Contains(allowed, v) {
 		return v

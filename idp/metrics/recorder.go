@@ -42,6 +42,8 @@ var (
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
+	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
+	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
 	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
@@ -72,6 +74,11 @@ func (m *Metrics) SessionEnded(cause string) {
 
 // CertValidation observes the time taken to judge a card.
 func (m *Metrics) CertValidation(d time.Duration) { m.certValidation.Observe(d.Seconds()) }
+
+// AdminRequest counts an admin API call by action and result.
+func (m *Metrics) AdminRequest(action, result string) {
+	m.adminRequests.WithLabelValues(oneOf(action, adminActions), oneOf(result, adminResults)).Inc()
+}
 
 // ProxySpoof counts a client-certificate header from an untrusted peer.
 func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }

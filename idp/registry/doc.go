@@ -24,7 +24,7 @@
 //	doc.go           this map
 //	errors.go        sentinel errors
 //	registration.go  Registration, Status, ListFilter
-//	operator.go      Operator
+//	operator.go      Operator (roles need an operator card unless AnyCard)
 //	allowlist.go     Eligible, ImportResult (allowlist mode)
 //	event.go         audit Event, EventKind, Outcome, AuditQuery
 //	mask.go          the masked fiscal code of the LogValue methods

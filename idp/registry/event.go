@@ -21,6 +21,8 @@ const (
 	KindLogoutNotification EventKind = "logout_notification"
 	KindCRLRefreshFailure  EventKind = "crl_refresh_failure"
 	KindConfigReload       EventKind = "config_reload"
+	// KindAdminRequest is a call to the admin API, refused or not.
+	KindAdminRequest EventKind = "admin_request"
 )
 
 // Outcome is the result of an audited action.

@@ -11,8 +11,12 @@ type Operator struct {
 	FiscalCode   string
 	Roles        []string // in the order given, without duplicates
 	Organisation string
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// AnyCard grants the roles whatever card the operator logs in with.
+	// By default (false) only a login with an operator card (card type 8
+	// or 9) carries them: with a personal TS-CNS the operator is a citizen.
+	AnyCard   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 var _ slog.LogValuer = Operator{}
@@ -23,5 +27,6 @@ func (o Operator) LogValue() slog.Value {
 		slog.String("fiscal_code", maskFiscalCode(o.FiscalCode)),
 		slog.Any("roles", o.Roles),
 		slog.String("organisation", o.Organisation),
+		slog.Bool("any_card", o.AnyCard),
 	)
 }

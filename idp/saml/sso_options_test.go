@@ -8,6 +8,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
 // TestSingleSignOn covers the second request of a session and the
@@ -18,7 +19,8 @@ func TestSingleSignOn(t *testing.T) {
 	cms := h.newSP("cms", spOptions{})
 	esenzioni := h.newSP("esenzioni", spOptions{})
 	h.start([]ServiceProvider{cms.cfg, esenzioni.cfg})
-	card := h.citizen(citizenCF)
+	card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: citizenCF, GivenName: "MARIO", FamilyName: "ROSSI", CardType: '8'})
+	h.preRegister(card)
 	if err := h.reg.PutOperator(context.Background(), registry.Operator{FiscalCode: citizenCF, Roles: []string{"asl-operator", "cms-admin"}}); err != nil {
 		t.Fatal(err)
 	}

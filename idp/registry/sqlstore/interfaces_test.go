@@ -11,5 +11,6 @@ import (
 var (
 	_ idp.Registry        = (*sqlstore.DB)(nil)
 	_ idp.Auditor         = (*sqlstore.DB)(nil)
+	_ idp.AdminRegistry   = (*sqlstore.DB)(nil)
 	_ metrics.AuditPurger = (*sqlstore.DB)(nil)
 )

@@ -29,8 +29,8 @@ func cleanRoles(roles []string) ([]string, error) {
 	return out, nil
 }
 
-// PutOperator creates the operator or replaces its roles and organisation,
-// keeping the original CreatedAt.
+// PutOperator creates the operator or replaces its roles, organisation and
+// AnyCard, keeping the original CreatedAt.
 func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
 	cf, err := normalizeFiscalCode(o.FiscalCode)
 	if err != nil {
@@ -45,22 +45,23 @@ func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
 		return err
 	}
 	now := d.ts(d.now())
-	_, err = d.db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (fiscal_code) DO UPDATE SET roles = excluded.roles, organisation = excluded.organisation, updated_at = excluded.updated_at`),
-		cf, string(js), strings.TrimSpace(o.Organisation), now, now)
+	_, err = d.db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, any_card, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (fiscal_code) DO UPDATE SET roles = excluded.roles, organisation = excluded.organisation,
+			any_card = excluded.any_card, updated_at = excluded.updated_at`),
+		cf, string(js), strings.TrimSpace(o.Organisation), o.AnyCard, now, now)
 	if err != nil {
 		return fmt.Errorf("registry: put operator: %w", err)
 	}
 	return nil
 }
 
-const operatorColumns = "fiscal_code, roles, organisation, created_at, updated_at"
+const operatorColumns = "fiscal_code, roles, organisation, any_card, created_at, updated_at"
 
 func scanOperator(row interface{ Scan(...any) error }) (*registry.Operator, error) {
 	var o registry.Operator
 	var roles string
-	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
+	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, &o.AnyCard, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(roles), &o.Roles); err != nil {

@@ -52,6 +52,23 @@ func TestOperators(t *testing.T) {
 				t.Errorf("DeleteOperator again: %v, want registry.ErrNotFound", err)
 			}
 		}},
+		{"ok/any-card", func(t *testing.T, e *env) {
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino, Roles: []string{"r"}}); err != nil {
+				t.Fatal(err)
+			}
+			if o, err := e.db.Operator(ctx, gino); err != nil || o.AnyCard {
+				t.Errorf("Operator = %+v, %v; want AnyCard false by default", o, err)
+			}
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino, Roles: []string{"r"}, AnyCard: true}); err != nil {
+				t.Fatal(err)
+			}
+			if o, err := e.db.Operator(ctx, gino); err != nil || !o.AnyCard {
+				t.Errorf("Operator = %+v, %v; want AnyCard true", o, err)
+			}
+			if list, err := e.db.ListOperators(ctx); err != nil || len(list) != 1 || !list[0].AnyCard {
+				t.Errorf("ListOperators = %+v, %v", list, err)
+			}
+		}},
 		{"ok/no-roles", func(t *testing.T, e *env) {
 			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: gino}); err != nil {
 				t.Fatal(err)

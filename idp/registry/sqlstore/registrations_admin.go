@@ -67,3 +67,13 @@ func (d *DB) Revoke(ctx context.Context, fiscalCode string) (int, error) {
 		d.ts(d.now()), x509cns.NormalizeFiscalCode(fiscalCode))
 	return int(n), err
 }
+
+// RevokeCard revokes the registration of the card whose certificate has
+// this SHA-256 fingerprint (lower-case hex), unless already revoked, and
+// returns how many it revoked (0 or 1); registry.ErrNotRegistered if none.
+func (d *DB) RevokeCard(ctx context.Context, fingerprint string) (int, error) {
+	n, err := d.execAffecting(ctx, "revoke card", registry.ErrNotRegistered,
+		"UPDATE registrations SET status = 'revoked', revoked_at = ? WHERE fingerprint = ? AND status <> 'revoked'",
+		d.ts(d.now()), strings.ToLower(strings.TrimSpace(fingerprint)))
+	return int(n), err
+}

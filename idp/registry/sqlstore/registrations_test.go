@@ -153,6 +153,26 @@ func TestRegistrations(t *testing.T) {
 				t.Errorf("List(revoked) = %+v", list)
 			}
 		}},
+		{"ok/revoke-card", func(t *testing.T, e *env) {
+			mustRegister(t, e, card(mario, "old"))
+			mustRegister(t, e, card(mario, "new"))
+			n, err := e.db.RevokeCard(ctx, strings.ToUpper(fp("new")))
+			if err != nil || n != 1 {
+				t.Fatalf("RevokeCard = %d, %v; want 1", n, err)
+			}
+			if _, err := e.db.Authorize(ctx, mario, fp("new")); !errors.Is(err, registry.ErrRevoked) {
+				t.Errorf("Authorize(revoked card): %v, want registry.ErrRevoked", err)
+			}
+			if _, err := e.db.Authorize(ctx, mario, fp("old")); !errors.Is(err, registry.ErrReplaced) {
+				t.Errorf("Authorize(replaced card): %v, want registry.ErrReplaced", err)
+			}
+			if _, err := e.db.RevokeCard(ctx, fp("new")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("RevokeCard again: %v, want registry.ErrNotRegistered", err)
+			}
+			if _, err := e.db.RevokeCard(ctx, fp("never")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Errorf("RevokeCard(unknown): %v, want registry.ErrNotRegistered", err)
+			}
+		}},
 		{"ok/record-login", func(t *testing.T, e *env) {
 			mustRegister(t, e, card(mario, "a"))
 			at := e.clock.Now().Add(90 * time.Second)
