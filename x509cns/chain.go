@@ -68,7 +68,8 @@ type chainBuilder struct {
 	maxPath       int // certificates in a path below the anchor, leaf included
 	budget        int // signature verifications left
 	checked       map[signedBy]error
-	stop          error // the budget or the context ended the search
+	reaches       map[*x509.Certificate]bool // intermediates an anchor reaches; nil until asked
+	stop          error                      // the budget or the context ended the search
 	firstTimeErr  error
 	firstSigErr   error
 }
@@ -90,7 +91,7 @@ func (b *chainBuilder) walk(path []*x509.Certificate) []*x509.Certificate {
 		if inPath(path, im) || !bytes.Equal(im.RawSubject, cur.RawIssuer) {
 			continue
 		}
-		if !b.linked(cur, im, len(path)-1, false) {
+		if !b.anchored(im) || !b.linked(cur, im, len(path)-1, false) {
 			continue
 		}
 		if c := b.walk(append(append([]*x509.Certificate(nil), path...), im)); c != nil {
@@ -98,6 +99,48 @@ func (b *chainBuilder) walk(path []*x509.Certificate) []*x509.Certificate {
 		}
 	}
 	return nil
+}
+
+// anchored reports whether some trust anchor's key reaches intermediate
+// c, directly or through other presented intermediates. The first call
+// finds every such intermediate top-down: first those an anchor signed,
+// then, until nothing changes, those signed by one already found. An
+// intermediate's signature on another is thus verified only once the
+// signer is known to reach an anchor, and a presented certificate that no
+// anchor reaches costs one verification per anchor of its issuer's name,
+// however many same-named certificates come with it. It decides nothing:
+// walk still applies every check to the path it builds.
+func (b *chainBuilder) anchored(c *x509.Certificate) bool {
+	if b.reaches == nil {
+		b.reaches = map[*x509.Certificate]bool{}
+		b.findAnchored()
+	}
+	return b.reaches[c]
+}
+
+func (b *chainBuilder) findAnchored() {
+	for _, im := range b.intermediates {
+		for _, a := range b.v.Anchors.Issuers(im) {
+			if b.stop == nil && !bytes.Equal(a.Raw, im.Raw) && b.verify(im, a) == nil {
+				b.reaches[im] = true
+				break
+			}
+		}
+	}
+	for grew := true; grew && b.stop == nil; {
+		grew = false
+		for _, im := range b.intermediates {
+			if b.reaches[im] {
+				continue
+			}
+			for _, by := range b.intermediates {
+				if b.reaches[by] && bytes.Equal(by.RawSubject, im.RawIssuer) && b.verify(im, by) == nil {
+					b.reaches[im], grew = true, true
+					break
+				}
+			}
+		}
+	}
 }
 
 // toAnchor completes path with a trust anchor that issued its last
