@@ -235,8 +235,8 @@ func inPath(path []*x509.Certificate, c *x509.Certificate) bool {
 // loaded: a v1 self-signed root and a root without KeyUsage are accepted.
 func (v *Validator) checkIssuer(parent *x509.Certificate, depth int, anchor bool) error {
 	name := parent.Subject.CommonName
-	isCA := parent.BasicConstraintsValid && parent.IsCA
-	if !isCA && !(anchor && parent.Version == 1 && bytes.Equal(parent.RawSubject, parent.RawIssuer)) {
+	v1Root := parent.Version == 1 && bytes.Equal(parent.RawSubject, parent.RawIssuer)
+	if !(parent.BasicConstraintsValid && parent.IsCA) && !(anchor && v1Root) {
 		return Reject(ReasonUnknownIssuer, "issuer %q is not a CA", name)
 	}
 	if parent.KeyUsage&x509.KeyUsageCertSign == 0 && (!anchor || parent.KeyUsage != 0) {
@@ -249,11 +249,17 @@ func (v *Validator) checkIssuer(parent *x509.Certificate, depth int, anchor bool
 	if anchor {
 		return nil
 	}
-	if len(unreadCritical(parent)) > 0 {
-		return Reject(ReasonUnknownIssuer, "intermediate %q has critical extensions %v that cannot be honoured", name, unreadCritical(parent))
+	return checkIntermediateExtensions(parent)
+}
+
+// checkIntermediateExtensions refuses an intermediate with a critical
+// extension nobody here reads, or an ExtKeyUsage without clientAuth.
+func checkIntermediateExtensions(c *x509.Certificate) error {
+	if unread := unreadCritical(c); len(unread) > 0 {
+		return Reject(ReasonUnknownIssuer, "intermediate %q has critical extensions %v that cannot be honoured", c.Subject.CommonName, unread)
 	}
-	if (len(parent.ExtKeyUsage) > 0 || len(parent.UnknownExtKeyUsage) > 0) && !hasClientAuth(parent) {
-		return Reject(ReasonUnknownIssuer, "intermediate %q has an extended key usage without clientAuth", name)
+	if (len(c.ExtKeyUsage) > 0 || len(c.UnknownExtKeyUsage) > 0) && !hasClientAuth(c) {
+		return Reject(ReasonUnknownIssuer, "intermediate %q has an extended key usage without clientAuth", c.Subject.CommonName)
 	}
 	return nil
 }
