@@ -1,9 +1,11 @@
 package x509cns_test
 
 import (
+	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"testing"
 
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -137,4 +139,21 @@ func otherNameConstraint(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// TestValidateContextEnded: chain building stops when the request's context
+// has ended, before any signature check, and says why.
+func TestValidateContextEnded(t *testing.T) {
+	p := newTestPKI(t)
+	card := p.cieSub.MustIssueCard(cnstest.CardOptions{})
+	v := &x509cns.Validator{Anchors: p.store, Policy: x509cns.DefaultPolicy()}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := v.ValidateContext(ctx, append([]*x509.Certificate{card.Cert}, card.Chain...), p.now)
+	if x509cns.ReasonOf(err) != x509cns.ReasonInternal || !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want internal_error wrapping context.Canceled", err)
+	}
+	if _, err := v.ValidateContext(context.Background(), append([]*x509.Certificate{card.Cert}, card.Chain...), p.now); err != nil {
+		t.Fatalf("live context: %v", err)
+	}
 }
