@@ -12,6 +12,8 @@ const (
 	DefaultListenAdmin      = "127.0.0.1:9464"
 	DefaultCNSMaxVersion    = "1.2"
 	DefaultMinRSABits       = 2048
+	DefaultMaxIntermediates = 4
+	MaxIntermediatesLimit   = 7 // trust.max_intermediates at most: a proxy header carries the leaf and 7 more
 	DefaultOCSPTimeout      = 2 * time.Second
 	DefaultCRLGrace         = time.Hour
 	DefaultCRLMaxBytes      = 128 << 20
@@ -73,6 +75,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Trust.MinRSABits == 0 {
 		c.Trust.MinRSABits = DefaultMinRSABits
+	}
+	if c.Trust.MaxIntermediates == 0 {
+		c.Trust.MaxIntermediates = DefaultMaxIntermediates
 	}
 
 	r := &c.Revocation

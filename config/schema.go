@@ -66,6 +66,11 @@ type Trust struct {
 	RequireClientAuthEKU bool     `yaml:"require_client_auth_eku"` // default true
 	MinRSABits           int      `yaml:"min_rsa_bits"`            // default 2048, at least 1024
 	AllowSHA1            bool     `yaml:"allow_sha1"`              // accept SHA-1 signatures (old cards)
+	// MaxIntermediates caps the intermediates a client (or a trusted
+	// proxy's header) may present after the card; more are refused before
+	// any signature is checked. Default 4, between 1 and 7: real CNS chains
+	// have none, the CIE one.
+	MaxIntermediates int `yaml:"max_intermediates"`
 }
 
 // Revocation configures CRL and OCSP checking.

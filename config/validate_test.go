@@ -81,13 +81,15 @@ func TestValidate(t *testing.T) {
 			c.Trust.TSLSignerFile = "s.pem"
 			c.Trust.Policies = []string{"1.3.76.16.2.1", "1.3.x", "3.1", "1", "1.03"}
 			c.Trust.MinRSABits = 512
+			c.Trust.MaxIntermediates = 8
 		}, []string{
 			"trust: option 'tsl_signer_file' is set but 'tsl_file' is not",
 			"trust: option 'policies' has an item '1.3.x' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '3.1' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '1' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '1.03' that is not an object identifier such as '1.3.76.16.2.1'",
-			"trust: option 'min_rsa_bits' must be at least 1024 but it's configured as '512'"}},
+			"trust: option 'min_rsa_bits' must be at least 1024 but it's configured as '512'",
+			"trust: option 'max_intermediates' must be between 1 and 7 but it's configured as '8'"}},
 		{"fail/revocation", func(c *Config) {
 			r := &c.Revocation
 			r.Mode, r.Failure, r.OCSPTimeout, r.CRLMaxBytes = "always", "ajar", -1, -5

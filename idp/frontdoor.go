@@ -97,7 +97,7 @@ func (f *FrontDoor) Authenticate(r *http.Request) (*x509cns.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := f.validator.Load().Validate(chain, f.o.Now())
+	res, err := f.validator.Load().ValidateContext(r.Context(), chain, f.o.Now())
 	if err != nil {
 		return nil, err
 	}

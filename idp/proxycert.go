@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 // ProxyHeader names the way a TLS-terminating proxy passes the card's
@@ -41,8 +43,9 @@ const (
 	// MaxProxyHeaderBytes caps each header's value (all its field lines
 	// together); a CNS or CIE chain needs a few KiB.
 	MaxProxyHeaderBytes = 64 << 10
-	// MaxProxyChain caps the certificates of a presented chain, leaf
-	// included; real cards present one or two.
+	// MaxProxyChain caps the certificates a header is read for, leaf
+	// included, whatever TrustedProxies.MaxIntermediates says; real cards
+	// present one or two.
 	MaxProxyChain = 8
 )
 
@@ -92,8 +95,22 @@ type TrustedProxies struct {
 	// Forwarded is the header ClientIP reads the client's address from
 	// ("" means ForwardedXFF).
 	Forwarded ForwardedHeader
+	// MaxIntermediates caps the intermediates a header may carry after the
+	// leaf, as trust.max_intermediates caps them on the card listener;
+	// more are refused (x509cns.ReasonChainTooLong) before any certificate
+	// is parsed. 0 means x509cns.DefaultMaxIntermediates; at most
+	// MaxProxyChain-1 are ever read.
+	MaxIntermediates int
 
 	prefixes []netip.Prefix
+}
+
+func (t *TrustedProxies) maxChain() int {
+	n := t.MaxIntermediates
+	if n <= 0 {
+		n = x509cns.DefaultMaxIntermediates
+	}
+	return min(1+n, MaxProxyChain)
 }
 
 // NewTrustedProxies trusts the peers inside cidrs (each "10.0.0.0/8",
@@ -211,18 +228,20 @@ func (t *TrustedProxies) StripHeaders(h http.Header) {
 // headers of kind Header. Only call it for a Trusted peer. No header means
 // no certificate: (nil, nil). A header that does not parse is a
 // *x509cns.Rejection with x509cns.ReasonMalformed whose Detail names the
-// header and the fault.
+// header and the fault; one with more intermediates than MaxIntermediates is
+// refused with x509cns.ReasonChainTooLong.
 func (t *TrustedProxies) Chain(h http.Header) ([]*x509.Certificate, error) {
 	if t == nil {
 		return nil, nil
 	}
+	limit := t.maxChain()
 	switch t.Header {
 	case ProxyRFC9440:
-		return chainRFC9440(h)
+		return chainRFC9440(h, limit)
 	case ProxyNginx:
-		return chainNginx(h, orDefault(t.NginxCertHeader, DefaultNginxCertHeader), orDefault(t.NginxChainHeader, DefaultNginxChainHeader))
+		return chainNginx(h, orDefault(t.NginxCertHeader, DefaultNginxCertHeader), orDefault(t.NginxChainHeader, DefaultNginxChainHeader), limit)
 	case ProxyXFCC:
-		return chainXFCC(h)
+		return chainXFCC(h, limit)
 	}
 	return nil, fmt.Errorf("idp: proxy header %q is not one of %q, %q, %q", t.Header, ProxyRFC9440, ProxyNginx, ProxyXFCC)
 }

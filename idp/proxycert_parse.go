@@ -42,11 +42,11 @@ func fieldValue(h http.Header, name, label string) (string, int, error) {
 	return strings.Join(lines, ", "), len(lines), nil
 }
 
-// checkChainLen refuses a chain (leaf included) longer than MaxProxyChain,
-// before any certificate is parsed.
-func checkChainLen(label string, n int) error {
-	if n > MaxProxyChain {
-		return malformed(label, "%d certificates with the leaf, over the limit of %d", n, MaxProxyChain)
+// checkChainLen refuses a chain of n certificates (leaf included) longer
+// than limit, before any certificate is parsed.
+func checkChainLen(label string, n, limit int) error {
+	if n > limit {
+		return x509cns.Reject(x509cns.ReasonChainTooLong, "%s: %d certificates with the leaf, over the limit of %d", label, n, limit)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func escapedPEM(field, what, v string) ([][]byte, error) {
 // chainRFC9440 reads Client-Cert (an sf-binary Item, a singleton) and
 // Client-Cert-Chain (an sf-list of sf-binary, the intermediates in TLS
 // order, possibly over several field lines) per RFC 9440 and RFC 8941.
-func chainRFC9440(h http.Header) ([]*x509.Certificate, error) {
+func chainRFC9440(h http.Header, limit int) ([]*x509.Certificate, error) {
 	leafVal, leafLines, err := fieldValue(h, ClientCertHeader, ClientCertHeader)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func chainRFC9440(h http.Header) ([]*x509.Certificate, error) {
 	if err != nil {
 		return nil, malformed(ClientCertChainHeader, "%v", err)
 	}
-	if err := checkChainLen(ClientCertChainHeader, 1+len(chain)); err != nil {
+	if err := checkChainLen(ClientCertChainHeader, 1+len(chain), limit); err != nil {
 		return nil, err
 	}
 	ders := [][]byte{leaf}
@@ -253,7 +253,7 @@ func clip(s string) string {
 // chainNginx reads the URL-escaped PEM leaf from certName and optional
 // intermediates (URL-escaped PEM, one or more) from chainName. An empty
 // value means no certificate, as nginx sends it when the client had none.
-func chainNginx(h http.Header, certName, chainName string) ([]*x509.Certificate, error) {
+func chainNginx(h http.Header, certName, chainName string, limit int) ([]*x509.Certificate, error) {
 	certVal, certLines, err := fieldValue(h, certName, certName)
 	if err != nil {
 		return nil, err
@@ -287,7 +287,7 @@ func chainNginx(h http.Header, certName, chainName string) ([]*x509.Certificate,
 		}
 		chain = dropLeaf(leaf[0], chain)
 	}
-	if err := checkChainLen(chainName, 1+len(chain)); err != nil {
+	if err := checkChainLen(chainName, 1+len(chain), limit); err != nil {
 		return nil, err
 	}
 	return parseDERs(append(leaf, chain...), func(i int) string {
@@ -309,7 +309,7 @@ func chainNginx(h http.Header, certName, chainName string) ([]*x509.Certificate,
 // and prove nothing. The whole header is parsed strictly, so that a crafted
 // earlier element (say an unterminated quote) fails the request instead of
 // moving where the last element begins.
-func chainXFCC(h http.Header) ([]*x509.Certificate, error) {
+func chainXFCC(h http.Header, limit int) ([]*x509.Certificate, error) {
 	const field = "XFCC"
 	v, lines, err := fieldValue(h, XFCCHeader, field)
 	if err != nil || lines == 0 {
@@ -352,7 +352,7 @@ func chainXFCC(h http.Header) ([]*x509.Certificate, error) {
 		}
 		inter = dropLeaf(leaf[0], inter)
 	}
-	if err := checkChainLen(field, 1+len(inter)); err != nil {
+	if err := checkChainLen(field, 1+len(inter), limit); err != nil {
 		return nil, err
 	}
 	return parseDERs(append(leaf, inter...), func(i int) string {

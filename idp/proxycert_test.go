@@ -95,6 +95,7 @@ type proxyChainCase struct {
 	h      http.Header
 	want   []*x509.Certificate // ok cases; nil with no detail: no certificate
 	detail string              // fail cases: a substring of the Rejection
+	reason x509cns.Reason      // fail cases: default x509cns.ReasonMalformed
 }
 
 func runProxyChainCases(t *testing.T, tp *TrustedProxies, cases []proxyChainCase) {
@@ -103,9 +104,13 @@ func runProxyChainCases(t *testing.T, tp *TrustedProxies, cases []proxyChainCase
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := tp.Chain(tc.h)
 			if tc.detail != "" {
+				want := tc.reason
+				if want == "" {
+					want = x509cns.ReasonMalformed
+				}
 				var rej *x509cns.Rejection
-				if !errors.As(err, &rej) || rej.Reason != x509cns.ReasonMalformed {
-					t.Fatalf("err = %v, want a %s rejection", err, x509cns.ReasonMalformed)
+				if !errors.As(err, &rej) || rej.Reason != want {
+					t.Fatalf("err = %v, want a %s rejection", err, want)
 				}
 				if !strings.Contains(err.Error(), tc.detail) {
 					t.Errorf("err = %q, want it to contain %q", err, tc.detail)
@@ -173,7 +178,7 @@ func TestProxyRFC9440Chain(t *testing.T) {
 		{name: "fail/chain-inner-list", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, "("+sfBin(sub)+")"), detail: "member 1: not a colon-delimited byte sequence"},
 		{name: "fail/chain-leading-tab", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, "\t"+sfBin(sub)), detail: "member 1: not a colon-delimited"},
 		{name: "fail/chain-member-not-der", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, sfBin(sub)+", :AAAA:"), detail: "Client-Cert-Chain: member 2: DER certificate"},
-		{name: "fail/chain-too-long", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, eight), detail: "9 certificates with the leaf, over the limit of 8"},
+		{name: "fail/chain-too-long", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, eight), detail: "9 certificates with the leaf, over the limit of 8", reason: x509cns.ReasonChainTooLong},
 		{name: "fail/cert-too-large", h: hdr(ClientCertHeader, ":"+strings.Repeat("A", MaxProxyHeaderBytes)+":"), detail: "Client-Cert: 65538 bytes, over the 65536-byte limit"},
 		{name: "fail/chain-lines-too-large", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, big, ClientCertChainHeader, big), detail: "Client-Cert-Chain: 81926 bytes, over"},
 	}
@@ -181,7 +186,21 @@ func TestProxyRFC9440Chain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tp.MaxIntermediates = 7 // the most a header is read for
 	runProxyChainCases(t, tp, cases)
+
+	// trust.max_intermediates (default 4) caps proxy chains as it caps the
+	// card listener's (issue 13, item 12c).
+	def, err := NewTrustedProxies(nil, ProxyRFC9440)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runProxyChainCases(t, def, []proxyChainCase{
+		{name: "ok/default-four-intermediates", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, strings.Join([]string{sfBin(sub), sfBin(sub), sfBin(sub), sfBin(sub)}, ", ")),
+			want: []*x509.Certificate{cie, sub, sub, sub, sub}},
+		{name: "fail/default-five-intermediates", h: hdr(ClientCertHeader, sfBin(cie), ClientCertChainHeader, strings.Join([]string{sfBin(sub), sfBin(sub), sfBin(sub), sfBin(sub), sfBin(root)}, ", ")),
+			detail: "Client-Cert-Chain: 6 certificates with the leaf, over the limit of 5", reason: x509cns.ReasonChainTooLong},
+	})
 }
 
 func TestProxyNginxChain(t *testing.T) {
@@ -217,13 +236,14 @@ func TestProxyNginxChain(t *testing.T) {
 		{name: "fail/two-chain-lines", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, escapeAll(pemOf(sub)), DefaultNginxChainHeader, escapeAll(pemOf(sub))), detail: "X-SSL-Client-Chain: 2 field lines"},
 		{name: "fail/chain-without-cert", h: hdr(DefaultNginxChainHeader, escapeAll(pemOf(sub))), detail: "X-SSL-Client-Chain: present without X-SSL-Client-Cert"},
 		{name: "fail/chain-not-pem", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, "hello"), detail: "X-SSL-Client-Chain: value is not URL-escaped PEM"},
-		{name: "fail/chain-too-long", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, eightSubs), detail: "9 certificates with the leaf"},
+		{name: "fail/chain-too-long", h: hdr(DefaultNginxCertHeader, escapeAll(pemOf(cie)), DefaultNginxChainHeader, eightSubs), detail: "9 certificates with the leaf", reason: x509cns.ReasonChainTooLong},
 		{name: "fail/too-large", h: hdr(DefaultNginxCertHeader, strings.Repeat("%0A", 22000)), detail: "X-SSL-Client-Cert: 66000 bytes, over the 65536-byte limit"},
 	}
 	tp, err := NewTrustedProxies(nil, ProxyNginx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tp.MaxIntermediates = 7 // the most a header is read for
 	runProxyChainCases(t, tp, cases)
 
 	custom, err := NewTrustedProxies(nil, ProxyNginx)
@@ -280,13 +300,14 @@ func TestProxyXFCCChain(t *testing.T) {
 		{name: "fail/quote-in-bare-value", h: hdr(XFCCHeader, `By=a"b;`+regElem), detail: `By: unquoted value holds '"'`},
 		{name: "fail/junk-after-quoted", h: hdr(XFCCHeader, `Subject="a"b;`+regElem), detail: "Subject: \"b;"},
 		{name: "fail/not-der", h: hdr(XFCCHeader, "Cert="+escapeAll(string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0}})))), detail: "XFCC: Cert certificate"},
-		{name: "fail/chain-too-long", h: hdr(XFCCHeader, xfccElem("Cert="+escapeAll(pemOf(cie)), "Chain="+eight)), detail: "XFCC: 9 certificates with the leaf, over the limit of 8"},
+		{name: "fail/chain-too-long", h: hdr(XFCCHeader, xfccElem("Cert="+escapeAll(pemOf(cie)), "Chain="+eight)), detail: "XFCC: 9 certificates with the leaf, over the limit of 8", reason: x509cns.ReasonChainTooLong},
 		{name: "fail/too-large", h: hdr(XFCCHeader, strings.Repeat(regElem+",", MaxProxyHeaderBytes/len(regElem))+regElem), detail: "bytes, over the 65536-byte limit"},
 	}
 	tp, err := NewTrustedProxies(nil, ProxyXFCC)
 	if err != nil {
 		t.Fatal(err)
 	}
+	tp.MaxIntermediates = 7 // the most a header is read for
 	runProxyChainCases(t, tp, cases)
 }
 

@@ -16,7 +16,9 @@
 //
 //	doc.go                 this map
 //	reason.go              Reason, the fixed set of rejection reasons, Rejection, Reject, ReasonOf
-//	validate.go            Policy, Validator, Result: chain building and the checks on a presented chain
+//	validate.go            Policy, Validator, Result, ValidateContext: the checks on a presented chain and its card
+//	chain.go               chain building, bounded: intermediates cap, signature budget, top-down search, context
+//	nameconstraints.go     name constraints of every CA in a chain, directoryName subtrees included
 //	identity.go            Identity, ExtractIdentity, ParseCN: who a card belongs to, read from the DER subject
 //	fiscalcode.go          fiscal codes (check character, omocodia, MaskFiscalCode) and card ids (Luhn, type)
 //	mask.go                MaskFiscalCodes: every fiscal code in a text masked (rejection details, log lines)

@@ -33,9 +33,31 @@ var omocodiaPositions = [...]int{6, 7, 9, 10, 12, 13, 14}
 
 const monthLetters = "ABCDEHLMPRST"
 
-// NormalizeFiscalCode upper-cases s and trims surrounding spaces.
+// NormalizeFiscalCode upper-cases the ASCII letters of s and trims
+// surrounding ASCII spaces. Nothing else changes: Unicode case folding would
+// turn 'ſ' (U+017F) into 'S' and 'ı' (U+0131) into 'I', so that a code
+// spelled with them would pass for another person's; left as they are, such
+// bytes fail ValidateFiscalCode.
 func NormalizeFiscalCode(s string) string {
-	return strings.ToUpper(strings.TrimSpace(s))
+	s = strings.Trim(s, " \t\r\n\v\f")
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'a' && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// firstNonASCII returns the index of the first byte of s outside printable
+// ASCII (0x20-0x7e), or -1.
+func firstNonASCII(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return i
+		}
+	}
+	return -1
 }
 
 // FiscalCodeCheckChar returns the check character for the first 15

@@ -115,8 +115,28 @@ func TestMaskFiscalCode(t *testing.T) {
 	}
 }
 
+// TestNormalizeFiscalCodeASCIIOnly: only ASCII letters change case, so
+// no Unicode look-alike folds onto another person's fiscal code.
+func TestNormalizeFiscalCodeASCIIOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		" rssmra85t10a562s\t":    "RSSMRA85T10A562S",
+		"RSSMRA85T10A562\u017f":  "RSSMRA85T10A562\u017f", // ſ is not S
+		"\u0131RSSMRA85T10A562":  "\u0131RSSMRA85T10A562", // ı is not I
+		"\u00a0RSSMRA85T10A562S": "\u00a0RSSMRA85T10A562S",
+	} {
+		got := NormalizeFiscalCode(in)
+		if got != want {
+			t.Errorf("NormalizeFiscalCode(%q) = %q, want %q", in, got, want)
+		}
+		if got != "RSSMRA85T10A562S" && ValidateFiscalCode(got) == nil {
+			t.Errorf("%q normalised to a valid fiscal code %q", in, got)
+		}
+	}
+}
+
 func FuzzValidateFiscalCode(f *testing.F) {
-	for _, s := range []string{"RSSMRA85T10A562S", "RSSMRAURTMLARNNH", "", "RSSMRA85T72A562S", "ÀÀÀÀÀÀ85T10A562S"} {
+	for _, s := range []string{"RSSMRA85T10A562S", "RSSMRAURTMLARNNH", "", "RSSMRA85T72A562S", "ÀÀÀÀÀÀ85T10A562S",
+		"RSSMRA85T10A562\u017f", "\u0131SSMRA85T10A562S", "RSSMRA85T10A562\uff33"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -51,12 +52,22 @@ type CNFields struct {
 	Hash       string
 }
 
+// ErrNonASCII is returned by ParseCN for a common name whose fiscal-code or
+// card-id part holds a byte outside printable ASCII: case folding or
+// look-alike characters must never turn it into someone's fiscal code.
+var ErrNonASCII = errors.New("non-ASCII character where a fiscal code or card id belongs")
+
+// asciiSpace is what surrounds a value and is trimmed from it.
+const asciiSpace = " \t\r\n\v\f"
+
 // ParseCN splits a TS-CNS common name. The fiscal code ends at the first
 // '/', the card id at the last '.'; the hash (base64) may itself contain '/'
-// and '+'. A CN without '/' is taken as a bare fiscal code. Only the shape is
-// checked here; the fiscal code and card id are validated by the caller.
+// and '+'. A CN without '/' is taken as a bare fiscal code. The fiscal-code
+// and card-id parts must be printable ASCII (ErrNonASCII), checked before
+// they are normalised; only the shape is checked here, the fiscal code and
+// card id are validated by the caller.
 func ParseCN(cn string) (CNFields, error) {
-	cn = strings.TrimSpace(cn)
+	cn = strings.Trim(cn, asciiSpace)
 	if cn == "" {
 		return CNFields{}, fmt.Errorf("empty common name")
 	}
@@ -64,12 +75,18 @@ func ParseCN(cn string) (CNFields, error) {
 	if slash < 0 {
 		return CNFields{FiscalCode: NormalizeFiscalCode(cn)}, nil
 	}
+	if i := firstNonASCII(cn[:slash]); i >= 0 {
+		return CNFields{}, fmt.Errorf("%w: byte %#x at offset %d of the fiscal code", ErrNonASCII, cn[i], i)
+	}
 	f := CNFields{FiscalCode: NormalizeFiscalCode(cn[:slash])}
 	rest := cn[slash+1:]
 	if dot := strings.LastIndexByte(rest, '.'); dot >= 0 {
 		f.CardID, f.Hash = rest[:dot], rest[dot+1:]
 	} else {
 		f.CardID = rest
+	}
+	if i := firstNonASCII(f.CardID); i >= 0 {
+		return CNFields{}, fmt.Errorf("%w: byte %#x at offset %d of the card id", ErrNonASCII, f.CardID[i], i)
 	}
 	if f.CardID == "" {
 		return f, fmt.Errorf("common name has no card id after '/'")
@@ -95,12 +112,13 @@ func looksLikeFiscalCode(s string) bool {
 
 // fiscalCodeFromSerialNumber reads "IT:<CF>" or "TINIT-<CF>" (ETSI EN 319 412-1
 // semantics identifier) from a subject serialNumber.
+// The prefix is matched in ASCII only: Unicode upper-casing changes byte
+// lengths, so its offsets would not be those of sn.
 func fiscalCodeFromSerialNumber(sn string) (string, bool) {
-	sn = strings.TrimSpace(sn)
-	up := strings.ToUpper(sn)
+	up := NormalizeFiscalCode(sn)
 	for _, p := range []string{"TINIT-", "IT:"} {
 		if strings.HasPrefix(up, p) {
-			return NormalizeFiscalCode(sn[len(p):]), true
+			return up[len(p):], true
 		}
 	}
 	return "", false
@@ -149,34 +167,73 @@ func ExtractIdentity(cert, issuer *x509.Certificate) (*Identity, error) {
 	}
 	id.Region = RegionOf(cert, issuer)
 
-	cn := attr(cert.Subject, OIDCommonName)
-	fields, cnErr := ParseCN(cn)
-	switch {
-	case cnErr == nil && looksLikeFiscalCode(fields.FiscalCode):
-		if err := ValidateFiscalCode(fields.FiscalCode); err != nil {
-			return nil, &Rejection{Reason: ReasonBadFiscalCode, Detail: "common name", Err: err}
-		}
-		id.FiscalCode = fields.FiscalCode
-		if fields.CardID != "" {
-			if err := ValidateCardID(fields.CardID); err != nil {
-				return nil, &Rejection{Reason: ReasonBadCardID, Detail: "common name", Err: err}
-			}
-			id.CardID, id.CardHash = fields.CardID, fields.Hash
-		}
-	case cnErr == nil && strings.IndexByte(cn, '/') >= 0:
-		// "XXXX/CARDID.HASH" with something that is not a fiscal code.
-		return nil, Reject(ReasonBadFiscalCode, "common name holds %q where a fiscal code belongs", MaskFiscalCode(fields.FiscalCode))
-	default:
-		sn := attr(cert.Subject, OIDSerialNumber)
-		cf, ok := fiscalCodeFromSerialNumber(sn)
-		if !ok {
-			return nil, Reject(ReasonNoFiscalCode, "neither the common name nor serialNumber carry a fiscal code")
-		}
-		if err := ValidateFiscalCode(cf); err != nil {
-			return nil, &Rejection{Reason: ReasonBadFiscalCode, Detail: "serialNumber", Err: err}
-		}
-		id.FiscalCode = cf
+	if err := identityFromSubject(id, cert.Subject); err != nil {
+		return nil, err
 	}
 	id.CardType = CardTypeOf(id.CardID)
 	return id, nil
+}
+
+// identityFromSubject fills id's fiscal code and card id from the CN, or
+// from serialNumber when the CN holds no fiscal code. A subject that could
+// be read two ways is refused (ReasonBadSubject): two CN attributes, or
+// non-ASCII bytes where the fiscal code or card id belongs.
+func identityFromSubject(id *Identity, subject pkix.Name) error {
+	if n := countAttr(subject, OIDCommonName); n > 1 {
+		return Reject(ReasonBadSubject, "subject has %d common names", n)
+	}
+	cn := attr(subject, OIDCommonName)
+	fields, cnErr := ParseCN(cn)
+	switch {
+	case errors.Is(cnErr, ErrNonASCII):
+		return &Rejection{Reason: ReasonBadSubject, Detail: "common name", Err: cnErr}
+	case cnErr == nil && looksLikeFiscalCode(fields.FiscalCode):
+		return identityFromCN(id, fields)
+	case cnErr == nil && strings.IndexByte(cn, '/') >= 0:
+		// "XXXX/CARDID.HASH" with something that is not a fiscal code.
+		return Reject(ReasonBadFiscalCode, "common name holds %q where a fiscal code belongs", MaskFiscalCode(fields.FiscalCode))
+	case firstNonASCII(cn) >= 0 && looksLikeFiscalCode(strings.ToUpper(strings.TrimSpace(cn))):
+		// A bare CN that only Unicode case folding makes a fiscal code.
+		return Reject(ReasonBadSubject, "common name is a fiscal code only after Unicode case folding")
+	}
+	sn := attr(subject, OIDSerialNumber)
+	cf, ok := fiscalCodeFromSerialNumber(sn)
+	if !ok {
+		return Reject(ReasonNoFiscalCode, "neither the common name nor serialNumber carry a fiscal code")
+	}
+	if i := firstNonASCII(cf); i >= 0 {
+		return &Rejection{Reason: ReasonBadSubject, Detail: "serialNumber", Err: fmt.Errorf("%w: byte %#x at offset %d of the fiscal code", ErrNonASCII, cf[i], i)}
+	}
+	if err := ValidateFiscalCode(cf); err != nil {
+		return &Rejection{Reason: ReasonBadFiscalCode, Detail: "serialNumber", Err: err}
+	}
+	id.FiscalCode = cf
+	return nil
+}
+
+// identityFromCN validates the fiscal code and card id of a TS-CNS CN.
+func identityFromCN(id *Identity, fields CNFields) error {
+	if err := ValidateFiscalCode(fields.FiscalCode); err != nil {
+		return &Rejection{Reason: ReasonBadFiscalCode, Detail: "common name", Err: err}
+	}
+	id.FiscalCode = fields.FiscalCode
+	if fields.CardID != "" {
+		if err := ValidateCardID(fields.CardID); err != nil {
+			return &Rejection{Reason: ReasonBadCardID, Detail: "common name", Err: err}
+		}
+		id.CardID, id.CardHash = fields.CardID, fields.Hash
+	}
+	return nil
+}
+
+// countAttr counts the attributes of type t in a parsed DER name, whatever
+// their value type.
+func countAttr(name pkix.Name, t asn1.ObjectIdentifier) int {
+	n := 0
+	for _, a := range name.Names {
+		if a.Type.Equal(t) {
+			n++
+		}
+	}
+	return n
 }

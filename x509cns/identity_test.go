@@ -3,6 +3,7 @@ package x509cns
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"math/big"
 	"strings"
 	"testing"
@@ -27,12 +28,21 @@ func TestParseCN(t *testing.T) {
 		{"fail/empty", "", CNFields{}, true},
 		{"fail/no-card-id", "RSSMRA85T10A562S/", CNFields{FiscalCode: "RSSMRA85T10A562S"}, true},
 		{"fail/no-card-id-only-hash", "RSSMRA85T10A562S/.hash", CNFields{"RSSMRA85T10A562S", "", "hash"}, true},
+		{"fail/long-s-in-cf", "RSSMRA85T10A562\u017f/6000000000000000.xyz", CNFields{}, true},
+		{"fail/nbsp-in-cf", "RSSMRA85T10A562S\u00a0/6000000000000000.xyz", CNFields{}, true},
+		{"fail/control-byte-in-cf", "RSSMRA85T10A562S\x00/6000000000000000.xyz", CNFields{}, true},
+		{"fail/fullwidth-digit-in-card-id", "RSSMRA85T10A562S/600000000000000\uff10.xyz", CNFields{}, true},
+		{"ok/non-ascii-in-hash-only", "RSSMRA85T10A562S/6000000000000000.\u017f", CNFields{"RSSMRA85T10A562S", "6000000000000000", "\u017f"}, false},
+		{"ok/bare-name-with-accent", "NICOLÒ ROSSI", CNFields{FiscalCode: "NICOLÒ ROSSI"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseCN(tt.cn)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if strings.Contains(tt.name, "-in-c") && !errors.Is(err, ErrNonASCII) {
+				t.Fatalf("err = %v, want ErrNonASCII", err)
 			}
 			if got != tt.want {
 				t.Fatalf("ParseCN(%q) = %+v, want %+v", tt.cn, got, tt.want)
@@ -82,6 +92,8 @@ func FuzzParseCN(f *testing.F) {
 	for _, s := range []string{
 		"RSSMRA85T10A562S/6000000000000000.ab/cd+EF/gh+ijklmnopqrstuvw=",
 		"RSSMRA85T10A562S", "/", "a/b.c.d", "", "RSSMRA85T10A562S/.", "\x00/\xff.",
+		"RSSMRA85T10A562\u017f/6000000000000000.abc", "RSSMRA85T10A562S/600000000000000\uff10.abc",
+		"\u00a0RSSMRA85T10A562S/6000000000000000.abc", "RSSMRA85T10A562\u017f",
 	} {
 		f.Add(s)
 	}
@@ -89,6 +101,10 @@ func FuzzParseCN(f *testing.F) {
 		got, err := ParseCN(cn)
 		if err != nil {
 			return
+		}
+		// What a CN with '/' yields as fiscal code and card id is ASCII.
+		if strings.Contains(cn, "/") && (firstNonASCII(got.FiscalCode) >= 0 || firstNonASCII(got.CardID) >= 0) {
+			t.Fatalf("ParseCN(%q) = %+v lets non-ASCII through", cn, got)
 		}
 		// Everything after the first '/' is kept, split at the last '.':
 		// nothing is lost or invented, whatever '/', '+' or '.' the hash holds.
@@ -121,6 +137,11 @@ func FuzzExtractIdentity(f *testing.F) {
 	f.Add("MARIO ROSSI", "IT:rssmra85t10a562s")
 	f.Add("X/Y.Z", "TINIT-")
 	f.Add("", "")
+	f.Add("RSSMRA85T10A562\u017f/6000000000000000.ab/cd+EF=", "")
+	f.Add("RSSMRA85T10A562\u017f", "")
+	f.Add("RSSMRA85T10A562S/600000000000000\u0660.ab=", "")
+	f.Add("MARIO ROSSI", "TINIT-RSSMRA85T10A562\u017f")
+	f.Add("MARIO ROSSI", "\u0131T:RSSMRA85T10A562S")
 	f.Fuzz(func(t *testing.T, cn, serialNumber string) {
 		subject := pkix.Name{Names: []pkix.AttributeTypeAndValue{
 			{Type: OIDCountry, Value: "IT"},
@@ -131,7 +152,7 @@ func FuzzExtractIdentity(f *testing.F) {
 		id, err := ExtractIdentity(cert, nil)
 		if err != nil {
 			switch ReasonOf(err) {
-			case ReasonNoFiscalCode, ReasonBadFiscalCode, ReasonBadCardID:
+			case ReasonNoFiscalCode, ReasonBadFiscalCode, ReasonBadCardID, ReasonBadSubject:
 				return
 			default:
 				t.Fatalf("unexpected reason for %q/%q: %v", cn, serialNumber, err)
@@ -142,6 +163,25 @@ func FuzzExtractIdentity(f *testing.F) {
 		}
 		if id.CardID != "" && ValidateCardID(id.CardID) != nil {
 			t.Fatalf("accepted invalid card id %q", id.CardID)
+		}
+	})
+}
+
+// FuzzExtractIdentityTwoCNs: a subject with two CN attributes is refused as
+// bad_subject whatever they hold, never read as its first CN.
+func FuzzExtractIdentityTwoCNs(f *testing.F) {
+	f.Add("RSSMRA85T10A562S/6000000000000000.ab/cd+EF=", "VRDLGU80A01H501Q/6000000000000000.ab=")
+	f.Add("RSSMRA85T10A562S", "")
+	f.Add("", "RSSMRA85T10A562\u017f")
+	f.Fuzz(func(t *testing.T, cn1, cn2 string) {
+		subject := pkix.Name{Names: []pkix.AttributeTypeAndValue{
+			{Type: OIDCommonName, Value: cn1},
+			{Type: OIDCommonName, Value: cn2},
+			{Type: OIDSerialNumber, Value: "TINIT-RSSMRA85T10A562S"},
+		}}
+		cert := &x509.Certificate{Raw: []byte(cn1 + "\x00" + cn2), Subject: subject, SerialNumber: big.NewInt(1)}
+		if _, err := ExtractIdentity(cert, nil); ReasonOf(err) != ReasonBadSubject {
+			t.Fatalf("two CNs %q, %q: %v, want bad_subject", cn1, cn2, err)
 		}
 	})
 }

@@ -10,7 +10,7 @@ import (
 // value is a change of the Contract.
 type Reason string
 
-// The reasons a login can be refused. Those after ReasonBadCardID are decided
+// The reasons a login can be refused. Those after ReasonChainTooLong are decided
 // outside this package (revocation, registry, front door) but belong to the
 // same set so that every layer reports with one vocabulary.
 const (
@@ -27,6 +27,9 @@ const (
 	ReasonNoFiscalCode          Reason = "no_fiscal_code"         // neither CN nor serialNumber carry a fiscal code
 	ReasonBadFiscalCode         Reason = "bad_fiscal_code"        // fiscal code fails syntax or check character
 	ReasonBadCardID             Reason = "bad_card_id"            // card id fails length or Luhn check
+	ReasonBadSubject            Reason = "bad_subject"            // subject ambiguous: two CNs, or non-ASCII where a fiscal code or card id belongs
+	ReasonNotEndEntity          Reason = "not_end_entity"         // the presented "card" is a CA certificate (basicConstraints CA:TRUE)
+	ReasonChainTooLong          Reason = "chain_too_long"         // more intermediates than trust.max_intermediates, or the signature-check budget ran out
 	ReasonRevoked               Reason = "revoked"                // listed in a CRL or OCSP says revoked
 	ReasonRevocationUnavailable Reason = "revocation_unavailable" // status unknown and failure policy is closed
 	ReasonNotRegistered         Reason = "not_registered"         // valid card with no registration
@@ -43,7 +46,7 @@ func Reasons() []Reason {
 		ReasonNoCertificate, ReasonMalformed, ReasonUnknownIssuer, ReasonExpired,
 		ReasonNotYetValid, ReasonBadPolicy, ReasonBadKeyUsage, ReasonBadExtKeyUsage,
 		ReasonWeakKey, ReasonWeakSignature, ReasonNoFiscalCode, ReasonBadFiscalCode,
-		ReasonBadCardID, ReasonRevoked, ReasonRevocationUnavailable, ReasonNotRegistered,
+		ReasonBadCardID, ReasonBadSubject, ReasonNotEndEntity, ReasonChainTooLong, ReasonRevoked, ReasonRevocationUnavailable, ReasonNotRegistered,
 		ReasonRegistrationReplaced, ReasonRegistrationRevoked, ReasonNotEligible, ReasonHandoffMismatch,
 		ReasonInternal,
 	}

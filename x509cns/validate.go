@@ -1,7 +1,7 @@
 package x509cns
 
 import (
-	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -29,11 +29,43 @@ type Policy struct {
 	// AllowSHA1 accepts SHA-1 signatures on the leaf and intermediates
 	// (old cards); MD5 is never accepted.
 	AllowSHA1 bool
+	// MaxIntermediates caps the intermediates presented after the leaf
+	// (config trust.max_intermediates); more are refused with
+	// ReasonChainTooLong before any signature is checked. 0 means
+	// DefaultMaxIntermediates.
+	MaxIntermediates int
+	// MaxSignatureChecks is the budget of signature verifications one
+	// validation may spend building its chain; once spent, the chain is
+	// refused with ReasonChainTooLong. 0 means DefaultMaxSignatureChecks.
+	MaxSignatureChecks int
 }
+
+// The limits of chain building. Real CNS chains have no intermediate (each
+// regional "CA Cittadini" root has pathLen 0) and the CIE one: a normal card
+// costs one or two signature checks.
+const (
+	DefaultMaxIntermediates   = 4
+	DefaultMaxSignatureChecks = 16
+)
 
 // DefaultPolicy is the policy of a fresh configuration.
 func DefaultPolicy() Policy {
-	return Policy{Policies: DefaultPolicies(), RequireClientAuthEKU: true, MinRSABits: 2048}
+	return Policy{Policies: DefaultPolicies(), RequireClientAuthEKU: true, MinRSABits: 2048,
+		MaxIntermediates: DefaultMaxIntermediates, MaxSignatureChecks: DefaultMaxSignatureChecks}
+}
+
+func (p Policy) maxIntermediates() int {
+	if p.MaxIntermediates > 0 {
+		return p.MaxIntermediates
+	}
+	return DefaultMaxIntermediates
+}
+
+func (p Policy) maxSignatureChecks() int {
+	if p.MaxSignatureChecks > 0 {
+		return p.MaxSignatureChecks
+	}
+	return DefaultMaxSignatureChecks
 }
 
 // Validator checks presented card chains. It is immutable: on a trust-store
@@ -42,9 +74,6 @@ type Validator struct {
 	Anchors Anchors
 	Policy  Policy
 }
-
-// maxChainDepth bounds chain building: leaf, up to two intermediates, anchor.
-const maxChainDepth = 4
 
 // Result is an accepted card.
 type Result struct {
@@ -59,14 +88,29 @@ func (r *Result) Leaf() *x509.Certificate { return r.Chain[0] }
 // Issuer returns the certificate of the CA that issued the card.
 func (r *Result) Issuer() *x509.Certificate { return r.Chain[1] }
 
-// Validate checks a chain as presented by a client (leaf first, then any
-// intermediates, in any order) at time at. The error is a *Rejection.
+// Validate is ValidateContext without a context, for callers that have
+// none (the inspect command, tests).
 func (v *Validator) Validate(presented []*x509.Certificate, at time.Time) (*Result, error) {
+	return v.ValidateContext(context.Background(), presented, at)
+}
+
+// ValidateContext checks a chain as presented by a client (leaf first, then
+// any intermediates, in any order) at time at. Its cost is bounded before
+// any work: too many intermediates are refused unread, chain building
+// spends at most the policy's signature-check budget, and it stops when ctx
+// ends. The error is a *Rejection.
+func (v *Validator) ValidateContext(ctx context.Context, presented []*x509.Certificate, at time.Time) (*Result, error) {
 	if len(presented) == 0 || presented[0] == nil {
 		return nil, Reject(ReasonNoCertificate, "no client certificate presented")
 	}
 	leaf := presented[0]
-	chain, err := v.buildChain(leaf, presented[1:], at)
+	if n, limit := len(presented)-1, v.Policy.maxIntermediates(); n > limit {
+		return nil, Reject(ReasonChainTooLong, "%d intermediate certificates presented, at most %d accepted", n, limit)
+	}
+	if leaf.BasicConstraintsValid && leaf.IsCA {
+		return nil, Reject(ReasonNotEndEntity, "the certificate presented as a card is a CA certificate (basicConstraints CA:TRUE)")
+	}
+	chain, err := v.buildChain(ctx, leaf, presented[1:], at)
 	if err != nil {
 		return nil, err
 	}
@@ -78,121 +122,6 @@ func (v *Validator) Validate(presented []*x509.Certificate, at time.Time) (*Resu
 		return nil, err
 	}
 	return &Result{Chain: chain, Identity: id}, nil
-}
-
-// buildChain finds a path from leaf to an anchor through the presented
-// intermediates. Among the paths whose signatures verify it prefers one that
-// is valid at time at; if none is, the time problem of the first path found
-// is reported, so an expired card reads "expired" rather than "unknown".
-func (v *Validator) buildChain(leaf *x509.Certificate, intermediates []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
-	b := chainBuilder{v: v, intermediates: intermediates, at: at}
-	if chain := b.walk([]*x509.Certificate{leaf}); chain != nil {
-		return chain, nil
-	}
-	if b.firstTimeErr != nil {
-		return nil, b.firstTimeErr
-	}
-	if b.firstSigErr != nil {
-		return nil, b.firstSigErr
-	}
-	return nil, Reject(ReasonUnknownIssuer, "no trusted CA issued %q", leaf.Issuer.String())
-}
-
-// chainBuilder searches a path from a leaf to a trust anchor, remembering
-// the first signature and validity failures met on the way: when no path
-// is found, they say why better than "unknown issuer".
-type chainBuilder struct {
-	v             *Validator
-	intermediates []*x509.Certificate
-	at            time.Time
-	firstTimeErr  error
-	firstSigErr   error
-}
-
-// walk extends path to a trust anchor, depth first, or returns nil.
-func (b *chainBuilder) walk(path []*x509.Certificate) []*x509.Certificate {
-	if len(path) > maxChainDepth {
-		return nil
-	}
-	// Trust anchors first: a chain that ends at an anchor is complete.
-	if chain := b.toAnchor(path); chain != nil {
-		return chain
-	}
-	cur := path[len(path)-1]
-	for _, im := range b.intermediates {
-		if im == nil || inPath(path, im) || !bytes.Equal(im.RawSubject, cur.RawIssuer) {
-			continue
-		}
-		if !b.linked(cur, im, len(path)-1) {
-			continue
-		}
-		if c := b.walk(append(append([]*x509.Certificate(nil), path...), im)); c != nil {
-			return c
-		}
-	}
-	return nil
-}
-
-// toAnchor completes path with a trust anchor that issued its last
-// certificate and within whose validity the whole chain is, or returns nil.
-func (b *chainBuilder) toAnchor(path []*x509.Certificate) []*x509.Certificate {
-	cur := path[len(path)-1]
-	for _, a := range b.v.Anchors.Issuers(cur) {
-		if inPath(path, a) || !b.linked(cur, a, len(path)-1) {
-			continue
-		}
-		cand := append(append([]*x509.Certificate(nil), path...), a)
-		if err := checkTimes(cand, b.at); err != nil {
-			if b.firstTimeErr == nil {
-				b.firstTimeErr = err
-			}
-			continue
-		}
-		return cand
-	}
-	return nil
-}
-
-// linked reports whether issuer signed cert, keeping the first failure.
-func (b *chainBuilder) linked(cert, issuer *x509.Certificate, depth int) bool {
-	err := b.v.checkLink(cert, issuer, depth)
-	if err != nil && b.firstSigErr == nil {
-		b.firstSigErr = err
-	}
-	return err == nil
-}
-
-func inPath(path []*x509.Certificate, c *x509.Certificate) bool {
-	for _, p := range path {
-		if bytes.Equal(p.Raw, c.Raw) {
-			return true
-		}
-	}
-	return false
-}
-
-// checkLink verifies that parent may have issued child, depth being the
-// number of certificates below parent's direct child (0 when child is the leaf).
-func (v *Validator) checkLink(child, parent *x509.Certificate, depth int) error {
-	if !(parent.BasicConstraintsValid && parent.IsCA) && !(parent.Version == 1 && bytes.Equal(parent.RawSubject, parent.RawIssuer)) {
-		return Reject(ReasonUnknownIssuer, "issuer %q is not a CA", parent.Subject.CommonName)
-	}
-	if parent.KeyUsage != 0 && parent.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return Reject(ReasonUnknownIssuer, "issuer %q may not sign certificates", parent.Subject.CommonName)
-	}
-	// Intermediates between parent and the leaf: depth of them, the leaf excluded.
-	if parent.BasicConstraintsValid && (parent.MaxPathLen > 0 || parent.MaxPathLenZero) && depth > parent.MaxPathLen {
-		return Reject(ReasonUnknownIssuer, "path length constraint of %q exceeded", parent.Subject.CommonName)
-	}
-	if err := v.checkSignatureAlgorithm(child, depth == 0); err != nil {
-		return err
-	}
-	// CheckSignature (unlike CheckSignatureFrom) still verifies SHA-1
-	// signatures; whether SHA-1 is acceptable was decided just above.
-	if err := parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature); err != nil {
-		return &Rejection{Reason: ReasonUnknownIssuer, Detail: MaskFiscalCodes(fmt.Sprintf("signature of %q does not verify with %q", child.Subject.CommonName, parent.Subject.CommonName)), Err: err}
-	}
-	return nil
 }
 
 func (v *Validator) checkSignatureAlgorithm(c *x509.Certificate, leaf bool) error {

@@ -26,7 +26,7 @@ type testPKI struct {
 	store    *x509cns.TrustStore
 }
 
-func newTestPKI(t *testing.T) *testPKI {
+func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	clock := cnstest.WithNow(func() time.Time { return now })
@@ -59,6 +59,10 @@ func TestValidate(t *testing.T) {
 	lenient.AllowSHA1, lenient.MinRSABits = true, 1024
 	noEKU := strict
 	noEKU.RequireClientAuthEKU = false
+	smallBudget := strict
+	smallBudget.MaxSignatureChecks = 4
+	noCap := strict // only the signature-check budget bounds the search
+	noCap.MaxIntermediates = 14
 
 	type check func(t *testing.T, id *x509cns.Identity)
 	tests := []struct {
@@ -133,6 +137,43 @@ func TestValidate(t *testing.T) {
 		{name: "fail/bad_fiscal_code-in-serialnumber", ca: p.toscana, opts: cnstest.CardOptions{SerialNumberPrefix: "TINIT-", BadCheckChar: true}, want: x509cns.ReasonBadFiscalCode},
 		{name: "fail/bad_fiscal_code-garbage-before-slash", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "NOT A CF/6038000000000009.abc"}, want: x509cns.ReasonBadFiscalCode},
 		{name: "fail/bad_card_id", ca: p.toscana, opts: cnstest.CardOptions{CardID: "6038000000000001"}, want: x509cns.ReasonBadCardID},
+
+		// Item 6 of issue 13: no Unicode folding onto a fiscal code, one CN only.
+		{name: "fail/bad_subject-long-s-in-cf", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "RSSMRA85T10A562\u017f/6038000000000000.abc="}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-dotless-i-in-cf", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "RSSMRA85T10A562S/603800000000000\u0131.abc="}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-fullwidth-digit-in-card-id", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "RSSMRA85T10A562S/603800000000000\uff10.abc="}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-nbsp-before-cf", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "\u00a0RSSMRA85T10A562S/6038000000000000.abc="}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-bare-cf-long-s", ca: p.toscana, opts: cnstest.CardOptions{CommonName: "RSSMRA85T10A562\u017f"}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-serialnumber-long-s", ca: p.toscana, opts: cnstest.CardOptions{Subject: &pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: x509cns.OIDCommonName, Value: "MARIO ROSSI"}, {Type: x509cns.OIDSerialNumber, Value: "TINIT-RSSMRA85T10A562\u017f"}}}}, want: x509cns.ReasonBadSubject},
+		{name: "fail/bad_subject-two-cns", ca: p.toscana, opts: cnstest.CardOptions{Subject: &pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: x509cns.OIDCountry, Value: "IT"},
+			{Type: x509cns.OIDCommonName, Value: cnstest.CNSCommonName("RSSMRA85T10A562S", "6038000000000000", "abc=")},
+			{Type: x509cns.OIDCommonName, Value: cnstest.CNSCommonName("VRDLGU80A01H501Q", "6038000000000000", "abc=")}}}}, want: x509cns.ReasonBadSubject},
+		{name: "ok/accented-name-in-bare-cn-with-serialnumber", ca: p.toscana, opts: cnstest.CardOptions{Subject: &pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{
+			{Type: x509cns.OIDCommonName, Value: "NICOLÒ ROSSI"}, {Type: x509cns.OIDSerialNumber, Value: "TINIT-RSSMRA85T10A562S"}}}},
+			check: func(t *testing.T, id *x509cns.Identity) {
+				if id.FiscalCode != "RSSMRA85T10A562S" {
+					t.Fatalf("fiscal code = %q", id.FiscalCode)
+				}
+			}},
+
+		// Item 5: a CA certificate is no card.
+		{name: "fail/not_end_entity", ca: p.toscana, opts: cnstest.CardOptions{IsCA: true}, want: x509cns.ReasonNotEndEntity},
+
+		// Item 1: bounded chain building.
+		{name: "fail/chain_too_long-presented", ca: p.toscana, chain: selfIssued(t, p.toscana, 5), want: x509cns.ReasonChainTooLong},
+		{name: "fail/chain_too_long-review-attack-14", ca: p.toscana, chain: selfIssued(t, p.toscana, 14), want: x509cns.ReasonChainTooLong},
+		{name: "fail/chain_too_long-budget", ca: p.toscana, chain: selfIssued(t, p.cieRoot, 4), policy: &smallBudget, want: x509cns.ReasonChainTooLong},
+		// Top-down, 14 intermediates no anchor signed cost 14 verifications.
+		{name: "fail/unknown_issuer-self-issued-14-within-budget-when-cap-raised", ca: p.toscana, chain: selfIssued(t, p.cieRoot, 14), policy: &noCap, want: x509cns.ReasonUnknownIssuer},
+		{name: "fail/unknown_issuer-self-issued-within-budget", ca: p.toscana, chain: selfIssued(t, p.cieRoot, 4), want: x509cns.ReasonUnknownIssuer},
+		// Named like a CA re-keyed once (two anchors): 14 × 2 verifications
+		// would be needed to learn that no anchor reaches them.
+		{name: "fail/chain_too_long-budget-when-cap-raised", ca: p.toscana, chain: selfIssued(t, p.toscana, 14), policy: &noCap, want: x509cns.ReasonChainTooLong},
+		{name: "ok/cie-with-root-presented-too", ca: p.cieSub, chain: func(c *cnstest.Card) []*x509.Certificate {
+			return []*x509.Certificate{c.Cert, p.cieRoot.Cert, c.Chain[0], c.Chain[0]}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -175,6 +216,17 @@ func TestValidate(t *testing.T) {
 }
 
 func leafOnly(c *cnstest.Card) []*x509.Certificate { return []*x509.Certificate{c.Cert} }
+
+// selfIssued presents, instead of the card, the hostile chain of n
+// self-issued intermediates named like ca.
+func selfIssued(t *testing.T, ca *cnstest.CA, n int) func(*cnstest.Card) []*x509.Certificate {
+	t.Helper()
+	card, err := ca.SelfIssuedChain(n, cnstest.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return func(*cnstest.Card) []*x509.Certificate { return append([]*x509.Certificate{card.Cert}, card.Chain...) }
+}
 
 // TestValidateRekeyedPicksByAKI checks that a card of each version of a
 // re-keyed CA chains to that version, not to the other one with the same name.

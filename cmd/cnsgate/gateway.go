@@ -154,6 +154,7 @@ func (g *gateway) buildLoginService(context.Context) error {
 		return err
 	}
 	proxies.Forwarded = idp.ForwardedHeader(g.cfg.Proxy.ForwardedHeader)
+	proxies.MaxIntermediates = g.cfg.Trust.MaxIntermediates
 	g.front = idp.NewFrontDoor(g.trust.Load().validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: g.gate, Recorder: g.metrics, Logger: g.logger})
 	if g.pages, err = web.New(); err != nil {
 		return err

@@ -130,7 +130,7 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectArgs, error) {
 		return a, nil
 	}
 	a.trust = config.Trust{CADirs: trustDirs, TSLFile: *tsl, Policies: config.DefaultPolicies(),
-		RequireClientAuthEKU: !*noEKU, MinRSABits: *minRSA, AllowSHA1: *allowSHA1}
+		RequireClientAuthEKU: !*noEKU, MinRSABits: *minRSA, AllowSHA1: *allowSHA1, MaxIntermediates: config.DefaultMaxIntermediates}
 	a.rev = config.Default().Revocation
 	a.rev.Mode, a.rev.CRLFiles, a.rev.OCSPURL = config.RevocationMode(*revMode), crlFiles, *ocspURL
 	return a, nil

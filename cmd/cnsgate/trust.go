@@ -80,6 +80,8 @@ func policyFromConfig(t config.Trust) (x509cns.Policy, error) {
 		RequireClientAuthEKU: t.RequireClientAuthEKU,
 		MinRSABits:           t.MinRSABits,
 		AllowSHA1:            t.AllowSHA1,
+		MaxIntermediates:     t.MaxIntermediates,
+		MaxSignatureChecks:   x509cns.DefaultMaxSignatureChecks,
 	}
 	for _, s := range t.Policies {
 		oid, err := config.ParseOID(s)

@@ -304,6 +304,9 @@ func (ca *CA) caTemplate(subject pkix.Name, rawSubject []byte, ku x509.KeyUsage,
 		}
 		tpl.ExtraExtensions = append(tpl.ExtraExtensions, ext)
 	}
+	if cfg.edit != nil {
+		cfg.edit(tpl)
+	}
 	return tpl, nil
 }
 

@@ -79,6 +79,9 @@ type CardOptions struct {
 	Serial *big.Int
 	// ExtraExtensions are appended as they are.
 	ExtraExtensions []pkix.Extension
+	// IsCA marks the card basicConstraints CA:TRUE: a CA certificate
+	// presented as a card.
+	IsCA bool
 }
 
 // Card is an issued card certificate with its key.
@@ -180,6 +183,9 @@ func (ca *CA) cardTemplate(opts CardOptions) (*x509.Certificate, error) {
 		tpl.NotAfter = tpl.NotBefore.AddDate(6, 0, 0)
 	}
 	cardUsages(tpl, opts)
+	if opts.IsCA {
+		tpl.BasicConstraintsValid, tpl.IsCA = true, true
+	}
 	if opts.SHA1 {
 		tpl.SignatureAlgorithm = x509.SHA1WithRSA
 	}

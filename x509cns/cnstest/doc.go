@@ -29,6 +29,7 @@
 //	identity.go  generated fiscal codes, card ids and CN values (CNSCommonName)
 //	policy.go    Policy: certificatePolicies with CPS and user-notice qualifiers, hand-encoded
 //	issue.go     Issue: any other certificate signed by a CA and recorded for CRLs and OCSP
+//	hostile.go   SelfIssuedChain: a card behind n self-issued intermediates named like a CA
 //	crl.go       Revoke, CRL, CRLServer: revocations, CRLs and a CRL distribution point
 //	ocsp.go      OCSPOptions, OCSPResponder: an RFC 6960 responder that can misbehave on purpose
 //	ocspder.go   the RFC 6960 request and response structures, NewOCSPRequest, ResponseNonce

@@ -2,6 +2,7 @@ package cnstest
 
 import (
 	"crypto"
+	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
 	"time"
@@ -24,6 +25,7 @@ type caConfig struct {
 	policies            []Policy
 	policiesSet         bool
 	rawSubject          []byte // Rekey: the old subject, byte for byte
+	edit                func(*x509.Certificate)
 }
 
 // WithSubject replaces the whole subject of the CA certificate. Put the
@@ -79,6 +81,14 @@ func WithRand(r io.Reader) CAOption { return func(c *caConfig) { c.rand = r } }
 // with no argument the extension is left out.
 func WithCAPolicies(policies ...Policy) CAOption {
 	return func(c *caConfig) { c.policies, c.policiesSet = policies, true }
+}
+
+// WithCATemplate lets edit change the CA certificate's template just before
+// it is signed: a sub-CA that is no CA, lacks keyCertSign, carries an
+// ExtKeyUsage, name constraints or another path length, for the validator's
+// tests of intermediates.
+func WithCATemplate(edit func(tpl *x509.Certificate)) CAOption {
+	return func(c *caConfig) { c.edit = edit }
 }
 
 func buildConfig(opts []CAOption) caConfig {
