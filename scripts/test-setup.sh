@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, xmlsec1, promtool, node/npm, Chromium with the NSS tools) and the
+# nginx, HAProxy, xmlsec1, promtool, node/npm, Chromium with the NSS tools) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
@@ -25,6 +25,7 @@ fi
 need openssl openssl
 need curl curl
 need nginx nginx-light
+need haproxy haproxy
 need xmlsec1 xmlsec1
 need promtool prometheus
 need node nodejs
