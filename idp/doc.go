@@ -24,6 +24,7 @@
 //	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
+//	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession

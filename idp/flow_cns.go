@@ -76,6 +76,9 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "registry", err)
 		return
 	}
+	if !s.identityConfirmed(w, r, id, req) {
+		return
+	}
 	sess := &sessions.Session{
 		FiscalCode: id.FiscalCode, CardFingerprint: id.Fingerprint, CardSerial: id.Serial, Issuer: id.Issuer,
 		AuthTime: s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,

@@ -310,3 +310,62 @@ func TestAttackOpenSSLSessionReuse(t *testing.T) {
 		t.Fatalf("audit event of the refused login: %+v", ev[0])
 	}
 }
+
+// TestLoginConfirmIdentity runs serve with login.confirm_identity: a valid
+// card first sees "Stai per accedere come Mario Rossi" with the masked
+// fiscal code; "Continua" completes the login, "Non sono io" ends it with
+// the advice to remove the card, and a forged form is refused. Each is
+// audited.
+func TestLoginConfirmIdentity(t *testing.T) {
+	s := startServer(t, func(y string) string { return y + "login:\n  confirm_identity: true\n" })
+	card := s.setup.Cards[0]
+	b := s.possessionBrowser(t, loadCard(t, card), tls.VersionTLS12)
+	login := "https://" + s.b.CNS + "/cns/login"
+	masked := card.FiscalCode[:3] + strings.Repeat("*", 12) + card.FiscalCode[15:]
+
+	ask := fetch(t, b.withCard, "GET", login, nil, "")
+	mustContain(t, ask, "Stai per accedere come", "<strong>Mario</strong> <strong>Rossi</strong>", masked, "Continua", "Non sono io")
+	if strings.Contains(ask.body, card.FiscalCode) {
+		t.Fatal("the confirmation page shows the full fiscal code")
+	}
+	if n := s.metric(t, `cnsgate_login_attempts_total{outcome="success",reason="none"}`); n != 0 {
+		t.Fatalf("a login counted before Continua: %v", n)
+	}
+	form := url.Values{"csrf": {field(t, csrfFieldRE, ask)}, "choice": {"continue"}}
+	req, _ := http.NewRequest("POST", login, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.cfg.CNSOrigin)
+	resp, err := b.withCard.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/cns/complete?code=") {
+		t.Fatalf("Continua: %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	mustContain(t, fetch(t, b.public, "GET", resp.Header.Get("Location"), nil, ""), card.FiscalCode, "Esci")
+	s.waitAudit(t, 1, "--kind", "login", "--outcome", "success")
+
+	ask = fetch(t, b.withCard, "GET", login, nil, "")
+	notMe := fetch(t, b.withCard, "POST", login, url.Values{"csrf": {field(t, csrfFieldRE, ask)}, "choice": {"notme"}}, s.cfg.CNSOrigin)
+	mustContain(t, notMe, "Accesso annullato", "Rimuovi la tessera dal lettore")
+	forged := fetch(t, b.withCard, "POST", login, url.Values{"csrf": {"forged-token-forged-token"}, "choice": {"continue"}}, s.cfg.CNSOrigin)
+	if forged.code != http.StatusForbidden {
+		t.Fatalf("forged confirmation: %d", forged.code)
+	}
+	ev := s.waitAudit(t, 2, "--kind", "login", "--outcome", "failure")
+	details := map[string]bool{}
+	for _, e := range ev {
+		m, _ := e["detail"].(map[string]any)
+		d, _ := m["detail"].(string)
+		details[d] = e["fiscal_code"] == card.FiscalCode
+	}
+	for _, want := range []string{"identity not confirmed (Non sono io)", "missing, forged or expired confirmation token"} {
+		if !details[want] {
+			t.Fatalf("no audited failure %q for the card: %+v", want, ev)
+		}
+	}
+	if n := s.metric(t, `cnsgate_login_attempts_total{outcome="success",reason="none"}`); n != 1 {
+		t.Fatalf("successful logins %v, want 1 (only Continua)", n)
+	}
+}
