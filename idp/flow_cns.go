@@ -76,9 +76,6 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "registry", err)
 		return
 	}
-	if !s.identityConfirmed(w, r, id, req) {
-		return
-	}
 	sess := &sessions.Session{
 		FiscalCode: id.FiscalCode, CardFingerprint: id.Fingerprint, CardSerial: id.Serial, Issuer: id.Issuer,
 		AuthTime: s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
@@ -88,6 +85,11 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		sess.Roles = op.Roles
 	} else if !errors.Is(err, registry.ErrNotFound) {
 		s.unavailable(w, r, "registry", err)
+		return
+	}
+	// Asked last, just before the handoff: "Continua" comes back here with
+	// the same request and goes straight on.
+	if !s.identityConfirmed(w, r, id, req) {
 		return
 	}
 	// The session is created at /cns/complete: the handoff code carries its
