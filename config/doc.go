@@ -49,7 +49,7 @@
 // # Files
 //
 //	doc.go          this map
-//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, audit, shutdown, limits, log, admin
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin
 //	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
 //	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
 //	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml

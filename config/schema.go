@@ -19,6 +19,7 @@ type Config struct {
 	Sessions     Sessions     `yaml:"sessions"`
 	Registry     Registry     `yaml:"registry"`
 	Registration Registration `yaml:"registration"`
+	Login        Login        `yaml:"login"`
 	OIDC         OIDC         `yaml:"oidc"`
 	SAML         SAML         `yaml:"saml"`
 	Audit        Audit        `yaml:"audit"`
@@ -141,6 +142,14 @@ type Registry struct {
 type Registration struct {
 	Mode          RegistrationMode `yaml:"mode"`           // default open
 	AllowlistFile string           `yaml:"allowlist_file"` // CSV of fiscal codes; required when mode is allowlist
+}
+
+// Login tunes the card login of this deployment.
+type Login struct {
+	// ConfirmIdentity shows, after a valid card login, "Stai per accedere
+	// come <name>" with the masked fiscal code, "Continua" and "Non sono
+	// io", before the login completes. Default false.
+	ConfirmIdentity bool `yaml:"confirm_identity"`
 }
 
 // Audit configures the audit trail.

@@ -25,6 +25,7 @@
 //	clientip.go          TrustedProxies.ClientIP: the client's address behind trusted proxies
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
+//	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption

@@ -99,6 +99,11 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.opts.Issuer+PathStart, http.StatusSeeOther)
 		return
 	}
+	// Asked last, just before the handoff: "Continua" comes back here with
+	// the same request and goes straight on.
+	if !s.identityConfirmed(w, r, id, req) {
+		return
+	}
 	// The session is created at /cns/complete: the handoff code carries its
 	// record, never its id, so no bearer secret sits in the shared store.
 	code, err := s.newID()

@@ -57,7 +57,10 @@ type Options struct {
 	Issuer    string // public origin, e.g. https://login.example.it
 	CNSOrigin string // card listener origin
 	// AllowlistOnly registers only fiscal codes imported as eligible.
-	AllowlistOnly   bool
+	AllowlistOnly bool
+	// ConfirmIdentity asks, after a valid card login, "Stai per accedere
+	// come …" with "Continua" and "Non sono io" (flow_confirm.go).
+	ConfirmIdentity bool
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
@@ -177,6 +180,9 @@ func (s *Service) CNSHandler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
 	mux.HandleFunc("GET /cns/login", s.cnsLogin)
+	if s.opts.ConfirmIdentity {
+		mux.HandleFunc("POST /cns/login", s.cnsLogin) // "Continua" / "Non sono io"
+	}
 	mux.HandleFunc("POST /cns/register", s.cnsRegister)
 	mux.HandleFunc("GET /cns/check", s.cnsCheck)
 	return mux

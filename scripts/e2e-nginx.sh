@@ -16,7 +16,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $work" || rm -rf "$work"
 }
 trap cleanup EXIT
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -59,6 +59,11 @@ http {
     ssl_protocols TLSv1.2;
     # Ask for the card; cnsgate validates it.
     ssl_verify_client optional_no_ca;
+    # No resumption, no keep-alive: every login is a handshake the card
+    # signs (deploy/nginx/cnsgate-cns.conf).
+    ssl_session_tickets off;
+    ssl_session_cache   off;
+    keepalive_timeout   0;
     location / {
       proxy_pass https://127.0.0.1:$cns;
       proxy_ssl_trusted_certificate $D/tls/ca.crt;
@@ -107,6 +112,19 @@ check "a client with a card is judged by its own card only" "$work/own" '"card_t
 
 "${C[@]}" $(card citizen) -c "$work/jar" -b "$work/jar" -L -o "$work/welcome" "$NGX/cns/login"
 check "a full login through nginx lands on the welcome page" "$work/welcome" "RSSMRA85T10A562S"
+
+# A shared PC after "Esci": the browser offers the TLS session of the
+# card's handshake, with no card in the reader. nginx must not resume it,
+# and cnsgate must see no certificate.
+s_client() { printf 'GET /cns/login HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$ngx" | timeout 20 openssl s_client -connect "127.0.0.1:$ngx" -CAfile "$D/tls/ca.crt" -tls1_2 -ign_eof "$@" 2>&1; }
+s_client -cert "$D/cards/citizen-fullchain.crt" -key "$D/cards/citizen.key" -sess_out "$work/tls.sess" >"$work/sess1" || true
+check "a login with the card through nginx" "$work/sess1" "HTTP/1.1 303"
+check "nginx closes the connection after the answer" "$work/sess1" "Connection: close"
+if [ -f "$work/tls.sess" ]; then s_client -sess_in "$work/tls.sess" >"$work/sess2" || true
+else s_client >"$work/sess2" || true; fi
+check "nginx starts a new TLS session instead of resuming the card's" "$work/sess2" "^New, "
+if grep -q "^Reused, " "$work/sess2"; then failed=$((failed + 1)); echo "FAIL nginx resumed the card's TLS session"; fi
+check "the login without the card is refused" "$work/sess2" "HTTP/1.1 403"
 
 "${C[@]}" $(card citizen) -H "X-SSL-Client-Cert: forged" -o "$work/direct" "https://127.0.0.1:$cns/cns/check"
 check "from the trusted address, the header rules over the TLS connection" "$work/direct" '"reason":"malformed_certificate"'

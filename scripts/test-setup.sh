@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, promtool, node/npm, Chromium with the NSS tools) and the
+# nginx, HAProxy, xmlsec1, promtool, node/npm, Chromium with the NSS tools, SoftHSM2
+# with OpenSC and OpenSSL's pkcs11 engine) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
@@ -32,6 +33,11 @@ need node nodejs
 need npm npm
 need /usr/bin/chromium chromium
 need pk12util libnss3-tools
+# The card in a PKCS#11 token (cmd/cnsgate TestPKCS11CardSignsEveryLogin):
+# SoftHSM2, OpenSC's pkcs11-tool and pkcs11-spy, OpenSSL's pkcs11 engine.
+need softhsm2-util softhsm2
+need pkcs11-tool opensc
+compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pkcs11-openssl)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -147,22 +147,6 @@ func (s *testServer) adminCall(t *testing.T, method, path, auth, body string) (i
 	return resp.StatusCode, resp.Header, out
 }
 
-// metric returns the value of one series of the running server's /metrics.
-func (s *testServer) metric(t *testing.T, series string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + s.b.Admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return v
-		}
-	}
-	return ""
-}
 
 // auditEvents waits until the registry holds want events of kind for the
 // citizen (audit writes are committed in groups) and returns them.
@@ -219,8 +203,8 @@ func TestAdminAPIRevokeEndsMemorySession(t *testing.T) {
 	if code, _, _ := s.adminCall(t, "GET", "/admin/sessions?fiscal_code="+cf, "", ""); code != http.StatusUnauthorized {
 		t.Fatalf("list without a token: %d", code)
 	}
-	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="unauthorized"}`); got != "4" {
-		t.Fatalf("unauthorized revokes counted: %q", got)
+	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="unauthorized"}`); got != 4 {
+		t.Fatalf("unauthorized revokes counted: %v", got)
 	}
 	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Esci")
 
@@ -244,11 +228,11 @@ func TestAdminAPIRevokeEndsMemorySession(t *testing.T) {
 		t.Fatal("the relying party got no back-channel logout token")
 	}
 	mustContain(t, fetch(t, b, "GET", s.cfg.Issuer+"/", nil, ""), "Accedi con TS/CNS")
-	if got := s.metric(t, `cnsgate_sessions_ended_total{cause="admin"}`); got != "1" {
-		t.Fatalf("sessions_ended_total{cause=\"admin\"} = %q", got)
+	if got := s.metric(t, `cnsgate_sessions_ended_total{cause="admin"}`); got != 1 {
+		t.Fatalf("sessions_ended_total{cause=\"admin\"} = %v", got)
 	}
-	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="success"}`); got != "1" {
-		t.Fatalf("successful revokes counted: %q", got)
+	if got := s.metric(t, `cnsgate_admin_requests_total{action="revoke",result="success"}`); got != 1 {
+		t.Fatalf("successful revokes counted: %v", got)
 	}
 	ends := auditEvents(t, s, registry.KindSessionEnd, cf, 1)
 	if !strings.Contains(string(ends[0].Detail), `"cause":"admin"`) {

@@ -57,12 +57,21 @@ func (g *gateway) buildListeners(context.Context) error {
 // cnsTLS is the card listener's TLS: it requests any certificate in the
 // initial handshake, and every request is then judged by the front door
 // from its own connection state.
+//
+// Every login must prove possession of the card, so every connection is a
+// full handshake in which the card signs: no session resumption. A resumed
+// session (TLS 1.2 ticket or TLS 1.3 PSK) brings back the certificate of an
+// earlier handshake without asking the card anything, which on a shared PC
+// logs the next person in as the previous citizen after "Esci". In
+// crypto/tls, SessionTicketsDisabled turns off both (the server keeps no
+// session-ID cache), and clones made by GetConfigForClient inherit it.
 func (g *gateway) cnsTLS() *tls.Config {
 	c := &tls.Config{
-		Certificates: []tls.Certificate{g.serverCert},
-		MinVersion:   tls.VersionTLS12,
-		MaxVersion:   g.cfg.TLS.CNSMaxTLSVersion(),
-		ClientAuth:   tls.RequestClientCert,
+		Certificates:           []tls.Certificate{g.serverCert},
+		MinVersion:             tls.VersionTLS12,
+		MaxVersion:             g.cfg.TLS.CNSMaxTLSVersion(),
+		ClientAuth:             tls.RequestClientCert,
+		SessionTicketsDisabled: true,
 	}
 	if g.cfg.TLS.CNSClientCANames {
 		// The pool is only used to advertise names: with RequestClientCert
@@ -90,9 +99,14 @@ func (g *gateway) start(ctx context.Context) bound {
 	cnsTLS := g.cnsTLS()
 	l := g.net
 	hsts := idp.HSTS(g.cfg.TLS.HSTSMaxAge.Std(), g.cfg.TLS.HSTSIncludeSubdomains)
+	cnsServer := newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger)
+	// One request per connection on the card listener: each answer says
+	// Connection: close and the connection ends, so the next login is a new
+	// handshake in which the card signs again (see cnsTLS).
+	cnsServer.SetKeepAlivesEnabled(false)
 	l.servers = []*http.Server{
 		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.public))), publicTLS, g.logger),
-		newServer(hsts(g.front.RequestInfo(g.metrics.Instrument(g.svc.CNSHandler()))), cnsTLS, g.logger),
+		cnsServer,
 		newServer(idp.WithRequestInfo(g.admin), nil, g.logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}

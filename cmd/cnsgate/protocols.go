@@ -18,8 +18,9 @@ func loginOptions(cfg *config.Config) idp.Options {
 	return idp.Options{
 		AuditSink: string(cfg.Audit.Sink), AuditRevealFiscalCode: cfg.Audit.RevealFiscalCode,
 		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
-		AllowlistOnly: cfg.Registration.Mode == config.RegistrationAllowlist,
-		IdleTimeout:   cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
+		AllowlistOnly:   cfg.Registration.Mode == config.RegistrationAllowlist,
+		ConfirmIdentity: cfg.Login.ConfirmIdentity,
+		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{

@@ -335,27 +335,6 @@ func TestServeSIGHUPReloadsTrust(t *testing.T) {
 	}
 }
 
-// TestServeResumedSessionIsJudgedAgain resumes a TLS session and checks the
-// card is still judged on the resumed connection.
-func TestServeResumedSessionIsJudgedAgain(t *testing.T) {
-	s := startServer(t, nil)
-	c := s.client(t, loadCard(t, s.setup.Cards[0]), nil)
-	tr := c.Transport.(*http.Transport)
-	tr.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
-	tr.DisableKeepAlives = true
-	var resumed bool
-	for i := 0; i < 3; i++ {
-		v, resp := cnsLogin(t, c, s.b.CNS)
-		if v.Verdict != "accepted" {
-			t.Fatalf("attempt %d: %+v", i, v)
-		}
-		resumed = resumed || resp.TLS.DidResume
-	}
-	if !resumed {
-		t.Fatal("the TLS session was never resumed; the test proves nothing")
-	}
-}
-
 func TestRunUsage(t *testing.T) {
 	for _, args := range [][]string{nil, {"nope"}, {"serve"}, {"inspect"}, {"check-config"}} {
 		var out, errb strings.Builder

@@ -109,7 +109,10 @@ func New(t *testing.T, o Options) *Env {
 
 	e.Public = httptest.NewUnstartedServer(nil)
 	e.CNS = httptest.NewUnstartedServer(nil)
-	e.CNS.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12}
+	// As cnsgate's card listener: no TLS resumption, one request per
+	// connection, so every login is a handshake the card signs.
+	e.CNS.TLS = &tls.Config{ClientAuth: tls.RequestClientCert, MaxVersion: tls.VersionTLS12, SessionTicketsDisabled: true}
+	e.CNS.Config.SetKeepAlivesEnabled(false)
 	e.Public.StartTLS()
 	e.CNS.StartTLS()
 	t.Cleanup(e.Public.Close)
