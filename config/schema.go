@@ -114,17 +114,21 @@ type Sessions struct {
 	Redis           Redis        `yaml:"redis"`
 }
 
-// Redis is the go-redis UniversalOptions subset cnsgate uses: one address is
-// a standalone server, master_name selects Sentinel, several addresses
-// without master_name a Cluster.
+// Redis is the go-redis options subset cnsgate uses. Mode selects the
+// deployment; unset, it is derived as go-redis's UniversalClient does: one
+// address is a standalone server, master_name selects Sentinel, several
+// addresses without master_name a Cluster (see EffectiveMode).
 type Redis struct {
-	Addrs        []string `yaml:"addrs"`
-	MasterName   string   `yaml:"master_name"`
-	Username     string   `yaml:"username"`
-	Password     Secret   `yaml:"password"`
-	PasswordFile string   `yaml:"password_file"`
-	DB           int      `yaml:"db"`
-	TLS          bool     `yaml:"tls"`
+	// Mode: standalone, sentinel or cluster. Set it for a Cluster reached
+	// through one seed address (derived, that is standalone).
+	Mode         RedisMode `yaml:"mode"`
+	Addrs        []string  `yaml:"addrs"`
+	MasterName   string    `yaml:"master_name"`
+	Username     string    `yaml:"username"`
+	Password     Secret    `yaml:"password"`
+	PasswordFile string    `yaml:"password_file"`
+	DB           int       `yaml:"db"`
+	TLS          bool      `yaml:"tls"`
 }
 
 // Registry configures the SQL database of registrations, operators and audit.

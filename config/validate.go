@@ -169,10 +169,22 @@ func (r Redis) validate(p *problems, used bool) {
 	for _, a := range r.Addrs {
 		hostPort(p, s, "addrs", a)
 	}
+	if r.Mode != "" && !oneOf(p, s, "mode", r.Mode, redisModes) {
+		return
+	}
+	mode := r.EffectiveMode()
+	switch {
+	case mode == RedisStandalone && len(r.Addrs) > 1:
+		p.add(s, "option 'addrs' must hold one address when mode is 'standalone' but it holds %d", len(r.Addrs))
+	case mode == RedisSentinel && r.MasterName == "":
+		p.add(s, "option 'master_name' is required when mode is 'sentinel'")
+	case mode != RedisSentinel && r.MasterName != "":
+		p.add(s, "option 'master_name' is only for mode 'sentinel' but mode is '%s'", mode)
+	}
 	if r.DB < 0 {
 		p.add(s, "option 'db' must not be negative but it's configured as '%d'", r.DB)
-	} else if r.DB != 0 && r.Cluster() {
-		p.add(s, "option 'db' must be 0 for a Redis Cluster (several 'addrs' and no 'master_name') but it's configured as '%d'", r.DB)
+	} else if r.DB != 0 && mode == RedisCluster {
+		p.add(s, "option 'db' must be 0 for a Redis Cluster (mode 'cluster', or several 'addrs' and no 'master_name') but it's configured as '%d'", r.DB)
 	}
 }
 

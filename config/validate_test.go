@@ -42,6 +42,14 @@ func TestValidate(t *testing.T) {
 			c.Sessions.Store = StoreRedis
 			c.Sessions.Redis = Redis{Addrs: []string{"s1:26379", "s2:26379"}, MasterName: "m", DB: 3}
 		}, nil},
+		{"ok/redis-cluster-one-seed", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Mode: RedisCluster, Addrs: []string{"r1:6379"}}
+		}, nil},
+		{"ok/redis-derived-cluster", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Addrs: []string{"r1:6379", "r2:6379"}}
+		}, nil},
 		{"ok/proxy", func(c *Config) { c.Proxy = Proxy{TrustedCIDRs: []string{"10.0.0.0/8", "fd00::/8"}, Header: HeaderXFCC} }, nil},
 
 		{"fail/issuer-missing", func(c *Config) { c.Issuer = "" }, []string{"option 'issuer' is required"}},
@@ -117,7 +125,28 @@ func TestValidate(t *testing.T) {
 			c.Sessions.Redis = Redis{Addrs: []string{"r1:6379", "r2"}, DB: 2}
 		}, []string{
 			"sessions: redis: option 'addrs' must be a host:port address but it's configured as 'r2'",
-			"sessions: redis: option 'db' must be 0 for a Redis Cluster (several 'addrs' and no 'master_name') but it's configured as '2'"}},
+			"sessions: redis: option 'db' must be 0 for a Redis Cluster (mode 'cluster', or several 'addrs' and no 'master_name') but it's configured as '2'"}},
+		{"fail/redis-unknown-mode", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Mode: "ring", Addrs: []string{"r1:6379"}, DB: 1}
+		}, []string{
+			"sessions: redis: option 'mode' must be one of 'standalone', 'sentinel', 'cluster' but it's configured as 'ring'"}},
+		{"fail/redis-standalone-several-addrs", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Mode: RedisStandalone, Addrs: []string{"r1:6379", "r2:6379"}}
+		}, []string{
+			"sessions: redis: option 'addrs' must hold one address when mode is 'standalone' but it holds 2"}},
+		{"fail/redis-sentinel-without-master", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Mode: RedisSentinel, Addrs: []string{"s1:26379"}}
+		}, []string{
+			"sessions: redis: option 'master_name' is required when mode is 'sentinel'"}},
+		{"fail/redis-cluster-one-seed-with-master-and-db", func(c *Config) {
+			c.Sessions.Store = StoreRedis
+			c.Sessions.Redis = Redis{Mode: RedisCluster, Addrs: []string{"r1:6379"}, MasterName: "m", DB: 3}
+		}, []string{
+			"sessions: redis: option 'master_name' is only for mode 'sentinel' but mode is 'cluster'",
+			"sessions: redis: option 'db' must be 0 for a Redis Cluster (mode 'cluster', or several 'addrs' and no 'master_name') but it's configured as '3'"}},
 		{"fail/sessions", func(c *Config) {
 			c.Sessions.Store, c.Sessions.IdleTimeout, c.Sessions.AbsoluteTimeout = "file", Duration(DefaultAbsoluteTimeout), Duration(DefaultIdleTimeout)
 		}, []string{
@@ -217,5 +246,24 @@ func TestParseOID(t *testing.T) {
 		if oid, err := ParseOID(s); err == nil {
 			t.Errorf("ParseOID(%q) = %v", s, oid)
 		}
+	}
+}
+
+func TestRedisEffectiveMode(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    Redis
+		want RedisMode
+	}{
+		{"derived/standalone", Redis{Addrs: []string{"r:6379"}}, RedisStandalone},
+		{"derived/cluster", Redis{Addrs: []string{"r1:6379", "r2:6379"}}, RedisCluster},
+		{"derived/sentinel", Redis{Addrs: []string{"s1:26379"}, MasterName: "m"}, RedisSentinel},
+		{"set/cluster-one-seed", Redis{Mode: RedisCluster, Addrs: []string{"r:6379"}}, RedisCluster},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.r.EffectiveMode(); got != c.want {
+				t.Fatalf("EffectiveMode() = %s, want %s", got, c.want)
+			}
+		})
 	}
 }

@@ -72,6 +72,16 @@ const (
 	StoreRedis  SessionStore = "redis"
 )
 
+// RedisMode names the Redis deployment of sessions.redis.mode.
+type RedisMode string
+
+// The Redis modes.
+const (
+	RedisStandalone RedisMode = "standalone" // one server at the only address
+	RedisSentinel   RedisMode = "sentinel"   // addrs are Sentinels watching master_name
+	RedisCluster    RedisMode = "cluster"    // addrs are seed nodes of a Redis Cluster (one is enough)
+)
+
 // RegistryDriver names the SQL database of the registry.
 type RegistryDriver string
 
@@ -147,6 +157,7 @@ var (
 	proxyHeaders      = []ProxyHeader{HeaderRFC9440, HeaderNginx, HeaderXFCC}
 	forwardedHeaders  = []ForwardedHeader{ForwardedXFF, ForwardedRFC7239}
 	sessionStores     = []SessionStore{StoreMemory, StoreRedis}
+	redisModes        = []RedisMode{RedisStandalone, RedisSentinel, RedisCluster}
 	registryDrivers   = []RegistryDriver{DriverSQLite, DriverPostgres}
 	registrationModes = []RegistrationMode{RegistrationOpen, RegistrationAllowlist}
 	authMethods       = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
@@ -181,9 +192,25 @@ func (l Log) SlogLevel() slog.Level {
 	return slog.LevelInfo
 }
 
-// Cluster reports whether the options select a Redis Cluster: several
-// addresses and no Sentinel master name (go-redis UniversalClient's rule).
-func (r Redis) Cluster() bool { return len(r.Addrs) > 1 && r.MasterName == "" }
+// EffectiveMode is the mode option, or when it is unset the mode go-redis's
+// UniversalClient would pick (the rule before the option existed): sentinel
+// when master_name is set, cluster when several addresses are given, else
+// standalone.
+func (r Redis) EffectiveMode() RedisMode {
+	switch {
+	case r.Mode != "":
+		return r.Mode
+	case r.MasterName != "":
+		return RedisSentinel
+	case len(r.Addrs) > 1:
+		return RedisCluster
+	default:
+		return RedisStandalone
+	}
+}
+
+// Cluster reports whether the options select a Redis Cluster.
+func (r Redis) Cluster() bool { return r.EffectiveMode() == RedisCluster }
 
 // Duration is a time.Duration written as a Go duration string ("2s", "15m",
 // "8760h") in YAML and in the environment. A bare number is refused: it

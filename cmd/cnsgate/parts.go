@@ -26,6 +26,7 @@ func buildSessions(c config.Sessions, limits config.Limits) (*sessionBackend, er
 	switch c.Store {
 	case config.StoreRedis:
 		opts := redisstore.Options{
+			Mode:  redisstore.Mode(c.Redis.EffectiveMode()),
 			Addrs: c.Redis.Addrs, MasterName: c.Redis.MasterName, Username: c.Redis.Username,
 			Password: c.Redis.Password.Value(), DB: c.Redis.DB,
 		}

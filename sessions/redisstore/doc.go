@@ -1,7 +1,11 @@
 // Package redisstore keeps sessions.Store and sessions.Ephemeral in Redis
-// through go-redis/v9's UniversalClient, so that every replica of cnsgate
-// shares them: a standalone server, Sentinel or Cluster (NewClient picks one
-// from the configuration the way redis.NewUniversalClient does).
+// through a go-redis/v9 UniversalClient, so that every replica of cnsgate
+// shares them: a standalone server, Sentinel or Cluster. NewClient builds
+// the client of the configured mode itself (sessions.redis.mode; when unset,
+// derived as redis.NewUniversalClient would), because the universal client
+// cannot be told how to follow a Cluster failover: the ClusterClient built
+// here reloads its slot map on every connection error and retries on the
+// fresh map (cluster.go).
 //
 // # Layout
 //
@@ -50,7 +54,8 @@
 // # Files
 //
 //	doc.go        this map
-//	client.go     Options, NewClient: standalone, Sentinel or Cluster
+//	client.go     Mode, Options, NewClient: standalone, Sentinel (failover client) or Cluster
+//	cluster.go    the ClusterClient and its reload policy (reloadHook, topologyError)
 //	store.go      Store, StoreOptions, New: the key names and the Store methods
 //	record.go     the session hash encoded and decoded, the Lua scripts (touch, participants, put-new)
 //	index.go      the per-citizen and per-card index sets, pruned when read

@@ -94,8 +94,15 @@ func TestNewClient(t *testing.T) {
 		{"ok/standalone", redisstore.Options{Addrs: []string{"127.0.0.1:1"}, DB: 3}, "standalone", false},
 		{"ok/cluster", redisstore.Options{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}, "cluster", false},
 		{"ok/sentinel", redisstore.Options{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}, MasterName: "cnsgate", DB: 1}, "sentinel", false},
+		{"ok/cluster-one-seed", redisstore.Options{Mode: redisstore.ModeCluster, Addrs: []string{"127.0.0.1:1"}}, "cluster", false},
+		{"ok/sentinel-explicit", redisstore.Options{Mode: redisstore.ModeSentinel, Addrs: []string{"127.0.0.1:1"}, MasterName: "cnsgate"}, "sentinel", false},
+		{"ok/standalone-explicit", redisstore.Options{Mode: redisstore.ModeStandalone, Addrs: []string{"127.0.0.1:1"}}, "standalone", false},
 		{"fail/no-address", redisstore.Options{}, "", true},
 		{"fail/cluster-with-db", redisstore.Options{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}, DB: 2}, "", true},
+		{"fail/unknown-mode", redisstore.Options{Mode: "ring", Addrs: []string{"127.0.0.1:1"}}, "", true},
+		{"fail/standalone-several-addrs", redisstore.Options{Mode: redisstore.ModeStandalone, Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}}, "", true},
+		{"fail/sentinel-without-master", redisstore.Options{Mode: redisstore.ModeSentinel, Addrs: []string{"127.0.0.1:1"}}, "", true},
+		{"fail/cluster-with-master-name", redisstore.Options{Mode: redisstore.ModeCluster, Addrs: []string{"127.0.0.1:1"}, MasterName: "m"}, "", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cl, err := redisstore.NewClient(c.opts)

@@ -73,10 +73,12 @@ func PingRedis(addr string, timeout time.Duration) error {
 type RedisServer struct {
 	Addr string // 127.0.0.1:port
 
-	t    testing.TB
-	bin  string
-	dir  string
-	port int
+	t     testing.TB
+	bin   string
+	dir   string
+	port  int
+	conf  string   // config file given first, or ""
+	extra []string // arguments after the common ones
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -87,19 +89,43 @@ type RedisServer struct {
 // test ends. Without redis-server the test fails.
 func StartRedisServer(t testing.TB) *RedisServer {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	return startRedis(t, redisBinary(t, "redis-server"), "", nil)
+}
+
+// redisBinary finds name (redis-server, redis-cli) in PATH or fails the test
+// saying how to install it.
+func redisBinary(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
 	if err != nil {
-		t.Fatalf("redis-server is not in PATH (%v): install it, e.g. apt-get install redis-server (scripts/test-setup.sh does)", err)
+		t.Fatalf("%s is not in PATH (%v): install it, e.g. apt-get install redis-server, which provides redis-server, redis-cli and Sentinel (redis-server --sentinel); scripts/test-setup.sh does", name, err)
 	}
+	return bin
+}
+
+// freePort returns a loopback port nobody listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a spare port: %v", err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis starts bin on a spare port in a directory of its own, with the
+// config file conf (when not empty) and the extra arguments, and stops it
+// when the test ends.
+func startRedis(t testing.TB, bin, conf string, extra func(port int) []string) *RedisServer {
+	t.Helper()
+	port := freePort(t)
 	s := &RedisServer{
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		t:    t, bin: bin, dir: t.TempDir(), port: port,
+		t:    t, bin: bin, dir: t.TempDir(), port: port, conf: conf,
+	}
+	if extra != nil {
+		s.extra = extra(port)
 	}
 	t.Cleanup(s.Stop)
 	s.Start()
@@ -115,10 +141,14 @@ func (s *RedisServer) Start() {
 		s.t.Fatalf("redis-server on %s is already running", s.Addr)
 	}
 	logFile := filepath.Join(s.dir, "redis.log")
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+	var args []string
+	if s.conf != "" {
+		args = append(args, s.conf)
+	}
+	args = append(args, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no",
 		"--dir", s.dir, "--logfile", logFile)
+	cmd := exec.Command(s.bin, append(args, s.extra...)...)
 	if err := cmd.Start(); err != nil {
 		s.t.Fatalf("starting redis-server: %v", err)
 	}
@@ -155,4 +185,24 @@ func (s *RedisServer) Stop() {
 	s.cmd.Process.Kill()
 	<-s.exited
 	s.cmd = nil
+}
+
+// Running reports whether the server process is running.
+func (s *RedisServer) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Eventually polls cond every 20 ms until it holds, failing the test with
+// msg() when timeout passes first.
+func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", timeout, msg())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
