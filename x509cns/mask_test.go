@@ -12,7 +12,9 @@ func TestMaskFiscalCodes(t *testing.T) {
 		{"ok/cn", `no trusted CA issued "CN=RSSMRA85T10A562S/6038004550366343.abc+/=,O=TS-CNS"`, `no trusted CA issued "CN=RSS************S/6038004550366343.abc+/=,O=TS-CNS"`},
 		{"ok/omocodia-and-lower-case", "tinit-rssmra85t10a5MRs and BNCLRA80A41H50NV", "tinit-rss************s and BNC************V"},
 		{"ok/two", "RSSMRA85T10A562S RSSMRA85T10A562S", "RSS************S RSS************S"},
-		{"ok/glued", "TINITRSSMRA85T10A562S", "TINITRSS************S"},
+		{"ok/serial-number-forms", "TINIT-RSSMRA85T10A562S IT:RSSMRA85T10A562S", "TINIT-RSS************S IT:RSS************S"},
+		// A hex hash holds fiscal-code-shaped runs by chance: left whole.
+		{"ok/inside-a-hex-hash", "session_hash=04a9abcdef12a34b567c9c2ae93e", "session_hash=04a9abcdef12a34b567c9c2ae93e"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
