@@ -111,7 +111,9 @@ func clearSessionCookie(w http.ResponseWriter) {
 
 // CurrentSession returns the live session of the request's cookie. It
 // reports sessions.ErrNotFound when there is none; a session found past a
-// deadline is ended (its parties told) and reported as not found too.
+// deadline is ended (its parties told) and reported as not found too, and
+// so is one whose card the cached CRL now lists (SessionUsable): every SSO
+// (/authorize, /saml/sso) starts here.
 func (s *Service) CurrentSession(r *http.Request) (*sessions.Session, error) {
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
@@ -124,6 +126,10 @@ func (s *Service) CurrentSession(r *http.Request) (*sessions.Session, error) {
 			return nil, sessions.ErrNotFound
 		}
 		return nil, err
+	}
+	if err := s.SessionUsable(r.Context(), sess); err != nil {
+		// Ended: the caller sees no session, as after a logout.
+		return nil, sessions.ErrNotFound
 	}
 	if err := s.sessions.Touch(r.Context(), c.Value); err != nil {
 		// A deadline passed since Get: the session ends here.

@@ -32,6 +32,7 @@
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
 //	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
+//	revoked.go           RevocationCache, SessionUsable (every use of a session re-checked), SweepRevoked, the retries
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR
 //	auditwriter.go       audit writes detached from the request, retried until stored, flushed by Close

@@ -78,7 +78,8 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := &sessions.Session{
 		FiscalCode: id.FiscalCode, CardFingerprint: id.Fingerprint, CardSerial: id.Serial, Issuer: id.Issuer,
-		AuthTime: s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
+		IssuerKeyID: issuerKeyID(res.Issuer().SubjectKeyId),
+		AuthTime:    s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
 	roles, err := s.operatorRoles(ctx, id)

@@ -95,8 +95,9 @@ type Service struct {
 	recorder  Recorder
 	logger    *slog.Logger
 	delivery  *LogoutEngine
-	audits    *auditWriter // nil without an Auditor
-	limiter   *rateLimiter // nil: no per-IP limit
+	audits    *auditWriter    // nil without an Auditor
+	limiter   *rateLimiter    // nil: no per-IP limit
+	revoked   RevocationCache // nil: sessions are not re-checked
 
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
@@ -115,6 +116,9 @@ type Deps struct {
 	Auditor   Auditor
 	Recorder  Recorder
 	Logger    *slog.Logger
+	// Revocation is the cache-only revocation lookup guarding every use
+	// of a session; nil when revocation checking is off.
+	Revocation RevocationCache
 }
 
 // NewService builds the login service and starts its logout-delivery
@@ -145,7 +149,7 @@ func NewService(d Deps, o Options) *Service {
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
 	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
-		registry: d.Registry, recorder: d.Recorder, logger: d.Logger,
+		registry: d.Registry, recorder: d.Recorder, logger: d.Logger, revoked: d.Revocation,
 		resumers: map[string]ResumeFunc{},
 	}
 	s.limiter = newRateLimiter(o.Limits, o.Now)

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -72,20 +73,49 @@ func (s *Service) SessionExpired(ctx context.Context, err error) bool {
 
 // CardsRevoked ends the sessions of cards that a refreshed CRL newly lists.
 // issuer is the CA's common name and serials are lower-case hex, as in
-// x509cns.Identity. The revocation checker calls it from the background.
+// x509cns.Identity. The revocation checker calls it from the background,
+// once per CRL: the serials are never reported again, so a failure (the
+// registry or the session store hung) is retried with a bounded backoff
+// until every card is done or ctx ends (shutdown).
 func (s *Service) CardsRevoked(ctx context.Context, issuer string, serials []string) {
+	pending := serials
+	s.retryRevoked(ctx, "sessions of revoked cards not ended", func(ctx context.Context) error {
+		var err error
+		pending, err = s.endRevokedSerials(ctx, issuer, pending)
+		return err
+	})
+}
+
+// endRevokedSerials ends the sessions of the cards with these serials and
+// returns the serials it could not finish, with why.
+func (s *Service) endRevokedSerials(ctx context.Context, issuer string, serials []string) ([]string, error) {
+	var (
+		left []string
+		errs error
+	)
 	for _, serial := range serials {
 		regs, err := s.registry.List(ctx, registry.ListFilter{Issuer: issuer, Serial: serial})
-		if err != nil {
-			s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
-			continue
-		}
 		for _, reg := range regs {
-			if _, err := s.EndCardSessions(ctx, reg.Fingerprint, CauseRevoked); err != nil {
-				s.logger.ErrorContext(ctx, "sessions of a revoked card not ended", "issuer", issuer, "serial", serial, "err", err)
+			if err != nil {
+				break
 			}
+			err = s.endRevokedCard(ctx, reg.Fingerprint)
+		}
+		if err != nil {
+			left = append(left, serial)
+			errs = errors.Join(errs, fmt.Errorf("card %s of %q: %w", serial, issuer, err))
 		}
 	}
+	return left, errs
+}
+
+// endRevokedCard ends the sessions of one revoked card, the store call
+// bounded by revokedStoreTimeout whatever the store's own timeouts.
+func (s *Service) endRevokedCard(ctx context.Context, fingerprint string) error {
+	ctx, cancel := context.WithTimeout(ctx, revokedStoreTimeout)
+	defer cancel()
+	_, err := s.EndCardSessions(ctx, fingerprint, CauseRevoked)
+	return err
 }
 
 // ended is the end of a session the store has just removed (and returned

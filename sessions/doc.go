@@ -39,10 +39,10 @@
 // # Files
 //
 //	doc.go               this map
-//	store.go             the Store and Ephemeral contracts, ErrNotFound, ErrTooLarge, ErrExpired, ExpiredError
+//	store.go             the Store, Scanner and Ephemeral contracts, ErrNotFound, ErrTooLarge, ErrExpired, ExpiredError
 //	session.go           Session and Participant, Clone, the sort orders, the masked LogValue
 //	backend.go           the shared rules: NewID, HashKey, Start, Expired, Validate, CheckTTL, CheckNamespace
-//	memory.go            Memory: the in-process Store and its indexes, MemoryOptions
+//	memory.go            Memory: the in-process Store and its indexes, MemoryOptions, ScanSessions
 //	memory_ephemeral.go  the in-process Ephemeral (Memory.Ephemeral)
 //	memory_cap.go        the per-namespace caps of Memory.Ephemeral: oldest evicted first, Len, Evicted
 //	redisstore/          the Redis backend

@@ -10,6 +10,7 @@ import (
 
 var (
 	_ Store     = (*Memory)(nil)
+	_ Scanner   = (*Memory)(nil)
 	_ Ephemeral = (*MemoryEphemeral)(nil)
 )
 
@@ -197,6 +198,28 @@ func (m *Memory) DeleteByCard(_ context.Context, fingerprint string) ([]*Session
 
 // Ping implements Store; memory is always ready.
 func (m *Memory) Ping(context.Context) error { return nil }
+
+// ScanSessions implements Scanner over a copy taken under the lock, so
+// that fn may call the store.
+func (m *Memory) ScanSessions(ctx context.Context, fn func(*Session) error) error {
+	m.mu.Lock()
+	all := make([]*Session, 0, len(m.sessions))
+	for _, rec := range m.sessions {
+		c := rec.Clone()
+		c.Participants = nil
+		all = append(all, c)
+	}
+	m.mu.Unlock()
+	for _, rec := range all {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // live returns the stored record of a session id, or removes it and reports
 // its expiry. m.mu is held.

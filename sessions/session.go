@@ -27,19 +27,24 @@ type Session struct {
 	// every record they return.
 	IDHash string `json:"-"`
 
-	FiscalCode      string    `json:"fiscal_code"`
-	CardFingerprint string    `json:"card_fingerprint"` // SHA-256 of the card certificate DER, lower-case hex (x509cns.Fingerprint)
-	CardSerial      string    `json:"card_serial,omitempty"`
-	Issuer          string    `json:"issuer,omitempty"`
-	AuthTime        time.Time `json:"auth_time"`
-	AMR             []string  `json:"amr,omitempty"`
-	ACR             string    `json:"acr,omitempty"`
-	Roles           []string  `json:"roles,omitempty"` // operator roles; empty for citizens
-	GivenName       string    `json:"given_name,omitempty"`
-	FamilyName      string    `json:"family_name,omitempty"`
-	Region          string    `json:"region,omitempty"`
-	CardID          string    `json:"card_id,omitempty"`
-	CardType        string    `json:"card_type,omitempty"`
+	FiscalCode      string `json:"fiscal_code"`
+	CardFingerprint string `json:"card_fingerprint"` // SHA-256 of the card certificate DER, lower-case hex (x509cns.Fingerprint)
+	CardSerial      string `json:"card_serial,omitempty"`
+	Issuer          string `json:"issuer,omitempty"`
+	// IssuerKeyID is the SubjectKeyId of the CA that issued the card,
+	// lower-case hex, so that the card's serial is looked up in that CA's
+	// CRL (serials are unique per issuer only). Empty in sessions stored
+	// before it was kept: they are matched by Issuer, the CA's name.
+	IssuerKeyID string    `json:"issuer_key_id,omitempty"`
+	AuthTime    time.Time `json:"auth_time"`
+	AMR         []string  `json:"amr,omitempty"`
+	ACR         string    `json:"acr,omitempty"`
+	Roles       []string  `json:"roles,omitempty"` // operator roles; empty for citizens
+	GivenName   string    `json:"given_name,omitempty"`
+	FamilyName  string    `json:"family_name,omitempty"`
+	Region      string    `json:"region,omitempty"`
+	CardID      string    `json:"card_id,omitempty"`
+	CardType    string    `json:"card_type,omitempty"`
 
 	Participants []Participant `json:"participants,omitempty"`
 

@@ -94,3 +94,15 @@ type Ephemeral interface {
 	// Delete removes the value; deleting an absent key is not an error.
 	Delete(ctx context.Context, ns, key string) error
 }
+
+// Scanner is a Store that can walk every session it holds, for the sweep
+// that ends the sessions of cards revoked while cnsgate was down. Found by
+// type assertion: a backend without it is not swept at start (the check at
+// every use of a session still refuses a revoked card).
+type Scanner interface {
+	// ScanSessions calls fn with each stored session, in no order and
+	// without participants; IDHash is set, ID is not. A session may be
+	// passed although past a deadline. It stops at the first error of fn
+	// or the backend and returns it.
+	ScanSessions(ctx context.Context, fn func(*Session) error) error
+}

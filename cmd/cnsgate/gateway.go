@@ -136,6 +136,12 @@ func (g *gateway) buildRevocation(context.Context) error {
 			Outcome: registry.OutcomeFailure, Reason: string(x509cns.ReasonRevocationUnavailable), Issuer: issuer})
 	}}
 	opts.OnRevoked = func(ev revocation.RevokedEvent) {
+		if ev.First {
+			// The issuer's first CRL (at start): cards revoked while
+			// cnsgate was down still hold sessions.
+			g.goTask(func(ctx context.Context) { g.svc.SweepRevoked(ctx, ev.IssuerName) })
+			return
+		}
 		serials := serialsHex(ev)
 		g.goTask(func(ctx context.Context) { g.svc.CardsRevoked(ctx, ev.IssuerName, serials) })
 	}
@@ -159,10 +165,14 @@ func (g *gateway) buildLoginService(context.Context) error {
 	if g.pages, err = web.New(); err != nil {
 		return err
 	}
-	g.svc = idp.NewService(idp.Deps{
+	deps := idp.Deps{
 		Pages: g.pages, Front: g.front, Sessions: g.sessions.store, Ephemeral: g.sessions.ephemeral,
 		Registry: g.registry, Auditor: g.registry, Recorder: g.metrics, Logger: g.logger,
-	}, loginOptions(g.cfg))
+	}
+	if g.checker != nil {
+		deps.Revocation = revocationCache{g.checker}
+	}
+	g.svc = idp.NewService(deps, loginOptions(g.cfg))
 	g.public = g.svc.PublicHandler()
 	return nil
 }

@@ -5,9 +5,11 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"log/slog"
+	"math/big"
 	"sync/atomic"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
 
@@ -46,6 +48,24 @@ func (g revocationGate) Verify(ctx context.Context, chain []*x509.Certificate) e
 			"source", res.Source, "cause", res.Cause, "chain_position", at)
 	}
 	return err
+}
+
+// revocationCache is the checker's cache-only lookup as idp sees it:
+// hex key id and serial, as sessions keep them.
+type revocationCache struct{ c *revocation.Checker }
+
+var _ idp.RevocationCache = revocationCache{}
+
+func (r revocationCache) CardRevoked(issuerKeyID, issuer, serial string) (revoked, known bool) {
+	n, ok := new(big.Int).SetString(serial, 16)
+	if !ok {
+		return false, false
+	}
+	ski, err := hex.DecodeString(issuerKeyID)
+	if err != nil {
+		ski = nil // matched by name, like a session without a key id
+	}
+	return r.c.Revoked(ski, issuer, n)
 }
 
 // serialsHex writes serials as x509cns.Identity does.

@@ -44,6 +44,9 @@ type Options struct {
 	// FiscalCodeFreeLogger's: the test fails if any line names a citizen.
 	Recorder idp.Recorder
 	Logger   *slog.Logger
+	// Revocation is idp.Deps.Revocation: the cache-only revocation
+	// lookup guarding every use of a session; nil: none.
+	Revocation idp.RevocationCache
 	// Service tweaks idp.Options after Issuer, CNSOrigin and the timeouts
 	// are set (Services, AllowlistOnly, AuditSink, Now...).
 	Service func(*idp.Options)
@@ -130,6 +133,7 @@ func New(t *testing.T, o Options) *Env {
 	e.Service = idp.NewService(idp.Deps{
 		Pages: pages, Front: e.Front, Sessions: e.Store, Ephemeral: e.Ephemeral,
 		Registry: e.Registry, Auditor: e.Registry, Recorder: o.Recorder, Logger: e.Logger,
+		Revocation: o.Revocation,
 	}, opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

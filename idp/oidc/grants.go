@@ -156,7 +156,8 @@ func (p *Provider) markerTTL(deadline time.Time) time.Duration {
 
 // liveSession returns the session of a grant, or errGrantDead when its
 // family was revoked or the session has ended, whether by logout (the
-// marker) or silently by expiry (no longer listed).
+// marker) or silently by expiry (no longer listed), or its card is now
+// revoked (the session is ended then: idp.Service.SessionUsable).
 func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session, error) {
 	if !p.now().Before(g.Deadline) {
 		return nil, errGrantDead
@@ -175,9 +176,15 @@ func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session
 		return nil, err
 	}
 	for _, s := range list {
-		if s.IDHash == g.SessionHash {
-			return s, nil
+		if s.IDHash != g.SessionHash {
+			continue
 		}
+		// A card revoked since the grant was made ends the session and
+		// kills its grants (refresh, /userinfo, /introspect, revoke).
+		if err := p.svc.SessionUsable(ctx, s); err != nil {
+			return nil, errGrantDead
+		}
+		return s, nil
 	}
 	return nil, errGrantDead
 }

@@ -81,11 +81,15 @@ type harnessOptions struct {
 	// caps the pending requests of the memory store.
 	limits     idp.Limits
 	pendingMax int
+	// ca issues the cards (default: idptest's), revocation is the
+	// service's cache-only revocation lookup (default none).
+	ca         *cnstest.CA
+	revocation idp.RevocationCache
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}}}
+	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}, ended: map[string]int{}}}
 	h.rp = newRPServer(t)
 	eo := idptest.Options{
 		Sessions: idptest.MemorySessions(h.clock.Now),
@@ -95,7 +99,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			so.Delivery.Backoff = idp.ExponentialBackoff(10*time.Millisecond, time.Second)
 			so.Limits = o.limits
 		},
-		Mount: func(e *idptest.Env) { h.mount(e, o) },
+		Mount:      func(e *idptest.Env) { h.mount(e, o) },
+		CA:         o.ca,
+		Revocation: o.revocation,
 	}
 	if o.pendingMax > 0 {
 		eo.Sessions = func(t *testing.T) (sessions.Store, sessions.Ephemeral) {

@@ -39,6 +39,19 @@ type recorder struct {
 	logout map[string]int // kind/result
 	// limited counts the login starts refused by the per-IP limit, by route.
 	limited map[string]int
+	ended   map[string]int // sessions ended, by cause
+}
+
+func (r *recorder) SessionEnded(cause string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended[cause]++
+}
+
+func (r *recorder) endedBy(cause string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ended[cause]
 }
 
 func (r *recorder) RateLimited(route string) {

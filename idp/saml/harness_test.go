@@ -53,6 +53,10 @@ type harness struct {
 	// clock (nanoseconds), to pass a session's deadlines.
 	ahead atomic.Int64
 
+	// revocation is the service's cache-only revocation lookup: none until
+	// a test stores a checker in it.
+	revocation *checkerCache
+
 	mu       sync.Mutex
 	notified []string // causes of ended sessions seen by a second notifier
 	logs     bytes.Buffer
@@ -79,9 +83,9 @@ func (h *harness) takeLogs() string {
 // first).
 func newHarness(t *testing.T, tweak ...func(*idp.Options)) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now}
+	h := &harness{t: t, dir: t.TempDir(), rec: &countingRecorder{}, now: time.Now, revocation: &checkerCache{}}
 	storeNow := func() time.Time { return time.Now().Add(time.Duration(h.ahead.Load())) }
-	e := idptest.New(t, idptest.Options{Recorder: h.rec, Sessions: idptest.MemorySessions(storeNow), Service: func(o *idp.Options) {
+	e := idptest.New(t, idptest.Options{Recorder: h.rec, Sessions: idptest.MemorySessions(storeNow), Revocation: h.revocation, Service: func(o *idp.Options) {
 		o.Delivery.Attempts, o.Delivery.Backoff = 3, idp.ExponentialBackoff(10*time.Millisecond, time.Second)
 		for _, f := range tweak {
 			f(o)

@@ -59,5 +59,6 @@
 //	store.go      Store, StoreOptions, New: the key names and the Store methods
 //	record.go     the session hash encoded and decoded, the Lua scripts (touch, participants, put-new)
 //	index.go      the per-citizen and per-card index sets, pruned when read
+//	scan.go       ScanSessions: every session record walked with SCAN, for the revocation sweep
 //	ephemeral.go  Ephemeral: short-lived values with their deadline
 package redisstore

@@ -1,6 +1,9 @@
 package sessionstest
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -128,4 +131,42 @@ func indexAfterExpiry(t *testing.T, e *env) {
 		t.Fatalf("DeleteByFiscalCode: %v", err)
 	}
 	wantHashes(t, "DeleteByFiscalCode after a new login", del, a3)
+}
+
+// scanSessions: a Scanner passes every stored session once, with its
+// IDHash and card, and stops at fn's error. Backends without Scanner skip.
+func scanSessions(t *testing.T, e *env) {
+	sc, ok := e.st.(sessions.Scanner)
+	if !ok {
+		t.Skip("the store is not a sessions.Scanner")
+	}
+	want := map[string]string{}
+	for i := range 7 {
+		s := sample(e.clock, cfRossi, card(fmt.Sprint("scan", i)))
+		s.IssuerKeyID = "0a0b0c"
+		e.create(t, s, idle, absolute)
+		want[s.IDHash] = s.CardFingerprint
+	}
+	got := map[string]string{}
+	err := sc.ScanSessions(e.ctx, func(s *sessions.Session) error {
+		if _, dup := got[s.IDHash]; dup {
+			t.Errorf("session %s passed twice", s.IDHash)
+		}
+		if s.ID != "" || s.CardSerial != "4c1f09a2e7" || s.IssuerKeyID != "0a0b0c" || s.Issuer == "" {
+			t.Errorf("scanned %+v: want no ID, the card serial, issuer and its key id", s)
+		}
+		got[s.IDHash] = s.CardFingerprint
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanSessions: %v", err)
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("scanned %v, want %v", got, want)
+	}
+	stop := errors.New("stop")
+	n := 0
+	if err := sc.ScanSessions(e.ctx, func(*sessions.Session) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("ScanSessions after fn's error: %v, %d calls", err, n)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -182,7 +183,7 @@ func (s *RedisServer) Stop() {
 	if s.cmd == nil {
 		return
 	}
-	s.cmd.Process.Kill()
+	s.cmd.Process.Kill() // a frozen process dies of SIGKILL too
 	<-s.exited
 	s.cmd = nil
 }
@@ -204,5 +205,24 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() bool, msg func(
 			t.Fatalf("after %s: %s", timeout, msg())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Freeze stops the server with SIGSTOP: connections stay open and nothing
+// answers, as in a hang. Thaw (or Stop, at the end of the test) resumes it.
+func (s *RedisServer) Freeze() { s.signal(syscall.SIGSTOP) }
+
+// Thaw resumes a frozen server with SIGCONT.
+func (s *RedisServer) Thaw() { s.signal(syscall.SIGCONT) }
+
+func (s *RedisServer) signal(sig syscall.Signal) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		s.t.Fatalf("redis-server on %s is not running", s.Addr)
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Fatalf("redis-server on %s: %v: %v", s.Addr, sig, err)
 	}
 }

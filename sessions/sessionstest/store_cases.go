@@ -131,6 +131,7 @@ var storeCases = []testCase{
 	{"ok/delete-returns-participants", deleteReturnsParticipants},
 	{"ok/by-fiscal-code", byFiscalCode},
 	{"ok/by-card", byCard},
+	{"ok/scan-sessions", scanSessions},
 	{"ok/index-consistent-after-expiry", indexAfterExpiry},
 	{"ok/returned-records-are-copies", func(t *testing.T, e *env) {
 		s := sample(e.clock, cfRossi, card("rossi"))

@@ -198,7 +198,7 @@ func TestCRLConditionalGet(t *testing.T) {
 }
 
 // TestCRLNewlyRevokedEvent: a refreshed CRL reports the serials it newly
-// lists; the first load reports nothing.
+// lists; the first load reports First, with no serial list.
 func TestCRLNewlyRevokedEvent(t *testing.T) {
 	e := newEnv(t)
 	var events []RevokedEvent
@@ -206,9 +206,10 @@ func TestCRLNewlyRevokedEvent(t *testing.T) {
 	old := e.revoked(t)
 	leaf := e.card(t)
 	wantGood.check(t, c.Check(bg(), leaf, e.ca.Cert))
-	if len(events) != 0 {
-		t.Fatalf("first load emitted %v", events)
+	if len(events) != 1 || !events[0].First || len(events[0].Serials) != 0 || events[0].IssuerName != e.ca.Cert.Subject.CommonName {
+		t.Fatalf("first load emitted %v, want one First event without serials", events)
 	}
+	events = nil
 	e.clock.Advance(time.Minute)
 	e.ca.Revoke(leaf.SerialNumber, e.clock.Now(), 1)
 	e.ca.Revoke(big.NewInt(12345), e.clock.Now(), 4)
@@ -222,11 +223,52 @@ func TestCRLNewlyRevokedEvent(t *testing.T) {
 	if ev.IssuerName != e.ca.Cert.Subject.CommonName || ev.Issuer != e.ca.Cert || ev.Source != e.crlURL {
 		t.Errorf("event issuer %q source %q", ev.IssuerName, ev.Source)
 	}
-	if len(ev.Serials) != 2 || !containsSerial(ev.Serials, leaf.SerialNumber) || !containsSerial(ev.Serials, big.NewInt(12345)) ||
+	if ev.First || len(ev.Serials) != 2 || !containsSerial(ev.Serials, leaf.SerialNumber) || !containsSerial(ev.Serials, big.NewInt(12345)) ||
 		containsSerial(ev.Serials, old.SerialNumber) {
 		t.Errorf("serials %v", ev.Serials)
 	}
 	wantRevoked.check(t, c.Check(bg(), leaf, e.ca.Cert))
+}
+
+// TestRevokedCacheOnly: Revoked answers from the cached CRL alone, by the
+// issuer's key id or, without one, its name; never for another CA.
+func TestRevokedCacheOnly(t *testing.T) {
+	e := newEnv(t)
+	c := e.checker(t, Options{Mode: ModeCRL})
+	leaf := e.card(t)
+	ski, name := e.ca.Cert.SubjectKeyId, e.ca.Cert.Subject.CommonName
+	if r, known := c.Revoked(ski, name, leaf.SerialNumber); r || known {
+		t.Fatalf("before any CRL: revoked %v known %v", r, known)
+	}
+	wantGood.check(t, c.Check(bg(), leaf, e.ca.Cert))
+	if r, known := c.Revoked(ski, name, leaf.SerialNumber); r || !known {
+		t.Fatalf("good card: revoked %v known %v", r, known)
+	}
+	e.clock.Advance(time.Minute)
+	e.ca.Revoke(leaf.SerialNumber, e.clock.Now(), 1)
+	if err := c.Refresh(bg()); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		ski         []byte
+		issuer      string
+		revoked, ok bool
+	}{
+		{"ok/by-key-id", ski, "", true, true},
+		{"ok/by-name", nil, name, true, true},
+		{"fail/other-key-id", []byte{1, 2, 3}, name, false, false},
+		{"fail/other-name", nil, "Another CA", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if r, known := c.Revoked(tc.ski, tc.issuer, leaf.SerialNumber); r != tc.revoked || known != tc.ok {
+				t.Errorf("revoked %v known %v, want %v %v", r, known, tc.revoked, tc.ok)
+			}
+		})
+	}
+	if r, _ := c.Revoked(ski, name, nil); r {
+		t.Error("nil serial revoked")
+	}
 }
 
 func containsSerial(list []*big.Int, s *big.Int) bool {

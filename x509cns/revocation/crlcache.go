@@ -261,13 +261,31 @@ func (c *Checker) install(st *issuerState, p *parsedCRL, src *crlSource, v valid
 	c.opts.Recorder.CRLState(st.label, now.Sub(p.thisUpdate), p.table.Len())
 	c.opts.Logger.Info("revocation: CRL loaded", "issuer", st.label, "source", cur.source,
 		"entries", p.table.Len(), "number", p.number, "this_update", p.thisUpdate, "next_update", p.nextUpdate)
-	if old != nil && c.opts.OnRevoked != nil {
-		if serials := added(old.table, p.table); len(serials) > 0 {
-			c.opts.Logger.Info("revocation: CRL lists new serials", "issuer", st.label, "count", len(serials))
-			c.opts.OnRevoked(RevokedEvent{Issuer: st.issuer, IssuerName: st.label, Serials: serials, Source: cur.source, ThisUpdate: p.thisUpdate})
-		}
-	}
+	c.reportRevoked(st, old, cur)
 	return true, nil
+}
+
+// reportRevoked tells OnRevoked what the CRL cur, just installed over old,
+// revokes: the serials it adds, or, for the issuer's first CRL (old nil),
+// that every serial it lists is to be checked (RevokedEvent.First).
+func (c *Checker) reportRevoked(st *issuerState, old, cur *cachedCRL) {
+	if c.opts.OnRevoked == nil {
+		return
+	}
+	ev := RevokedEvent{Issuer: st.issuer, IssuerName: st.label, Source: cur.source, ThisUpdate: cur.thisUpdate}
+	if old == nil {
+		if cur.table.Len() == 0 {
+			return
+		}
+		ev.First = true
+		c.opts.Logger.Info("revocation: first CRL of the issuer lists serials", "issuer", st.label, "count", cur.table.Len())
+		c.opts.OnRevoked(ev)
+		return
+	}
+	if ev.Serials = added(old.table, cur.table); len(ev.Serials) > 0 {
+		c.opts.Logger.Info("revocation: CRL lists new serials", "issuer", st.label, "count", len(ev.Serials))
+		c.opts.OnRevoked(ev)
+	}
 }
 
 // nextDue schedules the next background refresh: within CRLRefreshInterval

@@ -48,8 +48,9 @@
 //     source) is not forgiven by failure "open".
 //   - A stale CRL still answers "revoked" for the serials it lists; for the
 //     others it is unavailable (ErrStale), never good.
-//   - The first CRL loaded for an issuer emits no RevokedEvent; later ones
-//     report what they add.
+//   - The first CRL loaded for an issuer emits a RevokedEvent with First
+//     set (check every session of the issuer with Revoked); later ones
+//     report the serials they add. Revoked answers from the cache alone.
 //   - A CRL with an issuingDistributionPoint URI covers only certificates
 //     naming that URI; indirect, delta and reason-partitioned CRLs are
 //     refused (ErrUnsupported).
@@ -73,6 +74,7 @@
 //	checker.go     Checker: New, Start, Check, Verify, Refresh, Close, the background loop
 //	chain.go       CheckChain, VerifyChain: every link of a verified chain but the anchor
 //	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
+//	lookup.go      Revoked: the cache-only answer for a session's card
 //	crlfetch.go    CRL sources: bounded HTTP fetch with conditional GET, files
 //	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
 //	crlentries.go  the revoked entries, read into a serialTable

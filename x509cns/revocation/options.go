@@ -83,12 +83,17 @@ func (NopRecorder) CRLState(string, time.Duration, int) {}
 func (NopRecorder) CRLRefreshFailed(string)             {}
 
 // RevokedEvent reports serials that a refreshed CRL lists and the previous
-// CRL of the same issuer did not. The first CRL loaded for an issuer emits
-// nothing (there is nothing to compare with).
+// CRL of the same issuer did not. The first CRL loaded for an issuer (at
+// start, or on the first login of its cards) has nothing to compare with:
+// its event has First set and no Serials — every serial it lists may be a
+// card revoked while cnsgate was down, and the receiver sweeps its sessions
+// against Checker.Revoked instead of being handed a list that may hold
+// millions of serials.
 type RevokedEvent struct {
 	Issuer     *x509.Certificate
 	IssuerName string // the issuer's common name
 	Serials    []*big.Int
+	First      bool // the issuer's first CRL: check every session of the issuer
 	Source     string
 	ThisUpdate time.Time
 }
