@@ -14,7 +14,7 @@ const (
 	DefaultMinRSABits       = 2048
 	DefaultOCSPTimeout      = 2 * time.Second
 	DefaultCRLGrace         = time.Hour
-	DefaultCRLMaxBytes      = 128 << 20
+	DefaultCRLMaxBytes      = 64 << 20
 	DefaultCRLFetchTimeout  = 30 * time.Second
 	DefaultIdleTimeout      = 15 * time.Minute
 	DefaultAbsoluteTimeout  = 8 * time.Hour
