@@ -96,6 +96,9 @@ func readGrowing(prefix []byte, r io.Reader, limit, sizeHint int64) ([]byte, err
 	for {
 		if len(buf) == cap(buf) {
 			if int64(len(buf)) > limit {
+				size := len(buf)
+				buf = nil
+				releaseInput(size)
 				return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
 			}
 			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))

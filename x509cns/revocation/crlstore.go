@@ -15,7 +15,7 @@ import (
 // The CRL cache directory (Options.CRLCacheDir) keeps the last CRL fetched
 // from a URL for each issuer, so that a restart while a CA's CRL server is
 // down still has a CRL to answer from. One file per issuer, named from
-// the issuer's subject and key (cacheFileName), holding the DER as
+// the issuer's subject and key (CacheFileName), holding the DER as
 // fetched, written to a temporary file and renamed over the old one.
 // Start reads the directory after the CRL files and before any fetch; a
 // file is used only when a CA of the trust store, whose name it carries,
@@ -24,9 +24,10 @@ import (
 
 const cacheSuffix = ".crl"
 
-// cacheFileName is the name of issuer's file in the cache directory: the
-// first 16 bytes of the SHA-256 of its subject and key identifier, in hex.
-func cacheFileName(issuer *x509.Certificate) string {
+// CacheFileName is the name of issuer's file in the cache directory: the
+// first 16 bytes of the SHA-256 of its subject and key identifier, in hex,
+// and ".crl".
+func CacheFileName(issuer *x509.Certificate) string {
 	sum := sha256.Sum256([]byte(issuerKey(issuer)))
 	return hex.EncodeToString(sum[:16]) + cacheSuffix
 }
@@ -38,7 +39,7 @@ func (c *Checker) persist(st *issuerState, der []byte) {
 	if dir == "" {
 		return
 	}
-	name := cacheFileName(st.issuer)
+	name := CacheFileName(st.issuer)
 	if err := writeAtomic(dir, name, der); err != nil {
 		c.opts.Logger.Warn("revocation: CRL not saved in the cache directory", "issuer", st.label, "dir", dir, "error", err)
 		return
@@ -124,7 +125,7 @@ func (c *Checker) loadCached(path, name string) error {
 		return errors.New("no trust store to check its signature against")
 	}
 	for _, issuer := range c.opts.Issuers.IssuersByName(p.rawIssuer, p.authKeyID) {
-		if cacheFileName(issuer) != name {
+		if CacheFileName(issuer) != name {
 			continue
 		}
 		_, err := c.install(c.state(issuer), p, &crlSource{path: path}, validators{})

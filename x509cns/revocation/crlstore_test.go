@@ -36,7 +36,7 @@ func TestCRLCacheSurvivesRestart(t *testing.T) {
 		t.Fatalf("first fetch: %+v", r)
 	}
 	first.Close()
-	path := filepath.Join(dir, cacheFileName(e.ca.Cert))
+	path := filepath.Join(dir, CacheFileName(e.ca.Cert))
 	saved, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("no cached CRL: %v", err)
@@ -101,7 +101,7 @@ func writeFile(t *testing.T, path string, data []byte) {
 func TestCRLCacheWriteIsAtomic(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	leftover := filepath.Join(dir, "."+cacheFileName(e.ca.Cert)+".123.tmp")
+	leftover := filepath.Join(dir, "."+CacheFileName(e.ca.Cert)+".123.tmp")
 	writeFile(t, leftover, []byte("half"))
 	c := cachedChecker(t, e, dir)
 	card := e.card(t)
@@ -111,12 +111,12 @@ func TestCRLCacheWriteIsAtomic(t *testing.T) {
 	if _, err := os.Stat(leftover); !os.IsNotExist(err) {
 		t.Errorf("leftover temporary file kept: %v", err)
 	}
-	first, _ := os.ReadFile(filepath.Join(dir, cacheFileName(e.ca.Cert)))
+	first, _ := os.ReadFile(filepath.Join(dir, CacheFileName(e.ca.Cert)))
 	e.clock.Advance(time.Minute)
 	if err := c.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	second, _ := os.ReadFile(filepath.Join(dir, cacheFileName(e.ca.Cert)))
+	second, _ := os.ReadFile(filepath.Join(dir, CacheFileName(e.ca.Cert)))
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 || len(first) == 0 || string(first) == string(second) {
 		t.Fatalf("after a refresh: %d files, CRL changed %v", len(entries), string(first) != string(second))
