@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"fmt"
 	"html"
 	"io"
@@ -247,12 +248,13 @@ func crlRefreshFailed(t *testing.T, s *testServer) {
 }
 
 // TestAttackHugeChunkedCRL: the demo CA's CRL server, after serving a
-// good CRL once, answers with 200 MB sent chunked (no Content-Length):
-// first a DER SEQUENCE announcing all of it, then PEM-looking text that
-// announces nothing. A running server with the default crl_max_bytes
-// (64 MiB) stops reading at the cap each time, keeps the CRL it had (a
-// good card still logs in, the revoked one is still refused as revoked),
-// logs the refusal, and counts and audits the failed refresh.
+// good CRL once, answers with 200 MB sent chunked (no Content-Length): a
+// DER CRL announcing all of it; the same in PEM; a DER header announcing
+// 60 MiB, under the cap, followed by all 200 MB; 200 MB of text that is
+// no CRL at all. A running server with the default crl_max_bytes (64
+// MiB) stops reading at the cap or sooner, keeps the CRL it had (a good
+// card still logs in, the revoked one is still refused as revoked), logs
+// the refusal with its cause, and counts and audits the failed refresh.
 func TestAttackHugeChunkedCRL(t *testing.T) {
 	const offered = 200 << 20
 	const slack = 8 << 20 // what the kernel's socket buffers take before the client stops reading
@@ -261,14 +263,19 @@ func TestAttackHugeChunkedCRL(t *testing.T) {
 	r.demoCAFile(t)
 	s.cancel()
 
+	header := func(n int) []byte { return []byte{0x30, 0x84, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)} }
 	for _, tc := range []struct {
 		name  string
 		first []byte
 		fill  byte
-		limit int64
+		limit int64 // bytes the server may take
+		cause string
 	}{
-		{"der-header-announcing-200MB", []byte{0x30, 0x84, byte(offered >> 24 & 0xff), byte(offered >> 16 & 0xff), byte(offered >> 8 & 0xff), byte(offered & 0xff)}, 0, slack},
-		{"pem-text-without-end", []byte("-----BEGIN X509 CRL-----\n"), 'A', revocation.DefaultCRLMaxBytes + slack},
+		{"der-announcing-200MB", header(offered), 0, slack, "DER CRL of 209715206 bytes, limit 67108864"},
+		{"pem-announcing-200MB", []byte("-----BEGIN X509 CRL-----\n" + base64.StdEncoding.EncodeToString(header(offered))), 'A', slack,
+			"DER CRL of 209715206 bytes, limit 67108864"},
+		{"der-announcing-60MiB-then-more", header(60 << 20), 0, revocation.DefaultCRLMaxBytes + slack, "over 67108864 bytes"},
+		{"text-no-crl", []byte("<html>"), 'x', 1<<20 + slack, "neither DER nor a PEM X509 CRL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sent atomic.Int64
@@ -295,12 +302,12 @@ func TestAttackHugeChunkedCRL(t *testing.T) {
 				t.Fatal("the hostile CRL server was not asked, or not let go")
 			}
 			if n := sent.Load(); n > tc.limit || n >= offered {
-				t.Fatalf("the server took %d bytes of the %d offered (cap %d)", n, offered, revocation.DefaultCRLMaxBytes)
+				t.Fatalf("the server took %d bytes of the %d offered (at most %d expected)", n, offered, tc.limit)
 			}
 			t.Logf("%s: %d bytes taken of %d offered", tc.name, sent.Load(), offered)
 			crlRefreshFailed(t, s)
-			if l := logs.String(); !strings.Contains(l, "CRL refresh failed") || !strings.Contains(l, "larger than the allowed maximum") {
-				t.Errorf("the refusal is not logged:\n%s", grepLines(l, "revocation"))
+			if l := logs.String(); !strings.Contains(l, "CRL refresh failed") || !strings.Contains(l, tc.cause) {
+				t.Errorf("the refusal is not logged with %q:\n%s", tc.cause, grepLines(l, "revocation"))
 			}
 			expectAccepted(t, s, r.card(t, "citizen"))
 			expectRevoked(t, s, r.card(t, "revoked"))

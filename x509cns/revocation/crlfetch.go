@@ -1,9 +1,7 @@
 package revocation
 
 import (
-	"bytes"
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,16 +38,6 @@ func (v validators) store(src *crlSource) {
 	}
 }
 
-// decodeCRL accepts DER or a PEM "X509 CRL" block.
-func decodeCRL(b []byte) []byte {
-	if t := bytes.TrimLeft(b, " \t\r\n"); bytes.HasPrefix(t, []byte("-----BEGIN")) {
-		if block, _ := pem.Decode(t); block != nil && block.Type == "X509 CRL" {
-			return block.Bytes
-		}
-	}
-	return b
-}
-
 // readCRLFile reads and parses a CRL file within the size limit.
 func (c *Checker) readCRLFile(path string) (*parsedCRL, validators, error) {
 	f, err := os.Open(path)
@@ -65,7 +53,7 @@ func (c *Checker) readCRLFile(path string) (*parsedCRL, validators, error) {
 	if err != nil {
 		return nil, validators{}, fmt.Errorf("crl file %s: %w", path, err)
 	}
-	p, err := parseCRL(decodeCRL(der))
+	p, err := parseCRL(der)
 	if err != nil {
 		return nil, validators{}, fmt.Errorf("crl file %s: %w", path, err)
 	}
@@ -140,7 +128,7 @@ func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource)
 	}
 	v := validators{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
 	size := len(body)
-	err = c.installFetched(st, src, v, decodeCRL(body))
+	err = c.installFetched(st, src, v, body)
 	body = nil
 	releaseInput(size)
 	if err != nil {

@@ -1,42 +1,103 @@
 package revocation
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
 )
 
-// readInitialChunk is the first allocation when reading a CRL whose size
-// is known neither from the transport nor from its DER header (PEM).
-const readInitialChunk = 64 << 10
-
 // largeCRL is the size above which the input of a parse is given back to
 // the operating system at once rather than when the scavenger gets to it.
 const largeCRL = 16 << 20
 
-// readBounded reads a CRL of at most limit bytes, holding one copy of it.
-// sizeHint (a Content-Length or a file size, -1 or 0 when unknown) above
-// limit refuses it before reading. A DER CRL is sized from its outer
-// SEQUENCE header: refused after a few bytes when that is over limit,
-// otherwise read into one buffer of exactly its size, and trailing bytes,
-// discarded, count against limit. Anything else (PEM) is read into a
-// buffer that doubles up to limit+1 bytes at most. It never reads more
-// than limit+1 bytes from r.
+// pemPreamble bounds the text read before a PEM CRL's BEGIN line (openssl
+// crl -text writes the CRL in words before it).
+const pemPreamble = 1 << 20
+
+var (
+	pemBegin = []byte("-----BEGIN X509 CRL-----")
+	pemEnd   = []byte("-----END X509 CRL-----")
+)
+
+// readBounded reads a DER or PEM CRL of at most limit bytes, as sent, into
+// one buffer of exactly its DER size; it never reads more than limit+1
+// bytes of r. sizeHint (a Content-Length or a file size; 0 or -1 when
+// unknown) above limit refuses it before reading. The DER size comes from
+// the outer SEQUENCE header, so a CRL announcing more than limit is
+// refused after a few bytes and anything that does not start as a CRL
+// after one; a PEM CRL is decoded as it is read. Bytes after the CRL are
+// discarded but count against limit.
 func readBounded(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 	if sizeHint > limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, sizeHint, limit)
 	}
-	var head [6]byte
-	n, err := io.ReadFull(r, head[:2])
+	lr := &io.LimitedReader{R: r, N: limit + 1}
+	br := bufio.NewReaderSize(lr, 4096)
+	first, err := firstByte(br)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return head[:n], nil // too short for a CRL: the parser says so
-		}
 		return nil, err
 	}
+	in := io.Reader(br)
+	if first != 0x30 {
+		if in, err = pemBody(br); err != nil {
+			return nil, overLimit(lr, err, limit)
+		}
+	}
+	der, err := readDER(in, limit)
+	if err != nil {
+		return nil, overLimit(lr, err, limit)
+	}
+	_, err = io.Copy(io.Discard, br) // the rest counts against limit
+	if err == nil && lr.N <= 0 {
+		err = fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+	}
+	if err != nil {
+		size := len(der)
+		der = nil
+		releaseInput(size)
+		return nil, overLimit(lr, err, limit)
+	}
+	return der, nil
+}
+
+// overLimit reports a truncation as ErrTooLarge when the input hit the
+// limit (a PEM CRL whose text is over limit).
+func overLimit(lr *io.LimitedReader, err error, limit int64) error {
+	if lr.N <= 0 && (errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)) {
+		return fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
+	}
+	return err
+}
+
+// firstByte peeks at the first byte that is not white space.
+func firstByte(br *bufio.Reader) (byte, error) {
+	for {
+		b, err := br.ReadByte()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, malformed("empty CRL")
+			}
+			return 0, err
+		}
+		if b != ' ' && b != '\t' && b != '\r' && b != '\n' {
+			return b, br.UnreadByte()
+		}
+	}
+}
+
+// readDER reads one DER element of at most limit bytes into a buffer of
+// its size.
+func readDER(r io.Reader, limit int64) ([]byte, error) {
+	var head [6]byte
+	if _, err := io.ReadFull(r, head[:2]); err != nil {
+		return nil, malformed("CRL header: %v", err)
+	}
 	if head[0] != 0x30 {
-		return readGrowing(head[:2], r, limit, sizeHint)
+		return nil, malformed("not a DER CRL (starts with 0x%02x)", head[0])
 	}
 	total, hlen, err := derLength(head[:], r)
 	if err != nil {
@@ -48,14 +109,9 @@ func readBounded(r io.Reader, limit, sizeHint int64) ([]byte, error) {
 	buf := make([]byte, total)
 	copy(buf, head[:hlen])
 	if _, err := io.ReadFull(r, buf[hlen:]); err != nil {
+		buf = nil
+		releaseInput(int(total))
 		return nil, fmt.Errorf("CRL truncated (%d bytes announced by its header): %w", total, err)
-	}
-	extra, err := io.Copy(io.Discard, io.LimitReader(r, limit-total+1))
-	if err != nil {
-		return nil, err
-	}
-	if total+extra > limit {
-		return nil, fmt.Errorf("%w: over %d bytes (trailing data after the CRL)", ErrTooLarge, limit)
 	}
 	return buf, nil
 }
@@ -84,39 +140,58 @@ func derLength(head []byte, r io.Reader) (total int64, hlen int, err error) {
 	return int64(2+k) + v, 2 + k, nil
 }
 
-// readGrowing reads prefix and then r into a buffer that starts at the
-// size hint (or readInitialChunk) and doubles, capped at limit+1 bytes.
-func readGrowing(prefix []byte, r io.Reader, limit, sizeHint int64) ([]byte, error) {
-	size := int64(readInitialChunk)
-	if sizeHint > 0 {
-		size = sizeHint + 1
+// pemBody skips to the BEGIN X509 CRL line (within pemPreamble bytes) and
+// returns a reader of the decoded block, which ends at the END line.
+func pemBody(br *bufio.Reader) (io.Reader, error) {
+	var seen int
+	for seen < pemPreamble {
+		line, err := br.ReadSlice('\n')
+		seen += len(line)
+		if bytes.Equal(bytes.TrimSpace(line), pemBegin) {
+			return base64.NewDecoder(base64.StdEncoding, &pemText{br: br}), nil
+		}
+		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
+			break
+		}
 	}
-	buf := make([]byte, len(prefix), min(max(size, int64(len(prefix))), limit+1))
-	copy(buf, prefix)
-	for {
-		if len(buf) == cap(buf) {
-			if int64(len(buf)) > limit {
-				size := len(buf)
-				buf = nil
-				releaseInput(size)
-				return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
-			}
-			grown := make([]byte, len(buf), min(2*int64(cap(buf)), limit+1))
-			copy(grown, buf)
-			buf = grown
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if errors.Is(err, io.EOF) {
-			if int64(len(buf)) > limit {
-				return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
-			}
-			return buf, nil
-		}
+	return nil, malformed("neither DER nor a PEM X509 CRL")
+}
+
+// pemText yields the base64 text of a PEM block, without line breaks, up
+// to its END line.
+type pemText struct {
+	br   *bufio.Reader
+	done bool
+}
+
+func (p *pemText) Read(out []byte) (int, error) {
+	n := 0
+	for n < len(out) && !p.done {
+		b, err := p.br.ReadByte()
 		if err != nil {
-			return nil, err
+			if errors.Is(err, io.EOF) {
+				return n, io.ErrUnexpectedEOF // no END line
+			}
+			return n, err
+		}
+		switch b {
+		case '\r', '\n', ' ', '\t':
+		case '-':
+			_ = p.br.UnreadByte()
+			end, _ := p.br.Peek(len(pemEnd))
+			if !bytes.Equal(end, pemEnd) {
+				return n, malformed("PEM CRL: unexpected '-'")
+			}
+			p.done = true
+		default:
+			out[n] = b
+			n++
 		}
 	}
+	if p.done && n == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // releaseInput gives the memory of a large parsed input back to the

@@ -2,6 +2,8 @@ package revocation
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"io"
 	"testing"
@@ -39,46 +41,54 @@ func TestReadBounded(t *testing.T) {
 	const limit = 1000
 	small := append(derHeader(100), bytes.Repeat([]byte{1}, 100)...)
 	shortForm := append([]byte{0x30, 0x03}, 1, 2, 3)
-	pem := append([]byte("-----BEGIN X509 CRL-----\n"), bytes.Repeat([]byte("A"), 2000)...)
+	smallPEM := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: small})
+	withText := append([]byte("Certificate Revocation List (CRL):\n        Version 2 (0x1)\n"), smallPEM...)
+	pemHeader := func(n int) []byte { // a PEM block whose DER announces n bytes
+		return []byte("-----BEGIN X509 CRL-----\n" + base64.StdEncoding.EncodeToString(derHeader(n)))
+	}
 	for _, tc := range []struct {
-		name     string
-		in       io.Reader
-		hint     int64
-		want     []byte
-		wantErr  error
-		maxRead  int64
-		anyError bool
+		name    string
+		in      io.Reader
+		hint    int64
+		want    []byte
+		wantErr error // nil: want; errAny: any error
+		maxRead int64
 	}{
-		{"ok/der-one-byte-reads", iotest.OneByteReader(bytes.NewReader(small)), -1, small, nil, 106, false},
-		{"ok/der-short-form", bytes.NewReader(shortForm), 0, shortForm, nil, 5, false},
-		{"ok/der-trailing-newline", bytes.NewReader(append(append([]byte(nil), small...), '\n')), -1, small, nil, 107, false},
-		{"ok/pem-within-limit", bytes.NewReader(pem[:900]), -1, pem[:900], nil, 900, false},
-		{"ok/too-short", bytes.NewReader([]byte{0x30}), -1, []byte{0x30}, nil, 1, false},
-		{"fail/announced", bytes.NewReader(small), limit + 1, nil, ErrTooLarge, 0, false},
-		{"fail/der-header-over-limit", io.MultiReader(bytes.NewReader(derHeader(200<<20)), endless(0)), -1, nil, ErrTooLarge, 6, false},
-		{"fail/der-trailing-flood", io.MultiReader(bytes.NewReader(small), endless(0)), -1, nil, ErrTooLarge, limit + 1, false},
-		{"fail/pem-flood", io.MultiReader(bytes.NewReader(pem), endless('A')), -1, nil, ErrTooLarge, limit + 1, false},
-		{"fail/indefinite-length", bytes.NewReader([]byte{0x30, 0x80, 0, 0}), -1, nil, ErrMalformed, 2, false},
-		{"fail/length-of-length", bytes.NewReader([]byte{0x30, 0x89, 1, 2, 3}), -1, nil, ErrMalformed, 2, false},
-		{"fail/truncated", bytes.NewReader(small[:50]), -1, nil, nil, 50, true},
+		{"ok/der-one-byte-reads", iotest.OneByteReader(bytes.NewReader(small)), -1, small, nil, 106},
+		{"ok/der-short-form", bytes.NewReader(shortForm), 0, shortForm, nil, 5},
+		{"ok/der-trailing-newline", bytes.NewReader(append(append([]byte(nil), small...), '\n')), -1, small, nil, 107},
+		{"ok/pem", bytes.NewReader(smallPEM), int64(len(smallPEM)), small, nil, int64(len(smallPEM))},
+		{"ok/pem-after-text", iotest.HalfReader(bytes.NewReader(withText)), -1, small, nil, int64(len(withText))},
+		{"fail/announced", bytes.NewReader(small), limit + 1, nil, ErrTooLarge, 0},
+		{"fail/der-header-over-limit", io.MultiReader(bytes.NewReader(derHeader(200<<20)), endless(0)), -1, nil, ErrTooLarge, 4096},
+		{"fail/der-trailing-flood", io.MultiReader(bytes.NewReader(small), endless(0)), -1, nil, ErrTooLarge, limit + 1},
+		{"fail/pem-header-over-limit", io.MultiReader(bytes.NewReader(pemHeader(200<<20)), endless('A')), -1, nil, ErrTooLarge, 4096},
+		{"fail/pem-not-a-crl", io.MultiReader(bytes.NewReader(pemHeader(0)[:25]), endless('A')), -1, nil, ErrMalformed, 4096},
+		{"fail/pem-without-end", bytes.NewReader(smallPEM[:len(smallPEM)-30]), -1, nil, errAny, int64(len(smallPEM))},
+		{"fail/text-flood", endless('x'), -1, nil, ErrMalformed, limit + 1},
+		{"fail/html", bytes.NewReader([]byte("<html>maintenance</html>")), -1, nil, ErrMalformed, 100},
+		{"fail/empty", bytes.NewReader(nil), -1, nil, ErrMalformed, 0},
+		{"fail/indefinite-length", bytes.NewReader([]byte{0x30, 0x80, 0, 0}), -1, nil, ErrMalformed, 4},
+		{"fail/length-of-length", bytes.NewReader([]byte{0x30, 0x89, 1, 2, 3}), -1, nil, ErrMalformed, 5},
+		{"fail/truncated", bytes.NewReader(small[:50]), -1, nil, errAny, 50},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cr := &countingReader{r: tc.in}
 			got, err := readBounded(cr, limit, tc.hint)
 			switch {
-			case tc.anyError && err == nil, !tc.anyError && tc.wantErr == nil && err != nil:
-				t.Fatalf("err %v", err)
-			case tc.wantErr != nil && !errors.Is(err, tc.wantErr):
+			case tc.wantErr == nil && (err != nil || !bytes.Equal(got, tc.want)):
+				t.Fatalf("got %d bytes, %v; want %d bytes", len(got), err, len(tc.want))
+			case tc.wantErr == errAny && err == nil, tc.wantErr != nil && tc.wantErr != errAny && !errors.Is(err, tc.wantErr):
 				t.Fatalf("err %v, want %v", err, tc.wantErr)
-			case tc.want != nil && !bytes.Equal(got, tc.want):
-				t.Fatalf("got %d bytes, want %d", len(got), len(tc.want))
 			}
 			if cr.n > tc.maxRead {
 				t.Fatalf("read %d bytes, at most %d expected", cr.n, tc.maxRead)
 			}
-			if tc.want != nil && int64(cap(got)) > 2*int64(len(tc.want))+readInitialChunk {
+			if got != nil && cap(got) != len(got) {
 				t.Fatalf("buffer of %d bytes for %d", cap(got), len(got))
 			}
 		})
 	}
 }
+
+var errAny = errors.New("any error")
