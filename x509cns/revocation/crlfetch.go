@@ -119,11 +119,8 @@ func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource)
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("crl %s: %w: HTTP %d", src.url, ErrHTTPStatus, resp.StatusCode)
 	}
-	body, err := readBounded(resp.Body, c.opts.CRLMaxBytes, resp.ContentLength)
+	body, err := readBody(resp, c.opts.CRLMaxBytes)
 	if err != nil {
-		if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMalformed) {
-			err = unreachable("reading body: %v", err)
-		}
 		return fmt.Errorf("crl %s: %w", src.url, err)
 	}
 	v := validators{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
@@ -135,6 +132,16 @@ func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource)
 		return fmt.Errorf("crl %s: %w", src.url, err)
 	}
 	return nil
+}
+
+// readBody reads a CRL response within limit. A CRL refused for its size
+// or its form is the server's doing; a failed read, the network's.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	body, err := readBounded(resp.Body, limit, resp.ContentLength)
+	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMalformed) {
+		err = unreachable("reading body: %v", err)
+	}
+	return body, err
 }
 
 // installFetched parses and installs a downloaded CRL, and saves it in the
