@@ -16,7 +16,7 @@ const (
 	MaxIntermediatesLimit   = 7 // trust.max_intermediates at most: a proxy header carries the leaf and 7 more
 	DefaultOCSPTimeout      = 2 * time.Second
 	DefaultCRLGrace         = time.Hour
-	DefaultCRLMaxBytes      = 128 << 20
+	DefaultCRLMaxBytes      = 64 << 20
 	DefaultCRLFetchTimeout  = 30 * time.Second
 	DefaultIdleTimeout      = 15 * time.Minute
 	DefaultAbsoluteTimeout  = 8 * time.Hour

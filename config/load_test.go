@@ -68,7 +68,7 @@ func TestDefaults(t *testing.T) {
 		{"revocation.failure", c.Revocation.Failure, FailClosed},
 		{"revocation.ocsp_timeout", c.Revocation.OCSPTimeout.Std(), 2 * time.Second},
 		{"revocation.crl_grace", c.Revocation.CRLGrace.Std(), time.Hour},
-		{"revocation.crl_max_bytes", c.Revocation.CRLMaxBytes, int64(128 << 20)},
+		{"revocation.crl_max_bytes", c.Revocation.CRLMaxBytes, int64(64 << 20)},
 		{"revocation.crl_fetch_timeout", c.Revocation.CRLFetchTimeout.Std(), 30 * time.Second},
 		{"revocation.follow_redirects", c.Revocation.FollowRedirects, RedirectNone},
 		{"sessions.store", c.Sessions.Store, StoreMemory},

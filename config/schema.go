@@ -86,8 +86,12 @@ type Revocation struct {
 	CRLURLs         map[string][]string `yaml:"crl_urls"`
 	OCSPURL         string              `yaml:"ocsp_url"`          // responder used instead of the AIA one
 	OCSPNonce       bool                `yaml:"ocsp_nonce"`        // send a nonce in OCSP requests; answers must echo it
-	CRLMaxBytes     int64               `yaml:"crl_max_bytes"`     // default 128 MiB
+	CRLMaxBytes     int64               `yaml:"crl_max_bytes"`     // default 64 MiB; a larger CRL is refused, the previous one kept
 	CRLFetchTimeout Duration            `yaml:"crl_fetch_timeout"` // default 30s
+	// CacheDir keeps the last CRL fetched for each issuer, so that a
+	// restart while a CRL server is down still has it (until its
+	// nextUpdate plus crl_grace). Empty (the default): no cache.
+	CacheDir string `yaml:"cache_dir"`
 	// FollowRedirects: none (default) or same_host (same scheme, host and
 	// port; at most 3).
 	FollowRedirects RedirectPolicy `yaml:"follow_redirects"`

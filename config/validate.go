@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"slices"
 	"time"
 )
@@ -131,6 +132,11 @@ func (r Revocation) validate(p *problems) {
 	}
 	if r.OCSPURL != "" {
 		absURL(p, s, "ocsp_url", r.OCSPURL, httpURL)
+	}
+	if r.CacheDir != "" {
+		if fi, err := os.Stat(r.CacheDir); err == nil && !fi.IsDir() {
+			p.add(s, "option 'cache_dir' must be a directory but '%s' is not one", r.CacheDir)
+		}
 	}
 }
 

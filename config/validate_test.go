@@ -104,6 +104,7 @@ func TestValidate(t *testing.T) {
 			r.FollowRedirects = "anywhere"
 			r.CRLURLs = map[string][]string{"CA Cittadini": {"ldap://x/cn=crl"}, "0A1B": nil}
 			r.OCSPURL = "ocsp.example.it"
+			r.CacheDir = "/dev/null"
 		}, []string{
 			"revocation: option 'mode' must be one of 'crl', 'ocsp', 'crl_then_ocsp', 'ocsp_then_crl', 'none' but it's configured as 'always'",
 			"revocation: option 'failure' must be one of 'closed', 'open' but it's configured as 'ajar'",
@@ -112,7 +113,8 @@ func TestValidate(t *testing.T) {
 			"revocation: option 'crl_max_bytes' must be positive but it's configured as '-5'",
 			"revocation: option 'crl_urls' has no URL for issuer '0A1B'",
 			"revocation: option 'crl_urls' must be a URL with scheme http or https but it's configured as 'ldap://x/cn=crl'",
-			"revocation: option 'ocsp_url' must be an absolute URL but it's configured as 'ocsp.example.it'"}},
+			"revocation: option 'ocsp_url' must be an absolute URL but it's configured as 'ocsp.example.it'",
+			"revocation: option 'cache_dir' must be a directory but '/dev/null' is not one"}},
 		{"fail/proxy-without-header", func(c *Config) { c.Proxy.TrustedCIDRs = []string{"10.0.0.0/8", "10.0.0.1"} }, []string{
 			"proxy: option 'trusted_cidrs' has an item '10.0.0.1' that is not a CIDR such as '10.0.0.0/8'",
 			"proxy: option 'header' is required when 'trusted_cidrs' is set"}},

@@ -29,7 +29,7 @@ func revocationOptions(rc config.Revocation, issuers revocation.Issuers, logger 
 		Mode: revocation.Mode(rc.Mode), Failure: revocation.Failure(rc.Failure),
 		OCSPTimeout: rc.OCSPTimeout.Std(), OCSPURL: rc.OCSPURL, OCSPNonce: rc.OCSPNonce,
 		CRLGrace: rc.CRLGrace.Std(), CRLFiles: rc.CRLFiles, CRLURLs: rc.CRLURLs,
-		CRLMaxBytes: rc.CRLMaxBytes, CRLFetchTimeout: rc.CRLFetchTimeout.Std(),
+		CRLMaxBytes: rc.CRLMaxBytes, CRLFetchTimeout: rc.CRLFetchTimeout.Std(), CRLCacheDir: rc.CacheDir,
 		FollowRedirects: revocation.Redirects(rc.FollowRedirects), Issuers: issuers, Logger: logger,
 	}
 }

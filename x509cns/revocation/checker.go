@@ -94,6 +94,7 @@ func (c *Checker) loadAtStart(ctx context.Context) error {
 			c.opts.Logger.Warn("revocation: CRL file not loaded", "file", path, "error", err)
 		}
 	}
+	c.loadCache()
 	lister, ok := c.opts.Issuers.(anchorLister)
 	if !ok || len(c.opts.CRLURLs) == 0 {
 		return errors.Join(errs...)

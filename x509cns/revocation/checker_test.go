@@ -176,7 +176,7 @@ func TestNewValidates(t *testing.T) {
 	}
 	defer c.Close()
 	o := c.Options()
-	if o.Mode != ModeCRLThenOCSP || o.Failure != FailClosed || o.OCSPTimeout != 2*time.Second || o.CRLMaxBytes != 128<<20 {
+	if o.Mode != ModeCRLThenOCSP || o.Failure != FailClosed || o.OCSPTimeout != 2*time.Second || o.CRLMaxBytes != 64<<20 {
 		t.Fatalf("defaults: %+v", o)
 	}
 }

@@ -1,12 +1,9 @@
 package revocation
 
 import (
-	"bytes"
 	"context"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"time"
@@ -41,35 +38,6 @@ func (v validators) store(src *crlSource) {
 	}
 }
 
-// readBounded reads at most limit bytes, refusing more; sizeHint
-// preallocates when known.
-func readBounded(r io.Reader, limit, sizeHint int64) ([]byte, error) {
-	if sizeHint > limit {
-		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrTooLarge, sizeHint, limit)
-	}
-	var buf bytes.Buffer
-	if sizeHint > 0 {
-		buf.Grow(int(sizeHint) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
-		return nil, err
-	}
-	if int64(buf.Len()) > limit {
-		return nil, fmt.Errorf("%w: over %d bytes", ErrTooLarge, limit)
-	}
-	return buf.Bytes(), nil
-}
-
-// decodeCRL accepts DER or a PEM "X509 CRL" block.
-func decodeCRL(b []byte) []byte {
-	if t := bytes.TrimLeft(b, " \t\r\n"); bytes.HasPrefix(t, []byte("-----BEGIN")) {
-		if block, _ := pem.Decode(t); block != nil && block.Type == "X509 CRL" {
-			return block.Bytes
-		}
-	}
-	return b
-}
-
 // readCRLFile reads and parses a CRL file within the size limit.
 func (c *Checker) readCRLFile(path string) (*parsedCRL, validators, error) {
 	f, err := os.Open(path)
@@ -85,7 +53,7 @@ func (c *Checker) readCRLFile(path string) (*parsedCRL, validators, error) {
 	if err != nil {
 		return nil, validators{}, fmt.Errorf("crl file %s: %w", path, err)
 	}
-	p, err := parseCRL(decodeCRL(der))
+	p, err := parseCRL(der)
 	if err != nil {
 		return nil, validators{}, fmt.Errorf("crl file %s: %w", path, err)
 	}
@@ -108,7 +76,10 @@ func (c *Checker) loadFile(st *issuerState, src *crlSource) error {
 	if err != nil {
 		return err
 	}
-	if _, err := c.install(st, p, src, v); err != nil {
+	_, err = c.install(st, p, src, v)
+	p = nil
+	releaseInput(int(v.size))
+	if err != nil {
 		return fmt.Errorf("crl file %s: %w", src.path, err)
 	}
 	return nil
@@ -148,22 +119,43 @@ func (c *Checker) fetchURL(ctx context.Context, st *issuerState, src *crlSource)
 	case resp.StatusCode != http.StatusOK:
 		return fmt.Errorf("crl %s: %w: HTTP %d", src.url, ErrHTTPStatus, resp.StatusCode)
 	}
-	body, err := readBounded(resp.Body, c.opts.CRLMaxBytes, resp.ContentLength)
-	if err != nil {
-		if !errors.Is(err, ErrTooLarge) {
-			err = unreachable("reading body: %v", err)
-		}
-		return fmt.Errorf("crl %s: %w", src.url, err)
-	}
-	p, err := parseCRL(decodeCRL(body))
+	body, err := readBody(resp, c.opts.CRLMaxBytes)
 	if err != nil {
 		return fmt.Errorf("crl %s: %w", src.url, err)
 	}
 	v := validators{etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified")}
-	if _, err := c.install(st, p, src, v); err != nil {
+	size := len(body)
+	err = c.installFetched(st, src, v, body)
+	body = nil
+	releaseInput(size)
+	if err != nil {
 		return fmt.Errorf("crl %s: %w", src.url, err)
 	}
 	return nil
+}
+
+// readBody reads a CRL response within limit. A CRL refused for its size
+// or its form is the server's doing; a failed read, the network's.
+func readBody(resp *http.Response, limit int64) ([]byte, error) {
+	body, err := readBounded(resp.Body, limit, resp.ContentLength)
+	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrMalformed) {
+		err = unreachable("reading body: %v", err)
+	}
+	return body, err
+}
+
+// installFetched parses and installs a downloaded CRL, and saves it in the
+// cache directory when it replaced the cached one.
+func (c *Checker) installFetched(st *issuerState, src *crlSource, v validators, der []byte) error {
+	p, err := parseCRL(der)
+	if err != nil {
+		return err
+	}
+	installed, err := c.install(st, p, src, v)
+	if installed {
+		c.persist(st, der)
+	}
+	return err
 }
 
 // refresh brings st's CRL up to date: every changed file, then the URLs in
@@ -200,7 +192,12 @@ func (c *Checker) refresh(st *issuerState) error {
 			}
 		}
 	}
-	if len(sources) == 0 {
+	switch {
+	case len(sources) == 0 && st.crl.Load() != nil:
+		// A CRL from the cache directory, for an issuer no login has
+		// named a distribution point of yet: kept until one does.
+		note(nil)
+	case len(sources) == 0:
 		note(fmt.Errorf("crl of %q: %w: no distribution point, file or override", st.label, ErrNoSource))
 		networkOnly = false
 	}
@@ -241,6 +238,7 @@ func (c *Checker) loadFileAtStart(path string) error {
 	if err != nil {
 		return err
 	}
+	defer releaseInput(int(v.size))
 	c.mu.Lock()
 	c.files[string(p.rawIssuer)] = append(c.files[string(p.rawIssuer)], path)
 	c.mu.Unlock()

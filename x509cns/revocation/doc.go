@@ -51,6 +51,19 @@
 //   - The first CRL loaded for an issuer emits a RevokedEvent with First
 //     set (check every session of the issuer with Revoked); later ones
 //     report the serials they add. Revoked answers from the cache alone.
+//   - A CRL is read into one buffer of exactly its DER size, which its
+//     outer header gives: one announcing more than CRLMaxBytes is refused
+//     after a few bytes, a PEM CRL is decoded as it is read, anything else
+//     is refused after its first line, and bytes after the CRL count
+//     against the cap. No download reads more than CRLMaxBytes+1 bytes.
+//   - With CRLCacheDir, every CRL fetched from a URL is saved (one file
+//     per issuer, CacheFileName; temporary file, fsync, rename) and loaded
+//     by Start after the files and before any fetch: a restart while a CRL
+//     server is down keeps answering until that CRL's nextUpdate plus
+//     grace. A cached file counts only if a trusted CA whose file it would
+//     be verifies it; a corrupt, foreign, expired or nextUpdate-less file
+//     is ignored with a log line. A cached CRL is compared with the next
+//     one fetched like any other (RevokedEvent).
 //   - A CRL with an issuingDistributionPoint URI covers only certificates
 //     naming that URI; indirect, delta and reason-partitioned CRLs are
 //     refused (ErrUnsupported).
@@ -75,7 +88,9 @@
 //	chain.go       CheckChain, VerifyChain: every link of a verified chain but the anchor
 //	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
 //	lookup.go      Revoked: the cache-only answer for a session's card
-//	crlfetch.go    CRL sources: bounded HTTP fetch with conditional GET, files
+//	crlfetch.go    CRL sources: HTTP fetch with conditional GET, files
+//	crlread.go     readBounded: DER or PEM into one buffer of the DER's size, capped
+//	crlstore.go    the CRL cache directory: CacheFileName, atomic writes, loading at start
 //	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
 //	crlentries.go  the revoked entries, read into a serialTable
 //	crltable.go    serialTable: fixed-width serials with a hash index

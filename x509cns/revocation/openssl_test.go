@@ -173,7 +173,10 @@ func TestOpenSSLCRL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der := decodeCRL(pemBytes)
+	der, err := readBounded(bytes.NewReader(pemBytes), DefaultCRLMaxBytes, int64(len(pemBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	p, err := parseCRL(der)
 	if err != nil {
 		t.Fatal(err)

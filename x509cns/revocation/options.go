@@ -44,7 +44,7 @@ const (
 	DefaultOCSPMaxAge         = 5 * time.Minute
 	DefaultClockSkew          = 5 * time.Minute
 	DefaultCRLGrace           = time.Hour
-	DefaultCRLMaxBytes        = 128 << 20
+	DefaultCRLMaxBytes        = 64 << 20
 	DefaultCRLFetchTimeout    = 30 * time.Second
 	DefaultCRLRefreshInterval = time.Hour
 )
@@ -122,13 +122,18 @@ type Options struct {
 	// CRLURLs replaces the distribution points of an issuer, keyed by the
 	// issuer's SubjectKeyId in hex (colons allowed), its subject as
 	// pkix.Name.String() prints it, or its common name.
-	CRLURLs         map[string][]string
-	CRLMaxBytes     int64         // default 128 MiB
+	CRLURLs map[string][]string
+	// CRLMaxBytes bounds a CRL's size: a download stops reading there and
+	// keeps the previous CRL; default 64 MiB.
+	CRLMaxBytes     int64
 	CRLFetchTimeout time.Duration // per download; default 30s
 	// CRLRefreshInterval is the longest time between two fetches of a CRL
 	// (conditional GETs make them cheap); default 1h. A CRL is refetched
 	// earlier when its nextUpdate comes first.
 	CRLRefreshInterval time.Duration
+	// CRLCacheDir, when set, keeps the last CRL fetched from a URL for
+	// each issuer (see crlstore.go), loaded by Start before any fetch.
+	CRLCacheDir string
 
 	// HTTPClient's transport carries CRL and OCSP requests (default: a
 	// client on http.DefaultTransport). The checker uses a copy without

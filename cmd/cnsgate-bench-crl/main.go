@@ -1,0 +1,262 @@
+// Command cnsgate-bench-crl measures what a huge CRL costs a running
+// cnsgate: for each scenario it prepares a demo directory, points the demo
+// CA's CRL URL at a loopback HTTP server of its own, runs `cnsgate serve`
+// as a child process (which fetches that CRL at start), and reads the
+// child's peak and current resident memory (VmHWM, VmRSS in
+// /proc/PID/status) once the server has sent what it offers and the child
+// is ready. The baseline, in the same run, is the demo CA's own small CRL.
+// BENCHMARKS.md gives the figures.
+//
+//	go build -o /tmp/cnsgate ./cmd/cnsgate
+//	go run ./cmd/cnsgate-bench-crl -cnsgate /tmp/cnsgate
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns/cnstest"
+)
+
+func main() {
+	bin := flag.String("cnsgate", "", "path of the cnsgate binary (required)")
+	size := flag.Int64("size", 200<<20, "bytes offered by the hostile CRL servers")
+	entries := flag.Int("entries", 1_000_000, "entries of the genuine large CRL (0: skip that scenario)")
+	flag.Parse()
+	if *bin == "" {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-crl: -cnsgate is required")
+		os.Exit(2)
+	}
+	if err := run(*bin, *size, *entries); err != nil {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-crl:", err)
+		os.Exit(1)
+	}
+}
+
+// scenario is what the CRL server answers.
+type scenario struct {
+	name  string
+	serve func(w http.ResponseWriter, sent *atomic.Int64)
+}
+
+func run(bin string, size int64, entries int) error {
+	pemHead := "-----BEGIN X509 CRL-----\n" + base64.StdEncoding.EncodeToString(derHeader(size-6))
+	scenarios := []scenario{
+		{"baseline: the demo CA's CRL", nil},
+		{fmt.Sprintf("DER announcing %d MB", size>>20), func(w http.ResponseWriter, sent *atomic.Int64) {
+			stream(w, sent, derHeader(size-6), 0, size)
+		}},
+		{fmt.Sprintf("PEM announcing %d MB", size>>20), func(w http.ResponseWriter, sent *atomic.Int64) {
+			stream(w, sent, []byte(pemHead), 'A', size)
+		}},
+		{fmt.Sprintf("DER announcing 60 MiB, then %d MB", size>>20), func(w http.ResponseWriter, sent *atomic.Int64) {
+			stream(w, sent, derHeader(60<<20), 0, size)
+		}},
+		{fmt.Sprintf("%d MB of text, no CRL", size>>20), func(w http.ResponseWriter, sent *atomic.Int64) {
+			stream(w, sent, []byte("<html>"), 'x', size)
+		}},
+	}
+	if entries > 0 {
+		scenarios = append(scenarios, scenario{name: fmt.Sprintf("genuine CRL, %d entries", entries)})
+	}
+	fmt.Printf("%-40s %12s %10s %10s %12s %12s %s\n", "scenario", "bytes taken", "VmHWM MiB", "VmRSS MiB", "settled MiB", "RssAnon MiB", "CRL")
+	var baseAnon int64
+	for i, sc := range scenarios {
+		genuine := 0
+		if sc.serve == nil && i > 0 {
+			genuine = entries
+		}
+		res, err := measure(bin, sc, genuine)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		fmt.Printf("%-40s %12d %10.1f %10.1f %12.1f %12.1f %s\n", sc.name, res.sent, mib(res.hwm), mib(res.rss), mib(res.settled), mib(res.anon), res.outcome)
+		if i == 0 {
+			baseAnon = res.anon
+		}
+		if genuine > 0 {
+			fmt.Printf("%-40s %.1f bytes per entry (RssAnon over the baseline's)\n", "", float64(res.anon-baseAnon)/float64(genuine))
+		}
+	}
+	return nil
+}
+
+type result struct {
+	sent              int64
+	hwm, rss, settled int64
+	anon              int64 // RssAnon once settled
+	outcome           string
+}
+
+// measure runs one child for sc, or, when genuine > 0, for a CRL of the
+// demo CA listing that many serials.
+func measure(bin string, sc scenario, genuine int) (result, error) {
+	dir, err := os.MkdirTemp("", "cnsgate-bench-crl-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	ports := demo.Ports{Public: freeAddr(), CNS: freeAddr(), Admin: freeAddr()}
+	setup, err := demo.Prepare(dir, ports, time.Now())
+	if err != nil {
+		return result{}, err
+	}
+	handlers, err := setup.CAHandlers()
+	if err != nil {
+		return result{}, err
+	}
+	serveCRL, err := crlHandler(setup, sc, handlers[demo.CRLPath], genuine)
+	if err != nil {
+		return result{}, err
+	}
+	var sent atomic.Int64
+	done := make(chan struct{}, 1)
+	srv, url, err := listen(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ca.crl" {
+			defer func() {
+				select {
+				case done <- struct{}{}:
+				default:
+				}
+			}()
+			serveCRL(w, r, &sent)
+			return
+		}
+		if h := handlers[r.URL.Path]; h != nil { // the CIE CRLs
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.NotFound(w, r)
+	})
+	if err != nil {
+		return result{}, err
+	}
+	defer srv.Close()
+	if err := pointCRLsAt(setup.ConfigFile, url); err != nil {
+		return result{}, err
+	}
+	return runChild(bin, setup.ConfigFile, ports.Admin, done, &sent)
+}
+
+// crlHandler returns what answers at /ca.crl.
+func crlHandler(setup *demo.Setup, sc scenario, small http.Handler, genuine int) (func(http.ResponseWriter, *http.Request, *atomic.Int64), error) {
+	if sc.serve != nil {
+		return func(w http.ResponseWriter, _ *http.Request, sent *atomic.Int64) { sc.serve(w, sent) }, nil
+	}
+	if genuine == 0 {
+		return func(w http.ResponseWriter, r *http.Request, sent *atomic.Int64) {
+			cw := &countingWriter{ResponseWriter: w, n: sent}
+			small.ServeHTTP(cw, r)
+		}, nil
+	}
+	der, err := largeCRL(setup, genuine)
+	if err != nil {
+		return nil, err
+	}
+	return func(w http.ResponseWriter, _ *http.Request, sent *atomic.Int64) {
+		stream(w, sent, der, 0, int64(len(der)))
+	}, nil
+}
+
+// largeCRL makes a CRL of the demo CA listing n serials.
+func largeCRL(setup *demo.Setup, n int) ([]byte, error) {
+	certPEM, err1 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
+	keyPEM, err2 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	ca, err := cnstest.LoadCA(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	at := time.Now().Add(-24 * time.Hour)
+	base := new(big.Int).Lsh(big.NewInt(1), 120)
+	for i := range n {
+		ca.Revoke(new(big.Int).Add(base, big.NewInt(int64(i)*7919)), at, 1)
+	}
+	now := time.Now()
+	return ca.CRL(now.Add(-time.Minute), now.Add(24*time.Hour))
+}
+
+// stream writes first, then fill bytes, chunked, until total bytes are
+// sent or the client stops reading.
+func stream(w http.ResponseWriter, sent *atomic.Int64, first []byte, fill byte, total int64) {
+	w.Header().Set("Content-Type", "application/pkix-crl")
+	flush := w.(http.Flusher)
+	chunk := bytes.Repeat([]byte{fill}, 64<<10)
+	for len(first) > 0 && sent.Load() < total {
+		k := min(len(first), 64<<10)
+		n, err := w.Write(first[:k])
+		sent.Add(int64(n))
+		if err != nil {
+			return
+		}
+		first = first[k:]
+		flush.Flush()
+	}
+	for sent.Load() < total {
+		n, err := w.Write(chunk[:min(int64(len(chunk)), total-sent.Load())])
+		sent.Add(int64(n))
+		if err != nil {
+			return
+		}
+		flush.Flush()
+	}
+}
+
+func derHeader(n int64) []byte {
+	return []byte{0x30, 0x84, byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+var demoCRLURL = regexp.MustCompile(`http://[^"]*` + regexp.QuoteMeta(demo.CRLPath))
+
+// pointCRLsAt makes the demo CA's CRL URL the bench server's, and the CIE
+// ones too (the child serves no demo CA handlers).
+func pointCRLsAt(cfgFile, url string) error {
+	raw, err := os.ReadFile(cfgFile)
+	if err != nil {
+		return err
+	}
+	y := string(raw)
+	if !demoCRLURL.MatchString(y) {
+		return errors.New("the demo config has no CRL URL for its CA")
+	}
+	y = demoCRLURL.ReplaceAllString(y, url+"/ca.crl")
+	for _, p := range []string{demo.CIECRLPath, demo.CIERootCRLPath} {
+		y = regexp.MustCompile(`http://[^"]*`+regexp.QuoteMeta(p)).ReplaceAllString(y, url+p)
+	}
+	return os.WriteFile(cfgFile, []byte(y), 0o644)
+}
+
+func listen(h http.HandlerFunc) (*http.Server, string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	return srv, "http://" + l.Addr().String(), nil
+}
