@@ -147,7 +147,6 @@ func (s *testServer) adminCall(t *testing.T, method, path, auth, body string) (i
 	return resp.StatusCode, resp.Header, out
 }
 
-
 // auditEvents waits until the registry holds want events of kind for the
 // citizen (audit writes are committed in groups) and returns them.
 func auditEvents(t *testing.T, s *testServer, kind registry.EventKind, cf string, want int) []registry.Event {

@@ -128,6 +128,14 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	m.zeroSeries(o)
+	m.SetIssuers(o.Issuers)
+	return m
+}
+
+// zeroSeries sets to zero every bounded series a dashboard sums over, so
+// that a rate over them exists before the first event.
+func (m *Metrics) zeroSeries(o Options) {
 	for _, r := range x509cns.Reasons() {
 		m.loginAttempts.WithLabelValues(idp.OutcomeFailure, string(r))
 	}
@@ -160,8 +168,6 @@ func New(o Options) *Metrics {
 	for _, sp := range o.ServiceProviders {
 		m.tokens.WithLabelValues(TokenSAMLAssertion, m.clients.label(sp))
 	}
-	m.SetIssuers(o.Issuers)
-	return m
 }
 
 // Registry returns the private registry, for tests and for anyone who
