@@ -39,10 +39,9 @@
 //	deadline.go          every registry call under registry.timeout (boundedRegistry)
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
-//	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo)
 //	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	operators.go         operatorRoles: the roles of a login, only with an operator card unless AnyCard
-//	requestlog.go        request_id and remote_ip in the context and the log; LogHandler masks fiscal codes
+//	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
