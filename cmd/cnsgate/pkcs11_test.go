@@ -16,7 +16,7 @@ import (
 // The card as a real one behaves: its key in a SoftHSM2 token, unlocked by
 // a PIN, used by curl through OpenSSL's pkcs11 engine. The PKCS#11 calls go
 // through OpenSC's pkcs11-spy, whose log shows what the token was asked to
-// do. Recipe: ../shared/notes/pkcs11-card-simulation.md.
+// do. The token is made by softhsm2-util and filled with pkcs11-tool.
 
 const pkcs11Packages = "softhsm2 opensc libengine-pkcs11-openssl"
 
