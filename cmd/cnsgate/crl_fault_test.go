@@ -29,24 +29,6 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
 )
 
-// lockedBuffer is a log sink shared by the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // crlFaultRig is a demo directory whose demo CA's CRL comes from a
 // loopback HTTP server of the test, in mode crl, failure closed, with the
 // CRL cache in the demo directory; serve can be started on it more than
@@ -294,7 +276,7 @@ func TestAttackHugeChunkedCRL(t *testing.T) {
 				}
 			})
 			r.hostile.Store(&hostile)
-			logs := &lockedBuffer{}
+			logs := &syncBuffer{}
 			s := r.start(t, logs)
 			select {
 			case <-done:
@@ -329,7 +311,7 @@ func TestRestartWithCRLServerDown(t *testing.T) {
 	s.cancel()
 	r.srv.Close()
 
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	s = r.start(t, logs)
 	if l := logs.String(); !strings.Contains(l, "CRL loaded") || !strings.Contains(l, file) {
 		t.Fatalf("the cached CRL was not loaded:\n%s", grepLines(l, "revocation"))
@@ -350,7 +332,7 @@ func TestRestartWithCRLServerDown(t *testing.T) {
 	if err := os.WriteFile(file, der, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs = &lockedBuffer{}
+	logs = &syncBuffer{}
 	s = r.start(t, logs)
 	if l := logs.String(); !strings.Contains(l, "cached CRL ignored") || !strings.Contains(l, "signature") {
 		t.Fatalf("the tampered cache file is not reported:\n%s", grepLines(l, "revocation"))

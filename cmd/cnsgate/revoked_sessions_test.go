@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,29 +154,8 @@ func (r *revokedRig) start() {
 // through cnsgate (OIDC, PKCE, the card over mTLS): the session in Redis
 // has Esenzioni as a participant.
 func (r *revokedRig) loginAtRP() {
-	t := r.t
-	t.Helper()
-	browser := (&runningDemo{setup: r.setup}).browser(t, "citizen")
-	rpURL, err := url.Parse(r.setup.Esenzioni.RedirectURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == rpURL.Host {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	verifier := randHex(32)
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"client_id": {demo.EsenzioniClientID}, "redirect_uri": {r.setup.Esenzioni.RedirectURL},
-		"response_type": {"code"}, "scope": {"openid"}, "state": {randHex(8)}, "nonce": {randHex(8)},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
-	gate := fetch(t, browser, "GET", r.cfg.Issuer+"/authorize?"+q.Encode(), nil, "")
-	back := fetch(t, browser, "GET", field(t, hrefLoginRE, gate), nil, "")
-	if back.code != http.StatusFound && back.code != http.StatusSeeOther {
-		t.Fatalf("login did not return to the relying party: %s (%d)\n%s", back.url, back.code, back.body)
-	}
+	r.t.Helper()
+	loginAtEsenzioni(r.t, r.setup, r.cfg.Issuer)
 }
 
 // citizenSessions counts the demo citizen's sessions in Redis.

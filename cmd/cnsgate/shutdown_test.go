@@ -188,27 +188,7 @@ func TestServeShutdownOnSIGTERM(t *testing.T) {
 
 	// Log in at the relying party and out at cnsgate: the logout token is
 	// sent and held by the relying party.
-	browser := (&runningDemo{setup: setup}).browser(t, "citizen")
-	rpURL, err := url.Parse(setup.Esenzioni.RedirectURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	browser.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
-		if req.URL.Host == rpURL.Host {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	verifier := randHex(32)
-	sum := sha256.Sum256([]byte(verifier))
-	q := url.Values{"client_id": {demo.EsenzioniClientID}, "redirect_uri": {setup.Esenzioni.RedirectURL},
-		"response_type": {"code"}, "scope": {"openid"}, "state": {randHex(8)}, "nonce": {randHex(8)},
-		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
-	gate := fetch(t, browser, "GET", cfg.Issuer+"/authorize?"+q.Encode(), nil, "")
-	back := fetch(t, browser, "GET", field(t, hrefLoginRE, gate), nil, "")
-	if back.code != http.StatusFound && back.code != http.StatusSeeOther {
-		t.Fatalf("login did not return to the relying party: %s (%d)\n%s", back.url, back.code, back.body)
-	}
+	browser := loginAtEsenzioni(t, setup, cfg.Issuer)
 	welcome := fetch(t, browser, "GET", cfg.Issuer+"/", nil, "")
 	mustContain(t, welcome, card.FiscalCode)
 	mustContain(t, fetch(t, browser, "POST", cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, welcome)}}, cfg.Issuer), "rimuovi la tessera")
@@ -288,6 +268,35 @@ func TestServeShutdownOnSIGTERM(t *testing.T) {
 			t.Errorf("no shutdown step %q in the log:\n%s", step, logs.String())
 		}
 	}
+}
+
+// loginAtEsenzioni logs the demo citizen in at the Esenzioni relying party
+// through cnsgate (authorization request with PKCE, the card over mTLS),
+// stopping at the redirect back to the relying party, and returns the
+// browser: its session has Esenzioni as a participant.
+func loginAtEsenzioni(t *testing.T, setup *demo.Setup, issuer string) *http.Client {
+	t.Helper()
+	browser := (&runningDemo{setup: setup}).browser(t, "citizen")
+	rpURL, err := url.Parse(setup.Esenzioni.RedirectURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if req.URL.Host == rpURL.Host {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	sum := sha256.Sum256([]byte(randHex(32)))
+	q := url.Values{"client_id": {demo.EsenzioniClientID}, "redirect_uri": {setup.Esenzioni.RedirectURL},
+		"response_type": {"code"}, "scope": {"openid"}, "state": {randHex(8)}, "nonce": {randHex(8)},
+		"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}}
+	gate := fetch(t, browser, "GET", issuer+"/authorize?"+q.Encode(), nil, "")
+	back := fetch(t, browser, "GET", field(t, hrefLoginRE, gate), nil, "")
+	if back.code != http.StatusFound && back.code != http.StatusSeeOther {
+		t.Fatalf("login did not return to the relying party: %s (%d)\n%s", back.url, back.code, back.body)
+	}
+	return browser
 }
 
 // registerCard stores the registration of a demo card in the database at dsn.
