@@ -4,14 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/cnsgate/cnsgate/internal/benchproc"
 )
 
 // runChild runs `cnsgate serve`, waits until the CRL server is done with
@@ -92,40 +92,17 @@ func crlOutcome(admin string) string {
 	return strings.Join(out, " ")
 }
 
-// memory reads VmRSS and VmHWM of pid, in bytes.
-func memory(pid int) (rss, hwm int64, err error) {
-	v, err := procStatus(pid)
-	return v["VmRSS"], v["VmHWM"], err
-}
-
-// procStatus reads the memory figures (kB) of /proc/PID/status, in bytes.
-func procStatus(pid int) (map[string]int64, error) {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		name, val, ok := strings.Cut(line, ":")
-		if !ok || !strings.HasSuffix(val, " kB") {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		out[name] = kb << 10
-	}
-	return out, nil
-}
-
-func mib(b int64) float64 { return float64(b) / (1 << 20) }
+// The measuring helpers the bench tools share.
+var (
+	memory     = benchproc.Memory
+	mib        = benchproc.MiB
+	procStatus = benchproc.Status
+)
 
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := benchproc.FreeAddr()
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return a
 }
