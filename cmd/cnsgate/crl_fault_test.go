@@ -164,18 +164,10 @@ func expectAccepted(t *testing.T, s *testServer, c demo.Card) {
 // the audit row and the count.
 func expectRevoked(t *testing.T, s *testServer, c demo.Card) {
 	t.Helper()
-	resp, err := s.client(t, loadCard(t, c), nil).Get("https://" + s.b.CNS + "/cns/login")
-	if err != nil {
-		t.Fatal(err)
+	if code, body := cardLoginPage(t, s, c); code != http.StatusForbidden || !strings.Contains(body, html.EscapeString(web.ReasonMessage(web.Italian, "revoked"))) {
+		t.Fatalf("%s card: %d\n%s", c.Name, code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), html.EscapeString(web.ReasonMessage(web.Italian, "revoked"))) {
-		t.Fatalf("%s card: %d\n%s", c.Name, resp.StatusCode, body)
-	}
-	waitAudit(t, s, "the revoked login on the audit trail", func(e registry.Event) bool {
-		return e.Kind == registry.KindLogin && e.Reason == "revoked"
-	})
+	refusedLoginEvent(t, s, "revoked")
 	if m := scrape(t, s.b.Admin); !strings.Contains(m, `cnsgate_login_attempts_total{outcome="failure",reason="revoked"} 1`) {
 		t.Errorf("/metrics lacks the revoked login:\n%s", grepLines(m, "login_attempts"))
 	}

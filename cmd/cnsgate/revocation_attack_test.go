@@ -76,14 +76,8 @@ func TestAttackRevokedSubCA(t *testing.T) {
 	})
 	card, _ := cieChain(t, s.setup)
 
-	resp, err := s.client(t, loadCard(t, card), nil).Get("https://" + s.b.CNS + "/cns/login")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), html.EscapeString(web.ReasonMessage(web.Italian, "revoked"))) {
-		t.Fatalf("card under a revoked SUBCA1: %d\n%s", resp.StatusCode, body)
+	if code, body := cardLoginPage(t, s, card); code != http.StatusForbidden || !strings.Contains(body, html.EscapeString(web.ReasonMessage(web.Italian, "revoked"))) {
+		t.Fatalf("card under a revoked SUBCA1: %d\n%s", code, body)
 	}
 	if rootCRL.Requests() == 0 {
 		t.Fatal("the root's CRL was never fetched")
@@ -93,25 +87,7 @@ func TestAttackRevokedSubCA(t *testing.T) {
 		t.Fatalf("/cns/check: %+v", v)
 	}
 
-	reg, err := sqlstore.Open(context.Background(), string(s.cfg.Registry.Driver), s.cfg.Registry.DSN.Value())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	var found registry.Event
-	waitFor(t, "the refused login on the audit trail", 10*time.Second, func() bool {
-		events, err := reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: registry.KindLogin, Outcome: registry.OutcomeFailure})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range events {
-			if e.Reason == "revoked" {
-				found = e
-				return true
-			}
-		}
-		return false
-	})
+	found := refusedLoginEvent(t, s, "revoked")
 	if !bytes.Contains(found.Detail, []byte("intermediate CA")) || !bytes.Contains(found.Detail, []byte("SUBCA1")) {
 		t.Fatalf("audit detail does not name the revoked intermediate: %s", found.Detail)
 	}
@@ -168,35 +144,11 @@ var (
 // contains cause, and counted for method.
 func refusedUnavailable(t *testing.T, s *testServer, method, cause string) {
 	t.Helper()
-	card := s.setup.Cards[0]
-	resp, err := s.client(t, loadCard(t, card), nil).Get("https://" + s.b.CNS + "/cns/login")
-	if err != nil {
-		t.Fatal(err)
+	code, body := cardLoginPage(t, s, s.setup.Cards[0])
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, html.EscapeString(web.ReasonMessage(web.Italian, "revocation_unavailable"))) {
+		t.Fatalf("login: %d\n%s", code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), html.EscapeString(web.ReasonMessage(web.Italian, "revocation_unavailable"))) {
-		t.Fatalf("login: %d\n%s", resp.StatusCode, body)
-	}
-	reg, err := sqlstore.Open(context.Background(), string(s.cfg.Registry.Driver), s.cfg.Registry.DSN.Value())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	var found registry.Event
-	waitFor(t, "the refused login on the audit trail", 10*time.Second, func() bool {
-		events, err := reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: registry.KindLogin, Outcome: registry.OutcomeFailure})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range events {
-			if e.Reason == "revocation_unavailable" {
-				found = e
-				return true
-			}
-		}
-		return false
-	})
+	found := refusedLoginEvent(t, s, "revocation_unavailable")
 	if !bytes.Contains(found.Detail, []byte(cause)) {
 		t.Fatalf("audit detail lacks %q: %s", cause, found.Detail)
 	}
@@ -313,4 +265,43 @@ func TestAttackOCSPAnswerWithoutNonce(t *testing.T) {
 	if m := scrape(t, s.b.Admin); !strings.Contains(m, `cnsgate_revocation_checks_total{method="ocsp",result="good"} 1`) {
 		t.Error(`/metrics lacks cnsgate_revocation_checks_total{method="ocsp",result="good"} 1`)
 	}
+}
+
+// cardLoginPage logs the card in at /cns/login over mTLS, on a new
+// connection, and returns the status and the page.
+func cardLoginPage(t *testing.T, s *testServer, c demo.Card) (int, string) {
+	t.Helper()
+	resp, err := s.client(t, loadCard(t, c), nil).Get("https://" + s.b.CNS + "/cns/login")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// refusedLoginEvent waits for the audit row of a login refused for reason
+// in the server's registry and returns it.
+func refusedLoginEvent(t *testing.T, s *testServer, reason string) registry.Event {
+	t.Helper()
+	reg, err := sqlstore.Open(context.Background(), string(s.cfg.Registry.Driver), s.cfg.Registry.DSN.Value())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	var found registry.Event
+	waitFor(t, "the refused login ("+reason+") on the audit trail", 10*time.Second, func() bool {
+		events, err := reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: registry.KindLogin, Outcome: registry.OutcomeFailure})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Reason == reason {
+				found = e
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
