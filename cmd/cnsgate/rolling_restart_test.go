@@ -352,7 +352,10 @@ func citizenTransport(t *testing.T, caFile string, card *tls.Certificate) *http.
 
 // rollingBaseConfig turns the demo configuration into the replicas' one:
 // Redis and PostgreSQL shared, the demo CA served by the test, a drain as
-// the HAProxy example asks, the login-start rate of one busy client.
+// the HAProxy example asks, the login-start rate of one busy client, and a
+// registry timeout for the shared test PostgreSQL of a loaded CI machine:
+// what this test counts is the logins a restart loses, not a slow database
+// (TestRegistryHangGivesCleanUnavailable is about that).
 func rollingBaseConfig(t *testing.T, setup *demo.Setup, caAddr, redisAddr, dsn string) string {
 	t.Helper()
 	raw, err := os.ReadFile(setup.ConfigFile)
@@ -362,7 +365,7 @@ func rollingBaseConfig(t *testing.T, setup *demo.Setup, caAddr, redisAddr, dsn s
 	yml := string(raw)
 	for _, r := range []struct{ old, new string }{
 		{"sessions:\n  store: memory\n", fmt.Sprintf("sessions:\n  store: redis\n  redis:\n    addrs: [%q]\n", redisAddr)},
-		{"registry:\n  driver: sqlite\n  dsn: " + filepath.Join(setup.Dir, "cnsgate.db") + "\n", fmt.Sprintf("registry:\n  driver: postgres\n  dsn: %q\n", dsn)},
+		{"registry:\n  driver: sqlite\n  dsn: " + filepath.Join(setup.Dir, "cnsgate.db") + "\n", fmt.Sprintf("registry:\n  driver: postgres\n  dsn: %q\n  timeout: 10s\n", dsn)},
 		{"shutdown:\n  drain: 0s\n", fmt.Sprintf("shutdown:\n  drain: %s\n  timeout: 15s\nlimits:\n  pending_per_ip_rate: 100000\n  pending_per_ip_burst: 10000\n", rollingDrain)},
 		{"log:\n  format: text\n", "log:\n  format: text\n  level: warn\n"},
 	} {
