@@ -12,8 +12,8 @@ import (
 type trustSet struct {
 	store     *x509cns.TrustStore
 	validator *x509cns.Validator
-	reports   []*x509cns.LoadReport
-	usable    int // anchors valid now, over every report
+	reports   []*x509cns.LoadReport // anchors' and intermediate_dirs'
+	usable    int                   // anchors valid now, over every report
 }
 
 // loadTrust builds the trust store and the validator from the trust section.
@@ -50,6 +50,14 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		}
 		reports = append(reports, rep)
 	}
+	pool := x509cns.NewIntermediatePool()
+	for _, dir := range t.IntermediateDirs {
+		rep, err := pool.LoadPEMDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
+		}
+		reports = append(reports, rep)
+	}
 	if store.Len() == 0 {
 		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
 	}
@@ -57,9 +65,15 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &trustSet{store: store, validator: &x509cns.Validator{Anchors: store, Policy: policy}, reports: reports}
+	v := &x509cns.Validator{Anchors: store, Policy: policy}
+	if pool.Len() > 0 {
+		v.Intermediates = pool
+	}
+	ts := &trustSet{store: store, validator: v, reports: reports}
 	for _, r := range reports {
-		ts.usable += r.Usable
+		if r.Kind != "intermediate_dir" { // not anchors
+			ts.usable += r.Usable
+		}
 	}
 	return ts, nil
 }
