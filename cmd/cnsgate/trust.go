@@ -50,13 +50,9 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		}
 		reports = append(reports, rep)
 	}
-	pool := x509cns.NewIntermediatePool()
-	for _, dir := range t.IntermediateDirs {
-		rep, err := pool.LoadPEMDir(dir)
-		if err != nil {
-			return nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
-		}
-		reports = append(reports, rep)
+	pool, poolReports, err := loadIntermediates(t.IntermediateDirs)
+	if err != nil {
+		return nil, err
 	}
 	if store.Len() == 0 {
 		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
@@ -69,13 +65,26 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 	if pool.Len() > 0 {
 		v.Intermediates = pool
 	}
-	ts := &trustSet{store: store, validator: v, reports: reports}
-	for _, r := range reports {
-		if r.Kind != "intermediate_dir" { // not anchors
-			ts.usable += r.Usable
-		}
+	ts := &trustSet{store: store, validator: v, reports: append(reports, poolReports...)}
+	for _, r := range reports { // the anchors' reports only
+		ts.usable += r.Usable
 	}
 	return ts, nil
+}
+
+// loadIntermediates loads trust.intermediate_dirs: CA certificates that
+// may complete a presented chain but are not anchors.
+func loadIntermediates(dirs []string) (*x509cns.IntermediatePool, []*x509cns.LoadReport, error) {
+	pool := x509cns.NewIntermediatePool()
+	var reports []*x509cns.LoadReport
+	for _, dir := range dirs {
+		rep, err := pool.LoadPEMDir(dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
+		}
+		reports = append(reports, rep)
+	}
+	return pool, reports, nil
 }
 
 // requireUsable is the serving rule: expired anchors are kept (inspect
