@@ -61,6 +61,10 @@ type Trust struct {
 	CADirs        []string `yaml:"ca_dirs"`         // directories of PEM/DER CA certificates
 	TSLFile       string   `yaml:"tsl_file"`        // ETSI TS 119 612 trusted list (TSL-IT.xml)
 	TSLSignerFile string   `yaml:"tsl_signer_file"` // certificate that must have signed the trusted list
+	// IntermediateDirs are directories of PEM/DER CA certificates that are
+	// not trust anchors but may complete a chain a client presented
+	// without them (a CIE card sent without its SUBCA1). Default empty.
+	IntermediateDirs []string `yaml:"intermediate_dirs"`
 	// Policies are the certificate policy OIDs of which a card certificate
 	// must carry one. Default ["1.3.76.16.2.1", "1.3.76.47.4"].
 	Policies             []string `yaml:"policies"`

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"net/url"
@@ -86,6 +87,7 @@ func (t Trust) validate(p *problems) {
 			p.add("trust", "option 'ca_dirs' has an empty item at index %d", i)
 		}
 	}
+	existingDirs(p, "trust", "intermediate_dirs", t.IntermediateDirs)
 	if t.TSLSignerFile != "" && t.TSLFile == "" {
 		p.add("trust", "option 'tsl_signer_file' is set but 'tsl_file' is not")
 	}
@@ -99,6 +101,21 @@ func (t Trust) validate(p *problems) {
 	}
 	if t.MaxIntermediates < 1 || t.MaxIntermediates > MaxIntermediatesLimit {
 		p.add("trust", "option 'max_intermediates' must be between 1 and %d but it's configured as '%d'", MaxIntermediatesLimit, t.MaxIntermediates)
+	}
+}
+
+// existingDirs requires every item of a list option to name a directory
+// that exists now.
+func existingDirs(p *problems, section, key string, dirs []string) {
+	for i, d := range dirs {
+		switch fi, err := os.Stat(d); {
+		case d == "":
+			p.add(section, "option '%s' has an empty item at index %d", key, i)
+		case err != nil:
+			p.add(section, "option '%s' has an item '%s' that cannot be read: %v", key, d, errors.Unwrap(err))
+		case !fi.IsDir():
+			p.add(section, "option '%s' has an item '%s' that is not a directory", key, d)
+		}
 	}
 }
 

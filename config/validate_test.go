@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/asn1"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -83,6 +84,13 @@ func TestValidate(t *testing.T) {
 			"tls: option 'hsts_max_age' must be 0 (no header) or a positive whole number of seconds but it's configured as '1.5s'"}},
 		{"fail/proxy-forwarded-header", func(c *Config) { c.Proxy.ForwardedHeader = "x-real-ip" }, []string{
 			"proxy: option 'forwarded_header' must be one of 'x-forwarded-for', 'forwarded' but it's configured as 'x-real-ip'"}},
+		{"ok/intermediate-dirs", func(c *Config) { c.Trust.IntermediateDirs = []string{".", os.TempDir()} }, nil},
+		{"fail/intermediate-dirs", func(c *Config) {
+			c.Trust.IntermediateDirs = []string{"", "testdata-missing-dir", "validate_test.go"}
+		}, []string{
+			"trust: option 'intermediate_dirs' has an empty item at index 0",
+			"trust: option 'intermediate_dirs' has an item 'testdata-missing-dir' that cannot be read: no such file or directory",
+			"trust: option 'intermediate_dirs' has an item 'validate_test.go' that is not a directory"}},
 		{"fail/no-trust-source", func(c *Config) { c.Trust.CADirs = nil }, []string{
 			"trust: one of the options 'ca_dirs' or 'tsl_file' is required"}},
 		{"fail/trust", func(c *Config) {

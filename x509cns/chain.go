@@ -9,7 +9,7 @@ import (
 )
 
 // buildChain finds a path from leaf to an anchor through the presented
-// intermediates. Among the paths whose signatures verify it prefers one that
+// intermediates and then those of the validator's pool. Among the paths whose signatures verify it prefers one that
 // is valid at time at; if none is, the time problem of the first path found
 // is reported, so an expired card reads "expired" rather than "unknown".
 //
@@ -21,7 +21,7 @@ import (
 // make the server verify a signature for every edge of every path.
 func (v *Validator) buildChain(ctx context.Context, leaf *x509.Certificate, presented []*x509.Certificate, at time.Time) ([]*x509.Certificate, error) {
 	b := chainBuilder{
-		v: v, ctx: ctx, intermediates: distinct(leaf, presented), at: at,
+		v: v, ctx: ctx, intermediates: v.fromPool(leaf, distinct(leaf, presented)), at: at,
 		maxPath: 1 + v.Policy.maxIntermediates(),
 		budget:  v.Policy.maxSignatureChecks(),
 		checked: map[signedBy]error{},
@@ -46,6 +46,34 @@ func distinct(leaf *x509.Certificate, presented []*x509.Certificate) []*x509.Cer
 			continue
 		}
 		out = append(out, c)
+	}
+	return out
+}
+
+// fromPool appends to the presented intermediates the pool certificates
+// that may have issued the leaf or one of them, then those that may have
+// issued these, up to the policy's MaxIntermediates levels, each once. Only
+// certificates named as an issuer on the way are taken, so a large pool
+// costs a login nothing beyond its own chain; the search that follows is
+// bounded as for presented certificates.
+func (v *Validator) fromPool(leaf *x509.Certificate, presented []*x509.Certificate) []*x509.Certificate {
+	if v.Intermediates == nil {
+		return presented
+	}
+	out := presented
+	frontier := append([]*x509.Certificate{leaf}, presented...)
+	for level := 0; level < v.Policy.maxIntermediates() && len(frontier) > 0; level++ {
+		var next []*x509.Certificate
+		for _, c := range frontier {
+			for _, im := range v.Intermediates.Issuers(c) {
+				if bytes.Equal(im.Raw, leaf.Raw) || inPath(out, im) {
+					continue
+				}
+				out = append(out, im)
+				next = append(next, im)
+			}
+		}
+		frontier = next
 	}
 	return out
 }

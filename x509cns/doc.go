@@ -28,6 +28,7 @@
 //	truststore.go          TrustStore: every version of each anchor, found by name and AKI/SKI
 //	truststore_classify.go whether a candidate may be an anchor, and is usable (CertStatus, AddResult)
 //	truststore_report.go   LoadPEMDir and LoadReport: what a PEM directory held, kept or skipped
+//	intermediates.go       IntermediatePool: CA certificates that complete chains, never anchors
 //	tsl.go                 LoadTSL: the ETSI TS 119 612 trusted list, its signature, the IdV services
 //	tsl_parse.go           the trusted list's XML, read into services and their certificates
 //	cnstest/               the in-process test PKI

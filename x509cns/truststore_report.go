@@ -2,6 +2,7 @@ package x509cns
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 // seen, what was stored, what is usable now, and why each of the others
 // was not. It is meant for logs and for a CLI (JSON tags are stable).
 type LoadReport struct {
-	Kind   string    `json:"kind"`   // "pem_dir" or "tsl"
+	Kind   string    `json:"kind"`   // "pem_dir", "tsl" or "intermediate_dir"
 	Source string    `json:"source"` // the directory, or "TSL"
 	At     time.Time `json:"at"`     // the time "now" of the classification
 
@@ -95,8 +96,12 @@ func (r *LoadReport) Summary() string {
 	default:
 		fmt.Fprintf(&b, " in %d files", r.Files)
 	}
-	fmt.Fprintf(&b, ": %d usable anchors now (%d look like CNS/CIE authentication CAs, %d do not)",
-		r.Usable, r.UsableCNS, r.Usable-r.UsableCNS)
+	what := "anchors"
+	if r.Kind == "intermediate_dir" {
+		what = "intermediates (not anchors)"
+	}
+	fmt.Fprintf(&b, ": %d usable %s now (%d look like CNS/CIE authentication CAs, %d do not)",
+		r.Usable, what, r.UsableCNS, r.Usable-r.UsableCNS)
 	counts := r.Counts()
 	for _, st := range CertStatuses() {
 		if n := counts[st]; n > 0 && st != StatusUsable {
@@ -144,11 +149,20 @@ const maxCertFileSize = 16 << 20
 // cannot be read. Every valid CA is stored, CNS-looking or not: the
 // operator chose the directory; the report says which look like CNS CAs.
 func (s *TrustStore) LoadPEMDir(dir string) (*LoadReport, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
+	rep := &LoadReport{Kind: "pem_dir", Source: dir, At: s.now()}
+	if err := loadCertDir(dir, rep, s.add); err != nil {
 		return nil, fmt.Errorf("x509cns: trust directory: %w", err)
 	}
-	rep := &LoadReport{Kind: "pem_dir", Source: dir, At: s.now()}
+	return rep, nil
+}
+
+// loadCertDir parses the certificate files of dir (see LoadPEMDir) and
+// records in rep what add made of each certificate.
+func loadCertDir(dir string, rep *LoadReport, add func(*x509.Certificate, AddResult) AddResult) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
 	for _, e := range ents { // sorted by name: a deterministic load order
 		switch strings.ToLower(filepath.Ext(e.Name())) {
 		case ".pem", ".crt", ".cer":
@@ -170,15 +184,15 @@ func (s *TrustStore) LoadPEMDir(dir string) (*LoadReport, error) {
 			if it.index > 0 {
 				src = fmt.Sprintf("%s#%d", path, it.index)
 			}
-			rep.record(s.addDER(it.der, it.err, AddResult{Source: src}))
+			rep.record(addDER(it.der, it.err, AddResult{Source: src}, add))
 		}
 	}
-	return rep, nil
+	return nil
 }
 
-// addDER parses der leniently and adds it; a parse error (or decodeErr
-// from the container) makes a malformed entry.
-func (s *TrustStore) addDER(der []byte, decodeErr error, meta AddResult) AddResult {
+// addDER parses der leniently and hands it to add; a parse error (or
+// decodeErr from the container) makes a malformed entry.
+func addDER(der []byte, decodeErr error, meta AddResult, add func(*x509.Certificate, AddResult) AddResult) AddResult {
 	if decodeErr != nil {
 		meta.Status, meta.Detail = StatusMalformed, decodeErr.Error()
 		return meta
@@ -191,7 +205,7 @@ func (s *TrustStore) addDER(der []byte, decodeErr error, meta AddResult) AddResu
 	if note != "" {
 		meta.Repaired, meta.Detail = true, note
 	}
-	return s.add(cert, meta)
+	return add(cert, meta)
 }
 
 func readLimited(path string, limit int64) ([]byte, error) {

@@ -82,7 +82,7 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 		return nil, err
 	}
 	for _, p := range selectTSLServices(parseTSLServices(root), opts, rep) {
-		rep.record(s.addDER(p.der, p.err, p.meta))
+		rep.record(addDER(p.der, p.err, p.meta, s.add))
 	}
 	return rep, nil
 }

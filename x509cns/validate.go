@@ -72,7 +72,12 @@ func (p Policy) maxSignatureChecks() int {
 // reload the caller builds a new one and swaps it.
 type Validator struct {
 	Anchors Anchors
-	Policy  Policy
+	// Intermediates, when set, completes chains the client presented
+	// without some CA certificate (config trust.intermediate_dirs): chain
+	// building tries them after the presented intermediates, never as
+	// anchors. *IntermediatePool implements it.
+	Intermediates Anchors
+	Policy        Policy
 }
 
 // Result is an accepted card.

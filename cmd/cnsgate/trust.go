@@ -12,8 +12,8 @@ import (
 type trustSet struct {
 	store     *x509cns.TrustStore
 	validator *x509cns.Validator
-	reports   []*x509cns.LoadReport
-	usable    int // anchors valid now, over every report
+	reports   []*x509cns.LoadReport // anchors' and intermediate_dirs'
+	usable    int                   // anchors valid now, over every report
 }
 
 // loadTrust builds the trust store and the validator from the trust section.
@@ -50,6 +50,10 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		}
 		reports = append(reports, rep)
 	}
+	pool, poolReports, err := loadIntermediates(t.IntermediateDirs)
+	if err != nil {
+		return nil, err
+	}
 	if store.Len() == 0 {
 		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
 	}
@@ -57,11 +61,30 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	ts := &trustSet{store: store, validator: &x509cns.Validator{Anchors: store, Policy: policy}, reports: reports}
-	for _, r := range reports {
+	v := &x509cns.Validator{Anchors: store, Policy: policy}
+	if pool.Len() > 0 {
+		v.Intermediates = pool
+	}
+	ts := &trustSet{store: store, validator: v, reports: append(reports, poolReports...)}
+	for _, r := range reports { // the anchors' reports only
 		ts.usable += r.Usable
 	}
 	return ts, nil
+}
+
+// loadIntermediates loads trust.intermediate_dirs: CA certificates that
+// may complete a presented chain but are not anchors.
+func loadIntermediates(dirs []string) (*x509cns.IntermediatePool, []*x509cns.LoadReport, error) {
+	pool := x509cns.NewIntermediatePool()
+	var reports []*x509cns.LoadReport
+	for _, dir := range dirs {
+		rep, err := pool.LoadPEMDir(dir)
+		if err != nil {
+			return nil, nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
+		}
+		reports = append(reports, rep)
+	}
+	return pool, reports, nil
 }
 
 // requireUsable is the serving rule: expired anchors are kept (inspect
