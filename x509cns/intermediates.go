@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/x509"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -17,28 +16,29 @@ import (
 // Issuers are never fetched from AIA at login time; this pool is the only
 // place missing ones come from.
 //
-// It is filled once and then only read (a RWMutex makes that safe under a
-// concurrent reload). The zero value is an empty pool.
+// It indexes its certificates as a TrustStore does (by DER, SubjectKeyId
+// and subject, newest first) but under classifyIntermediate, and offers
+// only what chain building needs: its certificates are never handed out
+// as anchors. Build it with NewIntermediatePool.
 type IntermediatePool struct {
 	// Now tells usable certificates from expired ones in the load report;
 	// nil means time.Now. Chain building checks validity itself.
 	Now func() time.Time
 
-	mu        sync.RWMutex
-	certs     []*x509.Certificate
-	byDER     map[string]bool
-	bySKI     map[string][]*x509.Certificate
-	bySubject map[string][]*x509.Certificate
+	index TrustStore
 }
 
 // NewIntermediatePool returns an empty pool.
-func NewIntermediatePool() *IntermediatePool { return &IntermediatePool{} }
-
-func (p *IntermediatePool) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
+func NewIntermediatePool() *IntermediatePool {
+	p := &IntermediatePool{}
+	p.index.classify = classifyIntermediate
+	p.index.Now = func() time.Time {
+		if p.Now != nil {
+			return p.Now()
+		}
+		return time.Now()
 	}
-	return time.Now()
+	return p
 }
 
 // LoadPEMDir adds the certificate files of dir as TrustStore.LoadPEMDir
@@ -47,8 +47,8 @@ func (p *IntermediatePool) now() time.Time {
 // others are report entries with their reason. The error is only for a
 // directory that cannot be read.
 func (p *IntermediatePool) LoadPEMDir(dir string) (*LoadReport, error) {
-	rep := &LoadReport{Kind: "intermediate_dir", Source: dir, At: p.now()}
-	if err := loadCertDir(dir, rep, p.add); err != nil {
+	rep := &LoadReport{Kind: "intermediate_dir", Source: dir, At: p.index.now()}
+	if err := loadCertDir(dir, rep, p.index.add); err != nil {
 		return nil, fmt.Errorf("x509cns: intermediate directory: %w", err)
 	}
 	return rep, nil
@@ -56,38 +56,7 @@ func (p *IntermediatePool) LoadPEMDir(dir string) (*LoadReport, error) {
 
 // Add classifies cert and stores it unless it is skipped.
 func (p *IntermediatePool) Add(cert *x509.Certificate, source string) AddResult {
-	return p.add(cert, AddResult{Source: source})
-}
-
-func (p *IntermediatePool) add(cert *x509.Certificate, meta AddResult) AddResult {
-	if cert == nil {
-		meta.Status, meta.Detail = StatusMalformed, joinDetail("nil certificate", meta.Detail)
-		return meta
-	}
-	r := describe(cert, meta)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.byDER[string(cert.Raw)] {
-		r.Status, r.Detail = StatusDuplicate, joinDetail("same DER already in the pool", meta.Detail)
-		return r
-	}
-	status, detail := classifyIntermediate(cert, p.now())
-	r.Status, r.Detail = status, joinDetail(detail, meta.Detail)
-	if !r.Status.Stored() {
-		return r
-	}
-	if p.byDER == nil {
-		p.byDER = map[string]bool{}
-		p.bySKI = map[string][]*x509.Certificate{}
-		p.bySubject = map[string][]*x509.Certificate{}
-	}
-	p.certs = append(p.certs, cert)
-	p.byDER[string(cert.Raw)] = true
-	if len(cert.SubjectKeyId) > 0 {
-		p.bySKI[string(cert.SubjectKeyId)] = append(p.bySKI[string(cert.SubjectKeyId)], cert)
-	}
-	p.bySubject[string(cert.RawSubject)] = append(p.bySubject[string(cert.RawSubject)], cert)
-	return r
+	return p.index.Add(cert, source)
 }
 
 // classifyIntermediate is classifyAnchor held to what chain building asks
@@ -111,24 +80,13 @@ func classifyIntermediate(c *x509.Certificate, now time.Time) (CertStatus, strin
 	return status, detail
 }
 
-// Issuers returns the pool certificates that may have issued cert: those
-// whose SubjectKeyId equals cert's AuthorityKeyId or, when none does,
-// those whose subject equals cert's issuer. The caller checks names and
-// signatures.
+// Issuers returns the pool certificates that may have issued cert, by
+// the rule of TrustStore.Issuers. The caller checks names and signatures.
 func (p *IntermediatePool) Issuers(cert *x509.Certificate) []*x509.Certificate {
-	if p == nil || cert == nil {
+	if p == nil {
 		return nil
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	var found []*x509.Certificate
-	if len(cert.AuthorityKeyId) > 0 {
-		found = p.bySKI[string(cert.AuthorityKeyId)]
-	}
-	if len(found) == 0 {
-		found = p.bySubject[string(cert.RawIssuer)]
-	}
-	return append([]*x509.Certificate(nil), found...)
+	return p.index.Issuers(cert)
 }
 
 // Len returns the number of stored certificates.
@@ -136,7 +94,5 @@ func (p *IntermediatePool) Len() int {
 	if p == nil {
 		return 0
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return len(p.certs)
+	return p.index.Len()
 }

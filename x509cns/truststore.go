@@ -32,6 +32,10 @@ type TrustStore struct {
 	// means time.Now. Set it before loading.
 	Now func() time.Time
 
+	// classify decides what a certificate added is; nil means
+	// classifyAnchor. IntermediatePool indexes with classifyIntermediate.
+	classify func(*x509.Certificate, time.Time) (CertStatus, string)
+
 	mu        sync.RWMutex
 	anchors   []*anchor            // insertion order
 	byDER     map[string]*anchor   // key: raw DER
@@ -86,7 +90,11 @@ func (s *TrustStore) add(cert *x509.Certificate, meta AddResult) AddResult {
 		r.Status, r.Detail = StatusDuplicate, joinDetail("same DER already in the store", meta.Detail)
 		return r
 	}
-	status, detail := classifyAnchor(cert, s.now())
+	classify := s.classify
+	if classify == nil {
+		classify = classifyAnchor
+	}
+	status, detail := classify(cert, s.now())
 	r.Status, r.Detail = status, joinDetail(detail, meta.Detail)
 	if !r.Status.Stored() {
 		return r
