@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,6 +23,7 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
 	"github.com/cnsgate/cnsgate/idp/idptest"
+	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -103,12 +103,11 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 // freeAddr returns a loopback address with a port nobody listens on now.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return a
 }
 
 // client returns an HTTPS client trusting the demo TLS CA and presenting

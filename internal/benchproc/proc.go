@@ -2,10 +2,11 @@ package benchproc
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/cnsgate/cnsgate/internal/freeport"
 )
 
 // Status reads the figures of /proc/PID/status given in kB (VmRSS, VmHWM,
@@ -42,10 +43,5 @@ func MiB(b int64) float64 { return float64(b) / (1 << 20) }
 
 // FreeAddr returns a loopback address with a port nobody listens on now.
 func FreeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	return freeport.Addr()
 }

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/internal/freeport"
 )
 
 // RedisStartHint is how a developer starts the Redis the tests expect.
@@ -107,12 +109,11 @@ func redisBinary(t testing.TB, name string) string {
 // freePort returns a loopback port nobody listens on now.
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatalf("finding a spare port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // startRedis starts bin on a spare port in a directory of its own, with the

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -129,12 +129,10 @@ func (e *env) checker(t testing.TB, o Options) *Checker {
 // deadURL is an http URL on a loopback port nobody listens on.
 func deadURL(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	return "http://" + addr + "/dead"
 }
 

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
@@ -143,12 +144,11 @@ func readPEMCert(t testing.TB, path string) *x509.Certificate {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
 
 // opensslPKI issues a good card and a revoked one (keyCompromise) and a

@@ -3,7 +3,6 @@ package registrytest
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -151,10 +151,9 @@ func children(pid int) []int {
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freeport.Port()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return p
 }
