@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-with-servers test-e2e lint fuzz bench clean
+.PHONY: run build image test test-with-servers test-e2e lint fuzz bench clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -17,6 +17,13 @@ run: build
 ## build: the static cnsgate binary in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
+
+## image: the container image localhost/cnsgate:$(VERSION), FROM scratch around
+## the static binary (deploy/container/Containerfile.scratch, with podman);
+## deploy/container/Containerfile is the multi-stage build for machines with a registry
+IMAGE ?= localhost/cnsgate:$(VERSION)
+image: build
+	scripts/image.sh $(BIN) $(IMAGE) $(VERSION)
 
 ## test: the whole check on a fresh machine: installs what is missing
 ## (scripts/test-setup.sh), starts throw-away Redis and PostgreSQL unless
@@ -30,7 +37,7 @@ test: build
 
 # test-with-servers: what `make test` runs once the servers are up.
 test-with-servers: lint
-	$(GO) test -race -count=1 -timeout 30m ./...
+	CNSGATE_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
 	node scripts/e2e-browser.mjs $(BIN)

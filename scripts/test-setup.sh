@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, promtool, node/npm, Chromium with the NSS tools, SoftHSM2
+# nginx, HAProxy, xmlsec1, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
 # with OpenSC and OpenSSL's pkcs11 engine) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
@@ -32,6 +32,9 @@ need promtool prometheus
 need node nodejs
 need npm npm
 need /usr/bin/chromium chromium
+# The container image (deploy TestImageRunsReadOnlyAsNonRoot): rootful podman on runc.
+need podman podman
+need runc runc
 need pk12util libnss3-tools
 # The card in a PKCS#11 token (cmd/cnsgate TestPKCS11CardSignsEveryLogin):
 # SoftHSM2, OpenSC's pkcs11-tool and pkcs11-spy, OpenSSL's pkcs11 engine.
