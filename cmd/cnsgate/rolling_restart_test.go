@@ -93,20 +93,69 @@ func (r *replica) logTail() string {
 	return string(b)
 }
 
-// loginStats counts the logins of the load.
+// loginStats counts the logins of the load, and when and how fast the
+// failed ones failed.
 type loginStats struct {
-	ok, failed atomic.Int64
-	mu         sync.Mutex
-	failures   []string
+	ok, failed  atomic.Int64
+	mu          sync.Mutex
+	failures    []string
+	first, last time.Time     // end of the first and of the last failed login
+	slowest     time.Duration // the longest a failed login took to fail
 }
 
-func (s *loginStats) fail(format string, args ...any) {
+func (s *loginStats) fail(began time.Time, err error) {
 	s.failed.Add(1)
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.failures) < 20 {
-		s.failures = append(s.failures, time.Now().Format("15:04:05.000")+" "+fmt.Sprintf(format, args...))
+	if s.first.IsZero() {
+		s.first = now
 	}
+	s.last = now
+	s.slowest = max(s.slowest, now.Sub(began))
+	if len(s.failures) < 20 {
+		s.failures = append(s.failures, fmt.Sprintf("%s after %s: %v", now.Format("15:04:05.000"), now.Sub(began).Round(time.Millisecond), err))
+	}
+}
+
+// loginLoad is clients citizens logging in through HAProxy without pause.
+type loginLoad struct {
+	stats *loginStats
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+func startLoginLoad(t *testing.T, clients int, caFile string, pair *tls.Certificate, issuer, fiscalCode string) *loginLoad {
+	l := &loginLoad{stats: &loginStats{}, stop: make(chan struct{})}
+	for g := 0; g < clients; g++ {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			tr := citizenTransport(t, caFile, pair)
+			defer tr.CloseIdleConnections()
+			for {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				began := time.Now()
+				if err := fullLogin(tr, issuer, fiscalCode); err != nil {
+					l.stats.fail(began, err)
+				} else {
+					l.stats.ok.Add(1)
+				}
+			}
+		}()
+	}
+	waitFor(t, "the first logins through HAProxy", 10*time.Second, func() bool { return l.stats.ok.Load()+l.stats.failed.Load() >= 8 })
+	return l
+}
+
+// halt stops the load and waits for the logins in flight.
+func (l *loginLoad) halt() {
+	close(l.stop)
+	l.wg.Wait()
 }
 
 // fullLogin is one citizen's login through HAProxy, in a fresh cookie jar:
@@ -137,7 +186,11 @@ func fullLogin(tr *http.Transport, issuer, fiscalCode string) error {
 // in mode http, health checks on /readyz, no redispatch, retries 0), drives
 // a steady stream of full card logins and restarts every replica in turn,
 // twice: SIGTERM, HAProxy marks it DOWN, the process exits, it is started
-// again, /readyz and HAProxy say UP. Not one login may fail.
+// again, /readyz and HAProxy say UP. Not one login may fail. Then, under the
+// same load, one replica is SIGKILLed (a crash: no drain): the logins it
+// held fail cleanly (an answer from HAProxy or a closed connection, not a
+// hang) and failures stop within HAProxy's detection time, fall x inter +
+// timeout check, plus a margin for the logins already in flight.
 func TestRollingRestartBehindHAProxy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three replicas and HAProxy: not in -short")
@@ -199,30 +252,8 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 		waitServers(t, lb, r.name, "UP")
 	}
 
-	stats := &loginStats{}
-	stop := make(chan struct{})
-	var load sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		load.Add(1)
-		go func() {
-			defer load.Done()
-			tr := citizenTransport(t, setup.TLSCAFile, pair)
-			defer tr.CloseIdleConnections()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				if err := fullLogin(tr, cfg.Issuer, card.FiscalCode); err != nil {
-					stats.fail("%v", err)
-				} else {
-					stats.ok.Add(1)
-				}
-			}
-		}()
-	}
-	waitFor(t, "the first logins through HAProxy", 10*time.Second, func() bool { return stats.ok.Load()+stats.failed.Load() >= 8 })
+	load := startLoginLoad(t, 4, setup.TLSCAFile, pair, cfg.Issuer, card.FiscalCode)
+	stats := load.stats
 
 	started := time.Now()
 	var duringDown int64
@@ -233,8 +264,7 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 			duringDown += stats.ok.Load() - before
 		}
 	}
-	close(stop)
-	load.Wait()
+	load.halt()
 	elapsed := time.Since(started)
 
 	ok, failed := stats.ok.Load(), stats.failed.Load()
@@ -252,6 +282,12 @@ func TestRollingRestartBehindHAProxy(t *testing.T) {
 	}
 	checkHAProxyCounters(t, lb, replicas)
 	checkLoginAudit(t, dsn, ok)
+
+	kill := killUnderLoad(t, lb, replicas[1], bin, func() *loginLoad {
+		return startLoginLoad(t, 4, setup.TLSCAFile, pair, cfg.Issuer, card.FiscalCode)
+	})
+	kill.report(t)
+	checkLoginAudit(t, dsn, ok+kill.logins-kill.failed)
 }
 
 // restartReplica takes r through one step of a rolling restart.
@@ -421,5 +457,91 @@ func writeCertKeyPEM(t *testing.T, out, certFile, keyFile string) {
 	}
 	if err := os.WriteFile(out, append(append(c, '\n'), k...), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// HAProxy's health checks in deploy/haproxy/haproxy.cfg: inter 500ms,
+// fall 2, timeout check 500ms. A replica that dies is out of both backends
+// within killDetect; killWindow adds a margin for the logins already in
+// flight and for a loaded CI machine.
+const (
+	killDetect = 2*500*time.Millisecond + 500*time.Millisecond
+	killWindow = killDetect + time.Second
+)
+
+// killResult is what a SIGKILLed replica cost the logins under load.
+type killResult struct {
+	logins, failed  int64
+	detected        time.Duration // SIGKILL → HAProxy shows the replica DOWN
+	firstFail       time.Duration // SIGKILL → the first failed login ended
+	lastFail        time.Duration // SIGKILL → the last failed login ended
+	slowest         time.Duration // the longest a failed login took
+	downLogins      int64         // logins that succeeded while the replica was dead
+	afterRestartOK  int64         // logins after it came back
+	failures        []string
+	afterRestartBad int64
+}
+
+// killUnderLoad SIGKILLs victim while citizens log in, keeps it dead for
+// three seconds, starts it again and waits until HAProxy sends it traffic.
+func killUnderLoad(t *testing.T, lb *haproxy, victim *replica, bin string, start func() *loginLoad) killResult {
+	t.Helper()
+	load := start()
+	time.Sleep(time.Second)
+	before := load.stats.ok.Load()
+	if err := victim.cmd.Process.Kill(); err != nil {
+		t.Fatalf("%s: SIGKILL: %v", victim.name, err)
+	}
+	killed := time.Now()
+	<-victim.exit
+	waitServers(t, lb, victim.name, "DOWN")
+	res := killResult{detected: time.Since(killed)}
+	time.Sleep(3 * time.Second)
+	res.downLogins = load.stats.ok.Load() - before
+	victim.start(t, bin)
+	waitServers(t, lb, victim.name, "UP")
+	okBack, badBack := load.stats.ok.Load(), load.stats.failed.Load()
+	time.Sleep(time.Second)
+	load.halt()
+
+	st := load.stats
+	res.logins, res.failed = st.ok.Load()+st.failed.Load(), st.failed.Load()
+	res.afterRestartOK, res.afterRestartBad = st.ok.Load()-okBack, st.failed.Load()-badBack
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.first.IsZero() {
+		res.firstFail, res.lastFail = st.first.Sub(killed), st.last.Sub(killed)
+	}
+	res.slowest, res.failures = st.slowest, append([]string(nil), st.failures...)
+	return res
+}
+
+// report logs the figures and fails the test when a failure was not clean
+// or came after HAProxy had had time to take the dead replica out.
+func (k killResult) report(t *testing.T) {
+	t.Helper()
+	t.Logf("SIGKILL of one of 3 replicas under load: %d logins, %d failed; HAProxy DOWN after %s; failures ended %s..%s after the kill, the slowest took %s; %d logins while it was dead, %d after it came back",
+		k.logins, k.failed, k.detected.Round(time.Millisecond), k.firstFail.Round(time.Millisecond), k.lastFail.Round(time.Millisecond),
+		k.slowest.Round(time.Millisecond), k.downLogins, k.afterRestartOK)
+	for _, f := range k.failures {
+		t.Logf("failed login: %s", f)
+		if strings.Contains(f, "Timeout exceeded") || strings.Contains(f, "deadline exceeded") {
+			t.Errorf("a login hung until its timeout instead of failing cleanly: %s", f)
+		}
+	}
+	if k.detected > killWindow {
+		t.Errorf("HAProxy took %s to mark the dead replica DOWN, more than fall x inter + timeout check + margin (%s)", k.detected, killWindow)
+	}
+	if k.failed > 0 && k.lastFail > killWindow {
+		t.Errorf("logins still failed %s after the kill, beyond HAProxy's detection time (%s + margin = %s)", k.lastFail, killDetect, killWindow)
+	}
+	if k.slowest > 5*time.Second {
+		t.Errorf("a failed login took %s to fail: not a clean failure", k.slowest)
+	}
+	if k.afterRestartBad != 0 {
+		t.Errorf("%d logins failed after the killed replica came back", k.afterRestartBad)
+	}
+	if k.downLogins < 20 || k.afterRestartOK < 5 {
+		t.Errorf("only %d logins while the replica was dead and %d after: the other replicas did not carry the load", k.downLogins, k.afterRestartOK)
 	}
 }
