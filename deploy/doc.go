@@ -12,4 +12,5 @@
 //	doc.go          this map
 //	tools_test.go   the commands the tests run: podman (scripts/podman.sh), helm built from the Go module proxy
 //	image_test.go   make image's path: the image built FROM scratch, --help, serve and demo with a read-only root
+//	helm_test.go    helm lint and helm template with each values file; the rendered manifests checked
 package deploy
