@@ -13,4 +13,5 @@
 //	tools_test.go   the commands the tests run: podman (scripts/podman.sh), helm built from the Go module proxy
 //	image_test.go   make image's path: the image built FROM scratch, --help, serve and demo with a read-only root
 //	helm_test.go    helm lint and helm template with each values file; the rendered manifests checked
+//	compose_test.go the compose file against the HAProxy front it mounts and the configuration cnsgate loads
 package deploy

@@ -53,8 +53,8 @@ func exampleHAProxyConfig(t *testing.T, f haproxyFront, replicas []replicaAddrs)
 		{"ca-file /etc/haproxy/certs/cnsgate-backend-ca.crt", "ca-file " + f.caFile},
 		{"verifyhost login.example.it", "verifyhost " + f.verifyHost},
 		{"stats socket /run/haproxy/cnsgate.sock", "stats socket " + f.sock},
-		{"source 10.0.0.1\n", "source " + f.publicSource + "\n"},
-		{"source 10.0.0.2\n", "source " + f.cnsSource + "\n"},
+		{"source 10.0.1.1\n", "source " + f.publicSource + "\n"},
+		{"source 10.0.2.1\n", "source " + f.cnsSource + "\n"},
 	} {
 		if !strings.Contains(cfg, r.old) {
 			t.Fatalf("deploy/haproxy/haproxy.cfg has no %q any more: edit this test with it", r.old)
