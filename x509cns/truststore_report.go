@@ -27,6 +27,7 @@ type LoadReport struct {
 	SkippedServices []SkippedService `json:"skipped_services,omitempty"` // tsl: the others, with the reason
 	SignatureOK     bool             `json:"signature_ok"`               // tsl: the signature was verified
 	Signer          string           `json:"signer,omitempty"`           // tsl: subject of the configured signer
+	Scheme          *TSLScheme       `json:"scheme,omitempty"`           // tsl: sequence number, issue and next-update times
 
 	Certificates int `json:"certificates"` // candidate certificates seen (parsed or not)
 	Loaded       int `json:"loaded"`       // stored in the TrustStore (usable, expired, not yet valid)

@@ -81,6 +81,11 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 	if err != nil {
 		return nil, err
 	}
+	scheme, err := parseTSLScheme(root)
+	if err != nil {
+		return nil, err
+	}
+	rep.Scheme = scheme
 	for _, p := range selectTSLServices(parseTSLServices(root), opts, rep) {
 		rep.record(addDER(p.der, p.err, p.meta, s.add))
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tslFixture holds the real CA certificates of testdata/certs and the
@@ -187,4 +188,41 @@ func FuzzTSLLoad(f *testing.F) {
 			t.Fatalf("report %+v disagrees with the store (%d)", rep, s.Len())
 		}
 	})
+}
+
+// TestTSLScheme: the list's own sequence number and times are read, and a
+// list without them (which could not be told from an older issue) is
+// refused with the element named.
+func TestTSLScheme(t *testing.T) {
+	f := newTSLFixture(t)
+	plain := tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build()
+	rep, err := NewTrustStore().LoadTSL(plain, TSLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := rep.Scheme; sc == nil || sc.SequenceNumber != 17 || !sc.IssuedAt.Equal(time.Date(2018, 12, 14, 10, 0, 0, 0, time.UTC)) ||
+		!sc.NextUpdate.Equal(time.Date(2019, 6, 14, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("scheme: %+v", rep.Scheme)
+	}
+	for _, tc := range []struct{ name, old, new, errText string }{
+		{"fail/no-sequence-number", "<tsl:TSLSequenceNumber>17</tsl:TSLSequenceNumber>", "", `TSLSequenceNumber ""`},
+		{"fail/sequence-number-zero", ">17<", ">0<", `TSLSequenceNumber "0"`},
+		{"fail/issue-time-not-a-time", "2018-12-14T10:00:00Z", "14/12/2018", `ListIssueDateTime "14/12/2018"`},
+		{"fail/next-update-not-a-time", "2019-06-14T10:00:00Z", "soon", `NextUpdate "soon"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(string(plain), tc.old, tc.new, 1)
+			if doc == string(plain) {
+				t.Fatalf("%q not in the document", tc.old)
+			}
+			s := NewTrustStore()
+			_, err := s.LoadTSL([]byte(doc), TSLOptions{})
+			if !errors.Is(err, ErrTSLInvalid) || !strings.Contains(err.Error(), tc.errText) {
+				t.Fatalf("err = %v, want ErrTSLInvalid with %q", err, tc.errText)
+			}
+			if s.Len() != 0 {
+				t.Fatalf("%d anchors added from a refused list", s.Len())
+			}
+		})
+	}
 }
