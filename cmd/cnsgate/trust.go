@@ -6,6 +6,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 // trustSet is what loading the trust configuration produced.
@@ -16,8 +17,16 @@ type trustSet struct {
 	usable    int                   // anchors valid now, over every report
 }
 
-// loadTrust builds the trust store and the validator from the trust section.
+// loadTrust builds the trust store and the validator from the trust
+// section, with the cached list of trust.tsl_url when there is one: what
+// the commands that do not fetch (check-config, inspect) see.
 func loadTrust(t config.Trust) (*trustSet, error) {
+	return loadTrustWith(t, cachedTSL(t))
+}
+
+// loadTrustWith builds the trust store and the validator from the trust
+// section and tsl, the list of trust.tsl_url in use (nil for none).
+func loadTrustWith(t config.Trust, tsl *tslsync.List) (*trustSet, error) {
 	store := x509cns.NewTrustStore()
 	var reports []*x509cns.LoadReport
 	for _, dir := range t.CADirs {
@@ -27,27 +36,27 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		}
 		reports = append(reports, rep)
 	}
+	signer, err := readTSLSigner(t)
+	if err != nil {
+		return nil, err
+	}
 	if t.TSLFile != "" {
 		data, err := os.ReadFile(t.TSLFile)
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
-		var opts x509cns.TSLOptions
-		if t.TSLSignerFile != "" {
-			raw, err := os.ReadFile(t.TSLSignerFile)
-			if err != nil {
-				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
-			}
-			certs, err := x509cns.ParseCertificates(raw)
-			if err != nil {
-				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
-			}
-			opts.Signer = certs[0]
-		}
-		rep, err := store.LoadTSL(data, opts)
+		rep, err := store.LoadTSL(data, x509cns.TSLOptions{Signer: signer})
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
+		reports = append(reports, rep)
+	}
+	if tsl != nil {
+		rep, err := store.LoadTSL(tsl.Data, x509cns.TSLOptions{Signer: signer, MaxSize: t.TSLMaxBytes})
+		if err != nil { // verified by the syncer with the same signer: only a signer expired since
+			return nil, fmt.Errorf("trust: tsl_url: %w", err)
+		}
+		rep.Source = fmt.Sprintf("TSL %s (sequence %d, from the %s)", t.TSLURL, rep.Scheme.SequenceNumber, tsl.Source)
 		reports = append(reports, rep)
 	}
 	pool, poolReports, err := loadIntermediates(t.IntermediateDirs)
@@ -55,7 +64,7 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		return nil, err
 	}
 	if store.Len() == 0 {
-		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
+		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s %s", t.CADirs, t.TSLFile, t.TSLURL)
 	}
 	policy, err := policyFromConfig(t)
 	if err != nil {
