@@ -36,7 +36,10 @@ type LoadReport struct {
 	Repaired     int `json:"repaired"`     // parsed only after repairing a non-DER encoding
 
 	Entries []AddResult `json:"entries"` // one per candidate certificate
-	Notes   []string    `json:"notes,omitempty"`
+	// Intermediates are the TSL certificates routed to the intermediate
+	// pool (TSLOptions.Intermediates), not counted above.
+	Intermediates []AddResult `json:"intermediates,omitempty"`
+	Notes         []string    `json:"notes,omitempty"`
 }
 
 // SkippedService is a TSL service whose certificates were not loaded.
@@ -110,6 +113,9 @@ func (r *LoadReport) Summary() string {
 		}
 	}
 	fmt.Fprintf(&b, "; %d stored", r.Loaded)
+	if len(r.Intermediates) > 0 {
+		fmt.Fprintf(&b, "; %d sub-CAs of listed roots kept as intermediates", len(r.Intermediates))
+	}
 	if r.Repaired > 0 {
 		fmt.Fprintf(&b, "; %d parsed after repairing a non-DER encoding", r.Repaired)
 	}

@@ -46,6 +46,13 @@ type TSLOptions struct {
 	Signer *x509.Certificate
 	// MaxSize bounds the document in bytes; 0 means DefaultTSLMaxSize.
 	MaxSize int64
+	// Intermediates, when set, receives the certificates of kept services
+	// that a self-issued certificate of the same list issued (by name):
+	// the CIE SUBCA1 listed beside the CIE root. There they complete a
+	// chain below the root, whose revocation of them is then checked, and
+	// are never anchors. Without it (and for a sub-CA whose root the list
+	// does not hold) every certificate is an anchor.
+	Intermediates *IntermediatePool
 	// KeepWithdrawn also loads services whose current status withdraws
 	// them (see withdrawnStatuses); by default they are skipped.
 	KeepWithdrawn bool
@@ -86,7 +93,11 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 		return nil, err
 	}
 	rep.Scheme = scheme
-	for _, p := range selectTSLServices(parseTSLServices(root), opts, rep) {
+	todo := selectTSLServices(parseTSLServices(root), opts, rep)
+	if opts.Intermediates != nil {
+		todo = routeIntermediates(todo, opts.Intermediates, rep)
+	}
+	for _, p := range todo {
 		rep.record(addDER(p.der, p.err, p.meta, s.add))
 	}
 	return rep, nil

@@ -2,6 +2,7 @@ package x509cns
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
@@ -225,4 +226,47 @@ func TestTSLScheme(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTSLIntermediates: with a pool, the CIE SUBCA1 listed beside the CIE
+// root goes to the pool, not the anchors; the self-signed CAs stay
+// anchors; without a pool both are anchors, as before.
+func TestTSLIntermediates(t *testing.T) {
+	f := newTSLFixture(t)
+	doc := tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build()
+	store, pool := NewTrustStore(), NewIntermediatePool()
+	store.Now, pool.Now = func() time.Time { return t2018 }, func() time.Time { return t2018 }
+	rep, err := store.LoadTSL(doc, TSLOptions{Intermediates: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := parseTestCert(t, readTestDER(t, "cie-subca1.pem"))
+	root := parseTestCert(t, readTestDER(t, "cie-root.pem"))
+	if store.Contains(sub) || !store.Contains(root) || pool.Len() != 1 || len(rep.Intermediates) != 1 || rep.Loaded != 3 {
+		t.Fatalf("anchors %d (sub-CA among them: %v), pool %d, report %d intermediates, %d loaded",
+			store.Len(), store.Contains(sub), pool.Len(), len(rep.Intermediates), rep.Loaded)
+	}
+	if e := rep.Intermediates[0]; e.Status != StatusUsable || !strings.Contains(e.Detail, "a root of the same list") {
+		t.Fatalf("intermediate entry: %+v", e)
+	}
+	if !strings.Contains(rep.Summary(), "1 sub-CAs of listed roots kept as intermediates") {
+		t.Fatalf("summary: %s", rep.Summary())
+	}
+	if got := pool.Issuers(&x509.Certificate{RawIssuer: sub.RawSubject, AuthorityKeyId: sub.SubjectKeyId}); len(got) != 1 {
+		t.Fatalf("the pool does not offer the sub-CA as an issuer: %d", len(got))
+	}
+	plain := NewTrustStore()
+	plain.Now = store.Now
+	if _, err := plain.LoadTSL(doc, TSLOptions{}); err != nil || !plain.Contains(sub) {
+		t.Fatalf("without a pool the sub-CA is not an anchor: %v", err)
+	}
+}
+
+func parseTestCert(t *testing.T, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

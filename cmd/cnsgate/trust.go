@@ -27,7 +27,7 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 // loadTrustWith builds the trust store and the validator from the trust
 // section and tsl, the list of trust.tsl_url in use (nil for none).
 func loadTrustWith(t config.Trust, tsl *tslsync.List) (*trustSet, error) {
-	store := x509cns.NewTrustStore()
+	store, pool := x509cns.NewTrustStore(), x509cns.NewIntermediatePool()
 	var reports []*x509cns.LoadReport
 	for _, dir := range t.CADirs {
 		rep, err := store.LoadPEMDir(dir)
@@ -45,21 +45,21 @@ func loadTrustWith(t config.Trust, tsl *tslsync.List) (*trustSet, error) {
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
-		rep, err := store.LoadTSL(data, x509cns.TSLOptions{Signer: signer})
+		rep, err := store.LoadTSL(data, x509cns.TSLOptions{Signer: signer, Intermediates: pool})
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
 		reports = append(reports, rep)
 	}
 	if tsl != nil {
-		rep, err := store.LoadTSL(tsl.Data, x509cns.TSLOptions{Signer: signer, MaxSize: t.TSLMaxBytes})
+		rep, err := store.LoadTSL(tsl.Data, x509cns.TSLOptions{Signer: signer, MaxSize: t.TSLMaxBytes, Intermediates: pool})
 		if err != nil { // verified by the syncer with the same signer: only a signer expired since
 			return nil, fmt.Errorf("trust: tsl_url: %w", err)
 		}
 		rep.Source = fmt.Sprintf("TSL %s (sequence %d, from the %s)", t.TSLURL, rep.Scheme.SequenceNumber, tsl.Source)
 		reports = append(reports, rep)
 	}
-	pool, poolReports, err := loadIntermediates(t.IntermediateDirs)
+	poolReports, err := loadIntermediates(pool, t.IntermediateDirs)
 	if err != nil {
 		return nil, err
 	}
@@ -81,19 +81,19 @@ func loadTrustWith(t config.Trust, tsl *tslsync.List) (*trustSet, error) {
 	return ts, nil
 }
 
-// loadIntermediates loads trust.intermediate_dirs: CA certificates that
-// may complete a presented chain but are not anchors.
-func loadIntermediates(dirs []string) (*x509cns.IntermediatePool, []*x509cns.LoadReport, error) {
-	pool := x509cns.NewIntermediatePool()
+// loadIntermediates adds trust.intermediate_dirs to pool: CA certificates
+// that may complete a presented chain but are not anchors. The sub-CAs a
+// trusted list holds beside their root are already there.
+func loadIntermediates(pool *x509cns.IntermediatePool, dirs []string) ([]*x509cns.LoadReport, error) {
 	var reports []*x509cns.LoadReport
 	for _, dir := range dirs {
 		rep, err := pool.LoadPEMDir(dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
+			return nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
 		}
 		reports = append(reports, rep)
 	}
-	return pool, reports, nil
+	return reports, nil
 }
 
 // requireUsable is the serving rule: expired anchors are kept (inspect

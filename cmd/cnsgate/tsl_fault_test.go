@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -50,6 +51,26 @@ func (ls *tslServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write(body)
+}
+
+// withTSLURL writes signer's certificate next to the demo configuration
+// and returns the configuration fetching the trusted list from url every
+// second (1s fetch timeout), with the cache file it names.
+func withTSLURL(t *testing.T, setup *demo.Setup, y, url string, signer *cnstest.TSLSigner) (string, string) {
+	t.Helper()
+	dir := filepath.Dir(setup.ConfigFile)
+	signerFile := filepath.Join(dir, "tsl-signer.pem")
+	if err := os.WriteFile(signerFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signer.Cert.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cacheFile := filepath.Join(dir, "tsl-it.xml")
+	if !caDirsLine.MatchString(y) {
+		t.Fatalf("the demo config has no trust.ca_dirs line:\n%s", y)
+	}
+	return caDirsLine.ReplaceAllStringFunc(y, func(l string) string {
+		return l + fmt.Sprintf("\n  tsl_url: %q\n  tsl_signer_file: %q\n  tsl_cache_file: %q\n  tsl_refresh: 1s\n  tsl_fetch_timeout: 1s",
+			url, signerFile, cacheFile)
+	}), cacheFile
 }
 
 // waitWithin polls cond every 50 ms until it holds or within is over.
@@ -118,17 +139,9 @@ func TestServeTrustedListFromURL(t *testing.T) {
 	defer ls.Close()
 	var cacheFile string
 	s := startServerSetup(t, func(setup *demo.Setup, y string) string {
-		dir := filepath.Dir(setup.ConfigFile)
-		signerFile := filepath.Join(dir, "tsl-signer.pem")
-		if err := os.WriteFile(signerFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signer.Cert.Raw}), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		cacheFile = filepath.Join(dir, "tsl-it.xml")
 		y = strings.Replace(y, "mode: crl_then_ocsp", "mode: none", 1)
-		return caDirsLine.ReplaceAllStringFunc(y, func(l string) string {
-			return l + fmt.Sprintf("\n  tsl_url: %q\n  tsl_signer_file: %q\n  tsl_cache_file: %q\n  tsl_refresh: 1s\n  tsl_fetch_timeout: 1s",
-				ls.URL+"/TL/TSL-IT.xml", signerFile, cacheFile)
-		})
+		y, cacheFile = withTSLURL(t, setup, y, ls.URL+"/TL/TSL-IT.xml", signer)
+		return y
 	})
 	card := ca.MustIssueCard(cnstest.CardOptions{})
 	pair := card.TLSCertificate()
@@ -219,4 +232,62 @@ func TestServeTrustedListFromURL(t *testing.T) {
 	if a := s2.metric(t, "cnsgate_trust_tsl_anchors"); a != 1 {
 		t.Errorf("after the restart: anchors %v", a)
 	}
+}
+
+// TestServeCIELeafAloneWithTrustedList: AgID lists the CIE root and its
+// SUBCA1 side by side. Fetched from tsl_url, SUBCA1 becomes an
+// intermediate below the root (not an anchor), so a CIE card presented
+// without it logs in, with revocation on: SUBCA1 is checked against the
+// root's CRL as a chain member.
+func TestServeCIELeafAloneWithTrustedList(t *testing.T) {
+	signer, err := cnstest.NewTSLSigner("AgID TSL signer (test)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := &tslServer{}
+	ls.Server = httptest.NewServer(ls)
+	defer ls.Close()
+	s := startServerSetup(t, func(setup *demo.Setup, y string) string {
+		_, sub := cieChain(t, setup)
+		root := demoCA(t, setup, sub.Issuer.CommonName)
+		doc, err := signer.Sign(cnstest.TrustedList{ID: "tsl-it", Sequence: 1, Providers: []cnstest.TSLProvider{
+			{Name: "Ministero dell'Interno", Services: []cnstest.TSLService{
+				{Type: cnstest.TSLServiceIdV, Name: "CIE", Status: cnstest.TSLStatusRecognised, Certs: []*x509.Certificate{root, sub}}}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls.set(doc, 0, false)
+		y, _ = withTSLURL(t, setup, y, ls.URL+"/TL/TSL-IT.xml", signer)
+		return y
+	})
+	card, _ := cieChain(t, s.setup)
+	if v, _ := cnsLogin(t, s.client(t, loadCard(t, leafOnly(card)), nil), s.b.CNS); v.Verdict != "accepted" || v.Identity.FiscalCode != card.FiscalCode {
+		t.Fatalf("/cns/check, CIE leaf alone: %+v", v)
+	}
+	requireLogLine(t, s, "trust store loaded", "TSL "+ls.URL, "1 sub-CAs of listed roots kept as intermediates")
+	if n := s.metric(t, `cnsgate_revocation_checks_total{method="crl",result="good"}`); n < 2 {
+		t.Fatalf("CRL checks %v: the card and SUBCA1 should both be checked", n)
+	}
+}
+
+// demoCA returns the CA certificate of the demo's trust directory whose
+// subject CN is cn.
+func demoCA(t *testing.T, setup *demo.Setup, cn string) *x509.Certificate {
+	t.Helper()
+	entries, err := os.ReadDir(setup.TrustDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(setup.TrustDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs, err := x509cns.ParseCertificates(data)
+		if err == nil && certs[0].Subject.CommonName == cn {
+			return certs[0]
+		}
+	}
+	t.Fatalf("no CA %q in %s", cn, setup.TrustDir)
+	return nil
 }

@@ -156,9 +156,11 @@ func outcomeOf(ctx context.Context, err error) string {
 // signature by the signer, structure, services; it must yield at least one
 // anchor usable now.
 func (s *Syncer) verify(data []byte, source string) (*List, string, error) {
-	scratch := x509cns.NewTrustStore()
-	scratch.Now = s.o.Now
-	rep, err := scratch.LoadTSL(data, s.o.TSL)
+	scratch, pool := x509cns.NewTrustStore(), x509cns.NewIntermediatePool()
+	scratch.Now, pool.Now = s.o.Now, s.o.Now
+	opts := s.o.TSL
+	opts.Intermediates = pool
+	rep, err := scratch.LoadTSL(data, opts)
 	switch {
 	case errors.Is(err, x509cns.ErrTSLSignature):
 		return nil, OutcomeBadSignature, err
