@@ -111,6 +111,9 @@ func checkTSLSignature(root *etree.Element, signer *x509.Certificate, now time.T
 		rep.Notes = append(rep.Notes, "signature not checked: no TSL signer configured")
 		return root, nil
 	}
+	if err := signatureFirst(root); err != nil {
+		return nil, err
+	}
 	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{
 		Roots: []*x509.Certificate{signer},
 	})
@@ -125,6 +128,33 @@ func checkTSLSignature(root *etree.Element, signer *x509.Certificate, now time.T
 	}
 	rep.SignatureOK, rep.Signer = true, signer.Subject.String()
 	return signed, nil
+}
+
+// signatureFirst moves the enveloped signature, which must be the one
+// ds:Signature child of root, to be root's first child. goxmldsig (v1.6.1)
+// searches the signature depth first within a fixed budget of 1000
+// elements and gives up ("traversal limit reached") on a list whose
+// signature comes after more: AgID's, like every trusted list, signs at
+// the end of tens of thousands. The move changes nothing signed: the
+// enveloped-signature transform removes the element wherever it is, and
+// the text around its old place stays as it was.
+func signatureFirst(root *etree.Element) error {
+	var sigs []*etree.Element
+	for _, c := range root.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == dsig.Namespace {
+			sigs = append(sigs, c)
+		}
+	}
+	switch len(sigs) {
+	case 0:
+		return fmt.Errorf("%w: no ds:Signature element as a child of TrustServiceStatusList", ErrTSLSignature)
+	case 1:
+	default:
+		return fmt.Errorf("%w: %d ds:Signature elements as children of TrustServiceStatusList, want one", ErrTSLSignature, len(sigs))
+	}
+	root.RemoveChild(sigs[0])
+	root.InsertChildAt(0, sigs[0])
+	return nil
 }
 
 // pendingCert is a certificate of a kept service, still to be added.

@@ -25,7 +25,7 @@ type listServer struct {
 	requests atomic.Int32
 }
 
-func newListServer(t *testing.T) *listServer {
+func newListServer(t testing.TB) *listServer {
 	ls := &listServer{}
 	ls.Server = httptest.NewServer(http.HandlerFunc(ls.serve))
 	t.Cleanup(ls.Close)
