@@ -270,3 +270,20 @@ func parseTestCert(t *testing.T, der []byte) *x509.Certificate {
 	}
 	return c
 }
+
+// TestTSLTwoSignaturesRefused: a list carrying a second ds:Signature
+// beside its own is refused, whichever of the two would verify.
+func TestTSLTwoSignaturesRefused(t *testing.T) {
+	f := newTSLFixture(t)
+	signed := string(signTSL(t, tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build(), f.signerA.key, f.signerA.cert))
+	i, j := strings.Index(signed, "<ds:Signature"), strings.Index(signed, "</ds:Signature>")
+	if i < 0 || j < 0 {
+		t.Fatalf("no ds:Signature in the signed list")
+	}
+	sig := signed[i : j+len("</ds:Signature>")]
+	doubled := signed[:i] + sig + signed[i:]
+	_, err := NewTrustStore().LoadTSL([]byte(doubled), TSLOptions{Signer: f.signerA.cert})
+	if !errors.Is(err, ErrTSLSignature) || !strings.Contains(err.Error(), "2 ds:Signature elements") {
+		t.Fatalf("err = %v", err)
+	}
+}
