@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -290,4 +291,56 @@ func demoCA(t *testing.T, setup *demo.Setup, cn string) *x509.Certificate {
 	}
 	t.Fatalf("no CA %q in %s", cn, setup.TrustDir)
 	return nil
+}
+
+// TestCheckConfigFetchesTrustedList: check-config fetches and verifies the
+// list of tsl_url as serve would start with it, writes no cache file, and
+// reports a list server that fails without failing when other anchors
+// serve.
+func TestCheckConfigFetchesTrustedList(t *testing.T) {
+	ca, err := cnstest.NewRegionalCA("Sardegna")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := cnstest.NewTSLSigner("AgID TSL signer (test)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := signer.Sign(cnstest.TrustedList{ID: "tsl-it", Sequence: 7, Providers: []cnstest.TSLProvider{{Name: "Regione Sardegna", Services: []cnstest.TSLService{
+		{Type: cnstest.TSLServiceIdV, Name: "Regione Sardegna - CA Cittadini", Status: cnstest.TSLStatusGranted, Certs: []*x509.Certificate{ca.Cert}}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := &tslServer{body: doc}
+	ls.Server = httptest.NewServer(ls)
+	defer ls.Close()
+	setup, err := demo.Prepare(t.TempDir(), demo.DefaultPorts, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(setup.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, cacheFile := withTSLURL(t, setup, string(raw), ls.URL+"/TL/TSL-IT.xml", signer)
+	if err := os.WriteFile(setup.ConfigFile, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	checkConfig := func() string {
+		var out, errb strings.Builder
+		if code := run(context.Background(), []string{"check-config", "--config", setup.ConfigFile}, &out, &errb); code != 0 {
+			t.Fatalf("check-config: exit %d\n%s%s", code, out.String(), errb.String())
+		}
+		return out.String()
+	}
+	if out := checkConfig(); !strings.Contains(out, "trust: TSL "+ls.URL+"/TL/TSL-IT.xml (sequence 7, from the url): 1 certificates from 1 of 1 services: 1 usable anchors now") {
+		t.Fatalf("check-config does not report the fetched list:\n%s", out)
+	}
+	if _, err := os.Stat(cacheFile); err == nil {
+		t.Fatal("check-config wrote the cache file")
+	}
+	ls.set(nil, http.StatusBadGateway, false)
+	if out := checkConfig(); !strings.Contains(out, "trust: tsl_url: no list in the cache and none fetched: trusted list http_error: HTTP 502 Bad Gateway") {
+		t.Fatalf("check-config does not report the failing list server:\n%s", out)
+	}
 }
