@@ -209,13 +209,18 @@ func serviceCerts(svc tslService) []pendingCert {
 	return out
 }
 
+// maxTSLDepth bounds the nesting of a trusted list's elements. A real list
+// nests about 12 deep; the XML signature code walks the tree recursively,
+// and a document nested millions deep would exhaust the stack.
+const maxTSLDepth = 64
+
 // checkPlainXML tokenizes the whole document with encoding/xml (strict, no
 // charset conversion: a trusted list is UTF-8) and refuses any directive:
 // <!DOCTYPE>, and with it every entity declaration, so no entity expansion
 // ("billion laughs") or external entity can happen further on.
 func checkPlainXML(data []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(data))
-	elements := 0
+	elements, depth := 0, 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -229,6 +234,11 @@ func checkPlainXML(data []byte) error {
 			return fmt.Errorf("DOCTYPE and entity declarations are refused (<!%.20s...>)", t)
 		case xml.StartElement:
 			elements++
+			if depth++; depth > maxTSLDepth {
+				return fmt.Errorf("elements nested more than %d deep (a trusted list needs about 12)", maxTSLDepth)
+			}
+		case xml.EndElement:
+			depth--
 		}
 	}
 	if elements == 0 {

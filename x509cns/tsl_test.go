@@ -79,6 +79,7 @@ func TestTSLLoad(t *testing.T) {
 		{name: "fail/garbage", doc: []byte("\x00\x01 this is not XML <<"), wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/truncated", doc: plain[:len(plain)/2], wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/empty", doc: nil, wantErr: ErrTSLInvalid, errText: "no XML element"},
+		{name: "fail/nested-too-deep", doc: []byte(strings.Repeat("<a>", 100000) + strings.Repeat("</a>", 100000)), wantErr: ErrTSLInvalid, errText: "nested more than 64 deep"},
 		{name: "fail/latin1-declared", doc: []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><a/>`), wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/not-a-tsl", doc: []byte(`<html><body/></html>`), wantErr: ErrTSLInvalid, errText: "root element"},
 		{name: "fail/wrong-namespace", doc: tslDoc{prefix: "tsl", ns: "urn:example:other", services: f.services}.build(), wantErr: ErrTSLInvalid, errText: "root element"},
