@@ -173,15 +173,16 @@ func TestTSLLoadHistoryAndIssuers(t *testing.T) {
 
 // FuzzTSLLoad: whatever the input, LoadTSL neither panics nor half-loads.
 func FuzzTSLLoad(f *testing.F) {
-	f.Add([]byte(`<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#"><tsl:TrustServiceProviderList><tsl:TrustServiceProvider><tsl:TSPServices><tsl:TSPService><tsl:ServiceInformation><tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/IdV</tsl:ServiceTypeIdentifier><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>MIIB</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity></tsl:ServiceInformation></tsl:TSPService></tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList></tsl:TrustServiceStatusList>`))
+	f.Add([]byte(`<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#"><tsl:SchemeInformation><tsl:TSLSequenceNumber>3</tsl:TSLSequenceNumber><tsl:ListIssueDateTime>2018-12-14T10:00:00Z</tsl:ListIssueDateTime><tsl:NextUpdate><tsl:dateTime>2019-06-14T10:00:00Z</tsl:dateTime></tsl:NextUpdate></tsl:SchemeInformation><tsl:TrustServiceProviderList><tsl:TrustServiceProvider><tsl:TSPServices><tsl:TSPService><tsl:ServiceInformation><tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/IdV</tsl:ServiceTypeIdentifier><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>MIIB</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity></tsl:ServiceInformation></tsl:TSPService></tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList></tsl:TrustServiceStatusList>`))
 	f.Add([]byte(`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`))
 	f.Add([]byte("<a><b></a>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := NewTrustStore()
 		s.Now = fixedNow(t2018)
-		rep, err := s.LoadTSL(data, TSLOptions{})
+		pool := NewIntermediatePool()
+		rep, err := s.LoadTSL(data, TSLOptions{Intermediates: pool})
 		if err != nil {
-			if s.Len() != 0 {
+			if s.Len() != 0 || pool.Len() != 0 {
 				t.Fatalf("refused list loaded %d anchors", s.Len())
 			}
 			return
