@@ -18,6 +18,9 @@ const (
 	DefaultCRLGrace         = time.Hour
 	DefaultCRLMaxBytes      = 64 << 20
 	DefaultCRLFetchTimeout  = 30 * time.Second
+	DefaultTSLRefresh       = 12 * time.Hour
+	DefaultTSLFetchTimeout  = 30 * time.Second
+	DefaultTSLMaxBytes      = 16 << 20
 	DefaultIdleTimeout      = 15 * time.Minute
 	DefaultAbsoluteTimeout  = 8 * time.Hour
 	DefaultSQLiteDSN        = "file:cnsgate.db"
@@ -78,6 +81,11 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Trust.MaxIntermediates == 0 {
 		c.Trust.MaxIntermediates = DefaultMaxIntermediates
+	}
+	setDuration(&c.Trust.TSLRefresh, DefaultTSLRefresh)
+	setDuration(&c.Trust.TSLFetchTimeout, DefaultTSLFetchTimeout)
+	if c.Trust.TSLMaxBytes == 0 {
+		c.Trust.TSLMaxBytes = DefaultTSLMaxBytes
 	}
 
 	r := &c.Revocation

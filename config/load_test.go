@@ -260,7 +260,7 @@ func TestEmptyDocumentGivesDefaults(t *testing.T) {
 			"option 'cns_origin' is required",
 			"tls: option 'cert_file' is required",
 			"tls: option 'key_file' is required",
-			"trust: one of the options 'ca_dirs' or 'tsl_file' is required",
+			"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
 		}
 		if !slices.Equal(got, want) {
 			t.Errorf("%q: got %q", doc, got)

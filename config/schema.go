@@ -61,6 +61,24 @@ type Trust struct {
 	CADirs        []string `yaml:"ca_dirs"`         // directories of PEM/DER CA certificates
 	TSLFile       string   `yaml:"tsl_file"`        // ETSI TS 119 612 trusted list (TSL-IT.xml)
 	TSLSignerFile string   `yaml:"tsl_signer_file"` // certificate that must have signed the trusted list
+	// TSLURL is where AgID publishes the trusted list (e.g.
+	// https://eidas.agid.gov.it/TL/TSL-IT.xml): fetched at start and every
+	// TSLRefresh, its CAs join the other anchors. A list whose signature
+	// does not verify with tsl_signer_file (required with it), that is an
+	// older issue or that cannot be had keeps the last good one. Default
+	// empty: not fetched.
+	TSLURL string `yaml:"tsl_url"`
+	// TSLCacheFile keeps the last good list fetched from TSLURL, so that a
+	// start with the URL down has it. Required with tsl_url.
+	TSLCacheFile string `yaml:"tsl_cache_file"`
+	// TSLRefresh is the time between fetches (less a jitter of up to a
+	// tenth); after a failure the next try comes after a quarter of it, at
+	// most 15 minutes. Default 12h.
+	TSLRefresh Duration `yaml:"tsl_refresh"`
+	// TSLFetchTimeout bounds a whole fetch, body included. Default 30s.
+	TSLFetchTimeout Duration `yaml:"tsl_fetch_timeout"`
+	// TSLMaxBytes bounds the fetched list. Default 16 MiB.
+	TSLMaxBytes int64 `yaml:"tsl_max_bytes"`
 	// IntermediateDirs are directories of PEM/DER CA certificates that are
 	// not trust anchors but may complete a chain a client presented
 	// without them (a CIE card sent without its SUBCA1). Default empty.

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 )
@@ -79,8 +80,8 @@ func (t TLS) validate(p *problems) {
 }
 
 func (t Trust) validate(p *problems) {
-	if len(t.CADirs) == 0 && t.TSLFile == "" {
-		p.add("trust", "one of the options 'ca_dirs' or 'tsl_file' is required")
+	if len(t.CADirs) == 0 && t.TSLFile == "" && t.TSLURL == "" {
+		p.add("trust", "one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required")
 	}
 	for i, d := range t.CADirs {
 		if d == "" {
@@ -88,9 +89,10 @@ func (t Trust) validate(p *problems) {
 		}
 	}
 	existingDirs(p, "trust", "intermediate_dirs", t.IntermediateDirs)
-	if t.TSLSignerFile != "" && t.TSLFile == "" {
-		p.add("trust", "option 'tsl_signer_file' is set but 'tsl_file' is not")
+	if t.TSLSignerFile != "" && t.TSLFile == "" && t.TSLURL == "" {
+		p.add("trust", "option 'tsl_signer_file' is set but neither 'tsl_file' nor 'tsl_url' is")
 	}
+	t.validateTSLURL(p)
 	for _, oid := range t.Policies {
 		if !validOID(oid) {
 			p.add("trust", "option 'policies' has an item '%s' that is not an object identifier such as '1.3.76.16.2.1'", oid)
@@ -101,6 +103,33 @@ func (t Trust) validate(p *problems) {
 	}
 	if t.MaxIntermediates < 1 || t.MaxIntermediates > MaxIntermediatesLimit {
 		p.add("trust", "option 'max_intermediates' must be between 1 and %d but it's configured as '%d'", MaxIntermediatesLimit, t.MaxIntermediates)
+	}
+}
+
+// validateTSLURL checks the options of the fetched trusted list.
+func (t Trust) validateTSLURL(p *problems) {
+	const s = "trust"
+	positive(p, s, "tsl_refresh", t.TSLRefresh)
+	positive(p, s, "tsl_fetch_timeout", t.TSLFetchTimeout)
+	if t.TSLMaxBytes <= 0 {
+		p.add(s, "option 'tsl_max_bytes' must be positive but it's configured as '%d'", t.TSLMaxBytes)
+	}
+	if t.TSLURL == "" {
+		if t.TSLCacheFile != "" {
+			p.add(s, "option 'tsl_cache_file' is set but 'tsl_url' is not")
+		}
+		return
+	}
+	if u, err := url.Parse(t.TSLURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		p.add(s, "option 'tsl_url' must be an http(s) URL with a host and no credentials, such as 'https://eidas.agid.gov.it/TL/TSL-IT.xml', but it's configured as '%s'", t.TSLURL)
+	}
+	if t.TSLSignerFile == "" {
+		p.add(s, "option 'tsl_signer_file' is required when 'tsl_url' is set: a list fetched from the network is trusted for its signature only")
+	}
+	if t.TSLCacheFile == "" {
+		p.add(s, "option 'tsl_cache_file' is required when 'tsl_url' is set: the last good list must outlive a restart while the URL is down")
+	} else if fi, err := os.Stat(filepath.Dir(t.TSLCacheFile)); err != nil || !fi.IsDir() {
+		p.add(s, "option 'tsl_cache_file' names '%s', whose directory does not exist", t.TSLCacheFile)
 	}
 }
 

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/asn1"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -92,14 +93,39 @@ func TestValidate(t *testing.T) {
 			"trust: option 'intermediate_dirs' has an item 'testdata-missing-dir' that cannot be read: no such file or directory",
 			"trust: option 'intermediate_dirs' has an item 'validate_test.go' that is not a directory"}},
 		{"fail/no-trust-source", func(c *Config) { c.Trust.CADirs = nil }, []string{
-			"trust: one of the options 'ca_dirs' or 'tsl_file' is required"}},
+			"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required"}},
+		{"ok/tsl-url", func(c *Config) {
+			c.Trust.CADirs = nil
+			c.Trust.TSLURL = "https://eidas.agid.gov.it/TL/TSL-IT.xml"
+			c.Trust.TSLSignerFile = "agid.pem"
+			c.Trust.TSLCacheFile = filepath.Join(os.TempDir(), "tsl-it.xml")
+		}, nil},
+		{"fail/tsl-url", func(c *Config) {
+			c.Trust.TSLURL = "ftp://user:pw@agid/TSL-IT.xml"
+			c.Trust.TSLRefresh = Duration(-time.Hour)
+			c.Trust.TSLFetchTimeout = Duration(-time.Second)
+			c.Trust.TSLMaxBytes = -1
+		}, []string{
+			"trust: option 'tsl_refresh' must be a positive duration but it's configured as '-1h'",
+			"trust: option 'tsl_fetch_timeout' must be a positive duration but it's configured as '-1s'",
+			"trust: option 'tsl_max_bytes' must be positive but it's configured as '-1'",
+			"trust: option 'tsl_url' must be an http(s) URL with a host and no credentials, such as 'https://eidas.agid.gov.it/TL/TSL-IT.xml', but it's configured as 'ftp://user:pw@agid/TSL-IT.xml'",
+			"trust: option 'tsl_signer_file' is required when 'tsl_url' is set: a list fetched from the network is trusted for its signature only",
+			"trust: option 'tsl_cache_file' is required when 'tsl_url' is set: the last good list must outlive a restart while the URL is down"}},
+		{"fail/tsl-cache-file", func(c *Config) {
+			c.Trust.TSLCacheFile = "/nonexistent-dir/tsl-it.xml"
+		}, []string{"trust: option 'tsl_cache_file' is set but 'tsl_url' is not"}},
+		{"fail/tsl-cache-dir-missing", func(c *Config) {
+			c.Trust.TSLURL, c.Trust.TSLSignerFile = "https://eidas.agid.gov.it/TL/TSL-IT.xml", "agid.pem"
+			c.Trust.TSLCacheFile = "/nonexistent-dir/tsl-it.xml"
+		}, []string{"trust: option 'tsl_cache_file' names '/nonexistent-dir/tsl-it.xml', whose directory does not exist"}},
 		{"fail/trust", func(c *Config) {
 			c.Trust.TSLSignerFile = "s.pem"
 			c.Trust.Policies = []string{"1.3.76.16.2.1", "1.3.x", "3.1", "1", "1.03"}
 			c.Trust.MinRSABits = 512
 			c.Trust.MaxIntermediates = 8
 		}, []string{
-			"trust: option 'tsl_signer_file' is set but 'tsl_file' is not",
+			"trust: option 'tsl_signer_file' is set but neither 'tsl_file' nor 'tsl_url' is",
 			"trust: option 'policies' has an item '1.3.x' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '3.1' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '1' that is not an object identifier such as '1.3.76.16.2.1'",
@@ -222,7 +248,7 @@ oidc:
 		"listen: options 'public' and 'cns' must be different addresses but both are ':8443'",
 		"tls: option 'cert_file' is required",
 		"tls: option 'key_file' is required",
-		"trust: one of the options 'ca_dirs' or 'tsl_file' is required",
+		"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
 		"sessions: redis: option 'addrs' is required when store is 'redis'",
 		"oidc: option 'signing_keys' is required when 'clients' are configured",
 		"oidc: option 'subject_salt' is required when 'clients' are configured",

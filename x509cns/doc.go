@@ -30,7 +30,8 @@
 //	truststore_report.go   LoadPEMDir and LoadReport: what a PEM directory held, kept or skipped
 //	intermediates.go       IntermediatePool: CA certificates that complete chains, never anchors
 //	tsl.go                 LoadTSL: the ETSI TS 119 612 trusted list, its signature, the IdV services
-//	tsl_parse.go           the trusted list's XML, read into services and their certificates
+//	tsl_intermediates.go   the sub-CAs a list holds beside their root, routed to the intermediate pool
+//	tsl_parse.go           the trusted list's XML, read into services and their certificates, and its TSLScheme
 //	cnstest/               the in-process test PKI
 //	pemfile/               the PEM reading every package shares
 //	revocation/            CRL and OCSP

@@ -27,6 +27,7 @@ type LoadReport struct {
 	SkippedServices []SkippedService `json:"skipped_services,omitempty"` // tsl: the others, with the reason
 	SignatureOK     bool             `json:"signature_ok"`               // tsl: the signature was verified
 	Signer          string           `json:"signer,omitempty"`           // tsl: subject of the configured signer
+	Scheme          *TSLScheme       `json:"scheme,omitempty"`           // tsl: sequence number, issue and next-update times
 
 	Certificates int `json:"certificates"` // candidate certificates seen (parsed or not)
 	Loaded       int `json:"loaded"`       // stored in the TrustStore (usable, expired, not yet valid)
@@ -35,7 +36,10 @@ type LoadReport struct {
 	Repaired     int `json:"repaired"`     // parsed only after repairing a non-DER encoding
 
 	Entries []AddResult `json:"entries"` // one per candidate certificate
-	Notes   []string    `json:"notes,omitempty"`
+	// Intermediates are the TSL certificates routed to the intermediate
+	// pool (TSLOptions.Intermediates), not counted above.
+	Intermediates []AddResult `json:"intermediates,omitempty"`
+	Notes         []string    `json:"notes,omitempty"`
 }
 
 // SkippedService is a TSL service whose certificates were not loaded.
@@ -109,6 +113,9 @@ func (r *LoadReport) Summary() string {
 		}
 	}
 	fmt.Fprintf(&b, "; %d stored", r.Loaded)
+	if len(r.Intermediates) > 0 {
+		fmt.Fprintf(&b, "; %d sub-CAs of listed roots kept as intermediates", len(r.Intermediates))
+	}
 	if r.Repaired > 0 {
 		fmt.Fprintf(&b, "; %d parsed after repairing a non-DER encoding", r.Repaired)
 	}

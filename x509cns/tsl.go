@@ -46,6 +46,13 @@ type TSLOptions struct {
 	Signer *x509.Certificate
 	// MaxSize bounds the document in bytes; 0 means DefaultTSLMaxSize.
 	MaxSize int64
+	// Intermediates, when set, receives the certificates of kept services
+	// that a self-issued certificate of the same list issued (by name):
+	// the CIE SUBCA1 listed beside the CIE root. There they complete a
+	// chain below the root, whose revocation of them is then checked, and
+	// are never anchors. Without it (and for a sub-CA whose root the list
+	// does not hold) every certificate is an anchor.
+	Intermediates *IntermediatePool
 	// KeepWithdrawn also loads services whose current status withdraws
 	// them (see withdrawnStatuses); by default they are skipped.
 	KeepWithdrawn bool
@@ -81,7 +88,16 @@ func (s *TrustStore) LoadTSL(data []byte, opts TSLOptions) (*LoadReport, error) 
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range selectTSLServices(parseTSLServices(root), opts, rep) {
+	scheme, err := parseTSLScheme(root)
+	if err != nil {
+		return nil, err
+	}
+	rep.Scheme = scheme
+	todo := selectTSLServices(parseTSLServices(root), opts, rep)
+	if opts.Intermediates != nil {
+		todo = routeIntermediates(todo, opts.Intermediates, rep)
+	}
+	for _, p := range todo {
 		rep.record(addDER(p.der, p.err, p.meta, s.add))
 	}
 	return rep, nil
@@ -94,6 +110,9 @@ func checkTSLSignature(root *etree.Element, signer *x509.Certificate, now time.T
 	if signer == nil {
 		rep.Notes = append(rep.Notes, "signature not checked: no TSL signer configured")
 		return root, nil
+	}
+	if err := signatureFirst(root); err != nil {
+		return nil, err
 	}
 	ctx := dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{
 		Roots: []*x509.Certificate{signer},
@@ -109,6 +128,33 @@ func checkTSLSignature(root *etree.Element, signer *x509.Certificate, now time.T
 	}
 	rep.SignatureOK, rep.Signer = true, signer.Subject.String()
 	return signed, nil
+}
+
+// signatureFirst moves the enveloped signature, which must be the one
+// ds:Signature child of root, to be root's first child. goxmldsig (v1.6.1)
+// searches the signature depth first within a fixed budget of 1000
+// elements and gives up ("traversal limit reached") on a list whose
+// signature comes after more: AgID's, like every trusted list, signs at
+// the end of tens of thousands. The move changes nothing signed: the
+// enveloped-signature transform removes the element wherever it is, and
+// the text around its old place stays as it was.
+func signatureFirst(root *etree.Element) error {
+	var sigs []*etree.Element
+	for _, c := range root.ChildElements() {
+		if c.Tag == "Signature" && c.NamespaceURI() == dsig.Namespace {
+			sigs = append(sigs, c)
+		}
+	}
+	switch len(sigs) {
+	case 0:
+		return fmt.Errorf("%w: no ds:Signature element as a child of TrustServiceStatusList", ErrTSLSignature)
+	case 1:
+	default:
+		return fmt.Errorf("%w: %d ds:Signature elements as children of TrustServiceStatusList, want one", ErrTSLSignature, len(sigs))
+	}
+	root.RemoveChild(sigs[0])
+	root.InsertChildAt(0, sigs[0])
+	return nil
 }
 
 // pendingCert is a certificate of a kept service, still to be added.
@@ -163,13 +209,18 @@ func serviceCerts(svc tslService) []pendingCert {
 	return out
 }
 
+// maxTSLDepth bounds the nesting of a trusted list's elements. A real list
+// nests about 12 deep; the XML signature code walks the tree recursively,
+// and a document nested millions deep would exhaust the stack.
+const maxTSLDepth = 64
+
 // checkPlainXML tokenizes the whole document with encoding/xml (strict, no
 // charset conversion: a trusted list is UTF-8) and refuses any directive:
 // <!DOCTYPE>, and with it every entity declaration, so no entity expansion
 // ("billion laughs") or external entity can happen further on.
 func checkPlainXML(data []byte) error {
 	d := xml.NewDecoder(bytes.NewReader(data))
-	elements := 0
+	elements, depth := 0, 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
@@ -183,6 +234,11 @@ func checkPlainXML(data []byte) error {
 			return fmt.Errorf("DOCTYPE and entity declarations are refused (<!%.20s...>)", t)
 		case xml.StartElement:
 			elements++
+			if depth++; depth > maxTSLDepth {
+				return fmt.Errorf("elements nested more than %d deep (a trusted list needs about 12)", maxTSLDepth)
+			}
+		case xml.EndElement:
+			depth--
 		}
 	}
 	if elements == 0 {

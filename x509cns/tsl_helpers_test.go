@@ -97,7 +97,12 @@ func (d tslDoc) build() []byte {
 	b.WriteString(">\n")
 	open("SchemeInformation")
 	text("TSLVersionIdentifier", "5")
+	text("TSLSequenceNumber", "17")
 	text("SchemeTerritory", "IT")
+	text("ListIssueDateTime", "2018-12-14T10:00:00Z")
+	open("NextUpdate")
+	text("dateTime", "2019-06-14T10:00:00Z")
+	closeTag("NextUpdate")
 	closeTag("SchemeInformation")
 	open("TrustServiceProviderList")
 	for _, s := range d.services {

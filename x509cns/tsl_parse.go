@@ -3,7 +3,9 @@ package x509cns
 import (
 	"encoding/base64"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/beevik/etree"
 )
@@ -119,4 +121,46 @@ func tslName(e *etree.Element) string {
 		return t
 	}
 	return "?"
+}
+
+// TSLScheme is what a trusted list's SchemeInformation says of the list
+// itself: which issue it is and until when it is meant to be current.
+type TSLScheme struct {
+	// SequenceNumber is TSLSequenceNumber: it grows with every issue, so
+	// a list with a lower one than the list in use is an older issue.
+	SequenceNumber int `json:"sequence_number"`
+	// IssuedAt is ListIssueDateTime.
+	IssuedAt time.Time `json:"list_issue_date_time"`
+	// NextUpdate is NextUpdate/dateTime, the latest time the scheme
+	// operator promises a new issue by; zero when the element is empty,
+	// which TS 119 612 allows only for a list that will not be updated.
+	NextUpdate time.Time `json:"next_update,omitempty"`
+}
+
+// parseTSLScheme reads SchemeInformation. TSLSequenceNumber and
+// ListIssueDateTime are mandatory (TS 119 612 clauses 5.3.2 and 5.3.14);
+// a list without them, or with a time that is not xsd:dateTime, is
+// refused, since nothing could tell it from an older issue.
+func parseTSLScheme(root *etree.Element) (*TSLScheme, error) {
+	info := tslChild(root, "SchemeInformation")
+	if info == nil {
+		return nil, fmt.Errorf("%w: no SchemeInformation", ErrTSLInvalid)
+	}
+	var sc TSLScheme
+	seq := tslText(tslChild(info, "TSLSequenceNumber"))
+	n, err := strconv.Atoi(seq)
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("%w: TSLSequenceNumber %q is not a positive integer", ErrTSLInvalid, seq)
+	}
+	sc.SequenceNumber = n
+	issued := tslText(tslChild(info, "ListIssueDateTime"))
+	if sc.IssuedAt, err = time.Parse(time.RFC3339, issued); err != nil {
+		return nil, fmt.Errorf("%w: ListIssueDateTime %q is not a date and time such as 2026-01-02T00:00:00Z", ErrTSLInvalid, issued)
+	}
+	if next := tslText(tslChild(tslChild(info, "NextUpdate"), "dateTime")); next != "" {
+		if sc.NextUpdate, err = time.Parse(time.RFC3339, next); err != nil {
+			return nil, fmt.Errorf("%w: NextUpdate %q is not a date and time such as 2026-07-02T00:00:00Z", ErrTSLInvalid, next)
+		}
+	}
+	return &sc, nil
 }

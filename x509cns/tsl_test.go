@@ -2,9 +2,11 @@ package x509cns
 
 import (
 	"bytes"
+	"crypto/x509"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tslFixture holds the real CA certificates of testdata/certs and the
@@ -77,6 +79,7 @@ func TestTSLLoad(t *testing.T) {
 		{name: "fail/garbage", doc: []byte("\x00\x01 this is not XML <<"), wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/truncated", doc: plain[:len(plain)/2], wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/empty", doc: nil, wantErr: ErrTSLInvalid, errText: "no XML element"},
+		{name: "fail/nested-too-deep", doc: []byte(strings.Repeat("<a>", 100000) + strings.Repeat("</a>", 100000)), wantErr: ErrTSLInvalid, errText: "nested more than 64 deep"},
 		{name: "fail/latin1-declared", doc: []byte(`<?xml version="1.0" encoding="ISO-8859-1"?><a/>`), wantErr: ErrTSLInvalid, errText: "not well-formed XML"},
 		{name: "fail/not-a-tsl", doc: []byte(`<html><body/></html>`), wantErr: ErrTSLInvalid, errText: "root element"},
 		{name: "fail/wrong-namespace", doc: tslDoc{prefix: "tsl", ns: "urn:example:other", services: f.services}.build(), wantErr: ErrTSLInvalid, errText: "root element"},
@@ -170,15 +173,16 @@ func TestTSLLoadHistoryAndIssuers(t *testing.T) {
 
 // FuzzTSLLoad: whatever the input, LoadTSL neither panics nor half-loads.
 func FuzzTSLLoad(f *testing.F) {
-	f.Add([]byte(`<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#"><tsl:TrustServiceProviderList><tsl:TrustServiceProvider><tsl:TSPServices><tsl:TSPService><tsl:ServiceInformation><tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/IdV</tsl:ServiceTypeIdentifier><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>MIIB</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity></tsl:ServiceInformation></tsl:TSPService></tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList></tsl:TrustServiceStatusList>`))
+	f.Add([]byte(`<tsl:TrustServiceStatusList xmlns:tsl="http://uri.etsi.org/02231/v2#"><tsl:SchemeInformation><tsl:TSLSequenceNumber>3</tsl:TSLSequenceNumber><tsl:ListIssueDateTime>2018-12-14T10:00:00Z</tsl:ListIssueDateTime><tsl:NextUpdate><tsl:dateTime>2019-06-14T10:00:00Z</tsl:dateTime></tsl:NextUpdate></tsl:SchemeInformation><tsl:TrustServiceProviderList><tsl:TrustServiceProvider><tsl:TSPServices><tsl:TSPService><tsl:ServiceInformation><tsl:ServiceTypeIdentifier>http://uri.etsi.org/TrstSvc/Svctype/IdV</tsl:ServiceTypeIdentifier><tsl:ServiceDigitalIdentity><tsl:DigitalId><tsl:X509Certificate>MIIB</tsl:X509Certificate></tsl:DigitalId></tsl:ServiceDigitalIdentity></tsl:ServiceInformation></tsl:TSPService></tsl:TSPServices></tsl:TrustServiceProvider></tsl:TrustServiceProviderList></tsl:TrustServiceStatusList>`))
 	f.Add([]byte(`<!DOCTYPE a [<!ENTITY b "c">]><a>&b;</a>`))
 	f.Add([]byte("<a><b></a>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := NewTrustStore()
 		s.Now = fixedNow(t2018)
-		rep, err := s.LoadTSL(data, TSLOptions{})
+		pool := NewIntermediatePool()
+		rep, err := s.LoadTSL(data, TSLOptions{Intermediates: pool})
 		if err != nil {
-			if s.Len() != 0 {
+			if s.Len() != 0 || pool.Len() != 0 {
 				t.Fatalf("refused list loaded %d anchors", s.Len())
 			}
 			return
@@ -187,4 +191,101 @@ func FuzzTSLLoad(f *testing.F) {
 			t.Fatalf("report %+v disagrees with the store (%d)", rep, s.Len())
 		}
 	})
+}
+
+// TestTSLScheme: the list's own sequence number and times are read, and a
+// list without them (which could not be told from an older issue) is
+// refused with the element named.
+func TestTSLScheme(t *testing.T) {
+	f := newTSLFixture(t)
+	plain := tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build()
+	rep, err := NewTrustStore().LoadTSL(plain, TSLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := rep.Scheme; sc == nil || sc.SequenceNumber != 17 || !sc.IssuedAt.Equal(time.Date(2018, 12, 14, 10, 0, 0, 0, time.UTC)) ||
+		!sc.NextUpdate.Equal(time.Date(2019, 6, 14, 10, 0, 0, 0, time.UTC)) {
+		t.Fatalf("scheme: %+v", rep.Scheme)
+	}
+	for _, tc := range []struct{ name, old, new, errText string }{
+		{"fail/no-sequence-number", "<tsl:TSLSequenceNumber>17</tsl:TSLSequenceNumber>", "", `TSLSequenceNumber ""`},
+		{"fail/sequence-number-zero", ">17<", ">0<", `TSLSequenceNumber "0"`},
+		{"fail/issue-time-not-a-time", "2018-12-14T10:00:00Z", "14/12/2018", `ListIssueDateTime "14/12/2018"`},
+		{"fail/next-update-not-a-time", "2019-06-14T10:00:00Z", "soon", `NextUpdate "soon"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := strings.Replace(string(plain), tc.old, tc.new, 1)
+			if doc == string(plain) {
+				t.Fatalf("%q not in the document", tc.old)
+			}
+			s := NewTrustStore()
+			_, err := s.LoadTSL([]byte(doc), TSLOptions{})
+			if !errors.Is(err, ErrTSLInvalid) || !strings.Contains(err.Error(), tc.errText) {
+				t.Fatalf("err = %v, want ErrTSLInvalid with %q", err, tc.errText)
+			}
+			if s.Len() != 0 {
+				t.Fatalf("%d anchors added from a refused list", s.Len())
+			}
+		})
+	}
+}
+
+// TestTSLIntermediates: with a pool, the CIE SUBCA1 listed beside the CIE
+// root goes to the pool, not the anchors; the self-signed CAs stay
+// anchors; without a pool both are anchors, as before.
+func TestTSLIntermediates(t *testing.T) {
+	f := newTSLFixture(t)
+	doc := tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build()
+	store, pool := NewTrustStore(), NewIntermediatePool()
+	store.Now, pool.Now = func() time.Time { return t2018 }, func() time.Time { return t2018 }
+	rep, err := store.LoadTSL(doc, TSLOptions{Intermediates: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := parseTestCert(t, readTestDER(t, "cie-subca1.pem"))
+	root := parseTestCert(t, readTestDER(t, "cie-root.pem"))
+	if store.Contains(sub) || !store.Contains(root) || pool.Len() != 1 || len(rep.Intermediates) != 1 || rep.Loaded != 3 {
+		t.Fatalf("anchors %d (sub-CA among them: %v), pool %d, report %d intermediates, %d loaded",
+			store.Len(), store.Contains(sub), pool.Len(), len(rep.Intermediates), rep.Loaded)
+	}
+	if e := rep.Intermediates[0]; e.Status != StatusUsable || !strings.Contains(e.Detail, "a root of the same list") {
+		t.Fatalf("intermediate entry: %+v", e)
+	}
+	if !strings.Contains(rep.Summary(), "1 sub-CAs of listed roots kept as intermediates") {
+		t.Fatalf("summary: %s", rep.Summary())
+	}
+	if got := pool.Issuers(&x509.Certificate{RawIssuer: sub.RawSubject, AuthorityKeyId: sub.SubjectKeyId}); len(got) != 1 {
+		t.Fatalf("the pool does not offer the sub-CA as an issuer: %d", len(got))
+	}
+	plain := NewTrustStore()
+	plain.Now = store.Now
+	if _, err := plain.LoadTSL(doc, TSLOptions{}); err != nil || !plain.Contains(sub) {
+		t.Fatalf("without a pool the sub-CA is not an anchor: %v", err)
+	}
+}
+
+func parseTestCert(t *testing.T, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestTSLTwoSignaturesRefused: a list carrying a second ds:Signature
+// beside its own is refused, whichever of the two would verify.
+func TestTSLTwoSignaturesRefused(t *testing.T) {
+	f := newTSLFixture(t)
+	signed := string(signTSL(t, tslDoc{prefix: "tsl", id: "tsl-it", services: f.services}.build(), f.signerA.key, f.signerA.cert))
+	i, j := strings.Index(signed, "<ds:Signature"), strings.Index(signed, "</ds:Signature>")
+	if i < 0 || j < 0 {
+		t.Fatalf("no ds:Signature in the signed list")
+	}
+	sig := signed[i : j+len("</ds:Signature>")]
+	doubled := signed[:i] + sig + signed[i:]
+	_, err := NewTrustStore().LoadTSL([]byte(doubled), TSLOptions{Signer: f.signerA.cert})
+	if !errors.Is(err, ErrTSLSignature) || !strings.Contains(err.Error(), "2 ds:Signature elements") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
@@ -36,7 +38,7 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	// The configuration is valid as a document; now load what it points to,
 	// as serve would, so that a bad trust directory is found before deploying.
-	ts, err := loadTrust(cfg.Trust)
+	ts, err := loadTrustWith(cfg.Trust, checkTSL(cfg.Trust, stdout))
 	if err == nil {
 		err = ts.requireUsable()
 	}
@@ -57,4 +59,27 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: configuration is valid\n", *path)
 	return 0
+}
+
+// checkTSL is the list of trust.tsl_url as serve would start with it: the
+// cache file's when it verifies, else one fetch now, verified and not
+// persisted (check-config writes nothing). A list that cannot be had is
+// reported, not fatal: serve starts on the other anchors and retries.
+func checkTSL(t config.Trust, stdout io.Writer) *tslsync.List {
+	if t.TSLURL == "" {
+		return nil
+	}
+	if l := cachedTSL(t); l != nil {
+		return l
+	}
+	t.TSLCacheFile = ""
+	s, err := newTSLSyncer(t, tslsync.Options{})
+	if err == nil {
+		err = s.Fetch(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "trust: tsl_url: no list in the cache and none fetched: %v\n", err)
+		return nil
+	}
+	return s.Current()
 }

@@ -14,13 +14,14 @@
 //
 //	doc.go            this map
 //	main.go           usage, signal context, the subcommand switch (run)
-//	serve.go          cnsgate serve: logger, serve, the build and run sequence, SIGHUP reload
+//	serve.go          cnsgate serve: logger, serve, the build and run sequence, SIGHUP reload, the trust swap
 //	gateway.go        the gateway (one process's parts) and its named build steps
 //	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options from the config; mounting the protocols
 //	parts.go          session backend, registry opening, "Servizi attivi" links, metric label sets
 //	trust.go          the trust store and validator from the trust section
+//	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query

@@ -19,6 +19,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 // gateway is one cnsgate process: the parts serve builds, each by a build
@@ -30,6 +31,10 @@ type gateway struct {
 	extras  serveExtras
 
 	trust      atomic.Pointer[trustSet]
+	trustMu    sync.Mutex   // one trust swap at a time; guards trustCfg
+	trustCfg   config.Trust // the trust section the store in use was built from
+	syncer     *tslsync.Syncer
+	tslRec     *tslRecorder
 	serverCert tls.Certificate
 	sessions   *sessionBackend
 	registry   *sqlstore.DB
@@ -80,7 +85,7 @@ func (g *gateway) goBackground(ctx context.Context, f func(ctx context.Context))
 }
 
 func (g *gateway) buildTrust(context.Context) error {
-	ts, err := loadTrust(g.cfg.Trust)
+	ts, err := loadTrustWith(g.cfg.Trust, g.tslList())
 	if err == nil {
 		err = ts.requireUsable()
 	}
@@ -91,6 +96,7 @@ func (g *gateway) buildTrust(context.Context) error {
 		g.logger.Info("trust store loaded", "source", r.Source, "summary", r.Summary())
 	}
 	g.trust.Store(ts)
+	g.trustCfg = g.cfg.Trust
 	g.serverCert, err = tls.LoadX509KeyPair(g.cfg.TLS.CertFile, g.cfg.TLS.KeyFile)
 	if err != nil {
 		return fmt.Errorf("tls: %w", err)
@@ -118,7 +124,8 @@ func (g *gateway) buildRegistry(ctx context.Context) error {
 
 func (g *gateway) buildMetrics(context.Context) error {
 	g.metrics = metrics.New(metrics.Options{Version: version, Issuers: metrics.IssuerLabels(g.trust.Load().store.Anchors()),
-		Clients: clientIDs(g.cfg), ServiceProviders: spEntityIDs(g.cfg)})
+		Clients: clientIDs(g.cfg), ServiceProviders: spEntityIDs(g.cfg), TSL: g.syncer != nil})
+	g.tslRec.attach(g.metrics)
 	return nil
 }
 

@@ -12,13 +12,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -93,6 +93,7 @@ func (g *gateway) build(ctx context.Context) error {
 		name string
 		step func(context.Context) error
 	}{
+		{"trusted list", g.buildTSL},
 		{"trust", g.buildTrust},
 		{"sessions", g.buildSessions},
 		{"registry", g.buildRegistry},
@@ -109,6 +110,7 @@ func (g *gateway) build(ctx context.Context) error {
 			return err
 		}
 	}
+	g.startTSL()
 	return nil
 }
 
@@ -132,41 +134,70 @@ func (g *gateway) run(ctx context.Context) error {
 
 // reload re-reads the trust section on SIGHUP and audits the outcome.
 func (g *gateway) reload() {
-	ts, err := reloadTrust(g.cfgPath, g.cfg, g.front, &g.trust, g.logger)
+	ts, err := g.reloadTrust()
 	ev := registry.Event{Kind: registry.KindConfigReload, Outcome: registry.OutcomeSuccess, Detail: []byte(`{"part":"trust"}`)}
 	if err != nil {
 		ev.Outcome, ev.Reason = registry.OutcomeFailure, "invalid"
 		ev.Detail, _ = json.Marshal(map[string]string{"part": "trust", "error": err.Error()})
 	} else {
-		g.metrics.SetIssuers(metrics.IssuerLabels(ts.store.Anchors()))
+		ev.Detail, _ = json.Marshal(map[string]any{"part": "trust", "anchors": ts.store.Len()})
 	}
 	g.svc.Audit(context.Background(), ev)
 }
 
 // reloadTrust re-reads the trust section of the configuration file and, when
-// it loads, swaps the validator; on any error the running one is kept.
-func reloadTrust(cfgPath string, running *config.Config, front *idp.FrontDoor, cur *atomic.Pointer[trustSet], logger *slog.Logger) (*trustSet, error) {
-	trust := running.Trust
-	if cfgPath != "" {
-		cfg, err := config.Load(cfgPath)
+// it loads, swaps the validator; on any error the running one is kept. The
+// list of trust.tsl_url is the one in use: SIGHUP fetches nothing (and a
+// changed tsl_url, tsl_refresh or tsl_cache_file takes a restart).
+func (g *gateway) reloadTrust() (*trustSet, error) {
+	trust := g.trustConfig()
+	if g.cfgPath != "" {
+		cfg, err := config.Load(g.cfgPath)
 		if err != nil {
-			logger.Error("trust reload refused: configuration is invalid; keeping the current trust store", "err", err)
+			g.logger.Error("trust reload refused: configuration is invalid; keeping the current trust store", "err", err)
 			return nil, err
 		}
 		trust = cfg.Trust
 	}
-	ts, err := loadTrust(trust)
+	return g.swapTrust(trust, "sighup")
+}
+
+// swapTrust builds a trust set from t and the list of trust.tsl_url in
+// use and publishes it: the validator of the card listener, the anchors
+// of the revocation checker, the issuer labels. One swap at a time (SIGHUP
+// and a new list may come together); on any error the running set stays.
+func (g *gateway) swapTrust(t config.Trust, why string) (*trustSet, error) {
+	g.trustMu.Lock()
+	defer g.trustMu.Unlock()
+	ts, err := loadTrustWith(t, g.tslList())
 	if err == nil {
 		err = ts.requireUsable()
 	}
 	if err != nil {
-		logger.Error("trust reload failed; keeping the current trust store", "err", err)
+		g.logger.Error("trust reload failed; keeping the current trust store", "cause", why, "err", err)
 		return nil, err
 	}
-	cur.Store(ts)
-	front.SetValidator(ts.validator)
+	g.trust.Store(ts)
+	g.trustCfg = t
+	g.front.SetValidator(ts.validator)
+	g.metrics.SetIssuers(metrics.IssuerLabels(ts.store.Anchors()))
 	for _, r := range ts.reports {
-		logger.Info("trust store reloaded", "source", r.Source, "summary", r.Summary())
+		g.logger.Info("trust store reloaded", "cause", why, "source", r.Source, "summary", r.Summary())
 	}
 	return ts, nil
+}
+
+// trustConfig is the trust section the running store was built from.
+func (g *gateway) trustConfig() config.Trust {
+	g.trustMu.Lock()
+	defer g.trustMu.Unlock()
+	return g.trustCfg
+}
+
+// tslList is the list of trust.tsl_url in use, nil without one.
+func (g *gateway) tslList() *tslsync.List {
+	if g.syncer == nil {
+		return nil
+	}
+	return g.syncer.Current()
 }

@@ -63,6 +63,12 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 			t.Fatal(err)
 		}
 	}
+	return runServer(t, setup)
+}
+
+// runServer starts serve on the configuration of setup as it is now.
+func runServer(t *testing.T, setup *demo.Setup) *testServer {
+	t.Helper()
 	cfg, err := config.Load(setup.ConfigFile)
 	if err != nil {
 		t.Fatal(err)

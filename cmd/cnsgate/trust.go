@@ -6,6 +6,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 // trustSet is what loading the trust configuration produced.
@@ -16,9 +17,17 @@ type trustSet struct {
 	usable    int                   // anchors valid now, over every report
 }
 
-// loadTrust builds the trust store and the validator from the trust section.
+// loadTrust builds the trust store and the validator from the trust
+// section, with the cached list of trust.tsl_url when there is one: what
+// the commands that do not fetch (check-config, inspect) see.
 func loadTrust(t config.Trust) (*trustSet, error) {
-	store := x509cns.NewTrustStore()
+	return loadTrustWith(t, cachedTSL(t))
+}
+
+// loadTrustWith builds the trust store and the validator from the trust
+// section and tsl, the list of trust.tsl_url in use (nil for none).
+func loadTrustWith(t config.Trust, tsl *tslsync.List) (*trustSet, error) {
+	store, pool := x509cns.NewTrustStore(), x509cns.NewIntermediatePool()
 	var reports []*x509cns.LoadReport
 	for _, dir := range t.CADirs {
 		rep, err := store.LoadPEMDir(dir)
@@ -27,35 +36,35 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 		}
 		reports = append(reports, rep)
 	}
+	signer, err := readTSLSigner(t)
+	if err != nil {
+		return nil, err
+	}
 	if t.TSLFile != "" {
 		data, err := os.ReadFile(t.TSLFile)
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
-		var opts x509cns.TSLOptions
-		if t.TSLSignerFile != "" {
-			raw, err := os.ReadFile(t.TSLSignerFile)
-			if err != nil {
-				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
-			}
-			certs, err := x509cns.ParseCertificates(raw)
-			if err != nil {
-				return nil, fmt.Errorf("trust: tsl_signer_file: %w", err)
-			}
-			opts.Signer = certs[0]
-		}
-		rep, err := store.LoadTSL(data, opts)
+		rep, err := store.LoadTSL(data, x509cns.TSLOptions{Signer: signer, Intermediates: pool})
 		if err != nil {
 			return nil, fmt.Errorf("trust: tsl_file: %w", err)
 		}
 		reports = append(reports, rep)
 	}
-	pool, poolReports, err := loadIntermediates(t.IntermediateDirs)
+	if tsl != nil {
+		rep, err := store.LoadTSL(tsl.Data, x509cns.TSLOptions{Signer: signer, MaxSize: t.TSLMaxBytes, Intermediates: pool})
+		if err != nil { // verified by the syncer with the same signer: only a signer expired since
+			return nil, fmt.Errorf("trust: tsl_url: %w", err)
+		}
+		rep.Source = fmt.Sprintf("TSL %s (sequence %d, from the %s)", t.TSLURL, rep.Scheme.SequenceNumber, tsl.Source)
+		reports = append(reports, rep)
+	}
+	poolReports, err := loadIntermediates(pool, t.IntermediateDirs)
 	if err != nil {
 		return nil, err
 	}
 	if store.Len() == 0 {
-		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s", t.CADirs, t.TSLFile)
+		return nil, fmt.Errorf("trust: no trust anchor was loaded from %v %s %s", t.CADirs, t.TSLFile, t.TSLURL)
 	}
 	policy, err := policyFromConfig(t)
 	if err != nil {
@@ -72,19 +81,19 @@ func loadTrust(t config.Trust) (*trustSet, error) {
 	return ts, nil
 }
 
-// loadIntermediates loads trust.intermediate_dirs: CA certificates that
-// may complete a presented chain but are not anchors.
-func loadIntermediates(dirs []string) (*x509cns.IntermediatePool, []*x509cns.LoadReport, error) {
-	pool := x509cns.NewIntermediatePool()
+// loadIntermediates adds trust.intermediate_dirs to pool: CA certificates
+// that may complete a presented chain but are not anchors. The sub-CAs a
+// trusted list holds beside their root are already there.
+func loadIntermediates(pool *x509cns.IntermediatePool, dirs []string) ([]*x509cns.LoadReport, error) {
 	var reports []*x509cns.LoadReport
 	for _, dir := range dirs {
 		rep, err := pool.LoadPEMDir(dir)
 		if err != nil {
-			return nil, nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
+			return nil, fmt.Errorf("trust: intermediate_dirs: %w", err)
 		}
 		reports = append(reports, rep)
 	}
-	return pool, reports, nil
+	return reports, nil
 }
 
 // requireUsable is the serving rule: expired anchors are kept (inspect

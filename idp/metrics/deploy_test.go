@@ -22,6 +22,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 const deployDir = "../../deploy"
@@ -39,7 +40,9 @@ var contractMetrics = []string{
 // values each label takes.
 func exposed(t *testing.T) map[string]map[string]map[string]bool {
 	t.Helper()
-	m := metrics.New(metrics.Options{Version: "test", Issuers: []string{"CA"}, Clients: []string{"rp"}})
+	m := metrics.New(metrics.Options{Version: "test", Issuers: []string{"CA"}, Clients: []string{"rp"}, TSL: true})
+	m.TSLFetch(tslsync.OutcomeBadSignature)
+	m.TSLState(time.Now(), time.Now().Add(time.Hour), 3)
 	m.LoginAttempt(idp.OutcomeFailure, x509cns.ReasonExpired)
 	m.Registration(idp.OutcomeSuccess)
 	m.SessionCreated()

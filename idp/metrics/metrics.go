@@ -15,6 +15,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/revocation"
+	"github.com/cnsgate/cnsgate/x509cns/tslsync"
 )
 
 // Other is the label value of anything outside its bounded set.
@@ -39,6 +40,9 @@ type Options struct {
 	// configured SAML SP entity ids: the values of the client label.
 	Clients          []string
 	ServiceProviders []string
+	// TSL registers the metrics of the trusted list fetched from
+	// trust.tsl_url (cnsgate_trust_tsl_*); without it they do not exist.
+	TSL bool
 	// Now times HTTP requests; default time.Now.
 	Now func() time.Time
 }
@@ -68,6 +72,7 @@ type Metrics struct {
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
+	tsl             tslMetrics
 }
 
 var (
@@ -128,6 +133,19 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	if o.TSL {
+		m.tsl.fetches = counter("trust_tsl_fetch_total", "Fetches of the trusted list at trust.tsl_url, by outcome (updated, unchanged, or why the last good list was kept).", "outcome")
+		m.tsl.anchors = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_trust_tsl_anchors",
+			Help: "CAs of the trusted list in use that were usable as anchors when it was verified."})
+		m.tsl.nextUpdate = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_trust_tsl_next_update_timestamp_seconds",
+			Help: "NextUpdate of the trusted list in use (Unix time; 0 when none is in use)."})
+		age := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cnsgate_trust_tsl_age_seconds",
+			Help: "Time since the trusted list in use was last fetched and verified (or confirmed unchanged); +Inf when none ever was."}, m.tslAge)
+		m.reg.MustRegister(m.tsl.anchors, m.tsl.nextUpdate, age)
+		for _, out := range tslsync.Outcomes() {
+			m.tsl.fetches.WithLabelValues(out)
+		}
+	}
 	m.zeroSeries(o)
 	m.SetIssuers(o.Issuers)
 	return m

@@ -36,4 +36,6 @@
 //	files.go     PEM of cards and CAs, WriteFiles and WriteCAFiles
 //	load.go      LoadCA, AddIssued: a CA rebuilt from its files (the demo)
 //	keys.go      the process-wide RSA key pool: Key, SharedKey, Warm
+//	tsl.go       TrustedList, TSLSigner: an ETSI TS 119 612 list like AgID's, signed with goxmldsig
+//	tsl_xmlsec.go  SignXMLSec1: the same list signed by xmlsec1, a signer nobody here wrote
 package cnstest
