@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
@@ -137,6 +138,26 @@ func (s *Service) browserOf(ctx context.Context, req string) (string, error) {
 		return "", nil
 	}
 	return p.Browser, nil
+}
+
+// pendingLang returns r speaking the language of the pending request req
+// (PendingRequest.Lang) when it names one: the pages of the card listener
+// follow what the relying party asked at the start of the login. A request
+// that cannot be read leaves r as it is; the flow reports the store's
+// failure itself.
+func (s *Service) pendingLang(r *http.Request, req string) *http.Request {
+	if req == "" {
+		return r
+	}
+	raw, err := s.ephemeral.Get(r.Context(), nsPending, req)
+	if err != nil {
+		return r
+	}
+	var p PendingRequest
+	if json.Unmarshal(raw, &p) != nil || p.Lang == "" {
+		return r
+	}
+	return r.WithContext(web.WithLang(r.Context(), web.Lang(p.Lang)))
 }
 
 // sameBrowser reports, with the reason when not, whether the request comes

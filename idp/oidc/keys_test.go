@@ -38,14 +38,14 @@ func TestParseSigningKeys(t *testing.T) {
 	cert := pemOf(t, "CERTIFICATE", []byte{1, 2, 3})
 
 	tests := []struct {
-		name  string
-		pems  [][]byte
-		alg   jwa.SignatureAlgorithm
-		algs  []string
-		wantN int
+		name       string
+		pems       [][]byte
+		defaultAlg jwa.SignatureAlgorithm
+		algs       []string
+		kids       int // published entries: RSA keys twice (RS256, PS256)
 	}{
 		{"ok/es256-pkcs8", [][]byte{es}, jwa.ES256, []string{"ES256"}, 1},
-		{"ok/rsa-pkcs1-then-ec-sec1", [][]byte{pkcs1, pemOf(t, "EC PRIVATE KEY", sec1)}, jwa.RS256, []string{"RS256", "ES256"}, 2},
+		{"ok/ec-sec1-then-rsa-pkcs1", [][]byte{pemOf(t, "EC PRIVATE KEY", sec1), pkcs1}, jwa.RS256, []string{"RS256", "PS256", "ES256"}, 3},
 		{"ok/rotation-two-ec", [][]byte{es, es2}, jwa.ES256, []string{"ES256"}, 2},
 	}
 	for _, tt := range tests {
@@ -54,12 +54,24 @@ func TestParseSigningKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ks.alg != tt.alg || ks.public.Len() != tt.wantN || !slices.Equal(ks.algs, tt.algs) {
-				t.Fatalf("alg %s, %d keys, algs %v", ks.alg, ks.public.Len(), ks.algs)
+			if ks.defaultAlg != tt.defaultAlg || ks.public.Len() != tt.kids || !slices.Equal(ks.algs, tt.algs) {
+				t.Fatalf("default %s, %d keys, algs %v", ks.defaultAlg, ks.public.Len(), ks.algs)
+			}
+			// Each algorithm is signed by the first key of its kind, and
+			// published under its own kid with that alg.
+			for _, a := range tt.algs {
+				k, alg, ok := ks.signer(a)
+				if !ok || alg.String() != a || k.Algorithm().String() != a {
+					t.Fatalf("%s: signer %v %s %v", a, k, alg, ok)
+				}
+				pub, found := ks.public.LookupKeyID(k.KeyID())
+				if !found || pub.Algorithm().String() != a {
+					t.Fatalf("%s: kid %s not published with its alg", a, k.KeyID())
+				}
 			}
 			first, _ := ks.public.Key(0)
-			if first.KeyID() != ks.signer.KeyID() || first.KeyID() == "" {
-				t.Fatal("the first published key is not the signer")
+			if k, _, _ := ks.signer(tt.algs[len(tt.algs)-1]); k.KeyID() == "" || first.KeyID() == "" {
+				t.Fatal("a key without kid")
 			}
 			for i := 0; i < ks.public.Len(); i++ {
 				k, _ := ks.public.Key(i)
@@ -107,7 +119,7 @@ func TestGeneratedKeysSign(t *testing.T) {
 			t.Fatal(err)
 		}
 		ks, err := parseSigningKeys(data)
-		if err != nil || ks.alg.String() != alg {
+		if err != nil || ks.defaultAlg.String() != alg {
 			t.Fatalf("%s: %v %v", alg, ks, err)
 		}
 	}
@@ -126,7 +138,7 @@ func TestSignVerify(t *testing.T) {
 	}
 	now := time.Now()
 	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
-	tok, err := p.sign(typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
+	tok, err := p.sign("", typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
 	if err != nil {
 		t.Fatal(err)
 	}
