@@ -74,6 +74,9 @@ type harness struct {
 
 type harnessOptions struct {
 	keys []string // signing key files, default rs256.pem and es256.pem
+	// noAlgClients leaves out the clients that registered a signing
+	// algorithm (es256, ps256), for providers without the key they need.
+	noAlgClients bool
 	// realServers runs on Redis and PostgreSQL instead of memory and
 	// SQLite (the test fails when they are unreachable).
 	realServers bool
@@ -146,7 +149,7 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 		o.keys = []string{"rs256.pem", "es256.pem"}
 	}
 	h.provider, err = oidc.New(e.Service, e.Store, e.Ephemeral, oidc.Options{
-		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON)),
+		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON), o.noAlgClients),
 		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
 		ReadFile:   func(name string) ([]byte, error) { return keys[name], nil },
@@ -159,7 +162,7 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 
 // clients are the relying parties of every test, one per authentication
 // method.
-func (h *harness) clients(jwks string) []oidc.Client {
+func (h *harness) clients(jwks string, noAlgClients bool) []oidc.Client {
 	rp := h.rp.srv.URL
 	base := func(id string) oidc.Client {
 		return oidc.Client{
@@ -187,6 +190,9 @@ func (h *harness) clients(jwks string) []oidc.Client {
 	ps.AuthMethod, ps.IDTokenSignedResponseAlg, ps.UserinfoSignedResponseAlg = oidc.AuthNone, oidc.AlgPS256, oidc.AlgRS256
 	noISS := base("noiss")
 	noISS.AuthMethod, noISS.OmitResponseISS = oidc.AuthNone, true
+	if noAlgClients {
+		return []oidc.Client{basic, post, inline, uri, native, noISS}
+	}
 	return []oidc.Client{basic, post, inline, uri, native, es, ps, noISS}
 }
 
