@@ -28,9 +28,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	// ui_locales speaks before Accept-Language on every page of the
 	// login, this one's errors included.
 	lang := uiLocale(r.Form)
-	if lang != "" {
-		r = r.WithContext(web.WithLang(r.Context(), lang))
-	}
+	r = r.WithContext(web.WithLang(r.Context(), lang))
 	req, perr := parseAuthorize(r.Form)
 	req.Lang = string(lang)
 	if perr != nil && perr.page {

@@ -131,16 +131,8 @@ func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 		if !slices.Contains(authMethods, c.method) {
 			bad(c.id, "token_endpoint_auth_method %q is not supported", c.method)
 		}
-		for _, a := range []struct{ name, alg string }{
-			{"id_token_signed_response_alg", c.idAlg}, {"userinfo_signed_response_alg", c.userinfoAlg},
-		} {
-			switch {
-			case a.alg == "":
-			case !contains(SigningAlgs, a.alg):
-				bad(c.id, "%s %q is not supported (%s)", a.name, a.alg, strings.Join(SigningAlgs, ", "))
-			case !contains(keys.algs, a.alg):
-				bad(c.id, "%s is %s but no signing key signs it: add %s to signing_keys", a.name, a.alg, keyNeeded(a.alg))
-			}
+		for _, problem := range c.algProblems(keys) {
+			bad(c.id, "%s", problem)
 		}
 		if cc.JWKS != "" {
 			set, err := jwk.Parse([]byte(cc.JWKS))
@@ -159,6 +151,23 @@ func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 		out[c.id] = c
 	}
 	return out, errors.Join(errs...)
+}
+
+// algProblems says why the keys cannot sign what the client registered.
+func (c *client) algProblems(keys *keySet) []string {
+	var out []string
+	for _, a := range []struct{ name, alg string }{
+		{"id_token_signed_response_alg", c.idAlg}, {"userinfo_signed_response_alg", c.userinfoAlg},
+	} {
+		switch {
+		case a.alg == "":
+		case !contains(SigningAlgs, a.alg):
+			out = append(out, fmt.Sprintf("%s %q is not supported (%s)", a.name, a.alg, strings.Join(SigningAlgs, ", ")))
+		case !contains(keys.algs, a.alg):
+			out = append(out, fmt.Sprintf("%s is %s but no signing key signs it: add %s to signing_keys", a.name, a.alg, keyNeeded(a.alg)))
+		}
+	}
+	return out
 }
 
 // authMethods are the supported methods, in the order discovery lists them.
