@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
@@ -158,5 +159,43 @@ func TestSignVerify(t *testing.T) {
 	other := &Provider{issuer: "https://other.example", keys: ks, now: p.now}
 	if _, err := other.verify(tok, typAccess, false); !errors.Is(err, errBadToken) {
 		t.Fatal("a token of another issuer verified")
+	}
+}
+
+// TestSignVerifyEveryAlg: with an RSA and an EC key, a token signed in
+// each algorithm carries the kid of that algorithm's entry and verifies;
+// an algorithm no key signs is an error, never another algorithm.
+func TestSignVerifyEveryAlg(t *testing.T) {
+	rs, _ := pemfile.GenerateKey(pemfile.AlgRS256)
+	es, _ := pemfile.GenerateKey(pemfile.AlgES256)
+	ks, err := parseSigningKeys(es, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
+	for _, alg := range []string{"", AlgRS256, AlgPS256, AlgES256} {
+		tok, err := p.sign(alg, typID, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute)})
+		if err != nil {
+			t.Fatalf("%q: %v", alg, err)
+		}
+		msg, _ := jws.Parse([]byte(tok))
+		hdr := msg.Signatures()[0].ProtectedHeaders()
+		want := alg
+		if want == "" {
+			want = AlgRS256 // the default, though the EC key is listed first
+		}
+		signer, _, _ := ks.signer(want)
+		if hdr.Algorithm().String() != want || hdr.KeyID() != signer.KeyID() {
+			t.Fatalf("%q: signed %s with kid %s", alg, hdr.Algorithm(), hdr.KeyID())
+		}
+		if _, err := p.verify(tok, typID, true); err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+	}
+	ecOnly, _ := parseSigningKeys(es)
+	q := &Provider{issuer: p.issuer, keys: ecOnly, now: p.now}
+	if _, err := q.sign(AlgRS256, typID, map[string]any{"iss": p.issuer}); err == nil {
+		t.Fatal("signed RS256 without an RSA key")
 	}
 }
