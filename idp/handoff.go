@@ -184,6 +184,7 @@ func (s *Service) takeHandoff(w http.ResponseWriter, r *http.Request) (*handoff,
 	if !s.handoffFound(w, r, h, err) {
 		return nil, false
 	}
+	r = s.pendingLang(r, h.Req) // a refusal speaks the login's language
 	if err := sameBrowser(r, h.Browser); err != nil {
 		sess := h.Session
 		s.loginFailed(r, x509cns.ReasonHandoffMismatch, err,

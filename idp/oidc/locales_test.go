@@ -84,6 +84,34 @@ func TestUILocales(t *testing.T) {
 			must(t, back, tt.want, `name="code"`)
 		})
 	}
+	t.Run("ok/handoff-refusal", func(t *testing.T) {
+		// The handoff link of a login begun with ui_locales=en, opened in
+		// another browser, is refused in English.
+		card := h.citizenCard()
+		br := h.browser(card)
+		stop := br.c.CheckRedirect
+		br.c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if req.URL.Path == "/cns/complete" {
+				return http.ErrUseLastResponse
+			}
+			return stop(req, via)
+		}
+		home := br.getIn(h.authURL("native", challenge, url.Values{"ui_locales": {"en"}}), "it")
+		link := loginLinkRE.FindStringSubmatch(home.body)
+		if link == nil {
+			t.Fatalf("no card login link:\n%s", home.body)
+		}
+		r := br.getIn(strings.ReplaceAll(link[1], "&amp;", "&"), "it")
+		if r.location == nil || r.location.Path != "/cns/complete" {
+			t.Fatalf("card login answered %d %v", r.status, r.location)
+		}
+		other := h.browser(card)
+		refused := other.getIn(r.location.String(), "it")
+		if refused.status != http.StatusForbidden {
+			t.Fatalf("handoff in another browser answered %d", refused.status)
+		}
+		must(t, refused, "en")
+	})
 	t.Run("ok/error-page", func(t *testing.T) {
 		br := h.browser(h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: citizenCF}))
 		u := h.authURL("native", challenge, url.Values{"ui_locales": {"en"}, "redirect_uri": {"https://elsewhere.example/cb"}})
