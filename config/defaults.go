@@ -120,6 +120,10 @@ func (c *Config) applyDefaults() {
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)
 		setString(&cl.SubjectType, SubjectPairwise)
 		setString(&cl.Name, cl.ID)
+		if cl.AuthorizationResponseISS == nil {
+			yes := true
+			cl.AuthorizationResponseISS = &yes
+		}
 	}
 	for i := range c.SAML.ServiceProviders {
 		sp := &c.SAML.ServiceProviders[i]

@@ -2,8 +2,11 @@ package config
 
 // OIDC configures the OpenID Provider and its relying parties.
 type OIDC struct {
-	// SigningKeys are PEM private key files; the first signs, the others
-	// stay published in /jwks for rotation.
+	// SigningKeys are PEM private key files, RSA (RS256, PS256) and EC
+	// P-256 (ES256) side by side; for each algorithm the first key that
+	// signs it does, the others stay published in /jwks for rotation. ID
+	// tokens are RS256 unless a client registers another algorithm, so
+	// keep an RSA key (cnsgate keys generate writes both).
 	SigningKeys []string `yaml:"signing_keys"`
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
 	// code, pairwise per client or public: the same salt gives the same
@@ -36,6 +39,17 @@ type Client struct {
 	Scopes      []string    `yaml:"scopes"`
 	SubjectType SubjectType `yaml:"subject_type"` // default pairwise
 	HomeURL     string      `yaml:"home_url"`     // link under "Servizi attivi"; none when empty
+	// IDTokenSignedResponseAlg signs the client's ID tokens and logout
+	// tokens: RS256 (default), PS256 or ES256. UserinfoSignedResponseAlg,
+	// when set, makes /userinfo answer it a signed JWT (application/jwt).
+	// A key of signing_keys must sign each.
+	IDTokenSignedResponseAlg  SigningAlg `yaml:"id_token_signed_response_alg"`
+	UserinfoSignedResponseAlg SigningAlg `yaml:"userinfo_signed_response_alg"`
+	// AuthorizationResponseISS sends the RFC 9207 iss parameter in the
+	// client's authorization responses (default true); false for relying
+	// parties that mishandle it (mod_auth_openidc 2.4.12 takes iss on an
+	// error response for a new login and loops).
+	AuthorizationResponseISS *bool `yaml:"authorization_response_iss"`
 }
 
 // SAML configures the SAML 2.0 identity provider and its service providers.

@@ -31,6 +31,12 @@ func (c Client) validate(p *problems, path string) {
 		}
 	}
 	oneOf(p, path, "subject_type", c.SubjectType, subjectTypes)
+	if c.IDTokenSignedResponseAlg != "" {
+		oneOf(p, path, "id_token_signed_response_alg", c.IDTokenSignedResponseAlg, signingAlgs)
+	}
+	if c.UserinfoSignedResponseAlg != "" {
+		oneOf(p, path, "userinfo_signed_response_alg", c.UserinfoSignedResponseAlg, signingAlgs)
+	}
 	if !oneOf(p, path, "token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods) {
 		return
 	}

@@ -1,9 +1,12 @@
 package config
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // testSalt is a subject_salt long enough to validate.
@@ -62,6 +65,12 @@ func TestValidateRelyingParties(t *testing.T) {
 		}, []string{
 			"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
 			"oidc: clients[1]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_post'"}},
+		{"fail/client-signing-algs", func(c *Config) {
+			c.OIDC.Clients[0].IDTokenSignedResponseAlg = "HS256"
+			c.OIDC.Clients[1].UserinfoSignedResponseAlg = "none"
+		}, []string{
+			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'HS256'",
+			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'none'"}},
 		{"fail/client-auth-method", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = "tls_client_auth" }, []string{
 			"oidc: clients[0]: option 'token_endpoint_auth_method' must be one of 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none' but it's configured as 'tls_client_auth'"}},
 		{"fail/private-key-jwt-without-keys", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = AuthPrivateKeyJWT }, []string{
@@ -101,6 +110,32 @@ func TestValidateRelyingParties(t *testing.T) {
 			tt.mutate(c)
 			if got := problemsOf(t, c.Validate()); !slices.Equal(got, tt.want) {
 				t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
+			}
+		})
+	}
+}
+
+// TestClientResponseISSDefault: a client sends RFC 9207 iss unless it
+// says authorization_response_iss: false.
+func TestClientResponseISSDefault(t *testing.T) {
+	example := regexp.MustCompile(`(?m)^ +authorization_response_iss:.*\n`).ReplaceAllString(string(Example()), "")
+	for name, tt := range map[string]struct {
+		line string
+		want bool
+	}{
+		"ok/explicit-false": {"      authorization_response_iss: false\n", false},
+		"ok/explicit-true":  {"      authorization_response_iss: true\n", true},
+		"ok/default-true":   {"", true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := strings.Replace(example, "      home_url: https://esenzioni", tt.line+"      home_url: https://esenzioni", 1)
+			c := newBase()
+			if err := yaml.Unmarshal([]byte(doc), c); err != nil {
+				t.Fatal(err)
+			}
+			c.applyDefaults()
+			if got := c.OIDC.Clients[0].AuthorizationResponseISS; got == nil || *got != tt.want {
+				t.Fatalf("authorization_response_iss = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -120,6 +120,17 @@ const (
 	SubjectPublic   SubjectType = "public"
 )
 
+// SigningAlg is a JWS algorithm a client registers for what it receives.
+type SigningAlg string
+
+// The signing algorithms: RSA keys sign RS256 and PS256, EC P-256 keys
+// ES256.
+const (
+	AlgRS256 SigningAlg = "RS256"
+	AlgPS256 SigningAlg = "PS256"
+	AlgES256 SigningAlg = "ES256"
+)
+
 // AttributeProfile names the SAML attribute names sent to a service provider.
 type AttributeProfile string
 
@@ -162,6 +173,7 @@ var (
 	registrationModes = []RegistrationMode{RegistrationOpen, RegistrationAllowlist}
 	authMethods       = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
 	subjectTypes      = []SubjectType{SubjectPairwise, SubjectPublic}
+	signingAlgs       = []SigningAlg{AlgRS256, AlgPS256, AlgES256}
 	attributeProfiles = []AttributeProfile{ProfileSPID, ProfileOID}
 	nameIDFormats     = []NameIDFormat{NameIDPersistent, NameIDTransient}
 	auditSinks        = []AuditSink{AuditLog, AuditDB, AuditBoth}

@@ -2,13 +2,16 @@ package demo
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 var testPorts = Ports{Public: "127.0.0.1:18443", CNS: "127.0.0.1:18444", Admin: "127.0.0.1:19464", Esenzioni: "localhost:18081"}
@@ -59,9 +62,19 @@ func TestPrepareRegistersEsenzioni(t *testing.T) {
 	if n := len(cfg.OIDC.SubjectSalt.Value()); n < config.MinSubjectSaltLength {
 		t.Fatalf("subject salt of %d characters", n)
 	}
-	for _, f := range []string{s.signingKeyPath(), s.subjectSaltPath(), s.Esenzioni.SecretFile} {
+	for _, f := range append(s.signingKeyPaths(), s.subjectSaltPath(), s.Esenzioni.SecretFile) {
 		if fi, err := os.Stat(f); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Fatalf("%s: %v %v", f, fi.Mode(), err)
+		}
+	}
+	// An RSA and an EC P-256 signing key side by side, both configured.
+	if !slices.Equal(cfg.OIDC.SigningKeys, s.signingKeyPaths()) {
+		t.Fatalf("signing_keys %v, want %v", cfg.OIDC.SigningKeys, s.signingKeyPaths())
+	}
+	for i, want := range []string{"*rsa.PrivateKey", "*ecdsa.PrivateKey"} {
+		key, err := pemfile.PrivateKey(readFile(t, s.signingKeyPaths()[i]))
+		if got := fmt.Sprintf("%T", key); err != nil || got != want {
+			t.Fatalf("signing key %d: %s %v, want %s", i, got, err, want)
 		}
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(s.TLSRootsDir, "ca.crt")), readFile(t, s.TLSCAFile)) {
@@ -112,7 +125,7 @@ func TestPrepareUpgradesInPlace(t *testing.T) {
 	}
 
 	// Later runs keep the secrets, and the URLs follow --esenzioni.
-	files := []string{s.signingKeyPath(), s.subjectSaltPath(), s.Esenzioni.SecretFile}
+	files := append(s.signingKeyPaths(), s.subjectSaltPath(), s.Esenzioni.SecretFile)
 	before := map[string][]byte{}
 	for _, f := range files {
 		before[f] = readFile(t, f)

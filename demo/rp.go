@@ -43,12 +43,28 @@ type RelyingParty struct {
 // Files of the OpenID Provider, created once in the demo directory and kept.
 const (
 	oidcDir          = "oidc"
-	signingKeyFile   = "signing-es256.pem"
 	subjectSaltFile  = "subject-salt"
 	secretFileSuffix = "-client-secret"
 )
 
-func (s *Setup) signingKeyPath() string  { return filepath.Join(s.Dir, oidcDir, signingKeyFile) }
+// signingKeys are the provider's token signing keys, side by side: RSA
+// (RS256, the default of ID tokens, and PS256) and EC P-256 (ES256). A demo
+// directory of an earlier version, which had only the EC key, gets the RSA
+// key it lacks.
+var signingKeys = []struct{ alg, file string }{
+	{pemfile.AlgRS256, "signing-rs256.pem"},
+	{pemfile.AlgES256, "signing-es256.pem"},
+}
+
+// signingKeyPaths are the files of signingKeys.
+func (s *Setup) signingKeyPaths() []string {
+	out := make([]string, len(signingKeys))
+	for i, k := range signingKeys {
+		out[i] = filepath.Join(s.Dir, oidcDir, k.file)
+	}
+	return out
+}
+
 func (s *Setup) subjectSaltPath() string { return filepath.Join(s.Dir, oidcDir, subjectSaltFile) }
 
 // esenzioniPlan describes the Esenzioni relying party listening on addr.
@@ -65,15 +81,18 @@ func (s *Setup) esenzioniPlan(addr string) *RelyingParty {
 }
 
 // ensureOIDC creates whichever of the provider's files is missing: the
-// signing key, the subject salt and each relying party's client secret.
+// signing keys, the subject salt and each relying party's client secret.
 // Existing files are never rewritten: subjects and secrets stay stable
 // across runs.
 func (s *Setup) ensureOIDC() error {
 	if err := os.MkdirAll(filepath.Join(s.Dir, oidcDir), 0o700); err != nil {
 		return err
 	}
-	if err := createOnce(s.signingKeyPath(), func() ([]byte, error) { return pemfile.GenerateKey(pemfile.AlgES256) }); err != nil {
-		return fmt.Errorf("demo signing key: %w", err)
+	for i, path := range s.signingKeyPaths() {
+		alg := signingKeys[i].alg
+		if err := createOnce(path, func() ([]byte, error) { return pemfile.GenerateKey(alg) }); err != nil {
+			return fmt.Errorf("demo %s signing key: %w", alg, err)
+		}
 	}
 	// 48 random bytes: 64 characters, above the 32 the provider requires.
 	if err := createOnce(s.subjectSaltPath(), randomText(48)); err != nil {
@@ -164,7 +183,8 @@ func (s *Setup) writeOIDCConfig(b *strings.Builder) {
 	if len(rps) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "oidc:\n  signing_keys: [%q]\n  subject_salt_file: %q\n  clients:\n", s.signingKeyPath(), s.subjectSaltPath())
+	keys := s.signingKeyPaths()
+	fmt.Fprintf(b, "oidc:\n  signing_keys: [%q, %q]\n  subject_salt_file: %q\n  clients:\n", keys[0], keys[1], s.subjectSaltPath())
 	for _, rp := range rps {
 		fmt.Fprintf(b, "    - id: %s\n      name: %q\n      secret_file: %q\n", rp.ClientID, rp.Name, rp.SecretFile)
 		fmt.Fprintf(b, "      redirect_uris: [%q]\n      post_logout_redirect_uris: [%q]\n", rp.RedirectURL, rp.PostLogoutRedirectURL)

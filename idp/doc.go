@@ -28,7 +28,7 @@
 //	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
-//	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption
+//	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
 //	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)

@@ -89,14 +89,18 @@ func (s *Service) Audit(ctx context.Context, e registry.Event) {
 	s.emitAudit(ctx, e)
 }
 
+// emitAudit stamps e with the time it happened, when the caller has not,
+// before either sink sees it: the log line and the row carry the same
+// time, and a retried write keeps it.
 func (s *Service) emitAudit(ctx context.Context, e registry.Event) {
+	if e.At.IsZero() {
+		e.At = s.opts.Now()
+	}
+	e.At = e.At.UTC()
 	if s.opts.AuditSink != AuditSinkDB {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
 	}
 	if s.audits != nil && s.opts.AuditSink != AuditSinkLog {
-		if e.At.IsZero() {
-			e.At = s.opts.Now() // a retried event keeps the time it happened
-		}
 		s.audits.write(ctx, e)
 	}
 }

@@ -51,6 +51,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back stri
 // one gets "Registra TS-CNS".
 func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	req := reqParam(r.URL.Query().Get("req"))
+	r = s.pendingLang(r, req)
 	back := s.opts.Issuer + "/"
 	res, ok := s.authenticate(w, r, back)
 	if !ok {
@@ -156,6 +157,8 @@ func registerBinding(id *x509cns.Identity, req string) string {
 // The card is judged again from this request's own connection, and the
 // form's token must have been issued to this card.
 func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
+	req := reqParam(r.PostFormValue("req"))
+	r = s.pendingLang(r, req)
 	ctx := r.Context()
 	back := s.opts.Issuer + "/"
 	res, ok := s.authenticate(w, r, back)
@@ -163,7 +166,6 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := res.Identity
-	req := reqParam(r.PostFormValue("req"))
 	if !sameOrigin(r, s.opts.CNSOrigin) {
 		s.registrationFailed(w, r, id, "cross-origin form post", "csrf.invalid", http.StatusForbidden)
 		return

@@ -91,6 +91,9 @@ func (s *Service) resumePending(w http.ResponseWriter, r *http.Request, sess *se
 	if json.Unmarshal(raw, &p) != nil || p.Kind == "" {
 		return false // "" is cnsgate's own login (/cns/start): the welcome page
 	}
+	if p.Lang != "" {
+		r = r.WithContext(web.WithLang(r.Context(), web.Lang(p.Lang)))
+	}
 	if fn := s.resumer(p.Kind); fn != nil {
 		fn(w, r, sess, p.Data)
 		return true

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
@@ -139,6 +140,26 @@ func (s *Service) browserOf(ctx context.Context, req string) (string, error) {
 	return p.Browser, nil
 }
 
+// pendingLang returns r speaking the language of the pending request req
+// (PendingRequest.Lang) when it names one: the pages of the card listener
+// follow what the relying party asked at the start of the login. A request
+// that cannot be read leaves r as it is; the flow reports the store's
+// failure itself.
+func (s *Service) pendingLang(r *http.Request, req string) *http.Request {
+	if req == "" {
+		return r
+	}
+	raw, err := s.ephemeral.Get(r.Context(), nsPending, req)
+	if err != nil {
+		return r
+	}
+	var p PendingRequest
+	if json.Unmarshal(raw, &p) != nil || p.Lang == "" {
+		return r
+	}
+	return r.WithContext(web.WithLang(r.Context(), web.Lang(p.Lang)))
+}
+
 // sameBrowser reports, with the reason when not, whether the request comes
 // from the browser whose nonce hashes to want.
 func sameBrowser(r *http.Request, want string) error {
@@ -163,6 +184,7 @@ func (s *Service) takeHandoff(w http.ResponseWriter, r *http.Request) (*handoff,
 	if !s.handoffFound(w, r, h, err) {
 		return nil, false
 	}
+	r = s.pendingLang(r, h.Req) // a refusal speaks the login's language
 	if err := sameBrowser(r, h.Browser); err != nil {
 		sess := h.Session
 		s.loginFailed(r, x509cns.ReasonHandoffMismatch, err,

@@ -1,9 +1,11 @@
 package idp_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
+	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -95,3 +98,59 @@ func TestLogHandlerMasksFiscalCodes(t *testing.T) {
 type stringer string
 
 func (s stringer) String() string { return string(s) }
+
+// TestAuditLinesCarryTheirTime: every audit line of the journeys
+// (registration, login, logout, a refused card) carries the time the event
+// happened, in UTC, never the zero time, and the row stored for it in the
+// audit table has the same time.
+func TestAuditLinesCarryTheirTime(t *testing.T) {
+	logs := &idptest.LogCapture{}
+	h := newHarness(t, backends[0], harnessOptions{logger: slog.New(slog.NewJSONHandler(logs, nil))})
+	start := time.Now().UTC()
+
+	card := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: "RSSMRA85T10A562S", GivenName: "MARIO", FamilyName: "ROSSI"})
+	br := h.browser(card)
+	h.register(br)
+	welcome := h.login(br)
+	br.post(h.public.URL+"/logout", url.Values{"csrf": {welcome.csrf(t)}}, h.public.URL).must(t, 200, "rimuovi la tessera")
+	expired := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: "RSSMRA85T10A562S", NotBefore: time.Now().AddDate(-7, 0, 0), NotAfter: time.Now().AddDate(-1, 0, 0)})
+	h.browser(expired).get(h.cns.URL + "/cns/login")
+	h.svc.Close(t.Context())
+	end := time.Now().UTC()
+
+	logged := map[time.Time]bool{} // to the microsecond the table keeps
+	for _, l := range logs.Lines() {
+		var line struct {
+			Msg   string `json:"msg"`
+			Event struct {
+				At   string `json:"at"`
+				Kind string `json:"kind"`
+			} `json:"event"`
+		}
+		if json.Unmarshal([]byte(l), &line) != nil || line.Msg != "audit" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, line.Event.At)
+		if err != nil || at.Before(start) || at.After(end) || !strings.HasSuffix(line.Event.At, "Z") {
+			t.Errorf("audit line %s: event.at %q is not a UTC time between %s and %s", line.Event.Kind, line.Event.At, start, end)
+		}
+		logged[at.Truncate(time.Microsecond)] = true
+	}
+	for _, kind := range []string{"registration", "login", "session_end"} {
+		if !strings.Contains(strings.Join(logs.Lines(), "\n"), `"kind":"`+kind+`"`) {
+			t.Errorf("no audit line of kind %s", kind)
+		}
+	}
+	rows, err := h.reg.QueryAudit(context.Background(), registry.AuditQuery{Since: start.Add(-time.Minute)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no audit rows stored")
+	}
+	for _, e := range rows {
+		if !logged[e.At.UTC().Truncate(time.Microsecond)] {
+			t.Errorf("audit row %s at %s has no log line of the same time", e.Kind, e.At)
+		}
+	}
+}

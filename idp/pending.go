@@ -33,6 +33,10 @@ type PendingRequest struct {
 	// Browser is the SHA-256 of the login nonce of the browser that made
 	// the request (handoff.go); BeginLogin sets it.
 	Browser string `json:"browser,omitempty"`
+	// Lang is the language the relying party asked the pages to speak
+	// (OIDC ui_locales), before Accept-Language; "" leaves it to the
+	// browser. Every page of the login it leads to speaks it (pendingLang).
+	Lang string `json:"lang,omitempty"`
 }
 
 // ResumeFunc finishes a pending request once the citizen has a session:

@@ -2,7 +2,7 @@
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
 # nginx, HAProxy, xmlsec1, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
-# with OpenSC and OpenSSL's pkcs11 engine) and the
+# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
@@ -41,6 +41,9 @@ need pk12util libnss3-tools
 need softhsm2-util softhsm2
 need pkcs11-tool opensc
 compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pkcs11-openssl)
+# Authlib, the Python relying-party library (idp/oidc TestAuthlib), for
+# Debian's own interpreter.
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import authlib' 2>/dev/null; } || missing+=(python3-authlib)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

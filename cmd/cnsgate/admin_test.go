@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // TestRegistrationsAndAuditCommands runs the administrative commands on a
@@ -92,5 +98,55 @@ func TestKeysGenerate(t *testing.T) {
 	var stderr strings.Builder
 	if code := run(context.Background(), []string{"keys", "generate", "--alg", "HS256"}, io.Discard, &stderr); code != 2 {
 		t.Fatalf("HS256: exit %d", code)
+	}
+}
+
+// TestKeysGenerateBoth: by default keys generate writes an RSA 3072 and an
+// EC P-256 key side by side and prints the signing_keys option naming
+// them.
+func TestKeysGenerateBoth(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"keys", "generate", "--dir", dir}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	var cfg struct {
+		OIDC struct {
+			SigningKeys []string `yaml:"signing_keys"`
+		} `yaml:"oidc"`
+	}
+	if err := yaml.Unmarshal([]byte(stdout.String()), &cfg); err != nil || len(cfg.OIDC.SigningKeys) != 2 {
+		t.Fatalf("printed configuration: %v\n%s", err, stdout.String())
+	}
+	wantKeys := []string{"*rsa.PrivateKey/3072", "*ecdsa.PrivateKey/256"}
+	for i, f := range cfg.OIDC.SigningKeys {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, err := pemfile.PrivateKey(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		switch k := key.(type) {
+		case *rsa.PrivateKey:
+			got = fmt.Sprintf("%T/%d", k, k.N.BitLen())
+		case *ecdsa.PrivateKey:
+			got = fmt.Sprintf("%T/%d", k, k.Curve.Params().BitSize)
+		}
+		if got != wantKeys[i] || filepath.Dir(f) != dir {
+			t.Fatalf("key %d: %s in %s, want %s", i, got, f, wantKeys[i])
+		}
+		if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
+			t.Fatalf("key file mode %v", st.Mode())
+		}
+	}
+	// Never overwritten; and --dir with --alg is refused.
+	if code := run(context.Background(), []string{"keys", "generate", "--dir", dir}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "never overwritten") {
+		t.Fatalf("overwrite: exit %d: %s", code, stderr.String())
+	}
+	if code := run(context.Background(), []string{"keys", "generate", "--dir", dir, "--alg", "RS256"}, io.Discard, io.Discard); code != 2 {
+		t.Fatalf("--dir with --alg: exit %d", code)
 	}
 }

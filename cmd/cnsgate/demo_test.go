@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -205,6 +207,30 @@ func TestDemoEsenzioniRelyingParty(t *testing.T) {
 	}
 	b := d.browser(t, "citizen")
 	pub := d.cfg.Issuer
+
+	// The demo signs with an RSA and an EC key: discovery offers RS256
+	// (which OpenID Connect Discovery requires) and ES256, /jwks
+	// publishes both keys with kid and alg.
+	var meta struct {
+		Algs []string `json:"id_token_signing_alg_values_supported"`
+	}
+	var jwks struct {
+		Keys []struct{ Kty, Alg, Kid string } `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(fetch(t, b, "GET", pub+"/.well-known/openid-configuration", nil, "").body), &meta); err != nil ||
+		!slices.Contains(meta.Algs, "RS256") || !slices.Contains(meta.Algs, "ES256") {
+		t.Fatalf("demo discovery algs %v (%v)", meta.Algs, err)
+	}
+	if err := json.Unmarshal([]byte(fetch(t, b, "GET", pub+"/jwks", nil, "").body), &jwks); err != nil {
+		t.Fatal(err)
+	}
+	published := map[string]bool{}
+	for _, k := range jwks.Keys {
+		published[k.Kty+"/"+k.Alg] = k.Kid != ""
+	}
+	if !published["RSA/RS256"] || !published["EC/ES256"] {
+		t.Fatalf("demo jwks: %+v", jwks.Keys)
+	}
 
 	// The welcome page lists the relying party under "Servizi attivi".
 	account := d.loginAtRP(t, b)

@@ -6,43 +6,56 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
-// cmdKeys generates token signing keys for oidc.signing_keys: the first
-// key listed signs, the others are published for rotation.
+// signingKeyFiles are the names `keys generate --dir` writes: an RSA key
+// (RS256, the default of ID tokens, and PS256) and an EC P-256 key (ES256),
+// kept side by side in oidc.signing_keys.
+var signingKeyFiles = []struct{ alg, name string }{
+	{pemfile.AlgRS256, "signing-rs256.pem"},
+	{pemfile.AlgES256, "signing-es256.pem"},
+}
+
+const keysUsage = "usage: cnsgate keys generate [--dir DIR] | [--alg RS256|ES256] [--out FILE]"
+
+// cmdKeys generates token signing keys for oidc.signing_keys. By default
+// it writes both an RSA 3072 and an EC P-256 key into --dir and prints
+// the configuration that lists them; --alg or --out make one key.
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "generate" {
-		fmt.Fprintln(stderr, "usage: cnsgate keys generate [--alg RS256|ES256] [--out FILE]")
+		fmt.Fprintln(stderr, keysUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	alg := fs.String("alg", pemfile.AlgES256, "RS256 (RSA 3072) or ES256 (P-256)")
-	out := fs.String("out", "", "write the PKCS#8 PEM key to this file (mode 0600) instead of standard output")
+	dir := fs.String("dir", ".", "write "+signingKeyFiles[0].name+" (RSA 3072) and "+signingKeyFiles[1].name+" (P-256) into this directory")
+	alg := fs.String("alg", "", "make one key: RS256 (RSA 3072) or ES256 (P-256); with --out alone, ES256")
+	out := fs.String("out", "", "write the one PKCS#8 PEM key to this file (mode 0600) instead of standard output")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	pemKey, err := pemfile.GenerateKey(*alg)
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
+	one := *alg != "" || *out != ""
+	dirSet := false
+	fs.Visit(func(f *flag.Flag) { dirSet = dirSet || f.Name == "dir" })
+	if one && dirSet {
+		fmt.Fprintln(stderr, "cnsgate keys generate: --dir writes both keys; --alg and --out make one")
 		return 2
 	}
-	if *out == "" {
-		_, err = stdout.Write(pemKey)
-	} else {
-		f, ferr := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if ferr != nil {
-			if errors.Is(ferr, os.ErrExist) {
-				ferr = fmt.Errorf("%s exists; a signing key is never overwritten", *out)
-			}
-			fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", ferr)
-			return 2
-		}
-		_, err = f.Write(pemKey)
-		if cerr := f.Close(); err == nil {
-			err = cerr
+	if !one {
+		return generateBoth(*dir, stdout, stderr)
+	}
+	if *alg == "" {
+		*alg = pemfile.AlgES256
+	}
+	pemKey, err := pemfile.GenerateKey(*alg)
+	if err == nil {
+		if *out == "" {
+			_, err = stdout.Write(pemKey)
+		} else {
+			err = writeNewKey(*out, pemKey)
 		}
 	}
 	if err != nil {
@@ -50,4 +63,55 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// generateBoth writes the RSA and the EC key into dir and prints the
+// signing_keys option listing them. An existing key file is an error, and
+// nothing is written then.
+func generateBoth(dir string, stdout, stderr io.Writer) int {
+	paths := make([]string, len(signingKeyFiles))
+	for i, f := range signingKeyFiles {
+		abs, err := filepath.Abs(filepath.Join(dir, f.name))
+		if err == nil {
+			if _, serr := os.Stat(abs); serr == nil {
+				err = fmt.Errorf("%s exists; a signing key is never overwritten", abs)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
+			return 2
+		}
+		paths[i] = abs
+	}
+	for i, f := range signingKeyFiles {
+		pemKey, err := pemfile.GenerateKey(f.alg)
+		if err == nil {
+			err = writeNewKey(paths[i], pemKey)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "cnsgate keys generate: %v\n", err)
+			return 2
+		}
+	}
+	fmt.Fprintf(stdout, "oidc:\n  signing_keys:\n")
+	for _, p := range paths {
+		fmt.Fprintf(stdout, "    - %s\n", p)
+	}
+	return 0
+}
+
+// writeNewKey creates path with mode 0600; it never overwrites a key.
+func writeNewKey(path string, pemKey []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			err = fmt.Errorf("%s exists; a signing key is never overwritten", path)
+		}
+		return err
+	}
+	_, err = f.Write(pemKey)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -24,8 +24,8 @@ Usage:
                                          manage eligible citizens and card registrations
   cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome X]
                                          search the audit trail (JSON lines)
-  cnsgate keys generate [--alg ES256|RS256] [--out FILE]
-                                         a new token signing key (PKCS#8 PEM)
+  cnsgate keys generate [--dir DIR] | [--alg ES256|RS256] [--out FILE]
+                                         token signing keys (PKCS#8 PEM): an RSA and an EC key, or one
   cnsgate version                        print the version
 
 Run "cnsgate COMMAND -h" for the flags of a command.

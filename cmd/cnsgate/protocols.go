@@ -97,6 +97,9 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 			AuthMethod:           oidc.AuthMethod(cc.TokenEndpointAuthMethod),
 			JWKS:                 cc.JWKS, JWKSURI: cc.JWKSURI,
 			Scopes: cc.Scopes, SubjectType: oidc.SubjectType(cc.SubjectType),
+			IDTokenSignedResponseAlg:  string(cc.IDTokenSignedResponseAlg),
+			UserinfoSignedResponseAlg: string(cc.UserinfoSignedResponseAlg),
+			OmitResponseISS:           cc.AuthorizationResponseISS != nil && !*cc.AuthorizationResponseISS,
 		})
 	}
 	return o

@@ -25,7 +25,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
 		return
 	}
+	// ui_locales speaks before Accept-Language on every page of the
+	// login, this one's errors included.
+	lang := uiLocale(r.Form)
+	r = r.WithContext(web.WithLang(r.Context(), lang))
 	req, perr := parseAuthorize(r.Form)
+	req.Lang = string(lang)
 	if perr != nil && perr.page {
 		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
 		return
@@ -64,7 +69,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.resume(w, r, sess, data)
 		return
 	}
-	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale})
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang})
 }
 
 // resume finishes an authorization request once the citizen has a
@@ -96,7 +101,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	g := &grant{
 		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
 		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
-		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce,
+		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
 	}
 	code, err := p.issueCode(ctx, g)
 	if err != nil {
@@ -105,7 +110,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		return
 	}
 	p.logger.InfoContext(ctx, "oidc code issued", "client_id", c.id, "session", sess.IDHash[:16])
-	params := url.Values{"code": {code}, "iss": {p.issuer}}
+	params := url.Values{"code": {code}}
 	if req.State != "" {
 		params.Set("state", req.State)
 	}
@@ -113,10 +118,10 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 }
 
 // redirectError sends a refusal to the client's registered redirect URI
-// (RFC 6749 4.1.2.1, with iss per RFC 9207).
+// (RFC 6749 4.1.2.1).
 func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, req authRequest, e *oauthError) {
 	p.logger.InfoContext(r.Context(), "oidc authorization refused", "client_id", req.ClientID, "error", e.Code, "detail", e.Description)
-	params := url.Values{"error": {e.Code}, "iss": {p.issuer}}
+	params := url.Values{"error": {e.Code}}
 	if e.Description != "" {
 		params.Set("error_description", e.Description)
 	}
@@ -127,8 +132,12 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, req aut
 }
 
 // respond delivers an authorization response by redirect (query) or by an
-// auto-submitting form (form_post).
+// auto-submitting form (form_post), with iss per RFC 9207 unless the
+// client registered authorization_response_iss: false.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, req authRequest, params url.Values) {
+	if c := p.clients[req.ClientID]; c == nil || !c.omitISS {
+		params.Set("iss", p.issuer)
+	}
 	u, err := url.Parse(req.RedirectURI)
 	if err != nil {
 		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri unparseable")

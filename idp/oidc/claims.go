@@ -25,19 +25,33 @@ const (
 	ClaimNonce        = "nonce"
 )
 
-// claimsSupported is published in discovery.
+// claimsSupported is published in discovery: every claim cnsgate may put
+// in an ID token or a userinfo response.
 var claimsSupported = []string{
-	"iss", "sub", "aud", "exp", "iat", ClaimAuthTime, ClaimNonce, ClaimACR, ClaimAMR, ClaimSID,
+	"iss", "sub", "aud", "exp", "iat", "azp", "at_hash", ClaimAuthTime, ClaimNonce, ClaimACR, ClaimAMR, ClaimSID,
 	ClaimFiscalNumber, ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion, ClaimRoles,
 }
 
-// scopeClaims says which claims each scope releases. openid releases the
-// subject alone; the authentication claims (acr, amr, auth_time, sid) go
-// in the ID token whatever the scope.
+// scopeClaims says which claims each scope releases (README, "Scopes and
+// claims"). openid releases the subject alone; the authentication claims
+// (acr, amr, auth_time, sid) go in the ID token whatever the scope. A
+// claim may also be asked for alone with the claims parameter, when the
+// client may receive the scope that carries it.
 var scopeClaims = map[string][]string{
 	ScopeProfile:      {ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion},
 	ScopeFiscalNumber: {ClaimFiscalNumber},
 	ScopeRoles:        {ClaimRoles},
+}
+
+// scopeOf returns the scope that carries a claim about the citizen, ""
+// for any other claim.
+func scopeOf(claim string) string {
+	for scope, names := range scopeClaims {
+		if contains(names, claim) {
+			return scope
+		}
+	}
+	return ""
 }
 
 // subject is the sub a client sees for a citizen: by default pairwise, an
@@ -55,9 +69,10 @@ func (p *Provider) subject(c *client, fiscalCode string) string {
 	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
-// userClaims returns the claims the scopes release about the session's
-// citizen, sub included. Empty values are left out.
-func (p *Provider) userClaims(c *client, s *sessions.Session, scopes []string) map[string]any {
+// userClaims returns the claims about the session's citizen that the
+// scopes release, and those of asked (the claims parameter) that the client
+// may receive; sub always. Empty values are left out.
+func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []string) map[string]any {
 	out := map[string]any{"sub": p.subject(c, s.FiscalCode)}
 	values := map[string]any{
 		ClaimFiscalNumber: "TINIT-" + s.FiscalCode,
@@ -70,11 +85,19 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes []string) m
 	if len(s.Roles) > 0 {
 		values[ClaimRoles] = s.Roles
 	}
+	release := func(name string) {
+		if v, ok := values[name]; ok && v != "" {
+			out[name] = v
+		}
+	}
 	for _, scope := range scopes {
 		for _, name := range scopeClaims[scope] {
-			if v, ok := values[name]; ok && v != "" {
-				out[name] = v
-			}
+			release(name)
+		}
+	}
+	for _, name := range asked {
+		if scope := scopeOf(name); scope != "" && c.mayReceive(scope) {
+			release(name)
 		}
 	}
 	return out

@@ -68,6 +68,18 @@ type Client struct {
 	// Scopes the client may receive; empty means every supported scope.
 	Scopes      []string
 	SubjectType SubjectType
+	// IDTokenSignedResponseAlg signs the client's ID tokens and logout
+	// tokens (RS256, PS256 or ES256; empty: RS256, or the only algorithm
+	// the keys sign). UserinfoSignedResponseAlg, when set, makes /userinfo
+	// answer the client with a signed JWT (application/jwt) instead of
+	// JSON. A configured key must sign each (OpenID Connect Dynamic Client
+	// Registration 1.0, 2).
+	IDTokenSignedResponseAlg  string
+	UserinfoSignedResponseAlg string
+	// OmitResponseISS leaves the RFC 9207 iss parameter out of the
+	// client's authorization responses, for relying parties that mishandle
+	// it.
+	OmitResponseISS bool
 }
 
 // client is one relying party, as configured.
@@ -83,11 +95,15 @@ type client struct {
 	jwksURI     string
 	scopes      map[string]bool // allowed scopes; openid always is
 	subject     SubjectType
+	idAlg       string // "" is the provider's default
+	userinfoAlg string // "": /userinfo answers JSON
+	omitISS     bool
 }
 
 // newClients builds the clients of the provider, trusting the settings
-// (see Client). Every problem is reported at once.
-func newClients(list []Client) (map[string]*client, error) {
+// (see Client); keys must sign the algorithms they register. Every problem
+// is reported at once.
+func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 	out := make(map[string]*client, len(list))
 	var errs []error
 	bad := func(id, format string, args ...any) {
@@ -99,6 +115,7 @@ func newClients(list []Client) (map[string]*client, error) {
 			redirects: cc.RedirectURIs, postLogout: cc.PostLogoutRedirectURIs,
 			backchannel: cc.BackchannelLogoutURI, method: cc.AuthMethod,
 			jwksURI: cc.JWKSURI, subject: cc.SubjectType,
+			idAlg: cc.IDTokenSignedResponseAlg, userinfoAlg: cc.UserinfoSignedResponseAlg, omitISS: cc.OmitResponseISS,
 		}
 		if c.id == "" {
 			bad(c.id, "empty id")
@@ -113,6 +130,9 @@ func newClients(list []Client) (map[string]*client, error) {
 		}
 		if !slices.Contains(authMethods, c.method) {
 			bad(c.id, "token_endpoint_auth_method %q is not supported", c.method)
+		}
+		for _, problem := range c.algProblems(keys) {
+			bad(c.id, "%s", problem)
 		}
 		if cc.JWKS != "" {
 			set, err := jwk.Parse([]byte(cc.JWKS))
@@ -133,6 +153,23 @@ func newClients(list []Client) (map[string]*client, error) {
 	return out, errors.Join(errs...)
 }
 
+// algProblems says why the keys cannot sign what the client registered.
+func (c *client) algProblems(keys *keySet) []string {
+	var out []string
+	for _, a := range []struct{ name, alg string }{
+		{"id_token_signed_response_alg", c.idAlg}, {"userinfo_signed_response_alg", c.userinfoAlg},
+	} {
+		switch {
+		case a.alg == "":
+		case !contains(SigningAlgs, a.alg):
+			out = append(out, fmt.Sprintf("%s %q is not supported (%s)", a.name, a.alg, strings.Join(SigningAlgs, ", ")))
+		case !contains(keys.algs, a.alg):
+			out = append(out, fmt.Sprintf("%s is %s but no signing key signs it: add %s to signing_keys", a.name, a.alg, keyNeeded(a.alg)))
+		}
+	}
+	return out
+}
+
 // authMethods are the supported methods, in the order discovery lists them.
 var authMethods = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
 
@@ -151,15 +188,18 @@ func (c *client) secretMatches(s string) bool {
 	return len(c.secret) > 0 && subtle.ConstantTimeCompare(want[:], got[:]) == 1
 }
 
+// mayReceive reports whether the client may receive scope (and the claims
+// it carries).
+func (c *client) mayReceive(scope string) bool {
+	return contains(supportedScopes, scope) && (c.scopes == nil || c.scopes[scope])
+}
+
 // grantScopes returns the requested scopes that cnsgate supports and the
 // client may receive, in the order requested, without repeats.
 func (c *client) grantScopes(requested []string) []string {
 	var out []string
 	for _, s := range requested {
-		if !contains(supportedScopes, s) || contains(out, s) {
-			continue
-		}
-		if c.scopes != nil && !c.scopes[s] {
+		if !c.mayReceive(s) || contains(out, s) {
 			continue
 		}
 		out = append(out, s)

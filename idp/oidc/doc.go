@@ -4,7 +4,8 @@
 // written on lestrrat-go/jwx/v2.
 //
 // It owns the protocol: client authentication, codes, token families,
-// claims released by scope, logout tokens. It never touches the card or the
+// claims released by scope or by the claims parameter, the signing
+// algorithm of each client, logout tokens. It never touches the card or the
 // session internals: a login is started with idp.Service.BeginLogin and ends
 // in the ResumeFunc registered for the "oidc" kind; sessions are read
 // through sessions.Store and every short-lived value (codes, refresh
@@ -25,16 +26,17 @@
 //
 //	doc.go               this map
 //	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
-//	clients.go           Client, AuthMethod, SubjectType: each client checked once at New
-//	keys.go              the signing keys (RSA or ECDSA) and their algorithms
+//	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
+//	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
-//	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each
+//	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each; ui_locales
 //	token.go             /token: the code exchange with PKCE, the refresh-token rotation
 //	params_token.go      the /token, /revoke and /introspect parameters, client credentials
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
-//	tokens.go            signing and verifying tokens, the token response, /userinfo
-//	claims.go            the claims released by scope, the pairwise or public sub, acr and amr
+//	tokens.go            signing (by the client's algorithm) and verifying tokens, the token response, /userinfo (JSON or signed JWT)
+//	claims.go            the claims released by scope or asked by name, the pairwise or public sub, acr and amr
+//	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
 //	revoke.go            /revoke and /introspect
 //	logout.go            SessionEnded (the logout tokens to deliver) and end_session on /logout
 //	errors.go            the OAuth error codes and responses, the citizen's error page

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -195,14 +196,23 @@ func TestFlows(t *testing.T) {
 				meta["authorization_response_iss_parameter_supported"] != true {
 				t.Fatalf("discovery: %d %v", st, meta)
 			}
+			if algs := fmt.Sprint(meta["id_token_signing_alg_values_supported"]); algs != "[RS256 PS256 ES256]" {
+				t.Fatalf("id_token_signing_alg_values_supported: %s", algs)
+			}
 			_, jwks := h.getJSON("/jwks")
 			keys, _ := jwks["keys"].([]any)
-			if len(keys) != 1 {
-				t.Fatalf("jwks: %v", jwks)
+			var algs []string
+			kids := map[any]bool{}
+			for _, key := range keys {
+				k := key.(map[string]any)
+				if k["d"] != nil || k["p"] != nil || k["use"] != "sig" || k["kid"] == "" || kids[k["kid"]] {
+					t.Fatalf("published key: %v", k)
+				}
+				kids[k["kid"]] = true
+				algs = append(algs, fmt.Sprint(k["kty"], "/", k["alg"]))
 			}
-			k := keys[0].(map[string]any)
-			if k["d"] != nil || k["p"] != nil || k["alg"] != "RS256" || k["use"] != "sig" || k["kid"] == "" {
-				t.Fatalf("published key: %v", k)
+			if strings.Join(algs, " ") != "RSA/RS256 RSA/PS256 EC/ES256" {
+				t.Fatalf("jwks: %v", algs)
 			}
 		}},
 	}

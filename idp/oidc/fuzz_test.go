@@ -16,6 +16,8 @@ func FuzzParseAuthorize(f *testing.F) {
 	f.Add("client_id=c&redirect_uri=https%3A%2F%2Frp%2Fcb&response_type=code&scope=openid&code_challenge_method=plain")
 	f.Add("client_id=&client_id=x&redirect_uri=%zz")
 	f.Add("scope=openid%00profile&max_age=99999999999999999999")
+	f.Add(authForm(url.Values{"claims": {`{"id_token":{"fiscal_number":null},"userinfo":{"given_name":{"essential":true}}}`}, "ui_locales": {"en it"}}).Encode())
+	f.Add(authForm(url.Values{"claims": {`{"id_token":{"fiscal_number":[1]}} x`}}).Encode())
 	f.Fuzz(func(t *testing.T, raw string) {
 		form, err := url.ParseQuery(raw)
 		if err != nil {
@@ -49,6 +51,15 @@ func FuzzParseAuthorize(f *testing.F) {
 		}
 		if !found {
 			t.Fatal("accepted without the openid scope")
+		}
+		// Only claims about the citizen that a scope carries are kept.
+		for _, name := range append(req.Claims.idToken(), req.Claims.userinfo()...) {
+			if scopeOf(name) == "" {
+				t.Fatalf("kept claim %q", name)
+			}
+		}
+		if l := uiLocale(form); l != "" && l != "it" && l != "en" {
+			t.Fatalf("ui_locales gave %q", l)
 		}
 	})
 }

@@ -60,6 +60,10 @@ type grant struct {
 	Challenge   string `json:"code_challenge,omitempty"`
 	Nonce       string `json:"nonce,omitempty"`
 
+	// Claims asked for by name (the claims parameter); the tokens derived
+	// from the code keep them.
+	Claims *requestedClaims `json:"claims,omitempty"`
+
 	// Of an access token only: when it expires.
 	Expires time.Time `json:"expires,omitzero"`
 }

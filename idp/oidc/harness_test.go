@@ -73,7 +73,10 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	keys []string // signing key files, default rs256.pem
+	keys []string // signing key files, default rs256.pem and es256.pem
+	// noAlgClients leaves out the clients that registered a signing
+	// algorithm (es256, ps256), for providers without the key they need.
+	noAlgClients bool
 	// realServers runs on Redis and PostgreSQL instead of memory and
 	// SQLite (the test fails when they are unreachable).
 	realServers bool
@@ -143,10 +146,10 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 		t.Fatal(err)
 	}
 	if o.keys == nil {
-		o.keys = []string{"rs256.pem"}
+		o.keys = []string{"rs256.pem", "es256.pem"}
 	}
 	h.provider, err = oidc.New(e.Service, e.Store, e.Ephemeral, oidc.Options{
-		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON)),
+		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON), o.noAlgClients),
 		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
 		ReadFile:   func(name string) ([]byte, error) { return keys[name], nil },
@@ -159,7 +162,7 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 
 // clients are the relying parties of every test, one per authentication
 // method.
-func (h *harness) clients(jwks string) []oidc.Client {
+func (h *harness) clients(jwks string, noAlgClients bool) []oidc.Client {
 	rp := h.rp.srv.URL
 	base := func(id string) oidc.Client {
 		return oidc.Client{
@@ -179,7 +182,18 @@ func (h *harness) clients(jwks string) []oidc.Client {
 	native := base("native")
 	native.AuthMethod, native.SubjectType = oidc.AuthNone, oidc.SubjectPublic
 	native.RedirectURIs = append(native.RedirectURIs, "it.example.app:/callback")
-	return []oidc.Client{basic, post, inline, uri, native}
+	// Public clients that registered signing algorithms, and one that
+	// wants no iss in its authorization responses.
+	es := base("es256")
+	es.AuthMethod, es.IDTokenSignedResponseAlg, es.UserinfoSignedResponseAlg = oidc.AuthNone, oidc.AlgES256, oidc.AlgES256
+	ps := base("ps256")
+	ps.AuthMethod, ps.IDTokenSignedResponseAlg, ps.UserinfoSignedResponseAlg = oidc.AuthNone, oidc.AlgPS256, oidc.AlgRS256
+	noISS := base("noiss")
+	noISS.AuthMethod, noISS.OmitResponseISS = oidc.AuthNone, true
+	if noAlgClients {
+		return []oidc.Client{basic, post, inline, uri, native, noISS}
+	}
+	return []oidc.Client{basic, post, inline, uri, native, es, ps, noISS}
 }
 
 // httpClient trusts the test servers and follows no redirect.

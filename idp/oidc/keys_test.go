@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jws"
 
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
@@ -38,14 +39,14 @@ func TestParseSigningKeys(t *testing.T) {
 	cert := pemOf(t, "CERTIFICATE", []byte{1, 2, 3})
 
 	tests := []struct {
-		name  string
-		pems  [][]byte
-		alg   jwa.SignatureAlgorithm
-		algs  []string
-		wantN int
+		name       string
+		pems       [][]byte
+		defaultAlg jwa.SignatureAlgorithm
+		algs       []string
+		kids       int // published entries: RSA keys twice (RS256, PS256)
 	}{
 		{"ok/es256-pkcs8", [][]byte{es}, jwa.ES256, []string{"ES256"}, 1},
-		{"ok/rsa-pkcs1-then-ec-sec1", [][]byte{pkcs1, pemOf(t, "EC PRIVATE KEY", sec1)}, jwa.RS256, []string{"RS256", "ES256"}, 2},
+		{"ok/ec-sec1-then-rsa-pkcs1", [][]byte{pemOf(t, "EC PRIVATE KEY", sec1), pkcs1}, jwa.RS256, []string{"RS256", "PS256", "ES256"}, 3},
 		{"ok/rotation-two-ec", [][]byte{es, es2}, jwa.ES256, []string{"ES256"}, 2},
 	}
 	for _, tt := range tests {
@@ -54,12 +55,24 @@ func TestParseSigningKeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if ks.alg != tt.alg || ks.public.Len() != tt.wantN || !slices.Equal(ks.algs, tt.algs) {
-				t.Fatalf("alg %s, %d keys, algs %v", ks.alg, ks.public.Len(), ks.algs)
+			if ks.defaultAlg != tt.defaultAlg || ks.public.Len() != tt.kids || !slices.Equal(ks.algs, tt.algs) {
+				t.Fatalf("default %s, %d keys, algs %v", ks.defaultAlg, ks.public.Len(), ks.algs)
+			}
+			// Each algorithm is signed by the first key of its kind, and
+			// published under its own kid with that alg.
+			for _, a := range tt.algs {
+				k, alg, ok := ks.signer(a)
+				if !ok || alg.String() != a || k.Algorithm().String() != a {
+					t.Fatalf("%s: signer %v %s %v", a, k, alg, ok)
+				}
+				pub, found := ks.public.LookupKeyID(k.KeyID())
+				if !found || pub.Algorithm().String() != a {
+					t.Fatalf("%s: kid %s not published with its alg", a, k.KeyID())
+				}
 			}
 			first, _ := ks.public.Key(0)
-			if first.KeyID() != ks.signer.KeyID() || first.KeyID() == "" {
-				t.Fatal("the first published key is not the signer")
+			if k, _, _ := ks.signer(tt.algs[len(tt.algs)-1]); k.KeyID() == "" || first.KeyID() == "" {
+				t.Fatal("a key without kid")
 			}
 			for i := 0; i < ks.public.Len(); i++ {
 				k, _ := ks.public.Key(i)
@@ -107,7 +120,7 @@ func TestGeneratedKeysSign(t *testing.T) {
 			t.Fatal(err)
 		}
 		ks, err := parseSigningKeys(data)
-		if err != nil || ks.alg.String() != alg {
+		if err != nil || ks.defaultAlg.String() != alg {
 			t.Fatalf("%s: %v %v", alg, ks, err)
 		}
 	}
@@ -126,7 +139,7 @@ func TestSignVerify(t *testing.T) {
 	}
 	now := time.Now()
 	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
-	tok, err := p.sign(typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
+	tok, err := p.sign("", typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +159,43 @@ func TestSignVerify(t *testing.T) {
 	other := &Provider{issuer: "https://other.example", keys: ks, now: p.now}
 	if _, err := other.verify(tok, typAccess, false); !errors.Is(err, errBadToken) {
 		t.Fatal("a token of another issuer verified")
+	}
+}
+
+// TestSignVerifyEveryAlg: with an RSA and an EC key, a token signed in
+// each algorithm carries the kid of that algorithm's entry and verifies;
+// an algorithm no key signs is an error, never another algorithm.
+func TestSignVerifyEveryAlg(t *testing.T) {
+	rs, _ := pemfile.GenerateKey(pemfile.AlgRS256)
+	es, _ := pemfile.GenerateKey(pemfile.AlgES256)
+	ks, err := parseSigningKeys(es, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
+	for _, alg := range []string{"", AlgRS256, AlgPS256, AlgES256} {
+		tok, err := p.sign(alg, typID, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute)})
+		if err != nil {
+			t.Fatalf("%q: %v", alg, err)
+		}
+		msg, _ := jws.Parse([]byte(tok))
+		hdr := msg.Signatures()[0].ProtectedHeaders()
+		want := alg
+		if want == "" {
+			want = AlgRS256 // the default, though the EC key is listed first
+		}
+		signer, _, _ := ks.signer(want)
+		if hdr.Algorithm().String() != want || hdr.KeyID() != signer.KeyID() {
+			t.Fatalf("%q: signed %s with kid %s", alg, hdr.Algorithm(), hdr.KeyID())
+		}
+		if _, err := p.verify(tok, typID, true); err != nil {
+			t.Fatalf("%s: %v", want, err)
+		}
+	}
+	ecOnly, _ := parseSigningKeys(es)
+	q := &Provider{issuer: p.issuer, keys: ecOnly, now: p.now}
+	if _, err := q.sign(AlgRS256, typID, map[string]any{"iss": p.issuer}); err == nil {
+		t.Fatal("signed RS256 without an RSA key")
 	}
 }

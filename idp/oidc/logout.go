@@ -50,16 +50,17 @@ func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause 
 	return out
 }
 
-// logoutToken signs the logout token of a client for a session: iss, aud,
-// iat, exp, jti, sid, sub and the back-channel logout event, never a nonce
-// (OpenID Back-Channel Logout 1.0, 2.4).
+// logoutToken signs the logout token of a client for a session, with the
+// algorithm of its ID tokens: iss, aud, iat, exp, jti, sid, sub and the
+// back-channel logout event, never a nonce (OpenID Back-Channel Logout
+// 1.0, 2.4).
 func (p *Provider) logoutToken(c *client, s *sessions.Session, sid string) (string, error) {
 	jti, err := p.newSecret()
 	if err != nil {
 		return "", err
 	}
 	now := p.now()
-	return p.sign(typLogout, map[string]any{
+	return p.sign(c.idAlg, typLogout, map[string]any{
 		"iss": p.issuer, "aud": []string{c.id}, "iat": now, "exp": now.Add(logoutTokenLife), "jti": jti,
 		"sub": p.subject(c, s.FiscalCode), ClaimSID: sid,
 		"events": map[string]any{eventBackchannelLogout: map[string]any{}},

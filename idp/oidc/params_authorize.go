@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/cnsgate/cnsgate/idp/web"
 )
 
 // Bounds on what a relying party may send; anything longer is refused, so
@@ -36,9 +38,14 @@ type authRequest struct {
 	Nonce        string   `json:"nonce,omitempty"`
 	Scopes       []string `json:"scopes"`
 	Challenge    string   `json:"code_challenge"`
-	Prompt       string   `json:"-"` // "", "none" or "login"
-	MaxAge       int64    `json:"-"` // seconds; -1 when absent
-	ACRValues    []string `json:"-"`
+	// Claims are the claims asked for by name (the claims parameter).
+	Claims *requestedClaims `json:"claims,omitempty"`
+	// Lang is the first supported language of ui_locales, "" when none:
+	// idp carries it through the login with the pending request.
+	Lang      string   `json:"-"`
+	Prompt    string   `json:"-"` // "", "none" or "login"
+	MaxAge    int64    `json:"-"` // seconds; -1 when absent
+	ACRValues []string `json:"-"`
 }
 
 // parseAuthorize reads the parameters of an authorization request (RFC
@@ -78,6 +85,7 @@ var authorizeSteps = []authorizeStep{
 	readPrompt,
 	readMaxAge,
 	readACRValues,
+	readClaims,
 }
 
 // authParams is a request's form.
@@ -248,6 +256,37 @@ func readMaxAge(f authParams, req *authRequest) *oauthError {
 	}
 	req.MaxAge = n
 	return nil
+}
+
+// readClaims reads the claims parameter (OpenID Connect Core 5.5).
+func readClaims(f authParams, req *authRequest) *oauthError {
+	raw := f.get("claims")
+	if len(raw) > maxParamLen {
+		return newErr(errInvalidRequest, fmt.Sprintf("claims is too long (%d bytes, at most %d)", len(raw), maxParamLen))
+	}
+	rc, err := parseClaimsParam(raw)
+	if err != nil {
+		return newErr(errInvalidRequest, err.Error())
+	}
+	req.Claims = rc
+	return nil
+}
+
+// uiLocale returns the first language of ui_locales (OpenID Connect Core
+// 3.1.2.1: space-separated BCP 47 tags, in order of preference) that the
+// pages speak, "" when none or when the parameter is repeated. It never
+// refuses: an unknown language falls back to Accept-Language.
+func uiLocale(form map[string][]string) web.Lang {
+	v := form["ui_locales"]
+	if len(v) != 1 || len(v[0]) > maxParamLen {
+		return ""
+	}
+	for _, tag := range strings.Fields(v[0]) {
+		if l := web.LangOf(tag); l != "" {
+			return l
+		}
+	}
+	return ""
 }
 
 func readACRValues(f authParams, req *authRequest) *oauthError {

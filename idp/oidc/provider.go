@@ -27,8 +27,11 @@ const DefaultTokenLifetime = 5 * time.Minute
 // values take the defaults. cmd/cnsgate builds them from the oidc section
 // of the configuration.
 type Options struct {
-	// SigningKeys are PEM private key files, read with ReadFile: the first
-	// signs, the others stay published in /jwks for rotation. At least one.
+	// SigningKeys are PEM private key files, read with ReadFile: RSA keys
+	// sign RS256 and PS256, EC P-256 keys ES256; for each algorithm the
+	// first key that signs it does, the others stay published in /jwks
+	// for rotation. At least one; keep an RSA key, since ID tokens are
+	// RS256 unless a client registers another algorithm.
 	SigningKeys []string
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
 	// code: at least MinSubjectSaltLength bytes, required when Clients are
@@ -107,7 +110,11 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	clients, err := newClients(o.Clients)
+	if !contains(keys.algs, AlgRS256) {
+		o.Logger.Warn("oidc: no RSA signing key: ID tokens are signed " + keys.defaultAlg.String() +
+			" and discovery lacks RS256, which OpenID Connect Discovery requires; add an RSA key to signing_keys (cnsgate keys generate)")
+	}
+	clients, err := newClients(o.Clients, keys)
 	if err != nil {
 		return nil, err
 	}
@@ -188,6 +195,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":                                  []SubjectType{SubjectPairwise, SubjectPublic},
 		"id_token_signing_alg_values_supported":                    p.keys.algs,
+		"userinfo_signing_alg_values_supported":                    p.keys.algs,
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
 		"revocation_endpoint_auth_methods_supported":               authMethods,
@@ -198,7 +206,7 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"claims_supported":                                         claimsSupported,
 		"acr_values_supported":                                     []string{idp.ACRSmartcard},
 		"prompt_values_supported":                                  []string{"none", "login"},
-		"claims_parameter_supported":                               false,
+		"claims_parameter_supported":                               true,
 		"request_parameter_supported":                              false,
 		"request_uri_parameter_supported":                          false,
 		"require_request_uri_registration":                         false,

@@ -47,6 +47,15 @@ func TestNewRefuses(t *testing.T) {
 		// redirect URI syntax, ...) are config.Validate's: see
 		// config/validate_rp_test.go. The provider refuses what it cannot
 		// build.
+		{"fail/es256-without-ec-key", oidc.Options{SigningKeys: []string{"rs256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
+			ID: "d", RedirectURIs: []string{"https://d/cb"}, AuthMethod: oidc.AuthNone, IDTokenSignedResponseAlg: oidc.AlgES256,
+		}}}, "id_token_signed_response_alg is ES256 but no signing key signs it: add an EC P-256 key", oidc.ErrBadClient},
+		{"fail/userinfo-rs256-without-rsa-key", oidc.Options{SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
+			ID: "e", RedirectURIs: []string{"https://e/cb"}, AuthMethod: oidc.AuthNone, UserinfoSignedResponseAlg: oidc.AlgRS256,
+		}}}, "userinfo_signed_response_alg is RS256 but no signing key signs it: add an RSA key", oidc.ErrBadClient},
+		{"fail/unsupported-alg", oidc.Options{SigningKeys: []string{"rs256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
+			ID: "f", RedirectURIs: []string{"https://f/cb"}, AuthMethod: oidc.AuthNone, IDTokenSignedResponseAlg: "HS256",
+		}}}, `id_token_signed_response_alg "HS256" is not supported`, oidc.ErrBadClient},
 		{"fail/unknown-method", oidc.Options{SigningKeys: []string{"es256.pem"}, SubjectSalt: []byte(testSalt), Clients: []oidc.Client{{
 			ID: "c", RedirectURIs: []string{"https://c/cb"}, AuthMethod: "tls_client_auth",
 		}}}, "not supported", oidc.ErrBadClient},

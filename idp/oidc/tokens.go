@@ -29,8 +29,14 @@ const (
 // of the wrong kind, or expired.
 var errBadToken = errors.New("oidc: invalid token")
 
-// sign returns claims as a compact JWS signed with the current key.
-func (p *Provider) sign(typ string, claims map[string]any) (string, error) {
+// sign returns claims as a compact JWS signed with alg ("" the default
+// algorithm) by the current key of that algorithm.
+func (p *Provider) sign(alg, typ string, claims map[string]any) (string, error) {
+	key, a, ok := p.keys.signer(alg)
+	if !ok {
+		// newClients refuses a client whose algorithm no key signs.
+		return "", fmt.Errorf("oidc: signing: no key signs %s", alg)
+	}
 	tok := jwt.New()
 	for k, v := range claims {
 		if err := tok.Set(k, v); err != nil {
@@ -41,7 +47,7 @@ func (p *Provider) sign(typ string, claims map[string]any) (string, error) {
 	if err := hdr.Set(jws.TypeKey, typ); err != nil {
 		return "", err
 	}
-	out, err := jwt.Sign(tok, jwt.WithKey(p.keys.alg, p.keys.signer, jws.WithProtectedHeaders(hdr)))
+	out, err := jwt.Sign(tok, jwt.WithKey(a, key, jws.WithProtectedHeaders(hdr)))
 	if err != nil {
 		return "", fmt.Errorf("oidc: signing: %w", err)
 	}
@@ -114,7 +120,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	} {
 		at[k] = v
 	}
-	access, err := p.sign(typAccess, at)
+	access, err := p.sign("", typAccess, at)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +138,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 		return nil, err
 	}
 
-	id := p.userClaims(c, sess, g.Scopes)
+	id := p.userClaims(c, sess, g.Scopes, g.Claims.idToken())
 	for k, v := range authClaims(sess, g.SID) {
 		id[k] = v
 	}
@@ -145,7 +151,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	if nonce != "" {
 		id[ClaimNonce] = nonce
 	}
-	idToken, err := p.sign(typID, id)
+	idToken, err := p.sign(c.idAlg, typID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -160,8 +166,9 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	}, nil
 }
 
-// halfHash is the at_hash of an access token signed with a SHA-256
-// algorithm (RS256, ES256): the left half of its digest, base64url.
+// halfHash is the at_hash of an access token for an ID token signed with a
+// SHA-256 algorithm (RS256, PS256, ES256: every one cnsgate signs): the
+// left half of its digest, base64url.
 func halfHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
@@ -243,5 +250,27 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, e.status, e)
 		return
 	}
-	writeJSON(w, http.StatusOK, p.userClaims(c, sess, g.Scopes))
+	claims := p.userClaims(c, sess, g.Scopes, g.Claims.userinfo())
+	if c.userinfoAlg == "" {
+		writeJSON(w, http.StatusOK, claims)
+		return
+	}
+	p.signedUserinfo(w, r, c, claims)
+}
+
+// signedUserinfo answers /userinfo with the claims as a JWT signed with
+// the client's userinfo_signed_response_alg, with iss and aud (OpenID
+// Connect Core 5.3.2).
+func (p *Provider) signedUserinfo(w http.ResponseWriter, r *http.Request, c *client, claims map[string]any) {
+	claims["iss"], claims["aud"] = p.issuer, []string{c.id}
+	tok, err := p.sign(c.userinfoAlg, typID, claims)
+	if err != nil {
+		p.logger.ErrorContext(r.Context(), "userinfo not signed", "client_id", c.id, "err", err)
+		writeJSON(w, http.StatusInternalServerError, newErr(errServerError, "the userinfo response could not be signed"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwt")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(tok))
 }

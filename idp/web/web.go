@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -83,21 +84,46 @@ const (
 	English Lang = "en"
 )
 
-// LangFrom picks the page language from Accept-Language: the supported
-// language with the highest q-value (the first listed on a tie), Italian
-// when the header names neither.
+// langKey is the context key of a language chosen for the request.
+type langKey struct{}
+
+// WithLang returns ctx choosing lang for every page rendered in it, before
+// Accept-Language: the language a relying party asked for with OIDC
+// ui_locales, carried through the login. An unsupported lang changes
+// nothing.
+func WithLang(ctx context.Context, lang Lang) context.Context {
+	if _, ok := texts[lang]; !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, langKey{}, lang)
+}
+
+// LangOf returns the supported language of a BCP 47 tag ("en", "en-GB",
+// "IT"), "" when it names neither.
+func LangOf(tag string) Lang {
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	switch {
+	case tag == "it" || strings.HasPrefix(tag, "it-"):
+		return Italian
+	case tag == "en" || strings.HasPrefix(tag, "en-"):
+		return English
+	}
+	return ""
+}
+
+// LangFrom picks the page language: the one chosen for the request
+// (WithLang), else from Accept-Language the supported language with the
+// highest q-value (the first listed on a tie), Italian when the header
+// names neither.
 func LangFrom(r *http.Request) Lang {
+	if l, ok := r.Context().Value(langKey{}).(Lang); ok {
+		return l
+	}
 	best, bestQ := Italian, -1.0
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		fields := strings.Split(part, ";")
-		tag := strings.ToLower(strings.TrimSpace(fields[0]))
-		var lang Lang
-		switch {
-		case tag == "it" || strings.HasPrefix(tag, "it-"):
-			lang = Italian
-		case tag == "en" || strings.HasPrefix(tag, "en-"):
-			lang = English
-		default:
+		lang := LangOf(fields[0])
+		if lang == "" {
 			continue
 		}
 		q := 1.0

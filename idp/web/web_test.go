@@ -64,6 +64,33 @@ func TestLangFrom(t *testing.T) {
 	}
 }
 
+// TestWithLang: a language chosen for the request (OIDC ui_locales) speaks
+// before Accept-Language; an unsupported one changes nothing.
+func TestWithLang(t *testing.T) {
+	for _, tt := range []struct {
+		chosen Lang
+		header string
+		want   Lang
+	}{
+		{English, "it-IT,it", English},
+		{Italian, "en-US,en", Italian},
+		{"", "en", English},
+		{"de", "en", English},
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Language", tt.header)
+		r = r.WithContext(WithLang(r.Context(), tt.chosen))
+		if got := LangFrom(r); got != tt.want {
+			t.Errorf("WithLang(%q) with Accept-Language %q: %s, want %s", tt.chosen, tt.header, got, tt.want)
+		}
+	}
+	for tag, want := range map[string]Lang{"en-GB": English, "IT": Italian, "it-CH": Italian, "fr": "", "": "", "english": ""} {
+		if got := LangOf(tag); got != want {
+			t.Errorf("LangOf(%q) = %q, want %q", tag, got, want)
+		}
+	}
+}
+
 func TestRenderErrorPage(t *testing.T) {
 	p, err := New()
 	if err != nil {
