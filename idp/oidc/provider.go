@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +24,13 @@ const MinSubjectSaltLength = 32
 // their lifetime at zero.
 const DefaultTokenLifetime = 5 * time.Minute
 
+// DefaultRefreshReuseGrace is Options.RefreshReuseGrace when left at zero;
+// NoRefreshReuseGrace turns the grace off.
+const (
+	DefaultRefreshReuseGrace = 10 * time.Second
+	NoRefreshReuseGrace      = time.Duration(-1)
+)
+
 // Options are the provider's settings, collaborators and tunables; zero
 // values take the defaults. cmd/cnsgate builds them from the oidc section
 // of the configuration.
@@ -40,6 +48,14 @@ type Options struct {
 	IDTokenLifetime     time.Duration
 	// Clients are the relying parties served.
 	Clients []Client
+	// RefreshReuseGrace is how long a rotated refresh token presented again
+	// by its client gets the answer of its first use instead of revoking
+	// its family (default DefaultRefreshReuseGrace; NoRefreshReuseGrace,
+	// or any negative value, turns it off).
+	RefreshReuseGrace time.Duration
+	// LogoutConfirmation says when an RP-initiated logout asks the
+	// citizen first (default ConfirmWithoutValidHint).
+	LogoutConfirmation LogoutConfirmation
 
 	// Now, Rand, HTTPClient, Logger, Pages and ReadFile take the defaults
 	// of idp.ProtocolDeps. HTTPClient fetches clients' jwks_uri and posts
@@ -66,6 +82,9 @@ type Provider struct {
 	salt      []byte
 	accessTTL time.Duration
 	idTTL     time.Duration
+
+	logoutConfirm LogoutConfirmation
+	rtGrace       time.Duration // 0: none
 
 	now      func() time.Time
 	rand     io.Reader
@@ -107,6 +126,18 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
+	switch {
+	case o.RefreshReuseGrace == 0:
+		o.RefreshReuseGrace = DefaultRefreshReuseGrace
+	case o.RefreshReuseGrace < 0:
+		o.RefreshReuseGrace = 0
+	}
+	if o.LogoutConfirmation == "" {
+		o.LogoutConfirmation = ConfirmWithoutValidHint
+	}
+	if !slices.Contains(LogoutConfirmations, o.LogoutConfirmation) {
+		return nil, fmt.Errorf("oidc: logout confirmation %q is not one of %v", o.LogoutConfirmation, LogoutConfirmations)
+	}
 	clients, err := newClients(o.Clients)
 	if err != nil {
 		return nil, err
@@ -117,8 +148,9 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	p := &Provider{
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
 		keys: keys, clients: clients, salt: o.SubjectSalt,
-		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime,
-		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
+		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime, logoutConfirm: o.LogoutConfirmation,
+		rtGrace: o.RefreshReuseGrace,
+		now:     o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
 	svc.RegisterResumer(Kind, p.resume)

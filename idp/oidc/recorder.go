@@ -27,6 +27,32 @@ type Recorder interface {
 	TokenIssued(kind, client string)
 }
 
+// The outcomes of a refresh token presented again after its rotation
+// (labels of cnsgate_refresh_token_reuse_total).
+const (
+	// ReuseGraced: within the grace window, by the same client; it got the
+	// first use's answer.
+	ReuseGraced = "graced"
+	// ReuseRevoked: after the window or by another client; the family was
+	// revoked.
+	ReuseRevoked = "revoked"
+)
+
+// ReuseRecorder is a Recorder that also counts refresh-token reuse; found
+// by type assertion.
+type ReuseRecorder interface {
+	// RefreshReused counts one reuse of a refresh token of client, with
+	// outcome ReuseGraced or ReuseRevoked.
+	RefreshReused(client, outcome string)
+}
+
+// countReuse counts a refresh-token reuse when the recorder can.
+func (p *Provider) countReuse(client, outcome string) {
+	if r, ok := p.recorder.(ReuseRecorder); ok {
+		r.RefreshReused(client, outcome)
+	}
+}
+
 // NopRecorder records nothing.
 type NopRecorder struct{}
 

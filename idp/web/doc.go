@@ -1,7 +1,8 @@
 // Package web holds cnsgate's pages: html/template files and static assets
 // embedded in the binary, the Italian and English texts, and the citizen's
 // message for every refusal Reason. Pages work without JavaScript; Italian
-// is the default language, English is chosen by Accept-Language.
+// is the default language, English is chosen by Accept-Language or by the
+// language a relying party asked for (WithLang).
 //
 // It renders what it is given and decides nothing: flows live in idp and
 // the protocol packages, which all show their errors with RenderError and
@@ -11,7 +12,7 @@
 // # Files
 //
 //	doc.go         this map
-//	web.go         Pages, New (every required template checked), Render, Static, Lang and LangFrom, DisplayName
+//	web.go         Pages, New (every required template checked), Render, Static, Lang, LangFrom, WithLang and LocalesLang, DisplayName
 //	texts.go       every sentence in Italian and English, ReasonMessage
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"fmt"
 	"html/template"
@@ -83,21 +84,49 @@ const (
 	English Lang = "en"
 )
 
-// LangFrom picks the page language from Accept-Language: the supported
-// language with the highest q-value (the first listed on a tie), Italian
-// when the header names neither.
+type langKey struct{}
+
+// WithLang returns ctx carrying the page language a relying party asked
+// for (OpenID Connect ui_locales); LangFrom prefers it to Accept-Language.
+func WithLang(ctx context.Context, l Lang) context.Context {
+	return context.WithValue(ctx, langKey{}, l)
+}
+
+// LocalesLang returns the first supported language of a space-separated
+// list of BCP 47 tags in order of preference (ui_locales: "en-GB it"), and
+// false when the list names none.
+func LocalesLang(locales string) (Lang, bool) {
+	for _, tag := range strings.Fields(locales) {
+		if l, ok := langOfTag(strings.ToLower(tag)); ok {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+func langOfTag(tag string) (Lang, bool) {
+	switch {
+	case tag == "it" || strings.HasPrefix(tag, "it-"):
+		return Italian, true
+	case tag == "en" || strings.HasPrefix(tag, "en-"):
+		return English, true
+	}
+	return "", false
+}
+
+// LangFrom picks the page language: the one a relying party asked for
+// (WithLang), else from Accept-Language the supported language with the
+// highest q-value (the first listed on a tie), Italian when the header
+// names neither.
 func LangFrom(r *http.Request) Lang {
+	if l, ok := r.Context().Value(langKey{}).(Lang); ok {
+		return l
+	}
 	best, bestQ := Italian, -1.0
 	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
 		fields := strings.Split(part, ";")
-		tag := strings.ToLower(strings.TrimSpace(fields[0]))
-		var lang Lang
-		switch {
-		case tag == "it" || strings.HasPrefix(tag, "it-"):
-			lang = Italian
-		case tag == "en" || strings.HasPrefix(tag, "en-"):
-			lang = English
-		default:
+		lang, ok := langOfTag(strings.ToLower(strings.TrimSpace(fields[0])))
+		if !ok {
 			continue
 		}
 		q := 1.0
