@@ -63,7 +63,14 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 			t.Fatal(err)
 		}
 	}
-	cfg, err := config.Load(setup.ConfigFile)
+	return serveConfig(t, setup, setup.ConfigFile)
+}
+
+// serveConfig runs serve with the configuration file cfgFile, which may be
+// another than setup's (a second replica of the same demo directory).
+func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
+	t.Helper()
+	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +86,7 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 		t.Fatal(err)
 	}
 	go func() {
-		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
+		s.done <- serve(ctx, cfg, cfgFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
 	}()
 	select {
 	case s.b = <-ready:

@@ -67,6 +67,8 @@ type harness struct {
 	rp       *rpServer
 	roots    *x509.CertPool
 	rec      *recorder
+	// lastBrowser is the citizen's browser of a test that keeps one.
+	lastBrowser *browser
 	// clientKey signs private_key_jwt assertions of "jwt-inline" and
 	// "jwt-uri".
 	clientKey jwk.Key
