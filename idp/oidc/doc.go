@@ -37,6 +37,7 @@
 //	tokens.go            signing and verifying tokens, the token response, /userinfo
 //	claims.go            the claims released by scope, the pairwise or public sub, acr and amr
 //	revoke.go            /revoke and /introspect
+//	cors.go              CORS for browser applications: the allowed origins, the headers, preflights
 //	logout.go            SessionEnded: the logout tokens to deliver
 //	endsession.go        end_session on /logout (GET and POST), LogoutConfirmation
 //	errors.go            the OAuth error codes and responses, the citizen's error page

@@ -93,6 +93,8 @@ type Provider struct {
 	recorder Recorder
 	pages    *web.Pages
 	remote   *remoteKeys
+	// origins are the browser origins allowed by CORS (cors.go).
+	origins map[string]bool
 }
 
 var _ idp.LogoutNotifier = (*Provider)(nil)
@@ -153,6 +155,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 		now:     o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
+	p.origins = corsOrigins(o.Clients)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
@@ -180,18 +183,25 @@ func Routes() []string {
 		"POST " + PathToken,
 		"GET " + PathUserinfo, "POST " + PathUserinfo,
 		"POST " + PathRevoke, "POST " + PathIntrospect,
+		// CORS preflights (cors.go).
+		"OPTIONS " + PathDiscovery, "OPTIONS " + PathJWKS, "OPTIONS " + PathToken,
+		"OPTIONS " + PathUserinfo, "OPTIONS " + PathRevoke, "OPTIONS " + PathIntrospect,
 	}
 }
 
 // Mount registers the provider's endpoints on mux (the public listener's,
-// idp.Service.PublicHandler()).
+// idp.Service.PublicHandler()). Those a browser application calls from its
+// own origin answer with CORS headers (cors.go).
 func (p *Provider) Mount(mux *http.ServeMux) {
+	get, getPost, post := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost}
 	handlers := []http.HandlerFunc{
-		p.discovery, p.jwks,
+		p.withCORS(p.discovery), p.withCORS(p.jwks),
 		p.authorize, p.authorize,
-		p.token,
-		p.userinfo, p.userinfo,
-		p.revoke, p.introspect,
+		p.withCORS(p.token),
+		p.withCORS(p.userinfo), p.withCORS(p.userinfo),
+		p.withCORS(p.revoke), p.withCORS(p.introspect),
+		p.preflight(get...), p.preflight(get...), p.preflight(post...),
+		p.preflight(getPost...), p.preflight(post...), p.preflight(post...),
 	}
 	for i, pattern := range Routes() {
 		mux.HandleFunc(pattern, handlers[i])
@@ -240,7 +250,6 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"frontchannel_logout_supported":                            false,
 		"ui_locales_supported":                                     []string{"it", "en"},
 	}
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeBody(w, meta)
@@ -248,7 +257,6 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 
 // jwks publishes every signing key.
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeBody(w, p.keys.public)
