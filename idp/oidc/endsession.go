@@ -114,6 +114,26 @@ func (p *Provider) refuseLogout(w http.ResponseWriter, r *http.Request, detail s
 	p.renderError(w, r, http.StatusBadRequest, "logout", "end_session: "+detail)
 }
 
+// readHint checks an id_token_hint: signed and issued by us, of any age,
+// for one configured client. It returns that client and the token's sid,
+// or why it refuses the hint.
+func (p *Provider) readHint(hint string) (c *client, sid, refused string) {
+	tok, err := p.verify(hint, typID, false)
+	if err != nil {
+		return nil, "", "id_token_hint: " + err.Error()
+	}
+	if aud := tok.Audience(); len(aud) == 1 {
+		c = p.clients[aud[0]]
+	}
+	if c == nil {
+		return nil, "", "id_token_hint names no configured client"
+	}
+	if v, ok := tok.Get(ClaimSID); ok {
+		sid, _ = v.(string)
+	}
+	return c, sid, ""
+}
+
 // parseEndSession validates the parameters: the hint ours (it may have
 // expired: RP-Initiated Logout 1.0, 2) and for one configured client,
 // client_id that client, post_logout_redirect_uri one of its registered
@@ -121,18 +141,9 @@ func (p *Provider) refuseLogout(w http.ResponseWriter, r *http.Request, detail s
 func (p *Provider) parseEndSession(q url.Values) (*endSessionRequest, string) {
 	req := &endSessionRequest{}
 	if hint := q.Get("id_token_hint"); hint != "" {
-		tok, err := p.verify(hint, typID, false)
-		if err != nil {
-			return nil, "id_token_hint: " + err.Error()
-		}
-		if aud := tok.Audience(); len(aud) == 1 {
-			req.client = p.clients[aud[0]]
-		}
-		if req.client == nil {
-			return nil, "id_token_hint names no configured client"
-		}
-		if v, ok := tok.Get(ClaimSID); ok {
-			req.hintSID, _ = v.(string)
+		var refused string
+		if req.client, req.hintSID, refused = p.readHint(hint); refused != "" {
+			return nil, refused
 		}
 	}
 	if id := q.Get("client_id"); id != "" {

@@ -128,17 +128,8 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, fmt.Errorf("oidc: %w", err)
 	}
-	switch {
-	case o.RefreshReuseGrace == 0:
-		o.RefreshReuseGrace = DefaultRefreshReuseGrace
-	case o.RefreshReuseGrace < 0:
-		o.RefreshReuseGrace = 0
-	}
-	if o.LogoutConfirmation == "" {
-		o.LogoutConfirmation = ConfirmWithoutValidHint
-	}
-	if !slices.Contains(LogoutConfirmations, o.LogoutConfirmation) {
-		return nil, fmt.Errorf("oidc: logout confirmation %q is not one of %v", o.LogoutConfirmation, LogoutConfirmations)
+	if err := o.fillSessionEnd(); err != nil {
+		return nil, err
 	}
 	clients, err := newClients(o.Clients)
 	if err != nil {
@@ -160,6 +151,24 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil
+}
+
+// fillSessionEnd defaults and checks the options of logout and refresh:
+// RefreshReuseGrace becomes the grace to apply (0: none).
+func (o *Options) fillSessionEnd() error {
+	switch {
+	case o.RefreshReuseGrace == 0:
+		o.RefreshReuseGrace = DefaultRefreshReuseGrace
+	case o.RefreshReuseGrace < 0:
+		o.RefreshReuseGrace = 0
+	}
+	if o.LogoutConfirmation == "" {
+		o.LogoutConfirmation = ConfirmWithoutValidHint
+	}
+	if !slices.Contains(LogoutConfirmations, o.LogoutConfirmation) {
+		return fmt.Errorf("oidc: logout confirmation %q is not one of %v", o.LogoutConfirmation, LogoutConfirmations)
+	}
+	return nil
 }
 
 // The provider's paths on the public origin; /logout belongs to idp and
