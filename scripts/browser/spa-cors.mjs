@@ -32,12 +32,24 @@ for (const k of ['SPA', 'PROBE', 'CNS', 'HOME_DIR', 'SHOTS']) {
   if (!env[k]) { console.error(`spa-cors: ${k} is not set`); process.exit(2); }
 }
 const policyDir = '/etc/chromium/policies/managed';
-// Its own file, named to be read after the journey test's cnsgate-e2e.json;
-// that test's card origin stays in it so that both may run at once.
+// Chromium takes a policy from the last file (by name) that sets it, so this
+// file, named to come last, must not take the card origin of another
+// browser test running at the same time (scripts/e2e-browser.mjs, another
+// engineer's): it keeps every pattern the other files name and adds any
+// localhost port, which is what those tests need too (each HOME holds one
+// card only).
 const policyFile = path.join(policyDir, `zz-cnsgate-spa-${new URL(env.CNS).port}.json`);
 fs.mkdirSync(policyDir, { recursive: true });
+const patterns = new Set([env.CNS, ...(env.POLICY_PATTERNS ?? 'https://localhost:* https://127.0.0.1:*').split(' ')]);
+for (const f of fs.readdirSync(policyDir)) {
+  if (!f.endsWith('.json') || path.join(policyDir, f) === policyFile) continue;
+  try {
+    const other = JSON.parse(fs.readFileSync(path.join(policyDir, f), 'utf8'));
+    for (const p of other.AutoSelectCertificateForUrls ?? []) patterns.add(JSON.parse(p).pattern);
+  } catch { /* not ours to judge */ }
+}
 fs.writeFileSync(policyFile, JSON.stringify({
-  AutoSelectCertificateForUrls: [env.CNS, 'https://localhost:8444'].map((pattern) => JSON.stringify({ pattern, filter: {} })),
+  AutoSelectCertificateForUrls: [...patterns].filter(Boolean).map((pattern) => JSON.stringify({ pattern, filter: {} })),
 }));
 const cleanup = () => fs.rmSync(policyFile, { force: true });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
