@@ -195,6 +195,11 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// The confirmation page's language (a relying party's ui_locales)
+	// carries on to the logged-out page.
+	if l, ok := web.LocalesLang(r.PostForm.Get("lang")); ok {
+		r = r.WithContext(web.WithLang(ctx, l))
+	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
 		s.loggedOut(w, r, "")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -81,8 +82,17 @@ func TestEndSession(t *testing.T) {
 			e.wantEnded(t)
 		}},
 		{"ok/ui-locales-en", "", func(t *testing.T, e *endEnv) {
-			r := e.getEnd(params(e, "client_id", "esenzioni", "ui_locales", "de en-GB it"))
-			e.wantConfirm(t, r, "Log out?")
+			r := e.getEnd(params(e, "client_id", "esenzioni", "ui_locales", "de en-GB it", "post_logout_redirect_uri", ""))
+			csrf := e.wantConfirm(t, r, "Log out?")
+			lang := regexp.MustCompile(`name="lang" value="([^"]+)"`).FindStringSubmatch(r.body)
+			if lang == nil || lang[1] != "en" {
+				t.Fatalf("the confirmation form does not carry its language:\n%s", r.body)
+			}
+			done := e.br.post(e.h.public.URL+"/logout", url.Values{"csrf": {csrf}, "lang": {lang[1]}})
+			if done.status != http.StatusOK || !strings.Contains(done.body, "You are logged out") {
+				t.Fatalf("after the English confirmation: %d\n%s", done.status, done.body)
+			}
+			e.wantEnded(t)
 		}},
 		{"fail/foreign-hint-refused", "", func(t *testing.T, e *endEnv) {
 			r := e.getEnd(params(e, "id_token_hint", e.h.foreignIDToken(e.hint)))
