@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,7 +81,8 @@ func browserHome(t *testing.T, setup *demo.Setup, card demo.Card) string {
 // of those answers.
 func TestSinglePageAppInChromium(t *testing.T) {
 	node, chromium := requireBrowser(t)
-	var issuer string
+	var issuer atomic.Value // set once the server is up, read by the pages
+	issuer.Store("")
 	pages := func(path string) *httptest.Server {
 		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path != "/" && r.URL.Path != path {
@@ -88,7 +90,7 @@ func TestSinglePageAppInChromium(t *testing.T) {
 				return
 			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_, _ = io.WriteString(w, strings.NewReplacer("{{ISSUER}}", issuer, "{{CLIENT}}", "spa").Replace(spaPage))
+			_, _ = io.WriteString(w, strings.NewReplacer("{{ISSUER}}", issuer.Load().(string), "{{CLIENT}}", "spa").Replace(spaPage))
 		}))
 	}
 	spa, probe := pages("/callback"), pages("/probe")
@@ -103,7 +105,7 @@ func TestSinglePageAppInChromium(t *testing.T) {
 			"  clients:\n    - id: spa\n      token_endpoint_auth_method: none\n      subject_type: public\n" +
 			"      redirect_uris: [" + spa.URL + "/callback]\n"
 	})
-	issuer = s.cfg.Issuer
+	issuer.Store(s.cfg.Issuer)
 	citizen, _ := s.setup.Card("citizen")
 	home := browserHome(t, s.setup, citizen)
 	shots := filepath.Join(t.TempDir(), "shots")
