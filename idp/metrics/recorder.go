@@ -51,6 +51,7 @@ var (
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
 	reuseOutcomes     = []string{ReuseGraced, ReuseRevoked}
+	corsEndpoints     = []string{"discovery", "jwks", "token", "userinfo", "revoke", "introspect"}
 	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
 	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
 	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
@@ -130,6 +131,12 @@ func (m *Metrics) TokenIssued(kind, client string) {
 // with outcome ReuseGraced or ReuseRevoked.
 func (m *Metrics) RefreshReused(client, outcome string) {
 	m.refreshReuse.WithLabelValues(m.clients.label(client), oneOf(outcome, reuseOutcomes)).Inc()
+}
+
+// CORSRefused counts a cross-origin request refused at an OIDC endpoint
+// (idp/oidc's Endpoint constants; others count as "other").
+func (m *Metrics) CORSRefused(endpoint string) {
+	m.corsRefused.WithLabelValues(oneOf(endpoint, corsEndpoints)).Inc()
 }
 
 // LogoutNotification counts a logout notification: kind is

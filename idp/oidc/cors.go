@@ -60,25 +60,30 @@ func normalOrigin(raw string) (string, bool) {
 	return scheme + "://" + host + ":" + port, true
 }
 
-// corsOrigin returns the request's Origin when it is allowed, "" otherwise.
-func (p *Provider) corsOrigin(r *http.Request) string {
+// corsOrigin returns the request's Origin when it is allowed, "" otherwise;
+// a refused origin is logged and counted against endpoint.
+func (p *Provider) corsOrigin(r *http.Request, endpoint string) string {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return ""
 	}
 	n, ok := normalOrigin(o)
 	if !ok || !p.origins[n] || n != o {
-		p.logger.InfoContext(r.Context(), "oidc cross-origin request from an origin no client allows", "origin", o, "path", r.URL.Path)
+		p.logger.InfoContext(r.Context(), "oidc cross-origin request from an origin no client allows", "origin", o, "endpoint", endpoint)
+		if c, ok := p.recorder.(CORSRecorder); ok {
+			c.CORSRefused(endpoint)
+		}
 		return ""
 	}
 	return o
 }
 
-// withCORS answers an allowed origin's request with the CORS headers.
-func (p *Provider) withCORS(h http.HandlerFunc) http.HandlerFunc {
+// withCORS answers an allowed origin's request to endpoint with the CORS
+// headers.
+func (p *Provider) withCORS(endpoint string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
-		if o := p.corsOrigin(r); o != "" {
+		if o := p.corsOrigin(r, endpoint); o != "" {
 			w.Header().Set("Access-Control-Allow-Origin", o)
 			w.Header().Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 		}
@@ -89,17 +94,20 @@ func (p *Provider) withCORS(h http.HandlerFunc) http.HandlerFunc {
 // preflight answers a CORS preflight (OPTIONS) for an endpoint taking
 // methods: 204 with what an allowed origin may send, 403 without any CORS
 // header otherwise.
-func (p *Provider) preflight(methods ...string) http.HandlerFunc {
+func (p *Provider) preflight(endpoint string, methods ...string) http.HandlerFunc {
 	allow := strings.Join(methods, ", ")
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Origin")
 		w.Header().Add("Vary", "Access-Control-Request-Method")
 		w.Header().Add("Vary", "Access-Control-Request-Headers")
-		o := p.corsOrigin(r)
+		o := p.corsOrigin(r, endpoint)
 		method := r.Header.Get("Access-Control-Request-Method")
 		if o == "" || !slices.Contains(methods, method) {
 			if o != "" {
-				p.logger.InfoContext(r.Context(), "oidc preflight refused", "origin", o, "method", method, "path", r.URL.Path)
+				p.logger.InfoContext(r.Context(), "oidc preflight refused", "origin", o, "method", method, "endpoint", endpoint)
+				if c, ok := p.recorder.(CORSRecorder); ok {
+					c.CORSRefused(endpoint)
+				}
 			}
 			http.Error(w, "cross-origin request not allowed", http.StatusForbidden)
 			return

@@ -79,6 +79,11 @@ func TestCORS(t *testing.T) {
 		}
 		for _, origin := range []string{"https://evil.example", "null", "https://spa.example", rpOrigin + ".evil.example", "http://127.0.0.1:5174", strings.Replace(rpOrigin, "https:", "http:", 1)} {
 			t.Run("fail/unknown-origin"+ep.path+"/"+origin, func(t *testing.T) {
+				endpoint := map[string]string{"/.well-known/openid-configuration": oidc.EndpointDiscovery}[ep.path]
+				if endpoint == "" {
+					endpoint = strings.TrimPrefix(ep.path, "/")
+				}
+				before := h.rec.count(h.rec.cors, endpoint)
 				pre := do(http.MethodOptions, ep.path, origin, map[string]string{"Access-Control-Request-Method": ep.method}, nil)
 				req := do(ep.method, ep.path, origin, nil, ep.body)
 				for _, resp := range []*http.Response{pre, req} {
@@ -90,6 +95,9 @@ func TestCORS(t *testing.T) {
 				}
 				if pre.StatusCode != http.StatusForbidden {
 					t.Fatalf("preflight from %s: %d", origin, pre.StatusCode)
+				}
+				if got := h.rec.count(h.rec.cors, endpoint) - before; got != 2 {
+					t.Fatalf("refusals counted for %s: %d, want 2 (preflight and request)", endpoint, got)
 				}
 			})
 		}

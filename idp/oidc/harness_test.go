@@ -96,7 +96,8 @@ type harnessOptions struct {
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}, ended: map[string]int{}}}
+	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}, ended: map[string]int{},
+		cors: map[string]int{}, reuse: map[string]int{}}}
 	h.rp = newRPServer(t)
 	eo := idptest.Options{
 		Sessions: idptest.MemorySessions(h.clock.Now),

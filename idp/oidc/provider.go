@@ -204,13 +204,13 @@ func Routes() []string {
 func (p *Provider) Mount(mux *http.ServeMux) {
 	get, getPost, post := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost}
 	handlers := []http.HandlerFunc{
-		p.withCORS(p.discovery), p.withCORS(p.jwks),
+		p.withCORS(EndpointDiscovery, p.discovery), p.withCORS(EndpointJWKS, p.jwks),
 		p.authorize, p.authorize,
-		p.withCORS(p.token),
-		p.withCORS(p.userinfo), p.withCORS(p.userinfo),
-		p.withCORS(p.revoke), p.withCORS(p.introspect),
-		p.preflight(get...), p.preflight(get...), p.preflight(post...),
-		p.preflight(getPost...), p.preflight(post...), p.preflight(post...),
+		p.withCORS(EndpointToken, p.token),
+		p.withCORS(EndpointUserinfo, p.userinfo), p.withCORS(EndpointUserinfo, p.userinfo),
+		p.withCORS(EndpointRevoke, p.revoke), p.withCORS(EndpointIntrospect, p.introspect),
+		p.preflight(EndpointDiscovery, get...), p.preflight(EndpointJWKS, get...), p.preflight(EndpointToken, post...),
+		p.preflight(EndpointUserinfo, getPost...), p.preflight(EndpointRevoke, post...), p.preflight(EndpointIntrospect, post...),
 	}
 	for i, pattern := range Routes() {
 		mux.HandleFunc(pattern, handlers[i])

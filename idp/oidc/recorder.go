@@ -46,6 +46,24 @@ type ReuseRecorder interface {
 	RefreshReused(client, outcome string)
 }
 
+// The endpoints that answer browser applications (labels of
+// cnsgate_cors_refused_total).
+const (
+	EndpointDiscovery  = "discovery"
+	EndpointJWKS       = "jwks"
+	EndpointToken      = "token"
+	EndpointUserinfo   = "userinfo"
+	EndpointRevoke     = "revoke"
+	EndpointIntrospect = "introspect"
+)
+
+// CORSRecorder is a Recorder that also counts cross-origin requests
+// refused (an origin no client allows, or a preflight for a method the
+// endpoint does not take); found by type assertion.
+type CORSRecorder interface {
+	CORSRefused(endpoint string)
+}
+
 // countReuse counts a refresh-token reuse when the recorder can.
 func (p *Provider) countReuse(client, outcome string) {
 	if r, ok := p.recorder.(ReuseRecorder); ok {

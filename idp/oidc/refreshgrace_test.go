@@ -51,12 +51,18 @@ func TestRefreshReuseGrace(t *testing.T) {
 			}
 			next, _ := bodies[0]["refresh_token"].(string)
 			h.tokens(h.refresh("esenzioni", next))
+			if got := h.rec.count(h.rec.reuse, "esenzioni/"+oidc.ReuseGraced); got != n {
+				t.Fatalf("graced reuses counted: %d, want %d", got, n)
+			}
 		}},
 		{"fail/reuse-past-the-window-revokes-the-family", 0, func(t *testing.T, h *harness, rt string) {
 			_, rt2, _ := h.tokens(h.refresh("esenzioni", rt))
 			h.clock.Advance(oidc.DefaultRefreshReuseGrace)
 			wantError(t, "invalid_grant", func() (int, map[string]any) { return h.refresh("esenzioni", rt) })
 			wantError(t, "invalid_grant", func() (int, map[string]any) { return h.refresh("esenzioni", rt2) })
+			if got := h.rec.count(h.rec.reuse, "esenzioni/"+oidc.ReuseRevoked); got != 1 {
+				t.Fatalf("revoking reuses counted: %d", got)
+			}
 		}},
 		{"fail/another-client-gets-nothing", 0, func(t *testing.T, h *harness, rt string) {
 			_, rt2, _ := h.tokens(h.refresh("esenzioni", rt))
