@@ -27,7 +27,9 @@ const (
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
-	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
+	DefaultTokenLifetime    = 5 * time.Minute  // oidc access and ID tokens
+	DefaultRefreshGrace     = 10 * time.Second // oidc.refresh_reuse_grace
+	MaxRefreshGrace         = time.Minute
 	DefaultRegistryTimeout  = 2 * time.Second
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
@@ -62,6 +64,7 @@ func newBase() *Config {
 	c.Trust.RequireClientAuthEKU = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
+	c.OIDC.RefreshReuseGrace = Duration(DefaultRefreshGrace)
 	return c
 }
 
@@ -115,6 +118,7 @@ func (c *Config) applyDefaults() {
 
 	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)
 	setDuration(&c.OIDC.IDTokenLifetime, DefaultTokenLifetime)
+	setString(&c.OIDC.LogoutConfirmation, LogoutConfirmWithoutValidHint)
 	for i := range c.OIDC.Clients {
 		cl := &c.OIDC.Clients[i]
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)

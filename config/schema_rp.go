@@ -18,7 +18,16 @@ type OIDC struct {
 	// issues; default 5m each. Refresh tokens live as long as the session.
 	AccessTokenLifetime Duration `yaml:"access_token_lifetime"`
 	IDTokenLifetime     Duration `yaml:"id_token_lifetime"`
-	Clients             []Client `yaml:"clients"` // file only
+	// LogoutConfirmation says when an RP-initiated logout asks the citizen
+	// "Vuoi uscire?": without_valid_hint (default: not when the request
+	// carries an id_token_hint of the current session), always, never.
+	LogoutConfirmation LogoutConfirmation `yaml:"logout_confirmation"`
+	// RefreshReuseGrace is how long a rotated refresh token presented again
+	// by the same client gets the answer of its first use instead of
+	// revoking its family (parallel refreshes of one relying party); default
+	// 10s, at most 1m, 0 turns it off.
+	RefreshReuseGrace Duration `yaml:"refresh_reuse_grace"`
+	Clients           []Client `yaml:"clients"` // file only
 }
 
 // Client is one OIDC relying party.
@@ -30,6 +39,10 @@ type Client struct {
 	RedirectURIs           []string `yaml:"redirect_uris"`
 	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 	BackchannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	// AllowedOrigins are the browser origins (scheme://host[:port]) whose
+	// scripts may call the discovery, /jwks, /token, /userinfo, /revoke and
+	// /introspect endpoints (CORS); empty: the origins of redirect_uris.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 	// TokenEndpointAuthMethod defaults to client_secret_basic.
 	TokenEndpointAuthMethod AuthMethod `yaml:"token_endpoint_auth_method"`
 	JWKSURI                 string     `yaml:"jwks_uri"` // keys for private_key_jwt

@@ -14,6 +14,10 @@ func (o OIDC) validate(p *problems) {
 	salt(p, "oidc", "subject_salt", o.SubjectSalt, o.SubjectSaltFile, "clients", len(o.Clients) > 0)
 	positive(p, "oidc", "access_token_lifetime", o.AccessTokenLifetime)
 	positive(p, "oidc", "id_token_lifetime", o.IDTokenLifetime)
+	oneOf(p, "oidc", "logout_confirmation", o.LogoutConfirmation, logoutConfirms)
+	if o.RefreshReuseGrace < 0 || o.RefreshReuseGrace.Std() > MaxRefreshGrace {
+		p.add("oidc", "option 'refresh_reuse_grace' must be between 0s and %s but it's configured as '%s'", Duration(MaxRefreshGrace), o.RefreshReuseGrace)
+	}
 	seen := map[string]int{}
 	for i, c := range o.Clients {
 		path := item("oidc.clients", i)
@@ -57,6 +61,10 @@ func (c Client) validateURLs(p *problems, path string) {
 	}
 	if c.BackchannelLogoutURI != "" {
 		absURL(p, path, "backchannel_logout_uri", c.BackchannelLogoutURI, httpURL)
+	}
+	for _, o := range c.AllowedOrigins {
+		// Never "*": a browser origin is named exactly.
+		absURL(p, path, "allowed_origins", o, urlRule{schemes: httpURL.schemes, originOnly: true, noSlash: true})
 	}
 	if c.HomeURL != "" {
 		absURL(p, path, "home_url", c.HomeURL, httpURL)

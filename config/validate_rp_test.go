@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -37,6 +38,20 @@ func TestValidateRelyingParties(t *testing.T) {
 		{"fail/token-lifetimes", func(c *Config) { c.OIDC.AccessTokenLifetime, c.OIDC.IDTokenLifetime = 0, -1 }, []string{
 			"oidc: option 'access_token_lifetime' must be a positive duration but it's configured as '0s'",
 			"oidc: option 'id_token_lifetime' must be a positive duration but it's configured as '-1ns'"}},
+		{"ok/logout-refresh-cors", func(c *Config) {
+			c.OIDC.LogoutConfirmation, c.OIDC.RefreshReuseGrace = LogoutConfirmNever, 0
+			c.OIDC.Clients[0].AllowedOrigins = []string{"http://127.0.0.1:5173", "https://spa.example.it"}
+		}, nil},
+		{"fail/logout-refresh-cors", func(c *Config) {
+			c.OIDC.LogoutConfirmation, c.OIDC.RefreshReuseGrace = "sometimes", Duration(2*time.Minute)
+			c.OIDC.Clients[0].AllowedOrigins = []string{"*", "https://spa.example.it/app", "https://spa.example.it/", "ftp://spa.example.it"}
+		}, []string{
+			"oidc: option 'logout_confirmation' must be one of 'without_valid_hint', 'always', 'never' but it's configured as 'sometimes'",
+			"oidc: option 'refresh_reuse_grace' must be between 0s and 1m but it's configured as '2m'",
+			"oidc: clients[0]: option 'allowed_origins' must be an absolute URL but it's configured as '*'",
+			"oidc: clients[0]: option 'allowed_origins' must be an origin (scheme://host[:port]) but it's configured as 'https://spa.example.it/app'",
+			"oidc: clients[0]: option 'allowed_origins' must not end with '/' nor have a query but it's configured as 'https://spa.example.it/'",
+			"oidc: clients[0]: option 'allowed_origins' must be a URL with scheme http or https but it's configured as 'ftp://spa.example.it'"}},
 		{"fail/client-duplicate-id", func(c *Config) { c.OIDC.Clients[1].ID = "a" }, []string{
 			"oidc: clients[1]: option 'id' must be unique but 'a' is also the id of clients[0]"}},
 		{"fail/client-without-redirect-uris", func(c *Config) { c.OIDC.Clients[1].RedirectURIs = nil }, []string{

@@ -26,7 +26,7 @@
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
-//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
+//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout, LogoutNow)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace

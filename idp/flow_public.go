@@ -112,8 +112,9 @@ func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
 	s.ConfirmLogout(w, r, "")
 }
 
-// EndSessionFunc handles a protocol's logout request on GET /logout and
-// reports whether it did; false leaves the request to the login service.
+// EndSessionFunc handles a protocol's logout request on /logout (a GET, or
+// a form POST that is not the confirmation form) and reports whether it
+// did; false leaves the request to the login service.
 type EndSessionFunc func(w http.ResponseWriter, r *http.Request) bool
 
 // SetEndSessionHandler installs the protocol logout handler (the OIDC
@@ -130,6 +131,9 @@ func (s *Service) endSessionHandler() EndSessionFunc {
 	return s.endSession
 }
 
+// maxLogoutForm bounds the body of a POST /logout.
+const maxLogoutForm = 64 << 10
+
 // ConfirmLogout asks the citizen to confirm logging out; after the POST the
 // browser goes to next (a validated post-logout redirect of a relying
 // party) or, when next is empty, sees the logged-out page. Without a
@@ -138,12 +142,7 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 	sess, err := s.CurrentSession(r)
 	lang := web.LangFrom(r)
 	if errors.Is(err, sessions.ErrNotFound) {
-		clearSessionCookie(w)
-		if next != "" {
-			http.Redirect(w, r, next, http.StatusSeeOther)
-			return
-		}
-		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+		s.loggedOut(w, r, next)
 		return
 	}
 	if err != nil {
@@ -158,24 +157,61 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok})
 }
 
+// LogoutNow ends sess, the browser's current session, without asking: a
+// relying party's logout request that proved it comes from this session
+// (OIDC end_session with an id_token_hint of it). The browser then goes to
+// next or sees the logged-out page, as after "Esci".
+func (s *Service) LogoutNow(w http.ResponseWriter, r *http.Request, sess *sessions.Session, next string) {
+	if err := s.EndSession(r.Context(), sess, CauseLogout); err != nil && !isDomainErr(err) {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	s.loggedOut(w, r, next)
+}
+
+// loggedOut clears the session cookie and sends the browser to next, or
+// shows the logged-out page with the advice to remove the card.
+func (s *Service) loggedOut(w http.ResponseWriter, r *http.Request, next string) {
+	clearSessionCookie(w)
+	if next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	lang := web.LangFrom(r)
+	s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+}
+
 // logout is "Esci": the session ends, every relying party that took part is
 // told, and the citizen is advised to close the browser and remove the card.
+// A POST without the confirmation form's token is a relying party's logout
+// request (OIDC RP-Initiated Logout by form POST), left to its protocol.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	lang := web.LangFrom(r)
-	loggedOut := func() {
-		clearSessionCookie(w)
-		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+	r.Body = http.MaxBytesReader(w, r.Body, maxLogoutForm)
+	if err := r.ParseForm(); err != nil {
+		s.logger.WarnContext(ctx, "logout refused", "reason", "unreadable form", "err", err)
+		s.failPage(w, r, http.StatusBadRequest, "logout.refused", "csrf.invalid", s.opts.Issuer+"/logout")
+		return
+	}
+	if _, confirm := r.PostForm["csrf"]; !confirm {
+		if h := s.endSessionHandler(); h != nil && h(w, r) {
+			return
+		}
+	}
+	// The confirmation page's language (a relying party's ui_locales)
+	// carries on to the logged-out page.
+	if l, ok := web.LocalesLang(r.PostForm.Get("lang")); ok {
+		r = r.WithContext(web.WithLang(ctx, l))
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		loggedOut()
+		s.loggedOut(w, r, "")
 		return
 	}
 	sess, err := s.sessions.Get(ctx, c.Value)
 	s.SessionExpired(ctx, err) // past a deadline: it ends with that cause
 	if isDomainErr(err) {
-		loggedOut()
+		s.loggedOut(w, r, "")
 		return
 	}
 	if err != nil {
@@ -189,17 +225,8 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if !valid || !sameOrigin(r, s.opts.Issuer) {
 		s.logger.WarnContext(ctx, "logout refused", "reason", "missing, forged or expired form token")
-		s.failPage(w, r, http.StatusForbidden, "error.title", "csrf.invalid", s.opts.Issuer+"/logout")
+		s.failPage(w, r, http.StatusForbidden, "logout.refused", "csrf.invalid", s.opts.Issuer+"/logout")
 		return
 	}
-	if err := s.EndSession(ctx, sess, CauseLogout); err != nil && !isDomainErr(err) {
-		s.unavailable(w, r, "sessions", err)
-		return
-	}
-	if next != "" {
-		clearSessionCookie(w)
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
-	}
-	loggedOut()
+	s.LogoutNow(w, r, sess, next)
 }

@@ -10,7 +10,8 @@ import (
 )
 
 // The one session-ending path. Whatever ends a session — "Esci", an OIDC
-// end_session or SAML SLO request (both confirmed through "Esci"), an
+// end_session request (confirmed through "Esci", or at once with a hint of
+// the session: Service.LogoutNow), a SAML SLO request, an
 // administrator revoking the registration, a new card or login replacing
 // it, a refreshed CRL revoking the card, the idle or absolute timeout — it
 // goes through ended: the notifiers revoke what they issued in it and say

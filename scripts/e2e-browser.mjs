@@ -7,7 +7,8 @@
 //
 // Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the
 // unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
-// -> cnsgate's confirmation -> logged-out page ("rimuovi la tessera"); then a
+// -> cnsgate ends the session at once (the id_token_hint names it) ->
+// logged-out page ("rimuovi la tessera"); then a
 // second login (the card is registered now), "Esci" on cnsgate's welcome
 // page, and the back-channel logout ending the Esenzioni session. Then the
 // operator's leg in a second Chromium (its own HOME, NSS database with only
@@ -286,12 +287,7 @@ async function run() {
     await expectText('Dati dimostrativi');
     await expectText('E01');
   });
-  await step('"Esci" at Esenzioni: cnsgate asks to confirm', async () => {
-    await page.getByRole('button', { name: 'Esci' }).click();
-    await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/logout');
-    await expectText('Vuoi uscire?');
-  });
-  await step('logged out: close the browser and remove the card', async () => {
+  await step('"Esci" at Esenzioni: logged out at once (id_token_hint of this session), remove the card', async () => {
     await page.getByRole('button', { name: 'Esci' }).click();
     await page.waitForURL(`${ESENZIONI}/logged-out`);
     await expectText('rimuovi la tessera');

@@ -88,14 +88,19 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 	o.SubjectSalt = []byte(c.SubjectSalt.Value())
 	o.AccessTokenLifetime = c.AccessTokenLifetime.Std()
 	o.IDTokenLifetime = c.IDTokenLifetime.Std()
+	o.LogoutConfirmation = oidc.LogoutConfirmation(c.LogoutConfirmation)
+	o.RefreshReuseGrace = c.RefreshReuseGrace.Std()
+	if o.RefreshReuseGrace == 0 {
+		o.RefreshReuseGrace = oidc.NoRefreshReuseGrace // 0s in the file turns it off
+	}
 	o.Clients = make([]oidc.Client, 0, len(c.Clients))
 	for _, cc := range c.Clients {
 		o.Clients = append(o.Clients, oidc.Client{
 			ID: cc.ID, Name: cc.Name, Secret: cc.Secret.Value(),
 			RedirectURIs: cc.RedirectURIs, PostLogoutRedirectURIs: cc.PostLogoutRedirectURIs,
-			BackchannelLogoutURI: cc.BackchannelLogoutURI,
-			AuthMethod:           oidc.AuthMethod(cc.TokenEndpointAuthMethod),
-			JWKS:                 cc.JWKS, JWKSURI: cc.JWKSURI,
+			BackchannelLogoutURI: cc.BackchannelLogoutURI, AllowedOrigins: cc.AllowedOrigins,
+			AuthMethod: oidc.AuthMethod(cc.TokenEndpointAuthMethod),
+			JWKS:       cc.JWKS, JWKSURI: cc.JWKSURI,
 			Scopes: cc.Scopes, SubjectType: oidc.SubjectType(cc.SubjectType),
 			IDTokenSignedResponseAlg:  string(cc.IDTokenSignedResponseAlg),
 			UserinfoSignedResponseAlg: string(cc.UserinfoSignedResponseAlg),

@@ -65,6 +65,8 @@ type Metrics struct {
 	sessionsCreated prometheus.Counter
 	sessionsEnded   *prometheus.CounterVec
 	tokens          *prometheus.CounterVec
+	refreshReuse    *prometheus.CounterVec
+	corsRefused     *prometheus.CounterVec
 	logoutNotes     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
@@ -111,6 +113,8 @@ func New(o Options) *Metrics {
 	m.crlFailures = counter("crl_refresh_failures_total", "Failed CRL fetches or loads by issuer.", "issuer")
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
+	m.refreshReuse = counter("refresh_token_reuse_total", "Rotated refresh tokens presented again, by relying party and outcome (graced: the first use's answer within oidc.refresh_reuse_grace; revoked: the token family revoked).", "client", "outcome")
+	m.corsRefused = counter("cors_refused_total", "Cross-origin requests to the OIDC endpoints refused: an origin no client allows, or a preflight for another method; by endpoint.", "endpoint")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
@@ -173,6 +177,9 @@ func (m *Metrics) zeroSeries(o Options) {
 			m.revocation.WithLabelValues(meth, s)
 		}
 	}
+	for _, e := range corsEndpoints {
+		m.corsRefused.WithLabelValues(e)
+	}
 	for _, k := range notificationKinds {
 		for _, r := range notifyResults {
 			m.logoutNotes.WithLabelValues(k, r)
@@ -181,6 +188,9 @@ func (m *Metrics) zeroSeries(o Options) {
 	for _, c := range o.Clients {
 		for _, k := range []string{TokenID, TokenAccess, TokenRefresh} {
 			m.tokens.WithLabelValues(k, m.clients.label(c))
+		}
+		for _, out := range reuseOutcomes {
+			m.refreshReuse.WithLabelValues(m.clients.label(c), out)
 		}
 	}
 	for _, sp := range o.ServiceProviders {

@@ -215,13 +215,20 @@ func TestOIDCVocabulary(t *testing.T) {
 	for _, kind := range []string{oidc.TokenID, oidc.TokenAccess, oidc.TokenRefresh} {
 		r.TokenIssued(kind, "esenzioni")
 	}
+	var rr oidc.ReuseRecorder = m
+	rr.RefreshReused("esenzioni", oidc.ReuseGraced)
+	rr.RefreshReused("esenzioni", oidc.ReuseRevoked)
+	var cr oidc.CORSRecorder = m
+	for _, e := range []string{oidc.EndpointDiscovery, oidc.EndpointJWKS, oidc.EndpointToken, oidc.EndpointUserinfo, oidc.EndpointRevoke, oidc.EndpointIntrospect} {
+		cr.CORSRefused(e)
+	}
 	var lr idp.LogoutRecorder = m
 	lr.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultOK)
 	lr.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultFailed)
 	var sr saml.Recorder = m
 	sr.TokenIssued(saml.TokenAssertion, "esenzioni")
 	lr.LogoutNotification(saml.NotificationSAML, saml.ResultOK)
-	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 3} {
+	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 3, "cnsgate_refresh_token_reuse_total": 2, "cnsgate_cors_refused_total": 6} {
 		total := 0.0
 		for k, v := range series(t, m, name) {
 			total += v

@@ -17,6 +17,14 @@ const (
 	TokenSAMLAssertion = "assertion"
 )
 
+// Outcomes of a reused refresh token: the outcome label of
+// cnsgate_refresh_token_reuse_total (idp/oidc's ReuseGraced and
+// ReuseRevoked).
+const (
+	ReuseGraced  = "graced"
+	ReuseRevoked = "revoked"
+)
+
 // Kinds and results of logout notifications: the labels of
 // cnsgate_logout_notifications_total, as idp's logout-delivery engine
 // counts them.
@@ -42,6 +50,8 @@ var (
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
+	reuseOutcomes     = []string{ReuseGraced, ReuseRevoked}
+	corsEndpoints     = []string{"discovery", "jwks", "token", "userinfo", "revoke", "introspect"}
 	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
 	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
 	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
@@ -115,6 +125,18 @@ func (m *Metrics) CRLRefreshFailed(issuer string) {
 // SAML SP entity id. Other values are counted as "other".
 func (m *Metrics) TokenIssued(kind, client string) {
 	m.tokens.WithLabelValues(oneOf(kind, tokenKinds), m.clients.label(client)).Inc()
+}
+
+// RefreshReused counts a rotated refresh token presented again by client,
+// with outcome ReuseGraced or ReuseRevoked.
+func (m *Metrics) RefreshReused(client, outcome string) {
+	m.refreshReuse.WithLabelValues(m.clients.label(client), oneOf(outcome, reuseOutcomes)).Inc()
+}
+
+// CORSRefused counts a cross-origin request refused at an OIDC endpoint
+// (idp/oidc's Endpoint constants; others count as "other").
+func (m *Metrics) CORSRefused(endpoint string) {
+	m.corsRefused.WithLabelValues(oneOf(endpoint, corsEndpoints)).Inc()
 }
 
 // LogoutNotification counts a logout notification: kind is

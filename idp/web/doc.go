@@ -12,7 +12,7 @@
 // # Files
 //
 //	doc.go         this map
-//	web.go         Pages, New (every required template checked), Render, Static, Lang, WithLang, LangOf and LangFrom, DisplayName
+//	web.go         Pages, New (every required template checked), Render, Static, Lang, WithLang, LangOf, LocalesLang and LangFrom, DisplayName
 //	texts.go       every sentence in Italian and English, ReasonMessage
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)

@@ -111,6 +111,18 @@ func LangOf(tag string) Lang {
 	return ""
 }
 
+// LocalesLang returns the first supported language of a space-separated
+// list of BCP 47 tags in order of preference (ui_locales: "en-GB it"), and
+// false when the list names none.
+func LocalesLang(locales string) (Lang, bool) {
+	for _, tag := range strings.Fields(locales) {
+		if l := LangOf(tag); l != "" {
+			return l, true
+		}
+	}
+	return "", false
+}
+
 // LangFrom picks the page language: the one chosen for the request
 // (WithLang), else from Accept-Language the supported language with the
 // highest q-value (the first listed on a tie), Italian when the header
