@@ -95,8 +95,8 @@ func (g *gateway) build(ctx context.Context) error {
 	}{
 		{"trust", g.buildTrust},
 		{"sessions", g.buildSessions},
-		{"registry", g.buildRegistry},
 		{"metrics", g.buildMetrics},
+		{"registry", g.buildRegistry},
 		{"revocation", g.buildRevocation},
 		{"login service", g.buildLoginService},
 		{"protocols", g.buildProtocols},
