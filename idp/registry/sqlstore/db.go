@@ -41,6 +41,7 @@ type DB struct {
 
 	w                     *groupWriter
 	stmtInsert, stmtLogin *sql.Stmt // SQLite's group commit statements
+	stmtLookup            *sql.Stmt // SQLite's login lookup, prepared once per reader
 }
 
 // Defaults of the connection pools.
@@ -217,7 +218,7 @@ func (d *DB) Close() error {
 	if d.w != nil {
 		d.w.close()
 	}
-	for _, st := range []*sql.Stmt{d.stmtInsert, d.stmtLogin} {
+	for _, st := range []*sql.Stmt{d.stmtInsert, d.stmtLogin, d.stmtLookup} {
 		if st != nil {
 			st.Close()
 		}

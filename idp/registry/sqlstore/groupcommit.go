@@ -235,7 +235,8 @@ func (d *DB) auditArgs(e *registry.Event) []any {
 		e.Client, e.SessionHash, e.CardSerial, e.Issuer, e.RemoteIP, e.RequestID, string(e.Detail)}
 }
 
-// prepareSQLite prepares the group commit's statements on the writer.
+// prepareSQLite prepares the group commit's statements on the writer and
+// the login lookup on the readers.
 func (d *DB) prepareSQLite(ctx context.Context) error {
 	var err error
 	if d.stmtInsert, err = d.db.PrepareContext(ctx, auditInsert); err != nil {
@@ -243,6 +244,11 @@ func (d *DB) prepareSQLite(ctx context.Context) error {
 	}
 	if d.stmtLogin, err = d.db.PrepareContext(ctx, lastLoginUpdate); err != nil {
 		return fmt.Errorf("registry: prepare last-login update: %w", err)
+	}
+	// modernc.org/sqlite parses a statement each time it is not prepared:
+	// the login's lookup is prepared once per reader connection.
+	if d.stmtLookup, err = d.rdb.PrepareContext(ctx, loginLookup); err != nil {
+		return fmt.Errorf("registry: prepare login lookup: %w", err)
 	}
 	return nil
 }

@@ -112,6 +112,10 @@ func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
 	return err
 }
 
+// loginLookup is AuthorizeLogin's query.
+var loginLookup = "SELECT r." + strings.ReplaceAll(registrationColumns, ", ", ", r.") + ", o." + strings.ReplaceAll(operatorColumns, ", ", ", o.") +
+	" FROM registrations r LEFT JOIN operators o ON o.fiscal_code = r.fiscal_code WHERE r.fingerprint = ?"
+
 // AuthorizeLogin is Authorize and Operator in one query, the one round trip
 // of a login's registration lookup: the active registration of the card,
 // if it belongs to fiscalCode, and the operator entry of its fiscal code
@@ -122,9 +126,12 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
-	cols := "r." + strings.ReplaceAll(registrationColumns, ", ", ", r.") + ", o." + strings.ReplaceAll(operatorColumns, ", ", ", o.")
-	row := d.rdb.QueryRowContext(ctx, d.q("SELECT "+cols+
-		" FROM registrations r LEFT JOIN operators o ON o.fiscal_code = r.fiscal_code WHERE r.fingerprint = ?"), fp)
+	var row *sql.Row
+	if d.stmtLookup != nil {
+		row = d.stmtLookup.QueryRowContext(ctx, fp)
+	} else {
+		row = d.rdb.QueryRowContext(ctx, d.q(loginLookup), fp)
+	}
 	var op struct {
 		cf, roles, org sql.NullString
 		anyCard        sql.NullBool
