@@ -56,7 +56,7 @@ func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger, e
 	deadline := time.Now().Add(time.Minute)
 	delay := 500 * time.Millisecond
 	opts := append([]sqlstore.Option{sqlstore.WithLogger(logger), sqlstore.WithConnectTimeout(c.Timeout.Std()),
-		sqlstore.WithPool(c.MaxConns, c.MaxIdleConns)}, extra...)
+		sqlstore.WithWriteTimeout(c.Timeout.Std()), sqlstore.WithPool(c.MaxConns, c.MaxIdleConns)}, extra...)
 	for {
 		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), opts...)
 		if err == nil {
