@@ -33,6 +33,20 @@ type worker struct {
 	public, fresh *http.Client
 }
 
+// bench is what a run prepares: the demo, its cards and the servers.
+type bench struct {
+	o        options
+	dir      string
+	setup    *demo.Setup
+	base     demo.Ports
+	baseYAML string
+	caAddr   string
+	roots    *x509.CertPool
+	secret   string
+	loads    []*workload
+	children []*child
+}
+
 func run(o options) error {
 	dir := o.dir
 	if dir == "" {
@@ -43,101 +57,126 @@ func run(o options) error {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	base := demo.Ports{Public: freeAddr(), CNS: freeAddr(), Admin: freeAddr(), Esenzioni: freeAddr()}
-	setup, err := demo.Prepare(filepath.Join(dir, "demo"), base, time.Now())
+	b := &bench{o: o, dir: dir}
+	defer b.stop()
+	cards, err := b.prepare()
 	if err != nil {
 		return err
 	}
-	baseYAML, err := os.ReadFile(setup.ConfigFile)
-	if err != nil {
-		return err
-	}
-	caAddr, err := serveCA(setup)
-	if err != nil {
-		return err
-	}
-	cards, err := mintCards(setup, o.cards)
-	if err != nil {
-		return fmt.Errorf("cards: %w", err)
-	}
-	roots, err := loadPool(setup.TLSRootsDir)
-	if err != nil {
-		return err
-	}
-	secret, err := os.ReadFile(setup.Esenzioni.SecretFile)
-	if err != nil {
-		return err
-	}
-
-	var loads []*workload
-	var children []*child
-	defer func() {
-		for _, c := range children {
-			c.stop()
-		}
-		for i := range o.targets {
-			o.targets[i].dropPostgres(o.pgDSN)
-		}
-	}()
 	for i := range o.targets {
-		t := &o.targets[i]
-		t.redisDB = 8 + i
-		if err := prepareTarget(o, t, setup, base, string(baseYAML), caAddr); err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
+		if err := b.startTarget(&o.targets[i], i); err != nil {
+			return fmt.Errorf("%s: %w", o.targets[i].label, err)
 		}
-		c, err := startPinned(o.serverCPU, t.log, nil, t.bin, "serve", "--config", t.config)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
-		}
-		children = append(children, c)
-		if err := waitServing(t.admin, c, 60*time.Second); err != nil {
-			return fmt.Errorf("%s: %w\n%s", t.label, err, tail(t.log))
-		}
-		p, err := newRP(t.issuer, setup, strings.TrimSpace(string(secret)), roots)
-		if err != nil {
-			return fmt.Errorf("%s: %w", t.label, err)
-		}
-		loads = append(loads, &workload{name: "cnsgate " + t.label, pid: c.pid, t: t,
-			op: func(w *worker) error { return p.cardLogin(w.public, w.fresh) }})
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
+	if err := b.startBaseline(); err != nil {
+		return fmt.Errorf("baseline: %w", err)
 	}
-	bAddr := freeAddr()
-	bc, err := startPinned(o.serverCPU, filepath.Join(dir, "baseline.log"), nil, self, "serve-baseline", bAddr,
-		filepath.Join(setup.Dir, "tls", "server.crt"), filepath.Join(setup.Dir, "tls", "server.key"), setup.TrustDir,
-		filepath.Join(setup.Dir, "oidc", "signing-es256.pem"))
-	if err != nil {
-		return err
-	}
-	children = append(children, bc)
-	if err := waitListening(bAddr, 10*time.Second); err != nil {
-		return err
-	}
-	bURL := "https://" + bAddr + "/"
-	loads = append(loads, &workload{name: "bare baseline", pid: bc.pid, op: func(w *worker) error { return baselineOp(w.fresh, bURL) }})
-
 	var next atomic.Int64
 	newWorker := func() *worker {
 		card := &cards[int(next.Add(1))%len(cards)]
-		return &worker{public: newTLSClient(roots, nil, false), fresh: newTLSClient(roots, card, true)}
+		return &worker{public: newTLSClient(b.roots, nil, false), fresh: newTLSClient(b.roots, card, true)}
 	}
 	printMachine(o)
-	for _, l := range loads {
+	for _, l := range b.loads {
 		if r := drive(l, o.conc, o.warmup, newWorker); r.ops == 0 {
 			return fmt.Errorf("%s: no operation succeeded in the warm-up: %v", l.name, r.errs)
 		}
 	}
 	for round := 1; round <= o.rounds; round++ {
-		for _, l := range loads {
+		for _, l := range b.loads {
 			if err := measureRound(o, l, round, newWorker); err != nil {
 				return err
 			}
 		}
 	}
-	report(o, loads)
+	report(o, b.loads)
 	return nil
+}
+
+// prepare makes the demo directory, serves its CA and mints the cards.
+func (b *bench) prepare() ([]tls.Certificate, error) {
+	b.base = demo.Ports{Public: freeAddr(), CNS: freeAddr(), Admin: freeAddr(), Esenzioni: freeAddr()}
+	setup, err := demo.Prepare(filepath.Join(b.dir, "demo"), b.base, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	b.setup = setup
+	raw, err := os.ReadFile(setup.ConfigFile)
+	if err != nil {
+		return nil, err
+	}
+	b.baseYAML = string(raw)
+	if b.caAddr, err = serveCA(setup); err != nil {
+		return nil, err
+	}
+	cards, err := mintCards(setup, b.o.cards)
+	if err != nil {
+		return nil, fmt.Errorf("cards: %w", err)
+	}
+	if b.roots, err = loadPool(setup.TLSRootsDir); err != nil {
+		return nil, err
+	}
+	secret, err := os.ReadFile(setup.Esenzioni.SecretFile)
+	if err != nil {
+		return nil, err
+	}
+	b.secret = strings.TrimSpace(string(secret))
+	return cards, nil
+}
+
+// startTarget starts the i-th cnsgate serve and waits until it serves.
+func (b *bench) startTarget(t *target, i int) error {
+	t.redisDB = 8 + i
+	if err := prepareTarget(b.o, t, b.setup, b.base, b.baseYAML, b.caAddr); err != nil {
+		return err
+	}
+	c, err := startPinned(b.o.serverCPU, t.log, nil, t.bin, "serve", "--config", t.config)
+	if err != nil {
+		return err
+	}
+	b.children = append(b.children, c)
+	if err := waitServing(t.admin, c, 60*time.Second); err != nil {
+		return fmt.Errorf("%w\n%s", err, tail(t.log))
+	}
+	p, err := newRP(t.issuer, b.setup, b.secret, b.roots)
+	if err != nil {
+		return err
+	}
+	b.loads = append(b.loads, &workload{name: "cnsgate " + t.label, pid: c.pid, t: t,
+		op: func(w *worker) error { return p.cardLogin(w.public, w.fresh) }})
+	return nil
+}
+
+// startBaseline starts this tool as the baseline server.
+func (b *bench) startBaseline() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	addr, dir := freeAddr(), b.setup.Dir
+	c, err := startPinned(b.o.serverCPU, filepath.Join(b.dir, "baseline.log"), nil, self, "serve-baseline", addr,
+		filepath.Join(dir, "tls", "server.crt"), filepath.Join(dir, "tls", "server.key"), b.setup.TrustDir,
+		filepath.Join(dir, "oidc", "signing-es256.pem"))
+	if err != nil {
+		return err
+	}
+	b.children = append(b.children, c)
+	if err := waitListening(addr, 10*time.Second); err != nil {
+		return err
+	}
+	u := "https://" + addr + "/"
+	b.loads = append(b.loads, &workload{name: "bare baseline", pid: c.pid, op: func(w *worker) error { return baselineOp(w.fresh, u) }})
+	return nil
+}
+
+// stop ends the servers and drops the PostgreSQL databases.
+func (b *bench) stop() {
+	for _, c := range b.children {
+		c.stop()
+	}
+	for i := range b.o.targets {
+		b.o.targets[i].dropPostgres(b.o.pgDSN)
+	}
 }
 
 // measureRound drives l for one round and adds it to l's total.

@@ -144,6 +144,12 @@ func (t *target) createPostgres(baseDSN, demoDB string) error {
 	}
 	u.Path = "/" + t.pgDB
 	t.pgDSN = u.String()
+	return copyRegistrations(demoDB, t.pgDSN)
+}
+
+// copyRegistrations registers the cards of the demo's SQLite registry in
+// the PostgreSQL one.
+func copyRegistrations(demoDB, pgDSN string) error {
 	ctx := context.Background()
 	src, err := sqlstore.Open(ctx, sqlstore.DriverSQLite, demoDB)
 	if err != nil {
@@ -154,7 +160,7 @@ func (t *target) createPostgres(baseDSN, demoDB string) error {
 	if err != nil {
 		return err
 	}
-	dst, err := sqlstore.Open(ctx, sqlstore.DriverPostgres, t.pgDSN)
+	dst, err := sqlstore.Open(ctx, sqlstore.DriverPostgres, pgDSN)
 	if err != nil {
 		return err
 	}

@@ -25,40 +25,7 @@ SELECT fingerprint FROM upd`
 
 // commitPostgres writes the batch with pgBatch.
 func (d *DB) commitPostgres(ctx context.Context, batch []*writeOp) ([]error, error) {
-	var cols [12][]string
-	var ats []time.Time
-	logins := map[string]time.Time{} // a card twice in a batch: its latest login
-	for _, op := range batch {
-		if e := op.event; e != nil {
-			ats = append(ats, e.At.UTC().Truncate(time.Microsecond))
-			for i, v := range []string{"", string(e.Kind), string(e.Outcome), e.Reason, x509cns.NormalizeFiscalCode(e.FiscalCode),
-				e.Client, e.SessionHash, e.CardSerial, e.Issuer, e.RemoteIP, e.RequestID, string(e.Detail)} {
-				if i > 0 {
-					cols[i] = append(cols[i], v)
-				}
-			}
-		}
-		if op.fingerprint != "" {
-			if at, ok := logins[op.fingerprint]; !ok || op.at.After(at) {
-				logins[op.fingerprint] = op.at
-			}
-		}
-	}
-	fps := make([]string, 0, len(logins))
-	fpAts := make([]time.Time, 0, len(logins))
-	for fp, at := range logins {
-		fps, fpAts = append(fps, fp), append(fpAts, at.UTC().Truncate(time.Microsecond))
-	}
-	for i := 1; i < len(cols); i++ {
-		if cols[i] == nil {
-			cols[i] = []string{}
-		}
-	}
-	if ats == nil {
-		ats = []time.Time{}
-	}
-	rows, err := d.db.QueryContext(ctx, pgBatch, ats, cols[1], cols[2], cols[3], cols[4], cols[5], cols[6],
-		cols[7], cols[8], cols[9], cols[10], cols[11], fps, fpAts)
+	rows, err := d.db.QueryContext(ctx, pgBatch, pgBatchArgs(batch)...)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +43,42 @@ func (d *DB) commitPostgres(ctx context.Context, batch []*writeOp) ([]error, err
 	}
 	results := make([]error, len(batch))
 	for i, op := range batch {
-		if op.event == nil && op.fingerprint != "" && !updated[op.fingerprint] {
+		if op.event == nil && !updated[op.fingerprint] {
 			results[i] = registry.ErrNotRegistered
 		}
 	}
 	return results, nil
+}
+
+// pgBatchArgs are pgBatch's 14 arrays: the events' columns, then the
+// cards' fingerprints and last login times (a card twice in a batch: its
+// latest login).
+func pgBatchArgs(batch []*writeOp) []any {
+	ats := []time.Time{}
+	cols := make([][]string, 11)
+	for i := range cols {
+		cols[i] = []string{}
+	}
+	logins := map[string]time.Time{}
+	for _, op := range batch {
+		if e := op.event; e != nil {
+			ats = append(ats, e.At.UTC().Truncate(time.Microsecond))
+			for i, v := range []string{string(e.Kind), string(e.Outcome), e.Reason, x509cns.NormalizeFiscalCode(e.FiscalCode),
+				e.Client, e.SessionHash, e.CardSerial, e.Issuer, e.RemoteIP, e.RequestID, string(e.Detail)} {
+				cols[i] = append(cols[i], v)
+			}
+		}
+		if at, seen := logins[op.fingerprint]; op.fingerprint != "" && (!seen || op.at.After(at)) {
+			logins[op.fingerprint] = op.at
+		}
+	}
+	fps, fpAts := make([]string, 0, len(logins)), make([]time.Time, 0, len(logins))
+	for fp, at := range logins {
+		fps, fpAts = append(fps, fp), append(fpAts, at.UTC().Truncate(time.Microsecond))
+	}
+	args := []any{ats}
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	return append(args, fps, fpAts)
 }
