@@ -102,7 +102,14 @@ func auditKillCase(t *testing.T, bin, driver string) {
 			}
 		}()
 	}
-	<-stop
+	select {
+	case <-stop:
+	case <-time.After(2 * time.Minute):
+		killed.Store(true)
+		r.cmd.Process.Kill()
+		wg.Wait()
+		t.Fatalf("only %d logins answered in 2 minutes (failures: %v)\n%s", answered.Load(), failures[:min(len(failures), 5)], r.logTail())
+	}
 	release := stallAuditWrites(t, driver, dsn)
 	stalled.Store(true)
 	time.Sleep(500 * time.Millisecond)
