@@ -110,6 +110,7 @@ func auditKillCase(t *testing.T, bin, driver string) {
 		wg.Wait()
 		t.Fatalf("only %d logins answered in 2 minutes (failures: %v)\n%s", answered.Load(), failures[:min(len(failures), 5)], r.logTail())
 	}
+	checkBatchMetrics(t, r.addrs.admin, answered.Load())
 	release := stallAuditWrites(t, driver, dsn)
 	stalled.Store(true)
 	time.Sleep(500 * time.Millisecond)
@@ -257,4 +258,31 @@ func stallAuditWrites(t *testing.T, driver, dsn string) (release func()) {
 		conn.Close()
 		db.Close()
 	}
+}
+
+// checkBatchMetrics reads the running server's group-commit metrics: at
+// least one write per answered login went through batches, and the queue
+// depth is exported.
+func checkBatchMetrics(t *testing.T, admin string, logins int64) {
+	t.Helper()
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	values := map[string]float64{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		var v float64
+		if name, val, ok := strings.Cut(line, " "); ok && strings.HasPrefix(name, "cnsgate_audit_") {
+			if _, err := fmt.Sscan(val, &v); err == nil {
+				values[name] = v
+			}
+		}
+	}
+	n, sum := values["cnsgate_audit_batch_size_count"], values["cnsgate_audit_batch_size_sum"]
+	if _, ok := values["cnsgate_audit_queue_depth"]; !ok || n == 0 || sum < float64(logins) {
+		t.Fatalf("group commit metrics: %v (after %d logins)", values, logins)
+	}
+	t.Logf("group commit: %.0f writes in %.0f batches (%.1f per batch) for %d logins", sum, n, sum/n, logins)
 }
