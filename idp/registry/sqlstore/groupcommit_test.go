@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -55,6 +56,11 @@ func TestGroupCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// The first commit waits on a lock held from outside (a slow
+			// disk), so the writes queue behind it and must then share
+			// commits, however fast the machine.
+			release := holdWriteLock(t, e.b.driver, e.dsn)
+			time.AfterFunc(300*time.Millisecond, release)
 			const writers, each = 32, 20
 			var wg sync.WaitGroup
 			errs := make(chan error, writers*each)
@@ -231,4 +237,38 @@ func TestSQLiteReadersBesideWriter(t *testing.T) {
 	if _, err := d.rdb.ExecContext(c, "DELETE FROM audit_events"); err == nil {
 		t.Fatal("a reader connection wrote")
 	}
+}
+
+// holdWriteLock holds, from a connection of its own, a lock every audit
+// write waits for (SQLite: the write lock; PostgreSQL: audit_events), until
+// release.
+func holdWriteLock(t *testing.T, driver, dsn string) (release func()) {
+	t.Helper()
+	name, stmts := "sqlite", []string{"BEGIN IMMEDIATE"}
+	if driver == DriverPostgres {
+		name, stmts = "pgx", []string{"BEGIN", "LOCK TABLE audit_events IN EXCLUSIVE MODE"}
+	}
+	db, err := sql.Open(name, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st); err != nil {
+			t.Fatalf("%s: %v", st, err)
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			_, _ = conn.ExecContext(ctx, "ROLLBACK")
+			conn.Close()
+			db.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
