@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build image test test-with-servers test-e2e lint fuzz bench clean
+.PHONY: run build image test test-with-servers test-e2e lint fuzz bench bench-login clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -66,9 +66,18 @@ fuzz:
 	  done; \
 	done
 
-## bench: the benchmarks recorded in BENCHMARKS.md
-bench:
+## bench: the benchmarks recorded in BENCHMARKS.md: the Go benchmarks, then
+## the full card login on `cnsgate serve` against a bare TLS+ES256 baseline,
+## both pinned to one CPU (cmd/cnsgate-bench-login; BENCH_LOGIN_FLAGS adds
+## flags, e.g. -registry postgres -sessions redis)
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) --no-print-directory bench-login
+
+# bench-login: the login benchmark alone.
+bench-login: build
+	$(GO) build -o bin/cnsgate-bench-login ./cmd/cnsgate-bench-login
+	bin/cnsgate-bench-login -cnsgate $(BIN) $(BENCH_LOGIN_FLAGS)
 
 clean:
 	rm -rf bin

@@ -31,6 +31,7 @@ const (
 	DefaultRefreshGrace     = 10 * time.Second // oidc.refresh_reuse_grace
 	MaxRefreshGrace         = time.Minute
 	DefaultRegistryTimeout  = 2 * time.Second
+	DefaultRegistryMaxConns = 16
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
@@ -114,6 +115,8 @@ func (c *Config) applyDefaults() {
 		c.Registry.DSN = DefaultSQLiteDSN
 	}
 	setDuration(&c.Registry.Timeout, DefaultRegistryTimeout)
+	setInt(&c.Registry.MaxConns, DefaultRegistryMaxConns)
+	setInt(&c.Registry.MaxIdleConns, c.Registry.MaxConns)
 	setString(&c.Registration.Mode, RegistrationOpen)
 
 	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)

@@ -166,6 +166,11 @@ type Registry struct {
 	// connection to the database; default 2s. A hung database costs a
 	// login a clean 503 after it, never the length of the hang.
 	Timeout Duration `yaml:"timeout"`
+	// MaxConns caps PostgreSQL connections (default 16); MaxIdleConns of
+	// them stay open when unused (default: MaxConns, so that a busy pool
+	// never closes and reopens connections, re-preparing its statements).
+	MaxConns     int `yaml:"max_conns"`
+	MaxIdleConns int `yaml:"max_idle_conns"`
 }
 
 // Registration says which valid cards may register.

@@ -188,8 +188,15 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			"sessions: option 'store' must be one of 'memory', 'redis' but it's configured as 'file'",
 			"sessions: option 'absolute_timeout' must be at least 'idle_timeout' (8h) but it's configured as '15m'"}},
-		{"fail/registry", func(c *Config) { c.Registry = Registry{Driver: DriverPostgres, Timeout: c.Registry.Timeout} }, []string{
+		{"fail/registry", func(c *Config) {
+			c.Registry = Registry{Driver: DriverPostgres, Timeout: c.Registry.Timeout, MaxConns: 16, MaxIdleConns: 16}
+		}, []string{
 			"registry: option 'dsn' is required when driver is 'postgres'"}},
+		{"fail/registry-pool", func(c *Config) { c.Registry.MaxConns, c.Registry.MaxIdleConns = 0, 17 }, []string{
+			"registry: option 'max_conns' must be at least 1 but it's configured as '0'",
+			"registry: option 'max_idle_conns' must be between 1 and 'max_conns' (0) but it's configured as '17'"}},
+		{"fail/registry-idle-over-open", func(c *Config) { c.Registry.MaxConns, c.Registry.MaxIdleConns = 4, 8 }, []string{
+			"registry: option 'max_idle_conns' must be between 1 and 'max_conns' (4) but it's configured as '8'"}},
 		{"fail/registry-timeout", func(c *Config) { c.Registry.Timeout = -1 }, []string{
 			"registry: option 'timeout' must be a positive duration but it's configured as '-1ns'"}},
 		{"fail/registry-driver", func(c *Config) { c.Registry.Driver = "mysql" }, []string{

@@ -56,6 +56,12 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.recorder.SessionCreated()
 	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess})
+	if !s.auditsToDB() {
+		// Otherwise the login's audit event carries the card's last login.
+		if err := s.registry.RecordLogin(r.Context(), sess.CardFingerprint, sess.AuthTime); err != nil {
+			s.logger.WarnContext(r.Context(), "last login time not recorded", "err", err)
+		}
+	}
 	s.endEarlierSession(r, sid)
 	setSessionCookie(w, sid)
 	if h.Req != "" && s.resumePending(w, r, sess, h.Req) {

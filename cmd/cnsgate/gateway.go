@@ -114,7 +114,7 @@ func (g *gateway) buildSessions(context.Context) error {
 }
 
 func (g *gateway) buildRegistry(ctx context.Context) error {
-	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger)
+	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, sqlstore.WithBatchObserver(g.metrics))
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/sessions/redisstore"
@@ -51,12 +52,13 @@ func buildSessions(c config.Sessions, limits config.Limits) (*sessionBackend, er
 
 // openRegistry opens the database, retrying for up to a minute: replicas
 // and their database often start together, and migrations need it up.
-func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (*sqlstore.DB, error) {
+func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger, extra ...sqlstore.Option) (*sqlstore.DB, error) {
 	deadline := time.Now().Add(time.Minute)
 	delay := 500 * time.Millisecond
+	opts := append([]sqlstore.Option{sqlstore.WithLogger(logger), sqlstore.WithConnectTimeout(c.Timeout.Std()),
+		sqlstore.WithWriteTimeout(c.Timeout.Std()), sqlstore.WithPool(c.MaxConns, c.MaxIdleConns)}, extra...)
 	for {
-		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), sqlstore.WithLogger(logger),
-			sqlstore.WithConnectTimeout(c.Timeout.Std()))
+		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), opts...)
 		if err == nil {
 			return db, nil
 		}
@@ -108,4 +110,7 @@ func spEntityIDs(cfg *config.Config) []string {
 	return out
 }
 
-var _ io.Closer = (*sqlstore.DB)(nil)
+var (
+	_ io.Closer              = (*sqlstore.DB)(nil)
+	_ sqlstore.BatchObserver = (*metrics.Metrics)(nil)
+)

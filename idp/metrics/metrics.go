@@ -75,6 +75,8 @@ type Metrics struct {
 	adminRequests   *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 	tsl             tslMetrics
+	auditQueue      prometheus.Gauge
+	auditBatch      prometheus.Histogram
 }
 
 var (
@@ -131,6 +133,11 @@ func New(o Options) *Metrics {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cnsgate_http_request_duration_seconds",
 		Help: "HTTP request duration by ServeMux route pattern and status code.", Buckets: prometheus.DefBuckets}, []string{"route", "code"})
+	m.auditQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_queue_depth",
+		Help: "Audit writes (events, last-login updates) waiting for the registry's group commit."})
+	m.auditBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_audit_batch_size",
+		Help: "Writes committed together by the registry's group commit, per transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+	m.reg.MustRegister(m.auditQueue, m.auditBatch)
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)

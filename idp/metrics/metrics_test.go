@@ -267,3 +267,22 @@ func TestWatchReadiness(t *testing.T) {
 		t.Errorf("ready: %v, want %v", got, want)
 	}
 }
+
+// TestAuditGroupCommit: the registry's group commit reports its queue and
+// its batches (sqlstore.BatchObserver).
+func TestAuditGroupCommit(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	m.AuditQueueDepth(7)
+	m.AuditBatch(3)
+	m.AuditBatch(30)
+	if got := series(t, m, "cnsgate_audit_queue_depth"); got["cnsgate_audit_queue_depth"] != 7 {
+		t.Errorf("cnsgate_audit_queue_depth = %v, want 7", got)
+	}
+	if got := series(t, m, "cnsgate_audit_batch_size"); got["cnsgate_audit_batch_size"] != 2 {
+		t.Errorf("cnsgate_audit_batch_size samples = %v, want 2", got)
+	}
+	m.AuditQueueDepth(0)
+	if got := series(t, m, "cnsgate_audit_queue_depth"); got["cnsgate_audit_queue_depth"] != 0 {
+		t.Errorf("cnsgate_audit_queue_depth after the queue emptied = %v, want 0", got)
+	}
+}

@@ -145,3 +145,11 @@ func (m *Metrics) CORSRefused(endpoint string) {
 func (m *Metrics) LogoutNotification(kind, result string) {
 	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()
 }
+
+// AuditQueueDepth sets cnsgate_audit_queue_depth: the registry's group
+// commit reports its queue (sqlstore.BatchObserver).
+func (m *Metrics) AuditQueueDepth(n int) { m.auditQueue.Set(float64(n)) }
+
+// AuditBatch observes the size of one group commit in
+// cnsgate_audit_batch_size.
+func (m *Metrics) AuditBatch(size int) { m.auditBatch.Observe(float64(size)) }

@@ -49,6 +49,10 @@ type Event struct {
 	RemoteIP    string
 	RequestID   string
 	Detail      json.RawMessage // optional JSON value
+	// CardFingerprint, when set, is the SHA-256 of the card of a login:
+	// the store sets that card's last login time to At in the same write
+	// as the event. It is not a column of the audit trail.
+	CardFingerprint string
 }
 
 var _ slog.LogValuer = Event{}
