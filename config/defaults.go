@@ -35,8 +35,13 @@ const (
 	DefaultPendingBurst     = 20
 	DefaultTrackedIPs       = 10000
 	MinSubjectSaltLength    = 32
-	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
-	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
+	// The saml section's: /saml/metadata valid for 30 days (file-based SPs)
+	// and fetched again hourly; assertions valid from 60 s before issue.
+	DefaultSAMLMetadataValidFor      = 30 * 24 * time.Hour
+	DefaultSAMLMetadataCacheDuration = time.Hour
+	DefaultSAMLNotBeforeSkew         = 60 * time.Second
+	PolicyCNSAuthentication          = "1.3.76.16.2.1" // CNS authentication certificate
+	PolicyCIE                        = "1.3.76.47.4"   // Carta d'Identità Elettronica
 )
 
 // DefaultPolicies returns the default trust.policies.
@@ -59,6 +64,7 @@ func newBase() *Config {
 	c.Trust.RequireClientAuthEKU = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
+	c.SAML.NotBeforeSkew = Duration(DefaultSAMLNotBeforeSkew)
 	return c
 }
 
@@ -113,8 +119,14 @@ func (c *Config) applyDefaults() {
 		setString(&cl.SubjectType, SubjectPairwise)
 		setString(&cl.Name, cl.ID)
 	}
+	setDuration(&c.SAML.MetadataValidFor, DefaultSAMLMetadataValidFor)
+	setDuration(&c.SAML.MetadataCacheDuration, DefaultSAMLMetadataCacheDuration)
 	for i := range c.SAML.ServiceProviders {
 		sp := &c.SAML.ServiceProviders[i]
+		if sp.RequireSignedRequests == nil {
+			yes := true
+			sp.RequireSignedRequests = &yes
+		}
 		setString(&sp.AttributeProfile, ProfileSPID)
 		setString(&sp.NameIDFormat, NameIDPersistent)
 		setString(&sp.Name, sp.EntityID)

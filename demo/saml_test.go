@@ -31,7 +31,7 @@ func TestPrepareRegistersCMS(t *testing.T) {
 	}
 	sp := cfg.SAML.ServiceProviders[0]
 	if sp.EntityID != "https://localhost:18082/saml/metadata" || sp.Name != CMSName || sp.HomeURL != "https://localhost:18082/" ||
-		sp.MetadataFile != s.CMS.MetadataFile || sp.AttributeProfile != config.ProfileSPID || !sp.RequireSignedRequests {
+		sp.MetadataFile != s.CMS.MetadataFile || sp.AttributeProfile != config.ProfileSPID || !sp.SignedRequests() {
 		t.Fatalf("service provider %+v", sp)
 	}
 	if n := len(cfg.SAML.NameIDSalt.Value()); n < 32 {

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest,
 	}
 	acs, ok := md.acs(x.ACSIndex, x.ACSURL)
 	if !ok {
-		return nil, fmt.Errorf("%w: index %v, URL %q", ErrACS, x.ACSIndex, x.ACSURL)
+		return nil, fmt.Errorf("%w: index %s, URL %q", ErrACS, acsIndex(x.ACSIndex), x.ACSURL)
 	}
 	if x.ProtocolBinding != "" && x.ProtocolBinding != bindingPost {
 		return nil, fmt.Errorf("%w: ProtocolBinding %q (HTTP-POST only)", ErrACS, x.ProtocolBinding)
@@ -127,6 +128,15 @@ func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest,
 		return nil, err
 	}
 	return &authnRequest{sp: sp, md: md, x: *x, acs: acs, relayState: m.relayState}, nil
+}
+
+// acsIndex is AssertionConsumerServiceIndex for a log line: the number, or
+// "none" when the request gives none.
+func acsIndex(i *int) string {
+	if i == nil {
+		return "none"
+	}
+	return strconv.Itoa(*i)
 }
 
 // checkSignatures verifies every signature a message carries, on the query

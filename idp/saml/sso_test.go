@@ -24,6 +24,7 @@ func TestSSO(t *testing.T) {
 		send   func(sp *testSP, b *browser, el func() []byte) page
 		check  func(t *testing.T, r *result)
 		cipher string
+		tweak  func(*Options)
 	}{
 		{name: "ok/redirect-unsigned", opts: spOptions{}},
 		{name: "ok/redirect-signed-sha256", opts: spOptions{signedMeta: true}},
@@ -36,6 +37,8 @@ func TestSSO(t *testing.T) {
 				t.Fatalf("oid attributes: %v", a)
 			}
 		}},
+		{name: "ok/skew-5m", opts: spOptions{}, tweak: func(o *Options) { o.NotBeforeSkew = 5 * time.Minute }},
+		{name: "ok/no-skew", opts: spOptions{}, tweak: func(o *Options) { o.NotBeforeSkew = -1 }},
 		{name: "ok/transient", opts: spOptions{nameID: NameIDTransient}, check: func(t *testing.T, r *result) {
 			if f := r.assertion.Subject.NameID.Format; f != string(crewjam.TransientNameIDFormat) {
 				t.Fatalf("NameID format %s", f)
@@ -48,7 +51,11 @@ func TestSSO(t *testing.T) {
 			// A clock in Italian time: SAML times must still be UTC.
 			h.now = func() time.Time { return time.Now().In(time.FixedZone("CET", 3600)) }
 			sp := h.newSP("cms", tt.opts)
-			h.start([]ServiceProvider{sp.cfg})
+			if tt.tweak != nil {
+				h.start([]ServiceProvider{sp.cfg}, tt.tweak)
+			} else {
+				h.start([]ServiceProvider{sp.cfg})
+			}
 			card := h.citizen(citizenCF)
 			br := h.browser(card)
 			el := sp.authnRequest(authnOpts{})
@@ -121,6 +128,10 @@ func checkAssertion(t *testing.T, h *harness, sp *testSP, r *result, requestID s
 	}
 	if a.Conditions.AudienceRestrictions[0].Audience.Value != sp.entityID || !a.Conditions.NotOnOrAfter.After(now) || a.Conditions.NotBefore.After(now) {
 		t.Fatalf("conditions: %+v", a.Conditions)
+	}
+	// NotBefore allows h.skew for an SP whose clock runs behind.
+	if skew := a.IssueInstant.Sub(a.Conditions.NotBefore); skew != h.skew {
+		t.Fatalf("NotBefore %s before the issue instant, want %s", skew, h.skew)
 	}
 	st := a.AuthnStatements[0]
 	if st.AuthnContext.AuthnContextClassRef.Value != "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI" || st.SessionIndex == "" {
