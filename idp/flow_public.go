@@ -189,14 +189,5 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, http.StatusForbidden, "error.title", "csrf.invalid", s.opts.Issuer+"/logout")
 		return
 	}
-	if err := s.EndSession(ctx, sess, CauseLogout); err != nil && !isDomainErr(err) {
-		s.unavailable(w, r, "sessions", err)
-		return
-	}
-	if next != "" {
-		clearSessionCookie(w)
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
-	}
-	loggedOut()
+	s.EndBrowserSession(w, r, sess, next)
 }

@@ -61,7 +61,7 @@ func TestPreinitialisedSeries(t *testing.T) {
 		{"ok/session-end-causes", "cnsgate_sessions_ended_total", 6},
 		{"ok/revocation-method-by-result", "cnsgate_revocation_checks_total", 9},
 		{"ok/oidc-kinds-and-saml-assertion", "cnsgate_tokens_issued_total", 3 + 1},
-		{"ok/notification-kind-by-result", "cnsgate_logout_notifications_total", 4},
+		{"ok/notification-kind-by-result", "cnsgate_logout_notifications_total", 3 * 2}, // oidc_backchannel, saml, saml_frontchannel
 		{"ok/crl-failures-per-issuer", "cnsgate_crl_refresh_failures_total", 2},
 		{"ok/no-crl-age-before-a-crl", "cnsgate_crl_age_seconds", 0},
 	}

@@ -23,8 +23,10 @@ const (
 const (
 	NotifyOIDCBackChannel = idp.DeliveryOIDCBackchannel // a logout_token POSTed to backchannel_logout_uri
 	NotifySAML            = idp.DeliverySAML            // a SAML LogoutRequest to an SP
-	NotifyOK              = idp.DeliveryOK
-	NotifyFailed          = idp.DeliveryFailed
+	// NotifySAMLFrontChannel is a SAML LogoutRequest carried by the browser.
+	NotifySAMLFrontChannel = idp.DeliverySAMLFrontChannel
+	NotifyOK               = idp.DeliveryOK
+	NotifyFailed           = idp.DeliveryFailed
 )
 
 var (
@@ -40,7 +42,7 @@ var (
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
-	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
+	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML, NotifySAMLFrontChannel}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
 	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
 	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
@@ -118,7 +120,8 @@ func (m *Metrics) TokenIssued(kind, client string) {
 }
 
 // LogoutNotification counts a logout notification: kind is
-// NotifyOIDCBackChannel or NotifySAML, result NotifyOK or NotifyFailed.
+// NotifyOIDCBackChannel, NotifySAML or NotifySAMLFrontChannel, result
+// NotifyOK or NotifyFailed.
 // Count each delivery once, after its last retry.
 func (m *Metrics) LogoutNotification(kind, result string) {
 	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()

@@ -176,6 +176,15 @@ func TestCrossSitePost(t *testing.T) {
 	if action != cms.acs || cms.read(form).assertion.Subject.NameID.Value != a.Subject.NameID.Value {
 		t.Fatal("single sign-on lost across sites")
 	}
+	// The signed LogoutRequest sees the session and ends it at once; the
+	// browser is sent to the LogoutResponse page (POST binding).
+	cookie := br.cookie()
 	lr := cms.logoutRequest(a.Subject.NameID.Value, a.AuthnStatements[0].SessionIndex)
-	crossSite(PathSLO, lr).must(t, 200, "Vuoi uscire?")
+	action, form = crossSite(PathSLO, lr).must(t, 200, "SAMLResponse").form(t)
+	if action != "https://cms.example/slo" || form.Get("RelayState") != "rs" {
+		t.Fatalf("LogoutResponse to %s with RelayState %q", action, form.Get("RelayState"))
+	}
+	if _, err := h.store.Get(context.Background(), cookie.Value); err == nil {
+		t.Fatal("the session outlived the cross-site LogoutRequest")
+	}
 }
