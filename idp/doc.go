@@ -31,7 +31,7 @@
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
-//	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
+//	sessionend.go        the one session-ending path (EndSession, EndBrowserSession, CardsRevoked, ...), FrontChannelLogout
 //	revoked.go           RevocationCache, SessionUsable (every use of a session re-checked), SweepRevoked, the retries
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR
