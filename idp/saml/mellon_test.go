@@ -62,8 +62,9 @@ func docsMellonConfig(t *testing.T, replace ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, block, ok := strings.Cut(string(doc), "```apache\n")
-	if block, _, ok = strings.Cut(block, "```"); !ok || !strings.Contains(block, "MellonSetEnvNoPrefix FISCAL_NUMBER urn:oid:2.5.4.5") {
+	_, block, found := strings.Cut(string(doc), "```apache\n")
+	block, _, ok := strings.Cut(block, "```")
+	if !found || !ok || !strings.Contains(block, "MellonSetEnvNoPrefix FISCAL_NUMBER urn:oid:2.5.4.5") {
 		t.Fatalf("docs/saml-attributes.md has no mellon block with the oid attribute map")
 	}
 	r := strings.NewReplacer(replace...)

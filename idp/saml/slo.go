@@ -120,26 +120,8 @@ func (p *IdP) parseLogoutRequest(ctx context.Context, req *sloRequest) error {
 // Without a session the SP gets Success at once; a session the request
 // does not name is left alone and the SP gets Requester/UnknownPrincipal.
 func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	switch {
-	case r.Method == http.MethodGet && q.Has("done"):
-		p.sloDone(w, r)
+	if p.sloNotRequest(w, r) {
 		return
-	case r.Method == http.MethodGet && q.Has(paramChain):
-		p.frontStart(w, r)
-		return
-	case r.Method == http.MethodGet && q.Has(paramResponse):
-		p.frontResponse(w, r)
-		return
-	case r.Method == http.MethodPost:
-		if err := parseForm(w, r); err != nil {
-			p.refuse(w, r, pageKey(err, "logout"), err)
-			return
-		}
-		if r.PostForm.Has(paramResponse) {
-			p.frontResponse(w, r)
-			return
-		}
 	}
 	req, ok := p.readLogoutRequest(w, r)
 	if !ok {
@@ -162,6 +144,33 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 	}
 	p.logger.InfoContext(r.Context(), "saml logout request", "sp", req.sp.cfg.EntityID, "session", sess != nil, "named", named, "signed", req.signed)
 	p.answerLogoutRequest(w, r, req, sess, named, next)
+}
+
+// sloNotRequest serves what reaches /saml/slo but a LogoutRequest: the
+// ?done= and ?fc= pages and an SP's LogoutResponse (either binding). It
+// reports whether it answered.
+func (p *IdP) sloNotRequest(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodGet && q.Has("done"):
+		p.sloDone(w, r)
+	case r.Method == http.MethodGet && q.Has(paramChain):
+		p.frontStart(w, r)
+	case r.Method == http.MethodGet && q.Has(paramResponse):
+		p.frontResponse(w, r)
+	case r.Method == http.MethodPost:
+		if err := parseForm(w, r); err != nil {
+			p.refuse(w, r, pageKey(err, "logout"), err)
+			return true
+		}
+		if !r.PostForm.Has(paramResponse) {
+			return false
+		}
+		p.frontResponse(w, r)
+	default:
+		return false
+	}
+	return true
 }
 
 // sloRequest is a LogoutRequest read and checked: the message, its XML,
