@@ -197,8 +197,13 @@ func TestRefusals(t *testing.T) {
 				want = "temporaneamente non disponibile"
 			}
 			p.must(t, tt.status, want)
-			if logs := f.h.takeLogs(); !strings.Contains(logs, tt.why.Error()) {
+			logs := f.h.takeLogs()
+			if !strings.Contains(logs, tt.why.Error()) {
 				t.Fatalf("the log does not name %q:\n%s", tt.why, logs)
+			}
+			// The ACS index is logged as a number, never a pointer.
+			if tt.name == "fail/acs-index-unknown" && (!strings.Contains(logs, "index 7,") || strings.Contains(logs, "0xc")) {
+				t.Fatalf("the log does not give the ACS index:\n%s", logs)
 			}
 			if strings.Contains(p.body, "SAMLResponse") || strings.Contains(p.body, "<form") {
 				t.Fatalf("a refusal carries a form:\n%s", p.body)
