@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon, promtool, node/npm, Chromium with the NSS tools, SoftHSM2
+# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon and Shibboleth SP, promtool, node/npm, Chromium with the NSS tools, SoftHSM2
 # with OpenSC and OpenSSL's pkcs11 engine) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
@@ -33,6 +33,8 @@ need xmlsec1 xmlsec1
 # Apache with mod_auth_mellon, the SAML SP of idp/saml TestMellonServiceProvider.
 need /usr/sbin/apache2 apache2
 [ -f /usr/lib/apache2/modules/mod_auth_mellon.so ] || missing+=(libapache2-mod-auth-mellon)
+# Shibboleth SP (shibd and mod_shib), the SP of TestShibbolethServiceProvider.
+need /usr/sbin/shibd libapache2-mod-shib
 need promtool prometheus
 need node nodejs
 need npm npm

@@ -130,10 +130,24 @@ func (m *mellonSP) start(t *testing.T, h *harness) {
 		"https://cms.example.it/mellon/metadata", m.cfg.EntityID,
 		"/etc/apache2/mellon/", m.dir+"/",
 	)
+	m.cmd = startApache(t, m.dir, m.base, []string{"auth_mellon"}, mellon+
+		"<Location />\n    MellonSPMetadataFile "+m.dir+"/sp-metadata.xml\n</Location>\n", "/mellon/metadata")
+}
+
+// startApache runs an Apache of its own in dir, listening on base, with
+// the modules extra and the configuration body, and a CGI directory
+// dir/cgi under /private/; it returns once ready answers 200. The test's
+// end stops it.
+func startApache(t *testing.T, dir, base string, extra []string, body, ready string) *exec.Cmd {
 	mods := ""
-	for _, mod := range []string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi", "auth_mellon"} {
-		mods += fmt.Sprintf("LoadModule %s_module %s/mod_%s.so\n", mod, apacheMods, mod)
+	for _, mod := range append([]string{"mpm_prefork", "authn_core", "authz_core", "authz_user", "alias", "cgi"}, extra...) {
+		name := mod + "_module"
+		if mod == "shib" {
+			name = "mod_shib" // as Debian's shib.load names it
+		}
+		mods += fmt.Sprintf("LoadModule %s %s/mod_%s.so\n", name, apacheMods, mod)
 	}
+	hostPort := strings.TrimPrefix(base, "http://")
 	conf := mods + fmt.Sprintf(`Listen %s
 ServerName %s
 PidFile %[3]s/httpd.pid
@@ -148,46 +162,49 @@ DocumentRoot %[3]s/htdocs
     AllowOverride None
 </Directory>
 ScriptAlias /private/ %[3]s/cgi/
-`, strings.TrimPrefix(m.base, "http://"), strings.TrimPrefix(m.base, "http://"), m.dir) + mellon +
-		"<Location />\n    MellonSPMetadataFile " + m.dir + "/sp-metadata.xml\n</Location>\n"
-	m.write(t, "httpd.conf", []byte(conf), 0o644)
-	m.cmd = exec.Command(apacheBinary, "-f", filepath.Join(m.dir, "httpd.conf"), "-DFOREGROUND")
-	m.cmd.Env = append(os.Environ(), "APACHE_RUN_DIR="+m.dir, "APACHE_LOCK_DIR="+m.dir)
-	// A process group of its own: Apache's prefork MPM signals its whole
-	// group when it stops, which would otherwise include the test.
-	m.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	m.cmd.Stdout, m.cmd.Stderr = &out, &out
-	if err := m.cmd.Start(); err != nil {
+`, hostPort, hostPort, dir) + body
+	if err := os.WriteFile(filepath.Join(dir, "httpd.conf"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	cmd := exec.Command(apacheBinary, "-f", filepath.Join(dir, "httpd.conf"), "-DFOREGROUND")
+	cmd.Env = append(os.Environ(), "APACHE_RUN_DIR="+dir, "APACHE_LOCK_DIR="+dir)
+	// A process group of its own: Apache's prefork MPM signals its whole
+	// group when it stops, which would otherwise include the test.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	errorLog := func() string {
+		log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+		return out.String() + "\nerror.log:\n" + string(log)
+	}
 	t.Cleanup(func() {
-		_ = m.cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
-		go func() { _ = m.cmd.Wait(); close(done) }()
+		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(10 * time.Second):
-			_ = m.cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-done
 		}
 		if t.Failed() {
-			log, _ := os.ReadFile(filepath.Join(m.dir, "error.log"))
-			t.Logf("apache output:\n%s\nerror.log:\n%s", out.String(), log)
+			t.Logf("apache output:\n%s", errorLog())
 		}
 	})
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(m.base + "/mellon/metadata")
+		resp, err := http.Get(base + ready)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return cmd
 			}
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(m.dir, "error.log"))
-			t.Fatalf("Apache with mellon did not start: %v\n%s\n%s", err, out.String(), log)
+			t.Fatalf("Apache did not start: %v\n%s", err, errorLog())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
