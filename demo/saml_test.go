@@ -45,6 +45,11 @@ func TestPrepareRegistersCMS(t *testing.T) {
 		md.SPSSODescriptors[0].AssertionConsumerServices[0].Location != "https://localhost:18082/saml/acs" {
 		t.Fatalf("metadata %+v", md)
 	}
+	// samlsp has no single-logout handler: no SingleLogoutService for
+	// cnsgate to send the browser to at a logout.
+	if slo := md.SPSSODescriptors[0].SingleLogoutServices; len(slo) != 0 {
+		t.Fatalf("the CMS metadata lists SingleLogoutServices %+v", slo)
+	}
 	if md.ValidUntil.Before(time.Now().AddDate(1, 0, 0)) {
 		t.Fatalf("metadata valid only until %v", md.ValidUntil)
 	}
