@@ -62,6 +62,7 @@ type Metrics struct {
 	sessionsEnded   *prometheus.CounterVec
 	tokens          *prometheus.CounterVec
 	logoutNotes     *prometheus.CounterVec
+	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
 	forwardedBad    prometheus.Counter
@@ -107,6 +108,7 @@ func New(o Options) *Metrics {
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
@@ -154,6 +156,9 @@ func (m *Metrics) zeroSeries(o Options) {
 		for _, s := range statuses {
 			m.revocation.WithLabelValues(meth, s)
 		}
+	}
+	for _, r := range samlRefusalReasons {
+		m.samlRefused.WithLabelValues(r)
 	}
 	for _, k := range notificationKinds {
 		for _, r := range notifyResults {

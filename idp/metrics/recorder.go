@@ -44,9 +44,15 @@ var (
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML, NotifySAMLFrontChannel}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
-	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
-	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
-	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
+	// samlRefusalReasons are idp/saml's RefusalReasons (the metrics
+	// tests check they agree).
+	samlRefusalReasons = []string{
+		"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
+		"weak_algorithm", "destination", "stale", "replay", "acs",
+	}
+	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
+	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
+	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
 // LoginAttempt counts a card login; a success carries reason "none".
@@ -117,6 +123,13 @@ func (m *Metrics) CRLRefreshFailed(issuer string) {
 // SAML SP entity id. Other values are counted as "other".
 func (m *Metrics) TokenIssued(kind, client string) {
 	m.tokens.WithLabelValues(oneOf(kind, tokenKinds), m.clients.label(client)).Inc()
+}
+
+// SAMLRequestRefused counts a SAML request the identity provider refused,
+// by one of idp/saml's RefusalReasons; other values are counted as
+// "other".
+func (m *Metrics) SAMLRequestRefused(reason string) {
+	m.samlRefused.WithLabelValues(oneOf(reason, samlRefusalReasons)).Inc()
 }
 
 // LogoutNotification counts a logout notification: kind is

@@ -212,6 +212,9 @@ func (c *countingRecorder) LogoutNotification(kind, result string) {
 	c.notes[kind+"/"+result]++
 }
 
+// SAMLRequestRefused counts a refused request under "refused/<reason>".
+func (c *countingRecorder) SAMLRequestRefused(reason string) { c.LogoutNotification("refused", reason) }
+
 // SessionEnded counts an ended session under "ended/<cause>".
 func (c *countingRecorder) SessionEnded(cause string) { c.LogoutNotification("ended", cause) }
 

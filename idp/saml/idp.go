@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -267,6 +268,35 @@ type Recorder interface {
 	// TokenIssued counts one assertion (kind TokenAssertion) issued to the
 	// SP client.
 	TokenIssued(kind, client string)
+}
+
+// RefusalRecorder is the optional ability of a Recorder to count the
+// requests the identity provider refuses, by a reason of RefusalReasons
+// (label of cnsgate_saml_requests_refused_total); found by type assertion.
+type RefusalRecorder interface {
+	SAMLRequestRefused(reason string)
+}
+
+// RefusalReasons are the reasons a refused request is counted under, one
+// per refusal error.
+var RefusalReasons = []string{
+	"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
+	"weak_algorithm", "destination", "stale", "replay", "acs",
+}
+
+// countRefusal counts a refusal by the reason of err; an outage or an
+// internal error is not a refusal and is not counted here.
+func (p *IdP) countRefusal(err error) {
+	rr, ok := p.recorder.(RefusalRecorder)
+	if !ok {
+		return
+	}
+	for i, e := range refusals {
+		if errors.Is(err, e) {
+			rr.SAMLRequestRefused(RefusalReasons[i])
+			return
+		}
+	}
 }
 
 // NopRecorder records nothing.

@@ -183,6 +183,12 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f.h.takeLogs()
+			before := f.refusals()
+			defer func() {
+				if want := before + btoi(tt.status != http.StatusOK); f.refusals() != want && !t.Failed() {
+					t.Errorf("cnsgate_saml_requests_refused_total counted %d, want %d", f.refusals(), want)
+				}
+			}()
 			p := f.do(t, tt.req(t))
 			if tt.status == http.StatusOK {
 				p.must(t, 200, "Accedi con TS/CNS")
@@ -239,4 +245,20 @@ func (f *refusalFixture) checkDenied(t *testing.T, p page, why error) {
 	if !strings.Contains(logs, why.Error()) || !strings.Contains(logs, "answer=RequestDenied") {
 		t.Fatalf("the log does not name %q:\n%s", why, logs)
 	}
+}
+
+// refusals is the number of refused requests counted so far.
+func (f *refusalFixture) refusals() int {
+	n := 0
+	for _, r := range RefusalReasons {
+		n += f.h.rec.note("refused/" + r)
+	}
+	return n
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -43,6 +43,7 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 	var denied *deniedError
 	if errors.As(err, &denied) {
 		d := denied.ar
+		p.countRefusal(err)
 		p.logger.WarnContext(r.Context(), "saml request refused", "err", err, "sp", d.sp.cfg.EntityID, "answer", "RequestDenied")
 		req := p.idpAuthnRequest(r, d.md, d.acs, pendingAuthn{SP: d.sp.cfg.EntityID, ID: d.x.ID})
 		p.sendStatus(w, r, req, crewjam.StatusRequester, crewjam.StatusRequestDenied)
