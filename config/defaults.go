@@ -41,8 +41,13 @@ const (
 	DefaultPendingBurst     = 20
 	DefaultTrackedIPs       = 10000
 	MinSubjectSaltLength    = 32
-	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
-	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
+	// The saml section's: /saml/metadata valid for 30 days (file-based SPs)
+	// and fetched again hourly; assertions valid from 60 s before issue.
+	DefaultSAMLMetadataValidFor      = 30 * 24 * time.Hour
+	DefaultSAMLMetadataCacheDuration = time.Hour
+	DefaultSAMLNotBeforeSkew         = 60 * time.Second
+	PolicyCNSAuthentication          = "1.3.76.16.2.1" // CNS authentication certificate
+	PolicyCIE                        = "1.3.76.47.4"   // Carta d'Identità Elettronica
 )
 
 // DefaultPolicies returns the default trust.policies.
@@ -66,6 +71,7 @@ func newBase() *Config {
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
 	c.OIDC.RefreshReuseGrace = Duration(DefaultRefreshGrace)
+	c.SAML.NotBeforeSkew = Duration(DefaultSAMLNotBeforeSkew)
 	return c
 }
 
@@ -132,8 +138,14 @@ func (c *Config) applyDefaults() {
 			cl.AuthorizationResponseISS = &yes
 		}
 	}
+	setDuration(&c.SAML.MetadataValidFor, DefaultSAMLMetadataValidFor)
+	setDuration(&c.SAML.MetadataCacheDuration, DefaultSAMLMetadataCacheDuration)
 	for i := range c.SAML.ServiceProviders {
 		sp := &c.SAML.ServiceProviders[i]
+		if sp.RequireSignedRequests == nil {
+			yes := true
+			sp.RequireSignedRequests = &yes
+		}
 		setString(&sp.AttributeProfile, ProfileSPID)
 		setString(&sp.NameIDFormat, NameIDPersistent)
 		setString(&sp.Name, sp.EntityID)

@@ -117,8 +117,29 @@ saml:
 		t.Errorf("client defaults: %+v", cl)
 	}
 	sp := c.SAML.ServiceProviders[0]
-	if sp.AttributeProfile != ProfileSPID || sp.NameIDFormat != NameIDPersistent || sp.Name != "https://sp" {
+	if sp.AttributeProfile != ProfileSPID || sp.NameIDFormat != NameIDPersistent || sp.Name != "https://sp" ||
+		sp.RequireSignedRequests == nil || !*sp.RequireSignedRequests {
 		t.Errorf("service provider defaults: %+v", sp)
+	}
+	if c.SAML.MetadataValidFor.Std() != 30*24*time.Hour || c.SAML.MetadataCacheDuration.Std() != time.Hour || c.SAML.NotBeforeSkew.Std() != time.Minute {
+		t.Errorf("saml defaults: valid for %s, cache %s, skew %s", c.SAML.MetadataValidFor, c.SAML.MetadataCacheDuration, c.SAML.NotBeforeSkew)
+	}
+}
+
+// TestSAMLExplicitValuesKept: require_signed_requests: false and
+// not_before_skew: 0 are kept, not taken for unset.
+func TestSAMLExplicitValuesKept(t *testing.T) {
+	c := mustParse(t, noFiles(), minimal+`
+saml:
+  cert_file: idp.crt
+  key_file: idp.key
+  name_id_salt: a-salt-of-at-least-thirty-two-characters
+  not_before_skew: 0s
+  service_providers:
+    - {entity_id: "https://sp", metadata_file: sp.xml, require_signed_requests: false}
+`)
+	if sp := c.SAML.ServiceProviders[0]; sp.SignedRequests() || c.SAML.NotBeforeSkew != 0 {
+		t.Errorf("require_signed_requests %v, not_before_skew %s", sp.SignedRequests(), c.SAML.NotBeforeSkew)
 	}
 }
 

@@ -73,8 +73,17 @@ type SAML struct {
 	// citizen): at least 32 characters, required when service providers are
 	// configured, and never changed afterwards (every SP would see new
 	// users). NameIDSaltFile reads it from a file.
-	NameIDSalt       Secret            `yaml:"name_id_salt"`
-	NameIDSaltFile   string            `yaml:"name_id_salt_file"`
+	NameIDSalt     Secret `yaml:"name_id_salt"`
+	NameIDSaltFile string `yaml:"name_id_salt_file"`
+	// MetadataValidFor is the validUntil of /saml/metadata (default 30
+	// days): an SP that saved it to a file keeps starting for that long.
+	// MetadataCacheDuration is its cacheDuration (default 1h): how often an
+	// SP that fetches it fetches it again.
+	MetadataValidFor      Duration `yaml:"metadata_valid_for"`
+	MetadataCacheDuration Duration `yaml:"metadata_cache_duration"`
+	// NotBeforeSkew puts an assertion's NotBefore this long before its
+	// issue instant (default 60s; 0 sets it at the issue instant).
+	NotBeforeSkew    Duration          `yaml:"not_before_skew"`
 	ServiceProviders []ServiceProvider `yaml:"service_providers"` // file only
 }
 
@@ -88,7 +97,14 @@ type ServiceProvider struct {
 	MetadataSignerFile string           `yaml:"metadata_signer_file"` // certificate that must sign the metadata
 	AttributeProfile   AttributeProfile `yaml:"attribute_profile"`    // default spid
 	NameIDFormat       NameIDFormat     `yaml:"name_id_format"`       // default persistent
-	// RequireSignedRequests refuses AuthnRequests without a valid signature.
-	RequireSignedRequests bool   `yaml:"require_signed_requests"`
+	// RequireSignedRequests refuses AuthnRequests and LogoutRequests
+	// without a valid signature (default true; set false only for an SP
+	// that cannot sign).
+	RequireSignedRequests *bool  `yaml:"require_signed_requests"`
 	HomeURL               string `yaml:"home_url"` // link under "Servizi attivi"; none when empty
+}
+
+// SignedRequests is require_signed_requests with its default (true).
+func (sp ServiceProvider) SignedRequests() bool {
+	return sp.RequireSignedRequests == nil || *sp.RequireSignedRequests
 }

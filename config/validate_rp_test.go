@@ -118,6 +118,17 @@ func TestValidateRelyingParties(t *testing.T) {
 			"saml: service_providers[0]: option 'attribute_profile' must be one of 'spid', 'oid' but it's configured as 'eidas'",
 			"saml: service_providers[0]: option 'name_id_format' must be one of 'persistent', 'transient' but it's configured as 'email'",
 			"saml: service_providers[1]: options 'metadata_file' and 'metadata_url' are mutually exclusive"}},
+		{"ok/saml-no-skew", func(c *Config) { c.SAML.NotBeforeSkew = 0 }, nil},
+		{"fail/saml-metadata-times", func(c *Config) {
+			c.SAML.MetadataValidFor, c.SAML.MetadataCacheDuration = Duration(30*time.Minute), Duration(time.Hour)
+			c.SAML.NotBeforeSkew = Duration(-time.Second)
+		}, []string{
+			"saml: option 'metadata_valid_for' must be between 1h and 8784h but it's configured as '30m'",
+			"saml: option 'metadata_cache_duration' must not exceed 'metadata_valid_for' but it's configured as '1h'",
+			"saml: option 'not_before_skew' must be between 0s and 10m but it's configured as '-1s'"}},
+		{"fail/saml-metadata-zero", func(c *Config) { c.SAML.MetadataValidFor, c.SAML.NotBeforeSkew = -1, Duration(11*time.Minute) }, []string{
+			"saml: option 'metadata_valid_for' must be a positive duration but it's configured as '-1ns'",
+			"saml: option 'not_before_skew' must be between 0s and 10m but it's configured as '11m'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,12 +26,12 @@
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
-//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout, LogoutNow)
+//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
-//	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
+//	sessionend.go        the one session-ending path (EndSession, EndBrowserSession, CardsRevoked, ...), FrontChannelLogout
 //	revoked.go           RevocationCache, SessionUsable (every use of a session re-checked), SweepRevoked, the retries
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR

@@ -163,18 +163,6 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok})
 }
 
-// LogoutNow ends sess, the browser's current session, without asking: a
-// relying party's logout request that proved it comes from this session
-// (OIDC end_session with an id_token_hint of it). The browser then goes to
-// next or sees the logged-out page, as after "Esci".
-func (s *Service) LogoutNow(w http.ResponseWriter, r *http.Request, sess *sessions.Session, next string) {
-	if err := s.EndSession(r.Context(), sess, CauseLogout); err != nil && !isDomainErr(err) {
-		s.unavailable(w, r, "sessions", err)
-		return
-	}
-	s.loggedOut(w, r, next)
-}
-
 // loggedOut clears the session cookie and sends the browser to next, or
 // shows the logged-out page with the advice to remove the card.
 func (s *Service) loggedOut(w http.ResponseWriter, r *http.Request, next string) {
@@ -234,5 +222,5 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 		s.failPage(w, r, http.StatusForbidden, "logout.refused", "csrf.invalid", s.opts.Issuer+"/logout")
 		return
 	}
-	s.LogoutNow(w, r, sess, next)
+	s.EndBrowserSession(w, r, sess, next)
 }

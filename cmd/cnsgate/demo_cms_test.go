@@ -80,6 +80,12 @@ func TestDemoCMSServiceProvider(t *testing.T) {
 	if p := get("POST", cmsURL+"/logout", url.Values{}, d.cfg.Issuer); p.code != 403 {
 		t.Fatalf("cross-origin logout: %d", p.code)
 	}
+	// Then "Esci" at cnsgate, as the CMS's page links it: the CMS lists
+	// no SingleLogoutService, so no front-channel logout sends the browser
+	// there; the logout ends at cnsgate's page.
+	confirm := get("GET", d.cfg.Issuer+"/logout", nil, "")
+	mustContain(t, confirm, "Vuoi uscire?")
+	mustContain(t, get("POST", d.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, confirm)}}, d.cfg.Issuer), "Sei uscito", "rimuovi la tessera")
 
 	citizen, _ := d.setup.Card("citizen")
 	refused, get := d.loginAtCMS(t, "citizen")

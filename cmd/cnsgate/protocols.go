@@ -116,6 +116,11 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 func samlOptions(c config.SAML, o saml.Options) saml.Options {
 	o.CertFile, o.KeyFile = c.CertFile, c.KeyFile
 	o.NameIDSalt = []byte(c.NameIDSalt.Value())
+	o.MetadataValidFor, o.MetadataCacheDuration = c.MetadataValidFor.Std(), c.MetadataCacheDuration.Std()
+	o.NotBeforeSkew = c.NotBeforeSkew.Std()
+	if o.NotBeforeSkew == 0 {
+		o.NotBeforeSkew = -1 // not_before_skew: 0 means none; a zero option would take the default
+	}
 	o.ServiceProviders = make([]saml.ServiceProvider, 0, len(c.ServiceProviders))
 	for _, sp := range c.ServiceProviders {
 		o.ServiceProviders = append(o.ServiceProviders, saml.ServiceProvider{
@@ -123,7 +128,7 @@ func samlOptions(c config.SAML, o saml.Options) saml.Options {
 			MetadataSignerFile:    sp.MetadataSignerFile,
 			AttributeProfile:      saml.AttributeProfile(sp.AttributeProfile),
 			NameIDFormat:          saml.NameIDFormat(sp.NameIDFormat),
-			RequireSignedRequests: sp.RequireSignedRequests,
+			RequireSignedRequests: sp.SignedRequests(),
 		})
 	}
 	return o

@@ -53,15 +53,17 @@ func TestProtocolOptions(t *testing.T) {
 
 	s := config.SAML{
 		CertFile: "idp.crt", KeyFile: "idp.key", NameIDSalt: "salt",
+		MetadataValidFor: config.Duration(90 * 24 * time.Hour), MetadataCacheDuration: config.Duration(6 * time.Hour),
 		ServiceProviders: []config.ServiceProvider{{
 			EntityID: "https://cms/sp", Name: "CMS", MetadataFile: "cms.xml", MetadataURL: "https://cms/md",
 			MetadataSignerFile: "signer.crt", AttributeProfile: config.ProfileOID, NameIDFormat: config.NameIDTransient,
-			RequireSignedRequests: true, HomeURL: "https://cms/",
+			HomeURL: "https://cms/", // require_signed_requests unset: true
 		}},
 	}
 	gotS := samlOptions(s, saml.Options{HTTPClient: outbound})
 	wantS := saml.Options{
 		CertFile: "idp.crt", KeyFile: "idp.key", NameIDSalt: []byte("salt"), HTTPClient: outbound,
+		MetadataValidFor: 90 * 24 * time.Hour, MetadataCacheDuration: 6 * time.Hour, NotBeforeSkew: -1,
 		ServiceProviders: []saml.ServiceProvider{{
 			EntityID: "https://cms/sp", MetadataFile: "cms.xml", MetadataURL: "https://cms/md",
 			MetadataSignerFile: "signer.crt", AttributeProfile: saml.ProfileOID, NameIDFormat: saml.NameIDTransient,

@@ -68,6 +68,7 @@ type Metrics struct {
 	refreshReuse    *prometheus.CounterVec
 	corsRefused     *prometheus.CounterVec
 	logoutNotes     *prometheus.CounterVec
+	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
 	forwardedBad    prometheus.Counter
@@ -118,6 +119,7 @@ func New(o Options) *Metrics {
 	m.refreshReuse = counter("refresh_token_reuse_total", "Rotated refresh tokens presented again, by relying party and outcome (graced: the first use's answer within oidc.refresh_reuse_grace; revoked: the token family revoked).", "client", "outcome")
 	m.corsRefused = counter("cors_refused_total", "Cross-origin requests to the OIDC endpoints refused: an origin no client allows, or a preflight for another method; by endpoint.", "endpoint")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
@@ -186,6 +188,9 @@ func (m *Metrics) zeroSeries(o Options) {
 	}
 	for _, e := range corsEndpoints {
 		m.corsRefused.WithLabelValues(e)
+	}
+	for _, r := range samlRefusalReasons {
+		m.samlRefused.WithLabelValues(r)
 	}
 	for _, k := range notificationKinds {
 		for _, r := range notifyResults {

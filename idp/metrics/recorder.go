@@ -31,8 +31,10 @@ const (
 const (
 	NotifyOIDCBackChannel = idp.DeliveryOIDCBackchannel // a logout_token POSTed to backchannel_logout_uri
 	NotifySAML            = idp.DeliverySAML            // a SAML LogoutRequest to an SP
-	NotifyOK              = idp.DeliveryOK
-	NotifyFailed          = idp.DeliveryFailed
+	// NotifySAMLFrontChannel is a SAML LogoutRequest carried by the browser.
+	NotifySAMLFrontChannel = idp.DeliverySAMLFrontChannel
+	NotifyOK               = idp.DeliveryOK
+	NotifyFailed           = idp.DeliveryFailed
 )
 
 var (
@@ -48,13 +50,19 @@ var (
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
-	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
+	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML, NotifySAMLFrontChannel}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
 	reuseOutcomes     = []string{ReuseGraced, ReuseRevoked}
 	corsEndpoints     = []string{"discovery", "jwks", "token", "userinfo", "revoke", "introspect"}
-	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
-	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
-	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
+	// samlRefusalReasons are idp/saml's RefusalReasons (the metrics
+	// tests check they agree).
+	samlRefusalReasons = []string{
+		"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
+		"weak_algorithm", "destination", "stale", "replay", "acs",
+	}
+	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
+	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
+	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
 // LoginAttempt counts a card login; a success carries reason "none".
@@ -139,8 +147,16 @@ func (m *Metrics) CORSRefused(endpoint string) {
 	m.corsRefused.WithLabelValues(oneOf(endpoint, corsEndpoints)).Inc()
 }
 
+// SAMLRequestRefused counts a SAML request the identity provider refused,
+// by one of idp/saml's RefusalReasons; other values are counted as
+// "other".
+func (m *Metrics) SAMLRequestRefused(reason string) {
+	m.samlRefused.WithLabelValues(oneOf(reason, samlRefusalReasons)).Inc()
+}
+
 // LogoutNotification counts a logout notification: kind is
-// NotifyOIDCBackChannel or NotifySAML, result NotifyOK or NotifyFailed.
+// NotifyOIDCBackChannel, NotifySAML or NotifySAMLFrontChannel, result
+// NotifyOK or NotifyFailed.
 // Count each delivery once, after its last retry.
 func (m *Metrics) LogoutNotification(kind, result string) {
 	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()

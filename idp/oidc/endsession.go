@@ -79,7 +79,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) bool {
 	sess, err := p.svc.CurrentSession(r)
 	if err == nil && p.logoutWithoutAsking(req, sess) {
 		p.logger.InfoContext(r.Context(), "oidc end_session: logged out without confirmation", "client_id", req.clientID(), "mode", p.logoutConfirm)
-		p.svc.LogoutNow(w, r, sess, req.next)
+		p.svc.EndBrowserSession(w, r, sess, req.next)
 		return true
 	}
 	p.svc.ConfirmLogout(w, r, req.next)

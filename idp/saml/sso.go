@@ -40,6 +40,15 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		ar, err = p.parseAuthnRequest(r.Context(), m)
 	}
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		d := denied.ar
+		p.countRefusal(err)
+		p.logger.WarnContext(r.Context(), "saml request refused", "err", err, "sp", d.sp.cfg.EntityID, "answer", "RequestDenied")
+		req := p.idpAuthnRequest(r, d.md, d.acs, pendingAuthn{SP: d.sp.cfg.EntityID, ID: d.x.ID})
+		p.sendStatus(w, r, req, crewjam.StatusRequester, crewjam.StatusRequestDenied)
+		return
+	}
 	if err != nil {
 		p.refuse(w, r, pageKey(err, "request"), err)
 		return
