@@ -9,13 +9,21 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 )
 
+const checkConfigAbout = `A dry run of "cnsgate serve": reads the configuration and everything it names
+(TLS pair, trust store, OIDC signing keys, SAML key and certificate, service
+provider metadata, client secrets, allowlist) and reports every problem at
+once, each with its option's path and line. Exits 0 when serve would start,
+1 when it would not, 2 on a usage error.
+`
+
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML)")
 	print := fs.Bool("print", false, "print the effective configuration (secrets redacted)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	describe(fs, "cnsgate check-config --config FILE [--print]", checkConfigAbout)
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "cnsgate check-config: --config FILE is required")

@@ -25,6 +25,7 @@
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
 //	adminclient.go    the client of the running server's admin API (registrations revoke)
+//	cli.go            --help for every command and subcommand, the usage of a command group
 //	checkconfig.go    cnsgate check-config
 //	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
 //	keys.go           cnsgate keys generate

@@ -10,19 +10,28 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
+const keysUsage = `usage:
+  cnsgate keys generate [--alg RS256|ES256] [--out FILE]   a new token signing key (PKCS#8 PEM)
+`
+
 // cmdKeys generates token signing keys for oidc.signing_keys: the first
 // key listed signs, the others are published for rotation.
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "generate" {
-		fmt.Fprintln(stderr, "usage: cnsgate keys generate [--alg RS256|ES256] [--out FILE]")
+	if code, done := groupHelp(args, keysUsage, stdout, stderr); done {
+		return code
+	}
+	if args[0] != "generate" {
+		fmt.Fprintf(stderr, "cnsgate keys: unknown subcommand %q\n%s", args[0], keysUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	alg := fs.String("alg", pemfile.AlgES256, "RS256 (RSA 3072) or ES256 (P-256)")
 	out := fs.String("out", "", "write the PKCS#8 PEM key to this file (mode 0600) instead of standard output")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	describe(fs, "cnsgate keys generate [--alg RS256|ES256] [--out FILE]",
+		"A new token signing key for oidc.signing_keys (the first key listed signs, the others are published for rotation).")
+	if code, ok := parseFlags(fs, args[1:], stdout); !ok {
+		return code
 	}
 	pemKey, err := pemfile.GenerateKey(*alg)
 	if err != nil {
