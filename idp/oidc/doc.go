@@ -27,6 +27,7 @@
 //	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
 //	clients.go           Client, AuthMethod, SubjectType: each client checked once at New
 //	keys.go              the signing keys (RSA or ECDSA) and their algorithms
+//	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
 //	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each
 //	token.go             /token: the code exchange with PKCE, the refresh-token rotation
