@@ -114,6 +114,7 @@ func (g *gateway) build(ctx context.Context) error {
 		{"trust", g.buildTrust},
 		{"sessions", g.buildSessions},
 		{"registry", g.buildRegistry},
+		{"allowlist", g.buildAllowlist},
 		{"metrics", g.buildMetrics},
 		{"revocation", g.buildRevocation},
 		{"login service", g.buildLoginService},
@@ -148,8 +149,15 @@ func (g *gateway) run(ctx context.Context) error {
 	}
 }
 
-// reload re-reads the trust section on SIGHUP and audits the outcome.
+// reload re-reads the trust section and the allowlist on SIGHUP, and
+// audits each outcome.
 func (g *gateway) reload() {
+	g.reloadTrustAudited()
+	g.reloadAllowlist(context.Background())
+}
+
+// reloadTrustAudited re-reads the trust section and audits the outcome.
+func (g *gateway) reloadTrustAudited() {
 	ts, err := reloadTrust(g.cfgPath, g.cfg, g.front, &g.trust, g.logger)
 	ev := registry.Event{Kind: registry.KindConfigReload, Outcome: registry.OutcomeSuccess, Detail: []byte(`{"part":"trust"}`)}
 	if err != nil {
