@@ -10,9 +10,26 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: run build image test test-with-servers test-e2e lint fuzz bench bench-login clean
 
-## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
+# Listen addresses of `make run` and `make test-e2e`, e.g.
+#   make run PUBLIC=localhost:9443 CNS=localhost:9444 ADMIN=127.0.0.1:9465
+# ESENZIONI and CMS move the example relying parties ("off" leaves one out
+# of `make run`). Unset, `make run` uses the demo's own (public
+# localhost:8443, card localhost:8444, admin 127.0.0.1:9464, Esenzioni
+# localhost:8081, CMS localhost:8082) and `make test-e2e` free loopback
+# ports. DEMO_DIR is the demo's directory for `make run`.
+PUBLIC    ?=
+CNS       ?=
+ADMIN     ?=
+ESENZIONI ?=
+CMS       ?=
+DEMO_DIR  ?= ./cnsgate-demo
+DEMO_FLAGS = --dir $(DEMO_DIR) $(if $(PUBLIC),--public $(PUBLIC)) $(if $(CNS),--cns $(CNS)) \
+	$(if $(ADMIN),--admin $(ADMIN)) $(if $(ESENZIONI),--esenzioni $(ESENZIONI)) $(if $(CMS),--cms $(CMS))
+
+## run: build and start the embedded demo (generated card PKI, SQLite, memory
+## sessions) on PUBLIC, CNS, ADMIN, ESENZIONI and CMS (above)
 run: build
-	./$(BIN) demo
+	./$(BIN) demo $(DEMO_FLAGS)
 
 ## build: the static cnsgate binary in bin/
 build:
@@ -40,16 +57,20 @@ test-with-servers: lint
 	CNSGATE_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
-	node scripts/e2e-browser.mjs $(BIN)
+	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
 ## test-e2e: the citizen's journey in Debian's headless Chromium with a demo
-## card in its NSS database, against `cnsgate demo` on the default ports
-## (root, chromium, libnss3-tools, openssl and `npm ci --prefix scripts/browser`);
-## screenshots in testresults/e2e-browser/
+## card in its NSS database, against `cnsgate demo` on free loopback ports or
+## PUBLIC, CNS, ADMIN, ESENZIONI and CMS (root, chromium, libnss3-tools,
+## openssl and `npm ci --prefix scripts/browser`); screenshots in
+## testresults/e2e-browser/
+E2E_ENV = $(if $(PUBLIC),CNSGATE_E2E_PUBLIC=$(PUBLIC)) $(if $(CNS),CNSGATE_E2E_CNS=$(CNS)) \
+	$(if $(ADMIN),CNSGATE_E2E_ADMIN=$(ADMIN)) $(if $(ESENZIONI),CNSGATE_E2E_ESENZIONI=$(ESENZIONI)) \
+	$(if $(CMS),CNSGATE_E2E_CMS=$(CMS))
 test-e2e: build
-	node scripts/e2e-browser.mjs $(BIN)
+	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
 
 ## lint: formatting, vet and staticcheck
 lint:

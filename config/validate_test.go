@@ -247,20 +247,20 @@ oidc:
 	env := map[string]string{"CNSGATE_TRUST_MIN_RSA_BITS": "lots"}
 	_, err := Loader{LookupEnv: lookup(env), ReadFile: noFiles().ReadFile}.Parse([]byte(doc))
 	want := []string{
-		"listen: option 'admim' is unknown (line 3)",
+		"listen: option 'admim' is unknown; did you mean 'admin'? (line 3)",
 		"sessions: option 'idle_timeout': '1x' is not a duration such as '2s', '15m' or '8h' (line 6)",
 		"trust: option 'min_rsa_bits': environment variable CNSGATE_TRUST_MIN_RSA_BITS: 'lots' is not an integer",
-		"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it'",
+		"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it' (line 2)",
 		"option 'cns_origin' is required",
-		"listen: options 'public' and 'cns' must be different addresses but both are ':8443'",
+		"listen: options 'public' and 'cns' must be different addresses but both are ':8443' (line 3)",
 		"tls: option 'cert_file' is required",
 		"tls: option 'key_file' is required",
 		"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
-		"sessions: redis: option 'addrs' is required when store is 'redis'",
-		"oidc: option 'signing_keys' is required when 'clients' are configured",
-		"oidc: option 'subject_salt' is required when 'clients' are configured",
-		"oidc: clients[0]: option 'redirect_uris' is required",
-		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
+		"sessions: redis: option 'addrs' is required when store is 'redis' (line 4)",
+		"oidc: option 'signing_keys' is required when 'clients' are configured (line 7)",
+		"oidc: option 'subject_salt' is required when 'clients' are configured (line 7)",
+		"oidc: clients[0]: option 'redirect_uris' is required (line 10)",
+		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic' (line 9)",
 	}
 	if got := problemsOf(t, err); !slices.Equal(got, want) {
 		t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

@@ -35,7 +35,12 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back stri
 	res, err := s.front.Authenticate(r)
 	if err != nil {
 		reason := x509cns.ReasonOf(err)
-		s.loginFailed(r, reason, err, nil)
+		var card *RefusedCard
+		var id *x509cns.Identity
+		if errors.As(err, &card) {
+			id = card.Identity // whose card it was, for the audit trail
+		}
+		s.loginFailed(r, reason, err, id)
 		status := http.StatusForbidden
 		if reason == x509cns.ReasonRevocationUnavailable || reason == x509cns.ReasonInternal {
 			status = http.StatusServiceUnavailable

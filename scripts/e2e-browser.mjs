@@ -3,7 +3,10 @@
 // driven by playwright-core, with a demo card in its NSS database and an
 // AutoSelectCertificateForUrls policy for the card origin (the demo TLS CA
 // trusted in the same database instead of --ignore-certificate-errors), against
-// `cnsgate demo` on its default ports.
+// `cnsgate demo` on free loopback ports (or the addresses given in
+// CNSGATE_E2E_PUBLIC, _CNS, _ADMIN, _ESENZIONI and _CMS, which `make test-e2e
+// PUBLIC=localhost:9443 ...` sets), so that a running `make run` is no
+// obstacle.
 //
 // Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the
 // unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
@@ -23,7 +26,7 @@
 // removed at the end), /usr/bin/chromium, certutil and pk12util
 // (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
 //
-// Usage: node scripts/e2e-browser.mjs [path/to/cnsgate]
+// Usage: [CNSGATE_E2E_PUBLIC=localhost:9443 ...] node scripts/e2e-browser.mjs [path/to/cnsgate]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -37,12 +40,16 @@ const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
 const artifacts = path.join(repo, 'testresults', 'e2e-browser');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const policyDir = '/etc/chromium/policies/managed';
-const policyFile = path.join(policyDir, 'cnsgate-e2e.json');
-const ports = { public: 8443, cns: 8444, admin: 9464, esenzioni: 8081, cms: 8082 };
-const PUBLIC = `https://localhost:${ports.public}`;
-const CNS = `https://localhost:${ports.cns}`;
-const ESENZIONI = `https://localhost:${ports.esenzioni}`;
-const CMS = `https://localhost:${ports.cms}`;
+// One policy file per run, so that two runs on one machine do not remove
+// each other's.
+const policyFile = path.join(policyDir, `cnsgate-e2e-${process.pid}.json`);
+const addrs = await listenAddrs();
+const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
+const origin = (a) => `https://${urlHost(a)}`;
+const PUBLIC = origin(addrs.public);
+const CNS = origin(addrs.cns);
+const ESENZIONI = origin(addrs.esenzioni);
+const CMS = origin(addrs.cms);
 const P12_PASSWORD = 'demo';
 const CARD = 'unregistered';
 const OPERATOR_CARD = 'operator';
@@ -81,6 +88,46 @@ try {
   die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
 }
 
+// listenAddrs returns the demo's five listen addresses: each from its
+// CNSGATE_E2E_* variable when set, else a free loopback port below the
+// kernel's ephemeral range (outgoing connections draw from that range, and
+// could take the port before the demo binds it).
+async function listenAddrs() {
+  const names = ['public', 'cns', 'admin', 'esenzioni', 'cms'];
+  let low = 32768;
+  try {
+    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
+  } catch { /* not Linux: keep the usual start of the range */ }
+  const taken = new Set();
+  const out = {};
+  for (const name of names) {
+    const given = process.env[`CNSGATE_E2E_${name.toUpperCase()}`];
+    if (given) {
+      if (!/^[^\s]*:\d+$/.test(given)) die(`CNSGATE_E2E_${name.toUpperCase()}=${given} is not a host:port address`);
+      out[name] = given;
+      continue;
+    }
+    const host = name === 'admin' ? '127.0.0.1' : 'localhost';
+    for (let i = 0; i < 200 && !out[name]; i++) {
+      const p = 20000 + Math.floor(Math.random() * (low - 20000));
+      if (!taken.has(p) && !(await busy(p))) {
+        taken.add(p);
+        out[name] = `${host}:${p}`;
+      }
+    }
+    if (!out[name]) die(`no free loopback port for ${name} after 200 tries`);
+  }
+  return out;
+}
+
+// urlHost is the host:port of an origin for a listen address: a wildcard
+// host becomes localhost (the demo's TLS certificate is for localhost).
+function urlHost(a) {
+  const i = a.lastIndexOf(':');
+  const h = a.slice(0, i);
+  return `${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`;
+}
+
 // busy says why a port cannot be used: something listens on it (IPv4 or
 // IPv6 loopback, where Chromium may go for "localhost") or it cannot be bound.
 async function busy(port) {
@@ -102,7 +149,7 @@ async function busy(port) {
 
 for (const [name, port] of Object.entries(ports)) {
   const why = await busy(port);
-  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it (a running \`make run\`?) and retry.`);
+  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it, or give another address (make test-e2e ${name.toUpperCase()}=localhost:PORT), and retry.`);
 }
 
 // ---- the demo, the card, the browser profile ------------------------------
@@ -135,7 +182,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 function startDemo() {
   const out = fs.openSync(path.join(artifacts, 'cnsgate.stdout.log'), 'w');
   const err = fs.openSync(path.join(artifacts, 'cnsgate.stderr.log'), 'w');
-  demo = spawn(bin, ['demo', '--dir', demoDir], { stdio: ['ignore', out, err] });
+  demo = spawn(bin, ['demo', '--dir', demoDir, '--public', addrs.public, '--cns', addrs.cns, '--admin', addrs.admin,
+    '--esenzioni', addrs.esenzioni, '--cms', addrs.cms], { stdio: ['ignore', out, err] });
   demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;
@@ -251,7 +299,8 @@ async function launchChromium(home_) {
 
 async function run() {
   let fiscalCode = '';
-  await step('cnsgate demo starts on the default ports', async () => {
+  console.log(`e2e-browser: public ${addrs.public}, card ${addrs.cns}, admin ${addrs.admin}, Esenzioni ${addrs.esenzioni}, CMS ${addrs.cms}`);
+  await step('cnsgate demo starts on its ports', async () => {
     await startDemo();
     fiscalCode = prepareProfile();
   });

@@ -26,7 +26,9 @@
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
 //	adminclient.go    the client of the running server's admin API (registrations revoke)
-//	checkconfig.go    cnsgate check-config
+//	cli.go            --help for every command and subcommand, the usage of a command group
+//	checkconfig.go    cnsgate check-config: every problem of the configuration, in line order
+//	dryrun.go         check-config's dry run of serve: the files the configuration names, loaded
 //	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
 //	keys.go           cnsgate keys generate
 //	demo.go           cnsgate demo: flags, the demo run, the banner

@@ -71,6 +71,7 @@ type Metrics struct {
 	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
+	handoffRefused  prometheus.Counter
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
@@ -85,6 +86,7 @@ var (
 	_ idp.LogoutRecorder    = (*Metrics)(nil)
 	_ idp.RateLimitRecorder = (*Metrics)(nil)
 	_ idp.AdminRecorder     = (*Metrics)(nil)
+	_ idp.HandoffRecorder   = (*Metrics)(nil)
 	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
@@ -128,6 +130,8 @@ func New(o Options) *Metrics {
 	m.sessionsCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_sessions_created_total", Help: "Sessions created by a card login."})
 	m.proxySpoof = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_header_spoof_total",
 		Help: "Client-certificate headers sent by a peer outside proxy.trusted_cidrs (removed and ignored)."})
+	m.handoffRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_handoff_refused_total",
+		Help: "One-time handoff codes refused at /cns/complete as unknown, expired or already used (replays included)."})
 	m.forwardedBad = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_forwarded_invalid_total",
 		Help: "Forwarded client-address headers of trusted proxies with an entry that is not an address, or too many hops."})
 	m.certValidation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_cert_validation_seconds",
@@ -143,7 +147,7 @@ func New(o Options) *Metrics {
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)
-	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
+	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.handoffRefused, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if o.TSL {

@@ -101,6 +101,10 @@ func (m *Metrics) AdminRequest(action, result string) {
 // ProxySpoof counts a client-certificate header from an untrusted peer.
 func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }
 
+// HandoffRefused counts a handoff code refused as unknown, expired or
+// already used (idp.HandoffRecorder).
+func (m *Metrics) HandoffRefused() { m.handoffRefused.Inc() }
+
 // ForwardedInvalid counts a trusted proxy's forwarded header that could not
 // be read in full (idp.ForwardedCounter).
 func (m *Metrics) ForwardedInvalid() { m.forwardedBad.Inc() }

@@ -28,6 +28,7 @@
 //	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
+//	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
 //	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each; ui_locales
 //	token.go             /token: the code exchange with PKCE, the refresh-token rotation

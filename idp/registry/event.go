@@ -23,6 +23,9 @@ const (
 	KindConfigReload       EventKind = "config_reload"
 	// KindAdminRequest is a call to the admin API, refused or not.
 	KindAdminRequest EventKind = "admin_request"
+	// KindHandoff is a one-time handoff code that could not be redeemed
+	// at /cns/complete: unknown, expired or already used (a replay).
+	KindHandoff EventKind = "handoff"
 )
 
 // Outcome is the result of an audited action.

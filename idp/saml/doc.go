@@ -39,6 +39,7 @@
 //	providers.go  ServiceProvider, AttributeProfile, NameIDFormat: the SPs and their metadata sources
 //	metadata.go   /saml/metadata (validUntil, cacheDuration, WantAuthnRequestsSigned), SP metadata fetched, signature-checked, cached and refreshed
 //	keys.go       the IdP's signing key pair
+//	keycheck.go   CheckKeyPair and CheckMetadata, for cnsgate check-config
 //	decode.go     request decoding: HTTP-Redirect (size-limited inflate) and HTTP-POST
 //	verify.go     request signatures, both bindings
 //	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks; RequestDenied refusals
