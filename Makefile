@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-with-servers test-e2e lint fuzz bench clean
+.PHONY: run build test test-with-servers test-e2e test-pages web-assets lint fuzz bench clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -65,3 +65,8 @@ bench:
 
 clean:
 	rm -rf bin
+
+## web-assets: vendor Bootstrap Italia's stylesheet and the Titillium Web fonts
+## into idp/web/static from npm (versions and licences in idp/web/static/VERSIONS)
+web-assets:
+	scripts/web-assets.sh

@@ -24,6 +24,7 @@ const (
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
+	DefaultWebTimezone      = "Europe/Rome"
 	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
 	DefaultRegistryTimeout  = 2 * time.Second
 	DefaultShutdownDrain    = 5 * time.Second
@@ -124,6 +125,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
+	setString(&c.Web.Timezone, DefaultWebTimezone)
 	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
 
 	l := &c.Limits

@@ -346,6 +346,12 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "log:\n  format: text\n")
 	// No load balancer waits for the demo's readiness to turn false.
 	fmt.Fprintf(&b, "shutdown:\n  drain: 0s\n")
+	// The footer's pages are the demo's own (InfoHandlers); the help desk
+	// is a demonstration one.
+	fmt.Fprintf(&b, "web:\n  timezone: Europe/Rome\n  brand:\n    name: Amministrazione dimostrativa\n")
+	fmt.Fprintf(&b, "  links:\n    accessibility: http://%s%s\n    privacy: http://%s%s\n    legal: http://%s%s\n",
+		admin, AccessibilityPath, admin, PrivacyPath, admin, LegalPath)
+	fmt.Fprintf(&b, "  help:\n    phone: 800 000 000\n    hours: lunedì-venerdì 8:30-17:30\n    email: assistenza@example.invalid\n")
 	s.writeOIDCConfig(&b)
 	s.writeSAMLConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)

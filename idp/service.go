@@ -170,7 +170,8 @@ func (s *Service) AddLogoutNotifier(n LogoutNotifier) {
 // PublicHandler serves the public origin's login pages.
 func (s *Service) PublicHandler() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
+	mux.HandleFunc("/", s.notFound)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
@@ -182,7 +183,8 @@ func (s *Service) PublicHandler() *http.ServeMux {
 // CNSHandler serves the card listener.
 func (s *Service) CNSHandler() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
+	mux.HandleFunc("/", s.notFound)
 	mux.HandleFunc("GET /cns/login", s.cnsLogin)
 	if s.opts.ConfirmIdentity {
 		mux.HandleFunc("POST /cns/login", s.cnsLogin) // "Continua" / "Non sono io"

@@ -74,7 +74,7 @@ func TestDemoCMSServiceProvider(t *testing.T) {
 	mustContain(t, get("GET", d.cfg.Issuer+"/", nil, ""), "Servizi attivi", `href="`+cmsURL+`/"`, demo.CMSName)
 	// "Esci": local logout, with a link to cnsgate's.
 	out := get("POST", cmsURL+"/logout", url.Values{}, cmsURL)
-	mustContain(t, out, "Sei uscito", `href="`+d.cfg.Issuer+`/logout"`)
+	mustContain(t, out, "Hai chiuso la sessione", `href="`+d.cfg.Issuer+`/logout"`)
 	mustContain(t, get("GET", cmsURL+"/", nil, ""), "Accedi con TS/CNS")
 	// A logout posted from another origin is refused.
 	if p := get("POST", cmsURL+"/logout", url.Values{}, d.cfg.Issuer); p.code != 403 {

@@ -1,9 +1,27 @@
 package web
 
-// texts holds every sentence of the pages. Reason messages are keyed
-// "reason.<reason>" and are written for a citizen: what happened and what to
-// do, never a technical detail.
-var texts = map[Lang]map[string]string{
+// texts holds every sentence of the pages: pageTexts and the refusal
+// messages of reasonTexts (texts_reasons.go).
+var texts = merge(pageTexts, reasonTexts)
+
+// merge returns one map per language holding the keys of every map given.
+func merge(sets ...map[Lang]map[string]string) map[Lang]map[string]string {
+	out := map[Lang]map[string]string{}
+	for _, set := range sets {
+		for lang, m := range set {
+			if out[lang] == nil {
+				out[lang] = map[string]string{}
+			}
+			for k, v := range m {
+				out[lang][k] = v
+			}
+		}
+	}
+	return out
+}
+
+// pageTexts are the sentences of the pages, by language.
+var pageTexts = map[Lang]map[string]string{
 	Italian: {
 		"app.name":       "Accesso con TS-CNS",
 		"home.title":     "Accedi ai servizi con la tua Tessera Sanitaria - CNS",
@@ -22,6 +40,27 @@ var texts = map[Lang]map[string]string{
 		"error.title":    "Accesso non riuscito",
 		"error.ref":      "Codice della richiesta, da comunicare all'assistenza",
 		"error.retry":    "Torna alla pagina di accesso",
+		"error.help":     "Trovi i contatti dell'assistenza in fondo alla pagina.",
+
+		"nav.skip":             "Vai al contenuto principale",
+		"help.title":           "Assistenza",
+		"help.phone":           "Telefono",
+		"help.email":           "Posta elettronica",
+		"help.middleware":      "Scarica il software della tessera (middleware)",
+		"help.drivers":         "Scarica i driver del lettore di smart card",
+		"footer.about":         "Accesso ai servizi online con Tessera Sanitaria - Carta Nazionale dei Servizi.",
+		"footer.links":         "Informazioni legali",
+		"footer.accessibility": "Dichiarazione di accessibilità",
+		"footer.privacy":       "Privacy",
+		"footer.legal":         "Note legali",
+		"home.needs":           "Ti servono la tessera con il suo PIN, un lettore di smart card e il software della tessera installato sul computer.",
+		"notfound.title":       "Pagina non trovata",
+		"notfound.text":        "La pagina che cerchi non esiste o è stata spostata. Controlla l'indirizzo oppure torna alla pagina iniziale.",
+		"notfound.back":        "Torna alla pagina iniziale",
+		"logout.cancel":        "Annulla",
+		"register.notice":      "Prima di registrare la tessera leggi come vengono trattati i tuoi dati:",
+		"register.notice.link": "informativa sul trattamento dei dati personali",
+		"access.failed":        "Accesso non riuscito",
 
 		"field.fullname":      "Nome e cognome",
 		"register.title":      "Registra TS-CNS",
@@ -33,7 +72,7 @@ var texts = map[Lang]map[string]string{
 		"registered.title":    "Registrazione completata",
 		"registered.text":     "Operazione correttamente eseguita.",
 		"registered.continue": "Continua",
-		"welcome.title":       "Benvenuto",
+		"welcome.title":       "Ti diamo il benvenuto",
 		"welcome.services":    "Servizi attivi",
 		"welcome.noservices":  "Nessun servizio configurato.",
 		"welcome.accesses":    "Ultimi accessi",
@@ -44,14 +83,14 @@ var texts = map[Lang]map[string]string{
 		"access.ok":           "Accesso riuscito",
 		"logout.title":        "Vuoi uscire?",
 		"logout.text":         "Uscendo chiudi la sessione su tutti i servizi a cui hai avuto accesso con la tessera.",
-		"loggedout.title":     "Sei uscito",
+		"loggedout.title":     "Hai chiuso la sessione",
 		"loggedout.text":      "La sessione è stata chiusa e i servizi collegati sono stati avvisati.",
 		"loggedout.advice":    "Per completare l'uscita chiudi il browser e rimuovi la tessera dal lettore.",
 		"loggedout.again":     "Accedi di nuovo",
 		"unavailable.title":   "Servizio temporaneamente non disponibile",
 		"unavailable.text":    "Il servizio è temporaneamente non disponibile. Riprova tra qualche minuto.",
 		"csrf.invalid":        "La richiesta non è valida o è scaduta. Torna alla pagina di accesso e riprova.",
-		"handoff.invalid":     "Il collegamento di accesso non è valido o è già stato usato. Accedi di nuovo.",
+		"handoff.invalid":     "Il collegamento di accesso è scaduto (vale 30 secondi) o è già stato usato. Torna alla pagina di accesso e accedi di nuovo.",
 		"ratelimit.title":     "Troppe richieste di accesso",
 		"ratelimit.text":      "Da questo indirizzo sono arrivate troppe richieste di accesso in poco tempo. Attendi qualche minuto, poi torna all'applicazione e riprova.",
 		"pending.toolarge":    "La richiesta di accesso inviata dall'applicazione è troppo lunga. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
@@ -73,31 +112,6 @@ var texts = map[Lang]map[string]string{
 		"saml.request":   "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso SAML non valida o non riconosciuta. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
 		"saml.session":   "La sessione è terminata durante l'accesso. Torna all'applicazione e accedi di nuovo.",
 		"logout.invalid": "La richiesta di uscita dell'applicazione non è valida. Puoi comunque uscire da cnsgate dalla pagina iniziale.",
-
-		"reason.no_certificate":         "Il browser non ha presentato alcun certificato. Controlla che la tessera sia inserita nel lettore, che il software della tessera sia installato, e riprova scegliendo il certificato quando richiesto.",
-		"reason.malformed_certificate":  "Il certificato presentato non è leggibile. Riprova; se il problema persiste, rivolgiti allo sportello che ha rilasciato la tessera.",
-		"reason.unknown_issuer":         "La tessera è stata emessa da un ente non riconosciuto da questo servizio.",
-		"reason.expired":                "Il certificato della tessera è scaduto. Puoi richiedere una nuova tessera alla tua ASL o all'ente che l'ha rilasciata.",
-		"reason.not_yet_valid":          "Il certificato della tessera non è ancora valido. Riprova più tardi o verifica la data del tuo computer.",
-		"reason.bad_policy":             "Il certificato presentato non è un certificato di autenticazione CNS o CIE. Scegli il certificato di autenticazione della tessera.",
-		"reason.bad_key_usage":          "Il certificato presentato non può essere usato per l'autenticazione. Scegli il certificato di autenticazione della tessera.",
-		"reason.bad_ext_key_usage":      "Il certificato presentato non può essere usato per l'autenticazione. Scegli il certificato di autenticazione della tessera.",
-		"reason.weak_key":               "La tessera usa una chiave che questo servizio non accetta più. Puoi richiedere una nuova tessera.",
-		"reason.weak_signature":         "La tessera usa un algoritmo di firma che questo servizio non accetta più. Puoi richiedere una nuova tessera.",
-		"reason.no_fiscal_code":         "Nel certificato non è presente un codice fiscale.",
-		"reason.bad_fiscal_code":        "Il codice fiscale letto dalla tessera non è valido.",
-		"reason.bad_card_id":            "Il numero della tessera letto dal certificato non è valido.",
-		"reason.bad_subject":            "I dati del titolare nel certificato non sono leggibili in modo univoco. Rivolgiti allo sportello che ha rilasciato la tessera.",
-		"reason.not_end_entity":         "Il certificato presentato non è quello di una tessera ma di un ente certificatore. Scegli il certificato di autenticazione della tessera.",
-		"reason.chain_too_long":         "Il browser ha presentato una catena di certificati troppo lunga o complessa. Scegli il certificato di autenticazione della tessera e riprova.",
-		"reason.revoked":                "Il certificato della tessera è stato revocato. Se hai bloccato o sostituito la tessera, usa quella nuova.",
-		"reason.revocation_unavailable": "Non è stato possibile verificare lo stato della tessera presso l'ente emittente. Riprova tra qualche minuto.",
-		"reason.not_registered":         "La tessera non è ancora registrata per questo servizio.",
-		"reason.registration_replaced":  "Questa tessera è stata sostituita da una più recente: accedi con la nuova tessera.",
-		"reason.registration_revoked":   "La registrazione di questa tessera è stata revocata. Rivolgiti all'assistenza del servizio.",
-		"reason.not_eligible":           "Il tuo codice fiscale non risulta tra quelli abilitati a questo servizio.",
-		"reason.handoff_mismatch":       "Questo collegamento di accesso è stato aperto in un browser diverso da quello in cui è iniziato l'accesso, e non è stato accettato. Se non hai iniziato tu l'accesso, chiudi la pagina; altrimenti ricomincia l'accesso da questo browser.",
-		"reason.internal_error":         "Si è verificato un errore del servizio. Riprova tra qualche minuto.",
 	},
 	English: {
 		"app.name":       "TS-CNS login",
@@ -117,6 +131,27 @@ var texts = map[Lang]map[string]string{
 		"error.title":    "Login failed",
 		"error.ref":      "Request reference, to quote to the help desk",
 		"error.retry":    "Back to the login page",
+		"error.help":     "The help desk's contacts are at the bottom of the page.",
+
+		"nav.skip":             "Skip to the main content",
+		"help.title":           "Help desk",
+		"help.phone":           "Phone",
+		"help.email":           "E-mail",
+		"help.middleware":      "Download the card's software (middleware)",
+		"help.drivers":         "Download the smart-card reader drivers",
+		"footer.about":         "Access to online services with the Tessera Sanitaria - Carta Nazionale dei Servizi.",
+		"footer.links":         "Legal information",
+		"footer.accessibility": "Accessibility statement",
+		"footer.privacy":       "Privacy",
+		"footer.legal":         "Legal notes",
+		"home.needs":           "You need the card and its PIN, a smart-card reader and the card's software installed on your computer.",
+		"notfound.title":       "Page not found",
+		"notfound.text":        "The page you are looking for does not exist or has moved. Check the address or go back to the home page.",
+		"notfound.back":        "Back to the home page",
+		"logout.cancel":        "Cancel",
+		"register.notice":      "Before registering the card, read how your data is processed:",
+		"register.notice.link": "privacy notice",
+		"access.failed":        "Login failed",
 
 		"field.fullname":      "Name",
 		"register.title":      "Register your TS-CNS",
@@ -146,7 +181,7 @@ var texts = map[Lang]map[string]string{
 		"unavailable.title":   "Service temporarily unavailable",
 		"unavailable.text":    "The service is temporarily unavailable. Please try again in a few minutes.",
 		"csrf.invalid":        "The request is not valid or has expired. Go back to the login page and try again.",
-		"handoff.invalid":     "The login link is not valid or has already been used. Please log in again.",
+		"handoff.invalid":     "The login link has expired (it lasts 30 seconds) or has already been used. Go back to the login page and log in again.",
 		"ratelimit.title":     "Too many login requests",
 		"ratelimit.text":      "Too many login requests came from this address in a short time. Wait a few minutes, then go back to the application and try again.",
 		"pending.toolarge":    "The login request sent by the application is too long. Go back to the application and try again; if the problem persists, tell the application's help desk.",
@@ -168,31 +203,6 @@ var texts = map[Lang]map[string]string{
 		"saml.request":   "The application that sent you here made an invalid or unrecognised SAML login request. Go back to the application and try again; if the problem persists, tell the application's help desk.",
 		"saml.session":   "Your session ended during the login. Go back to the application and log in again.",
 		"logout.invalid": "The application's logout request is not valid. You can still log out of cnsgate from the home page.",
-
-		"reason.no_certificate":         "Your browser presented no certificate. Check that the card is in the reader and its software is installed, then try again and choose the certificate when asked.",
-		"reason.malformed_certificate":  "The certificate presented cannot be read. Try again; if it keeps failing, contact the office that issued the card.",
-		"reason.unknown_issuer":         "The card was issued by an authority this service does not recognise.",
-		"reason.expired":                "The card's certificate has expired. You can ask your health authority (ASL) or the issuer for a new card.",
-		"reason.not_yet_valid":          "The card's certificate is not valid yet. Try again later or check your computer's date.",
-		"reason.bad_policy":             "The certificate presented is not a CNS or CIE authentication certificate. Choose the card's authentication certificate.",
-		"reason.bad_key_usage":          "The certificate presented cannot be used to log in. Choose the card's authentication certificate.",
-		"reason.bad_ext_key_usage":      "The certificate presented cannot be used to log in. Choose the card's authentication certificate.",
-		"reason.weak_key":               "The card uses a key this service no longer accepts. You can ask for a new card.",
-		"reason.weak_signature":         "The card uses a signature algorithm this service no longer accepts. You can ask for a new card.",
-		"reason.no_fiscal_code":         "The certificate holds no fiscal code.",
-		"reason.bad_fiscal_code":        "The fiscal code read from the card is not valid.",
-		"reason.bad_card_id":            "The card number read from the certificate is not valid.",
-		"reason.bad_subject":            "The holder's data in the certificate cannot be read unambiguously. Contact the office that issued the card.",
-		"reason.not_end_entity":         "The certificate presented belongs to a certification authority, not to a card. Choose the card's authentication certificate.",
-		"reason.chain_too_long":         "Your browser presented a certificate chain that is too long or too complex. Choose the card's authentication certificate and try again.",
-		"reason.revoked":                "The card's certificate has been revoked. If you blocked or replaced the card, use the new one.",
-		"reason.revocation_unavailable": "The card's status could not be checked with its issuer. Please try again in a few minutes.",
-		"reason.not_registered":         "This card is not registered for this service yet.",
-		"reason.registration_replaced":  "This card has been replaced by a newer one: log in with the new card.",
-		"reason.registration_revoked":   "The registration of this card has been revoked. Please contact the service's help desk.",
-		"reason.not_eligible":           "Your fiscal code is not among those enabled for this service.",
-		"reason.handoff_mismatch":       "This login link was opened in a different browser from the one where the login started, and was not accepted. If you did not start this login, close the page; otherwise start the login again from this browser.",
-		"reason.internal_error":         "The service had an error. Please try again in a few minutes.",
 	},
 }
 
