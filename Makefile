@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test test-with-servers test-e2e test-pages web-assets lint fuzz bench clean
+.PHONY: run build test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench clean
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
 run: build
@@ -34,6 +34,7 @@ test-with-servers: lint
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
 	node scripts/e2e-browser.mjs $(BIN)
+	node scripts/e2e-pages.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
@@ -43,6 +44,17 @@ test-with-servers: lint
 ## screenshots in testresults/e2e-browser/
 test-e2e: build
 	node scripts/e2e-browser.mjs $(BIN)
+
+## test-pages: every citizen page in headless Chromium, Italian and English, at
+## 320, 375 and 1280 px: no horizontal overflow, zero axe-core WCAG 2.1 AA
+## violations, nothing refused by the CSP (same needs as test-e2e; its own
+## ports 28443/28444/29464/28081/28082); screenshots in testresults/e2e-pages/
+test-pages: build
+	node scripts/e2e-pages.mjs $(BIN)
+
+## screenshots: test-pages, keeping the Italian screenshots in docs/screenshots/
+screenshots: build
+	node scripts/e2e-pages.mjs --screenshots docs/screenshots $(BIN)
 
 ## lint: formatting, vet and staticcheck
 lint:
