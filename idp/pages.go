@@ -29,6 +29,8 @@ type page struct {
 	Req       string
 	// LoggedIn shows "Esci" in the header.
 	LoggedIn bool
+	// RelyingParty is the service whose login this is, on the login page.
+	RelyingParty *ServiceLink
 }
 
 // access is one line of the welcome page's "Ultimi accessi".

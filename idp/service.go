@@ -64,6 +64,10 @@ type Options struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
+	// RelyingParties are every configured relying party (URL its home
+	// page, when it has one): the login page reached from one names it and
+	// links back to it.
+	RelyingParties []ServiceLink
 	// AuditSink says where audit events go: AuditSinkLog (the structured
 	// log), AuditSinkDB (Deps.Auditor) or AuditSinkBoth, the default.
 	AuditSink string

@@ -283,14 +283,14 @@ const T = {
     cancel: 'Annulla', logoutTitle: 'Vuoi uscire?', welcome: 'Ti diamo il benvenuto', loggedOut: 'Hai chiuso la sessione',
     notFound: 'Pagina non trovata', expiredLink: 'è scaduto', skip: 'Vai al contenuto principale', privacy: 'informativa',
     noCert: 'non propone il certificato di una tessera scaduta', revoked: 'revocato', unknownIssuer: 'non è quello di una tessera accettata',
-    notEligible: 'Per chiedere l\'abilitazione', csrf: 'non è valida o è scaduta', accesses: 'Ultimi accessi', failedAccess: 'non riuscito',
+    notEligible: 'Per chiedere l\'abilitazione', loggingIn: 'Stai accedendo a', backToService: 'Annulla e torna al servizio', csrf: 'non è valida o è scaduta', accesses: 'Ultimi accessi', failedAccess: 'non riuscito',
   },
   en: {
     login: 'Log in with TS/CNS', register: 'Register TS-CNS', registerTitle: 'Register your TS-CNS', consent: 'I consent', cont: 'Continue', logout: 'Log out',
     cancel: 'Cancel', logoutTitle: 'Log out?', welcome: 'Welcome', loggedOut: 'You are logged out',
     notFound: 'Page not found', expiredLink: 'has expired', skip: 'Skip to the main content', privacy: 'privacy notice',
     noCert: 'do not offer the certificate of an expired card', revoked: 'revoked', unknownIssuer: 'is not one of a card this service accepts',
-    notEligible: 'To be enabled', csrf: 'not valid or has expired', accesses: 'Recent accesses', failedAccess: 'failed',
+    notEligible: 'To be enabled', loggingIn: 'You are logging in to', backToService: 'Cancel and go back to the service', csrf: 'not valid or has expired', accesses: 'Recent accesses', failedAccess: 'failed',
   },
 };
 
@@ -347,6 +347,11 @@ async function journey(lang) {
   if (lang === 'it') await look(p, lang, 'esenzioni-home');
   await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
   await p.waitForURL((u) => u.origin === PUBLIC);
+  await step(`${lang} the login page names the service and leads back to it`, async () => {
+    await text(p, `${t.loggingIn} Esenzioni da reddito`);
+    const href = await p.getByRole('link', { name: t.backToService }).getAttribute('href');
+    if (href !== `${ESENZIONI}/`) throw new Error(`"${t.backToService}" leads to ${href}`);
+  });
   await look(p, lang, 'login-from-service');
   await p.getByRole('link', { name: t.login }).click();
   await p.getByRole('heading', { name: t.registerTitle }).waitFor();

@@ -24,6 +24,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
+		RelyingParties:  relyingParties(cfg),
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{
 			PendingTTL: cfg.Limits.PendingTTL.Std(),
