@@ -3,6 +3,7 @@ package idp
 import (
 	"cmp"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -59,9 +60,24 @@ func (s *Service) notFound(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// refuse renders the citizen's error page for a refusal reason.
+// retryURL is where a refused card's way back leads: with a relying
+// party's pending request req, the card login of that same request
+// ("Riprova"), so that the request is not lost; otherwise the welcome page.
+func (s *Service) retryURL(req string) string {
+	if req == "" {
+		return s.opts.Issuer + "/"
+	}
+	return s.loginURL(req)
+}
+
+// refuse renders the citizen's error page for a refusal reason; a way back
+// to a pending request's card login reads "Riprova".
 func (s *Service) refuse(w http.ResponseWriter, r *http.Request, status int, reason x509cns.Reason, backURL string) {
-	s.renderError(w, r, status, web.ErrorPage{Reason: string(reason), BackURL: backURL})
+	e := web.ErrorPage{Reason: string(reason), BackURL: backURL}
+	if strings.HasPrefix(backURL, s.loginURL("")+"?req=") {
+		e.BackKey = "error.retrycard"
+	}
+	s.renderError(w, r, status, e)
 }
 
 // failPage renders an error page with a fixed message key.
