@@ -5,6 +5,8 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -59,4 +61,23 @@ func InfoHandlers() map[string]http.Handler {
 		})
 	}
 	return out
+}
+
+// demoLogo is the demo administration's emblem: a plain shield, no text.
+const demoLogo = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">
+<path d="M32 4 L56 12 V30 C56 45 46 55 32 60 C18 55 8 45 8 30 V12 Z" fill="#ffffff"/>
+<path d="M32 10 L50 16 V30 C50 41 43 49 32 54 C21 49 14 41 14 30 V16 Z" fill="#0066cc"/>
+<path d="M22 30 L29 37 L43 23" fill="none" stroke="#ffffff" stroke-width="5" stroke-linecap="round" stroke-linejoin="round"/>
+</svg>
+`
+
+// writeLogo writes the demo's logo (web.brand.logo_file) and returns its
+// path.
+func (s *Setup) writeLogo() (string, error) {
+	dir := filepath.Join(s.Dir, "web")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "logo.svg")
+	return path, os.WriteFile(path, []byte(demoLogo), 0o644)
 }
