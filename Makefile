@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build image test test-with-servers test-e2e lint fuzz bench bench-login clean
+.PHONY: run build image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login clean
 
 # Listen addresses of `make run` and `make test-e2e`, e.g.
 #   make run PUBLIC=localhost:9443 CNS=localhost:9444 ADMIN=127.0.0.1:9465
@@ -58,6 +58,7 @@ test-with-servers: lint
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
 	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
+	node scripts/e2e-pages.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
@@ -71,6 +72,17 @@ E2E_ENV = $(if $(PUBLIC),CNSGATE_E2E_PUBLIC=$(PUBLIC)) $(if $(CNS),CNSGATE_E2E_C
 	$(if $(CMS),CNSGATE_E2E_CMS=$(CMS))
 test-e2e: build
 	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
+
+## test-pages: every citizen page in headless Chromium, Italian and English, at
+## 320, 375 and 1280 px: no horizontal overflow, zero axe-core WCAG 2.1 AA
+## violations, nothing refused by the CSP (same needs as test-e2e; its own
+## ports 28443/28444/29464/28081/28082); screenshots in testresults/e2e-pages/
+test-pages: build
+	node scripts/e2e-pages.mjs $(BIN)
+
+## screenshots: test-pages, keeping the Italian screenshots in docs/screenshots/
+screenshots: build
+	node scripts/e2e-pages.mjs --screenshots docs/screenshots $(BIN)
 
 ## lint: formatting, vet and staticcheck
 lint:
@@ -102,3 +114,8 @@ bench-login: build
 
 clean:
 	rm -rf bin
+
+## web-assets: vendor Bootstrap Italia's stylesheet and the Titillium Web fonts
+## into idp/web/static from npm (versions and licences in idp/web/static/VERSIONS)
+web-assets:
+	scripts/web-assets.sh

@@ -27,6 +27,7 @@ const (
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
+	DefaultWebTimezone      = "Europe/Rome"
 	DefaultTokenLifetime    = 5 * time.Minute  // oidc access and ID tokens
 	DefaultRefreshGrace     = 10 * time.Second // oidc.refresh_reuse_grace
 	MaxRefreshGrace         = time.Minute
@@ -155,6 +156,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
+	setString(&c.Web.Timezone, DefaultWebTimezone)
 	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
 
 	l := &c.Limits

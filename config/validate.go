@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	c.Log.validate(&p)
 	c.Shutdown.validate(&p)
 	c.Limits.validate(&p)
+	c.Web.validate(&p)
 	return p.err()
 }
 

@@ -218,6 +218,26 @@ func TestValidate(t *testing.T) {
 			"limits: option 'pending_per_ip_burst' must be a positive number but it's configured as '-1'",
 			"limits: option 'tracked_ips' must be a positive number but it's configured as '-2'",
 			"limits: option 'pending_ttl' must be at most 1h but it's configured as '2h'"}},
+		{"ok/web", func(c *Config) {
+			c.Web = Web{Timezone: "Europe/Rome", Brand: WebBrand{Name: "Regione Esempio", URL: "https://www.regione.example.it/"},
+				Links: WebLinks{Privacy: "https://www.regione.example.it/privacy"},
+				Help:  WebHelp{Phone: "800 000 000", Hours: "8-17", Email: "help@regione.example.it", DriversURL: "https://x.example/d"}}
+		}, nil},
+		{"fail/web", func(c *Config) {
+			c.Web = Web{Timezone: "Mars/Olympus", Brand: WebBrand{URL: "www.example.it", LogoFile: "logo.gif"},
+				Links: WebLinks{Privacy: "javascript:alert(1)"},
+				Help:  WebHelp{Hours: "8-17", Email: "Help <help@example.it>"}}
+		}, []string{
+			"web: option 'timezone' must be an IANA time zone such as 'Europe/Rome' but it's configured as 'Mars/Olympus'",
+			"web: brand: option 'url' must be an absolute URL but it's configured as 'www.example.it'",
+			"web: links: option 'privacy' must be a URL with scheme http or https but it's configured as 'javascript:alert(1)'",
+			"web: help: option 'email' must be a plain e-mail address such as 'assistenza@example.it' but it's configured as 'Help <help@example.it>'",
+			"web: help: option 'hours' needs 'phone': they are the phone line's hours",
+			"web: brand: option 'logo_file' must be a .png, .svg, .jpg or .webp image but it's configured as 'logo.gif'"}},
+		{"fail/web-logo-missing", func(c *Config) { c.Web.Brand.LogoFile = "/nonexistent/logo.png" }, []string{
+			"web: brand: option 'logo_file' names '/nonexistent/logo.png', which cannot be read: no such file or directory"}},
+		{"fail/web-local-timezone", func(c *Config) { c.Web.Timezone = "Local" }, []string{
+			"web: option 'timezone' must be an IANA time zone such as 'Europe/Rome' but it's configured as 'Local'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

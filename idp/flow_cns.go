@@ -57,7 +57,7 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back stri
 func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	req := reqParam(r.URL.Query().Get("req"))
 	r = s.pendingLang(r, req)
-	back := s.opts.Issuer + "/"
+	back := s.retryURL(req)
 	res, ok := s.authenticate(w, r, back)
 	if !ok {
 		return

@@ -15,7 +15,7 @@ import (
 func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.CurrentSession(r)
 	if errors.Is(err, sessions.ErrNotFound) {
-		s.loginPage(w, r, "")
+		s.loginPage(w, r, "", nil)
 		return
 	}
 	if err != nil {
@@ -28,9 +28,11 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok}
-	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 5); err == nil {
-		p.Accesses = accessesFrom(lang, events, s.opts.Services)
+	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok, LoggedIn: true}
+	// Read more than are shown: the visits before the registration are
+	// left out (accessesFrom).
+	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 4*recentAccesses); err == nil {
+		p.Accesses = accessesFrom(lang, events, s.opts.Services, recentAccesses)
 	} else {
 		// The page is still useful without its history.
 		s.logger.WarnContext(r.Context(), "recent accesses not read", "err", err)
@@ -160,7 +162,7 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok})
+	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok, LoggedIn: true})
 }
 
 // loggedOut clears the session cookie and sends the browser to next, or

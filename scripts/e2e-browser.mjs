@@ -324,7 +324,9 @@ async function run() {
     await expectText(fiscalCode);
   });
   await step('registration with consent succeeds', async () => {
-    await page.getByLabel('Acconsento').check();
+    // Bootstrap Italia draws the box on the label: tick it there, as a citizen does.
+    await page.locator('label[for=consent]').click();
+    if (!(await page.getByLabel('Acconsento').isChecked())) throw new Error('the consent box did not tick');
     await page.getByRole('button', { name: 'Registra TS-CNS' }).click();
     await expectText('Operazione correttamente eseguita');
   });

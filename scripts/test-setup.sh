@@ -5,7 +5,8 @@
 # with runc, node/npm, Chromium with the NSS tools, SoftHSM2 with OpenSC and OpenSSL's pkcs11
 # engine, python3-authlib) and the
 # locked npm dependencies of the independent clients (openid-client,
-# node-saml) and of the browser journey. Nothing is installed that is already
+# node-saml) and of the browser journey and the pages' check (playwright-core,
+# axe-core). Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
 # Usage: scripts/test-setup.sh
 set -euo pipefail

@@ -145,6 +145,9 @@ func newDemoRun(setup *demo.Setup, listeners exampleListeners, stderr io.Writer)
 	if d.extras.admin, err = setup.CAHandlers(); err != nil {
 		return nil, err
 	}
+	for path, h := range demo.InfoHandlers() {
+		d.extras.admin[path] = h
+	}
 	if d.apps, err = newExampleApps(setup, cfg, listeners, d.logger); err != nil {
 		return nil, err
 	}

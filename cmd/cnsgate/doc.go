@@ -18,7 +18,7 @@
 //	gateway.go        the gateway (one process's parts) and its named build steps
 //	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
-//	protocols.go      login, OIDC and SAML options from the config; mounting the protocols
+//	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	parts.go          session backend, registry opening, "Servizi attivi" links, metric label sets
 //	trust.go          the trust store and validator from the trust section
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics

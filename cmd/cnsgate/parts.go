@@ -92,6 +92,19 @@ func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 	return out
 }
 
+// relyingParties lists every configured relying party, with its home page
+// when it has one, for the login page's "Stai accedendo a …".
+func relyingParties(cfg *config.Config) []idp.ServiceLink {
+	var out []idp.ServiceLink
+	for _, c := range cfg.OIDC.Clients {
+		out = append(out, idp.ServiceLink{ID: c.ID, Name: c.Name, URL: c.HomeURL})
+	}
+	for _, sp := range cfg.SAML.ServiceProviders {
+		out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL})
+	}
+	return out
+}
+
 // clientIDs and spEntityIDs are the configured relying parties: the only
 // values the metrics' client label takes.
 func clientIDs(cfg *config.Config) []string {

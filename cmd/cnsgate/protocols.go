@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
@@ -22,6 +24,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
+		RelyingParties:  relyingParties(cfg),
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{
 			PendingTTL: cfg.Limits.PendingTTL.Std(),
@@ -29,6 +32,35 @@ func loginOptions(cfg *config.Config) idp.Options {
 			TrackedIPs: cfg.Limits.TrackedIPs,
 		},
 	}
+}
+
+// siteOf is what every page shows around its content (config web.*): the
+// administration, its logo read now, the footer's links, the help desk and
+// the pages' time zone.
+func siteOf(cfg *config.Config) (web.Site, error) {
+	w := cfg.Web
+	loc, err := time.LoadLocation(w.Timezone)
+	if err != nil {
+		return web.Site{}, fmt.Errorf("web: timezone: %w", err)
+	}
+	site := web.Site{
+		Brand:    web.Brand{Name: w.Brand.Name, URL: w.Brand.URL},
+		Links:    web.Links{Accessibility: w.Links.Accessibility, Privacy: w.Links.Privacy, Legal: w.Links.Legal},
+		Help:     web.Help{Phone: w.Help.Phone, Hours: w.Help.Hours, Email: w.Help.Email, Middleware: w.Help.MiddlewareURL, Drivers: w.Help.DriversURL},
+		Home:     cfg.Issuer,
+		Location: loc,
+	}
+	if w.Brand.LogoFile != "" {
+		logo, err := os.ReadFile(w.Brand.LogoFile)
+		if err != nil {
+			return web.Site{}, fmt.Errorf("web: brand: logo_file: %w", err)
+		}
+		if len(logo) > config.MaxLogoBytes {
+			return web.Site{}, fmt.Errorf("web: brand: logo_file %s is %d bytes, at most %d", w.Brand.LogoFile, len(logo), config.MaxLogoBytes)
+		}
+		site.Brand.Logo, site.Brand.LogoType = logo, web.LogoTypeOf(w.Brand.LogoFile)
+	}
+	return site, nil
 }
 
 // protocols are the configured OpenID Provider and SAML IdP (either may be

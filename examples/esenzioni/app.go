@@ -299,5 +299,5 @@ func (a *App) loggedOut(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Sei uscito"})
+	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Hai chiuso la sessione"})
 }

@@ -122,7 +122,7 @@ func (p *IdP) session(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAu
 		p.refuse(w, r, "internal", err)
 		return nil, nil
 	}
-	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force})
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force, Client: entityID})
 	return nil, nil
 }
 
