@@ -75,8 +75,8 @@ test-e2e: build
 
 ## test-pages: every citizen page in headless Chromium, Italian and English, at
 ## 320, 375 and 1280 px: no horizontal overflow, zero axe-core WCAG 2.1 AA
-## violations, nothing refused by the CSP (same needs as test-e2e; its own
-## ports 28443/28444/29464/28081/28082); screenshots in testresults/e2e-pages/
+## violations, nothing refused by the CSP (same needs as test-e2e; free
+## loopback ports of its own); screenshots in testresults/e2e-pages/
 test-pages: build
 	node scripts/e2e-pages.mjs $(BIN)
 

@@ -30,10 +30,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { busy, listenAddrs } from './browser/listen.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
@@ -43,7 +43,8 @@ const policyDir = '/etc/chromium/policies/managed';
 // One policy file per run, so that two runs on one machine do not remove
 // each other's.
 const policyFile = path.join(policyDir, `cnsgate-e2e-${process.pid}.json`);
-const addrs = await listenAddrs();
+const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_E2E_',
+  (name) => (name === 'admin' ? '127.0.0.1' : 'localhost'), die);
 const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
 const origin = (a) => `https://${urlHost(a)}`;
 const PUBLIC = origin(addrs.public);
@@ -88,63 +89,12 @@ try {
   die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
 }
 
-// listenAddrs returns the demo's five listen addresses: each from its
-// CNSGATE_E2E_* variable when set, else a free loopback port below the
-// kernel's ephemeral range (outgoing connections draw from that range, and
-// could take the port before the demo binds it).
-async function listenAddrs() {
-  const names = ['public', 'cns', 'admin', 'esenzioni', 'cms'];
-  let low = 32768;
-  try {
-    low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || low;
-  } catch { /* not Linux: keep the usual start of the range */ }
-  const taken = new Set();
-  const out = {};
-  for (const name of names) {
-    const given = process.env[`CNSGATE_E2E_${name.toUpperCase()}`];
-    if (given) {
-      if (!/^[^\s]*:\d+$/.test(given)) die(`CNSGATE_E2E_${name.toUpperCase()}=${given} is not a host:port address`);
-      out[name] = given;
-      continue;
-    }
-    const host = name === 'admin' ? '127.0.0.1' : 'localhost';
-    for (let i = 0; i < 200 && !out[name]; i++) {
-      const p = 20000 + Math.floor(Math.random() * (low - 20000));
-      if (!taken.has(p) && !(await busy(p))) {
-        taken.add(p);
-        out[name] = `${host}:${p}`;
-      }
-    }
-    if (!out[name]) die(`no free loopback port for ${name} after 200 tries`);
-  }
-  return out;
-}
-
 // urlHost is the host:port of an origin for a listen address: a wildcard
 // host becomes localhost (the demo's TLS certificate is for localhost).
 function urlHost(a) {
   const i = a.lastIndexOf(':');
   const h = a.slice(0, i);
   return `${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`;
-}
-
-// busy says why a port cannot be used: something listens on it (IPv4 or
-// IPv6 loopback, where Chromium may go for "localhost") or it cannot be bound.
-async function busy(port) {
-  const answers = (host) =>
-    new Promise((resolve) => {
-      const s = net.connect({ host, port });
-      s.setTimeout(500);
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-      s.once('timeout', () => { s.destroy(); resolve(false); });
-    });
-  for (const host of ['127.0.0.1', '::1']) if (await answers(host)) return `something answers on ${host}:${port}`;
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', (err) => resolve(`cannot bind 127.0.0.1:${port}: ${err.code}`));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve('')));
-  });
 }
 
 for (const [name, port] of Object.entries(ports)) {

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Every page a citizen can reach, checked in a real browser: Debian's
 // headless Chromium (playwright-core) with the demo cards in its NSS
-// database, against `cnsgate demo` on loopback ports of its own (28443
-// public, 28444 card listener, 29464 admin, 28081 Esenzioni, 28082 CMS), so
-// that it can run beside scripts/e2e-browser.mjs.
+// database, against `cnsgate demo` on free loopback ports of its own (or
+// CNSGATE_PAGES_PUBLIC, _CNS, _ADMIN, _ESENZIONI, _CMS), with a policy file
+// of its own.
 //
 // In Italian and in English, each page is looked at 320, 375 and 1280 px
 // wide and must not be wider than the window (no horizontal scrolling), must
@@ -34,10 +34,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { busy, listenAddrs } from './browser/listen.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -52,7 +52,10 @@ const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const policyDir = '/etc/chromium/policies/managed';
 const policyFile = path.join(policyDir, 'cnsgate-e2e-pages.json');
 const HOST = '127.0.0.1';
-const ports = { public: 28443, cns: 28444, admin: 29464, esenzioni: 28081, cms: 28082 };
+// Free loopback ports below the ephemeral range, or CNSGATE_PAGES_PUBLIC,
+// _CNS, _ADMIN, _ESENZIONI and _CMS (host:port; the host must be 127.0.0.1).
+const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_PAGES_', () => HOST, die);
+const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
 const PUBLIC = `https://${HOST}:${ports.public}`;
 const CNS = `https://${HOST}:${ports.cns}`;
 const ESENZIONI = `https://${HOST}:${ports.esenzioni}`;
@@ -99,16 +102,6 @@ try {
   die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
 }
 
-async function busy(port) {
-  const answers = new Promise((resolve) => {
-    const s = net.connect({ host: HOST, port });
-    s.setTimeout(500);
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => { s.destroy(); resolve(false); });
-  });
-  return (await answers) ? `something answers on ${HOST}:${port}` : '';
-}
 for (const [name, port] of Object.entries(ports)) {
   const why = await busy(port);
   if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it and retry.`);
