@@ -86,7 +86,7 @@ func TestDemoCMSServiceProvider(t *testing.T) {
 	// there; the logout ends at cnsgate's page.
 	confirm := get("GET", d.cfg.Issuer+"/logout", nil, "")
 	mustContain(t, confirm, "Vuoi uscire?")
-	mustContain(t, get("POST", d.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, confirm)}}, d.cfg.Issuer), "Sei uscito", "rimuovi la tessera")
+	mustContain(t, get("POST", d.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, confirm)}}, d.cfg.Issuer), "Hai chiuso la sessione", "rimuovi la tessera")
 
 	citizen, _ := d.setup.Card("citizen")
 	refused, get := d.loginAtCMS(t, "citizen")

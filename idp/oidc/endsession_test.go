@@ -197,14 +197,14 @@ func (e *endEnv) wantEnded(t *testing.T) {
 	if n := e.h.rec.endedBy("logout"); n != 1 {
 		t.Fatalf("sessions ended by logout: %d", n)
 	}
-	if r := e.br.get(e.h.public.URL + "/"); strings.Contains(r.body, "Benvenuto") {
+	if r := e.br.get(e.h.public.URL + "/"); strings.Contains(r.body, "Ti diamo il benvenuto") {
 		t.Fatal("the session is still live")
 	}
 }
 
 func (e *endEnv) wantLive(t *testing.T) {
 	t.Helper()
-	if r := e.br.get(e.h.public.URL + "/"); !strings.Contains(r.body, "Benvenuto") {
+	if r := e.br.get(e.h.public.URL + "/"); !strings.Contains(r.body, "Ti diamo il benvenuto") {
 		t.Fatalf("the session ended:\n%s", r.body)
 	}
 	if n := e.h.rec.endedBy("logout"); n != 0 {

@@ -51,7 +51,7 @@ func TestFrontChannelLogout(t *testing.T) {
 	if p.status != http.StatusSeeOther || loc != h.public.URL+"/logout" {
 		t.Fatalf("end of the chain: %d to %q", p.status, loc)
 	}
-	br.get(loc).must(t, 200, "Sei uscito", "rimuovi la tessera")
+	br.get(loc).must(t, 200, "Hai chiuso la sessione", "rimuovi la tessera")
 	br.noFollow(t, post(h.public.URL+PathSLO, ok)) // a replay
 	br.get(h.public.URL+PathSLO+"?fc=nothing").must(t, 400, "Richiesta non valida")
 
