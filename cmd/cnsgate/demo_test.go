@@ -245,12 +245,13 @@ func TestDemoEsenzioniRelyingParty(t *testing.T) {
 	// "Esci" at the relying party: cnsgate asks for confirmation, then
 	// sends the browser back to the relying party's logged-out page.
 	confirm := fetch(t, b, "POST", d.rpURL+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, account)}}, d.rpURL)
-	if confirm.url.Path != "/logout" || !strings.HasPrefix(confirm.url.String(), pub) || confirm.url.Query().Get("id_token_hint") == "" {
+	state := confirm.url.Query().Get("state")
+	if confirm.url.Path != "/logout" || !strings.HasPrefix(confirm.url.String(), pub) || confirm.url.Query().Get("id_token_hint") == "" || state == "" {
 		t.Fatalf("Esci went to %s", confirm.url)
 	}
 	mustContain(t, confirm, "Vuoi uscire?")
 	out := fetch(t, b, "POST", pub+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, confirm)}}, pub)
-	if out.url.String() != d.rpURL+demo.EsenzioniLoggedOutPath {
+	if out.url.String() != d.rpURL+demo.EsenzioniLoggedOutPath+"?state="+state {
 		t.Fatalf("logout ended at %s", out.url)
 	}
 	mustContain(t, out, "rimuovi la tessera")
