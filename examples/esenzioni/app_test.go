@@ -103,6 +103,10 @@ func TestLoginRefusals(t *testing.T) {
 		{"fail/expired", func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }},
 		{"fail/no-fiscal-number", func(c map[string]any) { delete(c, "fiscal_number") }},
 		{"fail/no-sid", func(c map[string]any) { delete(c, "sid") }},
+		{"fail/at-hash", func(c map[string]any) { c["at_hash"] = "bm90LXRoZS1hY2Nlc3MtdG9rZW4" }},
+		{"fail/azp", func(c map[string]any) { c["azp"] = "cms" }},
+		{"fail/issuer", func(c map[string]any) { c["iss"] = "https://elsewhere.example" }},
+		{"fail/iat-in-future", func(c map[string]any) { c["iat"] = time.Now().Add(time.Hour).Unix() }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

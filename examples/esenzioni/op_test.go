@@ -43,8 +43,10 @@ type fakeOP struct {
 	// them all, as cnsgate does once the citizen's session has ended.
 	refresh map[string]bool
 	ended   bool
-	// refreshes counts the refresh_token grants answered.
-	refreshes int
+	// refreshes counts the refresh_token grants answered; refreshDelay
+	// slows each down.
+	refreshes    int
+	refreshDelay time.Duration
 	// idTokenEdit, when set, changes the ID token claims /token signs.
 	idTokenEdit func(map[string]any)
 }
@@ -102,6 +104,12 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	if !ok || id != testClientID || secret != testSecret || r.PostFormValue("client_secret") != "" {
 		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 		return
+	}
+	if r.PostFormValue("grant_type") == "refresh_token" {
+		op.mu.Lock()
+		d := op.refreshDelay
+		op.mu.Unlock()
+		time.Sleep(d)
 	}
 	nonce, ok := op.grant(r)
 	if !ok {

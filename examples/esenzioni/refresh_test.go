@@ -105,6 +105,11 @@ func TestRefreshRefusals(t *testing.T) {
 // once; a second use would revoke them all).
 func TestRefreshOnce(t *testing.T) {
 	op, b, rp, clock := newRefreshTest(t)
+	// A slow provider: every request arrives while the first refresh is
+	// still under way.
+	op.mu.Lock()
+	op.refreshDelay = 300 * time.Millisecond
+	op.mu.Unlock()
 	clock.advance(6 * time.Minute)
 	var wg sync.WaitGroup
 	bodies := make([]string, 8)
