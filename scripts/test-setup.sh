@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
-# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib) and the
+# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon and Shibboleth SP, promtool, podman
+# with runc, node/npm, Chromium with the NSS tools, SoftHSM2 with OpenSC and OpenSSL's pkcs11
+# engine, python3-authlib) and the
 # locked npm dependencies of the independent clients (openid-client,
-# node-saml) and of the browser journey. Nothing is installed that is already
+# node-saml) and of the browser journey and the pages' check (playwright-core,
+# axe-core). Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
 # Usage: scripts/test-setup.sh
 set -euo pipefail
@@ -28,6 +30,13 @@ need curl curl
 need nginx nginx-light
 need haproxy haproxy
 need xmlsec1 xmlsec1
+# Debian's pysaml2, the SAML SP of idp/saml TestPySAML2ServiceProviders.
+/usr/bin/python3 -c 'import saml2.client' 2>/dev/null || missing+=(python3-pysaml2)
+# Apache with mod_auth_mellon, the SAML SP of idp/saml TestMellonServiceProvider.
+need /usr/sbin/apache2 apache2
+[ -f /usr/lib/apache2/modules/mod_auth_mellon.so ] || missing+=(libapache2-mod-auth-mellon)
+# Shibboleth SP (shibd and mod_shib), the SP of TestShibbolethServiceProvider.
+need /usr/sbin/shibd libapache2-mod-shib
 need promtool prometheus
 need node nodejs
 need npm npm

@@ -69,7 +69,14 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 // runServer starts serve on the configuration of setup as it is now.
 func runServer(t *testing.T, setup *demo.Setup) *testServer {
 	t.Helper()
-	cfg, err := config.Load(setup.ConfigFile)
+	return serveConfig(t, setup, setup.ConfigFile)
+}
+
+// serveConfig runs serve with the configuration file cfgFile, which may be
+// another than setup's (a second replica of the same demo directory).
+func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
+	t.Helper()
+	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +92,7 @@ func runServer(t *testing.T, setup *demo.Setup) *testServer {
 		t.Fatal(err)
 	}
 	go func() {
-		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
+		s.done <- serve(ctx, cfg, cfgFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
 	}()
 	select {
 	case s.b = <-ready:

@@ -65,5 +65,5 @@ func (a *App) loggedOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	clearCookie(w, logoutCookie)
-	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Sei uscito"})
+	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Hai chiuso la sessione"})
 }
