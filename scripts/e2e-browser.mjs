@@ -290,7 +290,8 @@ async function run() {
   });
   await step('"Esci" at Esenzioni: logged out at once (id_token_hint of this session), remove the card', async () => {
     await page.getByRole('button', { name: 'Esci' }).click();
-    await page.waitForURL(`${ESENZIONI}/logged-out`);
+    // Back with the state Esenzioni sent to the end_session_endpoint.
+    await page.waitForURL((u) => u.origin === ESENZIONI && u.pathname === '/logged-out' && u.searchParams.has('state'));
     await expectText('rimuovi la tessera');
   });
   await step('Esenzioni and cnsgate no longer know the citizen', async () => {
