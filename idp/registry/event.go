@@ -23,6 +23,13 @@ const (
 	KindConfigReload       EventKind = "config_reload"
 	// KindAdminRequest is a call to the admin API, refused or not.
 	KindAdminRequest EventKind = "admin_request"
+	// KindOperatorChange is an operator added, updated, removed or
+	// imported; its reason is the act (OperatorAdd...) and its detail
+	// names who made it (the admin API token or the CLI's user).
+	KindOperatorChange EventKind = "operator_change"
+	// KindAccessDenied is an assertion refused to someone the relying
+	// party's audience or required roles exclude.
+	KindAccessDenied EventKind = "access_denied"
 )
 
 // Outcome is the result of an audited action.

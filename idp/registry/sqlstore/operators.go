@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -29,9 +30,18 @@ func cleanRoles(roles []string) ([]string, error) {
 	return out, nil
 }
 
-// PutOperator creates the operator or replaces its roles, organisation and
-// AnyCard, keeping the original CreatedAt.
+// PutOperator creates the operator or replaces its roles, organisation,
+// validity and AnyCard, keeping the original CreatedAt.
 func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
+	return d.putOperator(ctx, d.db, o)
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (d *DB) putOperator(ctx context.Context, db execer, o registry.Operator) error {
 	cf, err := normalizeFiscalCode(o.FiscalCode)
 	if err != nil {
 		return err
@@ -45,23 +55,27 @@ func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
 		return err
 	}
 	now := d.ts(d.now())
-	_, err = d.db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, any_card, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err = db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, any_card, created_at, updated_at,
+			organisation_name, valid_from, valid_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (fiscal_code) DO UPDATE SET roles = excluded.roles, organisation = excluded.organisation,
-			any_card = excluded.any_card, updated_at = excluded.updated_at`),
-		cf, string(js), strings.TrimSpace(o.Organisation), o.AnyCard, now, now)
+			any_card = excluded.any_card, updated_at = excluded.updated_at, organisation_name = excluded.organisation_name,
+			valid_from = excluded.valid_from, valid_until = excluded.valid_until`),
+		cf, string(js), strings.TrimSpace(o.Organisation), o.AnyCard, now, now,
+		strings.TrimSpace(o.OrganisationName), d.tsOrNull(o.ValidFrom), d.tsOrNull(o.ValidUntil))
 	if err != nil {
 		return fmt.Errorf("registry: put operator: %w", err)
 	}
 	return nil
 }
 
-const operatorColumns = "fiscal_code, roles, organisation, any_card, created_at, updated_at"
+const operatorColumns = "fiscal_code, roles, organisation, any_card, created_at, updated_at, organisation_name, valid_from, valid_until"
 
 func scanOperator(row interface{ Scan(...any) error }) (*registry.Operator, error) {
 	var o registry.Operator
 	var roles string
-	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, &o.AnyCard, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
+	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, &o.AnyCard, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt},
+		&o.OrganisationName, dbTime{&o.ValidFrom}, dbTime{&o.ValidUntil}); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(roles), &o.Roles); err != nil {
@@ -109,4 +123,12 @@ func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
 	_, err := d.execAffecting(ctx, "delete operator", registry.ErrNotFound,
 		"DELETE FROM operators WHERE fiscal_code = ?", x509cns.NormalizeFiscalCode(fiscalCode))
 	return err
+}
+
+// tsOrNull is ts, or NULL for the zero time (no bound).
+func (d *DB) tsOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.ts(t)
 }
