@@ -112,12 +112,14 @@ func (c *Config) applyDefaults() {
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)
 		setString(&cl.SubjectType, SubjectPairwise)
 		setString(&cl.Name, cl.ID)
+		setString(&cl.Audience, AudienceAll)
 	}
 	for i := range c.SAML.ServiceProviders {
 		sp := &c.SAML.ServiceProviders[i]
 		setString(&sp.AttributeProfile, ProfileSPID)
 		setString(&sp.NameIDFormat, NameIDPersistent)
 		setString(&sp.Name, sp.EntityID)
+		setString(&sp.Audience, AudienceAll)
 	}
 
 	setString(&c.Audit.Sink, AuditBoth)

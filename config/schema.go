@@ -27,6 +27,7 @@ type Config struct {
 	Shutdown     Shutdown     `yaml:"shutdown"`
 	Limits       Limits       `yaml:"limits"`
 	Admin        Admin        `yaml:"admin"`
+	Operators    Operators    `yaml:"operators"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -221,4 +222,12 @@ type Limits struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // json (default), text
+}
+
+// Operators configures the administration of operators (cnsgate operators,
+// /admin/operators).
+type Operators struct {
+	// Roles is the set of operator roles an administrator may grant, and
+	// that a relying party's required_roles may name; empty: any role.
+	Roles []string `yaml:"roles"`
 }

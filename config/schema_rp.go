@@ -36,6 +36,10 @@ type Client struct {
 	Scopes      []string    `yaml:"scopes"`
 	SubjectType SubjectType `yaml:"subject_type"` // default pairwise
 	HomeURL     string      `yaml:"home_url"`     // link under "Servizi attivi"; none when empty
+	// Audience is who may use the client: citizens, operators or all
+	// (default); RequiredRoles are operator roles a login must all hold.
+	Audience      Audience `yaml:"audience"`
+	RequiredRoles []string `yaml:"required_roles"`
 }
 
 // SAML configures the SAML 2.0 identity provider and its service providers.
@@ -64,4 +68,8 @@ type ServiceProvider struct {
 	// RequireSignedRequests refuses AuthnRequests without a valid signature.
 	RequireSignedRequests bool   `yaml:"require_signed_requests"`
 	HomeURL               string `yaml:"home_url"` // link under "Servizi attivi"; none when empty
+	// Audience is who may use the SP: citizens, operators or all
+	// (default); RequiredRoles are operator roles a login must all hold.
+	Audience      Audience `yaml:"audience"`
+	RequiredRoles []string `yaml:"required_roles"`
 }

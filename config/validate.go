@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	c.Log.validate(&p)
 	c.Shutdown.validate(&p)
 	c.Limits.validate(&p)
+	c.validateAccess(&p)
 	return p.err()
 }
 

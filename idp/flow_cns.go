@@ -82,12 +82,14 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime:    s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
-	roles, err := s.operatorRoles(ctx, id)
+	op, err := s.operatorRoles(ctx, id)
 	if err != nil {
 		s.unavailable(w, r, "registry", err)
 		return
 	}
-	sess.Roles = roles
+	if op != nil {
+		sess.Roles, sess.OrganisationID, sess.OrganisationName = op.Roles, op.Organisation, op.OrganisationName
+	}
 	// The handoff is bound to the browser that started the login; a login
 	// begun here first goes through the public origin to be bound
 	// (handoff.go).

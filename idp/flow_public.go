@@ -28,7 +28,7 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok}
+	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.Allowed(sess), CSRF: tok}
 	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 5); err == nil {
 		p.Accesses = accessesFrom(lang, events, s.opts.Services)
 	} else {

@@ -67,6 +67,7 @@ type Metrics struct {
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
+	accessDenied    *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 }
 
@@ -75,6 +76,7 @@ var (
 	_ idp.LogoutRecorder    = (*Metrics)(nil)
 	_ idp.RateLimitRecorder = (*Metrics)(nil)
 	_ idp.AdminRecorder     = (*Metrics)(nil)
+	_ idp.AccessRecorder    = (*Metrics)(nil)
 	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
@@ -109,6 +111,7 @@ func New(o Options) *Metrics {
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
+	m.accessDenied = counter("access_denied_total", "Assertions refused because the relying party's audience or required_roles exclude the person, by relying party and reason.", "client", "reason")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
 	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")

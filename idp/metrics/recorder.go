@@ -123,3 +123,10 @@ func (m *Metrics) TokenIssued(kind, client string) {
 func (m *Metrics) LogoutNotification(kind, result string) {
 	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()
 }
+
+// AccessDenied counts an assertion refused to someone the relying party's
+// audience or required roles exclude; client is a configured relying party
+// (else Other), reason one of idp.AccessReasons.
+func (m *Metrics) AccessDenied(client, reason string) {
+	m.accessDenied.WithLabelValues(m.clients.label(client), oneOf(reason, idp.AccessReasons)).Inc()
+}

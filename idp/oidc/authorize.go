@@ -81,6 +81,9 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		p.renderError(w, r, http.StatusBadRequest, "request", "client or redirect_uri no longer configured")
 		return
 	}
+	if !p.svc.Permit(w, r, sess, c.id) { // audience and required roles
+		return
+	}
 	sid := sidFor(sess.IDHash, c.id)
 	err := p.store.AddParticipant(ctx, sess.ID, sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid})
 	p.svc.SessionExpired(ctx, err) // a deadline passed meanwhile: the session ends

@@ -18,17 +18,22 @@ const (
 	ClaimCardType     = "card_type"
 	ClaimRegion       = "region"
 	ClaimRoles        = "roles" // operator roles; absent for citizens
-	ClaimSID          = "sid"
-	ClaimAuthTime     = "auth_time"
-	ClaimACR          = "acr"
-	ClaimAMR          = "amr"
-	ClaimNonce        = "nonce"
+	// ClaimOrganisationID and ClaimOrganisationName are the operator's
+	// organisation (scope roles); absent for citizens.
+	ClaimOrganisationID   = "organisation_id"
+	ClaimOrganisationName = "organisation_name"
+	ClaimSID              = "sid"
+	ClaimAuthTime         = "auth_time"
+	ClaimACR              = "acr"
+	ClaimAMR              = "amr"
+	ClaimNonce            = "nonce"
 )
 
 // claimsSupported is published in discovery.
 var claimsSupported = []string{
 	"iss", "sub", "aud", "exp", "iat", ClaimAuthTime, ClaimNonce, ClaimACR, ClaimAMR, ClaimSID,
 	ClaimFiscalNumber, ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion, ClaimRoles,
+	ClaimOrganisationID, ClaimOrganisationName,
 }
 
 // scopeClaims says which claims each scope releases. openid releases the
@@ -37,7 +42,7 @@ var claimsSupported = []string{
 var scopeClaims = map[string][]string{
 	ScopeProfile:      {ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion},
 	ScopeFiscalNumber: {ClaimFiscalNumber},
-	ScopeRoles:        {ClaimRoles},
+	ScopeRoles:        {ClaimRoles, ClaimOrganisationID, ClaimOrganisationName},
 }
 
 // subject is the sub a client sees for a citizen: by default pairwise, an
@@ -69,6 +74,8 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes []string) m
 	}
 	if len(s.Roles) > 0 {
 		values[ClaimRoles] = s.Roles
+		values[ClaimOrganisationID] = s.OrganisationID
+		values[ClaimOrganisationName] = s.OrganisationName
 	}
 	for _, scope := range scopes {
 		for _, name := range scopeClaims[scope] {
