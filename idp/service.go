@@ -69,6 +69,9 @@ type Options struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
+	// OperatorRoles are the roles operator administration may grant
+	// (operators.roles); empty: any.
+	OperatorRoles []string
 	// AuditSink says where audit events go: AuditSinkLog (the structured
 	// log), AuditSinkDB (Deps.Auditor) or AuditSinkBoth, the default.
 	AuditSink string

@@ -21,7 +21,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		AllowlistOnly:   cfg.Registration.Mode == config.RegistrationAllowlist,
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
-		Services:        serviceLinks(cfg),
+		Services: serviceLinks(cfg), OperatorRoles: cfg.Operators.Roles,
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{
 			PendingTTL: cfg.Limits.PendingTTL.Std(),

@@ -42,9 +42,11 @@ var (
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
-	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
-	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
-	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
+	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
+		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator}
+	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
+		idp.AdminResultError, idp.AdminResultConflict}
+	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
 // LoginAttempt counts a card login; a success carries reason "none".

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -47,7 +48,7 @@ func ParseOperatorsCSV(r io.Reader, allowedRoles []string) ([]registry.Operator,
 		return nil, err
 	}
 	var out []registry.Operator
-	bad := &CSVError{}
+	bad := &CSVError{What: "operators CSV"}
 	seen := map[string]int{}
 	for {
 		rec, err := cr.Read()
@@ -146,4 +147,14 @@ func ParseOperatorDate(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
 	}
 	return t.UTC(), nil
+}
+
+// ImportOperatorsCSV parses an operators CSV and imports it, all or none,
+// each row audited with actor (the admin API's import).
+func (d *DB) ImportOperatorsCSV(ctx context.Context, r io.Reader, allowedRoles []string, actor string) (registry.ImportResult, error) {
+	list, err := ParseOperatorsCSV(r, allowedRoles)
+	if err != nil {
+		return registry.ImportResult{}, err
+	}
+	return d.ImportOperators(ctx, list, actor)
 }
