@@ -85,6 +85,9 @@ type harnessOptions struct {
 	// service's cache-only revocation lookup (default none).
 	ca         *cnstest.CA
 	revocation idp.RevocationCache
+	// services are the login service's relying parties with their
+	// audience (default none: every client open to all).
+	services []idp.ServiceLink
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -98,6 +101,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			so.Now = h.clock.Now
 			so.Delivery.Backoff = idp.ExponentialBackoff(10*time.Millisecond, time.Second)
 			so.Limits = o.limits
+			so.Services = o.services
 		},
 		Mount:      func(e *idptest.Env) { h.mount(e, o) },
 		CA:         o.ca,
