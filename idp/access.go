@@ -106,7 +106,7 @@ func (s *Service) Permit(w http.ResponseWriter, r *http.Request, sess *sessions.
 	detail, _ := json.Marshal(map[string]any{"audience": l.Audience, "required_roles": l.RequiredRoles, "card_type": sess.CardType})
 	s.Audit(ctx, registry.Event{Kind: registry.KindAccessDenied, Outcome: registry.OutcomeFailure, Reason: reason,
 		FiscalCode: sess.FiscalCode, Client: client, SessionHash: sess.IDHash, Detail: detail})
-	key := map[string]string{AccessOperatorsOnly: "access.operators", AccessCitizensOnly: "access.citizens", AccessMissingRole: "access.roles"}[reason]
-	s.renderError(w, r, http.StatusForbidden, web.ErrorPage{TitleKey: "access.title", MessageKey: key, Args: []any{l.Name}, BackURL: s.opts.Issuer + "/"})
+	key := map[string]string{AccessOperatorsOnly: "denied.operators", AccessCitizensOnly: "denied.citizens", AccessMissingRole: "denied.roles"}[reason]
+	s.renderError(w, r, http.StatusForbidden, web.ErrorPage{TitleKey: "denied.title", MessageKey: key, Args: []any{l.Name}, BackURL: s.opts.Issuer + "/"})
 	return false
 }

@@ -66,7 +66,11 @@ func TestOperatorsEndToEnd(t *testing.T) {
 	account, get := d.loginAtCMS(t, "operator")
 	mustContain(t, account, "Area operatori", "Laura Bianchi", "<li>operatore_asl</li>",
 		`<dd id="organizzazione">ASL Roma 1 (120201)</dd>`)
-	mustContain(t, get("GET", d.cfg.Issuer+"/", nil, ""), "Servizi attivi", demo.CMSName)
+	mustContain(t, get("GET", d.cfg.Issuer+"/", nil, ""), "Servizi attivi", demo.CMSName,
+		`<dd data-card-type="operator">Carta operatore</dd>`, "<dd>ASL Roma 1</dd>")
+	// Card types are named the same everywhere: a CIE is "cie", not "regional".
+	mustContain(t, fetch(t, d.browser(t, "cie"), "GET", d.cfg.CNSOrigin+"/cns/login", nil, ""),
+		`<dd data-card-type="cie">Carta d&#39;Identità Elettronica (CIE)</dd>`)
 
 	// The citizen: the welcome page lists Esenzioni, not the CMS.
 	cb := d.browser(t, "citizen")
