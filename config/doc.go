@@ -49,7 +49,7 @@
 // # Files
 //
 //	doc.go          this map
-//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin, operators
 //	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
 //	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
 //	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml
@@ -60,6 +60,7 @@
 //	secrets.go      Secret, the *_file secrets, Config.Redacted
 //	validate.go     Config.Validate and the rules of every section but the relying parties
 //	validate_rp.go  the rules of oidc and saml, and of each client and service provider
+//	access.go       Audience; the rules of operators.roles and of each relying party's audience and required_roles
 //	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
 //	errors.go       FieldError, ValidationError, the problems collector
 package config

@@ -13,6 +13,7 @@
 //	doc.go         this map
 //	web.go         Pages, New (every required template checked), Render, Static, Lang and LangFrom, DisplayName
 //	texts.go       every sentence in Italian and English, ReasonMessage
+//	texts_access.go the refusal of a service the person may not use ("Accesso non consentito"), the card types' names
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)
 //	templates/     the pages, embedded
