@@ -86,16 +86,31 @@ func (s *Service) Allowed(sess *sessions.Session) []ServiceLink {
 
 // Permit reports whether the session may receive an assertion for client
 // (an OIDC client id or a SAML SP entity id). When not, it answers with the
-// page naming the service (403, in the person's language), logs, counts
-// and audits the refusal, and the caller issues nothing.
+// page naming the service (403, in the person's language), and the refusal
+// is logged, counted and audited (Refused); the caller issues nothing.
 func (s *Service) Permit(w http.ResponseWriter, r *http.Request, sess *sessions.Session, client string) bool {
+	reason := s.Refused(r, sess, client)
+	if reason == "" {
+		return true
+	}
+	l, _ := s.service(client)
+	key := map[string]string{AccessOperatorsOnly: "denied.operators", AccessCitizensOnly: "denied.citizens", AccessMissingRole: "denied.roles"}[reason]
+	s.renderError(w, r, http.StatusForbidden, web.ErrorPage{TitleKey: "denied.title", MessageKey: key, Args: []any{l.Name}, BackURL: s.opts.Issuer + "/"})
+	return false
+}
+
+// Refused returns "" when the session may receive an assertion for client,
+// or the reason it may not, having logged, counted and audited the refusal.
+// A protocol that must show no page (OIDC prompt=none) answers the relying
+// party with the reason itself.
+func (s *Service) Refused(r *http.Request, sess *sessions.Session, client string) string {
 	l, ok := s.service(client)
 	if !ok {
-		return true
+		return ""
 	}
 	reason := l.denial(sess)
 	if reason == "" {
-		return true
+		return ""
 	}
 	ctx := r.Context()
 	s.logger.WarnContext(ctx, "assertion refused: the service is not for this person",
@@ -106,7 +121,5 @@ func (s *Service) Permit(w http.ResponseWriter, r *http.Request, sess *sessions.
 	detail, _ := json.Marshal(map[string]any{"audience": l.Audience, "required_roles": l.RequiredRoles, "card_type": sess.CardType})
 	s.Audit(ctx, registry.Event{Kind: registry.KindAccessDenied, Outcome: registry.OutcomeFailure, Reason: reason,
 		FiscalCode: sess.FiscalCode, Client: client, SessionHash: sess.IDHash, Detail: detail})
-	key := map[string]string{AccessOperatorsOnly: "denied.operators", AccessCitizensOnly: "denied.citizens", AccessMissingRole: "denied.roles"}[reason]
-	s.renderError(w, r, http.StatusForbidden, web.ErrorPage{TitleKey: "denied.title", MessageKey: key, Args: []any{l.Name}, BackURL: s.opts.Issuer + "/"})
-	return false
+	return reason
 }

@@ -77,6 +77,18 @@ func TestClientAudience(t *testing.T) {
 		t.Fatalf("access_denied events: %+v", evs)
 	}
 
+	// prompt=none shows no page: the client hears access_denied, and the refusal is audited too.
+	if loc := br.authorize(h.authURL("esenzioni", challenge, url.Values{"prompt": {"none"}})); loc.Query().Get("error") != "access_denied" ||
+		loc.Query().Get("code") != "" || loc.Query().Get("state") != "st-esenzioni" {
+		t.Fatalf("prompt=none for a citizen at an operators' client: %s", loc)
+	}
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline) && len(evs) < 2; time.Sleep(20 * time.Millisecond) {
+		evs, _ = h.reg.QueryAudit(context.Background(), registry.AuditQuery{Kind: registry.KindAccessDenied})
+	}
+	if len(evs) != 2 {
+		t.Fatalf("%d access_denied events after prompt=none, want 2", len(evs))
+	}
+
 	// An operator without the required role is refused too, with the role named as the reason.
 	if err := h.reg.AddOperator(context.Background(), registry.Operator{FiscalCode: citizenCF, Roles: []string{"farmacista"}, AnyCard: true}, "test"); err != nil {
 		t.Fatal(err)
