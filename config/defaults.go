@@ -138,6 +138,7 @@ func (c *Config) applyDefaults() {
 			yes := true
 			cl.AuthorizationResponseISS = &yes
 		}
+		setString(&cl.Audience, AudienceAll)
 	}
 	setDuration(&c.SAML.MetadataValidFor, DefaultSAMLMetadataValidFor)
 	setDuration(&c.SAML.MetadataCacheDuration, DefaultSAMLMetadataCacheDuration)
@@ -150,6 +151,7 @@ func (c *Config) applyDefaults() {
 		setString(&sp.AttributeProfile, ProfileSPID)
 		setString(&sp.NameIDFormat, NameIDPersistent)
 		setString(&sp.Name, sp.EntityID)
+		setString(&sp.Audience, AudienceAll)
 	}
 
 	setString(&c.Audit.Sink, AuditBoth)

@@ -61,7 +61,7 @@
 // # Files
 //
 //	doc.go          this map
-//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin, web
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin, web, operators
 //	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
 //	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
 //	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml
@@ -74,6 +74,7 @@
 //	validate.go     Config.Validate and the rules of every section but the relying parties
 //	validate_rp.go  the rules of oidc and saml, and of each client and service provider
 //	validate_web.go the rules of web (time zone, footer links, help desk, logo)
+//	access.go       Audience; the rules of operators.roles and of each relying party's audience and required_roles
 //	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
 //	errors.go       FieldError, ValidationError, the problems collector
 package config

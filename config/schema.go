@@ -28,6 +28,7 @@ type Config struct {
 	Limits       Limits       `yaml:"limits"`
 	Admin        Admin        `yaml:"admin"`
 	Web          Web          `yaml:"web"`
+	Operators    Operators    `yaml:"operators"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -289,4 +290,12 @@ type WebHelp struct {
 	Email         string `yaml:"email"`
 	MiddlewareURL string `yaml:"middleware_url"` // where to download the card's software
 	DriversURL    string `yaml:"drivers_url"`    // where to download the reader's drivers
+}
+
+// Operators configures the administration of operators (cnsgate operators,
+// /admin/operators).
+type Operators struct {
+	// Roles is the set of operator roles an administrator may grant, and
+	// that a relying party's required_roles may name; empty: any role.
+	Roles []string `yaml:"roles"`
 }

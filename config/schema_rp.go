@@ -63,6 +63,10 @@ type Client struct {
 	// parties that mishandle it (mod_auth_openidc 2.4.12 takes iss on an
 	// error response for a new login and loops).
 	AuthorizationResponseISS *bool `yaml:"authorization_response_iss"`
+	// Audience is who may use the client: citizens, operators or all
+	// (default); RequiredRoles are operator roles a login must all hold.
+	Audience      Audience `yaml:"audience"`
+	RequiredRoles []string `yaml:"required_roles"`
 }
 
 // SAML configures the SAML 2.0 identity provider and its service providers.
@@ -102,6 +106,10 @@ type ServiceProvider struct {
 	// that cannot sign).
 	RequireSignedRequests *bool  `yaml:"require_signed_requests"`
 	HomeURL               string `yaml:"home_url"` // link under "Servizi attivi"; none when empty
+	// Audience is who may use the SP: citizens, operators or all
+	// (default); RequiredRoles are operator roles a login must all hold.
+	Audience      Audience `yaml:"audience"`
+	RequiredRoles []string `yaml:"required_roles"`
 }
 
 // SignedRequests is require_signed_requests with its default (true).

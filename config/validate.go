@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 	c.Shutdown.validate(&p)
 	c.Limits.validate(&p)
 	c.Web.validate(&p)
+	c.validateAccess(&p)
 	return p.err()
 }
 

@@ -224,6 +224,13 @@ func demoCardOptions(c Card, now time.Time) cnstest.CardOptions {
 	return opts
 }
 
+// The demo operator's role and organisation.
+const (
+	DemoOperatorRole     = "operatore_asl"
+	DemoOrganisationID   = "120999"
+	DemoOrganisationName = "ASL Demo"
+)
+
 // registerCards stores the demo's registered citizen and operator, so that
 // they log in at once; the operator gets the roles the CMS expects.
 func (s *Setup) registerCards(cards []*cnstest.Card) error {
@@ -245,7 +252,8 @@ func (s *Setup) registerCards(cards []*cnstest.Card) error {
 			return fmt.Errorf("demo registration: %w", err)
 		}
 		if id.CardType == x509cns.CardTypeOperator {
-			op := registry.Operator{FiscalCode: id.FiscalCode, Roles: []string{"operatore_asl"}, Organisation: "ASL Demo"}
+			op := registry.Operator{FiscalCode: id.FiscalCode, Roles: []string{DemoOperatorRole},
+				Organisation: DemoOrganisationID, OrganisationName: DemoOrganisationName}
 			if err := db.PutOperator(ctx, op); err != nil {
 				return fmt.Errorf("demo operator: %w", err)
 			}

@@ -191,4 +191,7 @@ func (s *Setup) writeSAMLConfig(b *strings.Builder) {
 		s.samlPath(idpCertFile), s.samlPath(idpKeyFile), s.samlPath(nameIDSaltFile))
 	fmt.Fprintf(b, "    - entity_id: %q\n      name: %q\n      metadata_file: %q\n", s.CMS.EntityID, s.CMS.Name, s.CMS.MetadataFile)
 	fmt.Fprintf(b, "      attribute_profile: spid\n      name_id_format: persistent\n      require_signed_requests: true\n      home_url: %q\n", s.CMS.BaseURL+"/")
+	// The CMS is for ASL operators only: cnsgate refuses citizens there and
+	// leaves it out of their "Servizi attivi".
+	fmt.Fprintf(b, "      audience: operators\n      required_roles: [%s]\n", DemoOperatorRole)
 }

@@ -89,6 +89,7 @@ func (s *Service) AdminAPI(token string, reg AdminRegistry) (http.Handler, error
 	mux.Handle("POST /admin/registrations/revoke", a.guard(AdminActionRevoke, a.revoke))
 	mux.Handle("GET /admin/sessions", a.guard(AdminActionListSessions, a.listSessions))
 	mux.Handle("DELETE /admin/sessions", a.guard(AdminActionEndSessions, a.endSessions))
+	a.operatorRoutes(mux) // adminapi_operators.go
 	return mux, nil
 }
 

@@ -88,7 +88,9 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime:    s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
-	sess.Roles = s.operatorRoles(ctx, id, op)
+	if op := s.operatorRoles(ctx, id, op); op != nil {
+		sess.Roles, sess.OrganisationID, sess.OrganisationName = op.Roles, op.Organisation, op.OrganisationName
+	}
 	// The handoff is bound to the browser that started the login; a login
 	// begun here first goes through the public origin to be bound
 	// (handoff.go).

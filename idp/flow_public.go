@@ -28,7 +28,7 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok, LoggedIn: true}
+	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.Allowed(sess), CSRF: tok, LoggedIn: true}
 	// Read more than are shown: the visits before the registration are
 	// left out (accessesFrom).
 	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 4*recentAccesses); err == nil {

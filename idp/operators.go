@@ -8,17 +8,22 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
-// operatorRoles returns the operator roles a login with this card carries,
-// from its fiscal code's operator entry (nil: none). Roles belong to the
-// operator card (card type 8 or 9), not to the fiscal code: the same person
-// logging in with a personal TS-CNS is a citizen and gets none, unless the
-// operator entry says any card will do (AnyCard).
-func (s *Service) operatorRoles(ctx context.Context, id *x509cns.Identity, op *registry.Operator) []string {
+// operatorRoles returns the operator entry whose roles and organisation a
+// login with this card carries, from op (its fiscal code's entry, nil:
+// none), or nil. Roles belong to the operator card (card type 8 or 9), not
+// to the fiscal code: the same person logging in with a personal TS-CNS is
+// a citizen and gets none, unless the operator entry says any card will do
+// (AnyCard). Outside its validity dates the entry grants nothing.
+func (s *Service) operatorRoles(ctx context.Context, id *x509cns.Identity, op *registry.Operator) *registry.Operator {
 	switch {
 	case op == nil:
 		return nil
+	case !op.ValidAt(s.opts.Now()):
+		s.logger.InfoContext(ctx, "operator roles not granted: outside the operator's validity dates",
+			"fiscal_code", x509cns.MaskFiscalCode(id.FiscalCode), "valid_from", op.ValidFrom, "valid_until", op.ValidUntil)
+		return nil
 	case op.AnyCard || id.CardType == x509cns.CardTypeOperator:
-		return op.Roles
+		return op
 	}
 	s.logger.InfoContext(ctx, "operator roles not granted: not an operator card",
 		"fiscal_code", x509cns.MaskFiscalCode(id.FiscalCode), "card_type", id.CardType)

@@ -45,11 +45,16 @@ type LogoutNotifier interface {
 	SessionEnded(ctx context.Context, s *sessions.Session, cause string) []LogoutDelivery
 }
 
-// ServiceLink is a relying party listed under "Servizi attivi".
+// ServiceLink is a relying party: listed under "Servizi attivi" when it
+// has a URL, and open only to its audience (access.go).
 type ServiceLink struct {
 	ID   string // OIDC client id or SAML SP entity id
 	Name string
-	URL  string
+	URL  string // home page; "" lists it nowhere
+	// Audience is AudienceAll (""), AudienceCitizens or AudienceOperators;
+	// RequiredRoles must all be among the session's operator roles.
+	Audience      string
+	RequiredRoles []string
 }
 
 // Options are the settings of the login flows.
@@ -68,6 +73,9 @@ type Options struct {
 	// page, when it has one): the login page reached from one names it and
 	// links back to it.
 	RelyingParties []ServiceLink
+	// OperatorRoles are the roles operator administration may grant
+	// (operators.roles); empty: any.
+	OperatorRoles []string
 	// AuditSink says where audit events go: AuditSinkLog (the structured
 	// log), AuditSinkDB (Deps.Auditor) or AuditSinkBoth, the default.
 	AuditSink string

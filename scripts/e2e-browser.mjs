@@ -18,8 +18,9 @@
 // the `operator` card, and user-data-dir): the CMS (SAML service provider)
 // -> its "Accedi con TS/CNS" -> cnsgate's SAML login page -> the card ->
 // back at the CMS with fiscal code, name and role; and the citizen's
-// browser, still open, refused at the CMS ("Accesso riservato agli
-// operatori"). Last, Ctrl-C, which must stop the demo cleanly.
+// browser, still open, refused by cnsgate before any assertion reaches the
+// CMS ("Accesso non consentito", naming the CMS). Last, Ctrl-C, which must
+// stop the demo cleanly.
 //
 // Screenshots of each step and the demo's logs go to testresults/e2e-browser/.
 // Needs: root (the policy file lives in /etc/chromium/policies/managed and is
@@ -354,6 +355,8 @@ async function run() {
     await expectText('Laura Bianchi');
     const roles = (await page.locator('#ruoli li').allInnerTexts()).map((r) => r.trim());
     if (!roles.includes('operatore_asl')) throw new Error(`the CMS shows roles ${JSON.stringify(roles)}, expected operatore_asl`);
+    const org = (await page.locator('#organizzazione').innerText()).trim();
+    if (org !== 'ASL Demo (120999)') throw new Error(`the CMS shows organisation ${org}, expected ASL Demo (120999)`);
   });
   await step('the citizen\'s browser is refused at the CMS', async () => {
     page = citizenPage;
@@ -362,8 +365,9 @@ async function run() {
     await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
     await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
     await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
-    await page.getByRole('heading', { name: 'Accesso riservato agli operatori' }).waitFor();
-    expectAt(CMS);
+    await page.getByRole('heading', { name: 'Accesso non consentito' }).waitFor();
+    expectAt(PUBLIC);
+    await expectText('CMS - Gestione tessere');
     if ((await page.locator('body').innerText()).includes(fiscalCode)) throw new Error('the refusal shows the citizen\'s fiscal code');
   });
   await step('the refused citizen has no CMS session', async () => {

@@ -40,11 +40,15 @@ type Session struct {
 	AMR         []string  `json:"amr,omitempty"`
 	ACR         string    `json:"acr,omitempty"`
 	Roles       []string  `json:"roles,omitempty"` // operator roles; empty for citizens
-	GivenName   string    `json:"given_name,omitempty"`
-	FamilyName  string    `json:"family_name,omitempty"`
-	Region      string    `json:"region,omitempty"`
-	CardID      string    `json:"card_id,omitempty"`
-	CardType    string    `json:"card_type,omitempty"`
+	// OrganisationID and OrganisationName are the operator's organisation
+	// (e.g. the ASL's code and name), set with the roles.
+	OrganisationID   string `json:"organisation_id,omitempty"`
+	OrganisationName string `json:"organisation_name,omitempty"`
+	GivenName        string `json:"given_name,omitempty"`
+	FamilyName       string `json:"family_name,omitempty"`
+	Region           string `json:"region,omitempty"`
+	CardID           string `json:"card_id,omitempty"`
+	CardType         string `json:"card_type,omitempty"`
 
 	Participants []Participant `json:"participants,omitempty"`
 

@@ -21,6 +21,7 @@
 //	nameconstraints.go     name constraints of every CA in a chain, directoryName subtrees included
 //	identity.go            Identity, ExtractIdentity, ParseCN: who a card belongs to, read from the DER subject
 //	fiscalcode.go          fiscal codes (check character, omocodia, MaskFiscalCode) and card ids (Luhn, type)
+//	cardtype.go            ClassifyCard: the card type, with the CIE and the Chambers of Commerce's tokens named
 //	mask.go                MaskFiscalCodes: every fiscal code in a text masked (rejection details, log lines)
 //	region.go              the region of a card, from its issuing CA (RegionOf, RegionFromName)
 //	oids.go                the certificate policies and subject attribute OIDs, DefaultPolicies

@@ -153,7 +153,10 @@ func MaskFiscalCode(s string) string {
 	return s[:3] + strings.Repeat("*", len(s)-4) + s[len(s)-1:]
 }
 
-// CardType is the kind of card, read from the first digit of the card id.
+// CardType is the kind of card: read from the first digit of the card id,
+// refined by ClassifyCard (cardtype.go) for the CIE and the Chamber of
+// Commerce's CNS tokens. The same names reach the OIDC claim card_type,
+// the SAML attribute cardType, the admin API and `cnsgate inspect`.
 type CardType string
 
 // Card types by the first digit of the card id.

@@ -170,7 +170,7 @@ func ExtractIdentity(cert, issuer *x509.Certificate) (*Identity, error) {
 	if err := identityFromSubject(id, cert.Subject); err != nil {
 		return nil, err
 	}
-	id.CardType = CardTypeOf(id.CardID)
+	id.CardType = ClassifyCard(cert, issuer, id.CardID)
 	return id, nil
 }
 

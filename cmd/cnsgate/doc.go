@@ -19,12 +19,13 @@
 //	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
-//	parts.go          session backend, registry opening, "Servizi attivi" links, metric label sets
+//	parts.go          session backend, registry opening, the relying parties' links and audiences, metric label sets
 //	trust.go          the trust store and validator from the trust section
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
+//	operators.go      cnsgate operators add|list|update|remove|import, on the configured registry, audited as cli:<user>
 //	adminclient.go    the client of the running server's admin API (registrations revoke)
 //	cli.go            --help for every command and subcommand, the usage of a command group
 //	checkconfig.go    cnsgate check-config: every problem of the configuration, in line order

@@ -29,7 +29,13 @@ func TestHelpEveryCommand(t *testing.T) {
 		{[]string{"audit"}, []string{"cnsgate audit query"}},
 		{[]string{"audit", "query"}, []string{"cnsgate audit query", "-config", "-since", "-fiscal-code", "-outcome", "-kind"}},
 		{[]string{"keys"}, []string{"cnsgate keys generate"}},
-		{[]string{"keys", "generate"}, []string{"cnsgate keys generate", "-alg", "-out"}},
+		{[]string{"keys", "generate"}, []string{"cnsgate keys generate", "-dir", "-alg", "-out"}},
+		{[]string{"operators"}, []string{"operators add", "operators update", "operators remove", "operators list", "operators import"}},
+		{[]string{"operators", "add"}, []string{"cnsgate operators add", "-config", "-roles", "-organisation-id", "-valid-until", "-any-card"}},
+		{[]string{"operators", "update"}, []string{"cnsgate operators update", "-config", "-roles"}},
+		{[]string{"operators", "remove"}, []string{"cnsgate operators remove", "-config", "-actor"}},
+		{[]string{"operators", "list"}, []string{"cnsgate operators list", "-config", "-json"}},
+		{[]string{"operators", "import"}, []string{"cnsgate operators import", "-config", "-actor"}},
 		{[]string{"version"}, []string{"cnsgate version"}},
 	}
 	for _, c := range commands {

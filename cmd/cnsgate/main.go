@@ -23,6 +23,8 @@ Usage:
                                          validate a card certificate and print its identity as JSON
   cnsgate registrations import|list|revoke --config FILE ...
                                          manage eligible citizens and card registrations
+  cnsgate operators add|list|update|remove|import --config FILE ...
+                                         manage operators: organisation, roles, validity (audited)
   cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome X]
                                          search the audit trail (JSON lines)
   cnsgate keys generate [--dir DIR] | [--alg ES256|RS256] [--out FILE]
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdInspect(rest, stdout, stderr)
 	case "registrations":
 		return cmdRegistrations(ctx, rest, stdout, stderr)
+	case "operators":
+		return cmdOperators(ctx, rest, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, rest, stdout, stderr)
 	case "keys":

@@ -75,19 +75,17 @@ func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger, e
 	}
 }
 
-// serviceLinks lists the relying parties with a home page, for the welcome
-// page's "Servizi attivi".
+// serviceLinks lists the relying parties with their audience; those with a
+// home page appear under the welcome page's "Servizi attivi".
 func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 	var out []idp.ServiceLink
 	for _, c := range cfg.OIDC.Clients {
-		if c.HomeURL != "" {
-			out = append(out, idp.ServiceLink{ID: c.ID, Name: c.Name, URL: c.HomeURL})
-		}
+		out = append(out, idp.ServiceLink{ID: c.ID, Name: c.Name, URL: c.HomeURL,
+			Audience: string(c.Audience), RequiredRoles: c.RequiredRoles})
 	}
 	for _, sp := range cfg.SAML.ServiceProviders {
-		if sp.HomeURL != "" {
-			out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL})
-		}
+		out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL,
+			Audience: string(sp.Audience), RequiredRoles: sp.RequiredRoles})
 	}
 	return out
 }

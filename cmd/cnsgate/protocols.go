@@ -25,6 +25,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
 		RelyingParties:  relyingParties(cfg),
+		OperatorRoles:   cfg.Operators.Roles,
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{
 			PendingTTL: cfg.Limits.PendingTTL.Std(),

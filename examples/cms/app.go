@@ -149,6 +149,8 @@ func (requireRole) HandleAssertion(as *saml.Assertion) error {
 type operator struct {
 	fiscalCode, fullName string
 	roles                []string
+	// organisation is the operator's organisation: "ASL Demo (120999)".
+	organisation string
 }
 
 func (a *App) current(r *http.Request) (*operator, bool) {
@@ -174,6 +176,10 @@ func (a *App) current(r *http.Request) (*operator, bool) {
 	if cf == "" || len(op.roles) == 0 {
 		return nil, false
 	}
+	op.organisation = attrs.Get("organizationName")
+	if code := attrs.Get("organizationCode"); code != "" {
+		op.organisation = strings.TrimSpace(op.organisation + " (" + code + ")")
+	}
 	return op, true
 }
 
@@ -185,7 +191,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.render(w, http.StatusOK, "account.html", pageData{Title: "Area operatori", FiscalCode: op.fiscalCode,
-		FullName: op.fullName, Roles: op.roles, LogoutPath: logoutPath})
+		FullName: op.fullName, Roles: op.roles, Organisation: op.organisation, LogoutPath: logoutPath})
 }
 
 // login starts samlsp's flow: a signed AuthnRequest to cnsgate by
@@ -246,6 +252,7 @@ type pageData struct {
 	FiscalCode   string
 	FullName     string
 	Roles        []string
+	Organisation string
 }
 
 // render writes a page; see webpage.Set.Render.

@@ -75,6 +75,7 @@ type Metrics struct {
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
+	accessDenied    *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 	tsl             tslMetrics
 	auditQueue      prometheus.Gauge
@@ -87,6 +88,7 @@ var (
 	_ idp.RateLimitRecorder = (*Metrics)(nil)
 	_ idp.AdminRecorder     = (*Metrics)(nil)
 	_ idp.HandoffRecorder   = (*Metrics)(nil)
+	_ idp.AccessRecorder    = (*Metrics)(nil)
 	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
@@ -124,6 +126,7 @@ func New(o Options) *Metrics {
 	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
+	m.accessDenied = counter("access_denied_total", "Assertions refused because the relying party's audience or required_roles exclude the person, by relying party and reason.", "client", "reason")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
 	m.ready = gauge("ready", "1 when a dependency answers its readiness check, 0 when it does not.", "dependency")

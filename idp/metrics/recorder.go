@@ -60,8 +60,10 @@ var (
 		"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
 		"weak_algorithm", "destination", "stale", "replay", "acs",
 	}
-	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
-	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
+	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
+		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator}
+	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
+		idp.AdminResultError, idp.AdminResultConflict}
 	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
@@ -173,3 +175,10 @@ func (m *Metrics) AuditQueueDepth(n int) { m.auditQueue.Set(float64(n)) }
 // AuditBatch observes the size of one group commit in
 // cnsgate_audit_batch_size.
 func (m *Metrics) AuditBatch(size int) { m.auditBatch.Observe(float64(size)) }
+
+// AccessDenied counts an assertion refused to someone the relying party's
+// audience or required roles exclude; client is a configured relying party
+// (else Other), reason one of idp.AccessReasons.
+func (m *Metrics) AccessDenied(client, reason string) {
+	m.accessDenied.WithLabelValues(m.clients.label(client), oneOf(reason, idp.AccessReasons)).Inc()
+}

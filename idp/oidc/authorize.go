@@ -61,12 +61,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	stale := sess != nil && req.MaxAge >= 0 && p.now().Sub(sess.AuthTime) > time.Duration(req.MaxAge)*time.Second
 	data, _ := json.Marshal(req)
 	if req.Prompt == "none" {
-		if sess == nil || stale {
-			p.redirectError(w, r, req, newErr(errLoginRequired, "no live session, or one older than max_age"))
-			return
-		}
-		// Never any page with prompt=none: answer from the session found.
-		p.resume(w, r, sess, data)
+		p.answerWithoutPage(w, r, req, sess, stale, data)
 		return
 	}
 	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang, Client: req.ClientID})
@@ -84,6 +79,9 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	c := p.clients[req.ClientID]
 	if c == nil || !c.redirectAllowed(req.RedirectURI) {
 		p.renderError(w, r, http.StatusBadRequest, "request", "client or redirect_uri no longer configured")
+		return
+	}
+	if !p.svc.Permit(w, r, sess, c.id) { // audience and required roles
 		return
 	}
 	sid := sidFor(sess.IDHash, c.id)
@@ -170,4 +168,19 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, u *url.URL, 
 	if err := p.pages.RenderForm(w, r, f); err != nil {
 		p.renderError(w, r, http.StatusInternalServerError, "internal", "form_post not rendered: "+err.Error())
 	}
+}
+
+// answerWithoutPage answers prompt=none: never any page, so from the
+// session found, or with login_required, or with access_denied when the
+// client's audience excludes this person.
+func (p *Provider) answerWithoutPage(w http.ResponseWriter, r *http.Request, req authRequest, sess *sessions.Session, stale bool, data json.RawMessage) {
+	if sess == nil || stale {
+		p.redirectError(w, r, req, newErr(errLoginRequired, "no live session, or one older than max_age"))
+		return
+	}
+	if reason := p.svc.Refused(r, sess, req.ClientID); reason != "" {
+		p.redirectError(w, r, req, newErr(errAccessDenied, "this client's audience excludes the user ("+reason+")"))
+		return
+	}
+	p.resume(w, r, sess, data)
 }

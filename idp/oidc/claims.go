@@ -18,11 +18,15 @@ const (
 	ClaimCardType     = "card_type"
 	ClaimRegion       = "region"
 	ClaimRoles        = "roles" // operator roles; absent for citizens
-	ClaimSID          = "sid"
-	ClaimAuthTime     = "auth_time"
-	ClaimACR          = "acr"
-	ClaimAMR          = "amr"
-	ClaimNonce        = "nonce"
+	// ClaimOrganisationID and ClaimOrganisationName are the operator's
+	// organisation (scope roles); absent for citizens.
+	ClaimOrganisationID   = "organisation_id"
+	ClaimOrganisationName = "organisation_name"
+	ClaimSID              = "sid"
+	ClaimAuthTime         = "auth_time"
+	ClaimACR              = "acr"
+	ClaimAMR              = "amr"
+	ClaimNonce            = "nonce"
 )
 
 // claimsSupported is published in discovery: every claim cnsgate may put
@@ -30,6 +34,7 @@ const (
 var claimsSupported = []string{
 	"iss", "sub", "aud", "exp", "iat", "azp", "at_hash", ClaimAuthTime, ClaimNonce, ClaimACR, ClaimAMR, ClaimSID,
 	ClaimFiscalNumber, ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion, ClaimRoles,
+	ClaimOrganisationID, ClaimOrganisationName,
 }
 
 // scopeClaims says which claims each scope releases (README, "Scopes and
@@ -40,7 +45,7 @@ var claimsSupported = []string{
 var scopeClaims = map[string][]string{
 	ScopeProfile:      {ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion},
 	ScopeFiscalNumber: {ClaimFiscalNumber},
-	ScopeRoles:        {ClaimRoles},
+	ScopeRoles:        {ClaimRoles, ClaimOrganisationID, ClaimOrganisationName},
 }
 
 // scopeOf returns the scope that carries a claim about the citizen, ""
@@ -84,6 +89,8 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []st
 	}
 	if len(s.Roles) > 0 {
 		values[ClaimRoles] = s.Roles
+		values[ClaimOrganisationID] = s.OrganisationID
+		values[ClaimOrganisationName] = s.OrganisationName
 	}
 	release := func(name string) {
 		if v, ok := values[name]; ok && v != "" {

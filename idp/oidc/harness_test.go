@@ -95,6 +95,9 @@ type harnessOptions struct {
 	// sessions, when set, makes the session store (two harnesses sharing
 	// one Redis, as replicas do).
 	sessions idptest.SessionsFunc
+	// services are the login service's relying parties with their
+	// audience (default none: every client open to all).
+	services []idp.ServiceLink
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -109,6 +112,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 			so.Now = h.clock.Now
 			so.Delivery.Backoff = idp.ExponentialBackoff(10*time.Millisecond, time.Second)
 			so.Limits = o.limits
+			so.Services = o.services
 		},
 		Mount:      func(e *idptest.Env) { h.mount(e, o) },
 		CA:         o.ca,

@@ -24,7 +24,8 @@
 //	doc.go           this map
 //	errors.go        sentinel errors
 //	registration.go  Registration, Status, ListFilter
-//	operator.go      Operator (roles need an operator card unless AnyCard)
+//	operator.go      Operator (roles need an operator card unless AnyCard; organisation; validity)
+//	operator_change.go the acts of operator administration, CheckOperator, ErrExists, ErrInvalidOperator
 //	allowlist.go     Eligible, ImportResult (allowlist mode)
 //	event.go         audit Event, EventKind, Outcome, AuditQuery
 //	mask.go          the masked fiscal code of the LogValue methods

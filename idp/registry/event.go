@@ -26,6 +26,13 @@ const (
 	// KindHandoff is a one-time handoff code that could not be redeemed
 	// at /cns/complete: unknown, expired or already used (a replay).
 	KindHandoff EventKind = "handoff"
+	// KindOperatorChange is an operator added, updated, removed or
+	// imported; its reason is the act (OperatorAdd...) and its detail
+	// names who made it (the admin API token or the CLI's user).
+	KindOperatorChange EventKind = "operator_change"
+	// KindAccessDenied is an assertion refused to someone the relying
+	// party's audience or required roles exclude.
+	KindAccessDenied EventKind = "access_denied"
 )
 
 // Outcome is the result of an audited action.

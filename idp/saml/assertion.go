@@ -76,6 +76,10 @@ var profiles = map[AttributeProfile]map[string]attrName{
 		"familyName":   {"familyName", "", formatBasic},
 		"region":       {"region", "", formatBasic},
 		"role":         {"role", "", formatBasic},
+		// The operator's organisation, with the roles.
+		"cardType":         {"cardType", "", formatBasic},
+		"organizationCode": {"organizationCode", "", formatBasic},
+		"organizationName": {"organizationName", "", formatBasic},
 	},
 	ProfileOID: {
 		"fiscalNumber": {"urn:oid:2.5.4.5", "serialNumber", formatURI},
@@ -83,6 +87,10 @@ var profiles = map[AttributeProfile]map[string]attrName{
 		"familyName":   {"urn:oid:2.5.4.4", "sn", formatURI},
 		"region":       {"urn:oid:2.5.4.8", "st", formatURI},
 		"role":         {"urn:oid:1.3.6.1.4.1.5923.1.1.1.7", "eduPersonEntitlement", formatURI},
+		"cardType":     {"cardType", "", formatBasic}, // no standard name: the SPID-style one
+		// X.520 organizationIdentifier (2.5.4.97) and organizationName (2.5.4.10).
+		"organizationCode": {"urn:oid:2.5.4.97", "organizationIdentifier", formatURI},
+		"organizationName": {"urn:oid:2.5.4.10", "o", formatURI},
 	},
 }
 
@@ -112,7 +120,12 @@ func attributes(profile AttributeProfile, s *sessions.Session) []crewjam.Attribu
 	add("name", s.GivenName)
 	add("familyName", s.FamilyName)
 	add("region", s.Region)
+	add("cardType", s.CardType)
 	add("role", s.Roles...)
+	if len(s.Roles) > 0 {
+		add("organizationCode", s.OrganisationID)
+		add("organizationName", s.OrganisationName)
+	}
 	return out
 }
 

@@ -163,6 +163,9 @@ func (p *IdP) samlSession(sess *sessions.Session, sp *serviceProvider) *crewjam.
 // session (for logout), then posts the signed Response to the ACS.
 func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, sp *serviceProvider, sess *sessions.Session) {
 	ctx := r.Context()
+	if !p.svc.Permit(w, r, sess, sp.cfg.EntityID) { // audience and required roles: nothing issued
+		return
+	}
 	s := p.samlSession(sess, sp)
 	entityID := md.entity.EntityID
 	if err := p.makeAssertion(req, s); err != nil {

@@ -1,6 +1,9 @@
 package web
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // ErrorPage is the one error page of cnsgate, whichever part refuses: a
 // fixed message for the citizen, the request code to quote to the help
@@ -19,6 +22,8 @@ type ErrorPage struct {
 	BackKey string
 	// LoggedIn shows "Esci" in the header.
 	LoggedIn bool
+	// Args fill the %s of the message (the service's name).
+	Args []any
 }
 
 // errorData is the data of error.html.
@@ -43,6 +48,9 @@ func (p *Pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 		title = lang.T(e.TitleKey)
 	}
 	msg := lang.T(e.MessageKey)
+	if len(e.Args) > 0 {
+		msg = fmt.Sprintf(msg, e.Args...)
+	}
 	if e.Reason != "" {
 		msg = ReasonMessage(lang, e.Reason)
 	}

@@ -23,7 +23,10 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 func (e *LineError) Unwrap() error { return e.Err }
 
 // CSVError reports every bad row of an allowlist CSV at once.
-type CSVError struct{ Lines []*LineError }
+type CSVError struct {
+	Lines []*LineError
+	What  string // the file's kind, "allowlist CSV" when empty
+}
 
 // sniffSize is how much of the file the separator detection reads.
 const sniffSize = 64 << 10
@@ -33,7 +36,11 @@ const maxReported = 50
 
 func (e *CSVError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "allowlist CSV: %d bad row(s)", len(e.Lines))
+	what := e.What
+	if what == "" {
+		what = "allowlist CSV"
+	}
+	fmt.Fprintf(&b, "%s: %d bad row(s)", what, len(e.Lines))
 	for i, l := range e.Lines {
 		if i == maxReported {
 			fmt.Fprintf(&b, "\n  ... and %d more", len(e.Lines)-maxReported)

@@ -30,9 +30,18 @@ func cleanRoles(roles []string) ([]string, error) {
 	return out, nil
 }
 
-// PutOperator creates the operator or replaces its roles, organisation and
-// AnyCard, keeping the original CreatedAt.
+// PutOperator creates the operator or replaces its roles, organisation,
+// validity and AnyCard, keeping the original CreatedAt.
 func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
+	return d.putOperator(ctx, d.db, o)
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (d *DB) putOperator(ctx context.Context, db execer, o registry.Operator) error {
 	cf, err := normalizeFiscalCode(o.FiscalCode)
 	if err != nil {
 		return err
@@ -46,23 +55,27 @@ func (d *DB) PutOperator(ctx context.Context, o registry.Operator) error {
 		return err
 	}
 	now := d.ts(d.now())
-	_, err = d.db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, any_card, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?)
+	_, err = db.ExecContext(ctx, d.q(`INSERT INTO operators (fiscal_code, roles, organisation, any_card, created_at, updated_at,
+			organisation_name, valid_from, valid_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (fiscal_code) DO UPDATE SET roles = excluded.roles, organisation = excluded.organisation,
-			any_card = excluded.any_card, updated_at = excluded.updated_at`),
-		cf, string(js), strings.TrimSpace(o.Organisation), o.AnyCard, now, now)
+			any_card = excluded.any_card, updated_at = excluded.updated_at, organisation_name = excluded.organisation_name,
+			valid_from = excluded.valid_from, valid_until = excluded.valid_until`),
+		cf, string(js), strings.TrimSpace(o.Organisation), o.AnyCard, now, now,
+		strings.TrimSpace(o.OrganisationName), d.tsOrNull(o.ValidFrom), d.tsOrNull(o.ValidUntil))
 	if err != nil {
 		return fmt.Errorf("registry: put operator: %w", err)
 	}
 	return nil
 }
 
-const operatorColumns = "fiscal_code, roles, organisation, any_card, created_at, updated_at"
+const operatorColumns = "fiscal_code, roles, organisation, any_card, created_at, updated_at, organisation_name, valid_from, valid_until"
 
 func scanOperator(row interface{ Scan(...any) error }) (*registry.Operator, error) {
 	var o registry.Operator
 	var roles string
-	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, &o.AnyCard, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt}); err != nil {
+	if err := row.Scan(&o.FiscalCode, &roles, &o.Organisation, &o.AnyCard, dbTime{&o.CreatedAt}, dbTime{&o.UpdatedAt},
+		&o.OrganisationName, dbTime{&o.ValidFrom}, dbTime{&o.ValidUntil}); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(roles), &o.Roles); err != nil {
@@ -133,15 +146,17 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 		row = d.rdb.QueryRowContext(ctx, d.q(loginLookup), fp)
 	}
 	var op struct {
-		cf, roles, org sql.NullString
-		anyCard        sql.NullBool
-		created, upd   time.Time
+		cf, roles, org, orgName sql.NullString
+		anyCard                 sql.NullBool
+		created, upd            time.Time
+		validFrom, validUntil   time.Time
 	}
 	var reg registry.Registration
 	err = row.Scan(&reg.ID, &reg.FiscalCode, &reg.CardID, &reg.Issuer, &reg.Serial, &reg.Fingerprint,
 		&reg.GivenName, &reg.FamilyName, &reg.Region, &reg.CardType, &reg.Status,
 		dbTime{&reg.RegisteredAt}, dbTime{&reg.LastLoginAt}, dbTime{&reg.ReplacedAt}, dbTime{&reg.RevokedAt},
-		&op.cf, &op.roles, &op.org, &op.anyCard, dbTime{&op.created}, dbTime{&op.upd})
+		&op.cf, &op.roles, &op.org, &op.anyCard, dbTime{&op.created}, dbTime{&op.upd},
+		&op.orgName, dbTime{&op.validFrom}, dbTime{&op.validUntil})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil, registry.ErrNotRegistered
@@ -156,9 +171,18 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 	if !op.cf.Valid {
 		return &reg, nil, nil
 	}
-	o := &registry.Operator{FiscalCode: op.cf.String, Organisation: op.org.String, AnyCard: op.anyCard.Bool, CreatedAt: op.created, UpdatedAt: op.upd}
+	o := &registry.Operator{FiscalCode: op.cf.String, Organisation: op.org.String, OrganisationName: op.orgName.String,
+		AnyCard: op.anyCard.Bool, CreatedAt: op.created, UpdatedAt: op.upd, ValidFrom: op.validFrom, ValidUntil: op.validUntil}
 	if err := json.Unmarshal([]byte(op.roles.String), &o.Roles); err != nil {
 		return nil, nil, fmt.Errorf("registry: operator roles: %w", err)
 	}
 	return &reg, o, nil
+}
+
+// tsOrNull is ts, or NULL for the zero time (no bound).
+func (d *DB) tsOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return d.ts(t)
 }
