@@ -126,6 +126,26 @@ func (c *Config) applyDefaults() {
 	setInt(&c.Registry.MaxIdleConns, c.Registry.MaxConns)
 	setString(&c.Registration.Mode, RegistrationOpen)
 
+	c.applyRelyingPartyDefaults()
+
+	setString(&c.Audit.Sink, AuditBoth)
+	setDuration(&c.Audit.Retention, DefaultAuditRetention)
+	setString(&c.Log.Level, DefaultLogLevel)
+	setString(&c.Log.Format, DefaultLogFormat)
+	setString(&c.Web.Timezone, DefaultWebTimezone)
+	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
+
+	l := &c.Limits
+	setInt(&l.PendingMax, DefaultPendingMax)
+	setDuration(&l.PendingTTL, DefaultPendingTTL)
+	setInt(&l.PendingPerIPRate, DefaultPendingPerIPRate)
+	setInt(&l.PendingPerIPBurst, DefaultPendingBurst)
+	setInt(&l.TrackedIPs, DefaultTrackedIPs)
+}
+
+// applyRelyingPartyDefaults fills the defaults of oidc and saml and of
+// each of their relying parties.
+func (c *Config) applyRelyingPartyDefaults() {
 	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)
 	setDuration(&c.OIDC.IDTokenLifetime, DefaultTokenLifetime)
 	setString(&c.OIDC.LogoutConfirmation, LogoutConfirmWithoutValidHint)
@@ -153,20 +173,6 @@ func (c *Config) applyDefaults() {
 		setString(&sp.Name, sp.EntityID)
 		setString(&sp.Audience, AudienceAll)
 	}
-
-	setString(&c.Audit.Sink, AuditBoth)
-	setDuration(&c.Audit.Retention, DefaultAuditRetention)
-	setString(&c.Log.Level, DefaultLogLevel)
-	setString(&c.Log.Format, DefaultLogFormat)
-	setString(&c.Web.Timezone, DefaultWebTimezone)
-	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
-
-	l := &c.Limits
-	setInt(&l.PendingMax, DefaultPendingMax)
-	setDuration(&l.PendingTTL, DefaultPendingTTL)
-	setInt(&l.PendingPerIPRate, DefaultPendingPerIPRate)
-	setInt(&l.PendingPerIPBurst, DefaultPendingBurst)
-	setInt(&l.TrackedIPs, DefaultTrackedIPs)
 }
 
 func setInt(p *int, def int) {

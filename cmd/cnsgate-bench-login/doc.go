@@ -32,5 +32,6 @@
 //	servers.go   targets: their configuration, registry, start, readiness; PostgreSQL statistics
 //	login.go     the relying party and browser of a full card login
 //	baseline.go  the bare baseline server and its operation
+//	cards.go     the citizen cards of the run, minted by the demo CA and registered
 //	stats.go     rounds, percentiles, CPU per operation, the report
 package main

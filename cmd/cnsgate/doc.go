@@ -21,6 +21,7 @@
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	parts.go          session backend, registry opening, the relying parties' links and audiences, metric label sets
 //	trust.go          the trust store and validator from the trust section
+//	allowlist.go      registration.allowlist_file: read at start and on SIGHUP, bad rows reported with their line
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers

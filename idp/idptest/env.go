@@ -119,17 +119,7 @@ func New(t *testing.T, o Options) *Env {
 	t.Cleanup(e.CNS.Close)
 	e.Roots = x509.NewCertPool()
 	e.Roots.AddCert(e.Public.Certificate())
-	site := web.Site{}
-	if o.Site != nil {
-		site = *o.Site
-	}
-	if site.Home == "" {
-		site.Home = e.Public.URL
-	}
-	pages, err := web.NewSite(site)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pages := sitePages(t, o.Site, e.Public.URL)
 	e.Pages = pages
 
 	opts := idp.Options{
@@ -162,6 +152,24 @@ func New(t *testing.T, o Options) *Env {
 	e.Public.Config.Handler = e.Front.RequestInfo(wrap(e.Mux))
 	e.CNS.Config.Handler = e.Front.RequestInfo(wrap(e.Service.CNSHandler()))
 	return e
+}
+
+// sitePages are the pages of site (none: the default header and footer),
+// whose home is home unless the site names one.
+func sitePages(t *testing.T, site *web.Site, home string) *web.Pages {
+	t.Helper()
+	s := web.Site{}
+	if site != nil {
+		s = *site
+	}
+	if s.Home == "" {
+		s.Home = home
+	}
+	pages, err := web.NewSite(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pages
 }
 
 // OpenRegistry opens a fresh registry database of driver ("sqlite" when
