@@ -273,14 +273,14 @@ async function step(label, fn) {
 const T = {
   it: {
     login: 'Accedi con TS/CNS', register: 'Registra TS-CNS', registerTitle: 'Registra TS-CNS', consent: 'Acconsento', cont: 'Continua', logout: 'Esci',
-    cancel: 'Annulla', logoutTitle: 'Vuoi uscire?', welcome: 'Ti diamo il benvenuto', loggedOut: 'Hai chiuso la sessione',
+    cancel: 'Annulla', denied: 'Accesso non consentito', logoutTitle: 'Vuoi uscire?', welcome: 'Ti diamo il benvenuto', loggedOut: 'Hai chiuso la sessione',
     notFound: 'Pagina non trovata', expiredLink: 'è scaduto', skip: 'Vai al contenuto principale', privacy: 'informativa',
     noCert: 'non propone il certificato di una tessera scaduta', revoked: 'revocato', unknownIssuer: 'non è quello di una tessera accettata',
     notEligible: 'Per chiedere l\'abilitazione', loggingIn: 'Stai accedendo a', backToService: 'Annulla e torna al servizio', csrf: 'non è valida o è scaduta', accesses: 'Ultimi accessi', failedAccess: 'non riuscito',
   },
   en: {
     login: 'Log in with TS/CNS', register: 'Register TS-CNS', registerTitle: 'Register your TS-CNS', consent: 'I consent', cont: 'Continue', logout: 'Log out',
-    cancel: 'Cancel', logoutTitle: 'Log out?', welcome: 'Welcome', loggedOut: 'You are logged out',
+    cancel: 'Cancel', denied: 'Access not allowed', logoutTitle: 'Log out?', welcome: 'Welcome', loggedOut: 'You are logged out',
     notFound: 'Page not found', expiredLink: 'has expired', skip: 'Skip to the main content', privacy: 'privacy notice',
     noCert: 'do not offer the certificate of an expired card', revoked: 'revoked', unknownIssuer: 'is not one of a card this service accepts',
     notEligible: 'To be enabled', loggingIn: 'You are logging in to', backToService: 'Cancel and go back to the service', csrf: 'not valid or has expired', accesses: 'Recent accesses', failedAccess: 'failed',
@@ -362,15 +362,10 @@ async function journey(lang) {
   await p.waitForURL(`${ESENZIONI}/`);
   await text(p, fiscal);
   if (lang === 'it') await look(p, lang, 'esenzioni-account');
+  // Esenzioni's "Esci" sends an id_token_hint of this session: cnsgate
+  // logs out at once and the browser goes back to the service.
   await p.getByRole('button', { name: 'Esci' }).click();
-  await p.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/logout');
-  await step(`${lang} "${t.logoutTitle}" offers "${t.cancel}"`, async () => {
-    await p.getByRole('heading', { name: t.logoutTitle }).waitFor();
-    await p.getByRole('link', { name: t.cancel }).waitFor();
-  });
-  await look(p, lang, 'logout-confirm');
-  await p.getByRole('button', { name: t.logout }).click();
-  await p.waitForURL(`${ESENZIONI}/logged-out`);
+  await p.waitForURL((u) => u.origin === ESENZIONI && u.pathname === '/logged-out');
   if (lang === 'it') await look(p, lang, 'esenzioni-logged-out');
 
   // Logged in again (registered now): the welcome page.
@@ -391,13 +386,18 @@ async function journey(lang) {
     if (!want.includes(times[0])) throw new Error(`the latest access reads ${times[0]}, want one of ${want.join(', ')} (Europe/Rome; the server runs in UTC)`);
   });
   await look(p, lang, 'welcome');
+  // cnsgate's own "Esci" asks first.
   await p.getByRole('banner').getByRole('link', { name: t.logout }).click();
-  await p.getByRole('heading', { name: t.logoutTitle }).waitFor();
+  await step(`${lang} "${t.logoutTitle}" offers "${t.cancel}"`, async () => {
+    await p.getByRole('heading', { name: t.logoutTitle }).waitFor();
+    await p.getByRole('link', { name: t.cancel }).waitFor();
+  });
+  await look(p, lang, 'logout-confirm');
   await p.getByRole('button', { name: t.logout }).click();
   await step(`${lang} "${t.loggedOut}"`, () => p.getByRole('heading', { name: t.loggedOut }).waitFor());
   await look(p, lang, 'logged-out');
 
-  // The SAML service provider: cnsgate's login page, then the CMS refuses
+  // The SAML service provider: cnsgate's login page, then the refusal of
   // a citizen.
   await p.goto(`${CMS}/`);
   if (lang === 'it') await look(p, lang, 'cms-home');
@@ -405,8 +405,10 @@ async function journey(lang) {
   await p.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
   await look(p, lang, 'login-from-service-saml');
   await p.getByRole('link', { name: t.login }).click();
-  await p.getByRole('heading', { name: 'Accesso riservato agli operatori' }).waitFor();
-  if (lang === 'it') await look(p, lang, 'cms-refused');
+  // The CMS is for operators (audience operators): cnsgate itself refuses
+  // a citizen, naming the service, and the CMS never sees an assertion.
+  await step(`${lang} a citizen is refused the operators' CMS by cnsgate`, () => p.getByRole('heading', { name: t.denied }).waitFor());
+  await look(p, lang, 'cms-refused');
 
   // The refusals, each card in a browser of its own.
   const refusals = [

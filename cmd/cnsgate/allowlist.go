@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -24,7 +25,7 @@ type allowlistLoad struct {
 // its line and left out; the others are imported (added or updated, never
 // removed: a citizen taken out of the file stays eligible until
 // "cnsgate registrations import --replace"). err is for a file that cannot
-// be read or holds no good row, and for the registry's failure; then
+// be read or holds rows but no good one, and for the registry's failure; then
 // nothing changes.
 func importAllowlist(ctx context.Context, file string, reg *sqlstore.DB, logger *slog.Logger) (allowlistLoad, error) {
 	data, err := os.ReadFile(file)
@@ -32,6 +33,12 @@ func importAllowlist(ctx context.Context, file string, reg *sqlstore.DB, logger 
 		return allowlistLoad{}, fmt.Errorf("registration: allowlist_file: %w", err)
 	}
 	good, bad, err := sqlstore.ReadEligibleCSV(bytes.NewReader(data))
+	if errors.Is(err, sqlstore.ErrNoRows) {
+		// A file that lists nobody yet (a header alone) is a valid start:
+		// nobody is made eligible by it, and nobody is removed.
+		logger.Warn("allowlist file lists nobody", "file", file)
+		return allowlistLoad{}, nil
+	}
 	if err != nil {
 		return allowlistLoad{}, fmt.Errorf("registration: allowlist_file: %s: %w", file, err)
 	}

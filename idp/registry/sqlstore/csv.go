@@ -73,6 +73,9 @@ var csvColumns = map[string]string{
 // defaultColumns is the column order of a file without a header row.
 var defaultColumns = []string{"fiscal_code", "given_name", "family_name", "note"}
 
+// ErrNoRows is an allowlist that lists nobody: empty, or a header alone.
+var ErrNoRows = errors.New("allowlist CSV: no rows")
+
 // ParseEligibleCSV reads an allowlist: one citizen per row, columns
 // fiscal_code[,given_name,family_name,note]. A header row naming those
 // columns (any case, any order) is optional. The separator is ';' when the
@@ -132,7 +135,7 @@ func ReadEligibleCSV(r io.Reader) (good []registry.Eligible, bad *CSVError, err 
 		bad = &CSVError{Lines: p.problems}
 	}
 	if len(p.out) == 0 && bad == nil {
-		return nil, nil, errors.New("allowlist CSV: no rows")
+		return nil, nil, ErrNoRows
 	}
 	return p.out, bad, nil
 }
