@@ -2,7 +2,8 @@
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
 # nginx, HAProxy, xmlsec1, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
-# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib) and the
+# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib, Apache with
+# mod_auth_openidc) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey. Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
@@ -41,6 +42,10 @@ need pk12util libnss3-tools
 need softhsm2-util softhsm2
 need pkcs11-tool opensc
 compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pkcs11-openssl)
+# Apache 2.4 with mod_auth_openidc, the relying party of
+# docs/relying-parties.md (cmd/cnsgate TestApacheModAuthOpenIDC).
+need /usr/sbin/apache2 apache2
+[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
 # Authlib, the Python relying-party library (idp/oidc TestAuthlib), for
 # Debian's own interpreter.
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import authlib' 2>/dev/null; } || missing+=(python3-authlib)

@@ -69,6 +69,13 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 // runServer starts serve on the configuration of setup as it is now.
 func runServer(t *testing.T, setup *demo.Setup) *testServer {
 	t.Helper()
+	return runServerExtras(t, setup, serveExtras{})
+}
+
+// runServerExtras is runServer with extras (more roots for cnsgate's
+// outgoing calls); the demo CA's CRL and OCSP handlers are always added.
+func runServerExtras(t *testing.T, setup *demo.Setup, extras serveExtras) *testServer {
+	t.Helper()
 	cfg, err := config.Load(setup.ConfigFile)
 	if err != nil {
 		t.Fatal(err)
@@ -80,12 +87,11 @@ func runServer(t *testing.T, setup *demo.Setup) *testServer {
 	// the code logs is judged as written: no line may name a citizen.
 	s.logs = &idptest.LogCapture{}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	caHandlers, err := setup.CAHandlers()
-	if err != nil {
+	if extras.admin, err = setup.CAHandlers(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
+		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, extras)
 	}()
 	select {
 	case s.b = <-ready:
