@@ -159,7 +159,7 @@ func docSnippet(t *testing.T, name string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	re := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + "\\b[^>]*-->\n```[a-z]*\n(.*?)```\n<!-- end snippet -->")
+	re := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + " \\([^>]*-->\n```[a-z]*\n(.*?)```\n<!-- end snippet -->")
 	m := re.FindSubmatch(doc)
 	if m == nil {
 		t.Fatalf("docs/relying-parties.md has no snippet %q between its markers", name)

@@ -36,8 +36,8 @@ const apacheClientID = "portale"
 
 // startApacheRP starts cnsgate with the client registration of the guide
 // and an Apache running the guide's mod_auth_openidc block. extraOIDC is
-// added to cnsgate's oidc section.
-func startApacheRP(t *testing.T, extraOIDC string) *apacheRP {
+// added to cnsgate's oidc section, extraApache after the guide's block.
+func startApacheRP(t *testing.T, extraOIDC, extraApache string) *apacheRP {
 	t.Helper()
 	rp := &apacheRP{apache: newApacheDir(t)}
 	rp.backend = httptest.NewServer(http.HandlerFunc(rp.application))
@@ -99,7 +99,7 @@ func startApacheRP(t *testing.T, extraOIDC string) *apacheRP {
 			"OIDC_CLIENT_ID": apacheClientID, "OIDC_CLIENT_SECRET": secret, "OIDC_PASSPHRASE": "passphrase-" + secret,
 		},
 		modules: []string{"auth_openidc", "proxy", "proxy_http", "headers"},
-		body: docSnippet(t, "mod_auth_openidc") + fmt.Sprintf(`
+		body: docSnippet(t, "mod_auth_openidc") + extraApache + fmt.Sprintf(`
 # The application behind Apache (test only).
 LogLevel warn auth_openidc:info
 <Location /protected>
@@ -227,6 +227,18 @@ func (rp *apacheRP) metric(t *testing.T, sample string) float64 {
 	return 0
 }
 
+// waitMetric waits up to 10 s for a sample of cnsgate's metrics to reach want.
+func (rp *apacheRP) waitMetric(t *testing.T, sample string, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for rp.metric(t, sample) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s stays below %v:\n%s\napache:\n%s", sample, want, strings.Join(rp.s.logs.Lines(), "\n"), rp.apache.errorLog())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestApacheModAuthOpenIDC runs Debian's Apache 2.4 with mod_auth_openidc
 // 2.4.12, configured with the block of docs/relying-parties.md, in front of
 // an application, against a running cnsgate: a card login through the
@@ -235,7 +247,7 @@ func (rp *apacheRP) metric(t *testing.T, sample string) float64 {
 // ?logout=, then a logout at cnsgate that ends the Apache session over
 // the back channel.
 func TestApacheModAuthOpenIDC(t *testing.T) {
-	rp := startApacheRP(t, "")
+	rp := startApacheRP(t, "", "")
 	b := rp.browser(t)
 	pub := rp.s.cfg.Issuer
 	fn := "TINIT-" + rp.card.FiscalCode
@@ -310,12 +322,14 @@ func TestApacheModAuthOpenIDC(t *testing.T) {
 		t.Fatal("the Apache session outlived the RP-initiated logout")
 	}
 	mustContain(t, fetch(t, b, "GET", pub+"/", nil, ""), "Accedi con TS/CNS")
+	// cnsgate tells every relying party of the session, the one that
+	// asked too: Apache answers 200 for a session it no longer has.
+	delivered := `cnsgate_logout_notifications_total{kind="oidc_backchannel",result="ok"}`
+	rp.waitMetric(t, delivered, 1)
 
 	// Back-channel logout: a new login, then "Esci" on cnsgate's welcome
 	// page; cnsgate POSTs the logout token to Apache, which drops the
 	// session of that sid.
-	delivered := `cnsgate_logout_notifications_total{kind="oidc_backchannel",result="ok"}`
-	before := rp.metric(t, delivered)
 	h2 := rp.login(t, b)
 	if h2.Get("OIDC_CLAIM_sid") == h.Get("OIDC_CLAIM_sid") || h2.Get("OIDC_CLAIM_sub") != h.Get("OIDC_CLAIM_sub") {
 		t.Fatalf("second login: sid %q (first %q), sub %q (first %q)", h2.Get("OIDC_CLAIM_sid"), h.Get("OIDC_CLAIM_sid"), h2.Get("OIDC_CLAIM_sub"), h.Get("OIDC_CLAIM_sub"))
@@ -326,13 +340,7 @@ func TestApacheModAuthOpenIDC(t *testing.T) {
 	welcome := fetch(t, b, "GET", pub+"/", nil, "")
 	mustContain(t, welcome, "Servizi attivi")
 	mustContain(t, fetch(t, b, "POST", pub+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, welcome)}}, pub), "rimuovi la tessera")
-	deadline := time.Now().Add(10 * time.Second)
-	for rp.metric(t, delivered) < before+1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no back-channel logout delivered to Apache:\n%s\napache:\n%s", strings.Join(rp.s.logs.Lines(), "\n"), rp.apache.errorLog())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	rp.waitMetric(t, delivered, 2)
 	if rp.apacheSession(t, b) {
 		t.Fatalf("the Apache session outlived the back-channel logout:\n%s", rp.apache.errorLog())
 	}
