@@ -8,11 +8,28 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build image test test-with-servers test-e2e lint fuzz bench clean
+.PHONY: run build image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login clean
 
-## run: build and start the embedded demo (generated card PKI, SQLite, memory sessions)
+# Listen addresses of `make run` and `make test-e2e`, e.g.
+#   make run PUBLIC=localhost:9443 CNS=localhost:9444 ADMIN=127.0.0.1:9465
+# ESENZIONI and CMS move the example relying parties ("off" leaves one out
+# of `make run`). Unset, `make run` uses the demo's own (public
+# localhost:8443, card localhost:8444, admin 127.0.0.1:9464, Esenzioni
+# localhost:8081, CMS localhost:8082) and `make test-e2e` free loopback
+# ports. DEMO_DIR is the demo's directory for `make run`.
+PUBLIC    ?=
+CNS       ?=
+ADMIN     ?=
+ESENZIONI ?=
+CMS       ?=
+DEMO_DIR  ?= ./cnsgate-demo
+DEMO_FLAGS = --dir $(DEMO_DIR) $(if $(PUBLIC),--public $(PUBLIC)) $(if $(CNS),--cns $(CNS)) \
+	$(if $(ADMIN),--admin $(ADMIN)) $(if $(ESENZIONI),--esenzioni $(ESENZIONI)) $(if $(CMS),--cms $(CMS))
+
+## run: build and start the embedded demo (generated card PKI, SQLite, memory
+## sessions) on PUBLIC, CNS, ADMIN, ESENZIONI and CMS (above)
 run: build
-	./$(BIN) demo
+	./$(BIN) demo $(DEMO_FLAGS)
 
 ## build: the static cnsgate binary in bin/
 build:
@@ -40,16 +57,32 @@ test-with-servers: lint
 	CNSGATE_TEST_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 30m ./...
 	scripts/e2e-curl.sh $(BIN)
 	scripts/e2e-nginx.sh $(BIN)
-	node scripts/e2e-browser.mjs $(BIN)
+	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
+	node scripts/e2e-pages.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
 ## test-e2e: the citizen's journey in Debian's headless Chromium with a demo
-## card in its NSS database, against `cnsgate demo` on the default ports
-## (root, chromium, libnss3-tools, openssl and `npm ci --prefix scripts/browser`);
-## screenshots in testresults/e2e-browser/
+## card in its NSS database, against `cnsgate demo` on free loopback ports or
+## PUBLIC, CNS, ADMIN, ESENZIONI and CMS (root, chromium, libnss3-tools,
+## openssl and `npm ci --prefix scripts/browser`); screenshots in
+## testresults/e2e-browser/
+E2E_ENV = $(if $(PUBLIC),CNSGATE_E2E_PUBLIC=$(PUBLIC)) $(if $(CNS),CNSGATE_E2E_CNS=$(CNS)) \
+	$(if $(ADMIN),CNSGATE_E2E_ADMIN=$(ADMIN)) $(if $(ESENZIONI),CNSGATE_E2E_ESENZIONI=$(ESENZIONI)) \
+	$(if $(CMS),CNSGATE_E2E_CMS=$(CMS))
 test-e2e: build
-	node scripts/e2e-browser.mjs $(BIN)
+	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
+
+## test-pages: every citizen page in headless Chromium, Italian and English, at
+## 320, 375 and 1280 px: no horizontal overflow, zero axe-core WCAG 2.1 AA
+## violations, nothing refused by the CSP (same needs as test-e2e; free
+## loopback ports of its own); screenshots in testresults/e2e-pages/
+test-pages: build
+	node scripts/e2e-pages.mjs $(BIN)
+
+## screenshots: test-pages, keeping the Italian screenshots in docs/screenshots/
+screenshots: build
+	node scripts/e2e-pages.mjs --screenshots docs/screenshots $(BIN)
 
 ## lint: formatting, vet and staticcheck
 lint:
@@ -66,9 +99,23 @@ fuzz:
 	  done; \
 	done
 
-## bench: the benchmarks recorded in BENCHMARKS.md
-bench:
+## bench: the benchmarks recorded in BENCHMARKS.md: the Go benchmarks, then
+## the full card login on `cnsgate serve` against a bare TLS+ES256 baseline,
+## both pinned to one CPU (cmd/cnsgate-bench-login; BENCH_LOGIN_FLAGS adds
+## flags, e.g. -registry postgres -sessions redis)
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) --no-print-directory bench-login
+
+# bench-login: the login benchmark alone.
+bench-login: build
+	$(GO) build -o bin/cnsgate-bench-login ./cmd/cnsgate-bench-login
+	bin/cnsgate-bench-login -cnsgate $(BIN) $(BENCH_LOGIN_FLAGS)
 
 clean:
 	rm -rf bin
+
+## web-assets: vendor Bootstrap Italia's stylesheet and the Titillium Web fonts
+## into idp/web/static from npm (versions and licences in idp/web/static/VERSIONS)
+web-assets:
+	scripts/web-assets.sh

@@ -27,8 +27,12 @@ const (
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
-	DefaultTokenLifetime    = 5 * time.Minute // oidc access and ID tokens
+	DefaultWebTimezone      = "Europe/Rome"
+	DefaultTokenLifetime    = 5 * time.Minute  // oidc access and ID tokens
+	DefaultRefreshGrace     = 10 * time.Second // oidc.refresh_reuse_grace
+	MaxRefreshGrace         = time.Minute
 	DefaultRegistryTimeout  = 2 * time.Second
+	DefaultRegistryMaxConns = 16
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
@@ -38,8 +42,13 @@ const (
 	DefaultPendingBurst     = 20
 	DefaultTrackedIPs       = 10000
 	MinSubjectSaltLength    = 32
-	PolicyCNSAuthentication = "1.3.76.16.2.1" // CNS authentication certificate
-	PolicyCIE               = "1.3.76.47.4"   // Carta d'Identità Elettronica
+	// The saml section's: /saml/metadata valid for 30 days (file-based SPs)
+	// and fetched again hourly; assertions valid from 60 s before issue.
+	DefaultSAMLMetadataValidFor      = 30 * 24 * time.Hour
+	DefaultSAMLMetadataCacheDuration = time.Hour
+	DefaultSAMLNotBeforeSkew         = 60 * time.Second
+	PolicyCNSAuthentication          = "1.3.76.16.2.1" // CNS authentication certificate
+	PolicyCIE                        = "1.3.76.47.4"   // Carta d'Identità Elettronica
 )
 
 // DefaultPolicies returns the default trust.policies.
@@ -62,6 +71,8 @@ func newBase() *Config {
 	c.Trust.RequireClientAuthEKU = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
+	c.OIDC.RefreshReuseGrace = Duration(DefaultRefreshGrace)
+	c.SAML.NotBeforeSkew = Duration(DefaultSAMLNotBeforeSkew)
 	return c
 }
 
@@ -111,10 +122,13 @@ func (c *Config) applyDefaults() {
 		c.Registry.DSN = DefaultSQLiteDSN
 	}
 	setDuration(&c.Registry.Timeout, DefaultRegistryTimeout)
+	setInt(&c.Registry.MaxConns, DefaultRegistryMaxConns)
+	setInt(&c.Registry.MaxIdleConns, c.Registry.MaxConns)
 	setString(&c.Registration.Mode, RegistrationOpen)
 
 	setDuration(&c.OIDC.AccessTokenLifetime, DefaultTokenLifetime)
 	setDuration(&c.OIDC.IDTokenLifetime, DefaultTokenLifetime)
+	setString(&c.OIDC.LogoutConfirmation, LogoutConfirmWithoutValidHint)
 	for i := range c.OIDC.Clients {
 		cl := &c.OIDC.Clients[i]
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)
@@ -125,8 +139,14 @@ func (c *Config) applyDefaults() {
 			cl.AuthorizationResponseISS = &yes
 		}
 	}
+	setDuration(&c.SAML.MetadataValidFor, DefaultSAMLMetadataValidFor)
+	setDuration(&c.SAML.MetadataCacheDuration, DefaultSAMLMetadataCacheDuration)
 	for i := range c.SAML.ServiceProviders {
 		sp := &c.SAML.ServiceProviders[i]
+		if sp.RequireSignedRequests == nil {
+			yes := true
+			sp.RequireSignedRequests = &yes
+		}
 		setString(&sp.AttributeProfile, ProfileSPID)
 		setString(&sp.NameIDFormat, NameIDPersistent)
 		setString(&sp.Name, sp.EntityID)
@@ -136,6 +156,7 @@ func (c *Config) applyDefaults() {
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
+	setString(&c.Web.Timezone, DefaultWebTimezone)
 	setDuration(&c.Shutdown.Timeout, DefaultShutdownTimeout)
 
 	l := &c.Limits

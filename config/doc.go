@@ -11,7 +11,13 @@
 // every step before returning them together as a *ValidationError:
 //
 //  1. Decode the YAML document. Unknown keys are refused with their path and
-//     line; so are values of the wrong type. An empty document is allowed.
+//     line, and the nearest known key of that mapping when one is close
+//     ("option 'amdin' is unknown; did you mean 'admin'?"); values of the
+//     wrong type are refused in plain words ("must be an integer but it's
+//     configured as 'lots'"). A line with a YAML syntax error is reported
+//     and set aside, and the rest of the document is read without it (up
+//     to 10 such lines), so that one run finds every problem. An empty
+//     document is allowed.
 //  2. Overlay the environment: every scalar, list and duration key has a
 //     variable named CNSGATE_ + its upper-cased path with '_' between the
 //     segments, for example CNSGATE_LISTEN_PUBLIC, CNSGATE_SESSIONS_REDIS_ADDRS
@@ -33,11 +39,17 @@
 //  5. Validate (Config.Validate): syntax of URLs, addresses, CIDRs, OIDs and
 //     enumerations, and the rules that tie options together.
 //
+// Every problem found after decoding carries the line of the option it
+// names (or of its section) when the file sets it; ParseLenient also
+// returns the configuration as far as it was read and the Lines of the
+// document, for check-config to check the files it names and place their
+// problems.
+//
 // Relative paths are relative to the working directory of the process, not
 // to the configuration file. Files other than the *_file secrets (TLS
 // certificates, CA directories, the trusted list, metadata, signing keys) are
 // only checked for being named here; the parts that read them report whether
-// they can.
+// they can, and cnsgate check-config reads them all.
 //
 // # Secrets
 //
@@ -49,17 +61,19 @@
 // # Files
 //
 //	doc.go          this map
-//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin
+//	schema.go       Config and its sections: listen, tls, trust, revocation, proxy, sessions, registry, registration, login, audit, shutdown, limits, log, admin, web
 //	schema_rp.go    the relying parties: OIDC and its Clients, SAML and its ServiceProviders
 //	values.go       the enumerations (revocation modes, stores, drivers, ...) and Duration
 //	defaults.go     Default*, the defaults applied to unset options, the embedded example.yaml
 //	example.yaml    the commented example configuration (Example)
 //	load.go         Loader, Load, Parse: decoding and the steps above
 //	walk.go         the YAML walk that refuses unknown keys and maps options to lines
+//	lines.go        Lines (the line of every option), nearest-key suggestions, type errors in plain words
 //	env.go          the CNSGATE_* overlay, EnvVars
 //	secrets.go      Secret, the *_file secrets, Config.Redacted
 //	validate.go     Config.Validate and the rules of every section but the relying parties
 //	validate_rp.go  the rules of oidc and saml, and of each client and service provider
+//	validate_web.go the rules of web (time zone, footer links, help desk, logo)
 //	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
 //	errors.go       FieldError, ValidationError, the problems collector
 package config

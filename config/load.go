@@ -52,12 +52,30 @@ func (l Loader) Load(path string) (*Config, error) {
 
 // Parse decodes data (empty means all defaults), overlays the environment,
 // applies the defaults, resolves the *_file secrets and validates. Every
-// problem of every step comes back in one *ValidationError.
+// problem of every step comes back in one *ValidationError, each with the
+// line of the option it is about when the file sets it.
 func (l Loader) Parse(data []byte) (*Config, error) {
+	c, _, err := l.ParseLenient(data)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// ParseLenient is Parse for check-config: besides the problems, it returns
+// the configuration as far as it could be read (nil only when the
+// document is not a readable mapping of options) and the line of every
+// option the file sets, so that the files it names can be checked too and
+// their problems placed.
+func (l Loader) ParseLenient(data []byte) (*Config, Lines, error) {
 	c := newBase()
 	var p problems
-	if err := decode(data, c, &p); err != nil {
-		return nil, err
+	lines, err := decode(data, c, &p)
+	if err != nil {
+		return nil, lines, err
+	}
+	if lines == nil { // duplicate keys: what is left would only add false problems
+		return nil, Lines{}, p.err()
 	}
 	l.overlayEnv(c, &p)
 	c.applyDefaults()
@@ -65,14 +83,14 @@ func (l Loader) Parse(data []byte) (*Config, error) {
 	if err := c.Validate(); err != nil {
 		var ve *ValidationError
 		if !errors.As(err, &ve) {
-			return nil, err
+			return nil, lines, err
 		}
 		p.errs = append(p.errs, ve.Errors...)
 	}
-	if err := p.err(); err != nil {
-		return nil, err
+	for i := range p.errs {
+		lines.Place(&p.errs[i])
 	}
-	return c, nil
+	return c, lines, p.err()
 }
 
 func (l Loader) readFile(path string) ([]byte, error) {
@@ -84,37 +102,25 @@ func (l Loader) readFile(path string) ([]byte, error) {
 
 var yamlLine = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
 
-// decode reads the YAML document in data onto c. Syntax errors stop it and
-// come back as a *ValidationError; unknown keys and values of the wrong
-// type are added to p and decoding goes on.
-func decode(data []byte, c *Config, p *problems) error {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil
-	}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) { // only comments
-			return nil
-		}
-		return syntaxError(err)
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return syntaxError(err)
-		}
-		return &ValidationError{Errors: []FieldError{{Line: extra.Line, Msg: "the file must hold one YAML document, not several"}}}
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil
-	}
-	root := doc.Content[0]
-	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
-		return nil
+// maxSyntaxErrors bounds the lines decode sets aside to read the rest of a
+// document with syntax errors.
+const maxSyntaxErrors = 10
+
+// decode reads the YAML document in data onto c and returns the lines of
+// its options. A line with a syntax error is reported and set aside, and
+// the rest of the document is read without it, so that the problems of
+// every other option are found too; a syntax error without a line, or past
+// maxSyntaxErrors, stops it with a *ValidationError. Unknown keys and values
+// of the wrong type are added to p and decoding goes on. The lines are nil
+// when a mapping holds a key twice: yaml drops the whole mapping, and
+// validating what is left would only add false problems.
+func decode(data []byte, c *Config, p *problems) (Lines, error) {
+	data, root, err := readDocument(data, p)
+	if err != nil || root == nil {
+		return Lines{}, err
 	}
 	if root.Kind != yaml.MappingNode {
-		return &ValidationError{Errors: []FieldError{{Line: root.Line, Msg: "the document must be a mapping of options"}}}
+		return Lines{}, &ValidationError{Errors: append(p.errs, FieldError{Line: root.Line, Msg: "the document must be a mapping of options"})}
 	}
 
 	// Walk the tree first: it names unknown keys with their full path and
@@ -124,21 +130,90 @@ func decode(data []byte, c *Config, p *problems) error {
 
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
-	err := strict.Decode(c)
+	err = strict.Decode(c)
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
 		for _, msg := range te.Errors {
 			w.typeError(msg)
 		}
 	} else if err != nil {
-		return syntaxError(err)
+		// The parser read the document; only its limits (aliasing) stop
+		// the decoder, and then nothing found so far is reliable.
+		return w.keys, &ValidationError{Errors: []FieldError{*syntaxProblem(err)}}
 	}
-	// yaml drops a whole mapping that holds a key twice: validating what
-	// is left would only add false problems.
 	if w.duplicates > 0 {
-		return p.err()
+		return nil, nil
 	}
-	return nil
+	return w.keys, nil
+}
+
+// readDocument parses data as one YAML document, setting aside (blanking)
+// each line with a syntax error after reporting it in p. It returns the
+// data as read and the document's root, nil for an empty document.
+func readDocument(data []byte, p *problems) ([]byte, *yaml.Node, error) {
+	for range maxSyntaxErrors + 1 {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return data, nil, nil
+		}
+		root, err := parseOne(data)
+		if err == nil {
+			return data, root, nil
+		}
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			return data, nil, err
+		}
+		p.errs = append(p.errs, *fe)
+		if fe.Line == 0 || !strings.HasPrefix(fe.Msg, "invalid YAML: ") {
+			return data, nil, p.err()
+		}
+		data = blankLine(data, fe.Line)
+	}
+	p.addLine("", 0, fmt.Sprintf("more than %d lines with syntax errors: fix those first", maxSyntaxErrors))
+	return data, nil, p.err()
+}
+
+// parseOne parses a document that must be alone in data. A problem of the
+// document itself is a *FieldError.
+func parseOne(data []byte) (*yaml.Node, error) {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) { // only comments
+			return nil, nil
+		}
+		return nil, syntaxProblem(err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, syntaxProblem(err)
+		}
+		return nil, &FieldError{Line: extra.Line, Msg: "the file must hold one YAML document, not several"}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return nil, nil
+	}
+	return root, nil
+}
+
+// blankLine replaces line n (1-based) of data by an empty line, keeping
+// the numbers of the lines after it.
+func blankLine(data []byte, n int) []byte {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if n < 1 || n > len(lines) {
+		return data
+	}
+	if bytes.HasSuffix(lines[n-1], []byte("\n")) {
+		lines[n-1] = []byte("\n")
+	} else {
+		lines[n-1] = nil
+	}
+	return bytes.Join(lines, nil)
 }
 
 // typeError files one message of a yaml.TypeError under the option found on
@@ -165,6 +240,10 @@ func (w *walker) typeError(msg string) {
 		return
 	}
 	section, key := split(path)
+	if friendly := typeMessage(path, text); friendly != text {
+		w.p.addLine(section, line, fmt.Sprintf("option '%s' %s", key, friendly))
+		return
+	}
 	w.p.addLine(section, line, fmt.Sprintf("option '%s': %s", key, text))
 }
 
@@ -173,11 +252,12 @@ var (
 	duplicateKey = regexp.MustCompile(`^mapping key .* already defined at line `)
 )
 
-func syntaxError(err error) error {
+// syntaxProblem renders a YAML parser error with its line.
+func syntaxProblem(err error) *FieldError {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &ValidationError{Errors: []FieldError{{Line: line, Msg: "invalid YAML: " + m[2]}}}
+		return &FieldError{Line: line, Msg: "invalid YAML: " + m[2]}
 	}
-	return &ValidationError{Errors: []FieldError{{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}}}
+	return &FieldError{Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }

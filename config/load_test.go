@@ -117,8 +117,29 @@ saml:
 		t.Errorf("client defaults: %+v", cl)
 	}
 	sp := c.SAML.ServiceProviders[0]
-	if sp.AttributeProfile != ProfileSPID || sp.NameIDFormat != NameIDPersistent || sp.Name != "https://sp" {
+	if sp.AttributeProfile != ProfileSPID || sp.NameIDFormat != NameIDPersistent || sp.Name != "https://sp" ||
+		sp.RequireSignedRequests == nil || !*sp.RequireSignedRequests {
 		t.Errorf("service provider defaults: %+v", sp)
+	}
+	if c.SAML.MetadataValidFor.Std() != 30*24*time.Hour || c.SAML.MetadataCacheDuration.Std() != time.Hour || c.SAML.NotBeforeSkew.Std() != time.Minute {
+		t.Errorf("saml defaults: valid for %s, cache %s, skew %s", c.SAML.MetadataValidFor, c.SAML.MetadataCacheDuration, c.SAML.NotBeforeSkew)
+	}
+}
+
+// TestSAMLExplicitValuesKept: require_signed_requests: false and
+// not_before_skew: 0 are kept, not taken for unset.
+func TestSAMLExplicitValuesKept(t *testing.T) {
+	c := mustParse(t, noFiles(), minimal+`
+saml:
+  cert_file: idp.crt
+  key_file: idp.key
+  name_id_salt: a-salt-of-at-least-thirty-two-characters
+  not_before_skew: 0s
+  service_providers:
+    - {entity_id: "https://sp", metadata_file: sp.xml, require_signed_requests: false}
+`)
+	if sp := c.SAML.ServiceProviders[0]; sp.SignedRequests() || c.SAML.NotBeforeSkew != 0 {
+		t.Errorf("require_signed_requests %v, not_before_skew %s", sp.SignedRequests(), c.SAML.NotBeforeSkew)
 	}
 }
 
@@ -179,29 +200,29 @@ func TestParseErrors(t *testing.T) {
 		want []string
 	}{
 		{"fail/unknown-top-level-key", minimal + "isuer: x\n", []string{
-			"option 'isuer' is unknown (line 6)",
+			"option 'isuer' is unknown; did you mean 'issuer'? (line 6)",
 		}},
 		{"fail/unknown-nested-keys", minimal + "listen:\n  pubic: ':1'\nsessions:\n  redis:\n    adrs: [a]\n", []string{
-			"listen: option 'pubic' is unknown (line 7)",
-			"sessions: redis: option 'adrs' is unknown (line 10)",
+			"listen: option 'pubic' is unknown; did you mean 'public'? (line 7)",
+			"sessions: redis: option 'adrs' is unknown; did you mean 'addrs'? (line 10)",
 		}},
 		{"fail/unknown-key-in-client", minimal + "oidc:\n  clients:\n    - id: a\n      redirect_uri: x\n", []string{
-			"oidc: clients[0]: option 'redirect_uri' is unknown (line 9)",
-			"oidc: option 'signing_keys' is required when 'clients' are configured",
-			"oidc: option 'subject_salt' is required when 'clients' are configured",
-			"oidc: clients[0]: option 'redirect_uris' is required",
-			"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
+			"oidc: clients[0]: option 'redirect_uri' is unknown; did you mean 'redirect_uris'? (line 9)",
+			"oidc: option 'signing_keys' is required when 'clients' are configured (line 6)",
+			"oidc: option 'subject_salt' is required when 'clients' are configured (line 6)",
+			"oidc: clients[0]: option 'redirect_uris' is required (line 8)",
+			"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic' (line 8)",
 		}},
 		{"fail/bad-duration", minimal + "sessions:\n  idle_timeout: 15\n  absolute_timeout: soon\n", []string{
 			"sessions: option 'idle_timeout': '15' is not a duration such as '2s', '15m' or '8h' (line 7)",
 			"sessions: option 'absolute_timeout': 'soon' is not a duration such as '2s', '15m' or '8h' (line 8)",
 		}},
 		{"fail/wrong-type", minimal + "sessions:\n  redis:\n    db: zero\n    addrs: one\n", []string{
-			"sessions: redis: option 'db': cannot unmarshal !!str `zero` into int (line 8)",
-			"sessions: redis: option 'addrs': cannot unmarshal !!str `one` into []string (line 9)",
+			"sessions: redis: option 'db' must be an integer but it's configured as 'zero' (line 8)",
+			"sessions: redis: option 'addrs' must be a list but it's configured as 'one' (line 9)",
 		}},
 		{"fail/wrong-type-in-block", minimal + "sessions:\n  redis:\n    addrs:\n      a: b\n", []string{
-			"sessions: redis: option 'addrs': cannot unmarshal !!map into []string (line 9)",
+			"sessions: redis: option 'addrs' must be a list but it's configured as a mapping (line 9)",
 		}},
 		{"fail/wrong-type-in-flow-mapping", minimal + "listen: {public: ':1', cns: [a]}\n", []string{
 			"cannot unmarshal !!seq into string (line 6)",
@@ -215,9 +236,20 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"fail/syntax", "issuer: [\n", []string{
 			"invalid YAML: did not find expected node content (line 1)",
+			// The line is set aside and the rest is read: nothing is left.
+			"option 'issuer' is required",
+			"option 'cns_origin' is required",
+			"tls: option 'cert_file' is required",
+			"tls: option 'key_file' is required",
+			"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
 		}},
 		{"fail/tab-indent", "listen:\n\tpublic: x\n", []string{
 			"invalid YAML: found character that cannot start any token (line 2)",
+			"option 'issuer' is required",
+			"option 'cns_origin' is required",
+			"tls: option 'cert_file' is required",
+			"tls: option 'key_file' is required",
+			"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
 		}},
 		{"fail/not-a-mapping", "- a\n- b\n", []string{
 			"the document must be a mapping of options (line 1)",

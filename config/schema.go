@@ -27,6 +27,7 @@ type Config struct {
 	Shutdown     Shutdown     `yaml:"shutdown"`
 	Limits       Limits       `yaml:"limits"`
 	Admin        Admin        `yaml:"admin"`
+	Web          Web          `yaml:"web"`
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -166,6 +167,11 @@ type Registry struct {
 	// connection to the database; default 2s. A hung database costs a
 	// login a clean 503 after it, never the length of the hang.
 	Timeout Duration `yaml:"timeout"`
+	// MaxConns caps PostgreSQL connections (default 16); MaxIdleConns of
+	// them stay open when unused (default: MaxConns, so that a busy pool
+	// never closes and reopens connections, re-preparing its statements).
+	MaxConns     int `yaml:"max_conns"`
+	MaxIdleConns int `yaml:"max_idle_conns"`
 }
 
 // Registration says which valid cards may register.
@@ -239,4 +245,48 @@ type Limits struct {
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info (default), warn, error
 	Format string `yaml:"format"` // json (default), text
+}
+
+// Web is what the citizen's pages show around their content: the
+// administration's name and logo in the header; the accessibility
+// statement, privacy notice and legal notes in the footer (the privacy
+// notice also beside the registration consent); the help desk's contacts;
+// and the time zone of the times they show.
+type Web struct {
+	// Timezone is the IANA zone of the times the pages show ("Ultimi
+	// accessi", a card's expiry); default Europe/Rome.
+	Timezone string   `yaml:"timezone"`
+	Brand    WebBrand `yaml:"brand"`
+	Links    WebLinks `yaml:"links"`
+	Help     WebHelp  `yaml:"help"`
+}
+
+// WebBrand names the administration in the header.
+type WebBrand struct {
+	Name string `yaml:"name"` // "Regione Toscana"
+	URL  string `yaml:"url"`  // the administration's site, linked from the name
+	// LogoFile is a PNG, SVG, JPEG or WebP image of at most MaxLogoBytes,
+	// read at start and served by cnsgate itself.
+	LogoFile string `yaml:"logo_file"`
+}
+
+// MaxLogoBytes bounds web.brand.logo_file.
+const MaxLogoBytes = 256 << 10
+
+// WebLinks are the footer's links, absolute http(s) URLs.
+type WebLinks struct {
+	Accessibility string `yaml:"accessibility"` // "Dichiarazione di accessibilità"
+	// Privacy is the information notice on the processing of personal data
+	// (GDPR art. 13), linked from the footer and the registration consent.
+	Privacy string `yaml:"privacy"`
+	Legal   string `yaml:"legal"` // "Note legali"
+}
+
+// WebHelp is the help desk the footer and the refusal pages name.
+type WebHelp struct {
+	Phone         string `yaml:"phone"`
+	Hours         string `yaml:"hours"` // "lunedì-venerdì 8:30-17:30"
+	Email         string `yaml:"email"`
+	MiddlewareURL string `yaml:"middleware_url"` // where to download the card's software
+	DriversURL    string `yaml:"drivers_url"`    // where to download the reader's drivers
 }

@@ -18,7 +18,16 @@ type OIDC struct {
 	// issues; default 5m each. Refresh tokens live as long as the session.
 	AccessTokenLifetime Duration `yaml:"access_token_lifetime"`
 	IDTokenLifetime     Duration `yaml:"id_token_lifetime"`
-	Clients             []Client `yaml:"clients"` // file only
+	// LogoutConfirmation says when an RP-initiated logout asks the citizen
+	// "Vuoi uscire?": without_valid_hint (default: not when the request
+	// carries an id_token_hint of the current session), always, never.
+	LogoutConfirmation LogoutConfirmation `yaml:"logout_confirmation"`
+	// RefreshReuseGrace is how long a rotated refresh token presented again
+	// by the same client gets the answer of its first use instead of
+	// revoking its family (parallel refreshes of one relying party); default
+	// 10s, at most 1m, 0 turns it off.
+	RefreshReuseGrace Duration `yaml:"refresh_reuse_grace"`
+	Clients           []Client `yaml:"clients"` // file only
 }
 
 // Client is one OIDC relying party.
@@ -30,6 +39,10 @@ type Client struct {
 	RedirectURIs           []string `yaml:"redirect_uris"`
 	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
 	BackchannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	// AllowedOrigins are the browser origins (scheme://host[:port]) whose
+	// scripts may call the discovery, /jwks, /token, /userinfo, /revoke and
+	// /introspect endpoints (CORS); empty: the origins of redirect_uris.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 	// TokenEndpointAuthMethod defaults to client_secret_basic.
 	TokenEndpointAuthMethod AuthMethod `yaml:"token_endpoint_auth_method"`
 	JWKSURI                 string     `yaml:"jwks_uri"` // keys for private_key_jwt
@@ -60,8 +73,17 @@ type SAML struct {
 	// citizen): at least 32 characters, required when service providers are
 	// configured, and never changed afterwards (every SP would see new
 	// users). NameIDSaltFile reads it from a file.
-	NameIDSalt       Secret            `yaml:"name_id_salt"`
-	NameIDSaltFile   string            `yaml:"name_id_salt_file"`
+	NameIDSalt     Secret `yaml:"name_id_salt"`
+	NameIDSaltFile string `yaml:"name_id_salt_file"`
+	// MetadataValidFor is the validUntil of /saml/metadata (default 30
+	// days): an SP that saved it to a file keeps starting for that long.
+	// MetadataCacheDuration is its cacheDuration (default 1h): how often an
+	// SP that fetches it fetches it again.
+	MetadataValidFor      Duration `yaml:"metadata_valid_for"`
+	MetadataCacheDuration Duration `yaml:"metadata_cache_duration"`
+	// NotBeforeSkew puts an assertion's NotBefore this long before its
+	// issue instant (default 60s; 0 sets it at the issue instant).
+	NotBeforeSkew    Duration          `yaml:"not_before_skew"`
 	ServiceProviders []ServiceProvider `yaml:"service_providers"` // file only
 }
 
@@ -75,7 +97,14 @@ type ServiceProvider struct {
 	MetadataSignerFile string           `yaml:"metadata_signer_file"` // certificate that must sign the metadata
 	AttributeProfile   AttributeProfile `yaml:"attribute_profile"`    // default spid
 	NameIDFormat       NameIDFormat     `yaml:"name_id_format"`       // default persistent
-	// RequireSignedRequests refuses AuthnRequests without a valid signature.
-	RequireSignedRequests bool   `yaml:"require_signed_requests"`
+	// RequireSignedRequests refuses AuthnRequests and LogoutRequests
+	// without a valid signature (default true; set false only for an SP
+	// that cannot sign).
+	RequireSignedRequests *bool  `yaml:"require_signed_requests"`
 	HomeURL               string `yaml:"home_url"` // link under "Servizi attivi"; none when empty
+}
+
+// SignedRequests is require_signed_requests with its default (true).
+func (sp ServiceProvider) SignedRequests() bool {
+	return sp.RequireSignedRequests == nil || *sp.RequireSignedRequests
 }

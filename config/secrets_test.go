@@ -45,17 +45,17 @@ oidc:
 	}{
 		{name: "ok/all-secrets", redis: redisPW, dsn: dsn, client: clientSecret},
 		{name: "fail/missing-file", redis: missing, dsn: dsn, client: clientSecret, want: []string{
-			fmt.Sprintf("sessions: redis: option 'password_file': cannot read '%s': no such file or directory", missing),
+			fmt.Sprintf("sessions: redis: option 'password_file': cannot read '%s': no such file or directory (line 9)", missing),
 		}},
 		{name: "fail/empty-file", redis: redisPW, dsn: empty, client: clientSecret, want: []string{
-			fmt.Sprintf("registry: option 'dsn_file': file '%s' is empty", empty),
+			fmt.Sprintf("registry: option 'dsn_file': file '%s' is empty (line 10)", empty),
 		}},
 		{name: "fail/missing-client-secret", redis: redisPW, dsn: dsn, client: missing, want: []string{
-			fmt.Sprintf("oidc: clients[0]: option 'secret_file': cannot read '%s': no such file or directory", missing),
+			fmt.Sprintf("oidc: clients[0]: option 'secret_file': cannot read '%s': no such file or directory (line 15)", missing),
 		}},
 		{name: "fail/both-secret-and-file", redis: redisPW, dsn: dsn, client: clientSecret,
 			extra: "\n" + `    - {id: b, secret: x, secret_file: "` + clientSecret + `", redirect_uris: ["https://b/cb"]}` + "\n",
-			want:  []string{"oidc: clients[1]: options 'secret' and 'secret_file' are mutually exclusive"}},
+			want:  []string{"oidc: clients[1]: options 'secret' and 'secret_file' are mutually exclusive (line 16)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,9 +169,9 @@ func TestAdminTokenFile(t *testing.T) {
 	}{
 		{"ok/off", "", nil},
 		{"ok/token", good, nil},
-		{"fail/missing", missing, []string{fmt.Sprintf("admin: option 'token_file': cannot read '%s': no such file or directory", missing)}},
-		{"fail/short", short, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks", short)}},
-		{"fail/spaces", spaced, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks", spaced)}},
+		{"fail/missing", missing, []string{fmt.Sprintf("admin: option 'token_file': cannot read '%s': no such file or directory (line 6)", missing)}},
+		{"fail/short", short, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks (line 6)", short)}},
+		{"fail/spaces", spaced, []string{fmt.Sprintf("admin: option 'token_file': the token in '%s' must be at least 32 characters without spaces or line breaks (line 6)", spaced)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -36,6 +36,7 @@ func (c *Config) Validate() error {
 	c.Log.validate(&p)
 	c.Shutdown.validate(&p)
 	c.Limits.validate(&p)
+	c.Web.validate(&p)
 	return p.err()
 }
 
@@ -248,6 +249,12 @@ func (r Registry) validate(p *problems) {
 		p.add("registry", "option 'dsn' is required when driver is '%s'", r.Driver)
 	}
 	positive(p, "registry", "timeout", r.Timeout)
+	if r.MaxConns < 1 {
+		p.add("registry", "option 'max_conns' must be at least 1 but it's configured as '%d'", r.MaxConns)
+	}
+	if r.MaxIdleConns < 1 || r.MaxIdleConns > r.MaxConns {
+		p.add("registry", "option 'max_idle_conns' must be between 1 and 'max_conns' (%d) but it's configured as '%d'", r.MaxConns, r.MaxIdleConns)
+	}
 }
 
 func (r Registration) validate(p *problems) {

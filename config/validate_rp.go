@@ -1,6 +1,9 @@
 package config
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 func (o OIDC) validate(p *problems) {
 	if len(o.Clients) > 0 && len(o.SigningKeys) == 0 {
@@ -14,6 +17,10 @@ func (o OIDC) validate(p *problems) {
 	salt(p, "oidc", "subject_salt", o.SubjectSalt, o.SubjectSaltFile, "clients", len(o.Clients) > 0)
 	positive(p, "oidc", "access_token_lifetime", o.AccessTokenLifetime)
 	positive(p, "oidc", "id_token_lifetime", o.IDTokenLifetime)
+	oneOf(p, "oidc", "logout_confirmation", o.LogoutConfirmation, logoutConfirms)
+	if o.RefreshReuseGrace < 0 || o.RefreshReuseGrace.Std() > MaxRefreshGrace {
+		p.add("oidc", "option 'refresh_reuse_grace' must be between 0s and %s but it's configured as '%s'", Duration(MaxRefreshGrace), o.RefreshReuseGrace)
+	}
 	seen := map[string]int{}
 	for i, c := range o.Clients {
 		path := item("oidc.clients", i)
@@ -57,6 +64,10 @@ func (c Client) validateURLs(p *problems, path string) {
 	}
 	if c.BackchannelLogoutURI != "" {
 		absURL(p, path, "backchannel_logout_uri", c.BackchannelLogoutURI, httpURL)
+	}
+	for _, o := range c.AllowedOrigins {
+		// Never "*": a browser origin is named exactly.
+		absURL(p, path, "allowed_origins", o, urlRule{schemes: httpURL.schemes, originOnly: true, noSlash: true})
 	}
 	if c.HomeURL != "" {
 		absURL(p, path, "home_url", c.HomeURL, httpURL)
@@ -102,11 +113,28 @@ func (s SAML) validate(p *problems) {
 	} else if (s.CertFile == "") != (s.KeyFile == "") {
 		p.add("saml", "options 'cert_file' and 'key_file' must be set together")
 	}
+	s.validateTimes(p)
 	seen := map[string]int{}
 	for i, sp := range s.ServiceProviders {
 		path := item("saml.service_providers", i)
 		unique(p, seen, path, "entity_id", sp.EntityID, "service_providers", i)
 		sp.validate(p, path)
+	}
+}
+
+// validateTimes checks the metadata validity and the assertions' clock
+// skew: /saml/metadata valid for at least an hour and no more than a year,
+// fetched again within its validity; NotBefore at most 10 minutes back.
+func (s SAML) validateTimes(p *problems) {
+	valid := positive(p, "saml", "metadata_valid_for", s.MetadataValidFor)
+	if valid && (s.MetadataValidFor.Std() < time.Hour || s.MetadataValidFor.Std() > 366*24*time.Hour) {
+		p.add("saml", "option 'metadata_valid_for' must be between 1h and 8784h but it's configured as '%s'", s.MetadataValidFor)
+	}
+	if positive(p, "saml", "metadata_cache_duration", s.MetadataCacheDuration) && valid && s.MetadataCacheDuration > s.MetadataValidFor {
+		p.add("saml", "option 'metadata_cache_duration' must not exceed 'metadata_valid_for' but it's configured as '%s'", s.MetadataCacheDuration)
+	}
+	if s.NotBeforeSkew < 0 || s.NotBeforeSkew.Std() > 10*time.Minute {
+		p.add("saml", "option 'not_before_skew' must be between 0s and 10m but it's configured as '%s'", s.NotBeforeSkew)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -37,6 +38,20 @@ func TestValidateRelyingParties(t *testing.T) {
 		{"fail/token-lifetimes", func(c *Config) { c.OIDC.AccessTokenLifetime, c.OIDC.IDTokenLifetime = 0, -1 }, []string{
 			"oidc: option 'access_token_lifetime' must be a positive duration but it's configured as '0s'",
 			"oidc: option 'id_token_lifetime' must be a positive duration but it's configured as '-1ns'"}},
+		{"ok/logout-refresh-cors", func(c *Config) {
+			c.OIDC.LogoutConfirmation, c.OIDC.RefreshReuseGrace = LogoutConfirmNever, 0
+			c.OIDC.Clients[0].AllowedOrigins = []string{"http://127.0.0.1:5173", "https://spa.example.it"}
+		}, nil},
+		{"fail/logout-refresh-cors", func(c *Config) {
+			c.OIDC.LogoutConfirmation, c.OIDC.RefreshReuseGrace = "sometimes", Duration(2*time.Minute)
+			c.OIDC.Clients[0].AllowedOrigins = []string{"*", "https://spa.example.it/app", "https://spa.example.it/", "ftp://spa.example.it"}
+		}, []string{
+			"oidc: option 'logout_confirmation' must be one of 'without_valid_hint', 'always', 'never' but it's configured as 'sometimes'",
+			"oidc: option 'refresh_reuse_grace' must be between 0s and 1m but it's configured as '2m'",
+			"oidc: clients[0]: option 'allowed_origins' must be an absolute URL but it's configured as '*'",
+			"oidc: clients[0]: option 'allowed_origins' must be an origin (scheme://host[:port]) but it's configured as 'https://spa.example.it/app'",
+			"oidc: clients[0]: option 'allowed_origins' must not end with '/' nor have a query but it's configured as 'https://spa.example.it/'",
+			"oidc: clients[0]: option 'allowed_origins' must be a URL with scheme http or https but it's configured as 'ftp://spa.example.it'"}},
 		{"fail/client-duplicate-id", func(c *Config) { c.OIDC.Clients[1].ID = "a" }, []string{
 			"oidc: clients[1]: option 'id' must be unique but 'a' is also the id of clients[0]"}},
 		{"fail/client-without-redirect-uris", func(c *Config) { c.OIDC.Clients[1].RedirectURIs = nil }, []string{
@@ -103,6 +118,17 @@ func TestValidateRelyingParties(t *testing.T) {
 			"saml: service_providers[0]: option 'attribute_profile' must be one of 'spid', 'oid' but it's configured as 'eidas'",
 			"saml: service_providers[0]: option 'name_id_format' must be one of 'persistent', 'transient' but it's configured as 'email'",
 			"saml: service_providers[1]: options 'metadata_file' and 'metadata_url' are mutually exclusive"}},
+		{"ok/saml-no-skew", func(c *Config) { c.SAML.NotBeforeSkew = 0 }, nil},
+		{"fail/saml-metadata-times", func(c *Config) {
+			c.SAML.MetadataValidFor, c.SAML.MetadataCacheDuration = Duration(30*time.Minute), Duration(time.Hour)
+			c.SAML.NotBeforeSkew = Duration(-time.Second)
+		}, []string{
+			"saml: option 'metadata_valid_for' must be between 1h and 8784h but it's configured as '30m'",
+			"saml: option 'metadata_cache_duration' must not exceed 'metadata_valid_for' but it's configured as '1h'",
+			"saml: option 'not_before_skew' must be between 0s and 10m but it's configured as '-1s'"}},
+		{"fail/saml-metadata-zero", func(c *Config) { c.SAML.MetadataValidFor, c.SAML.NotBeforeSkew = -1, Duration(11*time.Minute) }, []string{
+			"saml: option 'metadata_valid_for' must be a positive duration but it's configured as '-1ns'",
+			"saml: option 'not_before_skew' must be between 0s and 10m but it's configured as '11m'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

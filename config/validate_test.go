@@ -188,8 +188,15 @@ func TestValidate(t *testing.T) {
 		}, []string{
 			"sessions: option 'store' must be one of 'memory', 'redis' but it's configured as 'file'",
 			"sessions: option 'absolute_timeout' must be at least 'idle_timeout' (8h) but it's configured as '15m'"}},
-		{"fail/registry", func(c *Config) { c.Registry = Registry{Driver: DriverPostgres, Timeout: c.Registry.Timeout} }, []string{
+		{"fail/registry", func(c *Config) {
+			c.Registry = Registry{Driver: DriverPostgres, Timeout: c.Registry.Timeout, MaxConns: 16, MaxIdleConns: 16}
+		}, []string{
 			"registry: option 'dsn' is required when driver is 'postgres'"}},
+		{"fail/registry-pool", func(c *Config) { c.Registry.MaxConns, c.Registry.MaxIdleConns = 0, 17 }, []string{
+			"registry: option 'max_conns' must be at least 1 but it's configured as '0'",
+			"registry: option 'max_idle_conns' must be between 1 and 'max_conns' (0) but it's configured as '17'"}},
+		{"fail/registry-idle-over-open", func(c *Config) { c.Registry.MaxConns, c.Registry.MaxIdleConns = 4, 8 }, []string{
+			"registry: option 'max_idle_conns' must be between 1 and 'max_conns' (4) but it's configured as '8'"}},
 		{"fail/registry-timeout", func(c *Config) { c.Registry.Timeout = -1 }, []string{
 			"registry: option 'timeout' must be a positive duration but it's configured as '-1ns'"}},
 		{"fail/registry-driver", func(c *Config) { c.Registry.Driver = "mysql" }, []string{
@@ -211,6 +218,26 @@ func TestValidate(t *testing.T) {
 			"limits: option 'pending_per_ip_burst' must be a positive number but it's configured as '-1'",
 			"limits: option 'tracked_ips' must be a positive number but it's configured as '-2'",
 			"limits: option 'pending_ttl' must be at most 1h but it's configured as '2h'"}},
+		{"ok/web", func(c *Config) {
+			c.Web = Web{Timezone: "Europe/Rome", Brand: WebBrand{Name: "Regione Esempio", URL: "https://www.regione.example.it/"},
+				Links: WebLinks{Privacy: "https://www.regione.example.it/privacy"},
+				Help:  WebHelp{Phone: "800 000 000", Hours: "8-17", Email: "help@regione.example.it", DriversURL: "https://x.example/d"}}
+		}, nil},
+		{"fail/web", func(c *Config) {
+			c.Web = Web{Timezone: "Mars/Olympus", Brand: WebBrand{URL: "www.example.it", LogoFile: "logo.gif"},
+				Links: WebLinks{Privacy: "javascript:alert(1)"},
+				Help:  WebHelp{Hours: "8-17", Email: "Help <help@example.it>"}}
+		}, []string{
+			"web: option 'timezone' must be an IANA time zone such as 'Europe/Rome' but it's configured as 'Mars/Olympus'",
+			"web: brand: option 'url' must be an absolute URL but it's configured as 'www.example.it'",
+			"web: links: option 'privacy' must be a URL with scheme http or https but it's configured as 'javascript:alert(1)'",
+			"web: help: option 'email' must be a plain e-mail address such as 'assistenza@example.it' but it's configured as 'Help <help@example.it>'",
+			"web: help: option 'hours' needs 'phone': they are the phone line's hours",
+			"web: brand: option 'logo_file' must be a .png, .svg, .jpg or .webp image but it's configured as 'logo.gif'"}},
+		{"fail/web-logo-missing", func(c *Config) { c.Web.Brand.LogoFile = "/nonexistent/logo.png" }, []string{
+			"web: brand: option 'logo_file' names '/nonexistent/logo.png', which cannot be read: no such file or directory"}},
+		{"fail/web-local-timezone", func(c *Config) { c.Web.Timezone = "Local" }, []string{
+			"web: option 'timezone' must be an IANA time zone such as 'Europe/Rome' but it's configured as 'Local'"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,20 +267,20 @@ oidc:
 	env := map[string]string{"CNSGATE_TRUST_MIN_RSA_BITS": "lots"}
 	_, err := Loader{LookupEnv: lookup(env), ReadFile: noFiles().ReadFile}.Parse([]byte(doc))
 	want := []string{
-		"listen: option 'admim' is unknown (line 3)",
+		"listen: option 'admim' is unknown; did you mean 'admin'? (line 3)",
 		"sessions: option 'idle_timeout': '1x' is not a duration such as '2s', '15m' or '8h' (line 6)",
 		"trust: option 'min_rsa_bits': environment variable CNSGATE_TRUST_MIN_RSA_BITS: 'lots' is not an integer",
-		"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it'",
+		"option 'issuer' must be an https URL unless the host is localhost or 127.0.0.1 but it's configured as 'http://login.example.it' (line 2)",
 		"option 'cns_origin' is required",
-		"listen: options 'public' and 'cns' must be different addresses but both are ':8443'",
+		"listen: options 'public' and 'cns' must be different addresses but both are ':8443' (line 3)",
 		"tls: option 'cert_file' is required",
 		"tls: option 'key_file' is required",
 		"trust: one of the options 'ca_dirs', 'tsl_file' or 'tsl_url' is required",
-		"sessions: redis: option 'addrs' is required when store is 'redis'",
-		"oidc: option 'signing_keys' is required when 'clients' are configured",
-		"oidc: option 'subject_salt' is required when 'clients' are configured",
-		"oidc: clients[0]: option 'redirect_uris' is required",
-		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic'",
+		"sessions: redis: option 'addrs' is required when store is 'redis' (line 4)",
+		"oidc: option 'signing_keys' is required when 'clients' are configured (line 7)",
+		"oidc: option 'subject_salt' is required when 'clients' are configured (line 7)",
+		"oidc: clients[0]: option 'redirect_uris' is required (line 10)",
+		"oidc: clients[0]: option 'secret' is required when token_endpoint_auth_method is 'client_secret_basic' (line 9)",
 	}
 	if got := problemsOf(t, err); !slices.Equal(got, want) {
 		t.Errorf("got\n  %s\nwant\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))

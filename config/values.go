@@ -111,6 +111,16 @@ const (
 	AuthNone              AuthMethod = "none"
 )
 
+// LogoutConfirmation is oidc.logout_confirmation.
+type LogoutConfirmation string
+
+// The logout confirmation modes.
+const (
+	LogoutConfirmWithoutValidHint LogoutConfirmation = "without_valid_hint"
+	LogoutConfirmAlways           LogoutConfirmation = "always"
+	LogoutConfirmNever            LogoutConfirmation = "never"
+)
+
 // SubjectType is an OIDC subject_type.
 type SubjectType string
 
@@ -174,6 +184,7 @@ var (
 	authMethods       = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
 	subjectTypes      = []SubjectType{SubjectPairwise, SubjectPublic}
 	signingAlgs       = []SigningAlg{AlgRS256, AlgPS256, AlgES256}
+	logoutConfirms    = []LogoutConfirmation{LogoutConfirmWithoutValidHint, LogoutConfirmAlways, LogoutConfirmNever}
 	attributeProfiles = []AttributeProfile{ProfileSPID, ProfileOID}
 	nameIDFormats     = []NameIDFormat{NameIDPersistent, NameIDTransient}
 	auditSinks        = []AuditSink{AuditLog, AuditDB, AuditBoth}

@@ -20,6 +20,7 @@ type walker struct {
 	unknown    int            // unknown keys reported
 	duplicates int            // keys set twice in one mapping
 	lines      map[int]string // line -> path of the option whose value starts there
+	keys       Lines          // path of each option and list item -> line of its key
 	fields     map[reflect.Type]map[string]reflect.StructField
 	walked     map[walkKey]bool
 }
@@ -33,6 +34,7 @@ func newWalker(p *problems) *walker {
 	return &walker{
 		p:      p,
 		lines:  map[int]string{},
+		keys:   Lines{},
 		fields: map[reflect.Type]map[string]reflect.StructField{},
 		walked: map[walkKey]bool{},
 	}
@@ -62,10 +64,17 @@ func (w *walker) mapping(n *yaml.Node, t reflect.Type, path string) {
 		f, ok := fields[k.Value]
 		if !ok {
 			w.unknown++
-			w.p.addLine(path, k.Line, fmt.Sprintf("option '%s' is unknown", k.Value))
+			msg := fmt.Sprintf("option '%s' is unknown", k.Value)
+			if near := suggest(k.Value, fields); near != "" {
+				msg += fmt.Sprintf("; did you mean '%s'?", near)
+			}
+			w.p.addLine(path, k.Line, msg)
 			continue
 		}
 		p := join(path, k.Value)
+		if _, ok := w.keys[p]; !ok {
+			w.keys[p] = k.Line
+		}
 		w.mark(v, p)
 		w.value(v, f.Type, p)
 	}
@@ -94,9 +103,15 @@ func (w *walker) value(n *yaml.Node, t reflect.Type, path string) {
 	switch {
 	case t.Kind() == reflect.Struct && n.Kind == yaml.MappingNode:
 		w.mapping(n, t, path)
-	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && n.Kind == yaml.SequenceNode:
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, e := range n.Content {
-			w.value(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i))
+			p := fmt.Sprintf("%s[%d]", path, i)
+			w.keys[p] = e.Line
+			if t.Elem().Kind() == reflect.Struct {
+				w.value(e, t.Elem(), p)
+			} else if e.Line != n.Line {
+				w.mark(e, p)
+			}
 		}
 	}
 }

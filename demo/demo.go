@@ -346,6 +346,16 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "log:\n  format: text\n")
 	// No load balancer waits for the demo's readiness to turn false.
 	fmt.Fprintf(&b, "shutdown:\n  drain: 0s\n")
+	// The footer's pages are the demo's own (InfoHandlers); the logo and
+	// the help desk are demonstration ones.
+	logo, err := s.writeLogo()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "web:\n  timezone: Europe/Rome\n  brand:\n    name: Amministrazione dimostrativa\n    logo_file: %s\n", logo)
+	fmt.Fprintf(&b, "  links:\n    accessibility: http://%s%s\n    privacy: http://%s%s\n    legal: http://%s%s\n",
+		admin, AccessibilityPath, admin, PrivacyPath, admin, LegalPath)
+	fmt.Fprintf(&b, "  help:\n    phone: 800 000 000\n    hours: lunedì-venerdì 8:30-17:30\n    email: assistenza@example.invalid\n")
 	s.writeOIDCConfig(&b)
 	s.writeSAMLConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)

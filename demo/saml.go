@@ -29,7 +29,6 @@ const (
 	// Paths of the service provider (those of crewjam's samlsp).
 	CMSMetadataPath = "/saml/metadata"
 	CMSACSPath      = "/saml/acs"
-	CMSSLOPath      = "/saml/slo"
 )
 
 // ServiceProvider is an example SAML service provider of the demo: what
@@ -117,7 +116,10 @@ func (sp *ServiceProvider) LoadKeyPair() (*rsa.PrivateKey, *x509.Certificate, er
 }
 
 // metadata is what crewjam's samlsp publishes at /saml/metadata for this
-// service provider, valid for years: cnsgate reads it from the file.
+// service provider, valid for years: cnsgate reads it from the file. It
+// lists no SingleLogoutService: samlsp has no single-logout handler, so
+// cnsgate must not send the citizen's browser there (front-channel
+// logout) when the citizen logs out; the CMS session is its own cookie.
 func (sp *ServiceProvider) metadata() ([]byte, error) {
 	key, cert, err := sp.LoadKeyPair()
 	if err != nil {
@@ -130,9 +132,9 @@ func (sp *ServiceProvider) metadata() ([]byte, error) {
 	at := func(p string) url.URL { return *base.ResolveReference(&url.URL{Path: p}) }
 	m := crewjam.ServiceProvider{
 		EntityID: sp.EntityID, Key: key, Certificate: cert,
-		MetadataURL: at(CMSMetadataPath), AcsURL: at(CMSACSPath), SloURL: at(CMSSLOPath),
+		MetadataURL: at(CMSMetadataPath), AcsURL: at(CMSACSPath),
 		AuthnNameIDFormat: crewjam.PersistentNameIDFormat, SignatureMethod: "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-		LogoutBindings: []string{crewjam.HTTPPostBinding}, MetadataValidDuration: 10 * 365 * 24 * time.Hour,
+		MetadataValidDuration: 10 * 365 * 24 * time.Hour,
 	}
 	out, err := xml.MarshalIndent(m.Metadata(), "", "  ")
 	if err != nil {

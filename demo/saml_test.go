@@ -31,7 +31,7 @@ func TestPrepareRegistersCMS(t *testing.T) {
 	}
 	sp := cfg.SAML.ServiceProviders[0]
 	if sp.EntityID != "https://localhost:18082/saml/metadata" || sp.Name != CMSName || sp.HomeURL != "https://localhost:18082/" ||
-		sp.MetadataFile != s.CMS.MetadataFile || sp.AttributeProfile != config.ProfileSPID || !sp.RequireSignedRequests {
+		sp.MetadataFile != s.CMS.MetadataFile || sp.AttributeProfile != config.ProfileSPID || !sp.SignedRequests() {
 		t.Fatalf("service provider %+v", sp)
 	}
 	if n := len(cfg.SAML.NameIDSalt.Value()); n < 32 {
@@ -44,6 +44,11 @@ func TestPrepareRegistersCMS(t *testing.T) {
 	if md.EntityID != sp.EntityID || len(md.SPSSODescriptors) != 1 ||
 		md.SPSSODescriptors[0].AssertionConsumerServices[0].Location != "https://localhost:18082/saml/acs" {
 		t.Fatalf("metadata %+v", md)
+	}
+	// samlsp has no single-logout handler: no SingleLogoutService for
+	// cnsgate to send the browser to at a logout.
+	if slo := md.SPSSODescriptors[0].SingleLogoutServices; len(slo) != 0 {
+		t.Fatalf("the CMS metadata lists SingleLogoutServices %+v", slo)
 	}
 	if md.ValidUntil.Before(time.Now().AddDate(1, 0, 0)) {
 		t.Fatalf("metadata valid only until %v", md.ValidUntil)

@@ -1,7 +1,7 @@
 // Package examples holds the demo relying parties that `cnsgate demo`
 // starts beside the gateway, each written on standard client libraries the
 // way a public administration's developer would: esenzioni ("Esenzioni da
-// reddito", OpenID Connect on go-oidc and x/oauth2) and cms ("CMS - Gestione
+// reddito", OpenID Connect on zitadel/oidc's rp package) and cms ("CMS - Gestione
 // tessere", the card management system for ASL operators, a SAML service
 // provider on crewjam's samlsp).
 //

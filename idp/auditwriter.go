@@ -14,7 +14,10 @@ import (
 // leaves mid-request or to a database that hangs: each write runs detached
 // from the request's cancellation (context.WithoutCancel) under a deadline
 // of its own, and an event whose write fails goes to a bounded queue,
-// retried with backoff until it is stored. Service.Close flushes the queue;
+// retried with backoff until it is stored; when that queue is full the
+// request waits for room, the event is never dropped. The store itself
+// batches the writes of concurrent requests into one commit
+// (idp/registry/sqlstore's group commit). Service.Close flushes the queue;
 // what the store still refuses then is logged whole (fiscal code masked),
 // never silently dropped.
 type auditWriter struct {
@@ -54,8 +57,16 @@ func (w *auditWriter) write(ctx context.Context, e registry.Event) {
 	w.logger.WarnContext(ctx, "audit event not stored yet; retrying", "kind", e.Kind, "err", err)
 	select {
 	case w.queue <- e:
+		return
 	default:
-		w.logger.ErrorContext(ctx, "audit event lost: retry queue full", "event", e)
+	}
+	// Full: the request waits for room (backpressure) rather than drop
+	// the event; only shutdown ends the wait, and close logs it whole.
+	w.logger.WarnContext(ctx, "audit retry queue full; waiting for room", "kind", e.Kind)
+	select {
+	case w.queue <- e:
+	case <-w.stop:
+		w.logger.ErrorContext(ctx, "audit event not stored at shutdown: the store did not take it", "event", e)
 	}
 }
 

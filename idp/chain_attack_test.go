@@ -107,7 +107,7 @@ func TestAttackBadIntermediates(t *testing.T) {
 				t.Fatal(err)
 			}
 			card := sub.MustIssueCard(cnstest.CardOptions{ExtraExtensions: []pkix.Extension{dnsSAN(t, "card.cns.example")}})
-			e.refused(t, card, nil, x509cns.ReasonUnknownIssuer, "non riconosciuto", tc.detail)
+			e.refused(t, card, nil, x509cns.ReasonUnknownIssuer, "non è quello di una tessera accettata", tc.detail)
 		})
 	}
 	// The same card under a well-formed sub-CA logs in as far as the

@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -64,4 +65,30 @@ func (b boundedRegistry) RecentAccesses(ctx context.Context, fiscalCode string, 
 	return bounded(ctx, b.timeout, func(ctx context.Context) ([]registry.Event, error) {
 		return b.r.RecentAccesses(ctx, fiscalCode, limit)
 	})
+}
+
+// loginAuthorizer is a Registry that reads a card's registration and the
+// operator entry of its fiscal code in one query (*sqlstore.DB does).
+type loginAuthorizer interface {
+	AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, *registry.Operator, error)
+}
+
+// AuthorizeLogin is Authorize and Operator under one deadline: in one query
+// when the registry can, else one after the other. The operator is nil
+// when the fiscal code has no operator entry.
+func (b boundedRegistry) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, *registry.Operator, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	if la, ok := b.r.(loginAuthorizer); ok {
+		return la.AuthorizeLogin(ctx, fiscalCode, fingerprint)
+	}
+	reg, err := b.r.Authorize(ctx, fiscalCode, fingerprint)
+	if err != nil {
+		return nil, nil, err
+	}
+	op, err := b.r.Operator(ctx, fiscalCode)
+	if errors.Is(err, registry.ErrNotFound) {
+		return reg, nil, nil
+	}
+	return reg, op, err
 }

@@ -20,18 +20,19 @@
 //
 //	doc.go               this map
 //	service.go           Service, Deps, Options, the routes; Registry, Auditor, LogoutNotifier
-//	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged
+//	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged; RefusedCard names a refused card
 //	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
 //	clientip.go          TrustedProxies.ClientIP: the client's address behind trusted proxies
 //	proxycert_parse.go   the readers of the certificate headers (RFC 9440, nginx, Envoy XFCC)
 //	flow_cns.go          the cns listener: login, registration, the card check (/cns/*)
 //	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
-//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci")
+//	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
+//	handoff_refused.go   a handoff code that cannot be redeemed: logged, counted (HandoffRecorder), audited
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace
 //	csrf.go              CSRF tokens and the Origin check, the session cookie, CurrentSession
-//	sessionend.go        the one session-ending path (EndSession, CardsRevoked, ...)
+//	sessionend.go        the one session-ending path (EndSession, EndBrowserSession, CardsRevoked, ...), FrontChannelLogout
 //	revoked.go           RevocationCache, SessionUsable (every use of a session re-checked), SweepRevoked, the retries
 //	logoutdelivery.go    the logout-delivery engine (LogoutEngine), Service.Close
 //	events.go            audit events (Service.Audit), the audit sinks, ACRSmartcard, AMR

@@ -61,6 +61,10 @@ func (s *Service) auditCtx(ctx context.Context, a auditRecord, reqID, ip string)
 	}
 	if a.session != nil {
 		e.FiscalCode, e.CardSerial, e.Issuer, e.SessionHash = a.session.FiscalCode, a.session.CardSerial, a.session.Issuer, a.session.IDHash
+		if a.kind == registry.KindLogin && a.outcome == registry.OutcomeSuccess {
+			// The card's last login time rides in the same write.
+			e.CardFingerprint = a.session.CardFingerprint
+		}
 	}
 	detail := map[string]string{}
 	if a.cause != "" {
@@ -89,6 +93,9 @@ func (s *Service) Audit(ctx context.Context, e registry.Event) {
 	s.emitAudit(ctx, e)
 }
 
+// auditsToDB reports whether audit events go to the audit table.
+func (s *Service) auditsToDB() bool { return s.audits != nil && s.opts.AuditSink != AuditSinkLog }
+
 // emitAudit stamps e with the time it happened, when the caller has not,
 // before either sink sees it: the log line and the row carry the same
 // time, and a retried write keeps it.
@@ -100,7 +107,7 @@ func (s *Service) emitAudit(ctx context.Context, e registry.Event) {
 	if s.opts.AuditSink != AuditSinkDB {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
 	}
-	if s.audits != nil && s.opts.AuditSink != AuditSinkLog {
+	if s.auditsToDB() {
 		s.audits.write(ctx, e)
 	}
 }

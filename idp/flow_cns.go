@@ -35,7 +35,12 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back stri
 	res, err := s.front.Authenticate(r)
 	if err != nil {
 		reason := x509cns.ReasonOf(err)
-		s.loginFailed(r, reason, err, nil)
+		var card *RefusedCard
+		var id *x509cns.Identity
+		if errors.As(err, &card) {
+			id = card.Identity // whose card it was, for the audit trail
+		}
+		s.loginFailed(r, reason, err, id)
 		status := http.StatusForbidden
 		if reason == x509cns.ReasonRevocationUnavailable || reason == x509cns.ReasonInternal {
 			status = http.StatusServiceUnavailable
@@ -52,14 +57,14 @@ func (s *Service) authenticate(w http.ResponseWriter, r *http.Request, back stri
 func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	req := reqParam(r.URL.Query().Get("req"))
 	r = s.pendingLang(r, req)
-	back := s.opts.Issuer + "/"
+	back := s.retryURL(req)
 	res, ok := s.authenticate(w, r, back)
 	if !ok {
 		return
 	}
 	id := res.Identity
 	ctx := r.Context()
-	_, err := s.registry.Authorize(ctx, id.FiscalCode, id.Fingerprint)
+	op, err := s.authorizeLogin(ctx, id)
 	switch {
 	case err == nil:
 	case errors.Is(err, registry.ErrNotRegistered):
@@ -83,12 +88,7 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime:    s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
-	roles, err := s.operatorRoles(ctx, id)
-	if err != nil {
-		s.unavailable(w, r, "registry", err)
-		return
-	}
-	sess.Roles = roles
+	sess.Roles = s.operatorRoles(ctx, id, op)
 	// The handoff is bound to the browser that started the login; a login
 	// begun here first goes through the public origin to be bound
 	// (handoff.go).
@@ -116,9 +116,6 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
-	}
-	if err := s.registry.RecordLogin(ctx, id.Fingerprint, s.opts.Now()); err != nil {
-		s.logger.WarnContext(ctx, "last login time not recorded", "err", err)
 	}
 	s.recorder.LoginAttempt(OutcomeSuccess, "")
 	http.Redirect(w, r, s.opts.Issuer+"/cns/complete?code="+url.QueryEscape(code), http.StatusSeeOther)

@@ -15,7 +15,7 @@ import (
 func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.CurrentSession(r)
 	if errors.Is(err, sessions.ErrNotFound) {
-		s.loginPage(w, r, "")
+		s.loginPage(w, r, "", nil)
 		return
 	}
 	if err != nil {
@@ -28,9 +28,11 @@ func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok}
-	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 5); err == nil {
-		p.Accesses = accessesFrom(lang, events, s.opts.Services)
+	p := page{Lang: lang, Title: lang.T("welcome.title"), Session: sess, Services: s.opts.Services, CSRF: tok, LoggedIn: true}
+	// Read more than are shown: the visits before the registration are
+	// left out (accessesFrom).
+	if events, err := s.registry.RecentAccesses(r.Context(), sess.FiscalCode, 4*recentAccesses); err == nil {
+		p.Accesses = accessesFrom(lang, events, s.opts.Services, recentAccesses)
 	} else {
 		// The page is still useful without its history.
 		s.logger.WarnContext(r.Context(), "recent accesses not read", "err", err)
@@ -56,6 +58,12 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 	}
 	s.recorder.SessionCreated()
 	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess})
+	if !s.auditsToDB() {
+		// Otherwise the login's audit event carries the card's last login.
+		if err := s.registry.RecordLogin(r.Context(), sess.CardFingerprint, sess.AuthTime); err != nil {
+			s.logger.WarnContext(r.Context(), "last login time not recorded", "err", err)
+		}
+	}
 	s.endEarlierSession(r, sid)
 	setSessionCookie(w, sid)
 	if h.Req != "" && s.resumePending(w, r, sess, h.Req) {
@@ -112,8 +120,9 @@ func (s *Service) logoutPage(w http.ResponseWriter, r *http.Request) {
 	s.ConfirmLogout(w, r, "")
 }
 
-// EndSessionFunc handles a protocol's logout request on GET /logout and
-// reports whether it did; false leaves the request to the login service.
+// EndSessionFunc handles a protocol's logout request on /logout (a GET, or
+// a form POST that is not the confirmation form) and reports whether it
+// did; false leaves the request to the login service.
 type EndSessionFunc func(w http.ResponseWriter, r *http.Request) bool
 
 // SetEndSessionHandler installs the protocol logout handler (the OIDC
@@ -130,6 +139,9 @@ func (s *Service) endSessionHandler() EndSessionFunc {
 	return s.endSession
 }
 
+// maxLogoutForm bounds the body of a POST /logout.
+const maxLogoutForm = 64 << 10
+
 // ConfirmLogout asks the citizen to confirm logging out; after the POST the
 // browser goes to next (a validated post-logout redirect of a relying
 // party) or, when next is empty, sees the logged-out page. Without a
@@ -138,12 +150,7 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 	sess, err := s.CurrentSession(r)
 	lang := web.LangFrom(r)
 	if errors.Is(err, sessions.ErrNotFound) {
-		clearSessionCookie(w)
-		if next != "" {
-			http.Redirect(w, r, next, http.StatusSeeOther)
-			return
-		}
-		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+		s.loggedOut(w, r, next)
 		return
 	}
 	if err != nil {
@@ -155,27 +162,52 @@ func (s *Service) ConfirmLogout(w http.ResponseWriter, r *http.Request, next str
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok})
+	s.render(w, r, http.StatusOK, "logout.html", page{Lang: lang, Title: lang.T("logout.title"), CSRF: tok, LoggedIn: true})
+}
+
+// loggedOut clears the session cookie and sends the browser to next, or
+// shows the logged-out page with the advice to remove the card.
+func (s *Service) loggedOut(w http.ResponseWriter, r *http.Request, next string) {
+	clearSessionCookie(w)
+	if next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	lang := web.LangFrom(r)
+	s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
 }
 
 // logout is "Esci": the session ends, every relying party that took part is
 // told, and the citizen is advised to close the browser and remove the card.
+// A POST without the confirmation form's token is a relying party's logout
+// request (OIDC RP-Initiated Logout by form POST), left to its protocol.
 func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	lang := web.LangFrom(r)
-	loggedOut := func() {
-		clearSessionCookie(w)
-		s.render(w, r, http.StatusOK, "loggedout.html", page{Lang: lang, Title: lang.T("loggedout.title"), BackURL: s.opts.Issuer + "/"})
+	r.Body = http.MaxBytesReader(w, r.Body, maxLogoutForm)
+	if err := r.ParseForm(); err != nil {
+		s.logger.WarnContext(ctx, "logout refused", "reason", "unreadable form", "err", err)
+		s.failPage(w, r, http.StatusBadRequest, "logout.refused", "csrf.invalid", s.opts.Issuer+"/logout")
+		return
+	}
+	if _, confirm := r.PostForm["csrf"]; !confirm {
+		if h := s.endSessionHandler(); h != nil && h(w, r) {
+			return
+		}
+	}
+	// The confirmation page's language (a relying party's ui_locales)
+	// carries on to the logged-out page.
+	if l, ok := web.LocalesLang(r.PostForm.Get("lang")); ok {
+		r = r.WithContext(web.WithLang(ctx, l))
 	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
-		loggedOut()
+		s.loggedOut(w, r, "")
 		return
 	}
 	sess, err := s.sessions.Get(ctx, c.Value)
 	s.SessionExpired(ctx, err) // past a deadline: it ends with that cause
 	if isDomainErr(err) {
-		loggedOut()
+		s.loggedOut(w, r, "")
 		return
 	}
 	if err != nil {
@@ -189,17 +221,8 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	if !valid || !sameOrigin(r, s.opts.Issuer) {
 		s.logger.WarnContext(ctx, "logout refused", "reason", "missing, forged or expired form token")
-		s.failPage(w, r, http.StatusForbidden, "error.title", "csrf.invalid", s.opts.Issuer+"/logout")
+		s.failPage(w, r, http.StatusForbidden, "logout.refused", "csrf.invalid", s.opts.Issuer+"/logout")
 		return
 	}
-	if err := s.EndSession(ctx, sess, CauseLogout); err != nil && !isDomainErr(err) {
-		s.unavailable(w, r, "sessions", err)
-		return
-	}
-	if next != "" {
-		clearSessionCookie(w)
-		http.Redirect(w, r, next, http.StatusSeeOther)
-		return
-	}
-	loggedOut()
+	s.EndBrowserSession(w, r, sess, next)
 }

@@ -3,6 +3,7 @@ package idp
 import (
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -89,7 +90,9 @@ func (f *FrontDoor) chain(r *http.Request) ([]*x509.Certificate, error) {
 }
 
 // Authenticate validates the card presented with r, revocation included.
-// The error is a *x509cns.Rejection whose Reason is safe to show and count.
+// The error carries a *x509cns.Rejection whose Reason is safe to show and
+// count (x509cns.ReasonOf); when the card could be read it is a
+// *RefusedCard naming it.
 func (f *FrontDoor) Authenticate(r *http.Request) (*x509cns.Result, error) {
 	start := time.Now()
 	defer func() { f.o.Recorder.CertValidation(time.Since(start)) }()
@@ -99,12 +102,50 @@ func (f *FrontDoor) Authenticate(r *http.Request) (*x509cns.Result, error) {
 	}
 	res, err := f.validator.Load().ValidateContext(r.Context(), chain, f.o.Now())
 	if err != nil {
-		return nil, err
+		return nil, refusedCard(err, chain)
 	}
 	if f.o.Revocation != nil {
 		if err := f.o.Revocation.Verify(r.Context(), res.Chain); err != nil {
-			return nil, err
+			return nil, &RefusedCard{Err: err, Identity: res.Identity}
 		}
 	}
 	return res, nil
+}
+
+// RefusedCard is a refusal of a card that could be read: the audit trail
+// records whose card it was. It wraps the *x509cns.Rejection, so that
+// x509cns.ReasonOf still finds the reason.
+type RefusedCard struct {
+	Err error
+	// Identity is what the certificate says: the fiscal code when its
+	// subject holds a valid one, the serial and the issuer always.
+	Identity *x509cns.Identity
+}
+
+func (e *RefusedCard) Error() string { return e.Err.Error() }
+func (e *RefusedCard) Unwrap() error { return e.Err }
+
+// refusedCard wraps a validation refusal with the identity of the card in
+// chain, when there is one (expired, revoked, unknown issuer, wrong
+// policy...): as much of it as the certificate yields.
+func refusedCard(err error, chain []*x509.Certificate) error {
+	if len(chain) == 0 || chain[0] == nil {
+		return err
+	}
+	leaf := chain[0]
+	var issuer *x509.Certificate
+	if len(chain) > 1 {
+		issuer = chain[1]
+	}
+	id, xerr := x509cns.ExtractIdentity(leaf, issuer)
+	if xerr != nil {
+		// The subject holds no usable fiscal code: serial and issuer still
+		// tell investigators which card it was.
+		id = &x509cns.Identity{Serial: hex.EncodeToString(leaf.SerialNumber.Bytes()),
+			Issuer: leaf.Issuer.CommonName, Fingerprint: x509cns.Fingerprint(leaf)}
+	}
+	// The issuer's name comes from a certificate that may be no CA's: a
+	// made-up one could put a fiscal code there.
+	id.Issuer = x509cns.MaskFiscalCodes(id.Issuer)
+	return &RefusedCard{Err: err, Identity: id}
 }

@@ -225,7 +225,7 @@ func (s *Service) handoffFound(w http.ResponseWriter, r *http.Request, h *handof
 		return false
 	}
 	if err != nil || h == nil || h.Session == nil {
-		s.logger.WarnContext(r.Context(), "handoff code refused", "reason", "unknown, expired or already used")
+		s.handoffRefused(r, err)
 		s.failPage(w, r, http.StatusBadRequest, "error.title", "handoff.invalid", s.opts.Issuer+"/")
 		return false
 	}

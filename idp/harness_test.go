@@ -13,6 +13,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/idptest"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
+	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
@@ -58,6 +59,7 @@ type harnessOptions struct {
 	recorder  idp.Recorder
 	sessions  func(t *testing.T) (sessions.Store, sessions.Ephemeral)
 	logger    *slog.Logger
+	site      *web.Site
 }
 
 func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
@@ -73,6 +75,7 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 		Front:    idp.FrontDoorOptions{Revocation: revocationFunc(h.checkRevoked), Proxies: o.proxies, Recorder: o.recorder},
 		Recorder: o.recorder,
 		Logger:   o.logger,
+		Site:     o.site,
 		Service: func(so *idp.Options) {
 			so.AllowlistOnly = o.allowlist
 			so.Services = []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}}

@@ -17,8 +17,12 @@ import (
 const (
 	DeliveryOIDCBackchannel = "oidc_backchannel" // a logout token POSTed to a client's backchannel_logout_uri
 	DeliverySAML            = "saml"             // a SOAP LogoutRequest to an SP
-	DeliveryOK              = "ok"
-	DeliveryFailed          = "failed"
+	// DeliverySAMLFrontChannel is a LogoutRequest carried to an SP by the
+	// citizen's browser (HTTP-Redirect or HTTP-POST), its LogoutResponse
+	// collected on the way back; reported with ReportDelivery.
+	DeliverySAMLFrontChannel = "saml_frontchannel"
+	DeliveryOK               = "ok"
+	DeliveryFailed           = "failed"
 )
 
 // Errors recorded for deliveries the engine could not make.
@@ -267,6 +271,13 @@ func (s *Service) deliveryDone(r DeliveryResult) {
 	if lr, ok := s.recorder.(LogoutRecorder); ok {
 		lr.LogoutNotification(d.Kind, result)
 	}
+}
+
+// ReportDelivery records a delivery made outside the engine (a
+// front-channel logout through the citizen's browser, one attempt): the
+// same counter and audit event as the engine's deliveries.
+func (s *Service) ReportDelivery(d LogoutDelivery, err error) {
+	s.deliveryDone(DeliveryResult{Delivery: d, Attempts: 1, Err: err})
 }
 
 // Close stops the logout-delivery engine — no new deliveries, the pending

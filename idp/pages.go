@@ -3,6 +3,8 @@ package idp
 import (
 	"cmp"
 	"net/http"
+	"strings"
+	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/web"
@@ -26,14 +28,22 @@ type page struct {
 	BackURL   string
 	CSRF      string
 	Req       string
+	// LoggedIn shows "Esci" in the header.
+	LoggedIn bool
+	// RelyingParty is the service whose login this is, on the login page.
+	RelyingParty *ServiceLink
 }
 
 // access is one line of the welcome page's "Ultimi accessi".
 type access struct {
-	At      interface{ Format(string) string }
+	At      time.Time // shown in the pages' time zone (web.Site.Location)
 	Service string
 	Outcome string
+	Detail  string // why a login failed
 }
+
+// recentAccesses is how many lines "Ultimi accessi" shows.
+const recentAccesses = 5
 
 func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, name string, data page) {
 	if err := s.pages.Render(w, status, name, data); err != nil {
@@ -41,9 +51,33 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 }
 
-// refuse renders the citizen's error page for a refusal reason.
+// notFound is the 404 page of both origins: in the citizen's language, with
+// a title and a way back to the welcome page.
+func (s *Service) notFound(w http.ResponseWriter, r *http.Request) {
+	s.renderError(w, r, http.StatusNotFound, web.ErrorPage{
+		TitleKey: "notfound.title", MessageKey: "notfound.text",
+		BackURL: s.opts.Issuer + "/", BackKey: "notfound.back",
+	})
+}
+
+// retryURL is where a refused card's way back leads: with a relying
+// party's pending request req, the card login of that same request
+// ("Riprova"), so that the request is not lost; otherwise the welcome page.
+func (s *Service) retryURL(req string) string {
+	if req == "" {
+		return s.opts.Issuer + "/"
+	}
+	return s.loginURL(req)
+}
+
+// refuse renders the citizen's error page for a refusal reason; a way back
+// to a pending request's card login reads "Riprova".
 func (s *Service) refuse(w http.ResponseWriter, r *http.Request, status int, reason x509cns.Reason, backURL string) {
-	s.renderError(w, r, status, web.ErrorPage{Reason: string(reason), BackURL: backURL})
+	e := web.ErrorPage{Reason: string(reason), BackURL: backURL}
+	if strings.HasPrefix(backURL, s.loginURL("")+"?req=") {
+		e.BackKey = "error.retrycard"
+	}
+	s.renderError(w, r, status, e)
 }
 
 // failPage renders an error page with a fixed message key.
@@ -59,25 +93,34 @@ func (s *Service) renderError(w http.ResponseWriter, r *http.Request, status int
 	}
 }
 
-// accessesFrom turns audit events into the welcome page's lines: a card
-// login is an access to cnsgate itself, an identity given to a relying
-// party an access to that service, named as configured.
-func accessesFrom(lang web.Lang, events []registry.Event, services []ServiceLink) []access {
+// accessesFrom turns audit events into the welcome page's lines, at most
+// limit: a card login is an access to cnsgate itself, an identity given to a
+// relying party an access to that service, named as configured. The visit
+// of a card before it was registered (not_registered: the card was read and
+// "Registra TS-CNS" offered) is no failed access of the citizen, and is
+// left out.
+func accessesFrom(lang web.Lang, events []registry.Event, services []ServiceLink, limit int) []access {
 	names := map[string]string{}
 	for _, l := range services {
 		names[l.ID] = l.Name
 	}
 	out := make([]access, 0, len(events))
 	for _, e := range events {
+		if len(out) == limit {
+			break
+		}
+		if e.Outcome != registry.OutcomeSuccess && e.Reason == string(x509cns.ReasonNotRegistered) {
+			continue
+		}
 		svc := lang.T("app.name")
 		if e.Kind == registry.KindTokenIssued {
 			svc = cmp.Or(names[e.Client], e.Client)
 		}
-		outcome := lang.T("access.ok")
+		a := access{At: e.At, Service: svc, Outcome: lang.T("access.ok")}
 		if e.Outcome != registry.OutcomeSuccess {
-			outcome = web.ReasonMessage(lang, e.Reason)
+			a.Outcome, a.Detail = lang.T("access.failed"), web.ReasonMessage(lang, e.Reason)
 		}
-		out = append(out, access{At: e.At.Local(), Service: svc, Outcome: outcome})
+		out = append(out, a)
 	}
 	return out
 }

@@ -37,6 +37,10 @@ type PendingRequest struct {
 	// (OIDC ui_locales), before Accept-Language; "" leaves it to the
 	// browser. Every page of the login it leads to speaks it (pendingLang).
 	Lang string `json:"lang,omitempty"`
+	// Client is the relying party asking (OIDC client_id, SAML SP entity
+	// id): the login page names it ("Stai accedendo a …") from
+	// Options.RelyingParties and links back to its home page.
+	Client string `json:"client,omitempty"`
 }
 
 // ResumeFunc finishes a pending request once the citizen has a session:
@@ -79,19 +83,35 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, p PendingRe
 	if id == "" {
 		return
 	}
-	s.loginPage(w, r, id)
+	s.loginPage(w, r, id, s.relyingParty(p.Client))
+}
+
+// relyingParty is the configured relying party of that id; nil for
+// cnsgate's own login or one not configured.
+func (s *Service) relyingParty(id string) *ServiceLink {
+	if id == "" {
+		return nil
+	}
+	for i, rp := range s.opts.RelyingParties {
+		if rp.ID == id {
+			return &s.opts.RelyingParties[i]
+		}
+	}
+	return nil
 }
 
 // loginPage is "Accedi con TS/CNS": its button carries the pending request
 // req to the card listener, or, for cnsgate's own login (req ""), goes
-// through /cns/start, which binds the login to the browser first.
-func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string) {
+// through /cns/start, which binds the login to the browser first. Reached
+// from a relying party rp, it names the service and offers the way back to
+// it.
+func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string, rp *ServiceLink) {
 	lang := web.LangFrom(r)
 	u := s.opts.Issuer + PathStart
 	if req != "" {
 		u = s.loginURL(req)
 	}
-	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u})
+	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u, RelyingParty: rp})
 }
 
 // handoff is what a handoff code stands for: the record of the session to

@@ -64,6 +64,10 @@ type Options struct {
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
+	// RelyingParties are every configured relying party (URL its home
+	// page, when it has one): the login page reached from one names it and
+	// links back to it.
+	RelyingParties []ServiceLink
 	// AuditSink says where audit events go: AuditSinkLog (the structured
 	// log), AuditSinkDB (Deps.Auditor) or AuditSinkBoth, the default.
 	AuditSink string
@@ -170,7 +174,8 @@ func (s *Service) AddLogoutNotifier(n LogoutNotifier) {
 // PublicHandler serves the public origin's login pages.
 func (s *Service) PublicHandler() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
+	mux.HandleFunc("/", s.notFound)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
@@ -182,7 +187,8 @@ func (s *Service) PublicHandler() *http.ServeMux {
 // CNSHandler serves the card listener.
 func (s *Service) CNSHandler() *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", web.Static()))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
+	mux.HandleFunc("/", s.notFound)
 	mux.HandleFunc("GET /cns/login", s.cnsLogin)
 	if s.opts.ConfirmIdentity {
 		mux.HandleFunc("POST /cns/login", s.cnsLogin) // "Continua" / "Non sono io"

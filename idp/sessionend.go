@@ -4,18 +4,88 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
 // The one session-ending path. Whatever ends a session — "Esci", an OIDC
-// end_session or SAML SLO request (both confirmed through "Esci"), an
+// end_session request (confirmed through "Esci", or at once with a hint of
+// the session: Service.EndBrowserSession), a SAML LogoutRequest (signed by
+// a participant: at once; otherwise confirmed), an
 // administrator revoking the registration, a new card or login replacing
 // it, a refreshed CRL revoking the card, the idle or absolute timeout — it
 // goes through ended: the notifiers revoke what they issued in it and say
 // what to send, the end is counted and audited, and the deliveries go to
 // the logout-delivery engine. Nothing else deletes a session to end it.
+
+// FrontChannelLogout is the optional ability of a LogoutNotifier whose
+// relying parties are told through the citizen's browser (SAML SPs with
+// only HTTP-Redirect or HTTP-POST SingleLogoutServices): after a logout by
+// the citizen, the browser is sent through them before it goes on.
+type FrontChannelLogout interface {
+	// FrontChannel returns the URL that takes the browser through the
+	// front-channel logouts of sess, which has just ended, and then to
+	// next; "" when it has none to make.
+	FrontChannel(ctx context.Context, sess *sessions.Session, next string) (string, error)
+}
+
+// EndBrowserSession ends the session of this browser (sess, as read for
+// r) for cause logout: the session ends through the one path, the cookie
+// is cleared, and the browser goes through the notifiers' front-channel
+// logouts (FrontChannelLogout), then to next, or to the logged-out page
+// when next is empty. "Esci" after its confirmation, an OIDC end_session
+// whose id_token_hint names this session, and a signed SAML LogoutRequest
+// from a participant of the session end here.
+func (s *Service) EndBrowserSession(w http.ResponseWriter, r *http.Request, sess *sessions.Session, next string) {
+	ctx := r.Context()
+	err := s.EndSession(ctx, sess, CauseLogout)
+	if err != nil && !isDomainErr(err) {
+		s.unavailable(w, r, "sessions", err)
+		return
+	}
+	clearSessionCookie(w)
+	if err == nil {
+		final := next
+		if final == "" {
+			final = s.opts.Issuer + "/logout" // without a session: the logged-out page
+		}
+		if u := s.frontChannel(ctx, sess, final); u != "" {
+			http.Redirect(w, r, u, http.StatusSeeOther)
+			return
+		}
+	}
+	s.loggedOut(w, r, next)
+}
+
+// frontChannel chains the notifiers' front-channel logouts, the last one
+// going to next; "" when none has any. A notifier that fails is logged
+// and left out: the session has ended whatever it says.
+func (s *Service) frontChannel(ctx context.Context, sess *sessions.Session, next string) string {
+	s.mu.RLock()
+	notifiers := append([]LogoutNotifier(nil), s.notifiers...)
+	s.mu.RUnlock()
+	start := next
+	for i := len(notifiers) - 1; i >= 0; i-- {
+		fc, ok := notifiers[i].(FrontChannelLogout)
+		if !ok {
+			continue
+		}
+		u, err := fc.FrontChannel(ctx, sess, start)
+		if err != nil {
+			s.logger.WarnContext(ctx, "front-channel logout not started", "err", err)
+			continue
+		}
+		if u != "" {
+			start = u
+		}
+	}
+	if start == next {
+		return ""
+	}
+	return start
+}
 
 // EndSession ends the session sess (as read from the store: its ID is set)
 // for cause. It reports sessions.ErrNotFound when the session was already

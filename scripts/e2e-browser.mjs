@@ -3,11 +3,15 @@
 // driven by playwright-core, with a demo card in its NSS database and an
 // AutoSelectCertificateForUrls policy for the card origin (the demo TLS CA
 // trusted in the same database instead of --ignore-certificate-errors), against
-// `cnsgate demo` on its default ports.
+// `cnsgate demo` on free loopback ports (or the addresses given in
+// CNSGATE_E2E_PUBLIC, _CNS, _ADMIN, _ESENZIONI and _CMS, which `make test-e2e
+// PUBLIC=localhost:9443 ...` sets), so that a running `make run` is no
+// obstacle.
 //
 // Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the
 // unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
-// -> cnsgate's confirmation -> logged-out page ("rimuovi la tessera"); then a
+// -> cnsgate ends the session at once (the id_token_hint names it) ->
+// logged-out page ("rimuovi la tessera"); then a
 // second login (the card is registered now), "Esci" on cnsgate's welcome
 // page, and the back-channel logout ending the Esenzioni session. Then the
 // operator's leg in a second Chromium (its own HOME, NSS database with only
@@ -22,26 +26,31 @@
 // removed at the end), /usr/bin/chromium, certutil and pk12util
 // (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
 //
-// Usage: node scripts/e2e-browser.mjs [path/to/cnsgate]
+// Usage: [CNSGATE_E2E_PUBLIC=localhost:9443 ...] node scripts/e2e-browser.mjs [path/to/cnsgate]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { busy, listenAddrs } from './browser/listen.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
 const artifacts = path.join(repo, 'testresults', 'e2e-browser');
 const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const policyDir = '/etc/chromium/policies/managed';
-const policyFile = path.join(policyDir, 'cnsgate-e2e.json');
-const ports = { public: 8443, cns: 8444, admin: 9464, esenzioni: 8081, cms: 8082 };
-const PUBLIC = `https://localhost:${ports.public}`;
-const CNS = `https://localhost:${ports.cns}`;
-const ESENZIONI = `https://localhost:${ports.esenzioni}`;
-const CMS = `https://localhost:${ports.cms}`;
+// One policy file per run, so that two runs on one machine do not remove
+// each other's.
+const policyFile = path.join(policyDir, `cnsgate-e2e-${process.pid}.json`);
+const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_E2E_',
+  (name) => (name === 'admin' ? '127.0.0.1' : 'localhost'), die);
+const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
+const origin = (a) => `https://${urlHost(a)}`;
+const PUBLIC = origin(addrs.public);
+const CNS = origin(addrs.cns);
+const ESENZIONI = origin(addrs.esenzioni);
+const CMS = origin(addrs.cms);
 const P12_PASSWORD = 'demo';
 const CARD = 'unregistered';
 const OPERATOR_CARD = 'operator';
@@ -80,28 +89,17 @@ try {
   die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
 }
 
-// busy says why a port cannot be used: something listens on it (IPv4 or
-// IPv6 loopback, where Chromium may go for "localhost") or it cannot be bound.
-async function busy(port) {
-  const answers = (host) =>
-    new Promise((resolve) => {
-      const s = net.connect({ host, port });
-      s.setTimeout(500);
-      s.once('connect', () => { s.destroy(); resolve(true); });
-      s.once('error', () => resolve(false));
-      s.once('timeout', () => { s.destroy(); resolve(false); });
-    });
-  for (const host of ['127.0.0.1', '::1']) if (await answers(host)) return `something answers on ${host}:${port}`;
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', (err) => resolve(`cannot bind 127.0.0.1:${port}: ${err.code}`));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve('')));
-  });
+// urlHost is the host:port of an origin for a listen address: a wildcard
+// host becomes localhost (the demo's TLS certificate is for localhost).
+function urlHost(a) {
+  const i = a.lastIndexOf(':');
+  const h = a.slice(0, i);
+  return `${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`;
 }
 
 for (const [name, port] of Object.entries(ports)) {
   const why = await busy(port);
-  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it (a running \`make run\`?) and retry.`);
+  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it, or give another address (make test-e2e ${name.toUpperCase()}=localhost:PORT), and retry.`);
 }
 
 // ---- the demo, the card, the browser profile ------------------------------
@@ -134,7 +132,8 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 function startDemo() {
   const out = fs.openSync(path.join(artifacts, 'cnsgate.stdout.log'), 'w');
   const err = fs.openSync(path.join(artifacts, 'cnsgate.stderr.log'), 'w');
-  demo = spawn(bin, ['demo', '--dir', demoDir], { stdio: ['ignore', out, err] });
+  demo = spawn(bin, ['demo', '--dir', demoDir, '--public', addrs.public, '--cns', addrs.cns, '--admin', addrs.admin,
+    '--esenzioni', addrs.esenzioni, '--cms', addrs.cms], { stdio: ['ignore', out, err] });
   demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;
@@ -250,7 +249,8 @@ async function launchChromium(home_) {
 
 async function run() {
   let fiscalCode = '';
-  await step('cnsgate demo starts on the default ports', async () => {
+  console.log(`e2e-browser: public ${addrs.public}, card ${addrs.cns}, admin ${addrs.admin}, Esenzioni ${addrs.esenzioni}, CMS ${addrs.cms}`);
+  await step('cnsgate demo starts on its ports', async () => {
     await startDemo();
     fiscalCode = prepareProfile();
   });
@@ -274,7 +274,9 @@ async function run() {
     await expectText(fiscalCode);
   });
   await step('registration with consent succeeds', async () => {
-    await page.getByLabel('Acconsento').check();
+    // Bootstrap Italia draws the box on the label: tick it there, as a citizen does.
+    await page.locator('label[for=consent]').click();
+    if (!(await page.getByLabel('Acconsento').isChecked())) throw new Error('the consent box did not tick');
     await page.getByRole('button', { name: 'Registra TS-CNS' }).click();
     await expectText('Operazione correttamente eseguita');
   });
@@ -286,14 +288,10 @@ async function run() {
     await expectText('Dati dimostrativi');
     await expectText('E01');
   });
-  await step('"Esci" at Esenzioni: cnsgate asks to confirm', async () => {
+  await step('"Esci" at Esenzioni: logged out at once (id_token_hint of this session), remove the card', async () => {
     await page.getByRole('button', { name: 'Esci' }).click();
-    await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/logout');
-    await expectText('Vuoi uscire?');
-  });
-  await step('logged out: close the browser and remove the card', async () => {
-    await page.getByRole('button', { name: 'Esci' }).click();
-    await page.waitForURL(`${ESENZIONI}/logged-out`);
+    // Back with the state Esenzioni sent to the end_session_endpoint.
+    await page.waitForURL((u) => u.origin === ESENZIONI && u.pathname === '/logged-out' && u.searchParams.has('state'));
     await expectText('rimuovi la tessera');
   });
   await step('Esenzioni and cnsgate no longer know the citizen', async () => {

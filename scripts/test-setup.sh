@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
-# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib, Apache with
-# mod_auth_openidc) and the
+# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon, Shibboleth SP and
+# mod_auth_openidc, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
+# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib) and the
 # locked npm dependencies of the independent clients (openid-client,
-# node-saml) and of the browser journey. Nothing is installed that is already
+# node-saml) and of the browser journey and the pages' check (playwright-core,
+# axe-core). Nothing is installed that is already
 # there; as root it uses apt-get, otherwise it says what to install.
 # Usage: scripts/test-setup.sh
 set -euo pipefail
@@ -29,6 +30,16 @@ need curl curl
 need nginx nginx-light
 need haproxy haproxy
 need xmlsec1 xmlsec1
+# Debian's pysaml2, the SAML SP of idp/saml TestPySAML2ServiceProviders.
+/usr/bin/python3 -c 'import saml2.client' 2>/dev/null || missing+=(python3-pysaml2)
+# Apache with mod_auth_mellon, the SAML SP of idp/saml TestMellonServiceProvider.
+need /usr/sbin/apache2 apache2
+[ -f /usr/lib/apache2/modules/mod_auth_mellon.so ] || missing+=(libapache2-mod-auth-mellon)
+# mod_auth_openidc, the OpenID Connect relying party of docs/relying-parties.md
+# (cmd/cnsgate TestApacheModAuthOpenIDC), in the same Apache.
+[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
+# Shibboleth SP (shibd and mod_shib), the SP of TestShibbolethServiceProvider.
+need /usr/sbin/shibd libapache2-mod-shib
 need promtool prometheus
 need node nodejs
 need npm npm
@@ -42,10 +53,6 @@ need pk12util libnss3-tools
 need softhsm2-util softhsm2
 need pkcs11-tool opensc
 compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pkcs11-openssl)
-# Apache 2.4 with mod_auth_openidc, the relying party of
-# docs/relying-parties.md (cmd/cnsgate TestApacheModAuthOpenIDC).
-need /usr/sbin/apache2 apache2
-[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
 # Authlib, the Python relying-party library (idp/oidc TestAuthlib), for
 # Debian's own interpreter.
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import authlib' 2>/dev/null; } || missing+=(python3-authlib)

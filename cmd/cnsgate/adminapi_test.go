@@ -86,6 +86,24 @@ var loginHrefRE = regexp.MustCompile(`href="([^"]*/cns/login\?req=[^"]+)"`)
 // returns the ID token's claims, as the relying party would read them.
 func (s *testServer) oidcLogin(t *testing.T, b *http.Client, scope string) map[string]any {
 	t.Helper()
+	tok := s.oidcTokens(t, b, scope)
+	raw, _ := tok["id_token"].(string)
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("id_token %q", raw)
+	}
+	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	return claims
+}
+
+// oidcTokens takes the browser through /authorize and the card login,
+// redeems the code as client esenzioni and returns the token response.
+func (s *testServer) oidcTokens(t *testing.T, b *http.Client, scope string) map[string]any {
+	t.Helper()
 	verifier := strings.Repeat("v", 50)
 	sum := sha256.Sum256([]byte(verifier))
 	q := url.Values{"response_type": {"code"}, "client_id": {"esenzioni"}, "redirect_uri": {testRedirect}, "scope": {scope},
@@ -111,22 +129,11 @@ func (s *testServer) oidcLogin(t *testing.T, b *http.Client, scope string) map[s
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var tok struct {
-		IDToken string `json:"id_token"`
-	}
+	var tok map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("token: %d %v", resp.StatusCode, err)
 	}
-	parts := strings.Split(tok.IDToken, ".")
-	if len(parts) != 3 {
-		t.Fatalf("id_token %q", tok.IDToken)
-	}
-	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	var claims map[string]any
-	if err := json.Unmarshal(raw, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
+	return tok
 }
 
 // adminCall calls the running server's admin API with the Authorization

@@ -1,52 +1,58 @@
 package main
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"slices"
+	"time"
 
 	"github.com/cnsgate/cnsgate/config"
-	"github.com/cnsgate/cnsgate/x509cns/tslsync"
+	"github.com/cnsgate/cnsgate/x509cns"
 )
+
+const checkConfigAbout = `A dry run of "cnsgate serve": reads the configuration and everything it names
+(TLS pair, trust store, CRL files, OIDC signing keys, SAML key and certificate,
+service provider metadata, client secrets, admin token, allowlist) and reports
+every problem at once, each with its option's path and line. It contacts no
+database, session store or metadata URL; with trust.tsl_url and no list in
+its cache file, it fetches the trusted list once (and writes nothing). Exits 0 when serve would start, 1
+when it would not, 2 on a usage error.
+`
 
 func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML)")
 	print := fs.Bool("print", false, "print the effective configuration (secrets redacted)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	describe(fs, "cnsgate check-config --config FILE [--print]", checkConfigAbout)
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "cnsgate check-config: --config FILE is required")
 		return 2
 	}
-	cfg, err := config.Load(*path)
+	data, err := os.ReadFile(*path)
 	if err != nil {
-		var verr *config.ValidationError
-		if errors.As(err, &verr) {
-			fmt.Fprintf(stderr, "%s: %d problem(s):\n", *path, len(verr.Strings()))
-			for _, line := range verr.Strings() {
-				fmt.Fprintln(stderr, "  "+line)
-			}
-			return 1
-		}
 		fmt.Fprintf(stderr, "cnsgate check-config: %v\n", err)
 		return 1
 	}
-	// The configuration is valid as a document; now load what it points to,
-	// as serve would, so that a bad trust directory is found before deploying.
-	ts, err := loadTrustWith(cfg.Trust, checkTSL(cfg.Trust, stdout))
-	if err == nil {
-		err = ts.requireUsable()
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", *path, err)
+	cfg, problems, d := checkConfig(data)
+	if len(problems) > 0 {
+		fmt.Fprintf(stderr, "%s: %d problem(s):\n", *path, len(problems))
+		for _, p := range problems {
+			fmt.Fprintln(stderr, "  "+p.Error())
+		}
 		return 1
 	}
-	for _, r := range ts.reports {
+	for _, note := range d.notes {
+		fmt.Fprintln(stdout, note)
+	}
+	for _, r := range d.trustReports() {
 		fmt.Fprintf(stdout, "trust: %s: %s\n", r.Source, r.Summary())
 	}
 	if *print {
@@ -61,25 +67,39 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// checkTSL is the list of trust.tsl_url as serve would start with it: the
-// cache file's when it verifies, else one fetch now, verified and not
-// persisted (check-config writes nothing). A list that cannot be had is
-// reported, not fatal: serve starts on the other anchors and retries.
-func checkTSL(t config.Trust, stdout io.Writer) *tslsync.List {
-	if t.TSLURL == "" {
-		return nil
-	}
-	if l := cachedTSL(t); l != nil {
-		return l
-	}
-	t.TSLCacheFile = ""
-	s, err := newTSLSyncer(t, tslsync.Options{})
-	if err == nil {
-		err = s.Fetch(context.Background())
-	}
+// checkConfig loads a configuration document as serve does, then the files
+// it names, and returns every problem of both, in the order of their lines
+// (problems without a line last).
+func checkConfig(data []byte) (*config.Config, []config.FieldError, *dryRun) {
+	l := config.Loader{LookupEnv: os.LookupEnv, ReadFile: os.ReadFile}
+	cfg, lines, err := l.ParseLenient(data)
+	var problems []config.FieldError
 	if err != nil {
-		fmt.Fprintf(stdout, "trust: tsl_url: no list in the cache and none fetched: %v\n", err)
+		var verr *config.ValidationError
+		if !errors.As(err, &verr) {
+			return nil, []config.FieldError{{Msg: err.Error()}}, nil
+		}
+		problems = verr.Errors
+	}
+	if cfg == nil {
+		return nil, problems, nil
+	}
+	d := &dryRun{cfg: cfg, lines: lines, now: time.Now()}
+	d.run()
+	problems = append(problems, d.errs...)
+	slices.SortStableFunc(problems, func(a, b config.FieldError) int {
+		if (a.Line == 0) != (b.Line == 0) {
+			return cmp.Compare(b.Line, a.Line) // 0 after any line
+		}
+		return cmp.Compare(a.Line, b.Line)
+	})
+	return cfg, problems, d
+}
+
+// trustReports are the load reports of the trust store checked, if any.
+func (d *dryRun) trustReports() []*x509cns.LoadReport {
+	if d == nil || d.trust == nil {
 		return nil
 	}
-	return s.Current()
+	return d.trust.reports
 }

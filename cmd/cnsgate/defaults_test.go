@@ -31,6 +31,8 @@ func TestDefaultsAgree(t *testing.T) {
 		{"revocation.crl_fetch_timeout", rev.CRLFetchTimeout, revocation.DefaultCRLFetchTimeout},
 		{"oidc.access_token_lifetime", def.OIDC.AccessTokenLifetime.Std(), oidc.DefaultTokenLifetime},
 		{"oidc.id_token_lifetime", def.OIDC.IDTokenLifetime.Std(), oidc.DefaultTokenLifetime},
+		{"oidc.refresh_reuse_grace", def.OIDC.RefreshReuseGrace.Std(), oidc.DefaultRefreshReuseGrace},
+		{"oidc.logout_confirmation", string(def.OIDC.LogoutConfirmation), string(oidc.ConfirmWithoutValidHint)},
 		{"oidc.subject_salt length", config.MinSubjectSaltLength, oidc.MinSubjectSaltLength},
 		{"saml.name_id_salt length", config.MinSubjectSaltLength, saml.MinNameIDSaltLength},
 	} {

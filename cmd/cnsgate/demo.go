@@ -23,7 +23,14 @@ type demoFlags struct {
 	prepare bool
 }
 
-func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
+const demoAbout = `Runs a self-contained demo: a generated card PKI with its CRL and OCSP
+responder, demo cards (PEM and PKCS#12), localhost TLS, memory sessions, a
+SQLite registry, and the example relying parties Esenzioni da reddito
+(OpenID Connect) and CMS - Gestione tessere (SAML). The directory is made on
+the first run and reused; Ctrl-C (SIGINT) or SIGTERM stops it all.
+`
+
+func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "./cnsgate-demo", "directory holding the demo PKI, keys and database (created on first run)")
@@ -33,8 +40,12 @@ func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
 	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
 	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--prepare]", demoAbout)
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		if code == 0 {
+			return nil, errHelp
+		}
+		return nil, errUsage
 	}
 	f := &demoFlags{dir: *dir, prepare: *prepare,
 		ports: demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}}
@@ -48,7 +59,10 @@ func parseDemoFlags(args []string, stderr io.Writer) (*demoFlags, error) {
 }
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	f, err := parseDemoFlags(args, stderr)
+	f, err := parseDemoFlags(args, stdout, stderr)
+	if err == errHelp {
+		return 0
+	}
 	if err != nil {
 		return 2
 	}
@@ -130,6 +144,9 @@ func newDemoRun(setup *demo.Setup, listeners exampleListeners, stderr io.Writer)
 	d := &demoRun{setup: setup, cfg: cfg, logger: newLogger(cfg.Log, stderr)}
 	if d.extras.admin, err = setup.CAHandlers(); err != nil {
 		return nil, err
+	}
+	for path, h := range demo.InfoHandlers() {
+		d.extras.admin[path] = h
 	}
 	if d.apps, err = newExampleApps(setup, cfg, listeners, d.logger); err != nil {
 		return nil, err

@@ -33,7 +33,8 @@ func (d *runningDemo) loginAtCMS(t *testing.T, card string) (page, func(method, 
 	if !strings.HasPrefix(gate.url.String(), d.cfg.Issuer+"/saml/sso") {
 		t.Fatalf("login went to %s (%d):\n%s", gate.url, gate.code, gate.body)
 	}
-	mustContain(t, gate, "Accedi con TS/CNS")
+	mustContain(t, gate, "Accedi con TS/CNS", "Stai accedendo a <strong>CMS - Gestione tessere</strong>",
+		`href="`+cmsURL+`/">Annulla e torna al servizio</a>`)
 	resp := get("GET", html.UnescapeString(field(t, cardLinkRE, gate)), nil, "")
 	m := samlFormRE.FindStringSubmatch(resp.body)
 	if m == nil {
@@ -74,12 +75,18 @@ func TestDemoCMSServiceProvider(t *testing.T) {
 	mustContain(t, get("GET", d.cfg.Issuer+"/", nil, ""), "Servizi attivi", `href="`+cmsURL+`/"`, demo.CMSName)
 	// "Esci": local logout, with a link to cnsgate's.
 	out := get("POST", cmsURL+"/logout", url.Values{}, cmsURL)
-	mustContain(t, out, "Sei uscito", `href="`+d.cfg.Issuer+`/logout"`)
+	mustContain(t, out, "Hai chiuso la sessione", `href="`+d.cfg.Issuer+`/logout"`)
 	mustContain(t, get("GET", cmsURL+"/", nil, ""), "Accedi con TS/CNS")
 	// A logout posted from another origin is refused.
 	if p := get("POST", cmsURL+"/logout", url.Values{}, d.cfg.Issuer); p.code != 403 {
 		t.Fatalf("cross-origin logout: %d", p.code)
 	}
+	// Then "Esci" at cnsgate, as the CMS's page links it: the CMS lists
+	// no SingleLogoutService, so no front-channel logout sends the browser
+	// there; the logout ends at cnsgate's page.
+	confirm := get("GET", d.cfg.Issuer+"/logout", nil, "")
+	mustContain(t, confirm, "Vuoi uscire?")
+	mustContain(t, get("POST", d.cfg.Issuer+"/logout", url.Values{"csrf": {field(t, csrfFieldRE, confirm)}}, d.cfg.Issuer), "Hai chiuso la sessione", "rimuovi la tessera")
 
 	citizen, _ := d.setup.Card("citizen")
 	refused, get := d.loginAtCMS(t, "citizen")

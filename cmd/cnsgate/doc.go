@@ -18,7 +18,7 @@
 //	gateway.go        the gateway (one process's parts) and its named build steps
 //	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
-//	protocols.go      login, OIDC and SAML options from the config; mounting the protocols
+//	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	parts.go          session backend, registry opening, "Servizi attivi" links, metric label sets
 //	trust.go          the trust store and validator from the trust section
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
@@ -26,7 +26,9 @@
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
 //	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
 //	adminclient.go    the client of the running server's admin API (registrations revoke)
-//	checkconfig.go    cnsgate check-config
+//	cli.go            --help for every command and subcommand, the usage of a command group
+//	checkconfig.go    cnsgate check-config: every problem of the configuration, in line order
+//	dryrun.go         check-config's dry run of serve: the files the configuration names, loaded
 //	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
 //	keys.go           cnsgate keys generate
 //	demo.go           cnsgate demo: flags, the demo run, the banner

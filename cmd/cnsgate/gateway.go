@@ -114,7 +114,7 @@ func (g *gateway) buildSessions(context.Context) error {
 }
 
 func (g *gateway) buildRegistry(ctx context.Context) error {
-	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger)
+	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, sqlstore.WithBatchObserver(g.metrics))
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -169,7 +169,11 @@ func (g *gateway) buildLoginService(context.Context) error {
 	proxies.Forwarded = idp.ForwardedHeader(g.cfg.Proxy.ForwardedHeader)
 	proxies.MaxIntermediates = g.cfg.Trust.MaxIntermediates
 	g.front = idp.NewFrontDoor(g.trust.Load().validator, idp.FrontDoorOptions{Proxies: proxies, Revocation: g.gate, Recorder: g.metrics, Logger: g.logger})
-	if g.pages, err = web.New(); err != nil {
+	site, err := siteOf(g.cfg)
+	if err != nil {
+		return err
+	}
+	if g.pages, err = web.NewSite(site); err != nil {
 		return err
 	}
 	deps := idp.Deps{

@@ -77,6 +77,9 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 // the usage text.
 var errUsage = errors.New("usage")
 
+// errHelp is a request for help, answered on standard output.
+var errHelp = errors.New("help")
+
 // inspectArgs is the command line of `cnsgate inspect`, resolved: the
 // certificate file, the time of validation, and the trust and revocation
 // settings from --config or from the flags.
@@ -87,7 +90,7 @@ type inspectArgs struct {
 	rev   config.Revocation
 }
 
-func parseInspectFlags(args []string, stderr io.Writer) (*inspectArgs, error) {
+func parseInspectFlags(args []string, stdout, stderr io.Writer) (*inspectArgs, error) {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "take trust and policy from this configuration file")
@@ -103,8 +106,13 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectArgs, error) {
 	fs.Var(&crlFiles, "crl", "with --trust: a CRL file to use (repeatable)")
 	ocspURL := fs.String("ocsp-url", "", "with --trust: OCSP responder instead of the certificate's AIA")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: cnsgate inspect [--config FILE | --trust DIR...] [--at TIME] CERT.pem\n\nPrints a JSON verdict; exits 0 when the card is accepted, 1 when refused, 2 on errors.")
+		fmt.Fprintln(fs.Output(), "usage: cnsgate inspect [--config FILE | --trust DIR...] [--at TIME] CERT.pem\n\nPrints a JSON verdict; exits 0 when the card is accepted, 1 when refused, 2 on errors.")
 		fs.PrintDefaults()
+	}
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return nil, errHelp
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsage
@@ -137,7 +145,10 @@ func parseInspectFlags(args []string, stderr io.Writer) (*inspectArgs, error) {
 }
 
 func cmdInspect(args []string, stdout, stderr io.Writer) int {
-	a, err := parseInspectFlags(args, stderr)
+	a, err := parseInspectFlags(args, stdout, stderr)
+	if err == errHelp {
+		return 0
+	}
 	if err != nil {
 		if err != errUsage {
 			fmt.Fprintf(stderr, "cnsgate inspect: %v\n", err)

@@ -19,14 +19,20 @@ var signingKeyFiles = []struct{ alg, name string }{
 	{pemfile.AlgES256, "signing-es256.pem"},
 }
 
-const keysUsage = "usage: cnsgate keys generate [--dir DIR] | [--alg RS256|ES256] [--out FILE]"
+const keysUsage = `usage:
+  cnsgate keys generate [--dir DIR]                        an RSA 3072 and an EC P-256 token signing key
+  cnsgate keys generate [--alg RS256|ES256] [--out FILE]   one key (PKCS#8 PEM)
+`
 
 // cmdKeys generates token signing keys for oidc.signing_keys. By default
 // it writes both an RSA 3072 and an EC P-256 key into --dir and prints
 // the configuration that lists them; --alg or --out make one key.
 func cmdKeys(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "generate" {
-		fmt.Fprintln(stderr, keysUsage)
+	if code, done := groupHelp(args, keysUsage, stdout, stderr); done {
+		return code
+	}
+	if args[0] != "generate" {
+		fmt.Fprintf(stderr, "cnsgate keys: unknown subcommand %q\n%s", args[0], keysUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("keys generate", flag.ContinueOnError)
@@ -34,8 +40,11 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", ".", "write "+signingKeyFiles[0].name+" (RSA 3072) and "+signingKeyFiles[1].name+" (P-256) into this directory")
 	alg := fs.String("alg", "", "make one key: RS256 (RSA 3072) or ES256 (P-256); with --out alone, ES256")
 	out := fs.String("out", "", "write the one PKCS#8 PEM key to this file (mode 0600) instead of standard output")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
+	describe(fs, "cnsgate keys generate [--dir DIR] | [--alg RS256|ES256] [--out FILE]",
+		"Token signing keys for oidc.signing_keys: by default an RSA 3072 key (RS256, PS256) and an EC P-256 key (ES256)\n"+
+			"written into --dir, with the signing_keys option that lists them; --alg or --out make one key.")
+	if code, ok := parseFlags(fs, args[1:], stdout); !ok {
+		return code
 	}
 	one := *alg != "" || *out != ""
 	dirSet := false

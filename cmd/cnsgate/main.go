@@ -15,8 +15,9 @@ var version = "dev"
 const usage = `cnsgate — log in to public-administration services with a TS-CNS smart card
 
 Usage:
-  cnsgate serve --config FILE            run the gateway
-  cnsgate demo [--dir DIR]               run a self-contained demo (generated card PKI)
+  cnsgate serve --config FILE            run the gateway (SIGHUP reloads, SIGTERM shuts down in order)
+  cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni|--cms ADDR|off]
+                                         run a self-contained demo (generated card PKI)
   cnsgate check-config --config FILE     validate a configuration and print every problem
   cnsgate inspect [--config FILE | --trust DIR] CERT
                                          validate a card certificate and print its identity as JSON
@@ -28,7 +29,7 @@ Usage:
                                          token signing keys (PKCS#8 PEM): an RSA and an EC key, or one
   cnsgate version                        print the version
 
-Run "cnsgate COMMAND -h" for the flags of a command.
+Run "cnsgate COMMAND --help" (or "cnsgate COMMAND SUBCOMMAND --help") for the flags of a command.
 `
 
 func main() {
@@ -63,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "keys":
 		return cmdKeys(rest, stdout, stderr)
 	case "version", "--version":
+		if wantsHelp(rest) {
+			fmt.Fprint(stdout, "usage: cnsgate version\n\nPrints the version of this binary.\n")
+			return 0
+		}
 		fmt.Fprintln(stdout, "cnsgate", version)
 		return 0
 	case "help", "-h", "--help":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/sessions/redisstore"
@@ -51,12 +52,13 @@ func buildSessions(c config.Sessions, limits config.Limits) (*sessionBackend, er
 
 // openRegistry opens the database, retrying for up to a minute: replicas
 // and their database often start together, and migrations need it up.
-func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger) (*sqlstore.DB, error) {
+func openRegistry(ctx context.Context, c config.Registry, logger *slog.Logger, extra ...sqlstore.Option) (*sqlstore.DB, error) {
 	deadline := time.Now().Add(time.Minute)
 	delay := 500 * time.Millisecond
+	opts := append([]sqlstore.Option{sqlstore.WithLogger(logger), sqlstore.WithConnectTimeout(c.Timeout.Std()),
+		sqlstore.WithWriteTimeout(c.Timeout.Std()), sqlstore.WithPool(c.MaxConns, c.MaxIdleConns)}, extra...)
 	for {
-		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), sqlstore.WithLogger(logger),
-			sqlstore.WithConnectTimeout(c.Timeout.Std()))
+		db, err := sqlstore.Open(ctx, string(c.Driver), c.DSN.Value(), opts...)
 		if err == nil {
 			return db, nil
 		}
@@ -90,6 +92,19 @@ func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 	return out
 }
 
+// relyingParties lists every configured relying party, with its home page
+// when it has one, for the login page's "Stai accedendo a …".
+func relyingParties(cfg *config.Config) []idp.ServiceLink {
+	var out []idp.ServiceLink
+	for _, c := range cfg.OIDC.Clients {
+		out = append(out, idp.ServiceLink{ID: c.ID, Name: c.Name, URL: c.HomeURL})
+	}
+	for _, sp := range cfg.SAML.ServiceProviders {
+		out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL})
+	}
+	return out
+}
+
 // clientIDs and spEntityIDs are the configured relying parties: the only
 // values the metrics' client label takes.
 func clientIDs(cfg *config.Config) []string {
@@ -108,4 +123,7 @@ func spEntityIDs(cfg *config.Config) []string {
 	return out
 }
 
-var _ io.Closer = (*sqlstore.DB)(nil)
+var (
+	_ io.Closer              = (*sqlstore.DB)(nil)
+	_ sqlstore.BatchObserver = (*metrics.Metrics)(nil)
+)

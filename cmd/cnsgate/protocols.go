@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"time"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
@@ -22,6 +24,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
+		RelyingParties:  relyingParties(cfg),
 		RegistryTimeout: cfg.Registry.Timeout.Std(),
 		Limits: idp.Limits{
 			PendingTTL: cfg.Limits.PendingTTL.Std(),
@@ -29,6 +32,35 @@ func loginOptions(cfg *config.Config) idp.Options {
 			TrackedIPs: cfg.Limits.TrackedIPs,
 		},
 	}
+}
+
+// siteOf is what every page shows around its content (config web.*): the
+// administration, its logo read now, the footer's links, the help desk and
+// the pages' time zone.
+func siteOf(cfg *config.Config) (web.Site, error) {
+	w := cfg.Web
+	loc, err := time.LoadLocation(w.Timezone)
+	if err != nil {
+		return web.Site{}, fmt.Errorf("web: timezone: %w", err)
+	}
+	site := web.Site{
+		Brand:    web.Brand{Name: w.Brand.Name, URL: w.Brand.URL},
+		Links:    web.Links{Accessibility: w.Links.Accessibility, Privacy: w.Links.Privacy, Legal: w.Links.Legal},
+		Help:     web.Help{Phone: w.Help.Phone, Hours: w.Help.Hours, Email: w.Help.Email, Middleware: w.Help.MiddlewareURL, Drivers: w.Help.DriversURL},
+		Home:     cfg.Issuer,
+		Location: loc,
+	}
+	if w.Brand.LogoFile != "" {
+		logo, err := os.ReadFile(w.Brand.LogoFile)
+		if err != nil {
+			return web.Site{}, fmt.Errorf("web: brand: logo_file: %w", err)
+		}
+		if len(logo) > config.MaxLogoBytes {
+			return web.Site{}, fmt.Errorf("web: brand: logo_file %s is %d bytes, at most %d", w.Brand.LogoFile, len(logo), config.MaxLogoBytes)
+		}
+		site.Brand.Logo, site.Brand.LogoType = logo, web.LogoTypeOf(w.Brand.LogoFile)
+	}
+	return site, nil
 }
 
 // protocols are the configured OpenID Provider and SAML IdP (either may be
@@ -88,14 +120,19 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 	o.SubjectSalt = []byte(c.SubjectSalt.Value())
 	o.AccessTokenLifetime = c.AccessTokenLifetime.Std()
 	o.IDTokenLifetime = c.IDTokenLifetime.Std()
+	o.LogoutConfirmation = oidc.LogoutConfirmation(c.LogoutConfirmation)
+	o.RefreshReuseGrace = c.RefreshReuseGrace.Std()
+	if o.RefreshReuseGrace == 0 {
+		o.RefreshReuseGrace = oidc.NoRefreshReuseGrace // 0s in the file turns it off
+	}
 	o.Clients = make([]oidc.Client, 0, len(c.Clients))
 	for _, cc := range c.Clients {
 		o.Clients = append(o.Clients, oidc.Client{
 			ID: cc.ID, Name: cc.Name, Secret: cc.Secret.Value(),
 			RedirectURIs: cc.RedirectURIs, PostLogoutRedirectURIs: cc.PostLogoutRedirectURIs,
-			BackchannelLogoutURI: cc.BackchannelLogoutURI,
-			AuthMethod:           oidc.AuthMethod(cc.TokenEndpointAuthMethod),
-			JWKS:                 cc.JWKS, JWKSURI: cc.JWKSURI,
+			BackchannelLogoutURI: cc.BackchannelLogoutURI, AllowedOrigins: cc.AllowedOrigins,
+			AuthMethod: oidc.AuthMethod(cc.TokenEndpointAuthMethod),
+			JWKS:       cc.JWKS, JWKSURI: cc.JWKSURI,
 			Scopes: cc.Scopes, SubjectType: oidc.SubjectType(cc.SubjectType),
 			IDTokenSignedResponseAlg:  string(cc.IDTokenSignedResponseAlg),
 			UserinfoSignedResponseAlg: string(cc.UserinfoSignedResponseAlg),
@@ -111,6 +148,11 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 func samlOptions(c config.SAML, o saml.Options) saml.Options {
 	o.CertFile, o.KeyFile = c.CertFile, c.KeyFile
 	o.NameIDSalt = []byte(c.NameIDSalt.Value())
+	o.MetadataValidFor, o.MetadataCacheDuration = c.MetadataValidFor.Std(), c.MetadataCacheDuration.Std()
+	o.NotBeforeSkew = c.NotBeforeSkew.Std()
+	if o.NotBeforeSkew == 0 {
+		o.NotBeforeSkew = -1 // not_before_skew: 0 means none; a zero option would take the default
+	}
 	o.ServiceProviders = make([]saml.ServiceProvider, 0, len(c.ServiceProviders))
 	for _, sp := range c.ServiceProviders {
 		o.ServiceProviders = append(o.ServiceProviders, saml.ServiceProvider{
@@ -118,7 +160,7 @@ func samlOptions(c config.SAML, o saml.Options) saml.Options {
 			MetadataSignerFile:    sp.MetadataSignerFile,
 			AttributeProfile:      saml.AttributeProfile(sp.AttributeProfile),
 			NameIDFormat:          saml.NameIDFormat(sp.NameIDFormat),
-			RequireSignedRequests: sp.RequireSignedRequests,
+			RequireSignedRequests: sp.SignedRequests(),
 		})
 	}
 	return o

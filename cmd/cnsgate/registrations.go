@@ -26,10 +26,13 @@ type adminEnv struct {
 	reg *sqlstore.DB
 }
 
-func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) (*adminEnv, int) {
+// openAdmin parses the command line of an administrative command and opens
+// the registry its configuration names. On a request for help it prints the
+// command's help on stdout and returns nil and 0.
+func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*adminEnv, int) {
 	path := fs.String("config", "", "configuration file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return nil, 2
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return nil, code
 	}
 	if *path == "" {
 		fmt.Fprintf(stderr, "cnsgate %s: --config FILE is required\n", fs.Name())
@@ -49,6 +52,7 @@ func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.W
 }
 
 const registrationsUsage = `usage:
+  cnsgate registrations SUBCOMMAND --help                      the flags of a subcommand
   cnsgate registrations import --config FILE [--replace] CSV   import eligible citizens (allowlist)
   cnsgate registrations list   --config FILE [--status S] [--fiscal-code CF] [--json]
   cnsgate registrations revoke --config FILE CF               revoke a citizen's cards and end their sessions
@@ -56,9 +60,8 @@ const registrationsUsage = `usage:
 `
 
 func cmdRegistrations(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, registrationsUsage)
-		return 2
+	if code, done := groupHelp(args, registrationsUsage, stdout, stderr); done {
+		return code
 	}
 	switch args[0] {
 	case "import":
@@ -76,7 +79,9 @@ func registrationsImport(ctx context.Context, args []string, stdout, stderr io.W
 	fs := flag.NewFlagSet("registrations import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	replace := fs.Bool("replace", false, "remove eligible citizens absent from the file")
-	env, code := openAdmin(ctx, fs, args, stderr)
+	describe(fs, "cnsgate registrations import --config FILE [--replace] CSV",
+		"Imports eligible citizens for registration.mode: allowlist (CSV with ';' or ',', optional header\nfiscal_code,given_name,family_name,note); every bad row is reported with its line.\nregistration.allowlist_file is also read by serve at start and on SIGHUP; use this for large lists.")
+	env, code := openAdmin(ctx, fs, args, stdout, stderr)
 	if env == nil {
 		return code
 	}
@@ -113,7 +118,8 @@ func registrationsList(ctx context.Context, args []string, stdout, stderr io.Wri
 	cf := fs.String("fiscal-code", "", "only this citizen")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	limit := fs.Int("limit", 1000, "at most this many rows")
-	env, code := openAdmin(ctx, fs, args, stderr)
+	describe(fs, "cnsgate registrations list --config FILE [--status S] [--fiscal-code CF] [--json]", "Lists card registrations, newest first.")
+	env, code := openAdmin(ctx, fs, args, stdout, stderr)
 	if env == nil {
 		return code
 	}
@@ -145,7 +151,9 @@ func registrationsList(ctx context.Context, args []string, stdout, stderr io.Wri
 func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("registrations revoke", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	env, code := openAdmin(ctx, fs, args, stderr)
+	describe(fs, "cnsgate registrations revoke --config FILE CF",
+		"Revokes a citizen's cards (they can never be registered again) and ends their sessions, telling the\nrelying parties that took part; through the running server's admin API when admin.token_file is set.")
+	env, code := openAdmin(ctx, fs, args, stdout, stderr)
 	if env == nil {
 		return code
 	}
@@ -223,11 +231,17 @@ func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io
 // revokeDrain bounds the wait for the logout deliveries of a revoke.
 const revokeDrain = 2 * time.Minute
 
-const auditUsage = "usage: cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]\n"
+const auditUsage = `usage:
+  cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]
+                                          search the audit trail (JSON lines, newest first)
+`
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "query" {
-		fmt.Fprint(stderr, auditUsage)
+	if code, done := groupHelp(args, auditUsage, stdout, stderr); done {
+		return code
+	}
+	if args[0] != "query" {
+		fmt.Fprintf(stderr, "cnsgate audit: unknown subcommand %q\n%s", args[0], auditUsage)
 		return 2
 	}
 	fs := flag.NewFlagSet("audit query", flag.ContinueOnError)
@@ -237,7 +251,9 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	outcome := fs.String("outcome", "", "success or failure")
 	kind := fs.String("kind", "", "login, registration, logout, session_end, ...")
 	limit := fs.Int("limit", 1000, "at most this many events, newest first")
-	env, code := openAdmin(ctx, fs, args[1:], stderr)
+	describe(fs, "cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]",
+		"Searches the audit trail; prints JSON lines, newest first, with the full fiscal code.")
+	env, code := openAdmin(ctx, fs, args[1:], stdout, stderr)
 	if env == nil {
 		return code
 	}

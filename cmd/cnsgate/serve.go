@@ -25,8 +25,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "configuration file (YAML)")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	describe(fs, "cnsgate serve --config FILE", serveAbout)
+	if code, ok := parseFlags(fs, args, stdout); !ok {
+		return code
 	}
 	if *path == "" {
 		fmt.Fprintln(stderr, "cnsgate serve: --config FILE is required")
@@ -44,6 +45,23 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	return 0
 }
+
+const serveAbout = `Runs the gateway: the public listener (OpenID Connect, SAML, the citizen's
+pages), the card listener (mutual TLS) and the admin listener (/metrics,
+/healthz, /readyz, the admin API).
+
+The configuration is YAML; config/example.yaml in the cnsgate sources lists
+every option with its default and meaning, and every option can be set by
+a CNSGATE_* environment variable. Check a configuration first with
+"cnsgate check-config --config FILE".
+
+Signals:
+  SIGHUP   reload the trust store (trust.*) and the allowlist
+           (registration.allowlist_file); on an error the running ones stay
+  SIGTERM  shut down in order (also Ctrl-C / SIGINT): /readyz turns false,
+           wait shutdown.drain, stop the listeners, finish the requests and
+           the logout deliveries, close the registry and the session store
+`
 
 // newLogger builds the process logger: JSON (or text) on w, with
 // request_id and remote_ip taken from each record's context.
@@ -96,8 +114,9 @@ func (g *gateway) build(ctx context.Context) error {
 		{"trusted list", g.buildTSL},
 		{"trust", g.buildTrust},
 		{"sessions", g.buildSessions},
-		{"registry", g.buildRegistry},
 		{"metrics", g.buildMetrics},
+		{"registry", g.buildRegistry},
+		{"allowlist", g.buildAllowlist},
 		{"revocation", g.buildRevocation},
 		{"login service", g.buildLoginService},
 		{"protocols", g.buildProtocols},
@@ -132,8 +151,15 @@ func (g *gateway) run(ctx context.Context) error {
 	}
 }
 
-// reload re-reads the trust section on SIGHUP and audits the outcome.
+// reload re-reads the trust section and the allowlist on SIGHUP, and
+// audits each outcome.
 func (g *gateway) reload() {
+	g.reloadTrustAudited()
+	g.reloadAllowlist(context.Background())
+}
+
+// reloadTrustAudited re-reads the trust section and audits the outcome.
+func (g *gateway) reloadTrustAudited() {
 	ts, err := g.reloadTrust()
 	ev := registry.Event{Kind: registry.KindConfigReload, Outcome: registry.OutcomeSuccess, Detail: []byte(`{"part":"trust"}`)}
 	if err != nil {

@@ -69,14 +69,27 @@ func startServerSetup(t *testing.T, edit func(setup *demo.Setup, cfgYAML string)
 // runServer starts serve on the configuration of setup as it is now.
 func runServer(t *testing.T, setup *demo.Setup) *testServer {
 	t.Helper()
-	return runServerExtras(t, setup, serveExtras{})
+	return serveConfig(t, setup, setup.ConfigFile)
 }
 
 // runServerExtras is runServer with extras (more roots for cnsgate's
 // outgoing calls); the demo CA's CRL and OCSP handlers are always added.
 func runServerExtras(t *testing.T, setup *demo.Setup, extras serveExtras) *testServer {
 	t.Helper()
-	cfg, err := config.Load(setup.ConfigFile)
+	return serveConfigExtras(t, setup, setup.ConfigFile, extras)
+}
+
+// serveConfig runs serve with the configuration file cfgFile, which may be
+// another than setup's (a second replica of the same demo directory).
+func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
+	t.Helper()
+	return serveConfigExtras(t, setup, cfgFile, serveExtras{})
+}
+
+// serveConfigExtras is serveConfig with extras.
+func serveConfigExtras(t *testing.T, setup *demo.Setup, cfgFile string, extras serveExtras) *testServer {
+	t.Helper()
+	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +104,7 @@ func runServerExtras(t *testing.T, setup *demo.Setup, extras serveExtras) *testS
 		t.Fatal(err)
 	}
 	go func() {
-		s.done <- serve(ctx, cfg, setup.ConfigFile, logger, func(b bound) { ready <- b }, extras)
+		s.done <- serve(ctx, cfg, cfgFile, logger, func(b bound) { ready <- b }, extras)
 	}()
 	select {
 	case s.b = <-ready:

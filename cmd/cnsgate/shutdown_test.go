@@ -302,6 +302,12 @@ func loginAtEsenzioni(t *testing.T, setup *demo.Setup, issuer string) *http.Clie
 // registerCard stores the registration of a demo card in the database at dsn.
 func registerCard(t *testing.T, cfg *config.Config, dsn string, card demo.Card) {
 	t.Helper()
+	registerCardDriver(t, cfg, sqlstore.DriverPostgres, dsn, card)
+}
+
+// registerCardDriver registers the card in the registry of that driver.
+func registerCardDriver(t *testing.T, cfg *config.Config, driver, dsn string, card demo.Card) {
+	t.Helper()
 	leaf, err := x509.ParseCertificate(loadCard(t, card).Certificate[0])
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +324,7 @@ func registerCard(t *testing.T, cfg *config.Config, dsn string, card demo.Card) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sqlstore.Open(context.Background(), sqlstore.DriverPostgres, dsn)
+	db, err := sqlstore.Open(context.Background(), driver, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -210,7 +210,7 @@ func (a *App) logout(w http.ResponseWriter, r *http.Request) {
 		a.logger.InfoContext(r.Context(), "cms: operator logged out", "fiscal_code", op.fiscalCode)
 	}
 	_ = a.sp.Session.DeleteSession(w, r)
-	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Sei uscito", IdPLogoutURL: a.cfg.IdPLogoutURL})
+	a.render(w, http.StatusOK, "loggedout.html", pageData{Title: "Hai chiuso la sessione", IdPLogoutURL: a.cfg.IdPLogoutURL})
 }
 
 // onError is samlsp's error handler: a citizen is refused with a page of

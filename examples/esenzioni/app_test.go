@@ -16,7 +16,8 @@ import (
 // browser is a cookie-keeping client of the relying party and the fake
 // provider (both use httptest's certificate).
 type browser struct {
-	c *http.Client
+	c  *http.Client
+	rp *httptest.Server
 }
 
 type fetched struct {
@@ -28,10 +29,11 @@ type fetched struct {
 
 func newBrowser(t *testing.T, rp *httptest.Server) *browser {
 	jar, _ := cookiejar.New(nil)
-	c := rp.Client()
+	// A copy: rp.Client() is one client shared by every caller.
+	c := *rp.Client()
 	c.Jar = jar
 	c.Timeout = 10 * time.Second
-	return &browser{c: c}
+	return &browser{c: &c, rp: rp}
 }
 
 func (b *browser) do(t *testing.T, req *http.Request) fetched {
@@ -101,6 +103,10 @@ func TestLoginRefusals(t *testing.T) {
 		{"fail/expired", func(c map[string]any) { c["exp"] = time.Now().Add(-time.Minute).Unix() }},
 		{"fail/no-fiscal-number", func(c map[string]any) { delete(c, "fiscal_number") }},
 		{"fail/no-sid", func(c map[string]any) { delete(c, "sid") }},
+		{"fail/at-hash", func(c map[string]any) { c["at_hash"] = "bm90LXRoZS1hY2Nlc3MtdG9rZW4" }},
+		{"fail/azp", func(c map[string]any) { c["azp"] = "cms" }},
+		{"fail/issuer", func(c map[string]any) { c["iss"] = "https://elsewhere.example" }},
+		{"fail/iat-in-future", func(c map[string]any) { c["iat"] = time.Now().Add(time.Hour).Unix() }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -163,7 +169,9 @@ func TestCallbackChecks(t *testing.T) {
 }
 
 // TestLogoutGoesToEndSession: "Esci" ends the local session and sends the
-// browser to the provider's end_session_endpoint with the ID token.
+// browser to the provider's end_session_endpoint with the ID token, the
+// post-logout redirect and a state; the logged-out page wants that state,
+// in this browser, once.
 func TestLogoutGoesToEndSession(t *testing.T) {
 	op := newFakeOP(t)
 	_, rp := newTestApp(t, op)
@@ -183,14 +191,30 @@ func TestLogoutGoesToEndSession(t *testing.T) {
 		t.Fatalf("Esci: %d to %q", p.code, p.loc)
 	}
 	q := loc.Query()
-	if strings.Count(q.Get("id_token_hint"), ".") != 2 || q.Get("post_logout_redirect_uri") != rp.URL+"/logged-out" || q.Get("client_id") != testClientID {
+	if strings.Count(q.Get("id_token_hint"), ".") != 2 || q.Get("post_logout_redirect_uri") != rp.URL+"/logged-out" ||
+		q.Get("client_id") != testClientID || len(q.Get("state")) < 43 {
 		t.Fatalf("end_session parameters: %v", q)
 	}
 	if strings.Contains(b.get(t, rp.URL+"/").body, testCF) {
 		t.Fatal("local session survived Esci")
 	}
-	if out := b.get(t, rp.URL+"/logged-out"); !strings.Contains(out.body, "rimuovi la tessera") {
-		t.Fatalf("logged-out page:\n%s", out.body)
+	// The provider sends the browser back with the state: a forged one,
+	// or the right one in another browser, gets the home page.
+	for name, c := range map[string]*browser{"forged state": b, "other browser": newBrowser(t, rp)} {
+		st := q.Get("state")
+		if name == "forged state" {
+			st = "forged"
+		}
+		if out := c.get(t, rp.URL+"/logged-out?state="+url.QueryEscape(st)); out.url.Path != "/" || !strings.Contains(out.body, "Accedi con TS/CNS") {
+			t.Fatalf("%s: ended at %s\n%s", name, out.url, out.body)
+		}
+	}
+	back := rp.URL + "/logged-out?state=" + url.QueryEscape(q.Get("state"))
+	if out := b.get(t, back); out.url.Path != "/logged-out" || !strings.Contains(out.body, "rimuovi la tessera") {
+		t.Fatalf("logged-out page at %s:\n%s", out.url, out.body)
+	}
+	if again := b.get(t, back); again.url.Path != "/" {
+		t.Fatalf("the logout state worked twice: %s", again.url)
 	}
 }
 

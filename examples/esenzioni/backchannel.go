@@ -10,21 +10,23 @@ import (
 	"net/http"
 	"strings"
 
-	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 )
 
 // Reasons a logout token is refused (OpenID Connect Back-Channel Logout
 // 1.0, 2.6). Each wraps the verifier's detail.
 var (
-	// ErrLogoutTokenInvalid: signature, iss, aud, exp, the event, nonce,
-	// jti or sub/sid, as go-oidc's VerifyLogout checks them.
+	// ErrLogoutTokenInvalid: the signature, iss, aud, exp, the event,
+	// a nonce, no jti, or not a JWS at all.
 	ErrLogoutTokenInvalid = errors.New("logout token invalid")
 	// ErrLogoutTokenType: a JOSE typ other than logout+jwt.
 	ErrLogoutTokenType = errors.New("logout token of another type")
 	// ErrLogoutTokenNoSID: this relying party ends sessions by sid, which
 	// the provider always sends.
 	ErrLogoutTokenNoSID = errors.New("logout token without sid")
-	// ErrLogoutTokenIssuedAt: iat missing or in the future.
+	// ErrLogoutTokenIssuedAt: iat missing or in the future (beyond the
+	// verifier's allowance of a second).
 	ErrLogoutTokenIssuedAt = errors.New("logout token iat missing or in the future")
 	// ErrLogoutTokenReplayed: a jti already accepted.
 	ErrLogoutTokenReplayed = errors.New("logout token replayed")
@@ -66,12 +68,36 @@ func refuseLogout(w http.ResponseWriter, description string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": description})
 }
 
-// verifyLogoutToken checks a logout token: go-oidc verifies the signature
-// against the provider's JWKS, iss, aud, exp, the back-channel logout event,
-// the absence of a nonce, jti and sub or sid; this relying party also wants
-// typ logout+jwt when a typ is given, a sid, an iat not in the future, and
-// a jti never seen before (kept until the token expires).
-func (a *App) verifyLogoutToken(ctx context.Context, raw string) (*gooidc.LogoutToken, error) {
+// eventBackchannelLogout names the event a logout token carries.
+const eventBackchannelLogout = "http://schemas.openid.net/event/backchannel-logout"
+
+// logoutClaims are the claims of a logout token (Back-Channel Logout 1.0,
+// 2.4), in a shape zitadel's token verifier reads: the registered claims,
+// the events and the provider's session id.
+type logoutClaims struct {
+	oidc.TokenClaims
+	Events    map[string]json.RawMessage `json:"events"`
+	SessionID string                     `json:"sid"`
+}
+
+// GetSubject lets a logout token that names only the session (sid, no
+// sub, as 2.4 allows) through the verifier's check for a subject.
+func (c *logoutClaims) GetSubject() string {
+	if c.Subject != "" {
+		return c.Subject
+	}
+	return c.SessionID
+}
+
+// verifyLogoutToken checks a logout token. zitadel has no logout-token
+// verifier, but its ID token one (rp.VerifyIDToken with the relying
+// party's verifier) checks what the two have in common: the signature
+// against the provider's JWKS with a published algorithm, iss, aud, azp,
+// exp, iat present and not in the future, and no nonce (the context
+// carries none). This relying party then wants typ logout+jwt when a typ
+// is given, the back-channel logout event as a JSON object, a jti never
+// seen before (kept until the token expires), and a sid.
+func (a *App) verifyLogoutToken(ctx context.Context, raw string) (*logoutClaims, error) {
 	typ, err := joseType(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrLogoutTokenInvalid, err)
@@ -79,18 +105,24 @@ func (a *App) verifyLogoutToken(ctx context.Context, raw string) (*gooidc.Logout
 	if typ != "" && strings.TrimPrefix(strings.ToLower(typ), "application/") != logoutTokenType {
 		return nil, fmt.Errorf("%w: typ %q", ErrLogoutTokenType, typ)
 	}
-	lt, err := a.verifier.VerifyLogout(a.clientContext(ctx), raw)
-	if err != nil {
+	lt, err := rp.VerifyIDToken[*logoutClaims](ctx, raw, a.party.IDTokenVerifier())
+	switch {
+	case errors.Is(err, oidc.ErrIatMissing), errors.Is(err, oidc.ErrIatInFuture):
+		return nil, fmt.Errorf("%w: %v", ErrLogoutTokenIssuedAt, err)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrLogoutTokenInvalid, err)
+	}
+	if ev := lt.Events[eventBackchannelLogout]; len(ev) == 0 || ev[0] != '{' {
+		return nil, fmt.Errorf("%w: no back-channel logout event", ErrLogoutTokenInvalid)
+	}
+	if lt.JWTID == "" {
+		return nil, fmt.Errorf("%w: no jti", ErrLogoutTokenInvalid)
 	}
 	if lt.SessionID == "" {
 		return nil, ErrLogoutTokenNoSID
 	}
-	if lt.IssuedAt.IsZero() || lt.IssuedAt.After(a.now().Add(clockSkew)) {
-		return nil, fmt.Errorf("%w: iat %v", ErrLogoutTokenIssuedAt, lt.IssuedAt)
-	}
-	if !a.store.firstUse(lt.Issuer+"\x00"+lt.TokenID, lt.Expiry.Add(clockSkew)) {
-		return nil, fmt.Errorf("%w: jti %s", ErrLogoutTokenReplayed, lt.TokenID)
+	if !a.store.firstUse(lt.Issuer+"\x00"+lt.JWTID, lt.GetExpiration().Add(clockSkew)) {
+		return nil, fmt.Errorf("%w: jti %s", ErrLogoutTokenReplayed, lt.JWTID)
 	}
 	return lt, nil
 }

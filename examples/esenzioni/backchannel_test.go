@@ -13,10 +13,8 @@ import (
 	"time"
 )
 
-const eventBackchannelLogout = "http://schemas.openid.net/event/backchannel-logout"
-
-// logoutClaims are the claims of a valid logout token from op.
-func logoutClaims(op *fakeOP) map[string]any {
+// validLogoutClaims are the claims of a valid logout token from op.
+func validLogoutClaims(op *fakeOP) map[string]any {
 	now := time.Now()
 	return map[string]any{
 		"iss": op.srv.URL, "aud": []string{testClientID}, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(),
@@ -64,7 +62,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			raw := tc.raw
 			if raw == "" {
-				c := logoutClaims(op)
+				c := validLogoutClaims(op)
 				if tc.edit != nil {
 					tc.edit(c)
 				}
@@ -90,7 +88,7 @@ func TestVerifyLogoutToken(t *testing.T) {
 func TestVerifyLogoutTokenRefusesReplay(t *testing.T) {
 	op := newFakeOP(t)
 	app, _ := newTestApp(t, op)
-	raw := op.sign(logoutClaims(op), "logout+jwt", op.key)
+	raw := op.sign(validLogoutClaims(op), "logout+jwt", op.key)
 	if _, err := app.verifyLogoutToken(t.Context(), raw); err != nil {
 		t.Fatalf("first use refused: %v", err)
 	}
@@ -98,7 +96,7 @@ func TestVerifyLogoutTokenRefusesReplay(t *testing.T) {
 		t.Fatalf("replay: got %v, want %v", err, ErrLogoutTokenReplayed)
 	}
 	// Another token with a new jti for the same session is fine.
-	if _, err := app.verifyLogoutToken(t.Context(), op.sign(logoutClaims(op), "logout+jwt", op.key)); err != nil {
+	if _, err := app.verifyLogoutToken(t.Context(), op.sign(validLogoutClaims(op), "logout+jwt", op.key)); err != nil {
 		t.Fatalf("new jti refused: %v", err)
 	}
 }
@@ -131,7 +129,7 @@ func TestBackchannelLogoutEndsSession(t *testing.T) {
 	if code, e := post(url.Values{}); code != http.StatusBadRequest || e != "invalid_request" {
 		t.Fatalf("no token: %d %q", code, e)
 	}
-	wrongAud := logoutClaims(op)
+	wrongAud := validLogoutClaims(op)
 	wrongAud["aud"] = "cms"
 	if code, e := post(url.Values{"logout_token": {op.sign(wrongAud, "logout+jwt", op.key)}}); code != http.StatusBadRequest || e != "invalid_request" {
 		t.Fatalf("wrong aud: %d %q", code, e)
@@ -139,7 +137,7 @@ func TestBackchannelLogoutEndsSession(t *testing.T) {
 	if p := b.get(t, rp.URL+"/"); !strings.Contains(p.body, testCF) {
 		t.Fatal("a refused logout token ended the session")
 	}
-	raw := op.sign(logoutClaims(op), "logout+jwt", op.key)
+	raw := op.sign(validLogoutClaims(op), "logout+jwt", op.key)
 	if code, _ := post(url.Values{"logout_token": {raw}}); code != http.StatusOK {
 		t.Fatalf("valid token: %d", code)
 	}

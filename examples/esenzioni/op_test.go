@@ -39,6 +39,14 @@ type fakeOP struct {
 	mu  sync.Mutex
 	// codes issued by /authorize: code -> what /token must check.
 	codes map[string]authRequest
+	// refresh tokens issued and not yet used; ended makes /token refuse
+	// them all, as cnsgate does once the citizen's session has ended.
+	refresh map[string]bool
+	ended   bool
+	// refreshes counts the refresh_token grants answered; refreshDelay
+	// slows each down.
+	refreshes    int
+	refreshDelay time.Duration
 	// idTokenEdit, when set, changes the ID token claims /token signs.
 	idTokenEdit func(map[string]any)
 }
@@ -52,7 +60,7 @@ func newFakeOP(t *testing.T) *fakeOP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	op := &fakeOP{t: t, key: key, codes: map[string]authRequest{}}
+	op := &fakeOP{t: t, key: key, codes: map[string]authRequest{}, refresh: map[string]bool{}}
 	keys := &oidctest.Server{PublicKeys: []oidctest.PublicKey{{PublicKey: key.Public(), KeyID: testKeyID, Algorithm: gooidc.ES256}},
 		Algorithms: []string{gooidc.ES256}}
 	mux := http.NewServeMux()
@@ -88,18 +96,23 @@ func (op *fakeOP) authorize(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, q.Get("redirect_uri")+"?"+url.Values{"code": {code}, "state": {q.Get("state")}}.Encode(), http.StatusFound)
 }
 
+// token answers the authorization_code grant (PKCE S256, redirect_uri)
+// and the refresh_token grant (each refresh token once), both with
+// client_secret_basic; a refreshed ID token has no nonce, as cnsgate's.
 func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
-	if !ok || id != testClientID || secret != testSecret {
+	if !ok || id != testClientID || secret != testSecret || r.PostFormValue("client_secret") != "" {
 		http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 		return
 	}
-	op.mu.Lock()
-	req, found := op.codes[r.PostFormValue("code")]
-	delete(op.codes, r.PostFormValue("code"))
-	op.mu.Unlock()
-	sum := sha256.Sum256([]byte(r.PostFormValue("code_verifier")))
-	if !found || base64.RawURLEncoding.EncodeToString(sum[:]) != req.challenge || r.PostFormValue("redirect_uri") != req.redirect {
+	if r.PostFormValue("grant_type") == "refresh_token" {
+		op.mu.Lock()
+		d := op.refreshDelay
+		op.mu.Unlock()
+		time.Sleep(d)
+	}
+	nonce, ok := op.grant(r)
+	if !ok {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		fmt.Fprint(w, `{"error":"invalid_grant"}`)
@@ -108,15 +121,44 @@ func (op *fakeOP) token(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	claims := map[string]any{
 		"iss": op.srv.URL, "aud": testClientID, "sub": "pairwise-sub", "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-		"nonce": req.nonce, "sid": testSID, "fiscal_number": "TINIT-" + testCF, "given_name": "ANNA", "family_name": "VERDI",
+		"sid": testSID, "fiscal_number": "TINIT-" + testCF, "given_name": "ANNA", "family_name": "VERDI",
+	}
+	if nonce != "" {
+		claims["nonce"] = nonce
 	}
 	if op.idTokenEdit != nil {
 		op.idTokenEdit(claims)
 	}
+	refresh := rand.Text()
+	op.mu.Lock()
+	op.refresh[refresh] = true
+	op.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": op.sign(claims, "JWT", op.key),
+		"access_token": "at", "token_type": "Bearer", "expires_in": 300, "refresh_token": refresh,
+		"id_token": op.sign(claims, "JWT", op.key),
 	})
+}
+
+// grant checks the grant of a token request and returns the nonce the ID
+// token must carry ("" for a refresh).
+func (op *fakeOP) grant(r *http.Request) (nonce string, ok bool) {
+	op.mu.Lock()
+	defer op.mu.Unlock()
+	switch r.PostFormValue("grant_type") {
+	case "authorization_code":
+		req, found := op.codes[r.PostFormValue("code")]
+		delete(op.codes, r.PostFormValue("code"))
+		sum := sha256.Sum256([]byte(r.PostFormValue("code_verifier")))
+		return req.nonce, found && base64.RawURLEncoding.EncodeToString(sum[:]) == req.challenge && r.PostFormValue("redirect_uri") == req.redirect
+	case "refresh_token":
+		rt := r.PostFormValue("refresh_token")
+		found := op.refresh[rt]
+		delete(op.refresh, rt)
+		op.refreshes++
+		return "", found && !op.ended
+	}
+	return "", false
 }
 
 // sign returns a compact JWS of claims signed by key under the provider's
@@ -149,19 +191,24 @@ func es256(t *testing.T, key *ecdsa.PrivateKey, input string) string {
 	return base64.RawURLEncoding.EncodeToString(sig)
 }
 
-// newTestApp starts the relying party against op, served over TLS.
-func newTestApp(t *testing.T, op *fakeOP) (*App, *httptest.Server) {
+// newTestApp starts the relying party against op, served over TLS; edit,
+// when given, changes its configuration first.
+func newTestApp(t *testing.T, op *fakeOP, edit ...func(*Config)) (*App, *httptest.Server) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "https://" + ln.Addr().String()
-	app, err := New(t.Context(), Config{
+	cfg := Config{
 		Issuer: op.srv.URL, ClientID: testClientID, ClientSecret: testSecret,
 		RedirectURL: base + "/callback", PostLogoutRedirectURL: base + "/logged-out", BackchannelLogoutURL: base + "/backchannel-logout",
 		HTTPClient: op.srv.Client(),
-	})
+	}
+	for _, e := range edit {
+		e(&cfg)
+	}
+	app, err := New(t.Context(), cfg)
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

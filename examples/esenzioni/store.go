@@ -24,9 +24,23 @@ type session struct {
 	fiscalCode string
 	givenName  string
 	familyName string
-	idToken    string // raw, the id_token_hint of "Esci"
 	csrf       string // the token of this session's forms
 	expires    time.Time
+
+	// mu guards the tokens, which a refresh replaces; it also keeps two
+	// requests from refreshing at once (the provider takes a refresh
+	// token once, and a second use revokes them all).
+	mu           sync.Mutex
+	idToken      string // raw, the id_token_hint of "Esci"
+	refreshToken string
+	refreshAt    time.Time // when the access token expires
+}
+
+// hint is the ID token "Esci" sends as id_token_hint.
+func (se *session) hint() string {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	return se.idToken
 }
 
 // store keeps pending logins, sessions and the ids of logout tokens

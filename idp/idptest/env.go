@@ -54,6 +54,9 @@ type Options struct {
 	Wrap func(http.Handler) http.Handler
 	// Mount mounts more routes on the public mux before it serves.
 	Mount func(e *Env)
+	// Site is what the pages show around their content (web.NewSite); its
+	// Home defaults to the public origin. Nil: web.New's bare pages.
+	Site *web.Site
 }
 
 // Env is a running login service: public and card listeners over real TLS
@@ -104,12 +107,6 @@ func New(t *testing.T, o Options) *Env {
 	}
 	e.Store, e.Ephemeral = newSessions(t)
 	e.Registry = OpenRegistry(t, o.Registry)
-	pages, err := web.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.Pages = pages
-
 	e.Public = httptest.NewUnstartedServer(nil)
 	e.CNS = httptest.NewUnstartedServer(nil)
 	// As cnsgate's card listener: no TLS resumption, one request per
@@ -122,6 +119,18 @@ func New(t *testing.T, o Options) *Env {
 	t.Cleanup(e.CNS.Close)
 	e.Roots = x509.NewCertPool()
 	e.Roots.AddCert(e.Public.Certificate())
+	site := web.Site{}
+	if o.Site != nil {
+		site = *o.Site
+	}
+	if site.Home == "" {
+		site.Home = e.Public.URL
+	}
+	pages, err := web.NewSite(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Pages = pages
 
 	opts := idp.Options{
 		Issuer: e.Public.URL, CNSOrigin: e.CNS.URL,

@@ -55,6 +55,7 @@ func exposed(t *testing.T) map[string]map[string]map[string]bool {
 	m.CRLRefreshFailed("CA")
 	m.TokenIssued(metrics.TokenID, "rp")
 	m.LogoutNotification(metrics.NotifyOIDCBackChannel, metrics.NotifyFailed)
+	m.SAMLRequestRefused("replay")
 	for _, d := range []string{metrics.DependencySessions, metrics.DependencyRegistry, metrics.DependencyTrustStore, metrics.DependencyShutdown} {
 		m.SetReady(d, true)
 	}

@@ -1,7 +1,8 @@
 // Package metrics is cnsgate's Prometheus instrumentation: it implements
 // idp.Recorder and revocation.Recorder, counts the tokens the protocol
 // packages issue and the deliveries of idp's logout-delivery engine
-// (idp.LogoutRecorder), times HTTP requests by route,
+// (idp.LogoutRecorder), times HTTP requests by route, watches the
+// registry's audit group commit (queue depth, batch sizes),
 // and serves all of it from a private registry (never the process-global
 // default one) on the admin listener's /metrics.
 //

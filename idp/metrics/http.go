@@ -36,7 +36,9 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 				code = http.StatusOK
 			}
 			route := r.Pattern
-			if route == "" {
+			if route == "" || route == "/" {
+				// "/" is the catch-all of the 404 page: what it answers
+				// matched no route.
 				route = Unmatched
 			}
 			m.httpDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(m.now().Sub(start).Seconds())

@@ -120,7 +120,7 @@ func TestScriptedJourney(t *testing.T) {
 		"login failure not_registered " + cfGood,
 		"registration success - " + cfGood,
 		"login success - " + cfGood,
-		"login failure revoked -", // refused before the identity is trusted
+		"login failure revoked " + cfRevoked, // whose card it was: the certificate is read though refused
 		"login failure not_registered " + cfUnregistered,
 		"session_end success - " + cfGood + " cause=logout",
 	}

@@ -65,14 +65,20 @@ type Metrics struct {
 	sessionsCreated prometheus.Counter
 	sessionsEnded   *prometheus.CounterVec
 	tokens          *prometheus.CounterVec
+	refreshReuse    *prometheus.CounterVec
+	corsRefused     *prometheus.CounterVec
 	logoutNotes     *prometheus.CounterVec
+	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 	proxySpoof      prometheus.Counter
+	handoffRefused  prometheus.Counter
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 	tsl             tslMetrics
+	auditQueue      prometheus.Gauge
+	auditBatch      prometheus.Histogram
 }
 
 var (
@@ -80,6 +86,7 @@ var (
 	_ idp.LogoutRecorder    = (*Metrics)(nil)
 	_ idp.RateLimitRecorder = (*Metrics)(nil)
 	_ idp.AdminRecorder     = (*Metrics)(nil)
+	_ idp.HandoffRecorder   = (*Metrics)(nil)
 	_ revocation.Recorder   = (*Metrics)(nil)
 )
 
@@ -111,7 +118,10 @@ func New(o Options) *Metrics {
 	m.crlFailures = counter("crl_refresh_failures_total", "Failed CRL fetches or loads by issuer.", "issuer")
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
+	m.refreshReuse = counter("refresh_token_reuse_total", "Rotated refresh tokens presented again, by relying party and outcome (graced: the first use's answer within oidc.refresh_reuse_grace; revoked: the token family revoked).", "client", "outcome")
+	m.corsRefused = counter("cors_refused_total", "Cross-origin requests to the OIDC endpoints refused: an origin no client allows, or a preflight for another method; by endpoint.", "endpoint")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
+	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
@@ -120,6 +130,8 @@ func New(o Options) *Metrics {
 	m.sessionsCreated = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_sessions_created_total", Help: "Sessions created by a card login."})
 	m.proxySpoof = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_header_spoof_total",
 		Help: "Client-certificate headers sent by a peer outside proxy.trusted_cidrs (removed and ignored)."})
+	m.handoffRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_handoff_refused_total",
+		Help: "One-time handoff codes refused at /cns/complete as unknown, expired or already used (replays included)."})
 	m.forwardedBad = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_proxy_forwarded_invalid_total",
 		Help: "Forwarded client-address headers of trusted proxies with an entry that is not an address, or too many hops."})
 	m.certValidation = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_cert_validation_seconds",
@@ -127,10 +139,15 @@ func New(o Options) *Metrics {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cnsgate_http_request_duration_seconds",
 		Help: "HTTP request duration by ServeMux route pattern and status code.", Buckets: prometheus.DefBuckets}, []string{"route", "code"})
+	m.auditQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_queue_depth",
+		Help: "Audit writes (events, last-login updates) waiting for the registry's group commit."})
+	m.auditBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_audit_batch_size",
+		Help: "Writes committed together by the registry's group commit, per transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+	m.reg.MustRegister(m.auditQueue, m.auditBatch)
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)
-	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
+	m.reg.MustRegister(m.sessionsCreated, m.proxySpoof, m.handoffRefused, m.forwardedBad, m.certValidation, m.httpDuration, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	if o.TSL {
@@ -173,6 +190,12 @@ func (m *Metrics) zeroSeries(o Options) {
 			m.revocation.WithLabelValues(meth, s)
 		}
 	}
+	for _, e := range corsEndpoints {
+		m.corsRefused.WithLabelValues(e)
+	}
+	for _, r := range samlRefusalReasons {
+		m.samlRefused.WithLabelValues(r)
+	}
 	for _, k := range notificationKinds {
 		for _, r := range notifyResults {
 			m.logoutNotes.WithLabelValues(k, r)
@@ -181,6 +204,9 @@ func (m *Metrics) zeroSeries(o Options) {
 	for _, c := range o.Clients {
 		for _, k := range []string{TokenID, TokenAccess, TokenRefresh} {
 			m.tokens.WithLabelValues(k, m.clients.label(c))
+		}
+		for _, out := range reuseOutcomes {
+			m.refreshReuse.WithLabelValues(m.clients.label(c), out)
 		}
 	}
 	for _, sp := range o.ServiceProviders {

@@ -61,7 +61,8 @@ func TestPreinitialisedSeries(t *testing.T) {
 		{"ok/session-end-causes", "cnsgate_sessions_ended_total", 6},
 		{"ok/revocation-method-by-result", "cnsgate_revocation_checks_total", 9},
 		{"ok/oidc-kinds-and-saml-assertion", "cnsgate_tokens_issued_total", 3 + 1},
-		{"ok/notification-kind-by-result", "cnsgate_logout_notifications_total", 4},
+		{"ok/notification-kind-by-result", "cnsgate_logout_notifications_total", 3 * 2}, // oidc_backchannel, saml, saml_frontchannel
+		{"ok/saml-refusal-reasons", "cnsgate_saml_requests_refused_total", len(saml.RefusalReasons)},
 		{"ok/crl-failures-per-issuer", "cnsgate_crl_refresh_failures_total", 2},
 		{"ok/no-crl-age-before-a-crl", "cnsgate_crl_age_seconds", 0},
 	}
@@ -207,13 +208,20 @@ func TestInstrument(t *testing.T) {
 	}
 }
 
-// TestOIDCVocabulary: what idp/oidc passes is counted under its own
-// name, not as "other", so the dashboard and alert rules see it.
+// TestOIDCVocabulary: what idp/oidc and idp/saml pass is counted under
+// its own name, not as "other", so the dashboard and alert rules see it.
 func TestOIDCVocabulary(t *testing.T) {
 	m := metrics.New(metrics.Options{Clients: []string{"esenzioni"}})
 	var r oidc.Recorder = m
 	for _, kind := range []string{oidc.TokenID, oidc.TokenAccess, oidc.TokenRefresh} {
 		r.TokenIssued(kind, "esenzioni")
+	}
+	var rr oidc.ReuseRecorder = m
+	rr.RefreshReused("esenzioni", oidc.ReuseGraced)
+	rr.RefreshReused("esenzioni", oidc.ReuseRevoked)
+	var cr oidc.CORSRecorder = m
+	for _, e := range []string{oidc.EndpointDiscovery, oidc.EndpointJWKS, oidc.EndpointToken, oidc.EndpointUserinfo, oidc.EndpointRevoke, oidc.EndpointIntrospect} {
+		cr.CORSRefused(e)
 	}
 	var lr idp.LogoutRecorder = m
 	lr.LogoutNotification(oidc.NotificationBackchannel, oidc.ResultOK)
@@ -221,7 +229,19 @@ func TestOIDCVocabulary(t *testing.T) {
 	var sr saml.Recorder = m
 	sr.TokenIssued(saml.TokenAssertion, "esenzioni")
 	lr.LogoutNotification(saml.NotificationSAML, saml.ResultOK)
-	for name, want := range map[string]float64{"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 3} {
+	lr.LogoutNotification(idp.DeliverySAMLFrontChannel, saml.ResultOK)
+	sref, ok := sr.(saml.RefusalRecorder)
+	if !ok {
+		t.Fatal("Metrics does not count SAML refusals")
+	}
+	for _, reason := range saml.RefusalReasons {
+		sref.SAMLRequestRefused(reason)
+	}
+	for name, want := range map[string]float64{
+		"cnsgate_tokens_issued_total": 4, "cnsgate_logout_notifications_total": 4,
+		"cnsgate_refresh_token_reuse_total": 2, "cnsgate_cors_refused_total": 6,
+		"cnsgate_saml_requests_refused_total": float64(len(saml.RefusalReasons)),
+	} {
 		total := 0.0
 		for k, v := range series(t, m, name) {
 			total += v
@@ -258,5 +278,24 @@ func TestWatchReadiness(t *testing.T) {
 	<-done
 	if got := series(t, m, "cnsgate_ready"); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("ready: %v, want %v", got, want)
+	}
+}
+
+// TestAuditGroupCommit: the registry's group commit reports its queue and
+// its batches (sqlstore.BatchObserver).
+func TestAuditGroupCommit(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	m.AuditQueueDepth(7)
+	m.AuditBatch(3)
+	m.AuditBatch(30)
+	if got := series(t, m, "cnsgate_audit_queue_depth"); got["cnsgate_audit_queue_depth"] != 7 {
+		t.Errorf("cnsgate_audit_queue_depth = %v, want 7", got)
+	}
+	if got := series(t, m, "cnsgate_audit_batch_size"); got["cnsgate_audit_batch_size"] != 2 {
+		t.Errorf("cnsgate_audit_batch_size samples = %v, want 2", got)
+	}
+	m.AuditQueueDepth(0)
+	if got := series(t, m, "cnsgate_audit_queue_depth"); got["cnsgate_audit_queue_depth"] != 0 {
+		t.Errorf("cnsgate_audit_queue_depth after the queue emptied = %v, want 0", got)
 	}
 }

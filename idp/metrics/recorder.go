@@ -17,14 +17,24 @@ const (
 	TokenSAMLAssertion = "assertion"
 )
 
+// Outcomes of a reused refresh token: the outcome label of
+// cnsgate_refresh_token_reuse_total (idp/oidc's ReuseGraced and
+// ReuseRevoked).
+const (
+	ReuseGraced  = "graced"
+	ReuseRevoked = "revoked"
+)
+
 // Kinds and results of logout notifications: the labels of
 // cnsgate_logout_notifications_total, as idp's logout-delivery engine
 // counts them.
 const (
 	NotifyOIDCBackChannel = idp.DeliveryOIDCBackchannel // a logout_token POSTed to backchannel_logout_uri
 	NotifySAML            = idp.DeliverySAML            // a SAML LogoutRequest to an SP
-	NotifyOK              = idp.DeliveryOK
-	NotifyFailed          = idp.DeliveryFailed
+	// NotifySAMLFrontChannel is a SAML LogoutRequest carried by the browser.
+	NotifySAMLFrontChannel = idp.DeliverySAMLFrontChannel
+	NotifyOK               = idp.DeliveryOK
+	NotifyFailed           = idp.DeliveryFailed
 )
 
 var (
@@ -40,11 +50,19 @@ var (
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
-	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML}
+	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML, NotifySAMLFrontChannel}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
-	adminActions      = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
-	adminResults      = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
-	dependencies      = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
+	reuseOutcomes     = []string{ReuseGraced, ReuseRevoked}
+	corsEndpoints     = []string{"discovery", "jwks", "token", "userinfo", "revoke", "introspect"}
+	// samlRefusalReasons are idp/saml's RefusalReasons (the metrics
+	// tests check they agree).
+	samlRefusalReasons = []string{
+		"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
+		"weak_algorithm", "destination", "stale", "replay", "acs",
+	}
+	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions}
+	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound, idp.AdminResultError}
+	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
 )
 
 // LoginAttempt counts a card login; a success carries reason "none".
@@ -83,6 +101,10 @@ func (m *Metrics) AdminRequest(action, result string) {
 // ProxySpoof counts a client-certificate header from an untrusted peer.
 func (m *Metrics) ProxySpoof() { m.proxySpoof.Inc() }
 
+// HandoffRefused counts a handoff code refused as unknown, expired or
+// already used (idp.HandoffRecorder).
+func (m *Metrics) HandoffRefused() { m.handoffRefused.Inc() }
+
 // ForwardedInvalid counts a trusted proxy's forwarded header that could not
 // be read in full (idp.ForwardedCounter).
 func (m *Metrics) ForwardedInvalid() { m.forwardedBad.Inc() }
@@ -117,9 +139,37 @@ func (m *Metrics) TokenIssued(kind, client string) {
 	m.tokens.WithLabelValues(oneOf(kind, tokenKinds), m.clients.label(client)).Inc()
 }
 
+// RefreshReused counts a rotated refresh token presented again by client,
+// with outcome ReuseGraced or ReuseRevoked.
+func (m *Metrics) RefreshReused(client, outcome string) {
+	m.refreshReuse.WithLabelValues(m.clients.label(client), oneOf(outcome, reuseOutcomes)).Inc()
+}
+
+// CORSRefused counts a cross-origin request refused at an OIDC endpoint
+// (idp/oidc's Endpoint constants; others count as "other").
+func (m *Metrics) CORSRefused(endpoint string) {
+	m.corsRefused.WithLabelValues(oneOf(endpoint, corsEndpoints)).Inc()
+}
+
+// SAMLRequestRefused counts a SAML request the identity provider refused,
+// by one of idp/saml's RefusalReasons; other values are counted as
+// "other".
+func (m *Metrics) SAMLRequestRefused(reason string) {
+	m.samlRefused.WithLabelValues(oneOf(reason, samlRefusalReasons)).Inc()
+}
+
 // LogoutNotification counts a logout notification: kind is
-// NotifyOIDCBackChannel or NotifySAML, result NotifyOK or NotifyFailed.
+// NotifyOIDCBackChannel, NotifySAML or NotifySAMLFrontChannel, result
+// NotifyOK or NotifyFailed.
 // Count each delivery once, after its last retry.
 func (m *Metrics) LogoutNotification(kind, result string) {
 	m.logoutNotes.WithLabelValues(oneOf(kind, notificationKinds), oneOf(result, notifyResults)).Inc()
 }
+
+// AuditQueueDepth sets cnsgate_audit_queue_depth: the registry's group
+// commit reports its queue (sqlstore.BatchObserver).
+func (m *Metrics) AuditQueueDepth(n int) { m.auditQueue.Set(float64(n)) }
+
+// AuditBatch observes the size of one group commit in
+// cnsgate_audit_batch_size.
+func (m *Metrics) AuditBatch(size int) { m.auditBatch.Observe(float64(size)) }

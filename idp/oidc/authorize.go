@@ -69,7 +69,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.resume(w, r, sess, data)
 		return
 	}
-	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang})
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang, Client: req.ClientID})
 }
 
 // resume finishes an authorization request once the citizen has a

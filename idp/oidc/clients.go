@@ -60,7 +60,11 @@ type Client struct {
 	RedirectURIs           []string // compared exactly
 	PostLogoutRedirectURIs []string
 	BackchannelLogoutURI   string // none when empty
-	AuthMethod             AuthMethod
+	// AllowedOrigins are the browser origins allowed to call the
+	// provider's back-channel endpoints (CORS); empty: the origins of the
+	// http(s) RedirectURIs.
+	AllowedOrigins []string
+	AuthMethod     AuthMethod
 	// JWKS (an inline JWK Set, JSON) or JWKSURI hold the keys of a
 	// private_key_jwt client.
 	JWKS    string

@@ -28,9 +28,11 @@
 //	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
+//	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
 //	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each; ui_locales
 //	token.go             /token: the code exchange with PKCE, the refresh-token rotation
+//	refreshgrace.go      the refresh-token reuse grace: the first use's answer, sealed, for parallel refreshes
 //	params_token.go      the /token, /revoke and /introspect parameters, client credentials
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
@@ -38,7 +40,9 @@
 //	claims.go            the claims released by scope or asked by name, the pairwise or public sub, acr and amr
 //	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
 //	revoke.go            /revoke and /introspect
-//	logout.go            SessionEnded (the logout tokens to deliver) and end_session on /logout
+//	cors.go              CORS for browser applications: the allowed origins, the headers, preflights
+//	logout.go            SessionEnded: the logout tokens to deliver
+//	endsession.go        end_session on /logout (GET and POST), LogoutConfirmation
 //	errors.go            the OAuth error codes and responses, the citizen's error page
 //	recorder.go          Recorder and NopRecorder, the token and delivery kinds
 package oidc

@@ -89,8 +89,12 @@ var pageMessages = map[string]string{
 // renderError shows the citizen a fixed message; the detail is logged.
 func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, status int, key, detail string) {
 	p.logger.WarnContext(r.Context(), "oidc request refused", "detail", detail, "status", status)
+	title := "request.title"
+	if key == "logout" {
+		title = "logout.refused"
+	}
 	e := web.ErrorPage{
-		TitleKey: "request.title", MessageKey: pageMessages[key],
+		TitleKey: title, MessageKey: pageMessages[key],
 		RequestID: idp.RequestID(r.Context()), BackURL: p.issuer + "/",
 	}
 	if err := p.pages.RenderError(w, r, status, e); err != nil {

@@ -16,7 +16,8 @@ import (
 //	oidc.code        code → grant, for codeTTL
 //	oidc.code.used   code → usedMarker, once redeemed: a replay revokes the family
 //	oidc.rt          refresh token → grant, until the session's deadline
-//	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse revokes it
+//	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse past the grace revokes it
+//	oidc.rt.grace    refresh token → the first use's answer, sealed, for the reuse grace
 //	oidc.at          access-token jti → grant, for the token's life
 //	oidc.revoked     family → "", a revoked token family
 //	oidc.ended       session IDHash → cause, a session that ended
@@ -26,6 +27,7 @@ const (
 	nsCodeUsed = "oidc.code.used"
 	nsRefresh  = "oidc.rt"
 	nsRTUsed   = "oidc.rt.used"
+	nsRTGrace  = "oidc.rt.grace"
 	nsAccess   = "oidc.at"
 	nsRevoked  = "oidc.revoked"
 	nsEnded    = "oidc.ended"
@@ -107,10 +109,13 @@ func (p *Provider) getGrant(ctx context.Context, ns, key string) (*grant, error)
 	return &g, nil
 }
 
-// usedMarker is what a spent code or refresh token leaves behind.
+// usedMarker is what a spent code or refresh token leaves behind; a
+// refresh token's also says when and by which client it was first used.
 type usedMarker struct {
 	Family   string    `json:"family"`
 	Deadline time.Time `json:"deadline"`
+	UsedAt   time.Time `json:"used_at,omitzero"`
+	ClientID string    `json:"client_id,omitempty"`
 }
 
 // claimOnce marks key of ns as used, recording its family, and reports

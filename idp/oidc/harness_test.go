@@ -67,6 +67,8 @@ type harness struct {
 	rp       *rpServer
 	roots    *x509.CertPool
 	rec      *recorder
+	// lastBrowser is the citizen's browser of a test that keeps one.
+	lastBrowser *browser
 	// clientKey signs private_key_jwt assertions of "jwt-inline" and
 	// "jwt-uri".
 	clientKey jwk.Key
@@ -88,11 +90,17 @@ type harnessOptions struct {
 	// service's cache-only revocation lookup (default none).
 	ca         *cnstest.CA
 	revocation idp.RevocationCache
+	// provider tweaks the provider's Options before New.
+	provider func(*oidc.Options)
+	// sessions, when set, makes the session store (two harnesses sharing
+	// one Redis, as replicas do).
+	sessions idptest.SessionsFunc
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}, ended: map[string]int{}}}
+	h := &harness{t: t, clock: &clock{}, rec: &recorder{tokens: map[string]int{}, logout: map[string]int{}, limited: map[string]int{}, ended: map[string]int{},
+		cors: map[string]int{}, reuse: map[string]int{}}}
 	h.rp = newRPServer(t)
 	eo := idptest.Options{
 		Sessions: idptest.MemorySessions(h.clock.Now),
@@ -115,6 +123,9 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	}
 	if o.realServers {
 		eo.Sessions, eo.Registry = idptest.RedisSessions("oidc", h.clock.Now), "postgres"
+	}
+	if o.sessions != nil {
+		eo.Sessions = o.sessions
 	}
 	e := idptest.New(t, eo)
 	h.env, h.ca, h.svc, h.reg, h.store = e, e.CA, e.Service, e.Registry, e.Store
@@ -148,12 +159,16 @@ func (h *harness) mount(e *idptest.Env, o harnessOptions) {
 	if o.keys == nil {
 		o.keys = []string{"rs256.pem", "es256.pem"}
 	}
-	h.provider, err = oidc.New(e.Service, e.Store, e.Ephemeral, oidc.Options{
+	po := oidc.Options{
 		SigningKeys: o.keys, SubjectSalt: []byte(testSalt), Clients: h.clients(string(setJSON), o.noAlgClients),
 		Now: h.clock.Now, Logger: e.Logger, Recorder: h.rec, Pages: e.Pages,
 		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: h.roots}}},
 		ReadFile:   func(name string) ([]byte, error) { return keys[name], nil },
-	})
+	}
+	if o.provider != nil {
+		o.provider(&po)
+	}
+	h.provider, err = oidc.New(e.Service, e.Store, e.Ephemeral, po)
 	if err != nil {
 		t.Fatal(err)
 	}

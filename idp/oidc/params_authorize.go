@@ -281,12 +281,8 @@ func uiLocale(form map[string][]string) web.Lang {
 	if len(v) != 1 || len(v[0]) > maxParamLen {
 		return ""
 	}
-	for _, tag := range strings.Fields(v[0]) {
-		if l := web.LangOf(tag); l != "" {
-			return l
-		}
-	}
-	return ""
+	l, _ := web.LocalesLang(v[0])
+	return l
 }
 
 func readACRValues(f authParams, req *authRequest) *oauthError {

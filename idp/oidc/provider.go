@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,13 @@ const MinSubjectSaltLength = 32
 // DefaultTokenLifetime bounds access and ID tokens when Options leaves
 // their lifetime at zero.
 const DefaultTokenLifetime = 5 * time.Minute
+
+// DefaultRefreshReuseGrace is Options.RefreshReuseGrace when left at zero;
+// NoRefreshReuseGrace turns the grace off.
+const (
+	DefaultRefreshReuseGrace = 10 * time.Second
+	NoRefreshReuseGrace      = time.Duration(-1)
+)
 
 // Options are the provider's settings, collaborators and tunables; zero
 // values take the defaults. cmd/cnsgate builds them from the oidc section
@@ -43,6 +51,14 @@ type Options struct {
 	IDTokenLifetime     time.Duration
 	// Clients are the relying parties served.
 	Clients []Client
+	// RefreshReuseGrace is how long a rotated refresh token presented again
+	// by its client gets the answer of its first use instead of revoking
+	// its family (default DefaultRefreshReuseGrace; NoRefreshReuseGrace,
+	// or any negative value, turns it off).
+	RefreshReuseGrace time.Duration
+	// LogoutConfirmation says when an RP-initiated logout asks the
+	// citizen first (default ConfirmWithoutValidHint).
+	LogoutConfirmation LogoutConfirmation
 
 	// Now, Rand, HTTPClient, Logger, Pages and ReadFile take the defaults
 	// of idp.ProtocolDeps. HTTPClient fetches clients' jwks_uri and posts
@@ -70,6 +86,9 @@ type Provider struct {
 	accessTTL time.Duration
 	idTTL     time.Duration
 
+	logoutConfirm LogoutConfirmation
+	rtGrace       time.Duration // 0: none
+
 	now      func() time.Time
 	rand     io.Reader
 	http     *http.Client
@@ -77,6 +96,8 @@ type Provider struct {
 	recorder Recorder
 	pages    *web.Pages
 	remote   *remoteKeys
+	// origins are the browser origins allowed by CORS (cors.go).
+	origins map[string]bool
 }
 
 var _ idp.LogoutNotifier = (*Provider)(nil)
@@ -114,6 +135,9 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 		o.Logger.Warn("oidc: no RSA signing key: ID tokens are signed " + keys.defaultAlg.String() +
 			" and discovery lacks RS256, which OpenID Connect Discovery requires; add an RSA key to signing_keys (cnsgate keys generate)")
 	}
+	if err := o.fillSessionEnd(); err != nil {
+		return nil, err
+	}
 	clients, err := newClients(o.Clients, keys)
 	if err != nil {
 		return nil, err
@@ -124,14 +148,34 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	p := &Provider{
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
 		keys: keys, clients: clients, salt: o.SubjectSalt,
-		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime,
-		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
+		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime, logoutConfirm: o.LogoutConfirmation,
+		rtGrace: o.RefreshReuseGrace,
+		now:     o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
 	p.remote = newRemoteKeys(p.http, p.now)
+	p.origins = corsOrigins(o.Clients)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil
+}
+
+// fillSessionEnd defaults and checks the options of logout and refresh:
+// RefreshReuseGrace becomes the grace to apply (0: none).
+func (o *Options) fillSessionEnd() error {
+	switch {
+	case o.RefreshReuseGrace == 0:
+		o.RefreshReuseGrace = DefaultRefreshReuseGrace
+	case o.RefreshReuseGrace < 0:
+		o.RefreshReuseGrace = 0
+	}
+	if o.LogoutConfirmation == "" {
+		o.LogoutConfirmation = ConfirmWithoutValidHint
+	}
+	if !slices.Contains(LogoutConfirmations, o.LogoutConfirmation) {
+		return fmt.Errorf("oidc: logout confirmation %q is not one of %v", o.LogoutConfirmation, LogoutConfirmations)
+	}
+	return nil
 }
 
 // The provider's paths on the public origin; /logout belongs to idp and
@@ -155,18 +199,25 @@ func Routes() []string {
 		"POST " + PathToken,
 		"GET " + PathUserinfo, "POST " + PathUserinfo,
 		"POST " + PathRevoke, "POST " + PathIntrospect,
+		// CORS preflights (cors.go).
+		"OPTIONS " + PathDiscovery, "OPTIONS " + PathJWKS, "OPTIONS " + PathToken,
+		"OPTIONS " + PathUserinfo, "OPTIONS " + PathRevoke, "OPTIONS " + PathIntrospect,
 	}
 }
 
 // Mount registers the provider's endpoints on mux (the public listener's,
-// idp.Service.PublicHandler()).
+// idp.Service.PublicHandler()). Those a browser application calls from its
+// own origin answer with CORS headers (cors.go).
 func (p *Provider) Mount(mux *http.ServeMux) {
+	get, getPost, post := []string{http.MethodGet}, []string{http.MethodGet, http.MethodPost}, []string{http.MethodPost}
 	handlers := []http.HandlerFunc{
-		p.discovery, p.jwks,
+		p.withCORS(EndpointDiscovery, p.discovery), p.withCORS(EndpointJWKS, p.jwks),
 		p.authorize, p.authorize,
-		p.token,
-		p.userinfo, p.userinfo,
-		p.revoke, p.introspect,
+		p.withCORS(EndpointToken, p.token),
+		p.withCORS(EndpointUserinfo, p.userinfo), p.withCORS(EndpointUserinfo, p.userinfo),
+		p.withCORS(EndpointRevoke, p.revoke), p.withCORS(EndpointIntrospect, p.introspect),
+		p.preflight(EndpointDiscovery, get...), p.preflight(EndpointJWKS, get...), p.preflight(EndpointToken, post...),
+		p.preflight(EndpointUserinfo, getPost...), p.preflight(EndpointRevoke, post...), p.preflight(EndpointIntrospect, post...),
 	}
 	for i, pattern := range Routes() {
 		mux.HandleFunc(pattern, handlers[i])
@@ -216,7 +267,6 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"frontchannel_logout_supported":                            false,
 		"ui_locales_supported":                                     []string{"it", "en"},
 	}
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeBody(w, meta)
@@ -224,7 +274,6 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 
 // jwks publishes every signing key.
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Access-Control-Allow-Origin", "*")
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	writeBody(w, p.keys.public)

@@ -27,6 +27,50 @@ type Recorder interface {
 	TokenIssued(kind, client string)
 }
 
+// The outcomes of a refresh token presented again after its rotation
+// (labels of cnsgate_refresh_token_reuse_total).
+const (
+	// ReuseGraced: within the grace window, by the same client; it got the
+	// first use's answer.
+	ReuseGraced = "graced"
+	// ReuseRevoked: after the window or by another client; the family was
+	// revoked.
+	ReuseRevoked = "revoked"
+)
+
+// ReuseRecorder is a Recorder that also counts refresh-token reuse; found
+// by type assertion.
+type ReuseRecorder interface {
+	// RefreshReused counts one reuse of a refresh token of client, with
+	// outcome ReuseGraced or ReuseRevoked.
+	RefreshReused(client, outcome string)
+}
+
+// The endpoints that answer browser applications (labels of
+// cnsgate_cors_refused_total).
+const (
+	EndpointDiscovery  = "discovery"
+	EndpointJWKS       = "jwks"
+	EndpointToken      = "token"
+	EndpointUserinfo   = "userinfo"
+	EndpointRevoke     = "revoke"
+	EndpointIntrospect = "introspect"
+)
+
+// CORSRecorder is a Recorder that also counts cross-origin requests
+// refused (an origin no client allows, or a preflight for a method the
+// endpoint does not take); found by type assertion.
+type CORSRecorder interface {
+	CORSRefused(endpoint string)
+}
+
+// countReuse counts a refresh-token reuse when the recorder can.
+func (p *Provider) countReuse(client, outcome string) {
+	if r, ok := p.recorder.(ReuseRecorder); ok {
+		r.RefreshReused(client, outcome)
+	}
+}
+
 // NopRecorder records nothing.
 type NopRecorder struct{}
 

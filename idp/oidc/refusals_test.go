@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp/oidc"
 )
 
 // TestAuthorizeRefusals: an unknown client or redirect URI gets an error
@@ -112,6 +114,8 @@ func TestTokenRefusals(t *testing.T) {
 			code, verifier := h.code(br, "esenzioni")
 			_, rt1, _ := h.tokens(h.exchange("esenzioni", code, verifier))
 			access2, rt2, _ := h.tokens(h.refresh("esenzioni", rt1))
+			// Past the reuse grace (oidc.DefaultRefreshReuseGrace).
+			h.clock.Advance(oidc.DefaultRefreshReuseGrace)
 			wantError(t, "invalid_grant", func() (int, map[string]any) { return h.refresh("esenzioni", rt1) })
 			wantError(t, "invalid_grant", func() (int, map[string]any) { return h.refresh("esenzioni", rt2) })
 			if h.userinfo(access2) != http.StatusUnauthorized {

@@ -40,6 +40,21 @@ type recorder struct {
 	// limited counts the login starts refused by the per-IP limit, by route.
 	limited map[string]int
 	ended   map[string]int // sessions ended, by cause
+	// cors counts refused cross-origin requests, by endpoint; reuse the
+	// reused refresh tokens, by client/outcome.
+	cors, reuse map[string]int
+}
+
+func (r *recorder) CORSRefused(endpoint string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cors[endpoint]++
+}
+
+func (r *recorder) RefreshReused(client, outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reuse[client+"/"+outcome]++
 }
 
 func (r *recorder) SessionEnded(cause string) {

@@ -100,8 +100,10 @@ func (p *Provider) exchangeCode(r *http.Request, c *client, req *tokenRequest) (
 	return p.tokensFor(r, c, g, g.Nonce)
 }
 
-// refresh rotates a refresh token (RFC 6749 6): the old one is spent, and
-// presenting it again revokes the whole family.
+// refresh rotates a refresh token (RFC 6749 6): the old one is spent.
+// Presented again by the same client within the grace window it gets the
+// same answer (refreshgrace.go); later, or by another client, it revokes
+// the whole family.
 func (p *Provider) refresh(r *http.Request, c *client, req *tokenRequest) (*tokenResponse, *oauthError) {
 	ctx := r.Context()
 	g, err := p.getGrant(ctx, nsRefresh, req.RefreshToken)
@@ -114,23 +116,30 @@ func (p *Provider) refresh(r *http.Request, c *client, req *tokenRequest) (*toke
 	if g.ClientID != c.id {
 		return nil, newErr(errInvalidGrant, "the refresh token was issued to another client")
 	}
-	first, err := p.claimOnce(ctx, nsRTUsed, req.RefreshToken, g, p.markerTTL(g.Deadline))
+	first, seen, err := p.claimRefresh(ctx, req.RefreshToken, g, c.id)
 	if err != nil {
 		return nil, p.unavailable(r, "sessions", err)
 	}
 	if !first {
-		p.logger.WarnContext(ctx, "oidc refresh token reused: its family is revoked", "client_id", c.id)
-		return nil, newErr(errInvalidGrant, "the refresh token was already used")
+		return p.refreshAgain(r, c, g, req.RefreshToken, seen)
 	}
-	if req.Scope != nil {
-		for _, s := range req.Scope {
+	resp, e := p.rotate(r, c, g, req.Scope)
+	p.rememberAnswer(ctx, req.RefreshToken, resp, e)
+	return resp, e
+}
+
+// rotate issues the successor tokens of a refresh grant, narrowed to
+// scope when the request names one.
+func (p *Provider) rotate(r *http.Request, c *client, g *grant, scope []string) (*tokenResponse, *oauthError) {
+	if scope != nil {
+		for _, s := range scope {
 			if !contains(g.Scopes, s) {
 				return nil, newErr(errInvalidScope, "scope "+s+" was not granted")
 			}
 		}
 		var narrowed []string
 		for _, s := range g.Scopes {
-			if contains(req.Scope, s) {
+			if contains(scope, s) {
 				narrowed = append(narrowed, s)
 			}
 		}

@@ -23,6 +23,9 @@ const (
 	KindConfigReload       EventKind = "config_reload"
 	// KindAdminRequest is a call to the admin API, refused or not.
 	KindAdminRequest EventKind = "admin_request"
+	// KindHandoff is a one-time handoff code that could not be redeemed
+	// at /cns/complete: unknown, expired or already used (a replay).
+	KindHandoff EventKind = "handoff"
 )
 
 // Outcome is the result of an audited action.
@@ -49,6 +52,10 @@ type Event struct {
 	RemoteIP    string
 	RequestID   string
 	Detail      json.RawMessage // optional JSON value
+	// CardFingerprint, when set, is the SHA-256 of the card of a login:
+	// the store sets that card's last login time to At in the same write
+	// as the event. It is not a column of the audit trail.
+	CardFingerprint string
 }
 
 var _ slog.LogValuer = Event{}

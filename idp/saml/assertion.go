@@ -53,7 +53,7 @@ func (p *IdP) makeAssertion(req *crewjam.IdpAuthnRequest, s *crewjam.Session) er
 			}},
 		},
 		Conditions: &crewjam.Conditions{
-			NotBefore: now, NotOnOrAfter: until,
+			NotBefore: now.Add(-p.skew), NotOnOrAfter: until,
 			AudienceRestrictions: []crewjam.AudienceRestriction{{Audience: crewjam.Audience{Value: spID}}},
 		},
 		AuthnStatements:     []crewjam.AuthnStatement{stmt},

@@ -157,17 +157,30 @@ func (m *message) readQuerySignature(raw, vals map[string]string) error {
 // decodePost reads param from a POST-binding form, the body capped before
 // it is parsed.
 func decodePost(w http.ResponseWriter, r *http.Request, param string) (*message, error) {
+	if err := parseForm(w, r); err != nil {
+		return nil, err
+	}
+	return decodePostValues(r.PostForm, param)
+}
+
+// parseForm parses a POST-binding form once, the body capped before it is
+// read; later calls find r.PostForm parsed.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	if r.PostForm != nil {
+		return nil
+	}
 	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/x-www-form-urlencoded" {
-		return nil, fmt.Errorf("%w: content type %q", ErrMalformed, ct)
+		return fmt.Errorf("%w: content type %q", ErrMalformed, ct)
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
+		r.PostForm = nil
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return nil, fmt.Errorf("%w: form larger than %d bytes", ErrTooLarge, maxForm)
+			return fmt.Errorf("%w: form larger than %d bytes", ErrTooLarge, maxForm)
 		}
-		return nil, fmt.Errorf("%w: form: %v", ErrMalformed, err)
+		return fmt.Errorf("%w: form: %v", ErrMalformed, err)
 	}
-	return decodePostValues(r.PostForm, param)
+	return nil
 }
 
 func decodePostValues(form url.Values, param string) (*message, error) {

@@ -18,11 +18,15 @@
 // request ids, pending logout responses) lives in sessions.Ephemeral so
 // that any replica can serve any request.
 //
+// A session's SPs are told of its end over SOAP (back channel, any end)
+// or, for SPs with only browser SingleLogoutServices, through the
+// citizen's browser when the citizen logs out (front channel, see
+// frontchannel.go and idp.FrontChannelLogout).
+//
 // Not supported, by choice: the Artifact and SOAP bindings for requests
 // (responses go by HTTP-POST only), encrypted requests and EncryptedID,
-// ECDSA keys (ours and the SPs'), and front-channel logout started
-// elsewhere: SPs without a SOAP SingleLogoutService are not told of a
-// logout they did not start (see IdP.SessionEnded).
+// ECDSA keys (ours and the SPs'), and telling browser-only SPs of a
+// session that ends without the citizen (a timeout, a revocation).
 //
 // It takes its own Options and ServiceProviders, which cmd/cnsgate builds
 // from the configuration; it never imports config. Its pages (the error
@@ -33,15 +37,17 @@
 //	doc.go        this map
 //	idp.go        Options, IdP, New, the paths and Mount, Close, Recorder and NopRecorder
 //	providers.go  ServiceProvider, AttributeProfile, NameIDFormat: the SPs and their metadata sources
-//	metadata.go   /saml/metadata, SP metadata fetched, signature-checked, cached and refreshed
+//	metadata.go   /saml/metadata (validUntil, cacheDuration, WantAuthnRequestsSigned), SP metadata fetched, signature-checked, cached and refreshed
 //	keys.go       the IdP's signing key pair
+//	keycheck.go   CheckKeyPair and CheckMetadata, for cnsgate check-config
 //	decode.go     request decoding: HTTP-Redirect (size-limited inflate) and HTTP-POST
 //	verify.go     request signatures, both bindings
-//	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks
+//	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks; RequestDenied refusals
 //	sso.go        /saml/sso: begin the login, resume it, answer with the assertion
 //	assertion.go  the attributes released by profile, the NameID, the SmartcardPKI context
 //	encrypt.go    assertion encryption to the SP's key (AES-GCM or AES-CBC)
 //	response.go   HTTP-POST answers through idp/web's form, status responses, the error page
-//	slo.go        /saml/slo: LogoutRequests from an SP, confirmed through "Esci", and their responses
+//	slo.go        /saml/slo: LogoutRequests from an SP (signed: ended at once; else confirmed through "Esci"), their responses
 //	notify.go     SessionEnded: the back-channel SOAP LogoutRequests to deliver, and their responses
+//	frontchannel.go  FrontChannel: LogoutRequests carried by the browser to browser-only SPs, their answers collected
 package saml

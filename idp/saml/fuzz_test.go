@@ -5,11 +5,14 @@ import (
 	"compress/flate"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/xml"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/beevik/etree"
+	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
@@ -165,6 +168,37 @@ func FuzzParseSPMetadata(f *testing.F) {
 		}
 		if err == nil {
 			md.acs(nil, "")
+		}
+	})
+}
+
+// FuzzCheckLogoutResponse: an SP's LogoutResponse at the end of a
+// front-channel step, whatever its bytes, is accepted only when it comes
+// from the SP awaited, answers the request awaited and says Success, and
+// never panics.
+func FuzzCheckLogoutResponse(f *testing.F) {
+	const spID, reqID = "https://sp.example/sp", "_awaited"
+	key := cnstest.MustKey(2048)
+	cert := selfSigned(f, key, "sp")
+	sp := &serviceProvider{cfg: ServiceProvider{EntityID: spID}}
+	sp.meta.Store(&spMetadata{entity: &crewjam.EntityDescriptor{EntityID: spID}, signing: []*x509.Certificate{cert}})
+	p := &IdP{issuer: "https://idp.example", now: time.Now,
+		sps: &providers{byID: map[string]*serviceProvider{spID: sp}, deps: providerDeps{now: time.Now}}}
+	ok := `<samlp:LogoutResponse xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="_r" Version="2.0" IssueInstant="2026-01-01T00:00:00Z" InResponseTo="_awaited"><saml:Issuer>https://sp.example/sp</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`
+	f.Add([]byte(ok))
+	f.Add([]byte(strings.Replace(ok, "_awaited", "_other", 1)))
+	f.Add([]byte(strings.Replace(ok, "Success", "Requester", 1)))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if checkXML(data) != nil {
+			return
+		}
+		if p.checkLogoutResponse(&message{xml: data}, frontWait{SP: spID, ID: reqID}) != nil {
+			return
+		}
+		var lr crewjam.LogoutResponse
+		if err := xml.Unmarshal(data, &lr); err != nil || lr.InResponseTo != reqID ||
+			strings.TrimSpace(lr.Issuer.Value) != spID || lr.Status.StatusCode.Value != crewjam.StatusSuccess {
+			t.Fatalf("accepted %q", data)
 		}
 	})
 }

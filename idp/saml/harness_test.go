@@ -49,6 +49,7 @@ type harness struct {
 	idpCert *x509.Certificate
 	rec     *countingRecorder
 	now     func() time.Time
+	skew    time.Duration // the NotBeforeSkew the identity provider uses
 	// ahead is how far the session store's clock runs ahead of the wall
 	// clock (nanoseconds), to pass a session's deadlines.
 	ahead atomic.Int64
@@ -117,6 +118,12 @@ func (h *harness) start(sps []ServiceProvider, tweak ...func(*Options)) *IdP {
 		f(&o)
 	}
 	o.CertFile, o.KeyFile, o.ServiceProviders = certFile, keyFile, sps
+	switch h.skew = o.NotBeforeSkew; {
+	case h.skew == 0:
+		h.skew = DefaultNotBeforeSkew
+	case h.skew < 0:
+		h.skew = 0
+	}
 	p, err := New(h.svc, h.store, h.eph, o)
 	if err != nil {
 		h.t.Fatal(err)
@@ -204,6 +211,9 @@ func (c *countingRecorder) LogoutNotification(kind, result string) {
 	}
 	c.notes[kind+"/"+result]++
 }
+
+// SAMLRequestRefused counts a refused request under "refused/<reason>".
+func (c *countingRecorder) SAMLRequestRefused(reason string) { c.LogoutNotification("refused", reason) }
 
 // SessionEnded counts an ended session under "ended/<cause>".
 func (c *countingRecorder) SessionEnded(cause string) { c.LogoutNotification("ended", cause) }

@@ -2,6 +2,7 @@ package saml
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,14 @@ const (
 // MinNameIDSaltLength is the shortest Options.NameIDSalt accepted.
 const MinNameIDSaltLength = 32
 
+// The defaults of Options.NotBeforeSkew, MetadataValidFor and
+// MetadataCacheDuration.
+const (
+	DefaultNotBeforeSkew         = 60 * time.Second
+	DefaultMetadataValidFor      = 30 * 24 * time.Hour
+	DefaultMetadataCacheDuration = time.Hour
+)
+
 // Options are the identity provider's settings, collaborators and
 // tunables; zero values take the defaults. cmd/cnsgate builds them from the
 // saml section of the configuration.
@@ -56,6 +65,18 @@ type Options struct {
 	// AssertionLifetime bounds the assertion's Conditions and bearer
 	// confirmation (default 5 min).
 	AssertionLifetime time.Duration
+	// NotBeforeSkew sets the assertion's NotBefore this long before its
+	// issue instant, for SPs whose clock runs behind (default 60 s; a
+	// negative value sets it at the issue instant).
+	NotBeforeSkew time.Duration
+	// MetadataValidFor is the validUntil of /saml/metadata, counted from
+	// each regeneration (default 30 days): an SP that saved the document
+	// to a file keeps starting for that long. MetadataCacheDuration is
+	// its cacheDuration and HTTP max-age, how often an SP that fetches it
+	// should fetch it again (default 1 h); it is also how often the
+	// document is regenerated and signed again.
+	MetadataValidFor      time.Duration
+	MetadataCacheDuration time.Duration
 	// HTTPClient, Logger, Pages, ReadFile, Now and Rand take the defaults
 	// of idp.ProtocolDeps. HTTPClient fetches metadata_url and delivers
 	// back-channel LogoutRequests; Pages renders the error page; ReadFile
@@ -82,6 +103,10 @@ type IdP struct {
 	idp      *crewjam.IdentityProvider
 	salt     []byte
 	lifetime time.Duration
+	skew     time.Duration // NotBefore before the issue instant
+	// metaValid and metaCache are the validUntil span and cacheDuration of
+	// /saml/metadata.
+	metaValid, metaCache time.Duration
 
 	now      func() time.Time
 	rand     io.Reader
@@ -117,6 +142,21 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if o.AssertionLifetime <= 0 {
 		o.AssertionLifetime = 5 * time.Minute
 	}
+	switch {
+	case o.NotBeforeSkew == 0:
+		o.NotBeforeSkew = DefaultNotBeforeSkew
+	case o.NotBeforeSkew < 0:
+		o.NotBeforeSkew = 0
+	}
+	if o.MetadataValidFor <= 0 {
+		o.MetadataValidFor = DefaultMetadataValidFor
+	}
+	if o.MetadataCacheDuration <= 0 {
+		o.MetadataCacheDuration = DefaultMetadataCacheDuration
+	}
+	if o.MetadataCacheDuration > o.MetadataValidFor {
+		return nil, fmt.Errorf("saml: metadata cache duration %s exceeds its validity %s", o.MetadataCacheDuration, o.MetadataValidFor)
+	}
 	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
 	}
@@ -127,7 +167,8 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	issuer := strings.TrimRight(svc.Issuer(), "/")
 	p := &IdP{
 		issuer: issuer, entityID: issuer + PathMetadata, svc: svc, store: store, eph: eph,
-		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime,
+		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime, skew: o.NotBeforeSkew,
+		metaValid: o.MetadataValidFor, metaCache: o.MetadataCacheDuration,
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		quit: make(chan struct{}),
 	}
@@ -227,6 +268,35 @@ type Recorder interface {
 	// TokenIssued counts one assertion (kind TokenAssertion) issued to the
 	// SP client.
 	TokenIssued(kind, client string)
+}
+
+// RefusalRecorder is the optional ability of a Recorder to count the
+// requests the identity provider refuses, by a reason of RefusalReasons
+// (label of cnsgate_saml_requests_refused_total); found by type assertion.
+type RefusalRecorder interface {
+	SAMLRequestRefused(reason string)
+}
+
+// RefusalReasons are the reasons a refused request is counted under, one
+// per refusal error.
+var RefusalReasons = []string{
+	"unknown_sp", "metadata_unavailable", "too_large", "malformed", "unsigned", "bad_signature",
+	"weak_algorithm", "destination", "stale", "replay", "acs",
+}
+
+// countRefusal counts a refusal by the reason of err; an outage or an
+// internal error is not a refusal and is not counted here.
+func (p *IdP) countRefusal(err error) {
+	rr, ok := p.recorder.(RefusalRecorder)
+	if !ok {
+		return
+	}
+	for i, e := range refusals {
+		if errors.Is(err, e) {
+			rr.SAMLRequestRefused(RefusalReasons[i])
+			return
+		}
+	}
 }
 
 // NopRecorder records nothing.

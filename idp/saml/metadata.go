@@ -17,14 +17,6 @@ import (
 	crewjam "github.com/crewjam/saml"
 )
 
-// The published metadata is valid for metadataValidity and regenerated
-// (and signed again) every metadataRefresh; SPs are told to fetch it again
-// after metadataRefresh.
-const (
-	metadataValidity = 48 * time.Hour
-	metadataRefresh  = time.Hour
-)
-
 // metadataCache keeps the signed metadata document between requests.
 type metadataCache struct {
 	mu  sync.Mutex
@@ -41,20 +33,26 @@ func (p *IdP) serveMetadata(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/samlmetadata+xml")
-	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int64(p.metaCache/time.Second)))
 	h.Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(doc)
 }
 
 // metadata returns the signed EntityDescriptor: the signing certificate,
 // persistent and transient NameIDs, SSO and SLO over HTTP-Redirect and
-// HTTP-POST. It publishes no encryption key: cnsgate accepts no encrypted
-// requests.
+// HTTP-POST, WantAuthnRequestsSigned. It publishes no encryption key:
+// cnsgate accepts no encrypted requests.
+//
+// The document is valid for metaValid (30 days by default) from each
+// regeneration, so that an SP that saved it once to a file (Shibboleth's
+// path=, mod_auth_mellon) keeps starting; an SP that fetches it is told by
+// cacheDuration (metaCache, 1 h) to fetch it again, and the document is
+// regenerated and signed again as often.
 func (p *IdP) metadata() ([]byte, error) {
 	now := p.now().UTC()
 	p.meta.mu.Lock()
 	defer p.meta.mu.Unlock()
-	if p.meta.doc != nil && !now.Before(p.meta.at) && now.Sub(p.meta.at) < metadataRefresh {
+	if p.meta.doc != nil && !now.Before(p.meta.at) && now.Sub(p.meta.at) < p.metaCache {
 		return p.meta.doc, nil
 	}
 	ed := p.idp.Metadata()
@@ -63,9 +61,11 @@ func (p *IdP) metadata() ([]byte, error) {
 		return nil, err
 	}
 	ed.ID = id
-	ed.ValidUntil = now.Add(metadataValidity)
-	ed.CacheDuration = metadataRefresh
+	ed.ValidUntil = now.Add(p.metaValid)
+	ed.CacheDuration = p.metaCache
 	d := &ed.IDPSSODescriptors[0]
+	want := p.sps.allRequireSigned()
+	d.WantAuthnRequestsSigned = &want
 	var signing []crewjam.KeyDescriptor
 	for _, kd := range d.KeyDescriptors {
 		if kd.Use == "signing" {

@@ -58,8 +58,49 @@ func TestIdPMetadata(t *testing.T) {
 	if len(d.NameIDFormats) != 2 || d.NameIDFormats[0] != crewjam.PersistentNameIDFormat {
 		t.Fatalf("NameID formats %v", d.NameIDFormats)
 	}
-	if until := time.Until(ed.ValidUntil); until < 47*time.Hour || until > 49*time.Hour {
+	// Valid for 30 days (a file-based SP keeps starting), fetched again
+	// after an hour (cacheDuration and max-age), requests must be signed.
+	if until := time.Until(ed.ValidUntil); until < DefaultMetadataValidFor-time.Minute || until > DefaultMetadataValidFor+time.Minute {
+		t.Fatalf("validUntil in %s, want %s", until, DefaultMetadataValidFor)
+	}
+	if ed.CacheDuration != time.Hour || resp.Header.Get("Cache-Control") != "public, max-age=3600" {
+		t.Fatalf("cacheDuration %s, Cache-Control %q", ed.CacheDuration, resp.Header.Get("Cache-Control"))
+	}
+	if d.WantAuthnRequestsSigned == nil || !*d.WantAuthnRequestsSigned || !strings.Contains(p.body, `WantAuthnRequestsSigned="true"`) {
+		t.Fatalf("WantAuthnRequestsSigned %v", d.WantAuthnRequestsSigned)
+	}
+}
+
+// TestIdPMetadataValidity: metadata_valid_for and metadata_cache_duration
+// reach the document a running server publishes, and one SP configured
+// without require_signed_requests turns WantAuthnRequestsSigned off.
+func TestIdPMetadataValidity(t *testing.T) {
+	h := newHarness(t)
+	sp := h.newSP("legacy", spOptions{})
+	h.start([]ServiceProvider{sp.cfg}, func(o *Options) {
+		o.MetadataValidFor, o.MetadataCacheDuration = 90*24*time.Hour, 6*time.Hour
+	})
+	resp, err := h.client().Get(h.public.URL + PathMetadata)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := readPage(t, resp)
+	ed, err := samlsp.ParseMetadata([]byte(p.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if until := time.Until(ed.ValidUntil); until < 89*24*time.Hour || until > 91*24*time.Hour {
 		t.Fatalf("validUntil in %s", until)
+	}
+	if ed.CacheDuration != 6*time.Hour || resp.Header.Get("Cache-Control") != "public, max-age=21600" {
+		t.Fatalf("cacheDuration %s, Cache-Control %q", ed.CacheDuration, resp.Header.Get("Cache-Control"))
+	}
+	if w := ed.IDPSSODescriptors[0].WantAuthnRequestsSigned; w == nil || *w {
+		t.Fatalf("WantAuthnRequestsSigned %v with an SP that need not sign", w)
+	}
+	if _, err := New(h.svc, h.store, h.eph, Options{MetadataValidFor: time.Hour, MetadataCacheDuration: 2 * time.Hour}); err == nil ||
+		!strings.Contains(err.Error(), "exceeds its validity") {
+		t.Fatalf("cache duration beyond validity: %v", err)
 	}
 }
 

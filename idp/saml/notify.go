@@ -36,16 +36,23 @@ var logoutReasons = map[string]string{
 // lists a SOAP SingleLogoutService; the login service's logout-delivery
 // engine sends it and checks the LogoutResponse with postSOAP.
 //
-// An SP that lists only browser bindings (Redirect, POST) is not told:
-// front-channel logout would need the citizen's browser to visit every SP
-// in turn, which the logout flow of idp does not do. Such SPs keep their
-// own session until it expires; the log says so.
+// An SP that lists only browser bindings (Redirect, POST) is told through
+// the citizen's browser when the citizen logs out (frontchannel.go): the
+// steps are planned here and run by FrontChannel. When a session ends
+// without the citizen (a timeout, a revocation, an administrator) such
+// SPs are not told; the log says so.
 func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause string) []idp.LogoutDelivery {
 	skip := ""
 	if b, err := p.eph.Take(ctx, nsSLOInitiator, sessionKey(sess)); err == nil {
 		skip = string(b)
 	}
 	var out []idp.LogoutDelivery
+	var plan []frontStep
+	defer func() {
+		if len(plan) > 0 {
+			p.savePlan(ctx, sess, plan)
+		}
+	}()
 	for _, pt := range sess.Participants {
 		if pt.Protocol != sessions.ProtocolSAML || pt.ClientID == skip {
 			continue
@@ -58,8 +65,13 @@ func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause st
 			continue
 		}
 		loc, _, ok := md.slo(crewjam.SOAPBinding)
-		if !ok {
-			p.logger.InfoContext(ctx, "saml participant not told of logout: no SOAP SingleLogoutService (front-channel logout is not supported)", "sp", pt.ClientID)
+		switch {
+		case !ok && cause == idp.CauseLogout && md.hasBrowserSLO():
+			plan = append(plan, frontStep{SP: sp.cfg.EntityID, NameID: pt.NameID, SID: pt.SID})
+			continue
+		case !ok:
+			p.logger.InfoContext(ctx, "saml participant not told of the session end: no SOAP SingleLogoutService, and no browser for a front-channel logout",
+				"sp", pt.ClientID, "cause", cause)
 			continue
 		}
 		d.Client = sp.cfg.EntityID
@@ -80,9 +92,9 @@ func failed(err error) func(context.Context) (bool, error) {
 	return func(context.Context) (bool, error) { return false, err }
 }
 
-// soapLogoutRequest builds a signed LogoutRequest for participant pt in a
-// SOAP 1.1 envelope.
-func (p *IdP) soapLogoutRequest(sp *serviceProvider, pt sessions.Participant, loc, cause string) (string, []byte, error) {
+// logoutRequestElement builds the (unsigned) LogoutRequest telling
+// participant pt of sp, at loc, that the session ended for cause.
+func (p *IdP) logoutRequestElement(sp *serviceProvider, pt sessions.Participant, loc, cause string) (string, *etree.Element, error) {
 	id, err := p.newID()
 	if err != nil {
 		return "", nil, err
@@ -105,6 +117,16 @@ func (p *IdP) soapLogoutRequest(sp *serviceProvider, pt sessions.Participant, lo
 		reason = "urn:oasis:names:tc:SAML:2.0:logout:user"
 	}
 	el.CreateAttr("Reason", reason)
+	return id, el, nil
+}
+
+// soapLogoutRequest builds a signed LogoutRequest for participant pt in a
+// SOAP 1.1 envelope.
+func (p *IdP) soapLogoutRequest(sp *serviceProvider, pt sessions.Participant, loc, cause string) (string, []byte, error) {
+	id, el, err := p.logoutRequestElement(sp, pt, loc, cause)
+	if err != nil {
+		return "", nil, err
+	}
 	if err := p.keys.sign(el); err != nil {
 		return "", nil, err
 	}

@@ -87,6 +87,19 @@ func (sp *serviceProvider) requireSigned(md *spMetadata) bool {
 	return sp.cfg.RequireSignedRequests || md.wantsSigned
 }
 
+// allRequireSigned reports whether every configured SP must sign its
+// AuthnRequests (require_signed_requests, the default): the IdP metadata
+// then says WantAuthnRequestsSigned="true". One SP configured otherwise
+// turns it off for all, since the metadata is the same for every SP.
+func (ps *providers) allRequireSigned() bool {
+	for _, sp := range ps.byID {
+		if !sp.cfg.RequireSignedRequests {
+			return false
+		}
+	}
+	return true
+}
+
 // nameIDFormat is the URN of the SP's configured NameID format.
 func (sp *serviceProvider) nameIDFormat() string {
 	if sp.cfg.NameIDFormat == NameIDTransient {

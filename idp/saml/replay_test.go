@@ -83,17 +83,20 @@ func (f *refusalFixture) rawRedirect(xml []byte) *http.Request {
 }
 
 // TestReplay sends the same AuthnRequest twice, in each binding: the
-// second is refused while the first could still be accepted.
+// second is refused (RequestDenied at the SP's ACS) while the first could
+// still be accepted.
 func TestReplay(t *testing.T) {
 	f := newRefusalFixture(t)
 	redirect := f.open.redirect(PathSSO, f.open.authnRequest(authnOpts{}), "", "")
 	f.do(t, get(redirect)).must(t, 200, "Accedi con TS/CNS")
-	f.do(t, get(redirect)).must(t, 400, "Richiesta non valida")
+	f.h.takeLogs()
+	f.checkDenied(t, f.do(t, get(redirect)), ErrReplay)
 
 	el := f.strict.signXML(f.strict.authnRequest(authnOpts{}), dsig.RSASHA256SignatureMethod)
 	form := postValues(t, el, "")
 	f.do(t, post(f.h.public.URL+PathSSO, form)).must(t, 200, "Accedi con TS/CNS")
-	f.do(t, post(f.h.public.URL+PathSSO, form)).must(t, 400, "Richiesta non valida")
+	f.h.takeLogs()
+	f.checkDenied(t, f.do(t, post(f.h.public.URL+PathSSO, form)), ErrReplay)
 
 	// The same ID from another SP is another request.
 	other := f.open.authnRequest(authnOpts{id: el.SelectAttrValue("ID", "")})

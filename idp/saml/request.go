@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,9 +84,31 @@ func parseAuthnRequestXML(data []byte) (*authnRequestXML, error) {
 	return &x, nil
 }
 
-// parseAuthnRequest validates a decoded AuthnRequest. Every refusal is
-// answered with an error page, never toward the SP: the request names an
-// SP that is unknown, or its ACS or authenticity is in doubt.
+// deniedError is a refusal of an AuthnRequest from a configured SP that
+// names an assertion consumer service of the SP's metadata (or none, and
+// the metadata has a default): the SP is answered at that ACS with a
+// signed Response of status RequestDenied and no assertion, so that it
+// knows the login failed. The Response goes to an endpoint the SP itself
+// published, carries no RelayState (it is not trusted) and answers the ID
+// the request carried.
+type deniedError struct {
+	err error
+	ar  *authnRequest // the SP, its metadata and the ACS; x as received
+}
+
+func (e *deniedError) Error() string { return e.err.Error() }
+func (e *deniedError) Unwrap() error { return e.err }
+
+// deniable are the refusals answered toward the SP's ACS: authenticity,
+// freshness and addressing; the others (an unknown SP or ACS, a malformed
+// request, an outage) get an error page only.
+var deniable = []error{ErrUnsigned, ErrBadSignature, ErrWeakAlgorithm, ErrDestination, ErrStale, ErrReplay}
+
+// parseAuthnRequest validates a decoded AuthnRequest. A request that names
+// an SP that is unknown or an ACS that its metadata lacks, or that cannot
+// be read, is answered with an error page, never toward the SP; one whose
+// authenticity, freshness or Destination fails is a *deniedError when its
+// SP and ACS are known.
 func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest, error) {
 	x, err := parseAuthnRequestXML(m.xml)
 	if err != nil {
@@ -96,6 +119,23 @@ func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", err, issuer)
 	}
+	ar, err := p.checkAuthnRequest(ctx, m, x, sp, md)
+	if err == nil {
+		return ar, nil
+	}
+	acs, ok := md.acs(x.ACSIndex, x.ACSURL)
+	for _, e := range deniable {
+		if ok && errors.Is(err, e) {
+			return nil, &deniedError{err: err, ar: &authnRequest{sp: sp, md: md, x: *x, acs: acs}}
+		}
+	}
+	return nil, err
+}
+
+// checkAuthnRequest checks the signatures, Destination, instant, ACS and
+// freshness of the request x (as received) from sp.
+func (p *IdP) checkAuthnRequest(ctx context.Context, m *message, x *authnRequestXML, sp *serviceProvider, md *spMetadata) (*authnRequest, error) {
+	issuer := sp.cfg.EntityID
 	now := p.now()
 	signedXML, signed, err := checkSignatures(m, sp, md, now)
 	if err != nil {
@@ -118,7 +158,7 @@ func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest,
 	}
 	acs, ok := md.acs(x.ACSIndex, x.ACSURL)
 	if !ok {
-		return nil, fmt.Errorf("%w: index %v, URL %q", ErrACS, x.ACSIndex, x.ACSURL)
+		return nil, fmt.Errorf("%w: index %s, URL %q", ErrACS, acsIndex(x.ACSIndex), x.ACSURL)
 	}
 	if x.ProtocolBinding != "" && x.ProtocolBinding != bindingPost {
 		return nil, fmt.Errorf("%w: ProtocolBinding %q (HTTP-POST only)", ErrACS, x.ProtocolBinding)
@@ -127,6 +167,15 @@ func (p *IdP) parseAuthnRequest(ctx context.Context, m *message) (*authnRequest,
 		return nil, err
 	}
 	return &authnRequest{sp: sp, md: md, x: *x, acs: acs, relayState: m.relayState}, nil
+}
+
+// acsIndex is AssertionConsumerServiceIndex for a log line: the number, or
+// "none" when the request gives none.
+func acsIndex(i *int) string {
+	if i == nil {
+		return "none"
+	}
+	return strconv.Itoa(*i)
 }
 
 // checkSignatures verifies every signature a message carries, on the query

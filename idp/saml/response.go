@@ -90,7 +90,7 @@ var pageMessages = map[string]string{
 
 // refusals are the errors that mean "this request is not acceptable";
 // any other error while reading a request is an outage (the store that
-// remembers request ids, say).
+// remembers request ids, say). RefusalReasons names each, in this order.
 var refusals = []error{
 	ErrUnknownSP, ErrMetadataUnavailable, ErrTooLarge, ErrMalformed, ErrUnsigned, ErrBadSignature,
 	ErrWeakAlgorithm, ErrDestination, ErrStale, ErrReplay, ErrACS,
@@ -118,6 +118,7 @@ func (p *IdP) refuse(w http.ResponseWriter, r *http.Request, key string, err err
 	case key == "internal":
 		status = http.StatusInternalServerError
 	}
+	p.countRefusal(err)
 	if status >= 500 {
 		p.logger.ErrorContext(r.Context(), "saml request failed", "err", err, "status", status)
 	} else {

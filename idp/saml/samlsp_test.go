@@ -115,15 +115,21 @@ func TestCrewjamServiceProvider(t *testing.T) {
 }
 
 // TestCrewjamServiceProviderSHA1 is samlsp with its default RSA-SHA1
-// request signature: refused, with an error page.
+// request signature: refused, and samlsp is told at its ACS with a
+// RequestDenied Response, which it takes as a failed login.
 func TestCrewjamServiceProviderSHA1(t *testing.T) {
 	h := newHarness(t)
 	sp := newCrewjamSP(t, h, dsig.RSASHA1SignatureMethod)
 	h.start([]ServiceProvider{sp.cfg})
 	sp.idpMetadata(t, h)
 	br := h.browser(nil)
-	br.get(sp.srv.URL+"/hello").must(t, 400, "Richiesta non valida")
-	if logs := h.takeLogs(); !strings.Contains(logs, ErrWeakAlgorithm.Error()) || !strings.Contains(logs, "rsa-sha1") {
+	action, form := br.get(sp.srv.URL+"/hello").must(t, 200, "SAMLResponse").form(t)
+	if logs := h.takeLogs(); !strings.Contains(logs, ErrWeakAlgorithm.Error()) || !strings.Contains(logs, "rsa-sha1") ||
+		!strings.Contains(logs, "status=urn:oasis:names:tc:SAML:2.0:status:RequestDenied") {
 		t.Fatalf("log: %s", logs)
 	}
+	if !strings.HasPrefix(action, sp.srv.URL) {
+		t.Fatalf("RequestDenied posted to %s", action)
+	}
+	br.post(action, form, h.public.URL).must(t, http.StatusForbidden)
 }

@@ -63,57 +63,64 @@ func parseLogoutRequestXML(data []byte) (*logoutRequestXML, error) {
 
 // parseLogoutRequest validates a LogoutRequest as parseAuthnRequest does
 // an AuthnRequest.
-func (p *IdP) parseLogoutRequest(ctx context.Context, m *message) (*logoutRequestXML, *serviceProvider, *spMetadata, error) {
-	x, err := parseLogoutRequestXML(m.xml)
+// It fills req's x, sp, md and signed from req.m.
+func (p *IdP) parseLogoutRequest(ctx context.Context, req *sloRequest) error {
+	x, err := parseLogoutRequestXML(req.m.xml)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	issuer := strings.TrimSpace(x.Issuer.Value)
 	sp, md, err := p.sps.lookup(issuer)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("%w: %q", err, issuer)
+		return fmt.Errorf("%w: %q", err, issuer)
 	}
 	now := p.now()
-	signedXML, signed, err := checkSignatures(m, sp, md, now)
+	signedXML, signed, err := checkSignatures(req.m, sp, md, now)
 	if err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	if signed {
 		if x, err = parseLogoutRequestXML(signedXML); err != nil {
-			return nil, nil, nil, err
+			return err
 		}
 		if strings.TrimSpace(x.Issuer.Value) != issuer {
-			return nil, nil, nil, fmt.Errorf("%w: Issuer changed under the signature", ErrBadSignature)
+			return fmt.Errorf("%w: Issuer changed under the signature", ErrBadSignature)
 		}
 	}
 	if err := p.checkDestination(x.Destination, PathSLO, signed); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	if err := checkInstant(x.IssueInstant, now); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
 	if !x.NotOnOrAfter.IsZero() && !now.Before(x.NotOnOrAfter) {
-		return nil, nil, nil, fmt.Errorf("%w: past NotOnOrAfter", ErrStale)
+		return fmt.Errorf("%w: past NotOnOrAfter", ErrStale)
 	}
 	if err := p.remember(ctx, "logout", issuer, x.ID); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	return x, sp, md, nil
+	req.x, req.sp, req.md, req.signed = x, sp, md, signed
+	return nil
 }
 
 // slo serves /saml/slo: an SP-initiated LogoutRequest in either binding,
-// and (GET ?done=) the POST-binding LogoutResponse after the logout.
+// (GET ?done=) the POST-binding LogoutResponse after the logout, and the
+// front-channel logout of frontchannel.go (GET ?fc=, and the SPs'
+// LogoutResponses in either binding).
 //
-// A LogoutRequest that names the browser's session ends it through
-// idp.Service.ConfirmLogout, which asks the citizen to confirm and then sends
-// the browser to the SP's SingleLogoutService with a signed
-// LogoutResponse; idp's notifiers tell the other participants (this IdP
-// among them, skipping the initiator). Without a session the SP gets
-// Success at once; a session the request does not name is left alone and
-// the SP gets Requester/UnknownPrincipal.
+// A signed LogoutRequest that names the browser's session, from an SP
+// that takes part in it, ends it at once through
+// idp.Service.EndBrowserSession: the other participants are told (back
+// channel, and front channel through the browser), then the browser goes
+// to the SP's SingleLogoutService with a signed LogoutResponse. Shibboleth
+// and mod_auth_mellon drop their own session before they send it, so a
+// confirmation page the citizen closes would leave the cnsgate session
+// open. An unsigned one (from an SP allowed not to sign) goes through
+// idp.Service.ConfirmLogout, which asks the citizen to confirm first.
+// Without a session the SP gets Success at once; a session the request
+// does not name is left alone and the SP gets Requester/UnknownPrincipal.
 func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodGet && r.URL.Query().Has("done") {
-		p.sloDone(w, r)
+	if p.sloNotRequest(w, r) {
 		return
 	}
 	req, ok := p.readLogoutRequest(w, r)
@@ -135,17 +142,45 @@ func (p *IdP) slo(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, "internal", err)
 		return
 	}
-	p.logger.InfoContext(r.Context(), "saml logout request", "sp", req.sp.cfg.EntityID, "session", sess != nil, "named", named)
-	p.answerLogoutRequest(w, r, req.sp, sess, named, next)
+	p.logger.InfoContext(r.Context(), "saml logout request", "sp", req.sp.cfg.EntityID, "session", sess != nil, "named", named, "signed", req.signed)
+	p.answerLogoutRequest(w, r, req, sess, named, next)
+}
+
+// sloNotRequest serves what reaches /saml/slo but a LogoutRequest: the
+// ?done= and ?fc= pages and an SP's LogoutResponse (either binding). It
+// reports whether it answered.
+func (p *IdP) sloNotRequest(w http.ResponseWriter, r *http.Request) bool {
+	q := r.URL.Query()
+	switch {
+	case r.Method == http.MethodGet && q.Has("done"):
+		p.sloDone(w, r)
+	case r.Method == http.MethodGet && q.Has(paramChain):
+		p.frontStart(w, r)
+	case r.Method == http.MethodGet && q.Has(paramResponse):
+		p.frontResponse(w, r)
+	case r.Method == http.MethodPost:
+		if err := parseForm(w, r); err != nil {
+			p.refuse(w, r, pageKey(err, "logout"), err)
+			return true
+		}
+		if !r.PostForm.Has(paramResponse) {
+			return false
+		}
+		p.frontResponse(w, r)
+	default:
+		return false
+	}
+	return true
 }
 
 // sloRequest is a LogoutRequest read and checked: the message, its XML,
 // and the SP that sent it.
 type sloRequest struct {
-	m  *message
-	x  *logoutRequestXML
-	sp *serviceProvider
-	md *spMetadata
+	m      *message
+	x      *logoutRequestXML
+	sp     *serviceProvider
+	md     *spMetadata
+	signed bool // its signature (query string or XML) was verified
 }
 
 // readLogoutRequest decodes the LogoutRequest of either binding and checks
@@ -163,7 +198,7 @@ func (p *IdP) readLogoutRequest(w http.ResponseWriter, r *http.Request) (*sloReq
 		req.m, err = decodeRedirect(r.URL.RawQuery, paramRequest)
 	}
 	if err == nil {
-		req.x, req.sp, req.md, err = p.parseLogoutRequest(r.Context(), req.m)
+		err = p.parseLogoutRequest(r.Context(), &req)
 	}
 	if err != nil {
 		p.refuse(w, r, pageKey(err, "logout"), err)
@@ -172,13 +207,19 @@ func (p *IdP) readLogoutRequest(w http.ResponseWriter, r *http.Request) (*sloReq
 	return &req, true
 }
 
-// answerLogoutRequest ends the session the request names (after the
-// citizen confirms), or sends the SP its answer at once.
-func (p *IdP) answerLogoutRequest(w http.ResponseWriter, r *http.Request, sp *serviceProvider, sess *sessions.Session, named bool, next string) {
+// answerLogoutRequest ends the session the request names (at once when
+// the request is signed, after the citizen confirms otherwise), or sends
+// the SP its answer at once.
+func (p *IdP) answerLogoutRequest(w http.ResponseWriter, r *http.Request, req *sloRequest, sess *sessions.Session, named bool, next string) {
+	sp := req.sp
 	switch {
 	case named:
 		if err := p.eph.Put(r.Context(), nsSLOInitiator, sessionKey(sess), []byte(sp.cfg.EntityID), sloTTL); err != nil {
 			p.refuse(w, r, "unavailable", err)
+			return
+		}
+		if req.signed {
+			p.svc.EndBrowserSession(w, r, sess, next)
 			return
 		}
 		p.svc.ConfirmLogout(w, r, next)

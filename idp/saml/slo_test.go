@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,9 @@ import (
 	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/sessions"
 )
 
 // logoutRequest is a LogoutRequest from sp for the NameID and
@@ -94,10 +98,82 @@ func (h *harness) readLogoutResponse(t *testing.T, p page, loc string) *crewjam.
 	return &lr
 }
 
+// logoutAnswer is the LogoutResponse sp answers the IdP's LogoutRequest
+// inResponseTo with.
+func (sp *testSP) logoutAnswer(inResponseTo, status string) *etree.Element {
+	el := etree.NewElement("samlp:LogoutResponse")
+	el.CreateAttr("xmlns:samlp", nsProtocol)
+	el.CreateAttr("xmlns:saml", nsAssertion)
+	el.CreateAttr("ID", "_"+randomHex(sp.h.t))
+	el.CreateAttr("Version", "2.0")
+	el.CreateAttr("IssueInstant", time.Now().UTC().Format(time.RFC3339))
+	el.CreateAttr("Destination", sp.h.public.URL+PathSLO)
+	el.CreateAttr("InResponseTo", inResponseTo)
+	el.CreateElement("saml:Issuer").SetText(sp.entityID)
+	el.CreateElement("samlp:Status").CreateElement("samlp:StatusCode").CreateAttr("Value", status)
+	return el
+}
+
+// frontRequest reads the front-channel LogoutRequest the browser carries
+// to sp (a Redirect-binding URL, or a page posting it), checks the IdP's
+// signature and that it names what sp received, and returns its ID and
+// the RelayState that names the chain.
+func (h *harness) frontRequest(t *testing.T, sp *testSP, p page, loc string, a *crewjam.Assertion) (id, relayState string) {
+	t.Helper()
+	var raw []byte
+	if p.status == http.StatusSeeOther {
+		if !strings.HasPrefix(loc, "https://"+strings.TrimPrefix(strings.TrimSuffix(sp.entityID, "/sp"), "https://")+"/slo?SAMLRequest=") {
+			t.Fatalf("front channel: redirected to %q, not %s's SingleLogoutService", loc, sp.entityID)
+		}
+		u, _ := url.Parse(loc)
+		m, err := decodeRedirect(u.RawQuery, paramRequest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := verifyRedirect(m, []*x509.Certificate{h.idpCert}, time.Now()); err != nil {
+			t.Fatalf("front-channel LogoutRequest query signature: %v", err)
+		}
+		raw, relayState = m.xml, m.relayState
+	} else {
+		action, form := p.must(t, 200, "SAMLRequest").form(t)
+		if !strings.HasSuffix(action, "/slo") {
+			t.Fatalf("front channel: posted to %q", action)
+		}
+		var err error
+		if raw, err = verifyByIdP(h.idpCert, mustB64(t, form.Get(paramRequest))); err != nil {
+			t.Fatalf("front-channel LogoutRequest signature: %v", err)
+		}
+		relayState = form.Get("RelayState")
+	}
+	x, err := parseLogoutRequestXML(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.Issuer.Value != h.idp.EntityID() || x.NameID.Value != a.Subject.NameID.Value ||
+		len(x.SessionIndexs) != 1 || x.SessionIndexs[0] != a.AuthnStatements[0].SessionIndex || relayState == "" {
+		t.Fatalf("front-channel LogoutRequest %+v, RelayState %q", x, relayState)
+	}
+	return x.ID, relayState
+}
+
+// noFollow sends req from the browser without following redirects.
+func (b *browser) noFollow(t *testing.T, req *http.Request) (page, string) {
+	t.Helper()
+	c := *b.c
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readPage(t, resp), resp.Header.Get("Location")
+}
+
 // TestSPInitiatedLogout: a signed LogoutRequest from cms, in each binding,
-// ends the session after the citizen confirms; cms gets a signed
-// LogoutResponse, esenzioni a back-channel LogoutRequest, portal (browser
-// bindings only) nothing, and idp's other notifiers are told.
+// ends the session at once (no "Vuoi uscire?"); esenzioni gets a
+// back-channel LogoutRequest; portal (HTTP-Redirect only) and kiosk
+// (HTTP-POST only) get a front-channel LogoutRequest through the browser,
+// each answer collected; then cms gets its signed LogoutResponse, and
+// idp's other notifiers are told.
 func TestSPInitiatedLogout(t *testing.T) {
 	for _, binding := range []string{bindingRedirect, bindingPost} {
 		t.Run(binding[strings.LastIndex(binding, ":")+1:], func(t *testing.T) {
@@ -107,50 +183,67 @@ func TestSPInitiatedLogout(t *testing.T) {
 				{binding, "https://cms.example/slo"}, {crewjam.SOAPBinding, soap.url("cms")}}})
 			esenzioni := h.newSP("esenzioni", spOptions{slo: []endpoint{{crewjam.SOAPBinding, soap.url("esenzioni")}}})
 			portal := h.newSP("portal", spOptions{slo: []endpoint{{bindingRedirect, "https://portal.example/slo"}}})
-			h.start([]ServiceProvider{cms.cfg, esenzioni.cfg, portal.cfg})
+			kiosk := h.newSP("kiosk", spOptions{slo: []endpoint{{bindingPost, "https://kiosk.example/slo"}}})
+			h.start([]ServiceProvider{cms.cfg, esenzioni.cfg, portal.cfg, kiosk.cfg})
 			br := h.browser(h.citizen(citizenCF))
-			got := h.loggedIn(br, cms, esenzioni, portal)
+			got := h.loggedIn(br, cms, esenzioni, portal, kiosk)
 			a := got[cms].assertion
 
+			cookie := br.cookie()
 			lr := cms.logoutRequest(a.Subject.NameID.Value, a.AuthnStatements[0].SessionIndex)
-			var confirm page
+			var req *http.Request
 			if binding == bindingRedirect {
-				confirm = br.get(cms.redirect(PathSLO, lr, "slo-state", dsig.RSASHA256SignatureMethod))
+				req = get(cms.redirect(PathSLO, lr, "slo-state", dsig.RSASHA256SignatureMethod))
 			} else {
 				cms.signXML(lr, dsig.RSASHA256SignatureMethod)
-				confirm = br.post(h.public.URL+PathSLO, postValues(t, lr, "slo-state"), "https://cms.example")
+				req = post(h.public.URL+PathSLO, postValues(t, lr, "slo-state"))
 			}
-			confirm.must(t, 200, "Vuoi uscire?")
-			if br.cookie() == nil {
-				t.Fatal("the session ended before the citizen confirmed")
+			p, loc := br.noFollow(t, req)
+			if action, fields, ok := p.repost(t); ok { // the cross-site POST comes back with the cookie
+				r := post(action, fields)
+				r.Header.Set("Origin", h.public.URL)
+				p, loc = br.noFollow(t, r)
 			}
-			br.stopAtSPs()
-			req, _ := http.NewRequest("POST", h.public.URL+"/logout", strings.NewReader(url.Values{"csrf": {confirm.csrf(t)}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("Origin", h.public.URL)
-			resp, err := br.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
+			if p.status != http.StatusSeeOther || !strings.HasPrefix(loc, h.public.URL+PathSLO+"?fc=") {
+				t.Fatalf("signed LogoutRequest answered %d %q, want the front-channel chain:\n%s", p.status, loc, p.body)
 			}
-			p := readPage(t, resp)
-			loc := resp.Header.Get("Location")
-			if binding == bindingRedirect && (p.status != http.StatusSeeOther || !strings.HasPrefix(loc, "https://cms.example/slo?SAMLResponse=")) {
-				t.Fatalf("after logout: %d %q", p.status, loc)
+			if br.cookie() != nil {
+				t.Fatal("session cookie kept")
 			}
-			if binding == bindingRedirect && !strings.Contains(loc, "RelayState=slo-state") {
-				t.Fatalf("RelayState lost: %s", loc)
+			if _, err := h.store.Get(context.Background(), cookie.Value); !errors.Is(err, sessions.ErrNotFound) {
+				t.Fatalf("the session is still there after a signed LogoutRequest: %v", err)
+			}
+			// The chain: portal by Redirect, kiosk by POST, in the order
+			// they joined; each answers Success.
+			p, loc = br.noFollow(t, get(loc))
+			for _, sp := range []*testSP{portal, kiosk} {
+				id, relay := h.frontRequest(t, sp, p, loc, got[sp].assertion)
+				answer := sp.logoutAnswer(id, crewjam.StatusSuccess)
+				if sp == portal {
+					p, loc = br.noFollow(t, get(sp.redirectParam(PathSLO, paramResponse, answer, relay, dsig.RSASHA256SignatureMethod)))
+				} else {
+					p, loc = br.noFollow(t, post(h.public.URL+PathSLO, postParam(t, paramResponse, sp.signXML(answer, dsig.RSASHA256SignatureMethod), relay)))
+				}
+			}
+			if binding == bindingPost {
+				if p.status != http.StatusSeeOther || !strings.HasPrefix(loc, h.public.URL+PathSLO+"?done=") {
+					t.Fatalf("after the chain: %d %q", p.status, loc)
+				}
+				p, loc = br.noFollow(t, get(loc))
+			} else if p.status != http.StatusSeeOther || !strings.HasPrefix(loc, "https://cms.example/slo?SAMLResponse=") || !strings.Contains(loc, "RelayState=slo-state") {
+				t.Fatalf("after the chain: %d %q", p.status, loc)
 			}
 			res := h.readLogoutResponse(t, p, loc)
 			if res.InResponseTo != lr.SelectAttrValue("ID", "") || res.Status.StatusCode.Value != crewjam.StatusSuccess || res.Destination != "https://cms.example/slo" {
 				t.Fatalf("LogoutResponse %+v", res)
 			}
-			if br.cookie() != nil {
-				t.Fatal("session cookie kept")
-			}
 			if n := h.notifications(); len(n) != 1 || n[0] != "logout" {
 				t.Fatalf("notifications %v", n)
 			}
 			waitFor(t, func() bool { return h.rec.note(NotificationSAML+"/"+ResultOK) == 1 })
+			if n := h.rec.note(idp.DeliverySAMLFrontChannel + "/" + ResultOK); n != 2 {
+				t.Fatalf("front-channel deliveries counted ok: %d, want 2", n)
+			}
 			if n := len(soap.requests("cms")); n != 0 {
 				t.Fatalf("the initiating SP got %d back-channel requests", n)
 			}
@@ -160,6 +253,31 @@ func TestSPInitiatedLogout(t *testing.T) {
 			}
 			checkBackChannel(t, h, reqs[0], got[esenzioni].assertion, "urn:oasis:names:tc:SAML:2.0:logout:user")
 		})
+	}
+}
+
+// TestUnsignedLogoutRequestConfirmed: an unsigned LogoutRequest (from an
+// SP allowed not to sign) may come from anywhere, so the citizen confirms
+// with "Vuoi uscire?" before the session ends.
+func TestUnsignedLogoutRequestConfirmed(t *testing.T) {
+	h := newHarness(t)
+	open := h.newSP("open", spOptions{slo: []endpoint{{bindingRedirect, "https://open.example/slo"}}})
+	h.start([]ServiceProvider{open.cfg})
+	br := h.browser(h.citizen(citizenCF))
+	a := h.loggedIn(br, open)[open].assertion
+	lr := open.logoutRequest(a.Subject.NameID.Value, a.AuthnStatements[0].SessionIndex)
+	confirm := br.get(open.redirect(PathSLO, lr, "", "")).must(t, 200, "Vuoi uscire?")
+	if _, err := h.store.Get(context.Background(), br.cookie().Value); err != nil {
+		t.Fatalf("the session ended before the citizen confirmed: %v", err)
+	}
+	r := post(h.public.URL+"/logout", url.Values{"csrf": {confirm.csrf(t)}})
+	r.Header.Set("Origin", h.public.URL)
+	p, loc := br.noFollow(t, r)
+	if lr := h.readLogoutResponse(t, p, loc); lr.Status.StatusCode.Value != crewjam.StatusSuccess {
+		t.Fatalf("LogoutResponse status %s", lr.Status.StatusCode.Value)
+	}
+	if n := h.notifications(); len(n) != 1 || n[0] != "logout" {
+		t.Fatalf("notifications %v", n)
 	}
 }
 

@@ -40,6 +40,15 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		ar, err = p.parseAuthnRequest(r.Context(), m)
 	}
+	var denied *deniedError
+	if errors.As(err, &denied) {
+		d := denied.ar
+		p.countRefusal(err)
+		p.logger.WarnContext(r.Context(), "saml request refused", "err", err, "sp", d.sp.cfg.EntityID, "answer", "RequestDenied")
+		req := p.idpAuthnRequest(r, d.md, d.acs, pendingAuthn{SP: d.sp.cfg.EntityID, ID: d.x.ID})
+		p.sendStatus(w, r, req, crewjam.StatusRequester, crewjam.StatusRequestDenied)
+		return
+	}
 	if err != nil {
 		p.refuse(w, r, pageKey(err, "request"), err)
 		return
@@ -113,7 +122,7 @@ func (p *IdP) session(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAu
 		p.refuse(w, r, "internal", err)
 		return nil, nil
 	}
-	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force})
+	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: force, Client: entityID})
 	return nil, nil
 }
 

@@ -24,6 +24,7 @@ func TestSSO(t *testing.T) {
 		send   func(sp *testSP, b *browser, el func() []byte) page
 		check  func(t *testing.T, r *result)
 		cipher string
+		tweak  func(*Options)
 	}{
 		{name: "ok/redirect-unsigned", opts: spOptions{}},
 		{name: "ok/redirect-signed-sha256", opts: spOptions{signedMeta: true}},
@@ -36,6 +37,8 @@ func TestSSO(t *testing.T) {
 				t.Fatalf("oid attributes: %v", a)
 			}
 		}},
+		{name: "ok/skew-5m", opts: spOptions{}, tweak: func(o *Options) { o.NotBeforeSkew = 5 * time.Minute }},
+		{name: "ok/no-skew", opts: spOptions{}, tweak: func(o *Options) { o.NotBeforeSkew = -1 }},
 		{name: "ok/transient", opts: spOptions{nameID: NameIDTransient}, check: func(t *testing.T, r *result) {
 			if f := r.assertion.Subject.NameID.Format; f != string(crewjam.TransientNameIDFormat) {
 				t.Fatalf("NameID format %s", f)
@@ -48,7 +51,11 @@ func TestSSO(t *testing.T) {
 			// A clock in Italian time: SAML times must still be UTC.
 			h.now = func() time.Time { return time.Now().In(time.FixedZone("CET", 3600)) }
 			sp := h.newSP("cms", tt.opts)
-			h.start([]ServiceProvider{sp.cfg})
+			if tt.tweak != nil {
+				h.start([]ServiceProvider{sp.cfg}, tt.tweak)
+			} else {
+				h.start([]ServiceProvider{sp.cfg})
+			}
 			card := h.citizen(citizenCF)
 			br := h.browser(card)
 			el := sp.authnRequest(authnOpts{})
@@ -122,6 +129,10 @@ func checkAssertion(t *testing.T, h *harness, sp *testSP, r *result, requestID s
 	if a.Conditions.AudienceRestrictions[0].Audience.Value != sp.entityID || !a.Conditions.NotOnOrAfter.After(now) || a.Conditions.NotBefore.After(now) {
 		t.Fatalf("conditions: %+v", a.Conditions)
 	}
+	// NotBefore allows h.skew for an SP whose clock runs behind.
+	if skew := a.IssueInstant.Sub(a.Conditions.NotBefore); skew != h.skew {
+		t.Fatalf("NotBefore %s before the issue instant, want %s", skew, h.skew)
+	}
 	st := a.AuthnStatements[0]
 	if st.AuthnContext.AuthnContextClassRef.Value != "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI" || st.SessionIndex == "" {
 		t.Fatalf("authn statement: %+v", st)
@@ -165,6 +176,15 @@ func TestCrossSitePost(t *testing.T) {
 	if action != cms.acs || cms.read(form).assertion.Subject.NameID.Value != a.Subject.NameID.Value {
 		t.Fatal("single sign-on lost across sites")
 	}
+	// The signed LogoutRequest sees the session and ends it at once; the
+	// browser is sent to the LogoutResponse page (POST binding).
+	cookie := br.cookie()
 	lr := cms.logoutRequest(a.Subject.NameID.Value, a.AuthnStatements[0].SessionIndex)
-	crossSite(PathSLO, lr).must(t, 200, "Vuoi uscire?")
+	action, form = crossSite(PathSLO, lr).must(t, 200, "SAMLResponse").form(t)
+	if action != "https://cms.example/slo" || form.Get("RelayState") != "rs" {
+		t.Fatalf("LogoutResponse to %s with RelayState %q", action, form.Get("RelayState"))
+	}
+	if _, err := h.store.Get(context.Background(), cookie.Value); err == nil {
+		t.Fatal("the session outlived the cross-site LogoutRequest")
+	}
 }

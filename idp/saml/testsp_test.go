@@ -218,7 +218,23 @@ func (sp *testSP) redirect(path string, el *etree.Element, relayState, method st
 	if method != "" {
 		k = sp.keys(method)
 	}
-	q, err := redirectQuery(k, paramRequest, mustXML(sp.h.t, el), relayState)
+	return sp.redirectWith(k, path, paramRequest, el, relayState)
+}
+
+// redirectParam is redirect for a message carried as param
+// (paramResponse for a LogoutResponse).
+func (sp *testSP) redirectParam(path, param string, el *etree.Element, relayState, method string) string {
+	sp.h.t.Helper()
+	var k *keyPair
+	if method != "" {
+		k = sp.keys(method)
+	}
+	return sp.redirectWith(k, path, param, el, relayState)
+}
+
+func (sp *testSP) redirectWith(k *keyPair, path, param string, el *etree.Element, relayState string) string {
+	sp.h.t.Helper()
+	q, err := redirectQuery(k, param, mustXML(sp.h.t, el), relayState)
 	if err != nil {
 		sp.h.t.Fatal(err)
 	}
@@ -227,7 +243,12 @@ func (sp *testSP) redirect(path string, el *etree.Element, relayState, method st
 
 // postValues is the POST-binding form of el.
 func postValues(t testing.TB, el *etree.Element, relayState string) url.Values {
-	v := url.Values{paramRequest: {base64.StdEncoding.EncodeToString(mustXML(t, el))}}
+	return postParam(t, paramRequest, el, relayState)
+}
+
+// postParam is the POST-binding form of el carried as param.
+func postParam(t testing.TB, param string, el *etree.Element, relayState string) url.Values {
+	v := url.Values{param: {base64.StdEncoding.EncodeToString(mustXML(t, el))}}
 	if relayState != "" {
 		v.Set("RelayState", relayState)
 	}

@@ -38,10 +38,11 @@ type Form struct {
 
 // formData is the data of autosubmit.html.
 type formData struct {
-	Lang   Lang
-	Title  string
-	Action any
-	Fields []Field
+	Lang     Lang
+	Title    string
+	Action   any
+	Fields   []Field
+	LoggedIn bool
 }
 
 // checkAutoSubmit fails when autosubmit.html no longer holds the script
@@ -75,7 +76,7 @@ func (p *Pages) RenderForm(w http.ResponseWriter, r *http.Request, f Form) error
 	h.Set("Pragma", "no-cache")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; script-src "+autoSubmitHash+
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; font-src 'self' data:; img-src 'self' data:; script-src "+autoSubmitHash+
 		"; form-action "+formAction(f.Action)+"; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(buf.Bytes())

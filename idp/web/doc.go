@@ -4,6 +4,14 @@
 // is the default language, English is chosen by the language a relying
 // party asked for (WithLang: OIDC ui_locales) or else by Accept-Language.
 //
+// The pages are built on Bootstrap Italia, the UI kit of Italian
+// public-administration services: its stylesheet and the Titillium Web
+// fonts are vendored into static/ by scripts/web-assets.sh (make
+// web-assets), which records their versions and licences in
+// static/VERSIONS; no script of it is shipped. Every page has the header
+// and footer of a Site (the administration's name and logo, "Esci" once
+// logged in, the footer's links and the help desk).
+//
 // It renders what it is given and decides nothing: flows live in idp and
 // the protocol packages, which all show their errors with RenderError and
 // answer with auto-submitting forms through RenderForm; no other package
@@ -12,10 +20,12 @@
 // # Files
 //
 //	doc.go         this map
-//	web.go         Pages, New (every required template checked), Render, Static, Lang, WithLang, LangOf and LangFrom, DisplayName
-//	texts.go       every sentence in Italian and English, ReasonMessage
+//	web.go         Pages, New and NewSite (every required template checked), Render, Static, Lang, WithLang, LangOf, LocalesLang and LangFrom, DisplayName
+//	site.go        Site (Brand, Links, Help, time zone): the header and footer; Pages.Static with the logo
+//	texts.go       the pages' sentences in Italian and English, ReasonMessage
+//	texts_reasons.go  the citizen's message for every refusal reason
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)
 //	templates/     the pages, embedded
-//	static/        the stylesheet, embedded
+//	static/        cnsgate.css, Bootstrap Italia's stylesheet, the Titillium Web fonts, VERSIONS, LICENSES/; embedded
 package web

@@ -15,6 +15,10 @@ type ErrorPage struct {
 	Reason    string
 	RequestID string
 	BackURL   string
+	// BackKey is the text of the way back; "error.retry" when empty.
+	BackKey string
+	// LoggedIn shows "Esci" in the header.
+	LoggedIn bool
 }
 
 // errorData is the data of error.html.
@@ -26,6 +30,8 @@ type errorData struct {
 	Reason    string
 	RequestID string
 	BackURL   string
+	BackKey   string
+	LoggedIn  bool
 }
 
 // RenderError writes the error page e with status, in the request's
@@ -42,6 +48,6 @@ func (p *Pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	return p.Render(w, status, "error.html", errorData{
 		Lang: lang, Title: title, Heading: title, Message: msg,
-		Reason: e.Reason, RequestID: e.RequestID, BackURL: e.BackURL,
+		Reason: e.Reason, RequestID: e.RequestID, BackURL: e.BackURL, BackKey: e.BackKey, LoggedIn: e.LoggedIn,
 	})
 }

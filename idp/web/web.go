@@ -24,14 +24,24 @@ var required = []string{"home.html", "error.html", "register.html", "registered.
 
 // Pages renders the embedded templates.
 type Pages struct {
-	t *template.Template
+	t    *template.Template
+	site Site
 }
 
-// New parses and checks the embedded templates.
-func New() (*Pages, error) {
+// New parses and checks the embedded templates, with no administration
+// named and no footer links (NewSite sets them).
+func New() (*Pages, error) { return NewSite(Site{}) }
+
+// NewSite parses and checks the embedded templates; every page shows site's
+// header and footer.
+func NewSite(site Site) (*Pages, error) {
 	t, err := template.New("").Funcs(template.FuncMap{
-		"t":    func(lang Lang, key string) string { return lang.T(key) },
-		"name": DisplayName,
+		"t":     func(lang Lang, key string) string { return lang.T(key) },
+		"name":  DisplayName,
+		"site":  func() Site { return site },
+		"home":  site.home,
+		"local": site.local,
+		"logo":  func() string { return LogoPath },
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -44,7 +54,7 @@ func New() (*Pages, error) {
 	if err := checkAutoSubmit(); err != nil {
 		return nil, err
 	}
-	return &Pages{t: t}, nil
+	return &Pages{t: t, site: site}, nil
 }
 
 // Static serves the embedded assets (stylesheet).
@@ -69,7 +79,7 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 	// same-origin, not no-referrer: under no-referrer browsers send
 	// "Origin: null" on form POSTs, which the CSRF origin check refuses.
 	h.Set("Referrer-Policy", "same-origin")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; font-src 'self' data:; img-src 'self' data:; form-action 'self' https:; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
@@ -109,6 +119,18 @@ func LangOf(tag string) Lang {
 		return English
 	}
 	return ""
+}
+
+// LocalesLang returns the first supported language of a space-separated
+// list of BCP 47 tags in order of preference (ui_locales: "en-GB it"), and
+// false when the list names none.
+func LocalesLang(locales string) (Lang, bool) {
+	for _, tag := range strings.Fields(locales) {
+		if l := LangOf(tag); l != "" {
+			return l, true
+		}
+	}
+	return "", false
 }
 
 // LangFrom picks the page language: the one chosen for the request

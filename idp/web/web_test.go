@@ -150,3 +150,25 @@ func TestDisplayName(t *testing.T) {
 		}
 	}
 }
+
+func TestSiteHelpers(t *testing.T) {
+	for in, want := range map[string]string{
+		"800 000 000":       "tel:800000000",
+		"+39 055.123-456":   "tel:+39055123456",
+		"06/1234 <script>":  "tel:061234",
+		" 1+2 ":             "tel:12",
+		"numero verde 800.": "tel:800",
+	} {
+		if got := string((Help{Phone: in}).PhoneURI()); got != want {
+			t.Errorf("PhoneURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for name, want := range map[string]string{"logo.PNG": "image/png", "a/b.svg": "image/svg+xml", "x.jpeg": "image/jpeg", "x.webp": "image/webp", "x.gif": "", "logo": ""} {
+		if got := LogoTypeOf(name); got != want {
+			t.Errorf("LogoTypeOf(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if (Help{Hours: "8-17"}).Any() || !(Help{Email: "a@b.it"}).Any() {
+		t.Error("Help.Any: hours alone are no contact, an e-mail is")
+	}
+}

@@ -6,5 +6,5 @@
 // # Files
 //
 //	doc.go     this map
-//	proc.go    Status, Memory: /proc/PID/status in bytes; MiB; FreeAddr
+//	proc.go    Status, Memory: /proc/PID/status in bytes; CPU: /proc/PID/stat CPU time; MiB; FreeAddr
 package benchproc

@@ -75,13 +75,30 @@ var defaultColumns = []string{"fiscal_code", "given_name", "family_name", "note"
 // without rows is an error too, so that a replace-all import of an empty
 // file never wipes the allowlist.
 func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
+	out, bad, err := ReadEligibleCSV(r)
+	if err != nil {
+		return nil, err
+	}
+	if bad != nil {
+		return nil, bad
+	}
+	return out, nil
+}
+
+// ReadEligibleCSV reads an allowlist as ParseEligibleCSV does but keeps
+// the good rows when some are bad: it returns them with a *CSVError listing
+// the bad ones (nil when none is). It is how cnsgate serve reads
+// registration.allowlist_file, where one mistyped row must not shut every
+// other citizen out. err is for a file that cannot be read as CSV at all,
+// or that has no row.
+func ReadEligibleCSV(r io.Reader) (good []registry.Eligible, bad *CSVError, err error) {
 	br := bufio.NewReaderSize(r, sniffSize)
 	if b, err := br.Peek(3); err == nil && bytes.Equal(b, []byte("\xef\xbb\xbf")) {
 		_, _ = br.Discard(3)
 	}
 	sep, err := detectSeparator(br)
 	if err != nil {
-		return nil, fmt.Errorf("allowlist CSV: %w", err)
+		return nil, nil, fmt.Errorf("allowlist CSV: %w", err)
 	}
 	cr := csv.NewReader(br)
 	cr.Comma = sep
@@ -96,7 +113,7 @@ func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if !errors.As(err, &pe) {
-				return nil, fmt.Errorf("allowlist CSV: %w", err)
+				return nil, nil, fmt.Errorf("allowlist CSV: %w", err)
 			}
 			p.problems = append(p.problems, &LineError{Line: pe.StartLine, Err: pe.Err})
 			continue
@@ -105,12 +122,12 @@ func ParseEligibleCSV(r io.Reader) ([]registry.Eligible, error) {
 		p.row(line, rec)
 	}
 	if len(p.problems) > 0 {
-		return nil, &CSVError{Lines: p.problems}
+		bad = &CSVError{Lines: p.problems}
 	}
-	if len(p.out) == 0 {
-		return nil, errors.New("allowlist CSV: no rows")
+	if len(p.out) == 0 && bad == nil {
+		return nil, nil, errors.New("allowlist CSV: no rows")
 	}
-	return p.out, nil
+	return p.out, bad, nil
 }
 
 // csvParser is the state of one ParseEligibleCSV: the columns (from the

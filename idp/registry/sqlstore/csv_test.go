@@ -115,3 +115,24 @@ func FuzzParseEligibleCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestReadEligibleCSVKeepsGoodRows: the reading serve makes of
+// registration.allowlist_file keeps the good rows beside the bad ones.
+func TestReadEligibleCSVKeepsGoodRows(t *testing.T) {
+	good, bad, err := ReadEligibleCSV(strings.NewReader("fiscal_code;nome\n" + mario + ";Mario\nRSSMRA85T10A562X;Bad\n" + laura + ";Laura\n\"unterminated;x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(good) != 2 || good[0].FiscalCode != mario || good[1].FiscalCode != laura {
+		t.Fatalf("good rows: %+v, bad %v", good, bad)
+	}
+	if bad == nil || len(bad.Lines) != 2 || bad.Lines[0].Line != 3 || bad.Lines[1].Line != 5 {
+		t.Fatalf("bad rows: %v", bad)
+	}
+	if _, err := ParseEligibleCSV(strings.NewReader("RSSMRA85T10A562S\nRSSMRA85T10A562X\n")); err == nil {
+		t.Fatal("ParseEligibleCSV took a file with a bad row")
+	}
+	if _, _, err := ReadEligibleCSV(strings.NewReader("\n\n")); err == nil {
+		t.Fatal("a file without rows was read")
+	}
+}

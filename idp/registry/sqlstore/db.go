@@ -26,13 +26,41 @@ const (
 
 // DB is the registry on one SQL database. It is safe for concurrent use.
 type DB struct {
-	db      *sql.DB
-	dialect string // DriverSQLite or DriverPostgres
+	db      *sql.DB // every write; on SQLite the single writer connection
+	rdb     *sql.DB // reads: SQLite's reader pool beside the writer, or db
+	dialect string  // DriverSQLite or DriverPostgres
 	now     func() time.Time
 	log     *slog.Logger
+	obs     BatchObserver
 
 	connectTimeout time.Duration
+	writeTimeout   time.Duration
+	maxConns       int
+	maxIdleConns   int
+	readers        int
+
+	w                     *groupWriter
+	stmtInsert, stmtLogin *sql.Stmt // SQLite's group commit statements
+	stmtLookup            *sql.Stmt // SQLite's login lookup, prepared once per reader
 }
+
+// Defaults of the connection pools.
+const (
+	DefaultMaxConns      = 16 // PostgreSQL
+	DefaultSQLiteReaders = 4
+)
+
+// WithPool sets PostgreSQL's pool: at most open connections, of which up to
+// idle stay open when unused (default DefaultMaxConns each: a pool that
+// keeps fewer idle than it opens under load closes and reopens connections,
+// paying a connection set-up and statement preparation each time).
+func WithPool(open, idle int) Option {
+	return func(d *DB) { d.maxConns, d.maxIdleConns = open, idle }
+}
+
+// WithSQLiteReaders sets the size of SQLite's reader pool beside its single
+// writer (default DefaultSQLiteReaders).
+func WithSQLiteReaders(n int) Option { return func(d *DB) { d.readers = n } }
 
 // Option configures Open.
 type Option func(*DB)
@@ -49,57 +77,117 @@ func WithConnectTimeout(t time.Duration) Option { return func(d *DB) { d.connect
 // discards.
 func WithLogger(l *slog.Logger) Option { return func(d *DB) { d.log = l } }
 
-// Open connects to the database, brings its schema up to date and returns
-// the registry. driver is "sqlite" (dsn: a file path or a "file:" URI;
-// cnsgate adds busy_timeout, WAL and foreign_keys pragmas and uses a single
-// connection) or "postgres" (dsn: a libpq URL or key=value string; a
-// search_path parameter selects the schema).
+// Open connects to the database, brings its schema up to date, starts the
+// group commit and returns the registry. driver is "sqlite" (dsn: a file
+// path or a "file:" URI; cnsgate adds busy_timeout, WAL, synchronous=NORMAL
+// and foreign_keys pragmas, writes on a single connection and reads on a
+// pool of query-only ones) or "postgres" (dsn: a libpq URL or key=value
+// string; a search_path parameter selects the schema).
 func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) {
-	d := &DB{dialect: driver, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	d := &DB{dialect: driver, now: time.Now, log: slog.New(slog.DiscardHandler), writeTimeout: DefaultWriteTimeout,
+		maxConns: DefaultMaxConns, readers: DefaultSQLiteReaders}
 	for _, o := range opts {
 		o(d)
 	}
+	if d.maxIdleConns <= 0 || d.maxIdleConns > d.maxConns {
+		d.maxIdleConns = d.maxConns
+	}
+	var err error
 	switch driver {
 	case DriverSQLite:
-		db, err := sql.Open("sqlite", sqliteDSN(dsn))
-		if err != nil {
-			return nil, fmt.Errorf("registry: open sqlite: %w", err)
-		}
-		// One connection: SQLite has one writer, and an in-process queue
-		// beats SQLITE_BUSY. Keep it open for the life of the process.
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		d.db = db
+		err = d.openSQLite(dsn)
 	case DriverPostgres:
-		cfg, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return nil, fmt.Errorf("registry: postgres dsn: %w", err)
-		}
-		if cfg.ConnectTimeout == 0 {
-			cfg.ConnectTimeout = d.connectTimeout
-		}
-		db := stdlib.OpenDB(*cfg)
-		db.SetMaxOpenConns(16)
-		db.SetMaxIdleConns(8)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		db.SetConnMaxLifetime(30 * time.Minute)
-		d.db = db
+		err = d.openPostgres(dsn)
 	default:
 		return nil, fmt.Errorf("registry: unknown driver %q (want %q or %q)", driver, DriverSQLite, DriverPostgres)
 	}
-	if err := d.migrate(ctx); err != nil {
-		d.db.Close()
+	if err != nil {
 		return nil, err
 	}
+	if err := d.migrate(ctx); err != nil {
+		d.closeDBs()
+		return nil, err
+	}
+	if driver == DriverSQLite {
+		if err := d.prepareSQLite(ctx); err != nil {
+			d.closeDBs()
+			return nil, err
+		}
+	}
+	d.w = newGroupWriter(d, DefaultWriteQueue, DefaultMaxBatch)
 	return d, nil
 }
 
+// openSQLite opens the writer and, for a database in a file, the reader
+// pool: SQLite in WAL mode lets readers run beside its one writer.
+func (d *DB) openSQLite(dsn string) error {
+	db, err := sql.Open("sqlite", sqliteDSN(dsn))
+	if err != nil {
+		return fmt.Errorf("registry: open sqlite: %w", err)
+	}
+	// One writer connection: SQLite has one writer, and the group commit
+	// beats SQLITE_BUSY. Keep it open for the life of the process.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	d.db, d.rdb = db, db
+	if d.readers <= 0 || inMemorySQLite(dsn) {
+		return nil // a memory database is one connection's own
+	}
+	rdb, err := sql.Open("sqlite", sqliteReaderDSN(dsn))
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("registry: open sqlite readers: %w", err)
+	}
+	rdb.SetMaxOpenConns(d.readers)
+	rdb.SetMaxIdleConns(d.readers)
+	rdb.SetConnMaxLifetime(0)
+	d.rdb = rdb
+	return nil
+}
+
+func (d *DB) openPostgres(dsn string) error {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("registry: postgres dsn: %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = d.connectTimeout
+	}
+	// pgx's default mode prepares each statement once per connection and
+	// reuses it: with every connection kept, a login's queries are all
+	// prepared after warm-up.
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(d.maxConns)
+	db.SetMaxIdleConns(d.maxIdleConns)
+	db.SetConnMaxIdleTime(30 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	d.db, d.rdb = db, db
+	return nil
+}
+
+// inMemorySQLite reports whether dsn names a memory database.
+func inMemorySQLite(dsn string) bool {
+	path, query, _ := strings.Cut(dsn, "?")
+	return path == ":memory:" || path == "file::memory:" || path == "" || strings.Contains(query, "mode=memory")
+}
+
 // sqliteDSN adds cnsgate's settings to a SQLite DSN, except those the DSN
-// sets itself: busy_timeout 5 s, WAL journal, foreign keys, and IMMEDIATE
-// transactions (every transaction here writes; taking the lock up front
-// avoids SQLITE_BUSY on upgrade).
+// sets itself: busy_timeout 5 s, WAL journal, synchronous=NORMAL (in WAL
+// mode a commit survives the process being killed; only a power loss may
+// take the last ones, and never corrupts the file), foreign keys, and
+// IMMEDIATE transactions (every transaction here writes; taking the lock up
+// front avoids SQLITE_BUSY on upgrade).
 func sqliteDSN(dsn string) string {
+	return sqliteWithPragmas(dsn, []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"}, true)
+}
+
+// sqliteReaderDSN is the DSN of the reader pool: query-only connections.
+func sqliteReaderDSN(dsn string) string {
+	return sqliteWithPragmas(dsn, []string{"busy_timeout(5000)", "query_only(1)", "foreign_keys(1)"}, false)
+}
+
+func sqliteWithPragmas(dsn string, pragmas []string, writer bool) string {
 	path, query, _ := strings.Cut(dsn, "?")
 	user, _ := url.ParseQuery(query)
 	has := func(pragma string) bool {
@@ -111,12 +199,12 @@ func sqliteDSN(dsn string) string {
 		return false
 	}
 	var ours []string
-	for _, p := range []string{"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)"} {
+	for _, p := range pragmas {
 		if name, _, _ := strings.Cut(p, "("); !has(strings.ToLower(name)) {
 			ours = append(ours, "_pragma="+p)
 		}
 	}
-	if user.Get("_txlock") == "" {
+	if writer && user.Get("_txlock") == "" {
 		ours = append(ours, "_txlock=immediate")
 	}
 	if query != "" {
@@ -125,13 +213,30 @@ func sqliteDSN(dsn string) string {
 	return path + "?" + strings.Join(ours, "&")
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// Close commits the audit writes already queued, then closes the database.
+func (d *DB) Close() error {
+	if d.w != nil {
+		d.w.close()
+	}
+	for _, st := range []*sql.Stmt{d.stmtInsert, d.stmtLogin, d.stmtLookup} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return d.closeDBs()
+}
+
+func (d *DB) closeDBs() error {
+	if d.rdb != d.db {
+		d.rdb.Close()
+	}
+	return d.db.Close()
+}
 
 // Ping reports whether the database answers a query, for readiness probes.
 func (d *DB) Ping(ctx context.Context) error {
 	var one int64
-	if err := d.db.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := d.rdb.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("registry: ping: %w", err)
 	}
 	return nil

@@ -25,6 +25,17 @@
 // advisory lock. A database whose schema is newer than the binary is refused,
 // so an old replica never writes to a schema it does not understand.
 //
+// # Writes and reads
+//
+// Audit events and last-login times go through a group commit
+// (groupcommit.go): one goroutine writes whatever concurrent requests have
+// queued in one transaction, and each request returns once its write is
+// committed, so none is lost if the process dies after answering, and no
+// request waits for another's commit in turn. A full queue makes callers
+// wait (backpressure), never drops. SQLite runs in WAL mode with
+// synchronous=NORMAL, its one writer connection beside a pool of
+// query-only readers; PostgreSQL takes a batch in one statement.
+//
 // # Time
 //
 // Every time is stored in UTC, truncated to the microsecond so that both
@@ -47,12 +58,14 @@
 // # Files
 //
 //	doc.go                  this map
-//	db.go                   Open, drivers and pools, dialect helpers, transactions with retry
+//	db.go                   Open, drivers and pools (SQLite: one writer, query-only readers), dialect helpers, transactions with retry
+//	groupcommit.go          the group commit: audit events and last-login updates of concurrent requests in one transaction
+//	groupcommit_pg.go       a PostgreSQL batch as one statement (one round trip)
 //	migrate.go              embedded migrations, schema version, PostgreSQL advisory lock
 //	migrations/             the SQL files, one directory per dialect
 //	registrations.go        Register, Authorize, RecordLogin, Get
 //	registrations_admin.go  List, Revoke (cnsgate registrations list|revoke)
-//	operators.go            operators and their roles
+//	operators.go            operators and their roles; AuthorizeLogin, a login's one lookup
 //	eligible.go             the allowlist: ImportEligible, IsEligible, CountEligible
 //	csv.go                  ParseEligibleCSV, the allowlist file cnsgate registrations import reads
 //	audit.go                AppendAudit, QueryAudit, RecentAccesses, PurgeAudit (retention)

@@ -145,7 +145,7 @@ func (d *DB) removeAbsent(ctx context.Context, tx *sql.Tx, keep map[string]int) 
 // IsEligible reports whether a fiscal code is on the allowlist.
 func (d *DB) IsEligible(ctx context.Context, fiscalCode string) (bool, error) {
 	var n int64
-	err := d.db.QueryRowContext(ctx, d.q("SELECT COUNT(*) FROM eligible_citizens WHERE fiscal_code = ?"),
+	err := d.rdb.QueryRowContext(ctx, d.q("SELECT COUNT(*) FROM eligible_citizens WHERE fiscal_code = ?"),
 		x509cns.NormalizeFiscalCode(fiscalCode)).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("registry: is eligible: %w", err)
@@ -156,7 +156,7 @@ func (d *DB) IsEligible(ctx context.Context, fiscalCode string) (bool, error) {
 // CountEligible returns the number of citizens on the allowlist.
 func (d *DB) CountEligible(ctx context.Context) (int, error) {
 	var n int64
-	if err := d.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM eligible_citizens").Scan(&n); err != nil {
+	if err := d.rdb.QueryRowContext(ctx, "SELECT COUNT(*) FROM eligible_citizens").Scan(&n); err != nil {
 		return 0, fmt.Errorf("registry: count eligible: %w", err)
 	}
 	return int(n), nil

@@ -129,12 +129,16 @@ func TestRebind(t *testing.T) {
 
 func TestSQLiteDSN(t *testing.T) {
 	for in, want := range map[string]string{
-		"/var/lib/cnsgate/registry.db":                         "/var/lib/cnsgate/registry.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate",
-		"file:reg.db?mode=rwc":                                 "file:reg.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate&mode=rwc",
-		"reg.db?_pragma=Journal_Mode(DELETE)&_txlock=deferred": "reg.db?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=Journal_Mode(DELETE)&_txlock=deferred",
+		"/var/lib/cnsgate/registry.db":                         "/var/lib/cnsgate/registry.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate",
+		"file:reg.db?mode=rwc":                                 "file:reg.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&mode=rwc",
+		"reg.db?_pragma=Journal_Mode(DELETE)&_txlock=deferred": "reg.db?_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=Journal_Mode(DELETE)&_txlock=deferred",
 	} {
 		if got := sqliteDSN(in); got != want {
 			t.Errorf("sqliteDSN(%q) = %q, want %q", in, got, want)
 		}
+	}
+	// The readers: query-only, no write lock taken up front.
+	if got, want := sqliteReaderDSN("file:reg.db?mode=rwc"), "file:reg.db?_pragma=busy_timeout(5000)&_pragma=query_only(1)&_pragma=foreign_keys(1)&mode=rwc"; got != want {
+		t.Errorf("sqliteReaderDSN = %q, want %q", got, want)
 	}
 }

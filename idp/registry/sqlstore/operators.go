@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -72,7 +73,7 @@ func scanOperator(row interface{ Scan(...any) error }) (*registry.Operator, erro
 
 // Operator returns the operator with that fiscal code, or registry.ErrNotFound.
 func (d *DB) Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error) {
-	o, err := scanOperator(d.db.QueryRowContext(ctx,
+	o, err := scanOperator(d.rdb.QueryRowContext(ctx,
 		d.q("SELECT "+operatorColumns+" FROM operators WHERE fiscal_code = ?"), x509cns.NormalizeFiscalCode(fiscalCode)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -85,7 +86,7 @@ func (d *DB) Operator(ctx context.Context, fiscalCode string) (*registry.Operato
 
 // ListOperators returns every operator, by fiscal code.
 func (d *DB) ListOperators(ctx context.Context) ([]registry.Operator, error) {
-	rows, err := d.db.QueryContext(ctx, "SELECT "+operatorColumns+" FROM operators ORDER BY fiscal_code")
+	rows, err := d.rdb.QueryContext(ctx, "SELECT "+operatorColumns+" FROM operators ORDER BY fiscal_code")
 	if err != nil {
 		return nil, fmt.Errorf("registry: list operators: %w", err)
 	}
@@ -109,4 +110,55 @@ func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
 	_, err := d.execAffecting(ctx, "delete operator", registry.ErrNotFound,
 		"DELETE FROM operators WHERE fiscal_code = ?", x509cns.NormalizeFiscalCode(fiscalCode))
 	return err
+}
+
+// loginLookup is AuthorizeLogin's query.
+var loginLookup = "SELECT r." + strings.ReplaceAll(registrationColumns, ", ", ", r.") + ", o." + strings.ReplaceAll(operatorColumns, ", ", ", o.") +
+	" FROM registrations r LEFT JOIN operators o ON o.fiscal_code = r.fiscal_code WHERE r.fingerprint = ?"
+
+// AuthorizeLogin is Authorize and Operator in one query, the one round trip
+// of a login's registration lookup: the active registration of the card,
+// if it belongs to fiscalCode, and the operator entry of its fiscal code
+// (nil when there is none). Errors are Authorize's.
+func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, *registry.Operator, error) {
+	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
+	fp, err := normalizeFingerprint(fingerprint)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
+	}
+	var row *sql.Row
+	if d.stmtLookup != nil {
+		row = d.stmtLookup.QueryRowContext(ctx, fp)
+	} else {
+		row = d.rdb.QueryRowContext(ctx, d.q(loginLookup), fp)
+	}
+	var op struct {
+		cf, roles, org sql.NullString
+		anyCard        sql.NullBool
+		created, upd   time.Time
+	}
+	var reg registry.Registration
+	err = row.Scan(&reg.ID, &reg.FiscalCode, &reg.CardID, &reg.Issuer, &reg.Serial, &reg.Fingerprint,
+		&reg.GivenName, &reg.FamilyName, &reg.Region, &reg.CardType, &reg.Status,
+		dbTime{&reg.RegisteredAt}, dbTime{&reg.LastLoginAt}, dbTime{&reg.ReplacedAt}, dbTime{&reg.RevokedAt},
+		&op.cf, &op.roles, &op.org, &op.anyCard, dbTime{&op.created}, dbTime{&op.upd})
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil, registry.ErrNotRegistered
+	case err != nil:
+		return nil, nil, fmt.Errorf("registry: authorize login: %w", err)
+	case reg.FiscalCode != fiscalCode:
+		return nil, nil, fmt.Errorf("%w: card bound to another fiscal code", registry.ErrNotRegistered)
+	}
+	if err := statusErr(&reg); err != nil {
+		return nil, nil, err
+	}
+	if !op.cf.Valid {
+		return &reg, nil, nil
+	}
+	o := &registry.Operator{FiscalCode: op.cf.String, Organisation: op.org.String, AnyCard: op.anyCard.Bool, CreatedAt: op.created, UpdatedAt: op.upd}
+	if err := json.Unmarshal([]byte(op.roles.String), &o.Roles); err != nil {
+		return nil, nil, fmt.Errorf("registry: operator roles: %w", err)
+	}
+	return &reg, o, nil
 }

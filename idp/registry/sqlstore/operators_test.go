@@ -95,3 +95,44 @@ func TestOperators(t *testing.T) {
 		}},
 	})
 }
+
+func TestAuthorizeLogin(t *testing.T) {
+	runSuite(t, []suiteCase{
+		{"ok/citizen-and-operator", func(t *testing.T, e *env) {
+			for _, r := range []registry.Registration{card(mario, "m1"), card(laura, "l1")} {
+				if _, _, err := e.db.Register(ctx, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.db.PutOperator(ctx, registry.Operator{FiscalCode: laura, Roles: []string{"operatore_asl"}, Organisation: "ASL 1", AnyCard: true}); err != nil {
+				t.Fatal(err)
+			}
+			reg, op, err := e.db.AuthorizeLogin(ctx, mario, fp("m1"))
+			if err != nil || reg.FiscalCode != mario || op != nil {
+				t.Fatalf("citizen: %+v %+v %v", reg, op, err)
+			}
+			reg, op, err = e.db.AuthorizeLogin(ctx, laura, fp("l1"))
+			if err != nil || reg.FiscalCode != laura || op == nil || !op.AnyCard || op.Organisation != "ASL 1" ||
+				len(op.Roles) != 1 || op.Roles[0] != "operatore_asl" || op.CreatedAt.IsZero() {
+				t.Fatalf("operator: %+v %+v %v", reg, op, err)
+			}
+		}},
+		{"fail/other-fiscal-code", func(t *testing.T, e *env) {
+			if _, _, err := e.db.Register(ctx, card(mario, "m1")); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.db.AuthorizeLogin(ctx, laura, fp("m1")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Fatalf("card of another fiscal code: %v", err)
+			}
+			if _, _, err := e.db.AuthorizeLogin(ctx, mario, fp("none")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Fatalf("unknown card: %v", err)
+			}
+			if _, err := e.db.Revoke(ctx, mario); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.db.AuthorizeLogin(ctx, mario, fp("m1")); !errors.Is(err, registry.ErrRevoked) {
+				t.Fatalf("revoked card: %v", err)
+			}
+		}},
+	})
+}

@@ -140,7 +140,7 @@ func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*re
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
-	r, err := scanRegistration(d.db.QueryRowContext(ctx,
+	r, err := scanRegistration(d.rdb.QueryRowContext(ctx,
 		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fingerprint = ?"), fp))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -157,21 +157,28 @@ func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*re
 }
 
 // RecordLogin sets the last login time of the active card with that
-// fingerprint; registry.ErrNotRegistered if there is none.
+// fingerprint, through the group commit; registry.ErrNotRegistered if there
+// is none. A login's audit event with CardFingerprint does the same in its
+// own write.
 func (d *DB) RecordLogin(ctx context.Context, fingerprint string, at time.Time) error {
 	fp, err := normalizeFingerprint(fingerprint)
 	if err != nil {
 		return fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
-	_, err = d.execAffecting(ctx, "record login", registry.ErrNotRegistered,
-		"UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'", d.ts(at), fp)
-	return err
+	err = d.w.submit(ctx, &writeOp{fingerprint: fp, at: at})
+	switch {
+	case errors.Is(err, registry.ErrNotRegistered):
+		return err
+	case err != nil:
+		return fmt.Errorf("registry: record login: %w", err)
+	}
+	return nil
 }
 
 // Get returns the active registration of a fiscal code, or
 // registry.ErrNotRegistered.
 func (d *DB) Get(ctx context.Context, fiscalCode string) (*registry.Registration, error) {
-	r, err := scanRegistration(d.db.QueryRowContext(ctx,
+	r, err := scanRegistration(d.rdb.QueryRowContext(ctx,
 		d.q("SELECT "+registrationColumns+" FROM registrations WHERE fiscal_code = ? AND status = 'active'"),
 		x509cns.NormalizeFiscalCode(fiscalCode)))
 	switch {

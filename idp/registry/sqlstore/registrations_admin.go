@@ -38,7 +38,7 @@ func (d *DB) List(ctx context.Context, f registry.ListFilter) ([]registry.Regist
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
 	query += " ORDER BY id" + d.limitOffset(f.Limit, f.Offset)
-	rows, err := d.db.QueryContext(ctx, d.q(query), args...)
+	rows, err := d.rdb.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: list: %w", err)
 	}

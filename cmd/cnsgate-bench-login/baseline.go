@@ -1,0 +1,138 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// The bare baseline: what any Go server doing the same cryptography would
+// cost. TLS 1.2 with RequireAndVerifyClientCert against the card CAs
+// cnsgate trusts, the same ECDSA P-256 server certificate, and one ES256
+// signature (cnsgate's token signing key) per request.
+
+// serveBaseline runs the baseline server until the process is killed.
+func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return err
+	}
+	cas, err := loadPool(trustDir)
+	if err != nil {
+		return err
+	}
+	key, err := loadECKey(signingKey)
+	if err != nil {
+		return err
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: cas,
+		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
+	ln, err := tls.Listen("tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	payload := []byte(`{"alg":"ES256"}.{"iss":"baseline","sub":"card"}`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var nonce [16]byte
+		_, _ = rand.Read(nonce[:])
+		sum := sha256.Sum256(append(payload, nonce[:]...))
+		sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, base64.RawURLEncoding.EncodeToString(sig))
+	})
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return srv.Serve(ln)
+}
+
+func loadPool(dir string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if st, err := os.Stat(f); err != nil || st.IsDir() {
+			continue
+		}
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(raw) {
+			if c, err := x509.ParseCertificate(raw); err == nil {
+				pool.AddCert(c)
+			}
+		}
+	}
+	return pool, nil
+}
+
+func loadECKey(file string) (*ecdsa.PrivateKey, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(raw)
+	if block == nil {
+		return nil, fmt.Errorf("%s: no PEM block", file)
+	}
+	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an ECDSA key", file)
+	}
+	return ec, nil
+}
+
+// baselineOp is one request to the baseline: a new TLS connection with
+// the card, one GET, the signature read.
+func baselineOp(client *http.Client, url string) error {
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || len(body) < 80 {
+		return fmt.Errorf("baseline answered %d: %.100s", resp.StatusCode, body)
+	}
+	return nil
+}
+
+// newTLSClient is a client presenting card (nil: none), trusting roots,
+// with a new connection for every request when fresh.
+func newTLSClient(roots *x509.CertPool, card *tls.Certificate, fresh bool) *http.Client {
+	cfg := &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, ClientSessionCache: nil}
+	if card != nil {
+		cfg.Certificates = []tls.Certificate{*card}
+	}
+	tr := &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: fresh, MaxIdleConnsPerHost: 4,
+		DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext}
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+var errNoCode = errors.New("no authorization code in the redirect")

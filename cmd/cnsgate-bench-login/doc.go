@@ -1,0 +1,36 @@
+// Command cnsgate-bench-login measures a full card login on `cnsgate
+// serve` side by side with a bare Go baseline doing the same cryptography,
+// so that progress is judged by a ratio measured in one run, never by
+// absolute rates on a machine shared with others.
+//
+// It prepares a demo directory (card PKI, the citizen card, the Esenzioni
+// client), starts one `cnsgate serve` per binary given (-cnsgate
+// before=A,after=B measures two builds in the same run), each with its own
+// listeners and registry (a copy of the demo's SQLite file, or a PostgreSQL
+// database it creates and drops), and the baseline: this tool again as
+// `serve-baseline`, TLS 1.2 with RequireAndVerifyClientCert against the
+// same card CAs, the same ECDSA P-256 server certificate, one ES256
+// signature with the same key per request. The servers are pinned with
+// taskset to one CPU (-server-cpu) and the tool to the others.
+//
+// A cnsgate operation is the whole OIDC login a browser and a relying
+// party make: /authorize with PKCE, the card page, the card over a new
+// mutual-TLS connection, the handoff, the code, POST /token and the ID
+// token verified by go-oidc. A baseline operation is a new mutual-TLS
+// connection and one signed answer. The workloads run interleaved (A, B,
+// A, B) for -rounds rounds of -duration; each round prints the rate,
+// p50/p99 latency, the server's CPU time per operation (/proc/PID/stat of
+// the child) and, with PostgreSQL, its transactions per login
+// (pg_stat_database of the target's own database). The totals end with the
+// rate and server-CPU ratios to the baseline.
+//
+// # Files
+//
+//	doc.go       this comment
+//	main.go      flags, the serve-baseline child mode, pinning the tool itself
+//	run.go       the run: demo, servers, warm-up, interleaved rounds
+//	servers.go   targets: their configuration, registry, start, readiness; PostgreSQL statistics
+//	login.go     the relying party and browser of a full card login
+//	baseline.go  the bare baseline server and its operation
+//	stats.go     rounds, percentiles, CPU per operation, the report
+package main

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// options are the command line.
+type options struct {
+	targets             []target // the cnsgate binaries, in the order given
+	conc, cards         int
+	duration, warmup    time.Duration
+	rounds              int
+	registry, pgDSN     string
+	sessions, redisAddr string
+	serverCPU           int
+	dir                 string
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
+		// The baseline server, run by the tool itself as a child.
+		if len(os.Args) != 7 {
+			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY")
+			os.Exit(2)
+		}
+		a := os.Args[2:]
+		if err := serveBaseline(a[0], a[1], a[2], a[3], a[4]); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var o options
+	bins := flag.String("cnsgate", "", "cnsgate binaries to measure: PATH, or LABEL=PATH,LABEL=PATH (e.g. before=/tmp/a,after=/tmp/b) (required)")
+	flag.IntVar(&o.conc, "c", 32, "concurrent clients")
+	flag.IntVar(&o.cards, "cards", 64, "citizen cards minted and registered (each with its own RSA-2048 key); clients take them in turn")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "length of each measured round of each workload")
+	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured load on each server before the rounds")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds: each runs every workload once, interleaved (A, B, A, B)")
+	flag.StringVar(&o.registry, "registry", "sqlite", "cnsgate's registry: sqlite or postgres")
+	flag.StringVar(&o.pgDSN, "postgres", envOr("CNSGATE_TEST_POSTGRES_DSN", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"),
+		"PostgreSQL server (the tool creates and drops a database of its own per binary)")
+	flag.StringVar(&o.sessions, "sessions", "memory", "cnsgate's session store: memory or redis")
+	flag.StringVar(&o.redisAddr, "redis", envOr("CNSGATE_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address for -sessions redis")
+	flag.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the servers are pinned to with taskset, and the load generator kept off (-1: no pinning)")
+	flag.StringVar(&o.dir, "dir", "", "working directory (default: a temporary one, removed at the end)")
+	flag.Parse()
+	var err error
+	if o.targets, err = parseTargets(*bins); err != nil {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		os.Exit(2)
+	}
+	if o.registry != "sqlite" && o.registry != "postgres" || o.sessions != "memory" && o.sessions != "redis" {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis")
+		os.Exit(2)
+	}
+	if code, reexec := pinSelf(o.serverCPU); reexec {
+		os.Exit(code)
+	}
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		os.Exit(1)
+	}
+}
+
+func parseTargets(s string) ([]target, error) {
+	if s == "" {
+		return nil, fmt.Errorf("-cnsgate is required")
+	}
+	var out []target
+	for _, part := range strings.Split(s, ",") {
+		label, path, ok := strings.Cut(part, "=")
+		if !ok {
+			label, path = "cnsgate", part
+		}
+		out = append(out, target{label: label, bin: path})
+	}
+	return out, nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// pinSelf runs the tool again under taskset on the CPUs other than the
+// servers' one, so that the load generator never takes the servers' core;
+// reexec is false when that is done already, or impossible.
+func pinSelf(serverCPU int) (code int, reexec bool) {
+	if serverCPU < 0 || os.Getenv("CNSGATE_BENCH_PINNED") != "" {
+		return 0, false
+	}
+	taskset, err := exec.LookPath("taskset")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: no taskset (util-linux): the servers and the load share every CPU")
+		return 0, false
+	}
+	others := otherCPUs(serverCPU)
+	if others == "" {
+		return 0, false
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	cmd := exec.Command(taskset, append([]string{"-c", others, self}, os.Args[1:]...)...)
+	cmd.Env = append(os.Environ(), "CNSGATE_BENCH_PINNED="+others)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), true
+		}
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		return 1, true
+	}
+	return 0, true
+}

@@ -1,0 +1,474 @@
+#!/usr/bin/env node
+// Every page a citizen can reach, checked in a real browser: Debian's
+// headless Chromium (playwright-core) with the demo cards in its NSS
+// database, against `cnsgate demo` on free loopback ports of its own (or
+// CNSGATE_PAGES_PUBLIC, _CNS, _ADMIN, _ESENZIONI, _CMS), with a policy file
+// of its own.
+//
+// In Italian and in English, each page is looked at 320, 375 and 1280 px
+// wide and must not be wider than the window (no horizontal scrolling), must
+// have zero axe-core violations of WCAG 2.1 A and AA, and must load nothing
+// its Content-Security-Policy refuses. The pages: cnsgate's home, its login
+// page reached from a service (OIDC and SAML), "Registra TS-CNS", the
+// registration done, a refused registration (forged form token), the
+// welcome page with "Ultimi accessi" (which must not list the card's visit
+// before its registration, and must show times in Europe/Rome while the
+// server runs in UTC), "Vuoi uscire?" with "Annulla", the logged-out page,
+// the expired handoff link, the 404 page of both origins, the refusals
+// (revoked card, no certificate, an expired card, which Chromium does not
+// offer and so reads as no certificate, a certificate of an unknown issuer,
+// a fiscal code not enabled under registration.mode: allowlist), and the
+// pages of the example relying parties (Esenzioni, CMS). Keyboard: the first
+// Tab reaches "Vai al contenuto principale".
+//
+// Screenshots of every page go to testresults/e2e-pages/; with
+// --screenshots DIR (make screenshots) the Italian ones at 375 and 1280 px
+// are also written to DIR (docs/screenshots, shown in README), reduced with
+// pngquant.
+//
+// Needs: root (the certificate policy lives in /etc/chromium/policies/managed
+// and is removed at the end), /usr/bin/chromium, certutil and pk12util
+// (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
+//
+// Usage: node scripts/e2e-pages.mjs [--screenshots DIR] [path/to/cnsgate]
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { busy, listenAddrs } from './browser/listen.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+let shotsDir = '';
+if (args[0] === '--screenshots') {
+  shotsDir = path.resolve(args[1] ?? die('--screenshots needs a directory'));
+  args.splice(0, 2);
+}
+const bin = path.resolve(args[0] ?? path.join(repo, 'bin/cnsgate'));
+const artifacts = path.join(repo, 'testresults', 'e2e-pages');
+const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const policyDir = '/etc/chromium/policies/managed';
+const policyFile = path.join(policyDir, 'cnsgate-e2e-pages.json');
+const HOST = '127.0.0.1';
+// Free loopback ports below the ephemeral range, or CNSGATE_PAGES_PUBLIC,
+// _CNS, _ADMIN, _ESENZIONI and _CMS (host:port; the host must be 127.0.0.1).
+const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_PAGES_', () => HOST, die);
+const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
+const PUBLIC = `https://${HOST}:${ports.public}`;
+const CNS = `https://${HOST}:${ports.cns}`;
+const ESENZIONI = `https://${HOST}:${ports.esenzioni}`;
+const CMS = `https://${HOST}:${ports.cms}`;
+const WIDTHS = [320, 375, 1280];
+const SHOT_WIDTHS = [375, 1280];
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
+const P12_PASSWORD = 'pages';
+
+function die(msg) {
+  console.error(`e2e-pages: ${msg}`);
+  process.exit(2);
+}
+
+// ---- preconditions, each failing with what to do -------------------------
+
+function have(cmd) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const require = createRequire(path.join(repo, 'scripts/browser/package.json'));
+let chromium;
+let axeSource;
+try {
+  ({ chromium } = require('playwright-core'));
+  axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+} catch {
+  die('playwright-core or axe-core is not installed: run `npm ci --prefix scripts/browser`');
+}
+if (!fs.existsSync(bin)) die(`no cnsgate binary at ${bin}: run \`make build\``);
+if (!fs.existsSync(chromiumPath)) die(`no Chromium at ${chromiumPath}: apt-get install -y chromium libnss3-tools`);
+for (const cmd of ['certutil', 'pk12util', 'openssl']) if (!have(cmd)) die(`${cmd} is missing: apt-get install -y libnss3-tools openssl`);
+// The screenshots kept in the repository are made small with pngquant.
+if (shotsDir && !have('pngquant')) die('pngquant is missing (it makes the kept screenshots small): apt-get install -y pngquant');
+try {
+  fs.mkdirSync(policyDir, { recursive: true });
+  fs.accessSync(policyDir, fs.constants.W_OK);
+} catch {
+  die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
+}
+
+for (const [name, port] of Object.entries(ports)) {
+  const why = await busy(port);
+  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it and retry.`);
+}
+
+// ---- the demo, the cards, the browsers ------------------------------------
+
+fs.rmSync(artifacts, { recursive: true, force: true });
+fs.mkdirSync(artifacts, { recursive: true });
+if (shotsDir) fs.mkdirSync(shotsDir, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cnsgate-e2e-pages-'));
+let demo;
+let demoExit;
+const browsers = [];
+
+function cleanup() {
+  try { fs.rmSync(policyFile, { force: true }); } catch { /* reported below if it stays */ }
+  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    for (const b of browsers) await b.close().catch(() => {});
+    cleanup();
+    process.exit(130);
+  });
+}
+
+// startDemo runs `cnsgate demo` in a fresh directory, in UTC (the pages
+// must show Europe/Rome whatever the server's zone), with extra
+// environment (the CNSGATE_* overlay).
+async function startDemo(name, env = {}) {
+  const dir = path.join(work, name);
+  const log = (s) => path.join(artifacts, `cnsgate-${name}.${s}.log`);
+  const out = fs.openSync(log('stdout'), 'w');
+  const err = fs.openSync(log('stderr'), 'w');
+  demo = spawn(bin, ['demo', '--dir', dir, '--public', `${HOST}:${ports.public}`, '--cns', `${HOST}:${ports.cns}`,
+    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`],
+  { stdio: ['ignore', out, err], env: { ...process.env, TZ: 'UTC', ...env } });
+  demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (fs.readFileSync(log('stdout'), 'utf8').includes('Press Ctrl-C to stop.')) return dir;
+    if (demo.exitCode !== null || demo.signalCode !== null) throw new Error(`cnsgate demo exited:\n${fs.readFileSync(log('stderr'), 'utf8').slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error('cnsgate demo printed no banner in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopDemo() {
+  demo.kill('SIGINT');
+  const result = await Promise.race([demoExit, new Promise((r) => setTimeout(() => r(null), 30_000))]);
+  if (!result || result.code !== 0) throw new Error(`cnsgate demo did not stop cleanly: ${JSON.stringify(result)}`);
+}
+
+// profile makes a HOME whose NSS database trusts the demo TLS CA and holds
+// one certificate (a demo card, or another PEM pair), the only one the
+// policy can pick.
+let profiles = 0;
+function profile(demoDir, name, certFile, keyFile) {
+  profiles += 1;
+  const home = path.join(work, `home-${profiles}-${name}`);
+  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
+  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
+  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] }; // never waits for a password on stdin
+  execFileSync('certutil', ['-d', db, '-N', '--empty-password'], quiet);
+  execFileSync('certutil', ['-d', db, '-A', '-n', 'cnsgate demo TLS CA', '-t', 'C,,', '-i', path.join(demoDir, 'tls', 'ca.crt')], quiet);
+  if (certFile) {
+    const p12 = path.join(work, `${name}.p12`);
+    execFileSync('openssl', ['pkcs12', '-export', '-in', certFile, '-inkey', keyFile, '-name', `cnsgate pages ${name}`,
+      '-out', p12, '-passout', `pass:${P12_PASSWORD}`], quiet);
+    execFileSync('pk12util', ['-d', db, '-i', p12, '-W', P12_PASSWORD], quiet);
+  }
+  return home;
+}
+
+function card(demoDir, name) {
+  const c = path.join(demoDir, 'cards');
+  return profile(demoDir, name, path.join(c, `${name}-fullchain.crt`), path.join(c, `${name}.key`));
+}
+
+// foreignCard is a certificate no CA of cnsgate's trust store issued: what a
+// citizen presents who picks the wrong certificate.
+function foreignCard(demoDir) {
+  const f = (n) => path.join(work, n);
+  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('other-ca.key'), '-out', f('other-ca.crt'),
+    '-days', '30', '-subj', '/C=IT/O=Altro ente/CN=Altro ente CA'], quiet);
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('foreign.key'), '-out', f('foreign.csr'),
+    '-subj', '/C=IT/O=Altro ente/CN=RSSMRA85T10A562S'], quiet);
+  fs.writeFileSync(f('foreign.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  execFileSync('openssl', ['x509', '-req', '-in', f('foreign.csr'), '-CA', f('other-ca.crt'), '-CAkey', f('other-ca.key'),
+    '-CAcreateserial', '-days', '30', '-extfile', f('foreign.ext'), '-out', f('foreign.crt')], quiet);
+  fs.writeFileSync(f('foreign-fullchain.crt'), fs.readFileSync(f('foreign.crt'), 'utf8') + fs.readFileSync(f('other-ca.crt'), 'utf8'));
+  return profile(demoDir, 'foreign', f('foreign-fullchain.crt'), f('foreign.key'));
+}
+
+async function launch(home, lang) {
+  fs.writeFileSync(policyFile, JSON.stringify({ AutoSelectCertificateForUrls: [JSON.stringify({ pattern: CNS, filter: {} })] }));
+  const b = await chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    env: { ...process.env, HOME: home },
+  });
+  browsers.push(b);
+  const ctx = await b.newContext({ locale: lang === 'it' ? 'it-IT' : 'en-GB', viewport: { width: 1280, height: 800 } });
+  ctx.setDefaultTimeout(15_000);
+  const p = await ctx.newPage();
+  p.cspViolations = [];
+  p.on('console', (m) => { if (m.text().includes('Content Security Policy')) p.cspViolations.push(m.text().slice(0, 200)); });
+  return { b, p };
+}
+
+// ---- the checks --------------------------------------------------------------
+
+let passed = 0;
+let failed = 0;
+const pagesSeen = new Set();
+
+function ok(name) { passed += 1; console.log(`ok   ${name}`); }
+function fail(name, err) { failed += 1; console.log(`FAIL ${name}: ${String(err.message ?? err).split('\n').slice(0, 12).join('\n     ')}`); }
+
+// look checks the page on screen at every width: no horizontal overflow, no
+// axe-core violation, no refused resource, the page's language.
+async function look(p, lang, name) {
+  const label = `${lang} ${name}`;
+  pagesSeen.add(name);
+  try {
+    const htmlLang = await p.evaluate(() => document.documentElement.lang);
+    if (htmlLang !== lang) throw new Error(`<html lang="${htmlLang}">, want ${lang}`);
+    const problems = [];
+    for (const width of WIDTHS) {
+      await p.setViewportSize({ width, height: 800 });
+      await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      const wide = await p.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
+      if (wide > width) problems.push(`${width} px: the page is ${wide} px wide`);
+      await p.evaluate(axeSource);
+      const res = await p.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
+      for (const v of res.violations) {
+        problems.push(`${width} px: axe ${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+      }
+      const file = `${lang}-${name}-${width}.png`;
+      await p.screenshot({ path: path.join(artifacts, file), fullPage: true });
+      if (shotsDir && lang === 'it' && SHOT_WIDTHS.includes(width)) fs.copyFileSync(path.join(artifacts, file), path.join(shotsDir, `${name}-${width}.png`));
+    }
+    if (p.cspViolations.length) problems.push(`Content-Security-Policy refused: ${p.cspViolations.join(' | ')}`);
+    p.cspViolations.length = 0;
+    await p.setViewportSize({ width: 1280, height: 800 });
+    if (problems.length) throw new Error(problems.join('\n'));
+    ok(`${label}: ${WIDTHS.join('/')} px fit, 0 axe violations`);
+  } catch (err) {
+    fail(label, err);
+  }
+}
+
+async function step(label, fn) {
+  try {
+    await fn();
+    ok(label);
+    return true;
+  } catch (err) {
+    fail(label, err);
+    return false;
+  }
+}
+
+const T = {
+  it: {
+    login: 'Accedi con TS/CNS', register: 'Registra TS-CNS', registerTitle: 'Registra TS-CNS', consent: 'Acconsento', cont: 'Continua', logout: 'Esci',
+    cancel: 'Annulla', logoutTitle: 'Vuoi uscire?', welcome: 'Ti diamo il benvenuto', loggedOut: 'Hai chiuso la sessione',
+    notFound: 'Pagina non trovata', expiredLink: 'è scaduto', skip: 'Vai al contenuto principale', privacy: 'informativa',
+    noCert: 'non propone il certificato di una tessera scaduta', revoked: 'revocato', unknownIssuer: 'non è quello di una tessera accettata',
+    notEligible: 'Per chiedere l\'abilitazione', loggingIn: 'Stai accedendo a', backToService: 'Annulla e torna al servizio', csrf: 'non è valida o è scaduta', accesses: 'Ultimi accessi', failedAccess: 'non riuscito',
+  },
+  en: {
+    login: 'Log in with TS/CNS', register: 'Register TS-CNS', registerTitle: 'Register your TS-CNS', consent: 'I consent', cont: 'Continue', logout: 'Log out',
+    cancel: 'Cancel', logoutTitle: 'Log out?', welcome: 'Welcome', loggedOut: 'You are logged out',
+    notFound: 'Page not found', expiredLink: 'has expired', skip: 'Skip to the main content', privacy: 'privacy notice',
+    noCert: 'do not offer the certificate of an expired card', revoked: 'revoked', unknownIssuer: 'is not one of a card this service accepts',
+    notEligible: 'To be enabled', loggingIn: 'You are logging in to', backToService: 'Cancel and go back to the service', csrf: 'not valid or has expired', accesses: 'Recent accesses', failedAccess: 'failed',
+  },
+};
+
+// consent ticks the box the way a citizen does, on its label (Bootstrap
+// Italia draws the box there), and checks that it took.
+async function consent(p, t) {
+  await p.locator('label[for=consent]').click();
+  if (!(await p.getByLabel(t.consent).isChecked())) throw new Error('the consent box did not tick');
+}
+
+async function text(p, s) { await p.getByText(s, { exact: false }).first().waitFor({ state: 'visible' }); }
+
+// romeMinutes is now as the pages write it in Europe/Rome, a minute either
+// side (the login may straddle a minute).
+function romeMinutes() {
+  const f = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+  return [-60_000, 0, 60_000].map((d) => f.format(new Date(Date.now() + d)).replace(',', ''));
+}
+
+// journey walks one language's pages with the unregistered card, then the
+// refusals with the other cards.
+async function journey(lang) {
+  const t = T[lang];
+  const dir = await startDemo(`demo-${lang}`);
+  const { p } = await launch(card(dir, 'unregistered'), lang);
+  const fiscal = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(dir, 'trust'), path.join(dir, 'cards', 'unregistered.crt')], { encoding: 'utf8' })).fiscal_code;
+
+  await p.goto(`${PUBLIC}/`);
+  await step(`${lang} keyboard: the first Tab reaches "${t.skip}"`, async () => {
+    await p.keyboard.press('Tab');
+    const focused = await p.evaluate(() => document.activeElement?.textContent?.trim());
+    if (focused !== t.skip) throw new Error(`the first Tab focuses "${focused}"`);
+  });
+  await look(p, lang, 'home');
+  await p.goto(`${PUBLIC}/no-such-page`);
+  await step(`${lang} 404 on the public origin is a page of its own`, () => text(p, t.notFound));
+  await look(p, lang, 'not-found');
+  await p.goto(`${CNS}/no-such-page`);
+  await look(p, lang, 'not-found-card-origin');
+  await p.goto(`${PUBLIC}/cns/complete?code=${'x'.repeat(43)}`);
+  await step(`${lang} an old handoff link says it has expired`, () => text(p, t.expiredLink));
+  await look(p, lang, 'handoff-expired');
+
+  // A forged form token on "Registra TS-CNS" is refused with its own page.
+  await p.goto(`${CNS}/cns/login`);
+  await p.getByRole('heading', { name: t.registerTitle }).waitFor();
+  await p.evaluate(() => { document.querySelector('input[name=csrf]').value = 'forged'; });
+  await consent(p, t);
+  await p.getByRole('button', { name: t.register }).click();
+  await step(`${lang} a forged registration form is refused`, () => text(p, t.csrf));
+  await look(p, lang, 'register-refused');
+
+  await p.goto(`${ESENZIONI}/`);
+  if (lang === 'it') await look(p, lang, 'esenzioni-home');
+  await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+  await p.waitForURL((u) => u.origin === PUBLIC);
+  await step(`${lang} the login page names the service and leads back to it`, async () => {
+    await text(p, `${t.loggingIn} Esenzioni da reddito`);
+    const href = await p.getByRole('link', { name: t.backToService }).getAttribute('href');
+    if (href !== `${ESENZIONI}/`) throw new Error(`"${t.backToService}" leads to ${href}`);
+  });
+  await look(p, lang, 'login-from-service');
+  await p.getByRole('link', { name: t.login }).click();
+  await p.getByRole('heading', { name: t.registerTitle }).waitFor();
+  await step(`${lang} "${t.register}" shows the fiscal code and links the privacy notice`, async () => {
+    await text(p, fiscal);
+    const href = await p.getByRole('link', { name: t.privacy }).getAttribute('href');
+    if (!href?.endsWith('/demo/privacy')) throw new Error(`the privacy notice link is ${href}`);
+  });
+  await look(p, lang, 'register');
+  await consent(p, t);
+  await p.getByRole('button', { name: t.register }).click();
+  await p.locator('.alert-success').waitFor();
+  await look(p, lang, 'registered');
+  await p.getByRole('link', { name: t.cont }).click();
+  await p.waitForURL(`${ESENZIONI}/`);
+  await text(p, fiscal);
+  if (lang === 'it') await look(p, lang, 'esenzioni-account');
+  await p.getByRole('button', { name: 'Esci' }).click();
+  await p.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/logout');
+  await step(`${lang} "${t.logoutTitle}" offers "${t.cancel}"`, async () => {
+    await p.getByRole('heading', { name: t.logoutTitle }).waitFor();
+    await p.getByRole('link', { name: t.cancel }).waitFor();
+  });
+  await look(p, lang, 'logout-confirm');
+  await p.getByRole('button', { name: t.logout }).click();
+  await p.waitForURL(`${ESENZIONI}/logged-out`);
+  if (lang === 'it') await look(p, lang, 'esenzioni-logged-out');
+
+  // Logged in again (registered now): the welcome page.
+  await p.goto(`${ESENZIONI}/`);
+  await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+  await p.waitForURL((u) => u.origin === PUBLIC);
+  await p.getByRole('link', { name: t.login }).click();
+  await p.waitForURL(`${ESENZIONI}/`);
+  await p.goto(`${PUBLIC}/`);
+  await p.getByRole('heading', { name: t.welcome }).waitFor();
+  await step(`${lang} "${t.accesses}": no failed access before the registration, times in Europe/Rome`, async () => {
+    const rows = await p.locator('.cg-accesses tbody tr').allInnerTexts();
+    if (rows.length === 0) throw new Error('no recent access listed');
+    const bad = rows.filter((r) => r.includes(t.failedAccess));
+    if (bad.length) throw new Error(`listed as failed: ${JSON.stringify(bad)}`);
+    const times = await p.locator('.cg-accesses time').allInnerTexts();
+    const want = romeMinutes();
+    if (!want.includes(times[0])) throw new Error(`the latest access reads ${times[0]}, want one of ${want.join(', ')} (Europe/Rome; the server runs in UTC)`);
+  });
+  await look(p, lang, 'welcome');
+  await p.getByRole('banner').getByRole('link', { name: t.logout }).click();
+  await p.getByRole('heading', { name: t.logoutTitle }).waitFor();
+  await p.getByRole('button', { name: t.logout }).click();
+  await step(`${lang} "${t.loggedOut}"`, () => p.getByRole('heading', { name: t.loggedOut }).waitFor());
+  await look(p, lang, 'logged-out');
+
+  // The SAML service provider: cnsgate's login page, then the CMS refuses
+  // a citizen.
+  await p.goto(`${CMS}/`);
+  if (lang === 'it') await look(p, lang, 'cms-home');
+  await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+  await p.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
+  await look(p, lang, 'login-from-service-saml');
+  await p.getByRole('link', { name: t.login }).click();
+  await p.getByRole('heading', { name: 'Accesso riservato agli operatori' }).waitFor();
+  if (lang === 'it') await look(p, lang, 'cms-refused');
+
+  // The refusals, each card in a browser of its own.
+  const refusals = [
+    ['refused-revoked', card(dir, 'revoked'), t.revoked],
+    ['refused-no-certificate', profile(dir, 'none'), t.noCert],
+    ['refused-expired-card', card(dir, 'expired'), t.noCert],
+    ['refused-unknown-issuer', foreignCard(dir), t.unknownIssuer],
+  ];
+  for (const [name, home, want] of refusals) {
+    const { b, p: q } = await launch(home, lang);
+    await q.goto(`${CNS}/cns/login`);
+    await step(`${lang} ${name}: "${want}"`, () => text(q, want));
+    await look(q, lang, name);
+    await b.close();
+  }
+  await stopDemo();
+}
+
+// notEligible: under registration.mode allowlist, a valid card whose fiscal
+// code was not imported.
+async function notEligible() {
+  const allow = path.join(work, 'allowlist.csv');
+  fs.writeFileSync(allow, 'fiscal_code,given_name,family_name,note\n');
+  const dir = await startDemo('demo-allowlist', { CNSGATE_REGISTRATION_MODE: 'allowlist', CNSGATE_REGISTRATION_ALLOWLIST_FILE: allow });
+  for (const lang of ['it', 'en']) {
+    const { b, p } = await launch(card(dir, 'unregistered'), lang);
+    await p.goto(`${CNS}/cns/login`);
+    await step(`${lang} refused-not-eligible: "${T[lang].notEligible}"`, () => text(p, T[lang].notEligible));
+    await look(p, lang, 'refused-not-eligible');
+    await b.close();
+  }
+  await stopDemo();
+}
+
+try {
+  for (const lang of ['it', 'en']) {
+    try {
+      await journey(lang);
+    } catch (err) {
+      fail(`${lang} journey`, err);
+      if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
+    }
+    for (const b of browsers.splice(0)) await b.close().catch(() => {});
+  }
+  try {
+    await notEligible();
+  } catch (err) {
+    fail('not-eligible', err);
+  }
+} finally {
+  for (const b of browsers) await b.close().catch(() => {});
+  cleanup();
+  if (fs.existsSync(policyFile)) {
+    failed += 1;
+    console.log(`FAIL the policy file ${policyFile} could not be removed`);
+  }
+}
+if (shotsDir) {
+  const pngs = fs.readdirSync(shotsDir).filter((f) => f.endsWith('.png')).map((f) => path.join(shotsDir, f));
+  execFileSync('pngquant', ['--force', '--ext', '.png', '--quality', '60-85', '--speed', '1', '--strip', ...pngs]);
+}
+console.log(`pages: ${[...pagesSeen].join(', ')}`);
+console.log(`screenshots and logs: ${path.relative(process.cwd(), artifacts) || artifacts}${shotsDir ? `; Italian screenshots copied to ${shotsDir}` : ''}`);
+console.log(`e2e-pages: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
