@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs and is missing: the Debian packages of the
 # real servers and peers the tests talk to (Redis, PostgreSQL, openssl, curl,
-# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon and Shibboleth SP, promtool, podman
-# with runc, node/npm, Chromium with the NSS tools, SoftHSM2 with OpenSC and OpenSSL's pkcs11
-# engine, python3-authlib) and the
+# nginx, HAProxy, xmlsec1, pysaml2, Apache with mod_auth_mellon, Shibboleth SP and
+# mod_auth_openidc, promtool, podman with runc, node/npm, Chromium with the NSS tools, SoftHSM2
+# with OpenSC and OpenSSL's pkcs11 engine, python3-authlib) and the
 # locked npm dependencies of the independent clients (openid-client,
 # node-saml) and of the browser journey and the pages' check (playwright-core,
 # axe-core). Nothing is installed that is already
@@ -35,6 +35,9 @@ need xmlsec1 xmlsec1
 # Apache with mod_auth_mellon, the SAML SP of idp/saml TestMellonServiceProvider.
 need /usr/sbin/apache2 apache2
 [ -f /usr/lib/apache2/modules/mod_auth_mellon.so ] || missing+=(libapache2-mod-auth-mellon)
+# mod_auth_openidc, the OpenID Connect relying party of docs/relying-parties.md
+# (cmd/cnsgate TestApacheModAuthOpenIDC), in the same Apache.
+[ -f /usr/lib/apache2/modules/mod_auth_openidc.so ] || missing+=(libapache2-mod-auth-openidc)
 # Shibboleth SP (shibd and mod_shib), the SP of TestShibbolethServiceProvider.
 need /usr/sbin/shibd libapache2-mod-shib
 need promtool prometheus

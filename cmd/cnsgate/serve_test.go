@@ -72,9 +72,22 @@ func runServer(t *testing.T, setup *demo.Setup) *testServer {
 	return serveConfig(t, setup, setup.ConfigFile)
 }
 
+// runServerExtras is runServer with extras (more roots for cnsgate's
+// outgoing calls); the demo CA's CRL and OCSP handlers are always added.
+func runServerExtras(t *testing.T, setup *demo.Setup, extras serveExtras) *testServer {
+	t.Helper()
+	return serveConfigExtras(t, setup, setup.ConfigFile, extras)
+}
+
 // serveConfig runs serve with the configuration file cfgFile, which may be
 // another than setup's (a second replica of the same demo directory).
 func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
+	t.Helper()
+	return serveConfigExtras(t, setup, cfgFile, serveExtras{})
+}
+
+// serveConfigExtras is serveConfig with extras.
+func serveConfigExtras(t *testing.T, setup *demo.Setup, cfgFile string, extras serveExtras) *testServer {
 	t.Helper()
 	cfg, err := config.Load(cfgFile)
 	if err != nil {
@@ -87,12 +100,11 @@ func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
 	// the code logs is judged as written: no line may name a citizen.
 	s.logs = &idptest.LogCapture{}
 	logger := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	caHandlers, err := setup.CAHandlers()
-	if err != nil {
+	if extras.admin, err = setup.CAHandlers(); err != nil {
 		t.Fatal(err)
 	}
 	go func() {
-		s.done <- serve(ctx, cfg, cfgFile, logger, func(b bound) { ready <- b }, serveExtras{admin: caHandlers})
+		s.done <- serve(ctx, cfg, cfgFile, logger, func(b bound) { ready <- b }, extras)
 	}()
 	select {
 	case s.b = <-ready:
