@@ -212,7 +212,7 @@ func TestServeRedisClusterFailover(t *testing.T) {
 	s := redisServer(t, fmt.Sprintf("  redis:\n    mode: cluster\n    addrs: [%q]\n", victim.Addr))
 	checkFailover(t, s, victim.Stop,
 		func() time.Time { return cl.WaitPromotion(slot, victim, 20*time.Second) },
-		func() { victim.Start(); cl.WaitRejoined(victim, 30*time.Second) })
+		func() { victim.Start(); cl.WaitRejoined(victim, 90*time.Second) })
 }
 
 // TestServeRedisSentinelFailover is the same with Sentinel: one master,
@@ -234,5 +234,5 @@ func TestServeRedisSentinelFailover(t *testing.T) {
 				return time.Time{}
 			}
 		},
-		func() { rs.Master.Start(); rs.WaitRejoined(rs.Master, 30*time.Second) })
+		func() { rs.Master.Start(); rs.WaitRejoined(rs.Master, 90*time.Second) })
 }

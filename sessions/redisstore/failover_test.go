@@ -195,7 +195,7 @@ func TestClusterFailover(t *testing.T) {
 	victim.Start()
 	rejoin := time.Now()
 	y = startCycler(st, c, probe)
-	cl.WaitRejoined(victim, 30*time.Second)
+	cl.WaitRejoined(victim, 90*time.Second)
 	y.halt()
 	t.Logf("old master back as a replica in sync %s after its restart; %d cycles failed meanwhile",
 		time.Since(rejoin).Round(time.Millisecond), y.failed.Load())
@@ -237,7 +237,7 @@ func TestSentinelFailover(t *testing.T) {
 	rs.Master.Start()
 	rejoin := time.Now()
 	y = startCycler(st, c, probe)
-	rs.WaitRejoined(rs.Master, 30*time.Second)
+	rs.WaitRejoined(rs.Master, 90*time.Second)
 	y.halt()
 	t.Logf("old master back as a replica in sync %s after its restart; %d cycles failed meanwhile",
 		time.Since(rejoin).Round(time.Millisecond), y.failed.Load())
