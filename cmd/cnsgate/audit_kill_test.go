@@ -236,7 +236,9 @@ func loginRequestID(tr *http.Transport, issuer, fiscalCode string) (string, erro
 // exclusive lock on audit_events, reads still allowed), until release.
 func stallAuditWrites(t *testing.T, driver, dsn string) (release func()) {
 	t.Helper()
-	name, stmts := "sqlite", []string{"BEGIN IMMEDIATE"}
+	// The server writes all the while: wait for its write lock rather than
+	// fail on SQLITE_BUSY.
+	name, stmts := "sqlite", []string{"PRAGMA busy_timeout = 10000", "BEGIN IMMEDIATE"}
 	if driver == sqlstore.DriverPostgres {
 		name, stmts = "pgx", []string{"BEGIN", "LOCK TABLE audit_events IN EXCLUSIVE MODE"}
 	}
