@@ -114,6 +114,7 @@ type Service struct {
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
 	resumers   map[string]ResumeFunc
+	cancellers map[string]CancelFunc
 	endSession EndSessionFunc
 }
 
@@ -162,7 +163,7 @@ func NewService(d Deps, o Options) *Service {
 	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
 		registry: d.Registry, recorder: d.Recorder, logger: d.Logger, revoked: d.Revocation,
-		resumers: map[string]ResumeFunc{},
+		resumers: map[string]ResumeFunc{}, cancellers: map[string]CancelFunc{},
 	}
 	s.limiter = newRateLimiter(o.Limits, o.Now)
 	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
@@ -187,6 +188,7 @@ func (s *Service) PublicHandler() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
+	mux.HandleFunc("GET "+PathCancel, s.cancelLogin)
 	mux.HandleFunc("GET /logout", s.logoutPage)
 	mux.HandleFunc("POST /logout", s.logout)
 	return mux

@@ -191,9 +191,10 @@ func (d *runningDemo) loginAtRP(t *testing.T, b *http.Client) page {
 	home := fetch(t, b, "GET", d.rpURL+"/", nil, "")
 	mustContain(t, home, "Accedi con TS/CNS", `href="/login"`)
 	gate := fetch(t, b, "GET", d.rpURL+"/login", nil, "")
-	// cnsgate's page names the service asking and leads back to it.
+	// cnsgate's page names the service asking and leads back to it with
+	// a refusal of its request (cancel.go).
 	mustContain(t, gate, "Accedi con TS/CNS", "Stai accedendo a <strong>Esenzioni da reddito</strong>",
-		`href="`+d.rpURL+`/">Annulla e torna al servizio</a>`)
+		`href="`+d.cfg.Issuer+`/cns/cancel?req=`, `">Annulla e torna al servizio</a>`)
 	return fetch(t, b, "GET", field(t, hrefLoginRE, gate), nil, "")
 }
 

@@ -42,6 +42,7 @@ var pageTexts = map[Lang]map[string]string{
 		"error.retry":     "Torna alla pagina di accesso",
 		"error.help":      "Trovi i contatti dell'assistenza in fondo alla pagina.",
 		"error.retrycard": "Riprova",
+		"cancel.invalid":  "Questa richiesta di accesso non può più essere annullata: è scaduta, già conclusa o aperta in un altro browser.",
 
 		"nav.skip":             "Vai al contenuto principale",
 		"help.title":           "Assistenza",
@@ -137,6 +138,7 @@ var pageTexts = map[Lang]map[string]string{
 		"error.retry":     "Back to the login page",
 		"error.help":      "The help desk's contacts are at the bottom of the page.",
 		"error.retrycard": "Try again",
+		"cancel.invalid":  "This login request can no longer be cancelled: it has expired, already ended or was opened in another browser.",
 
 		"nav.skip":             "Skip to the main content",
 		"help.title":           "Help desk",
