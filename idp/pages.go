@@ -36,6 +36,8 @@ type page struct {
 	// CancelURL is "Annulla e torna al servizio" on the login page: the
 	// request refused to the relying party (cancel.go), or its home page.
 	CancelURL string
+	// Fields are what the service will receive, on the data-release page.
+	Fields []ReleaseField
 }
 
 // access is one line of the welcome page's "Ultimi accessi".

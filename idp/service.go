@@ -27,6 +27,10 @@ type Registry interface {
 	Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error)
 	List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error)
 	RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error)
+	// ReleaseAgreed and AgreeRelease keep the citizen's agreement to
+	// release a list of fields to a relying party (release.go).
+	ReleaseAgreed(ctx context.Context, fiscalCode, client, fieldsHash string) (bool, error)
+	AgreeRelease(ctx context.Context, fiscalCode, client, fieldsHash string, at time.Time) error
 }
 
 // Auditor records audit events; *sqlstore.DB (idp/registry/sqlstore)
@@ -66,6 +70,10 @@ type Options struct {
 	// ConfirmIdentity asks, after a valid card login, "Stai per accedere
 	// come …" with "Continua" and "Non sono io" (flow_confirm.go).
 	ConfirmIdentity bool
+	// ConfirmRelease shows, before a relying party first receives a
+	// citizen's data, the list of what it will receive with "Continua"
+	// and "Annulla" (release.go), again when the list changes.
+	ConfirmRelease  bool
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
@@ -189,6 +197,7 @@ func (s *Service) PublicHandler() *http.ServeMux {
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
 	mux.HandleFunc("GET "+PathCancel, s.cancelLogin)
+	mux.HandleFunc("POST "+PathRelease, s.releaseChoice)
 	mux.HandleFunc("GET /logout", s.logoutPage)
 	mux.HandleFunc("POST /logout", s.logout)
 	return mux

@@ -53,7 +53,7 @@ type runningDemo struct {
 	stop           func() int // Ctrl-C; returns the exit code
 }
 
-func startDemo(t *testing.T) *runningDemo {
+func startDemo(t *testing.T, flags ...string) *runningDemo {
 	t.Helper()
 	d := &runningDemo{dir: t.TempDir(), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	ports := demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t), Esenzioni: freeAddr(t), CMS: freeAddr(t)}
@@ -68,7 +68,7 @@ func startDemo(t *testing.T) *runningDemo {
 	d.rpURL = d.setup.Esenzioni.BaseURL
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	args := []string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}
+	args := append([]string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}, flags...)
 	go func() { code <- cmdDemo(ctx, args, d.stdout, d.stderr) }()
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(d.stdout.String(), "Press Ctrl-C to stop.") {

@@ -71,7 +71,9 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 			p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
 			return
 		}
-		p.answer(w, r, req, ar.md, ar.sp, sess)
+		if !p.passiveRefused(w, r, req, ar.sp, sess) {
+			p.answer(w, r, req, ar.md, ar.sp, sess)
+		}
 		return
 	}
 	if sess, sp := p.session(w, r, req); sess != nil {
@@ -149,6 +151,9 @@ func (p *IdP) samlSession(sess *sessions.Session, sp *serviceProvider) *crewjam.
 func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, sp *serviceProvider, sess *sessions.Session) {
 	ctx := r.Context()
 	if !p.svc.Permit(w, r, sess, sp.cfg.EntityID) { // audience and required roles: nothing issued
+		return
+	}
+	if !p.svc.ReleaseAgreed(w, r, sess, release(sess, sp.cfg.EntityID, pendingData(req))) { // the data-release page
 		return
 	}
 	s := p.samlSession(sess, sp)
