@@ -36,6 +36,9 @@ func TestDemoCancelAtEsenzioni(t *testing.T) {
 		t.Fatalf("a spent request cancelled again: %d\n%s", again.code, again.body)
 	}
 	mustContain(t, again, "non può più essere annullata")
+	// Counted once, as the citizen's own refusal.
+	metrics := fetch(t, b, "GET", "http://"+d.cfg.Listen.Admin+"/metrics", nil, "")
+	mustContain(t, metrics, `cnsgate_access_denied_total{client="esenzioni",reason="cancelled"} 1`)
 }
 
 // TestDemoCancelAtCMS: the same "Annulla" from the CMS's SAML login posts

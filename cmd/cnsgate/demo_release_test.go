@@ -43,6 +43,9 @@ func TestDemoReleasePage(t *testing.T) {
 		t.Fatalf("Continua ended at %s (%d):\n%s", back.url, back.code, back.body)
 	}
 	mustContain(t, back, citizen.FiscalCode, "Mario Rossi")
+	if !strings.Contains(d.stderr.String(), "event.kind=release event.outcome=success") {
+		t.Fatalf("the agreement is not audited:\n%s", d.stderr.String())
+	}
 
 	// Remembered: another browser, the same citizen, no page.
 	again := d.loginAtRP(t, d.browser(t, "citizen"))
@@ -70,6 +73,13 @@ func TestDemoReleasePage(t *testing.T) {
 	}
 	if v := loc.Query(); v.Get("error") != "access_denied" || v.Get("state") != "s-release-test" || v.Get("iss") != d.cfg.Issuer {
 		t.Fatalf("Annulla's answer %v", v)
+	}
+	if !strings.Contains(d.stderr.String(), "event.kind=release event.outcome=failure event.reason=cancelled") {
+		t.Fatalf("the refusal is not audited:\n%s", d.stderr.String())
+	}
+	// Refused, not forgotten: the first list still goes straight through.
+	if third := d.loginAtRP(t, d.browser(t, "citizen")); third.url.String() != d.rpURL+"/" {
+		t.Fatalf("after Annulla the agreed list asks again: %s (%d)", third.url, third.code)
 	}
 }
 
