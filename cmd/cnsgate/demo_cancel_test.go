@@ -23,6 +23,10 @@ func TestDemoCancelAtEsenzioni(t *testing.T) {
 	fetch(t, b, "GET", d.rpURL+"/", nil, "")
 	gate := fetch(t, b, "GET", d.rpURL+"/login", nil, "")
 	cancel := field(t, hrefCancelRE, gate)
+	// Another browser (no login cookie of this request) cannot cancel it.
+	if other := fetch(t, d.browser(t, "citizen"), "GET", cancel, nil, ""); other.code != 400 {
+		t.Fatalf("another browser cancelled the request: %d %s", other.code, other.url)
+	}
 	back := fetch(t, b, "GET", cancel, nil, "")
 	q := back.url.Query()
 	if !strings.HasPrefix(back.url.String(), d.rpURL+"/") || q.Get("error") != "access_denied" || q.Get("state") == "" || q.Get("iss") != d.cfg.Issuer {

@@ -38,6 +38,16 @@ func TestDemoReleasePage(t *testing.T) {
 		t.Fatalf("the first login ended at %s, want the data-release page", first.url)
 	}
 	mustContain(t, first, "Esenzioni da reddito", "Codice fiscale", citizen.FiscalCode, "Nome", "Mario", "Cognome", "Rossi", "Tipo di tessera")
+	// A post from another origin, or with a forged token, is refused and
+	// leaves the page usable.
+	forged := url.Values{"csrf": {"forged-token-forged-token"}, "id": {field(t, releaseIDRE, first)}, "choice": {"continue"}}
+	if p := get("POST", d.cfg.Issuer+"/cns/release", forged, d.cfg.Issuer); p.code != 403 {
+		t.Fatalf("a forged token got %d", p.code)
+	}
+	good := url.Values{"csrf": {field(t, csrfFieldRE, first)}, "id": {field(t, releaseIDRE, first)}, "choice": {"continue"}}
+	if p := get("POST", d.cfg.Issuer+"/cns/release", good, "https://evil.example"); p.code != 403 {
+		t.Fatalf("a cross-origin post got %d", p.code)
+	}
 	back := d.releaseChoice(t, get, first, "continue")
 	if back.url.String() != d.rpURL+"/" {
 		t.Fatalf("Continua ended at %s (%d):\n%s", back.url, back.code, back.body)
