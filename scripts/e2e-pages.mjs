@@ -429,11 +429,12 @@ async function journey(lang) {
 
 // releasePage: under login.confirm_release (demo --confirm-release), the
 // citizen's first login to Esenzioni shows what it will receive; "Continua"
-// ends at Esenzioni, and the second login does not ask again.
+// ends at Esenzioni.
 async function releasePage() {
   const R = { it: { title: 'Dati che saranno inviati al servizio', cont: 'Continua' }, en: { title: 'Data the service will receive', cont: 'Continue' } };
-  const dir = await startDemo('demo-release', {}, ['--confirm-release']);
+  // A demo of its own for each language: the agreement is remembered.
   for (const lang of ['it', 'en']) {
+    const dir = await startDemo(`demo-release-${lang}`, {}, ['--confirm-release']);
     const { b, p } = await launch(card(dir, 'citizen'), lang);
     await p.goto(`${ESENZIONI}/`);
     await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
@@ -447,8 +448,8 @@ async function releasePage() {
     await p.getByRole('button', { name: R[lang].cont }).click();
     await p.waitForURL(`${ESENZIONI}/`);
     await b.close();
+    await stopDemo();
   }
-  await stopDemo();
 }
 
 // notEligible: under registration.mode allowlist, a valid card whose fiscal
