@@ -87,6 +87,17 @@ func TestDemoReleasePage(t *testing.T) {
 	if !strings.Contains(d.stderr.String(), "event.kind=release event.outcome=failure event.reason=cancelled") {
 		t.Fatalf("the refusal is not audited:\n%s", d.stderr.String())
 	}
+	// prompt=none may show no page: consent_required for the list not agreed.
+	q.Set("prompt", "none")
+	req, _ := http.NewRequest("GET", d.cfg.Issuer+"/authorize?"+q.Encode(), nil)
+	none, err := nr.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none.Body.Close()
+	if u, err := url.Parse(none.Header.Get("Location")); err != nil || u.Query().Get("error") != "consent_required" || u.Query().Get("state") != "s-release-test" {
+		t.Fatalf("prompt=none answered %d %q, want consent_required", none.StatusCode, none.Header.Get("Location"))
+	}
 	// Refused, not forgotten: the first list still goes straight through.
 	if third := d.loginAtRP(t, d.browser(t, "citizen")); third.url.String() != d.rpURL+"/" {
 		t.Fatalf("after Annulla the agreed list asks again: %s (%d)", third.url, third.code)
