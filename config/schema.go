@@ -187,6 +187,12 @@ type Login struct {
 	// come <name>" with the masked fiscal code, "Continua" and "Non sono
 	// io", before the login completes. Default false.
 	ConfirmIdentity bool `yaml:"confirm_identity"`
+	// ConfirmRelease shows, before a relying party first receives a
+	// citizen's data, the list of what it will receive (the claims of the
+	// granted scopes, the attributes of the SAML profile) with "Continua"
+	// and "Annulla"; the agreement is kept per citizen and relying party
+	// in the registry and asked again when the list changes. Default false.
+	ConfirmRelease bool `yaml:"confirm_release"`
 }
 
 // Audit configures the audit trail.

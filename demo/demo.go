@@ -334,6 +334,21 @@ func (s *Setup) makeTLS(now time.Time) error {
 	return nil
 }
 
+// ConfirmRelease turns login.confirm_release on in the configuration just
+// written (`cnsgate demo --confirm-release`): the data-release page before
+// a relying party first receives a citizen's data.
+func (s *Setup) ConfirmRelease() error {
+	f, err := os.OpenFile(s.ConfigFile, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString("login:\n  confirm_release: true\n"); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // writeConfig writes config.yaml for the given ports.
 func (s *Setup) writeConfig(p Ports) error {
 	var b strings.Builder

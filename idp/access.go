@@ -28,10 +28,12 @@ const (
 	AccessOperatorsOnly = "operators_only"
 	AccessCitizensOnly  = "citizens_only"
 	AccessMissingRole   = "missing_role"
+	// AccessCancelled is the citizen's own "Annulla" (cancel.go, release.go).
+	AccessCancelled = "cancelled"
 )
 
 // AccessReasons are every refusal reason, for the metrics' fixed label set.
-var AccessReasons = []string{AccessOperatorsOnly, AccessCitizensOnly, AccessMissingRole}
+var AccessReasons = []string{AccessOperatorsOnly, AccessCitizensOnly, AccessMissingRole, AccessCancelled}
 
 // AccessRecorder is the optional ability of a Recorder to count refused
 // assertions; idp/metrics implements it.

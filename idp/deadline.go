@@ -67,6 +67,19 @@ func (b boundedRegistry) RecentAccesses(ctx context.Context, fiscalCode string, 
 	})
 }
 
+func (b boundedRegistry) ReleaseAgreed(ctx context.Context, fiscalCode, client, fieldsHash string) (bool, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (bool, error) {
+		return b.r.ReleaseAgreed(ctx, fiscalCode, client, fieldsHash)
+	})
+}
+
+func (b boundedRegistry) AgreeRelease(ctx context.Context, fiscalCode, client, fieldsHash string, at time.Time) error {
+	_, err := bounded(ctx, b.timeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, b.r.AgreeRelease(ctx, fiscalCode, client, fieldsHash, at)
+	})
+	return err
+}
+
 // loginAuthorizer is a Registry that reads a card's registration and the
 // operator entry of its fiscal code in one query (*sqlstore.DB does).
 type loginAuthorizer interface {

@@ -28,6 +28,8 @@
 //	flow_confirm.go      the optional "Stai per accedere come …" step of the card login
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
+//	cancel.go            "Annulla e torna al servizio" (/cns/cancel): the request refused to its relying party, RegisterCanceller
+//	release.go           the data-release page (Options.ConfirmRelease, /cns/release): ReleaseAgreed, ReleaseNeeded
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	handoff_refused.go   a handoff code that cannot be redeemed: logged, counted (HandoffRecorder), audited
 //	ratelimit.go         Limits: the per-IP token bucket on login starts (429), PendingNamespace

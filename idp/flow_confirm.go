@@ -18,6 +18,7 @@ import (
 const (
 	choiceContinue = "continue"
 	choiceNotMe    = "notme"
+	choiceCancel   = "cancel" // the data-release page's "Annulla"
 )
 
 // confirmBinding ties a confirmation form to the card and the pending

@@ -15,7 +15,7 @@ import (
 func (s *Service) home(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.CurrentSession(r)
 	if errors.Is(err, sessions.ErrNotFound) {
-		s.loginPage(w, r, "", nil)
+		s.loginPage(w, r, "", nil, "")
 		return
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package idp
 import (
 	"cmp"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -32,6 +33,11 @@ type page struct {
 	LoggedIn bool
 	// RelyingParty is the service whose login this is, on the login page.
 	RelyingParty *ServiceLink
+	// CancelURL is "Annulla e torna al servizio" on the login page: the
+	// request refused to the relying party (cancel.go), or its home page.
+	CancelURL string
+	// Fields are what the service will receive, on the data-release page.
+	Fields []ReleaseField
 }
 
 // access is one line of the welcome page's "Ultimi accessi".
@@ -76,6 +82,9 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, status int, rea
 	e := web.ErrorPage{Reason: string(reason), BackURL: backURL}
 	if strings.HasPrefix(backURL, s.loginURL("")+"?req=") {
 		e.BackKey = "error.retrycard"
+		if u, err := url.Parse(backURL); err == nil {
+			e.CancelURL = s.cancelOffer(r, reqParam(u.Query().Get("req")))
+		}
 	}
 	s.renderError(w, r, status, e)
 }

@@ -83,7 +83,11 @@ func (s *Service) BeginLogin(w http.ResponseWriter, r *http.Request, p PendingRe
 	if id == "" {
 		return
 	}
-	s.loginPage(w, r, id, s.relyingParty(p.Client))
+	cancel := ""
+	if s.canceller(p.Kind) != nil {
+		cancel = s.cancelURL(id)
+	}
+	s.loginPage(w, r, id, s.relyingParty(p.Client), cancel)
 }
 
 // relyingParty is the configured relying party of that id; nil for
@@ -104,14 +108,17 @@ func (s *Service) relyingParty(id string) *ServiceLink {
 // req to the card listener, or, for cnsgate's own login (req ""), goes
 // through /cns/start, which binds the login to the browser first. Reached
 // from a relying party rp, it names the service and offers the way back to
-// it.
-func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string, rp *ServiceLink) {
+// it: cancel (the request refused to it), or else its home page.
+func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string, rp *ServiceLink, cancel string) {
 	lang := web.LangFrom(r)
 	u := s.opts.Issuer + PathStart
 	if req != "" {
 		u = s.loginURL(req)
 	}
-	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u, RelyingParty: rp})
+	if cancel == "" && rp != nil {
+		cancel = rp.URL
+	}
+	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u, RelyingParty: rp, CancelURL: cancel})
 }
 
 // handoff is what a handoff code stands for: the record of the session to

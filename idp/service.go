@@ -27,6 +27,10 @@ type Registry interface {
 	Operator(ctx context.Context, fiscalCode string) (*registry.Operator, error)
 	List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error)
 	RecentAccesses(ctx context.Context, fiscalCode string, limit int) ([]registry.Event, error)
+	// ReleaseAgreed and AgreeRelease keep the citizen's agreement to
+	// release a list of fields to a relying party (release.go).
+	ReleaseAgreed(ctx context.Context, fiscalCode, client, fieldsHash string) (bool, error)
+	AgreeRelease(ctx context.Context, fiscalCode, client, fieldsHash string, at time.Time) error
 }
 
 // Auditor records audit events; *sqlstore.DB (idp/registry/sqlstore)
@@ -66,6 +70,10 @@ type Options struct {
 	// ConfirmIdentity asks, after a valid card login, "Stai per accedere
 	// come …" with "Continua" and "Non sono io" (flow_confirm.go).
 	ConfirmIdentity bool
+	// ConfirmRelease shows, before a relying party first receives a
+	// citizen's data, the list of what it will receive with "Continua"
+	// and "Annulla" (release.go), again when the list changes.
+	ConfirmRelease  bool
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
@@ -114,6 +122,7 @@ type Service struct {
 	mu         sync.RWMutex
 	notifiers  []LogoutNotifier
 	resumers   map[string]ResumeFunc
+	cancellers map[string]CancelFunc
 	endSession EndSessionFunc
 }
 
@@ -162,7 +171,7 @@ func NewService(d Deps, o Options) *Service {
 	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
 		registry: d.Registry, recorder: d.Recorder, logger: d.Logger, revoked: d.Revocation,
-		resumers: map[string]ResumeFunc{},
+		resumers: map[string]ResumeFunc{}, cancellers: map[string]CancelFunc{},
 	}
 	s.limiter = newRateLimiter(o.Limits, o.Now)
 	s.delivery = NewLogoutEngine(o.Delivery, s.deliveryDone)
@@ -187,6 +196,8 @@ func (s *Service) PublicHandler() *http.ServeMux {
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
+	mux.HandleFunc("GET "+PathCancel, s.cancelLogin)
+	mux.HandleFunc("POST "+PathRelease, s.releaseChoice)
 	mux.HandleFunc("GET /logout", s.logoutPage)
 	mux.HandleFunc("POST /logout", s.logout)
 	return mux

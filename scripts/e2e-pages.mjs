@@ -17,7 +17,8 @@
 // the expired handoff link, the 404 page of both origins, the refusals
 // (revoked card, no certificate, an expired card, which Chromium does not
 // offer and so reads as no certificate, a certificate of an unknown issuer,
-// a fiscal code not enabled under registration.mode: allowlist), and the
+// a fiscal code not enabled under registration.mode: allowlist), the
+// data-release page (login.confirm_release), and the
 // pages of the example relying parties (Esenzioni, CMS). Keyboard: the first
 // Tab reaches "Vai al contenuto principale".
 //
@@ -133,13 +134,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 // startDemo runs `cnsgate demo` in a fresh directory, in UTC (the pages
 // must show Europe/Rome whatever the server's zone), with extra
 // environment (the CNSGATE_* overlay).
-async function startDemo(name, env = {}) {
+async function startDemo(name, env = {}, flags = []) {
   const dir = path.join(work, name);
   const log = (s) => path.join(artifacts, `cnsgate-${name}.${s}.log`);
   const out = fs.openSync(log('stdout'), 'w');
   const err = fs.openSync(log('stderr'), 'w');
   demo = spawn(bin, ['demo', '--dir', dir, '--public', `${HOST}:${ports.public}`, '--cns', `${HOST}:${ports.cns}`,
-    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`],
+    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`, ...flags],
   { stdio: ['ignore', out, err], env: { ...process.env, TZ: 'UTC', ...env } });
   demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
   const deadline = Date.now() + 60_000;
@@ -343,7 +344,8 @@ async function journey(lang) {
   await step(`${lang} the login page names the service and leads back to it`, async () => {
     await text(p, `${t.loggingIn} Esenzioni da reddito`);
     const href = await p.getByRole('link', { name: t.backToService }).getAttribute('href');
-    if (href !== `${ESENZIONI}/`) throw new Error(`"${t.backToService}" leads to ${href}`);
+    // It refuses the request to the service (access_denied at its redirect URI).
+    if (!href?.startsWith(`${PUBLIC}/cns/cancel?req=`)) throw new Error(`"${t.backToService}" leads to ${href}`);
   });
   await look(p, lang, 'login-from-service');
   await p.getByRole('link', { name: t.login }).click();
@@ -427,6 +429,31 @@ async function journey(lang) {
   await stopDemo();
 }
 
+// releasePage: under login.confirm_release (demo --confirm-release), the
+// citizen's first login to Esenzioni shows what it will receive; "Continua"
+// ends at Esenzioni.
+async function releasePage() {
+  const R = { it: { title: 'Dati che saranno inviati al servizio', cont: 'Continua' }, en: { title: 'Data the service will receive', cont: 'Continue' } };
+  // A demo of its own for each language: the agreement is remembered.
+  for (const lang of ['it', 'en']) {
+    const dir = await startDemo(`demo-release-${lang}`, {}, ['--confirm-release']);
+    const { b, p } = await launch(card(dir, 'citizen'), lang);
+    await p.goto(`${ESENZIONI}/`);
+    await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await p.waitForURL((u) => u.origin === PUBLIC);
+    await p.getByRole('link', { name: T[lang].login }).click();
+    await step(`${lang} the data-release page lists what Esenzioni will receive`, async () => {
+      await p.getByRole('heading', { name: R[lang].title }).waitFor();
+      await text(p, 'Esenzioni da reddito');
+    });
+    await look(p, lang, 'release');
+    await p.getByRole('button', { name: R[lang].cont }).click();
+    await p.waitForURL(`${ESENZIONI}/`);
+    await b.close();
+    await stopDemo();
+  }
+}
+
 // notEligible: under registration.mode allowlist, a valid card whose fiscal
 // code was not imported.
 async function notEligible() {
@@ -457,6 +484,12 @@ try {
     await notEligible();
   } catch (err) {
     fail('not-eligible', err);
+  }
+  try {
+    await releasePage();
+  } catch (err) {
+    fail('release', err);
+    if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
   }
 } finally {
   for (const b of browsers) await b.close().catch(() => {});

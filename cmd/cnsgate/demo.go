@@ -21,6 +21,9 @@ type demoFlags struct {
 	dir     string
 	ports   demo.Ports
 	prepare bool
+	// confirmRelease turns login.confirm_release on in the demo's
+	// configuration (the data-release page).
+	confirmRelease bool
 }
 
 const demoAbout = `Runs a self-contained demo: a generated card PKI with its CRL and OCSP
@@ -40,14 +43,15 @@ func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error)
 	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
 	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
-	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--prepare]", demoAbout)
+	release := fs.Bool("confirm-release", false, "list what a service will receive before its first login (login.confirm_release)")
+	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--confirm-release] [--prepare]", demoAbout)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		if code == 0 {
 			return nil, errHelp
 		}
 		return nil, errUsage
 	}
-	f := &demoFlags{dir: *dir, prepare: *prepare,
+	f := &demoFlags{dir: *dir, prepare: *prepare, confirmRelease: *release,
 		ports: demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}}
 	if f.ports.Esenzioni == "off" {
 		f.ports.Esenzioni = ""
@@ -78,6 +82,12 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
+	}
+	if f.confirmRelease {
+		if err := setup.ConfirmRelease(); err != nil {
+			fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+			return 2
+		}
 	}
 	if f.prepare {
 		fmt.Fprintln(stdout, setup.ConfigFile)

@@ -34,7 +34,7 @@ func (d *runningDemo) loginAtCMS(t *testing.T, card string) (page, func(method, 
 		t.Fatalf("login went to %s (%d):\n%s", gate.url, gate.code, gate.body)
 	}
 	mustContain(t, gate, "Accedi con TS/CNS", "Stai accedendo a <strong>CMS - Gestione tessere</strong>",
-		`href="`+cmsURL+`/">Annulla e torna al servizio</a>`)
+		`href="`+d.cfg.Issuer+`/cns/cancel?req=`, `">Annulla e torna al servizio</a>`)
 	resp := get("GET", html.UnescapeString(field(t, cardLinkRE, gate)), nil, "")
 	m := samlFormRE.FindStringSubmatch(resp.body)
 	if m == nil {

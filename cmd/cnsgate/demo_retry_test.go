@@ -14,6 +14,8 @@ func TestDemoRefusalKeepsTheService(t *testing.T) {
 		t.Fatalf("the revoked card got %d at %s", refused.code, refused.url)
 	}
 	mustContain(t, refused, "revocato", ">Riprova</a>")
+	// Its "Annulla" refuses the request to the service (cancel.go).
+	mustContain(t, refused, `href="`+d.cfg.Issuer+`/cns/cancel?req=`, ">Annulla e torna al servizio</a>")
 	retry := field(t, hrefLoginRE, refused)
 	if retry == d.cfg.CNSOrigin+"/cns/login" {
 		t.Fatalf("Riprova lost the pending request: %s", retry)

@@ -53,7 +53,7 @@ type runningDemo struct {
 	stop           func() int // Ctrl-C; returns the exit code
 }
 
-func startDemo(t *testing.T) *runningDemo {
+func startDemo(t *testing.T, flags ...string) *runningDemo {
 	t.Helper()
 	d := &runningDemo{dir: t.TempDir(), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	ports := demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t), Esenzioni: freeAddr(t), CMS: freeAddr(t)}
@@ -68,7 +68,7 @@ func startDemo(t *testing.T) *runningDemo {
 	d.rpURL = d.setup.Esenzioni.BaseURL
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	args := []string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}
+	args := append([]string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}, flags...)
 	go func() { code <- cmdDemo(ctx, args, d.stdout, d.stderr) }()
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(d.stdout.String(), "Press Ctrl-C to stop.") {
@@ -191,9 +191,10 @@ func (d *runningDemo) loginAtRP(t *testing.T, b *http.Client) page {
 	home := fetch(t, b, "GET", d.rpURL+"/", nil, "")
 	mustContain(t, home, "Accedi con TS/CNS", `href="/login"`)
 	gate := fetch(t, b, "GET", d.rpURL+"/login", nil, "")
-	// cnsgate's page names the service asking and leads back to it.
+	// cnsgate's page names the service asking and leads back to it with
+	// a refusal of its request (cancel.go).
 	mustContain(t, gate, "Accedi con TS/CNS", "Stai accedendo a <strong>Esenzioni da reddito</strong>",
-		`href="`+d.rpURL+`/">Annulla e torna al servizio</a>`)
+		`href="`+d.cfg.Issuer+`/cns/cancel?req=`, `">Annulla e torna al servizio</a>`)
 	return fetch(t, b, "GET", field(t, hrefLoginRE, gate), nil, "")
 }
 

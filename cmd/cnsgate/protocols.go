@@ -22,6 +22,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		Issuer: cfg.Issuer, CNSOrigin: cfg.CNSOrigin,
 		AllowlistOnly:   cfg.Registration.Mode == config.RegistrationAllowlist,
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
+		ConfirmRelease:  cfg.Login.ConfirmRelease,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
 		RelyingParties:  relyingParties(cfg),

@@ -84,6 +84,9 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	if !p.svc.Permit(w, r, sess, c.id) { // audience and required roles
 		return
 	}
+	if !p.svc.ReleaseAgreed(w, r, sess, p.release(c, sess, req, data)) { // the data-release page
+		return
+	}
 	sid := sidFor(sess.IDHash, c.id)
 	err := p.store.AddParticipant(ctx, sess.ID, sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid})
 	p.svc.SessionExpired(ctx, err) // a deadline passed meanwhile: the session ends
@@ -172,7 +175,8 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, u *url.URL, 
 
 // answerWithoutPage answers prompt=none: never any page, so from the
 // session found, or with login_required, or with access_denied when the
-// client's audience excludes this person.
+// client's audience excludes this person, or with consent_required when the
+// data-release page would have to be shown.
 func (p *Provider) answerWithoutPage(w http.ResponseWriter, r *http.Request, req authRequest, sess *sessions.Session, stale bool, data json.RawMessage) {
 	if sess == nil || stale {
 		p.redirectError(w, r, req, newErr(errLoginRequired, "no live session, or one older than max_age"))
@@ -181,6 +185,18 @@ func (p *Provider) answerWithoutPage(w http.ResponseWriter, r *http.Request, req
 	if reason := p.svc.Refused(r, sess, req.ClientID); reason != "" {
 		p.redirectError(w, r, req, newErr(errAccessDenied, "this client's audience excludes the user ("+reason+")"))
 		return
+	}
+	if c := p.clients[req.ClientID]; c != nil {
+		need, err := p.svc.ReleaseNeeded(r, sess, p.release(c, sess, req, data))
+		switch {
+		case err != nil:
+			p.logger.ErrorContext(r.Context(), "registry unavailable", "err", err)
+			p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
+			return
+		case need:
+			p.redirectError(w, r, req, newErr(errConsentRequired, "the user has not agreed to release this data to the client"))
+			return
+		}
 	}
 	p.resume(w, r, sess, data)
 }

@@ -30,6 +30,8 @@
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
 //	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
+//	cancel.go            the citizen's "Annulla": access_denied to the client (the CancelFunc)
+//	release.go           what the client will receive, for the data-release page (idp.Release)
 //	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each; ui_locales
 //	token.go             /token: the code exchange with PKCE, the refresh-token rotation
 //	refreshgrace.go      the refresh-token reuse grace: the first use's answer, sealed, for parallel refreshes

@@ -21,6 +21,7 @@ const (
 	errServerError             = "server_error"
 	errTemporarilyUnavailable  = "temporarily_unavailable"
 	errLoginRequired           = "login_required"
+	errConsentRequired         = "consent_required"
 	errAccessDenied            = "access_denied"
 	errRequestNotSupported     = "request_not_supported"
 	errRequestURINotSupported  = "request_uri_not_supported"

@@ -155,6 +155,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	p.remote = newRemoteKeys(p.http, p.now)
 	p.origins = corsOrigins(o.Clients)
 	svc.RegisterResumer(Kind, p.resume)
+	svc.RegisterCanceller(Kind, p.cancel)
 	svc.SetEndSessionHandler(p.endSession)
 	svc.AddLogoutNotifier(p)
 	return p, nil

@@ -33,6 +33,9 @@ const (
 	// KindAccessDenied is an assertion refused to someone the relying
 	// party's audience or required roles exclude.
 	KindAccessDenied EventKind = "access_denied"
+	// KindRelease is the citizen's choice on the data-release page: agreed
+	// (success) or refused (failure, reason cancelled), with the fields.
+	KindRelease EventKind = "release"
 )
 
 // Outcome is the result of an audited action.

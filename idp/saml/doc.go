@@ -44,6 +44,8 @@
 //	verify.go     request signatures, both bindings
 //	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks; RequestDenied refusals
 //	sso.go        /saml/sso: begin the login, resume it, answer with the assertion
+//	cancel.go     the citizen's "Annulla": Responder/RequestDenied to the ACS (the CancelFunc); pendingRequest
+//	release.go    what the SP will receive, for the data-release page (idp.Release); IsPassive answered NoPassive
 //	assertion.go  the attributes released by profile, the NameID, the SmartcardPKI context
 //	encrypt.go    assertion encryption to the SP's key (AES-GCM or AES-CBC)
 //	response.go   HTTP-POST answers through idp/web's form, status responses, the error page

@@ -194,6 +194,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 		}()
 	}
 	svc.RegisterResumer(Kind, p.resume)
+	svc.RegisterCanceller(Kind, p.cancel)
 	svc.AddLogoutNotifier(p)
 	return p, nil
 }

@@ -3,7 +3,6 @@ package saml
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 
 	crewjam "github.com/crewjam/saml"
@@ -72,7 +71,9 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 			p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
 			return
 		}
-		p.answer(w, r, req, ar.md, ar.sp, sess)
+		if !p.passiveRefused(w, r, req, ar.sp, sess) {
+			p.answer(w, r, req, ar.md, ar.sp, sess)
+		}
 		return
 	}
 	if sess, sp := p.session(w, r, req); sess != nil {
@@ -127,25 +128,11 @@ func (p *IdP) session(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAu
 }
 
 // resume finishes a request once the citizen has logged in with the card
-// (the ResumeFunc of Kind). The SP and its ACS are looked up again: the
-// metadata may have changed while the citizen found the card.
+// (the ResumeFunc of Kind), read back by pendingRequest.
 func (p *IdP) resume(w http.ResponseWriter, r *http.Request, sess *sessions.Session, data json.RawMessage) {
-	var pa pendingAuthn
-	if err := json.Unmarshal(data, &pa); err != nil {
-		p.refuse(w, r, "internal", fmt.Errorf("pending request: %w", err))
-		return
+	if req, md, sp, ok := p.pendingRequest(w, r, data); ok {
+		p.answer(w, r, req, md, sp, sess)
 	}
-	sp, md, err := p.sps.lookup(pa.SP)
-	if err != nil {
-		p.refuse(w, r, "request", err)
-		return
-	}
-	acs, ok := md.acs(nil, pa.ACS)
-	if !ok {
-		p.refuse(w, r, "request", fmt.Errorf("%w: %q left the metadata", ErrACS, pa.ACS))
-		return
-	}
-	p.answer(w, r, p.idpAuthnRequest(r, md, acs, pa), md, sp, sess)
 }
 
 // samlSession is crewjam's view of a session for one SP: the opaque
@@ -164,6 +151,9 @@ func (p *IdP) samlSession(sess *sessions.Session, sp *serviceProvider) *crewjam.
 func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, md *spMetadata, sp *serviceProvider, sess *sessions.Session) {
 	ctx := r.Context()
 	if !p.svc.Permit(w, r, sess, sp.cfg.EntityID) { // audience and required roles: nothing issued
+		return
+	}
+	if !p.svc.ReleaseAgreed(w, r, sess, release(sess, sp.cfg.EntityID, pendingData(req))) { // the data-release page
 		return
 	}
 	s := p.samlSession(sess, sp)

@@ -20,6 +20,9 @@ type ErrorPage struct {
 	BackURL   string
 	// BackKey is the text of the way back; "error.retry" when empty.
 	BackKey string
+	// CancelURL, when set, is "Annulla e torna al servizio": the pending
+	// request refused to its relying party.
+	CancelURL string
 	// LoggedIn shows "Esci" in the header.
 	LoggedIn bool
 	// Args fill the %s of the message (the service's name).
@@ -36,6 +39,7 @@ type errorData struct {
 	RequestID string
 	BackURL   string
 	BackKey   string
+	CancelURL string
 	LoggedIn  bool
 }
 
@@ -56,6 +60,6 @@ func (p *Pages) RenderError(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	return p.Render(w, status, "error.html", errorData{
 		Lang: lang, Title: title, Heading: title, Message: msg,
-		Reason: e.Reason, RequestID: e.RequestID, BackURL: e.BackURL, BackKey: e.BackKey, LoggedIn: e.LoggedIn,
+		Reason: e.Reason, RequestID: e.RequestID, BackURL: e.BackURL, BackKey: e.BackKey, CancelURL: e.CancelURL, LoggedIn: e.LoggedIn,
 	})
 }
