@@ -9,7 +9,7 @@
 // session internals: a login is started with idp.Service.BeginLogin and ends
 // in the ResumeFunc registered for the "oidc" kind; sessions are read
 // through sessions.Store and every short-lived value (codes, refresh
-// tokens, access-token ids, replay markers) lives in sessions.Ephemeral, so
+// tokens, access-token hashes, replay markers) lives in sessions.Ephemeral, so
 // that any replica can serve any request.
 //
 // Every token dies with its session: token families record the session

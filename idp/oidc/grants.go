@@ -18,7 +18,7 @@ import (
 //	oidc.rt          refresh token → grant, until the session's deadline
 //	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse past the grace revokes it
 //	oidc.rt.grace    refresh token → the first use's answer, sealed, for the reuse grace
-//	oidc.at          access-token jti → grant, for the token's life
+//	oidc.at          SHA-256 of an access token (opaque or jwt) → grant, for the token's life
 //	oidc.revoked     family → "", a revoked token family
 //	oidc.ended       session IDHash → cause, a session that ended
 //	oidc.jti         client id + assertion jti, seen client assertions
