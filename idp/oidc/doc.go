@@ -28,6 +28,7 @@
 //	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
+//	sign.go              signing a token: each key prepared once (raw key, signer, encoded headers), one signature per token
 //	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
 //	params_authorize.go  parseAuthorize: the /authorize parameters, one small validator each; ui_locales
@@ -36,7 +37,7 @@
 //	params_token.go      the /token, /revoke and /introspect parameters, client credentials
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
-//	tokens.go            signing (by the client's algorithm) and verifying tokens, the token response, /userinfo (JSON or signed JWT)
+//	tokens.go            verifying tokens, the token response, opaque or jwt access tokens by hash, /userinfo (JSON or signed JWT)
 //	claims.go            the claims released by scope or asked by name, the pairwise or public sub, acr and amr
 //	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
 //	revoke.go            /revoke and /introspect

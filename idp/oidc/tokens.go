@@ -29,31 +29,6 @@ const (
 // of the wrong kind, or expired.
 var errBadToken = errors.New("oidc: invalid token")
 
-// sign returns claims as a compact JWS signed with alg ("" the default
-// algorithm) by the current key of that algorithm.
-func (p *Provider) sign(alg, typ string, claims map[string]any) (string, error) {
-	key, a, ok := p.keys.signer(alg)
-	if !ok {
-		// newClients refuses a client whose algorithm no key signs.
-		return "", fmt.Errorf("oidc: signing: no key signs %s", alg)
-	}
-	tok := jwt.New()
-	for k, v := range claims {
-		if err := tok.Set(k, v); err != nil {
-			return "", fmt.Errorf("oidc: claim %s: %w", k, err)
-		}
-	}
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.TypeKey, typ); err != nil {
-		return "", err
-	}
-	out, err := jwt.Sign(tok, jwt.WithKey(a, key, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		return "", fmt.Errorf("oidc: signing: %w", err)
-	}
-	return string(out), nil
-}
-
 // verify checks that raw is a compact JWS of kind typ signed by one of our
 // keys and issued by us; with checkTimes, that it is within its validity.
 func (p *Provider) verify(raw, typ string, checkTimes bool) (jwt.Token, error) {
