@@ -25,7 +25,7 @@
 // # Files
 //
 //	doc.go               this map
-//	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
+//	provider.go          Options, Provider, New, the paths and Mount, discovery and /jwks (each encoded once)
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
 //	sign.go              signing a token: each key prepared once (raw key, signer, encoded headers), one signature per token
