@@ -285,8 +285,7 @@ func (p *Provider) metadata() map[string]any {
 	return meta
 }
 
-// encodeOnce returns v's JSON encoding, as writeBody writes it, computed
-// at the first call.
+// encodeOnce returns v's JSON encoding, computed at the first call.
 func encodeOnce(v func() any) func() []byte {
 	return sync.OnceValue(func() []byte {
 		var b bytes.Buffer
