@@ -102,4 +102,3 @@ func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, status in
 		p.logger.ErrorContext(r.Context(), "page not rendered", "page", "error.html", "err", err)
 	}
 }
-
