@@ -153,6 +153,7 @@ func (c *Config) applyRelyingPartyDefaults() {
 		cl := &c.OIDC.Clients[i]
 		setString(&cl.TokenEndpointAuthMethod, AuthClientSecretBasic)
 		setString(&cl.SubjectType, SubjectPairwise)
+		setString(&cl.AccessTokenFormat, AccessTokenOpaque)
 		setString(&cl.Name, cl.ID)
 		if cl.AuthorizationResponseISS == nil {
 			yes := true

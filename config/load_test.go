@@ -113,7 +113,7 @@ saml:
     - {entity_id: "https://sp", metadata_file: sp.xml}
 `)
 	cl := c.OIDC.Clients[0]
-	if cl.TokenEndpointAuthMethod != AuthClientSecretBasic || cl.SubjectType != SubjectPairwise || cl.Name != "rp" {
+	if cl.TokenEndpointAuthMethod != AuthClientSecretBasic || cl.SubjectType != SubjectPairwise || cl.AccessTokenFormat != AccessTokenOpaque || cl.Name != "rp" {
 		t.Errorf("client defaults: %+v", cl)
 	}
 	sp := c.SAML.ServiceProviders[0]

@@ -58,6 +58,10 @@ type Client struct {
 	// A key of signing_keys must sign each.
 	IDTokenSignedResponseAlg  SigningAlg `yaml:"id_token_signed_response_alg"`
 	UserinfoSignedResponseAlg SigningAlg `yaml:"userinfo_signed_response_alg"`
+	// AccessTokenFormat is opaque (default: a random token resolved by
+	// /userinfo and /introspect) or jwt (a signed at+jwt, RFC 9068, for a
+	// resource server that reads it itself).
+	AccessTokenFormat AccessTokenFormat `yaml:"access_token_format"`
 	// AuthorizationResponseISS sends the RFC 9207 iss parameter in the
 	// client's authorization responses (default true); false for relying
 	// parties that mishandle it (mod_auth_openidc 2.4.12 takes iss on an

@@ -38,6 +38,7 @@ func (c Client) validate(p *problems, path string) {
 		}
 	}
 	oneOf(p, path, "subject_type", c.SubjectType, subjectTypes)
+	oneOf(p, path, "access_token_format", c.AccessTokenFormat, accessFormats)
 	if c.IDTokenSignedResponseAlg != "" {
 		oneOf(p, path, "id_token_signed_response_alg", c.IDTokenSignedResponseAlg, signingAlgs)
 	}

@@ -86,6 +86,8 @@ func TestValidateRelyingParties(t *testing.T) {
 		}, []string{
 			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'HS256'",
 			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'none'"}},
+		{"fail/client-access-token-format", func(c *Config) { c.OIDC.Clients[0].AccessTokenFormat = "JWT" }, []string{
+			"oidc: clients[0]: option 'access_token_format' must be one of 'opaque', 'jwt' but it's configured as 'JWT'"}},
 		{"fail/client-auth-method", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = "tls_client_auth" }, []string{
 			"oidc: clients[0]: option 'token_endpoint_auth_method' must be one of 'client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none' but it's configured as 'tls_client_auth'"}},
 		{"fail/private-key-jwt-without-keys", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = AuthPrivateKeyJWT }, []string{

@@ -130,6 +130,17 @@ const (
 	SubjectPublic   SubjectType = "public"
 )
 
+// AccessTokenFormat is what a client's access tokens look like.
+type AccessTokenFormat string
+
+// The access token formats: opaque (the default) is a random string that
+// only cnsgate can resolve; jwt a signed at+jwt (RFC 9068), one more
+// signature per token response.
+const (
+	AccessTokenOpaque AccessTokenFormat = "opaque"
+	AccessTokenJWT    AccessTokenFormat = "jwt"
+)
+
 // SigningAlg is a JWS algorithm a client registers for what it receives.
 type SigningAlg string
 
@@ -184,6 +195,7 @@ var (
 	authMethods       = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
 	subjectTypes      = []SubjectType{SubjectPairwise, SubjectPublic}
 	signingAlgs       = []SigningAlg{AlgRS256, AlgPS256, AlgES256}
+	accessFormats     = []AccessTokenFormat{AccessTokenOpaque, AccessTokenJWT}
 	logoutConfirms    = []LogoutConfirmation{LogoutConfirmWithoutValidHint, LogoutConfirmAlways, LogoutConfirmNever}
 	attributeProfiles = []AttributeProfile{ProfileSPID, ProfileOID}
 	nameIDFormats     = []NameIDFormat{NameIDPersistent, NameIDTransient}

@@ -133,6 +133,21 @@ func (m *Memory) Get(_ context.Context, id string) (*Session, error) {
 	return out, nil
 }
 
+// GetByHash implements Store.
+func (m *Memory) GetByHash(_ context.Context, idHash string) (*Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rec, ok := m.sessions[idHash]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	if err := rec.Expired(m.now()); err != nil {
+		err.(*ExpiredError).Session = m.remove(idHash)
+		return nil, err
+	}
+	return rec.Clone(), nil
+}
+
 // Touch implements Store.
 func (m *Memory) Touch(_ context.Context, id string) error {
 	m.mu.Lock()

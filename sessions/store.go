@@ -54,6 +54,12 @@ type Store interface {
 	Create(ctx context.Context, s *Session, idle, absolute time.Duration) (string, error)
 	// Get returns the live session with this id.
 	Get(ctx context.Context, id string) (*Session, error)
+	// GetByHash returns the live session whose id hashes (HashKey) to
+	// idHash, for a holder of the hash only (a token's grant): ID is left
+	// empty. One read of the record, never a listing of the citizen's
+	// sessions. Errors as Get: ErrNotFound, or *ExpiredError after deleting
+	// a session past a deadline (its Session without ID).
+	GetByHash(ctx context.Context, idHash string) (*Session, error)
 	// Touch records activity: LastSeen becomes now and the idle deadline
 	// moves to now+IdleTimeout, never past the absolute deadline.
 	Touch(ctx context.Context, id string) error

@@ -138,6 +138,7 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 			Scopes: cc.Scopes, SubjectType: oidc.SubjectType(cc.SubjectType),
 			IDTokenSignedResponseAlg:  string(cc.IDTokenSignedResponseAlg),
 			UserinfoSignedResponseAlg: string(cc.UserinfoSignedResponseAlg),
+			JWTAccessTokens:           cc.AccessTokenFormat == config.AccessTokenJWT,
 			OmitResponseISS:           cc.AuthorizationResponseISS != nil && !*cc.AuthorizationResponseISS,
 		})
 	}

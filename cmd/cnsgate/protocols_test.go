@@ -25,7 +25,7 @@ func TestProtocolOptions(t *testing.T) {
 			RedirectURIs: []string{"https://rp/cb"}, PostLogoutRedirectURIs: []string{"https://rp/bye"},
 			BackchannelLogoutURI: "https://rp/bc", AllowedOrigins: []string{"https://spa"}, TokenEndpointAuthMethod: config.AuthPrivateKeyJWT,
 			JWKS: `{"keys":[]}`, JWKSURI: "https://rp/jwks", Scopes: []string{"openid"},
-			SubjectType: config.SubjectPublic, HomeURL: "https://rp/",
+			SubjectType: config.SubjectPublic, HomeURL: "https://rp/", AccessTokenFormat: config.AccessTokenJWT,
 		}},
 	}
 	gotO := oidcOptions(o, oidc.Options{HTTPClient: outbound})
@@ -38,7 +38,7 @@ func TestProtocolOptions(t *testing.T) {
 			RedirectURIs: []string{"https://rp/cb"}, PostLogoutRedirectURIs: []string{"https://rp/bye"},
 			BackchannelLogoutURI: "https://rp/bc", AllowedOrigins: []string{"https://spa"}, AuthMethod: oidc.AuthPrivateKeyJWT,
 			JWKS: `{"keys":[]}`, JWKSURI: "https://rp/jwks", Scopes: []string{"openid"},
-			SubjectType: oidc.SubjectPublic,
+			SubjectType: oidc.SubjectPublic, JWTAccessTokens: true,
 		}},
 	}
 	if !reflect.DeepEqual(gotO, wantO) {

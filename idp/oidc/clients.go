@@ -80,6 +80,10 @@ type Client struct {
 	// Registration 1.0, 2).
 	IDTokenSignedResponseAlg  string
 	UserinfoSignedResponseAlg string
+	// JWTAccessTokens makes the client's access tokens signed at+jwt
+	// (RFC 9068) instead of opaque random strings; either kind is
+	// resolved by /userinfo, /introspect and /revoke.
+	JWTAccessTokens bool
 	// OmitResponseISS leaves the RFC 9207 iss parameter out of the
 	// client's authorization responses, for relying parties that mishandle
 	// it.
@@ -102,6 +106,7 @@ type client struct {
 	idAlg       string // "" is the provider's default
 	userinfoAlg string // "": /userinfo answers JSON
 	omitISS     bool
+	jwtAccess   bool // access tokens are signed at+jwt
 }
 
 // newClients builds the clients of the provider, trusting the settings
@@ -120,6 +125,7 @@ func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 			backchannel: cc.BackchannelLogoutURI, method: cc.AuthMethod,
 			jwksURI: cc.JWKSURI, subject: cc.SubjectType,
 			idAlg: cc.IDTokenSignedResponseAlg, userinfoAlg: cc.UserinfoSignedResponseAlg, omitISS: cc.OmitResponseISS,
+			jwtAccess: cc.JWTAccessTokens,
 		}
 		if c.id == "" {
 			bad(c.id, "empty id")

@@ -9,7 +9,7 @@
 // session internals: a login is started with idp.Service.BeginLogin and ends
 // in the ResumeFunc registered for the "oidc" kind; sessions are read
 // through sessions.Store and every short-lived value (codes, refresh
-// tokens, access-token ids, replay markers) lives in sessions.Ephemeral, so
+// tokens, access-token hashes, replay markers) lives in sessions.Ephemeral, so
 // that any replica can serve any request.
 //
 // Every token dies with its session: token families record the session
@@ -25,9 +25,10 @@
 // # Files
 //
 //	doc.go               this map
-//	provider.go          Options, Provider, New, the paths and Mount, discovery, /jwks
+//	provider.go          Options, Provider, New, the paths and Mount, discovery and /jwks (each encoded once)
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, the signer of each algorithm
+//	sign.go              signing a token: each key prepared once (raw key, signer, encoded headers), one signature per token
 //	keycheck.go          CheckSigningKey, for cnsgate check-config
 //	authorize.go         /authorize: begin the login, resume it, answer by redirect or form_post
 //	cancel.go            the citizen's "Annulla": access_denied to the client (the CancelFunc)
@@ -38,7 +39,7 @@
 //	params_token.go      the /token, /revoke and /introspect parameters, client credentials
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
-//	tokens.go            signing (by the client's algorithm) and verifying tokens, the token response, /userinfo (JSON or signed JWT)
+//	tokens.go            verifying tokens, the token response, opaque or jwt access tokens by hash, /userinfo (JSON or signed JWT)
 //	claims.go            the claims released by scope or asked by name, the pairwise or public sub, acr and amr
 //	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
 //	revoke.go            /revoke and /introspect

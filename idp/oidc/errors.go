@@ -103,6 +103,3 @@ func (p *Provider) renderError(w http.ResponseWriter, r *http.Request, status in
 		p.logger.ErrorContext(r.Context(), "page not rendered", "page", "error.html", "err", err)
 	}
 }
-
-// writeBody encodes v as the response body; headers are already set.
-func writeBody(w http.ResponseWriter, v any) { _ = json.NewEncoder(w).Encode(v) }

@@ -61,9 +61,26 @@ func TestFlows(t *testing.T) {
 				h.tokens(h.refresh(client, rt))
 			}
 		}},
-		{"ok/access-token-is-rfc9068", func(t *testing.T, h *harness, br *browser) {
+		{"ok/access-token-is-opaque-by-default", func(t *testing.T, h *harness, br *browser) {
 			code, verifier := h.code(br, "esenzioni")
-			access, _, id := h.tokens(h.exchange("esenzioni", code, verifier))
+			access, rt, _ := h.tokens(h.exchange("esenzioni", code, verifier))
+			raw, err := base64.RawURLEncoding.DecodeString(access)
+			if err != nil || len(raw) < 32 || strings.Contains(access, ".") {
+				t.Fatalf("access token %q is not at least 256 random bits of base64url: %v", access, err)
+			}
+			if access == rt {
+				t.Fatal("access and refresh token are the same")
+			}
+			if h.userinfo(access) != http.StatusOK {
+				t.Fatal("userinfo refused the opaque access token")
+			}
+			if h.userinfo(rt) != http.StatusUnauthorized {
+				t.Fatal("userinfo took the refresh token as an access token")
+			}
+		}},
+		{"ok/access-token-is-rfc9068-when-jwt", func(t *testing.T, h *harness, br *browser) {
+			code, verifier := h.code(br, "post")
+			access, _, id := h.tokens(h.exchange("post", code, verifier))
 			if typ := headerOf(t, access)["typ"]; typ != "at+jwt" {
 				t.Fatalf("access token typ %v", typ)
 			}
@@ -172,6 +189,30 @@ func TestFlows(t *testing.T) {
 			}
 			if st, body := h.postJSON("/revoke", url.Values{"token": {access}}, "esenzioni", "wrong"); st != http.StatusUnauthorized {
 				t.Fatalf("revoke without authentication: %d %v", st, body)
+			}
+		}},
+		{"ok/introspect-and-revoke-jwt-access-token", func(t *testing.T, h *harness, br *browser) {
+			code, verifier := h.code(br, "post") // access_token_format: jwt
+			access, _, _ := h.tokens(h.exchange("post", code, verifier))
+			call := func(path string) (int, map[string]any) {
+				form := url.Values{"token": {access}}
+				h.authenticate("post", form)
+				return h.postJSON(path, form, "", "")
+			}
+			if _, body := call("/introspect"); body["active"] != true || body["client_id"] != "post" || body["token_type"] != "Bearer" {
+				t.Fatalf("introspection of its own jwt access token: %v", body)
+			}
+			if _, body := h.postJSON("/introspect", url.Values{"token": {access}}, "esenzioni", secretBasic); body["active"] != false {
+				t.Fatalf("another client learnt about the token: %v", body)
+			}
+			if st, _ := call("/revoke"); st != http.StatusOK {
+				t.Fatalf("revoke: %d", st)
+			}
+			if h.userinfo(access) != http.StatusUnauthorized {
+				t.Fatal("revoked jwt access token honoured")
+			}
+			if _, body := call("/introspect"); body["active"] != false {
+				t.Fatalf("revoked jwt access token active: %v", body)
 			}
 		}},
 		{"ok/jwks-uri-rotation", func(t *testing.T, h *harness, br *browser) {

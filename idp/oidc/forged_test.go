@@ -12,12 +12,17 @@ func TestForgedTokens(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	br := h.citizen()
 	code, verifier := h.code(br, "esenzioni")
-	access, _, idToken := h.tokens(h.exchange("esenzioni", code, verifier))
+	access, rt, idToken := h.tokens(h.exchange("esenzioni", code, verifier))
+	code, verifier = h.code(br, "post") // access_token_format: jwt
+	jwtAccess, _, _ := h.tokens(h.exchange("post", code, verifier))
 	for name, tok := range map[string]string{
-		"tampered-access":    tamper(access),
-		"alg-none-access":    unsigned(access, "at+jwt"),
-		"id-token-as-access": idToken,
-		"garbage":            "not-a-token",
+		"tampered-access":        tamper(jwtAccess),
+		"alg-none-access":        unsigned(jwtAccess, "at+jwt"),
+		"id-token-as-access":     idToken,
+		"garbage":                "not-a-token",
+		"tampered-opaque-access": flipLast(access),
+		"refresh-as-access":      rt,
+		"opaque-with-padding":    access + "=",
 	} {
 		t.Run("fail/userinfo-"+name, func(t *testing.T) {
 			if got := h.userinfo(tok); got != http.StatusUnauthorized {
@@ -45,7 +50,17 @@ func TestForgedTokens(t *testing.T) {
 			t.Fatalf("end_session answered %d %v", r.status, r.location)
 		}
 	})
-	if h.userinfo(access) != http.StatusOK {
-		t.Fatal("the genuine access token was refused")
+	for _, tok := range []string{access, jwtAccess} {
+		if h.userinfo(tok) != http.StatusOK {
+			t.Fatal("the genuine access token was refused")
+		}
 	}
+}
+
+// flipLast changes the last character of a token.
+func flipLast(token string) string {
+	if token[len(token)-1] == 'A' {
+		return token[:len(token)-1] + "B"
+	}
+	return token[:len(token)-1] + "A"
 }

@@ -18,7 +18,7 @@ import (
 //	oidc.rt          refresh token → grant, until the session's deadline
 //	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse past the grace revokes it
 //	oidc.rt.grace    refresh token → the first use's answer, sealed, for the reuse grace
-//	oidc.at          access-token jti → grant, for the token's life
+//	oidc.at          SHA-256 of an access token (opaque or jwt) → grant, for the token's life
 //	oidc.revoked     family → "", a revoked token family
 //	oidc.ended       session IDHash → cause, a session that ended
 //	oidc.jti         client id + assertion jti, seen client assertions
@@ -165,7 +165,7 @@ func (p *Provider) markerTTL(deadline time.Time) time.Duration {
 
 // liveSession returns the session of a grant, or errGrantDead when its
 // family was revoked or the session has ended, whether by logout (the
-// marker) or silently by expiry (no longer listed), or its card is now
+// marker) or silently by expiry (no longer stored), or its card is now
 // revoked (the session is ended then: idp.Service.SessionUsable).
 func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session, error) {
 	if !p.now().Before(g.Deadline) {
@@ -180,22 +180,25 @@ func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session
 			return nil, err
 		}
 	}
-	list, err := p.store.ListByFiscalCode(ctx, g.FiscalCode)
+	// One read of the session by its hash: never a listing of the
+	// citizen's sessions.
+	s, err := p.store.GetByHash(ctx, g.SessionHash)
+	var exp *sessions.ExpiredError
+	if errors.Is(err, sessions.ErrNotFound) || errors.As(err, &exp) {
+		return nil, errGrantDead
+	}
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range list {
-		if s.IDHash != g.SessionHash {
-			continue
-		}
-		// A card revoked since the grant was made ends the session and
-		// kills its grants (refresh, /userinfo, /introspect, revoke).
-		if err := p.svc.SessionUsable(ctx, s); err != nil {
-			return nil, errGrantDead
-		}
-		return s, nil
+	if s.FiscalCode != g.FiscalCode {
+		return nil, errGrantDead
 	}
-	return nil, errGrantDead
+	// A card revoked since the grant was made ends the session and kills
+	// its grants (refresh, /userinfo, /introspect, revoke).
+	if err := p.svc.SessionUsable(ctx, s); err != nil {
+		return nil, errGrantDead
+	}
+	return s, nil
 }
 
 // sidFor is the sid a client sees for a session: stable for the pair,

@@ -194,6 +194,7 @@ func (h *harness) clients(jwks string, noAlgClients bool) []oidc.Client {
 	post := base("post")
 	post.Secret, post.AuthMethod = secretPost, oidc.AuthClientSecretPost
 	post.Scopes = []string{"openid", "profile"}
+	post.JWTAccessTokens = true // access_token_format: jwt
 	inline := base("jwt-inline")
 	inline.AuthMethod, inline.JWKS = oidc.AuthPrivateKeyJWT, jwks
 	uri := base("jwt-uri")

@@ -40,10 +40,11 @@ var SigningAlgs = []string{AlgRS256, AlgPS256, AlgES256}
 // published in /jwks, once per algorithm it signs, so that tokens signed
 // before a rotation still verify.
 type keySet struct {
-	signers    map[jwa.SignatureAlgorithm]jwk.Key // private, with kid and alg
-	public     jwk.Set                            // every public key, with kid, alg and use=sig
-	algs       []string                           // what the keys sign, in SigningAlgs order
-	defaultAlg jwa.SignatureAlgorithm             // RS256 when an RSA key is configured
+	signers    map[jwa.SignatureAlgorithm]jwk.Key      // private, with kid and alg
+	ready      map[jwa.SignatureAlgorithm]*preparedKey // the same, ready to sign
+	public     jwk.Set                                 // every public key, with kid, alg and use=sig
+	algs       []string                                // what the keys sign, in SigningAlgs order
+	defaultAlg jwa.SignatureAlgorithm                  // RS256 when an RSA key is configured
 }
 
 // parseSigningKeys reads PEM private keys (PKCS#8, PKCS#1 or SEC 1; the
@@ -75,9 +76,15 @@ func parseSigningKeys(pems ...[]byte) (*keySet, error) {
 			}
 		}
 	}
+	ks.ready = map[jwa.SignatureAlgorithm]*preparedKey{}
 	for _, a := range SigningAlgs {
-		if ks.signers[jwa.SignatureAlgorithm(a)] != nil {
-			ks.algs = append(ks.algs, a)
+		alg := jwa.SignatureAlgorithm(a)
+		if priv := ks.signers[alg]; priv != nil {
+			pk, err := prepare(priv, alg)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s key: %v", ErrBadKey, a, err)
+			}
+			ks.ready[alg], ks.algs = pk, append(ks.algs, a)
 		}
 	}
 	ks.defaultAlg = jwa.SignatureAlgorithm(ks.algs[0])
@@ -118,6 +125,16 @@ func (ks *keySet) signer(alg string) (jwk.Key, jwa.SignatureAlgorithm, bool) {
 	}
 	k := ks.signers[a]
 	return k, a, k != nil
+}
+
+// prepared returns the ready signing key of alg ("" the default).
+func (ks *keySet) prepared(alg string) (*preparedKey, bool) {
+	a := ks.defaultAlg
+	if alg != "" {
+		a = jwa.SignatureAlgorithm(alg)
+	}
+	pk := ks.ready[a]
+	return pk, pk != nil
 }
 
 // parsePrivateKeyPEM reads the first private key of a PEM file and the

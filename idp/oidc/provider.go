@@ -1,12 +1,15 @@
 package oidc
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp"
@@ -76,15 +79,18 @@ type Options struct {
 // Provider is the OpenID Provider. Build it with New; mount its routes on
 // the public listener with Mount.
 type Provider struct {
-	issuer    string
-	svc       *idp.Service
-	store     sessions.Store
-	eph       sessions.Ephemeral
-	keys      *keySet
-	clients   map[string]*client
-	salt      []byte
-	accessTTL time.Duration
-	idTTL     time.Duration
+	issuer string
+	// static are the discovery document and /jwks, encoded once: they
+	// change only with the configuration.
+	discoveryJSON, jwksJSON func() []byte
+	svc                     *idp.Service
+	store                   sessions.Store
+	eph                     sessions.Ephemeral
+	keys                    *keySet
+	clients                 map[string]*client
+	salt                    []byte
+	accessTTL               time.Duration
+	idTTL                   time.Duration
 
 	logoutConfirm LogoutConfirmation
 	rtGrace       time.Duration // 0: none
@@ -152,6 +158,8 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 		rtGrace: o.RefreshReuseGrace,
 		now:     o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
+	p.discoveryJSON = encodeOnce(func() any { return p.metadata() })
+	p.jwksJSON = encodeOnce(func() any { return p.keys.public })
 	p.remote = newRemoteKeys(p.http, p.now)
 	p.origins = corsOrigins(o.Clients)
 	svc.RegisterResumer(Kind, p.resume)
@@ -231,6 +239,13 @@ func (p *Provider) newSecret() (string, error) { return sessions.NewID(p.rand) }
 
 // discovery serves the OpenID Provider metadata.
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write(p.discoveryJSON())
+}
+
+// metadata is the discovery document.
+func (p *Provider) metadata() map[string]any {
 	iss := p.issuer
 	meta := map[string]any{
 		"issuer":                                                   iss,
@@ -268,14 +283,21 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"frontchannel_logout_supported":                            false,
 		"ui_locales_supported":                                     []string{"it", "en"},
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeBody(w, meta)
+	return meta
+}
+
+// encodeOnce returns v's JSON encoding, computed at the first call.
+func encodeOnce(v func() any) func() []byte {
+	return sync.OnceValue(func() []byte {
+		var b bytes.Buffer
+		_ = json.NewEncoder(&b).Encode(v())
+		return b.Bytes()
+	})
 }
 
 // jwks publishes every signing key.
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	writeBody(w, p.keys.public)
+	_, _ = w.Write(p.jwksJSON())
 }

@@ -29,7 +29,8 @@ func (p *Provider) authenticated(w http.ResponseWriter, r *http.Request, path st
 	return c, token, e
 }
 
-// looksLikeJWT tells an access token (a JWS) from an opaque refresh token;
+// looksLikeJWT tells a jwt access token (a JWS) from an opaque token, an
+// access or a refresh one (told apart by where its record is found);
 // token_type_hint is only a hint, so the token's shape decides.
 func looksLikeJWT(token string) bool { return strings.Count(token, ".") == 2 }
 
@@ -52,21 +53,21 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) revokeToken(ctx context.Context, c *client, token string) error {
-	if looksLikeJWT(token) {
-		tok, err := p.verify(token, typAccess, false)
-		if err != nil {
-			return nil
-		}
-		g, err := p.getGrant(ctx, nsAccess, tok.JwtID())
-		if err != nil {
-			return ignoreNotFound(err)
-		}
+	g, err := p.accessRecord(ctx, token)
+	switch {
+	case err == nil:
 		if g.ClientID != c.id {
 			return nil
 		}
-		return p.eph.Delete(ctx, nsAccess, tok.JwtID())
+		return p.eph.Delete(ctx, nsAccess, accessKey(token))
+	case errors.Is(err, errUnknownAccess) && !looksLikeJWT(token):
+		// Not an access token: perhaps a refresh token.
+	case errors.Is(err, errBadToken):
+		return nil
+	default:
+		return err
 	}
-	g, err := p.getGrant(ctx, nsRefresh, token)
+	g, err = p.getGrant(ctx, nsRefresh, token)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
@@ -105,42 +106,47 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) introspection(ctx context.Context, c *client, token string) (map[string]any, error) {
-	inactive := map[string]any{"active": false}
-	if looksLikeJWT(token) {
-		g, sess, tc, err := p.accessGrant(ctx, token)
-		if errors.Is(err, errBadToken) || errors.Is(err, errGrantDead) || (err == nil && tc.id != c.id) {
-			return inactive, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out := authClaims(sess, g.SID)
-		for k, v := range map[string]any{
-			"active": true, "token_type": "Bearer", "scope": scopeString(g.Scopes), "client_id": c.id,
-			"sub": p.subject(c, sess.FiscalCode), "exp": g.Expires.Unix(), "iss": p.issuer, "aud": p.issuer + PathUserinfo,
-		} {
-			out[k] = v
-		}
-		return out, nil
+	g, sess, tc, err := p.accessGrant(ctx, token)
+	switch {
+	case errors.Is(err, errUnknownAccess) && !looksLikeJWT(token):
+		return p.introspectRefresh(ctx, c, token) // not an access token
+	case errors.Is(err, errBadToken) || errors.Is(err, errGrantDead) || (err == nil && tc.id != c.id):
+		return inactive(), nil
+	case err != nil:
+		return nil, err
 	}
+	out := authClaims(sess, g.SID)
+	for k, v := range map[string]any{
+		"active": true, "token_type": "Bearer", "scope": scopeString(g.Scopes), "client_id": c.id,
+		"sub": p.subject(c, sess.FiscalCode), "exp": g.Expires.Unix(), "iss": p.issuer, "aud": p.issuer + PathUserinfo,
+	} {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func inactive() map[string]any { return map[string]any{"active": false} }
+
+// introspectRefresh describes a refresh token of client c.
+func (p *Provider) introspectRefresh(ctx context.Context, c *client, token string) (map[string]any, error) {
 	g, err := p.getGrant(ctx, nsRefresh, token)
 	if errors.Is(err, sessions.ErrNotFound) {
-		return inactive, nil
+		return inactive(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if g.ClientID != c.id {
-		return inactive, nil
+		return inactive(), nil
 	}
 	if _, err := p.eph.Get(ctx, nsRTUsed, token); err == nil {
-		return inactive, nil // rotated
+		return inactive(), nil // rotated
 	} else if !errors.Is(err, sessions.ErrNotFound) {
 		return nil, err
 	}
 	sess, err := p.liveSession(ctx, g)
 	if errors.Is(err, errGrantDead) {
-		return inactive, nil
+		return inactive(), nil
 	}
 	if err != nil {
 		return nil, err

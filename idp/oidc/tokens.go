@@ -29,31 +29,6 @@ const (
 // of the wrong kind, or expired.
 var errBadToken = errors.New("oidc: invalid token")
 
-// sign returns claims as a compact JWS signed with alg ("" the default
-// algorithm) by the current key of that algorithm.
-func (p *Provider) sign(alg, typ string, claims map[string]any) (string, error) {
-	key, a, ok := p.keys.signer(alg)
-	if !ok {
-		// newClients refuses a client whose algorithm no key signs.
-		return "", fmt.Errorf("oidc: signing: no key signs %s", alg)
-	}
-	tok := jwt.New()
-	for k, v := range claims {
-		if err := tok.Set(k, v); err != nil {
-			return "", fmt.Errorf("oidc: claim %s: %w", k, err)
-		}
-	}
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.TypeKey, typ); err != nil {
-		return "", err
-	}
-	out, err := jwt.Sign(tok, jwt.WithKey(a, key, jws.WithProtectedHeaders(hdr)))
-	if err != nil {
-		return "", fmt.Errorf("oidc: signing: %w", err)
-	}
-	return string(out), nil
-}
-
 // verify checks that raw is a compact JWS of kind typ signed by one of our
 // keys and issued by us; with checkTimes, that it is within its validity.
 func (p *Provider) verify(raw, typ string, checkTimes bool) (jwt.Token, error) {
@@ -95,7 +70,8 @@ type tokenResponse struct {
 
 // issueTokens mints an access token, a refresh token and an ID token for a
 // grant of a live session. nonce is the authorization request's (code
-// exchange) or "" (refresh).
+// exchange) or "" (refresh). The ID token is the one signature of the
+// response, unless the client takes jwt access tokens.
 func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *sessions.Session, nonce string) (*tokenResponse, error) {
 	now := p.now()
 	capped := func(d time.Duration) time.Time {
@@ -107,29 +83,12 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	base := *g
 	base.RedirectURI, base.Challenge, base.Nonce = "", "", ""
 
-	jti, err := p.newSecret()
-	if err != nil {
-		return nil, err
-	}
 	sub := p.subject(c, sess.FiscalCode)
 	atExp := capped(p.accessTTL)
-	at := authClaims(sess, g.SID)
-	for k, v := range map[string]any{
-		"iss": p.issuer, "sub": sub, "aud": p.issuer + PathUserinfo, "client_id": c.id,
-		"iat": now, "exp": atExp, "jti": jti, "scope": scopeString(g.Scopes),
-	} {
-		at[k] = v
-	}
-	access, err := p.sign("", typAccess, at)
+	access, err := p.issueAccess(ctx, c, &base, sess, sub, now, atExp)
 	if err != nil {
 		return nil, err
 	}
-	rec := base
-	rec.Expires = atExp
-	if err := p.putJSON(ctx, nsAccess, jti, &rec, atExp.Sub(now)+time.Second); err != nil {
-		return nil, err
-	}
-
 	refresh, err := p.newSecret()
 	if err != nil {
 		return nil, err
@@ -166,6 +125,43 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	}, nil
 }
 
+// issueAccess mints the access token of a grant, valid until exp: 256
+// random bits, base64url (opaque, the default), or for a client with
+// jwt access tokens a signed at+jwt (RFC 9068). Either kind is stored by
+// its SHA-256 hash (accessKey) with the grant (session, scopes, client,
+// expiry) for its life, so the store never holds a usable token.
+func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess *sessions.Session, sub string, now, exp time.Time) (string, error) {
+	access, err := p.newSecret()
+	if err != nil {
+		return "", err
+	}
+	if c.jwtAccess {
+		at := authClaims(sess, base.SID)
+		for k, v := range map[string]any{
+			"iss": p.issuer, "sub": sub, "aud": p.issuer + PathUserinfo, "client_id": c.id,
+			"iat": now, "exp": exp, "jti": access, "scope": scopeString(base.Scopes),
+		} {
+			at[k] = v
+		}
+		if access, err = p.sign("", typAccess, at); err != nil {
+			return "", err
+		}
+	}
+	rec := *base
+	rec.Expires = exp
+	if err := p.putJSON(ctx, nsAccess, accessKey(access), &rec, exp.Sub(now)+time.Second); err != nil {
+		return "", err
+	}
+	return access, nil
+}
+
+// accessKey is the key an access token is stored under: its SHA-256,
+// base64url.
+func accessKey(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // halfHash is the at_hash of an access token for an ID token signed with a
 // SHA-256 algorithm (RS256, PS256, ES256: every one cnsgate signs): the
 // left half of its digest, base64url.
@@ -174,18 +170,12 @@ func halfHash(s string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
 
-// accessGrant checks a bearer access token: ours, of the access kind,
-// unexpired, still tracked (not revoked), its family and session live. It
-// returns the grant, the session and the client.
+// accessGrant checks a bearer access token: one we issued and still
+// track under its hash (not revoked), unexpired, a JWT also of the access
+// kind and signed by us, its family and session live. It returns the
+// grant, the session and the client.
 func (p *Provider) accessGrant(ctx context.Context, raw string) (*grant, *sessions.Session, *client, error) {
-	tok, err := p.verify(raw, typAccess, true)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	g, err := p.getGrant(ctx, nsAccess, tok.JwtID())
-	if errors.Is(err, sessions.ErrNotFound) {
-		return nil, nil, nil, fmt.Errorf("%w: revoked or unknown jti", errBadToken)
-	}
+	g, err := p.accessRecord(ctx, raw)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -198,6 +188,35 @@ func (p *Provider) accessGrant(ctx context.Context, raw string) (*grant, *sessio
 		return nil, nil, nil, err
 	}
 	return g, sess, c, nil
+}
+
+// errUnknownAccess reports a token no access record is stored for: never
+// issued, revoked, or expired (or a refresh token, for /introspect and
+// /revoke to try next).
+var errUnknownAccess = fmt.Errorf("%w: unknown, revoked or expired access token", errBadToken)
+
+// accessRecord returns the grant stored for an access token, by its hash;
+// errUnknownAccess when there is none or it has expired.
+func (p *Provider) accessRecord(ctx context.Context, raw string) (*grant, error) {
+	if raw == "" || len(raw) > maxTokenLen {
+		return nil, fmt.Errorf("%w: empty or too long", errBadToken)
+	}
+	if looksLikeJWT(raw) {
+		if _, err := p.verify(raw, typAccess, true); err != nil {
+			return nil, err
+		}
+	}
+	g, err := p.getGrant(ctx, nsAccess, accessKey(raw))
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, errUnknownAccess
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !p.now().Before(g.Expires) {
+		return nil, errUnknownAccess
+	}
+	return g, nil
 }
 
 // bearerToken returns the access token of a request: the Authorization

@@ -16,7 +16,10 @@
 //	cnsgate:card:{fingerprint} set of H(id): sessions opened with the card
 //	cnsgate:e:<ns>:{H(key)}    string "<deadline unix ms>:<value>"
 //
-// No key name holds a session id, a code or a fiscal code. The session hash
+// No key name holds a session id, a code or a fiscal code. Get and
+// GetByHash read one session key (HGETALL), never an index set; GetByHash
+// refuses a hash that is not 64 lowercase hex digits before it reaches a
+// key name. The session hash
 // has the fields rec (the record as JSON, without ID and participants), idle,
 // abs and seen (the idle and absolute deadlines and last activity, unix ms),
 // ito (the idle timeout, ms), and one field "p:<protocol> <client id>" per

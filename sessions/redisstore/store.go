@@ -149,6 +149,48 @@ func (s *Store) Get(ctx context.Context, id string) (*sessions.Session, error) {
 	return rec, nil
 }
 
+// GetByHash implements sessions.Store: one HGETALL of the session's key.
+func (s *Store) GetByHash(ctx context.Context, idHash string) (*sessions.Session, error) {
+	if !validHash(idHash) {
+		return nil, sessions.ErrNotFound
+	}
+	m, err := s.c.HGetAll(ctx, s.sessionKey(idHash)).Result()
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if len(m) == 0 {
+		return nil, sessions.ErrNotFound
+	}
+	rec, err := decode(idHash, m)
+	if err != nil {
+		return nil, err
+	}
+	if exp := rec.Expired(s.now()); exp != nil {
+		gone, err := s.remove(ctx, idHash)
+		if err != nil {
+			return nil, err
+		}
+		exp.(*sessions.ExpiredError).Session = gone
+		return nil, exp
+	}
+	return rec, nil
+}
+
+// validHash reports whether h is a HashKey: 64 lowercase hex digits. Any
+// other string names no session, and must not reach a key (a '}' would
+// move it to another hash slot).
+func validHash(h string) bool {
+	if len(h) != 64 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // Touch implements sessions.Store.
 func (s *Store) Touch(ctx context.Context, id string) error {
 	code, err := touch.Run(ctx, s.c, []string{s.sessionKey(sessions.HashKey(id))},

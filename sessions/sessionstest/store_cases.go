@@ -46,6 +46,35 @@ var storeCases = []testCase{
 			seen[id] = true
 		}
 	}},
+	{"ok/get-by-hash", func(t *testing.T, e *env) {
+		s := sample(e.clock, cfRossi, card("rossi"))
+		id := e.create(t, s, idle, absolute)
+		e.create(t, sample(e.clock, cfRossi, card("rossi")), idle, absolute) // another of the same citizen
+		got, err := e.st.GetByHash(e.ctx, sessions.HashKey(id))
+		if err != nil {
+			t.Fatalf("GetByHash: %v", err)
+		}
+		if got.ID != "" || got.IDHash != sessions.HashKey(id) {
+			t.Fatalf("GetByHash set ID %q, IDHash %q: want no id and the hash asked for", got.ID, got.IDHash)
+		}
+		s.ID = ""
+		sameSession(t, got, s)
+		for _, h := range []string{"", "no-such-session", sessions.HashKey("no-such-session"), id, "x}" + sessions.HashKey(id)[2:]} {
+			_, err := e.st.GetByHash(e.ctx, h)
+			wantNotFound(t, "GetByHash "+h, err)
+		}
+	}},
+	{"fail/get-by-hash-expired", func(t *testing.T, e *env) {
+		id := e.create(t, sample(e.clock, cfRossi, card("rossi")), idle, absolute)
+		e.clock.Advance(idle)
+		_, err := e.st.GetByHash(e.ctx, sessions.HashKey(id))
+		exp := wantExpired(t, "GetByHash at the idle deadline", err, sessions.CauseIdle)
+		if s := exp.Session; s == nil || s.IDHash != sessions.HashKey(id) || s.ID != "" {
+			t.Fatalf("ExpiredError.Session = %+v, want the removed record with its hash and no id", s)
+		}
+		_, err = e.st.Get(e.ctx, id)
+		wantNotFound(t, "Get after GetByHash found it expired", err)
+	}},
 	{"fail/unknown-id", func(t *testing.T, e *env) {
 		e.create(t, sample(e.clock, cfRossi, card("rossi")), idle, absolute)
 		for _, id := range []string{"no-such-session", ""} {
