@@ -25,6 +25,7 @@ const (
 	DefaultAbsoluteTimeout  = 8 * time.Hour
 	DefaultSQLiteDSN        = "file:cnsgate.db"
 	DefaultAuditRetention   = 365 * 24 * time.Hour
+	DefaultAuditCheckpoint  = time.Hour
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultWebTimezone      = "Europe/Rome"
@@ -130,6 +131,7 @@ func (c *Config) applyDefaults() {
 
 	setString(&c.Audit.Sink, AuditBoth)
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
+	setDuration(&c.Audit.CheckpointInterval, DefaultAuditCheckpoint)
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setString(&c.Web.Timezone, DefaultWebTimezone)

@@ -194,6 +194,14 @@ type Audit struct {
 	Sink             AuditSink `yaml:"sink"`               // default both
 	Retention        Duration  `yaml:"retention"`          // default 8760h
 	RevealFiscalCode bool      `yaml:"reveal_fiscal_code"` // log fiscal codes unmasked
+	// CheckpointKeyFile names an Ed25519 private key (PEM PKCS #8, as
+	// `openssl genpkey -algorithm ed25519` writes it) that signs the audit
+	// chain's checkpoints and retention's anchors; "cnsgate audit verify"
+	// checks them with it. Empty: no checkpoints, anchors unsigned.
+	CheckpointKeyFile string `yaml:"checkpoint_key_file"`
+	// CheckpointInterval is how often the chain's head is signed (default
+	// 1h), when CheckpointKeyFile is set.
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
 }
 
 // Admin configures the admin API on the admin listener (revoke a

@@ -267,6 +267,7 @@ func (r Registration) validate(p *problems) {
 func (a Audit) validate(p *problems) {
 	oneOf(p, "audit", "sink", a.Sink, auditSinks)
 	positive(p, "audit", "retention", a.Retention)
+	positive(p, "audit", "checkpoint_interval", a.CheckpointInterval)
 }
 
 func (s Shutdown) validate(p *problems) {

@@ -114,7 +114,15 @@ func (g *gateway) buildSessions(context.Context) error {
 }
 
 func (g *gateway) buildRegistry(ctx context.Context) error {
-	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, sqlstore.WithBatchObserver(g.metrics))
+	opts := []sqlstore.Option{sqlstore.WithBatchObserver(g.metrics)}
+	if f := g.cfg.Audit.CheckpointKeyFile; f != "" {
+		key, err := sqlstore.LoadCheckpointKey(f)
+		if err != nil {
+			return fmt.Errorf("audit: checkpoint_key_file: %w", err)
+		}
+		opts = append(opts, sqlstore.WithCheckpointKey(key))
+	}
+	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, opts...)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -242,5 +250,10 @@ func (g *gateway) buildAdmin(context.Context) error {
 	g.goLoop(func(ctx context.Context) {
 		metrics.PurgeLoop(ctx, g.registry, g.cfg.Audit.Retention.Std(), time.Hour, g.logger)
 	})
+	if g.cfg.Audit.CheckpointKeyFile != "" {
+		g.goLoop(func(ctx context.Context) {
+			metrics.CheckpointLoop(ctx, g.registry, g.cfg.Audit.CheckpointInterval.Std(), g.logger)
+		})
+	}
 	return nil
 }

@@ -32,6 +32,9 @@ type AuditProblem struct {
 
 func (p AuditProblem) String() string {
 	s := p.Kind + " at seq " + p.Seq
+	if p.Seq == "" {
+		s = p.Kind + " with no position"
+	}
 	if p.ID != 0 {
 		s += fmt.Sprintf(" (id %d)", p.ID)
 	}
@@ -72,7 +75,9 @@ type verifier struct {
 
 func (v *verifier) problem(kind string, from, to, id int64, detail string, args ...any) {
 	seq := fmt.Sprint(from)
-	if to != from {
+	if from == 0 {
+		seq = ""
+	} else if to != from {
 		seq = fmt.Sprintf("%d-%d", from, to)
 	}
 	v.r.Problems = append(v.r.Problems, AuditProblem{Kind: kind, From: from, To: to, Seq: seq, ID: id, Detail: fmt.Sprintf(detail, args...)})
