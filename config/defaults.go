@@ -26,6 +26,7 @@ const (
 	DefaultSQLiteDSN        = "file:cnsgate.db"
 	DefaultAuditRetention   = 365 * 24 * time.Hour
 	DefaultAuditCheckpoint  = time.Hour
+	DefaultAuditSyslogQueue = 10000
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultWebTimezone      = "Europe/Rome"
@@ -132,6 +133,9 @@ func (c *Config) applyDefaults() {
 	setString(&c.Audit.Sink, AuditBoth)
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
 	setDuration(&c.Audit.CheckpointInterval, DefaultAuditCheckpoint)
+	if c.Audit.Syslog.Queue == 0 {
+		c.Audit.Syslog.Queue = DefaultAuditSyslogQueue
+	}
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setString(&c.Web.Timezone, DefaultWebTimezone)

@@ -202,6 +202,18 @@ type Audit struct {
 	// CheckpointInterval is how often the chain's head is signed (default
 	// 1h), when CheckpointKeyFile is set.
 	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	// Syslog sends each audit event, as RFC 5424 over TCP, to a SIEM too.
+	Syslog AuditSyslog `yaml:"syslog"`
+}
+
+// AuditSyslog configures the syslog sink of the audit trail (RFC 5424 over
+// TCP, octet-counting framing, TLS optional). Off unless Address is set.
+type AuditSyslog struct {
+	Address    string `yaml:"address"`     // host:port of the collector; empty: off
+	TLS        bool   `yaml:"tls"`         // RFC 5425: TLS to the collector
+	CAFile     string `yaml:"ca_file"`     // CAs the collector's certificate must chain to (default: the system's)
+	ServerName string `yaml:"server_name"` // name checked in the collector's certificate (default: the address's host)
+	Queue      int    `yaml:"queue"`       // events waiting at most (default 10000); beyond, dropped, counted and logged
 }
 
 // Admin configures the admin API on the admin listener (revoke a

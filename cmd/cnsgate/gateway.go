@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/auditsyslog"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
@@ -38,6 +39,7 @@ type gateway struct {
 	serverCert tls.Certificate
 	sessions   *sessionBackend
 	registry   *sqlstore.DB
+	syslog     *auditsyslog.Sink // nil unless audit.syslog.address
 	metrics    *metrics.Metrics
 	checker    *revocation.Checker // nil when revocation.mode is none
 	gate       idp.RevocationChecker
@@ -187,6 +189,12 @@ func (g *gateway) buildLoginService(context.Context) error {
 	deps := idp.Deps{
 		Pages: g.pages, Front: g.front, Sessions: g.sessions.store, Ephemeral: g.sessions.ephemeral,
 		Registry: g.registry, Auditor: g.registry, Recorder: g.metrics, Logger: g.logger,
+	}
+	if err := g.buildAuditSyslog(); err != nil {
+		return err
+	}
+	if g.syslog != nil {
+		deps.AuditForward = g.syslog
 	}
 	if g.checker != nil {
 		deps.Revocation = revocationCache{g.checker}
