@@ -120,6 +120,22 @@ func TestVerifyAudit(t *testing.T) {
 				t.Fatalf("problems = %q, want inserted 7", got)
 			}
 		}},
+		{"ok/events-from-before-the-chain", func(t *testing.T, e *env) {
+			// A database upgraded by 0004_audit_chain: its events keep seq 0,
+			// and audit_chain.legacy_max_id marks them.
+			exec(t, e, "INSERT INTO audit_events (at, kind, outcome) VALUES (?, 'login', 'success')", e.db.ts(e.clock.Now().Add(-time.Hour)))
+			exec(t, e, "UPDATE audit_chain SET legacy_max_id = (SELECT MAX(id) FROM audit_events) WHERE id = 1")
+			seedChain(t, e)
+			if r, got := verify(t, e, nil); got != "" || r.Legacy != 1 || r.Events != 28 {
+				t.Fatalf("legacy %d events %d, problems %q; want 1, 28, none", r.Legacy, r.Events, got)
+			}
+			if n, err := e.db.PurgeAudit(ctx, e.clock.Now().Add(-time.Minute)); err != nil || n != 1 {
+				t.Fatalf("PurgeAudit of the old event = %d, %v; want 1", n, err)
+			}
+			if r, got := verify(t, e, nil); got != "" || r.Legacy != 0 || r.Start != 0 {
+				t.Fatalf("after purging it: legacy %d start %d, problems %q", r.Legacy, r.Start, got)
+			}
+		}},
 		{"ok/retention-anchor", retentionCase},
 		{"fail/rewritten-chain-against-checkpoint", checkpointCase},
 	})
