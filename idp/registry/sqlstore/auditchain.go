@@ -15,11 +15,14 @@ import (
 
 // The audit chain: every event written gets the next position (seq), the
 // hash of the event at the position before it (prev_hash) and its own hash
-// over prev_hash and its canonical content. Positions are handed out under
-// the lock of the chain's head (the one row of audit_chain): the group
-// commit's writer and an operator change each take it in their own
-// transaction, so the chain's order is the order of commits, whatever the
-// number of processes sharing the database.
+// over prev_hash and its canonical content. Positions are handed out by
+// the chain's head (the one row of audit_chain), which each writer moves in
+// the transaction that inserts the events: an operator change and retention
+// lock it (chainHead), the group commit's writer on PostgreSQL moves it in
+// its one statement only from where it last saw it (groupcommit_pg.go),
+// and SQLite's writers hold the database's write lock. So the chain's order
+// is the order of commits, whatever the number of processes sharing the
+// database.
 
 // chainDomain separates the audit chain's hashes from any other SHA-256.
 const chainDomain = "cnsgate audit chain v1\n"
@@ -85,6 +88,16 @@ func (d *DB) chainEvents(ctx context.Context, tx *sql.Tx, events []*registry.Eve
 	if err != nil {
 		return nil, err
 	}
+	links := linkAfter(seq, prev, events)
+	seq, prev = links[len(links)-1].seq, links[len(links)-1].hash
+	if _, err := tx.ExecContext(ctx, d.q("UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1"), seq, prev); err != nil {
+		return nil, fmt.Errorf("audit chain head: %w", err)
+	}
+	return links, nil
+}
+
+// linkAfter links events after the event at seq whose hash is prev.
+func linkAfter(seq int64, prev string, events []*registry.Event) []link {
 	links := make([]link, len(events))
 	for i, e := range events {
 		seq++
@@ -92,10 +105,7 @@ func (d *DB) chainEvents(ctx context.Context, tx *sql.Tx, events []*registry.Eve
 		links[i] = link{seq: seq, prev: prev, hash: h}
 		prev = h
 	}
-	if _, err := tx.ExecContext(ctx, d.q("UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1"), seq, prev); err != nil {
-		return nil, fmt.Errorf("audit chain head: %w", err)
-	}
-	return links, nil
+	return links
 }
 
 // auditInsertChained inserts one event with its link.

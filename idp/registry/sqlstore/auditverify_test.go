@@ -120,6 +120,36 @@ func TestVerifyAudit(t *testing.T) {
 				t.Fatalf("problems = %q, want inserted 7", got)
 			}
 		}},
+		{"ok/two-replicas-one-chain", func(t *testing.T, e *env) {
+			// Two processes on one database (replicas): their writers and an
+			// operator change share one chain, without a gap or a fork.
+			other, err := e.reopen(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, d := range []*DB{e.db, other, e.db, other} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < 25; i++ {
+						if err := d.AppendAudit(ctx, registry.Event{Kind: registry.KindLogin, Outcome: registry.OutcomeSuccess}); err != nil {
+							t.Errorf("AppendAudit: %v", err)
+						}
+					}
+				}()
+			}
+			if err := other.AddOperator(ctx, registry.Operator{FiscalCode: laura, Roles: []string{"operatore_asl"}}, "test"); err != nil {
+				t.Fatal(err)
+			}
+			wg.Wait()
+			if err := e.db.AppendAudit(ctx, registry.Event{Kind: registry.KindLogout, Outcome: registry.OutcomeSuccess}); err != nil {
+				t.Fatal(err)
+			}
+			if r, got := verify(t, e, nil); got != "" || r.Events != 102 || r.Head != 102 {
+				t.Fatalf("events %d head %d, problems %q; want 102 and none", r.Events, r.Head, got)
+			}
+		}},
 		{"ok/events-from-before-the-chain", func(t *testing.T, e *env) {
 			// A database upgraded by 0004_audit_chain: its events keep seq 0,
 			// and audit_chain.legacy_max_id marks them.

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -10,63 +11,99 @@ import (
 )
 
 // pgBatch is one statement, so one round trip and one transaction whatever
-// the batch holds: the events as arrays unnested into audit_events, the
-// last-login updates as arrays joined to registrations, returning the
-// fingerprints it updated. pgx prepares it once per connection. It runs in
-// the transaction that holds the audit chain's head (auditchain.go).
-const pgBatch = `WITH ins AS (
+// the batch holds: the audit chain's head moved past the batch's events,
+// provided it is still where this writer saw it last ($18, $19); the events
+// as arrays unnested into audit_events and the last-login updates as arrays
+// joined to registrations, both only if the head moved; returning whether
+// it did and the fingerprints it updated. A head another writer moved
+// (another replica, an operator change, retention) makes the statement
+// change nothing: the writer reads the head again and retries. pgx
+// prepares it once per connection.
+const pgBatch = `WITH head AS (
+	UPDATE audit_chain SET seq = $20, hash = $21 WHERE id = 1 AND seq = $18 AND hash = $19 RETURNING 1
+), ins AS (
 	INSERT INTO audit_events (at, kind, outcome, reason, fiscal_code, client, session_hash, card_serial, issuer, remote_ip, request_id, detail, seq, prev_hash, hash)
 	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
 		$15::bigint[], $16::text[], $17::text[])
+	WHERE EXISTS (SELECT 1 FROM head)
 ), upd AS (
 	UPDATE registrations r SET last_login_at = l.at
 	FROM unnest($13::text[], $14::timestamptz[]) AS l(fp, at)
-	WHERE r.fingerprint = l.fp AND r.status = 'active'
+	WHERE r.fingerprint = l.fp AND r.status = 'active' AND EXISTS (SELECT 1 FROM head)
 	RETURNING r.fingerprint
 )
-SELECT fingerprint FROM upd`
+SELECT true, '' FROM head UNION ALL SELECT false, fingerprint FROM upd`
 
-// commitPostgres writes the batch with pgBatch, in a transaction that
-// links its events into the audit chain.
-func (d *DB) commitPostgres(ctx context.Context, batch []*writeOp) ([]error, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	links, err := d.chainEvents(ctx, tx, batchEvents(batch))
-	if err != nil {
-		return nil, err
-	}
-	results, err := pgBatchRun(ctx, tx, batch, links)
-	if err != nil {
-		return nil, err
-	}
-	return results, tx.Commit()
+// chainTip is where the writer last saw the audit chain's head.
+type chainTip struct {
+	seq   int64
+	hash  string
+	known bool
 }
 
-// pgBatchRun runs pgBatch in tx and tells which last-login updates found
-// no active registration.
-func pgBatchRun(ctx context.Context, tx *sql.Tx, batch []*writeOp, links []link) ([]error, error) {
+// pgHeadRetries bounds the retries of a batch whose head other writers keep
+// moving.
+const pgHeadRetries = 8
+
+// commitPostgres writes the batch with pgBatch, linking its events after
+// the head the writer last saw, and reads the head again when another
+// writer moved it.
+func (d *DB) commitPostgres(ctx context.Context, batch []*writeOp) ([]error, error) {
+	events := batchEvents(batch)
+	for range pgHeadRetries {
+		if !d.tip.known {
+			if err := d.db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_chain WHERE id = 1").Scan(&d.tip.seq, &d.tip.hash); err != nil {
+				return nil, fmt.Errorf("audit chain head: %w", err)
+			}
+			d.tip.known = true
+		}
+		links := linkAfter(d.tip.seq, d.tip.hash, events)
+		next := d.tip
+		if len(links) > 0 {
+			next.seq, next.hash = links[len(links)-1].seq, links[len(links)-1].hash
+		}
+		results, moved, err := pgBatchRun(ctx, d.db, batch, links, d.tip, next)
+		if err != nil {
+			d.tip.known = false
+			return nil, err
+		}
+		if moved {
+			d.tip = next
+			return results, nil
+		}
+		d.tip.known = false
+	}
+	return nil, fmt.Errorf("audit chain head moved by other writers %d times in a row", pgHeadRetries)
+}
+
+// pgBatchRun runs pgBatch and tells whether the head moved and which
+// last-login updates found no active registration.
+func pgBatchRun(ctx context.Context, db *sql.DB, batch []*writeOp, links []link, from, to chainTip) ([]error, bool, error) {
 	seqs, prevs, hashes := make([]int64, len(links)), make([]string, len(links)), make([]string, len(links))
 	for i, l := range links {
 		seqs[i], prevs[i], hashes[i] = l.seq, l.prev, l.hash
 	}
-	rows, err := tx.QueryContext(ctx, pgBatch, append(pgBatchArgs(batch), seqs, prevs, hashes)...)
+	args := append(pgBatchArgs(batch), seqs, prevs, hashes, from.seq, from.hash, to.seq, to.hash)
+	rows, err := db.QueryContext(ctx, pgBatch, args...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer rows.Close()
-	updated := map[string]bool{}
+	moved, updated := false, map[string]bool{}
 	for rows.Next() {
+		var head bool
 		var fp string
-		if err := rows.Scan(&fp); err != nil {
-			return nil, err
+		if err := rows.Scan(&head, &fp); err != nil {
+			return nil, false, err
 		}
-		updated[fp] = true
+		if head {
+			moved = true
+		} else {
+			updated[fp] = true
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	results := make([]error, len(batch))
 	for i, op := range batch {
@@ -74,7 +111,7 @@ func pgBatchRun(ctx context.Context, tx *sql.Tx, batch []*writeOp, links []link)
 			results[i] = registry.ErrNotRegistered
 		}
 	}
-	return results, nil
+	return results, moved, nil
 }
 
 // pgBatchArgs are pgBatch's first 14 arrays: the events' columns, then the
