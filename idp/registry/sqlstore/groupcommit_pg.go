@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
@@ -41,44 +41,68 @@ type chainTip struct {
 	known bool
 }
 
-// pgHeadRetries bounds the retries of a batch whose head other writers keep
-// moving.
-const pgHeadRetries = 8
-
 // commitPostgres writes the batch with pgBatch, linking its events after
-// the head the writer last saw, and reads the head again when another
-// writer moved it.
+// the head the writer last saw: one round trip. When another writer moved
+// the head meanwhile, the batch is written again in a transaction that
+// locks the head first, so that a busy chain shared by replicas never
+// makes a writer lose in turn for ever.
 func (d *DB) commitPostgres(ctx context.Context, batch []*writeOp) ([]error, error) {
 	events := batchEvents(batch)
-	for range pgHeadRetries {
-		if !d.tip.known {
-			if err := d.db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_chain WHERE id = 1").Scan(&d.tip.seq, &d.tip.hash); err != nil {
-				return nil, fmt.Errorf("audit chain head: %w", err)
-			}
-			d.tip.known = true
+	if d.tip.known {
+		results, moved, err := d.pgBatchFrom(ctx, d.db, batch, events)
+		if err != nil || moved {
+			return results, err
 		}
-		links := linkAfter(d.tip.seq, d.tip.hash, events)
-		next := d.tip
-		if len(links) > 0 {
-			next.seq, next.hash = links[len(links)-1].seq, links[len(links)-1].hash
-		}
-		results, moved, err := pgBatchRun(ctx, d.db, batch, links, d.tip, next)
-		if err != nil {
-			d.tip.known = false
-			return nil, err
-		}
-		if moved {
-			d.tip = next
-			return results, nil
-		}
-		d.tip.known = false
 	}
-	return nil, fmt.Errorf("audit chain head moved by other writers %d times in a row", pgHeadRetries)
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if d.tip.seq, d.tip.hash, err = d.chainHead(ctx, tx); err != nil {
+		return nil, err
+	}
+	d.tip.known = true
+	results, moved, err := d.pgBatchFrom(ctx, tx, batch, events)
+	if err == nil && !moved {
+		err = errors.New("audit chain head moved while locked")
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		d.tip.known = false
+		return nil, err
+	}
+	return results, nil
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// pgBatchFrom runs pgBatch from the head the writer last saw and, when it
+// moved the head, remembers where; else the head is to be read again.
+func (d *DB) pgBatchFrom(ctx context.Context, q querier, batch []*writeOp, events []*registry.Event) ([]error, bool, error) {
+	links := linkAfter(d.tip.seq, d.tip.hash, events)
+	next := d.tip
+	if len(links) > 0 {
+		next.seq, next.hash = links[len(links)-1].seq, links[len(links)-1].hash
+	}
+	results, moved, err := pgBatchRun(ctx, q, batch, links, d.tip, next)
+	switch {
+	case err != nil || !moved:
+		d.tip.known = false
+	default:
+		d.tip = next
+	}
+	return results, moved, err
 }
 
 // pgBatchRun runs pgBatch and tells whether the head moved and which
 // last-login updates found no active registration.
-func pgBatchRun(ctx context.Context, db *sql.DB, batch []*writeOp, links []link, from, to chainTip) ([]error, bool, error) {
+func pgBatchRun(ctx context.Context, db querier, batch []*writeOp, links []link, from, to chainTip) ([]error, bool, error) {
 	seqs, prevs, hashes := make([]int64, len(links)), make([]string, len(links)), make([]string, len(links))
 	for i, l := range links {
 		seqs[i], prevs[i], hashes[i] = l.seq, l.prev, l.hash
