@@ -25,6 +25,8 @@ const (
 	DefaultAbsoluteTimeout  = 8 * time.Hour
 	DefaultSQLiteDSN        = "file:cnsgate.db"
 	DefaultAuditRetention   = 365 * 24 * time.Hour
+	DefaultAuditCheckpoint  = time.Hour
+	DefaultAuditSyslogQueue = 10000
 	DefaultLogLevel         = "info"
 	DefaultLogFormat        = "json"
 	DefaultWebTimezone      = "Europe/Rome"
@@ -130,6 +132,10 @@ func (c *Config) applyDefaults() {
 
 	setString(&c.Audit.Sink, AuditBoth)
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
+	setDuration(&c.Audit.CheckpointInterval, DefaultAuditCheckpoint)
+	if c.Audit.Syslog.Queue == 0 {
+		c.Audit.Syslog.Queue = DefaultAuditSyslogQueue
+	}
 	setString(&c.Log.Level, DefaultLogLevel)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setString(&c.Web.Timezone, DefaultWebTimezone)

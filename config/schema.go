@@ -200,6 +200,26 @@ type Audit struct {
 	Sink             AuditSink `yaml:"sink"`               // default both
 	Retention        Duration  `yaml:"retention"`          // default 8760h
 	RevealFiscalCode bool      `yaml:"reveal_fiscal_code"` // log fiscal codes unmasked
+	// CheckpointKeyFile names an Ed25519 private key (PEM PKCS #8, as
+	// `openssl genpkey -algorithm ed25519` writes it) that signs the audit
+	// chain's checkpoints and retention's anchors; "cnsgate audit verify"
+	// checks them with it. Empty: no checkpoints, anchors unsigned.
+	CheckpointKeyFile string `yaml:"checkpoint_key_file"`
+	// CheckpointInterval is how often the chain's head is signed (default
+	// 1h), when CheckpointKeyFile is set.
+	CheckpointInterval Duration `yaml:"checkpoint_interval"`
+	// Syslog sends each audit event, as RFC 5424 over TCP, to a SIEM too.
+	Syslog AuditSyslog `yaml:"syslog"`
+}
+
+// AuditSyslog configures the syslog sink of the audit trail (RFC 5424 over
+// TCP, octet-counting framing, TLS optional). Off unless Address is set.
+type AuditSyslog struct {
+	Address    string `yaml:"address"`     // host:port of the collector; empty: off
+	TLS        bool   `yaml:"tls"`         // RFC 5425: TLS to the collector
+	CAFile     string `yaml:"ca_file"`     // CAs the collector's certificate must chain to (default: the system's)
+	ServerName string `yaml:"server_name"` // name checked in the collector's certificate (default: the address's host)
+	Queue      int    `yaml:"queue"`       // events waiting at most (default 10000); beyond, dropped, counted and logged
 }
 
 // Admin configures the admin API on the admin listener (revoke a

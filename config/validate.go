@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -267,6 +268,23 @@ func (r Registration) validate(p *problems) {
 func (a Audit) validate(p *problems) {
 	oneOf(p, "audit", "sink", a.Sink, auditSinks)
 	positive(p, "audit", "retention", a.Retention)
+	positive(p, "audit", "checkpoint_interval", a.CheckpointInterval)
+	a.Syslog.validate(p)
+}
+
+func (s AuditSyslog) validate(p *problems) {
+	const sec = "audit: syslog"
+	if s.Address != "" {
+		if _, port, err := net.SplitHostPort(s.Address); err != nil || port == "" {
+			p.add(sec, "option 'address' must be host:port but it's configured as '%s'", s.Address)
+		}
+	}
+	if !s.TLS && (s.CAFile != "" || s.ServerName != "") {
+		p.add(sec, "options 'ca_file' and 'server_name' need 'tls: true'")
+	}
+	if s.Queue < 1 {
+		p.add(sec, "option 'queue' must be at least 1 but it's configured as '%d'", s.Queue)
+	}
 }
 
 func (s Shutdown) validate(p *problems) {

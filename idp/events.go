@@ -107,6 +107,9 @@ func (s *Service) emitAudit(ctx context.Context, e registry.Event) {
 	if s.opts.AuditSink != AuditSinkDB {
 		s.logger.LogAttrs(ctx, slog.LevelInfo, "audit", slog.Attr{Key: "event", Value: s.auditLogValue(e)})
 	}
+	if s.forward != nil {
+		s.forward.Send(e)
+	}
 	if s.auditsToDB() {
 		s.audits.write(ctx, e)
 	}

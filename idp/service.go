@@ -39,6 +39,12 @@ type Auditor interface {
 	AppendAudit(ctx context.Context, e registry.Event) error
 }
 
+// AuditForwarder takes a copy of each audit event, without blocking;
+// *auditsyslog.Sink implements it.
+type AuditForwarder interface {
+	Send(e registry.Event)
+}
+
 // LogoutNotifier is told, once and synchronously, when a session ends: it
 // revokes what it issued in the session (OIDC token families) and returns
 // the messages that tell its relying parties (OIDC back-channel logout
@@ -116,6 +122,7 @@ type Service struct {
 	logger    *slog.Logger
 	delivery  *LogoutEngine
 	audits    *auditWriter    // nil without an Auditor
+	forward   AuditForwarder  // nil: none
 	limiter   *rateLimiter    // nil: no per-IP limit
 	revoked   RevocationCache // nil: sessions are not re-checked
 
@@ -135,8 +142,11 @@ type Deps struct {
 	Ephemeral sessions.Ephemeral
 	Registry  Registry
 	Auditor   Auditor
-	Recorder  Recorder
-	Logger    *slog.Logger
+	// AuditForward also gets every audit event (the syslog sink of
+	// idp/auditsyslog); nil: none. Its Send must not block.
+	AuditForward AuditForwarder
+	Recorder     Recorder
+	Logger       *slog.Logger
 	// Revocation is the cache-only revocation lookup guarding every use
 	// of a session; nil when revocation checking is off.
 	Revocation RevocationCache
@@ -170,7 +180,7 @@ func NewService(d Deps, o Options) *Service {
 	o.CNSOrigin = strings.TrimRight(o.CNSOrigin, "/")
 	s := &Service{
 		opts: o, pages: d.Pages, front: d.Front, sessions: d.Sessions, ephemeral: d.Ephemeral,
-		registry: d.Registry, recorder: d.Recorder, logger: d.Logger, revoked: d.Revocation,
+		registry: d.Registry, recorder: d.Recorder, logger: d.Logger, revoked: d.Revocation, forward: d.AuditForward,
 		resumers: map[string]ResumeFunc{}, cancellers: map[string]CancelFunc{},
 	}
 	s.limiter = newRateLimiter(o.Limits, o.Now)

@@ -52,6 +52,8 @@ need pk12util libnss3-tools
 # SoftHSM2, OpenSC's pkcs11-tool and pkcs11-spy, OpenSSL's pkcs11 engine.
 need softhsm2-util softhsm2
 need pkcs11-tool opensc
+# rsyslog, the independent collector of the audit syslog sink (idp/auditsyslog TestSinkToRsyslog).
+need /usr/sbin/rsyslogd rsyslog
 compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pkcs11-openssl)
 # Authlib, the Python relying-party library (idp/oidc TestAuthlib), for
 # Debian's own interpreter.

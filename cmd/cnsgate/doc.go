@@ -25,7 +25,9 @@
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
-//	registrations.go  cnsgate registrations import|list|revoke and cnsgate audit query
+//	registrations.go  cnsgate registrations import|list|revoke
+//	audit.go          cnsgate audit query|verify
+//	auditsink.go      the audit trail's syslog sink (audit.syslog), its TLS towards the collector
 //	operators.go      cnsgate operators add|list|update|remove|import, on the configured registry, audited as cli:<user>
 //	adminclient.go    the client of the running server's admin API (registrations revoke)
 //	cli.go            --help for every command and subcommand, the usage of a command group

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/auditsyslog"
 	"github.com/cnsgate/cnsgate/idp/metrics"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
@@ -38,6 +39,7 @@ type gateway struct {
 	serverCert tls.Certificate
 	sessions   *sessionBackend
 	registry   *sqlstore.DB
+	syslog     *auditsyslog.Sink // nil unless audit.syslog.address
 	metrics    *metrics.Metrics
 	checker    *revocation.Checker // nil when revocation.mode is none
 	gate       idp.RevocationChecker
@@ -114,7 +116,15 @@ func (g *gateway) buildSessions(context.Context) error {
 }
 
 func (g *gateway) buildRegistry(ctx context.Context) error {
-	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, sqlstore.WithBatchObserver(g.metrics))
+	opts := []sqlstore.Option{sqlstore.WithBatchObserver(g.metrics)}
+	if f := g.cfg.Audit.CheckpointKeyFile; f != "" {
+		key, err := sqlstore.LoadCheckpointKey(f)
+		if err != nil {
+			return fmt.Errorf("audit: checkpoint_key_file: %w", err)
+		}
+		opts = append(opts, sqlstore.WithCheckpointKey(key))
+	}
+	reg, err := openRegistry(ctx, g.cfg.Registry, g.logger, opts...)
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -180,6 +190,12 @@ func (g *gateway) buildLoginService(context.Context) error {
 		Pages: g.pages, Front: g.front, Sessions: g.sessions.store, Ephemeral: g.sessions.ephemeral,
 		Registry: g.registry, Auditor: g.registry, Recorder: g.metrics, Logger: g.logger,
 	}
+	if err := g.buildAuditSyslog(); err != nil {
+		return err
+	}
+	if g.syslog != nil {
+		deps.AuditForward = g.syslog
+	}
 	if g.checker != nil {
 		deps.Revocation = revocationCache{g.checker}
 	}
@@ -242,5 +258,10 @@ func (g *gateway) buildAdmin(context.Context) error {
 	g.goLoop(func(ctx context.Context) {
 		metrics.PurgeLoop(ctx, g.registry, g.cfg.Audit.Retention.Std(), time.Hour, g.logger)
 	})
+	if g.cfg.Audit.CheckpointKeyFile != "" {
+		g.goLoop(func(ctx context.Context) {
+			metrics.CheckpointLoop(ctx, g.registry, g.cfg.Audit.CheckpointInterval.Std(), g.logger)
+		})
+	}
 	return nil
 }

@@ -27,6 +27,8 @@ Usage:
                                          manage operators: organisation, roles, validity (audited)
   cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome X]
                                          search the audit trail (JSON lines)
+  cnsgate audit verify --config FILE [--json]
+                                         check the audit chain: events changed, removed or inserted, by position
   cnsgate keys generate [--dir DIR] | [--alg ES256|RS256] [--out FILE]
                                          token signing keys (PKCS#8 PEM): an RSA and an EC key, or one
   cnsgate version                        print the version

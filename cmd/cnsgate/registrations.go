@@ -231,64 +231,6 @@ func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io
 // revokeDrain bounds the wait for the logout deliveries of a revoke.
 const revokeDrain = 2 * time.Minute
 
-const auditUsage = `usage:
-  cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]
-                                          search the audit trail (JSON lines, newest first)
-`
-
-func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, done := groupHelp(args, auditUsage, stdout, stderr); done {
-		return code
-	}
-	if args[0] != "query" {
-		fmt.Fprintf(stderr, "cnsgate audit: unknown subcommand %q\n%s", args[0], auditUsage)
-		return 2
-	}
-	fs := flag.NewFlagSet("audit query", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	since := fs.Duration("since", 24*time.Hour, "events newer than this")
-	cf := fs.String("fiscal-code", "", "only this citizen")
-	outcome := fs.String("outcome", "", "success or failure")
-	kind := fs.String("kind", "", "login, registration, logout, session_end, ...")
-	limit := fs.Int("limit", 1000, "at most this many events, newest first")
-	describe(fs, "cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]",
-		"Searches the audit trail; prints JSON lines, newest first, with the full fiscal code.")
-	env, code := openAdmin(ctx, fs, args[1:], stdout, stderr)
-	if env == nil {
-		return code
-	}
-	defer env.reg.Close()
-	events, err := env.reg.QueryAudit(ctx, registry.AuditQuery{
-		Since: time.Now().Add(-*since), FiscalCode: x509cns.NormalizeFiscalCode(*cf),
-		Outcome: registry.Outcome(*outcome), Kind: registry.EventKind(*kind), Limit: *limit,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate audit query: %v\n", err)
-		return 1
-	}
-	enc := json.NewEncoder(stdout)
-	for _, e := range events {
-		_ = enc.Encode(auditJSON(e))
-	}
-	return 0
-}
-
-// auditJSON is an event as investigators read it: the full fiscal code (the
-// command is for them), names in snake_case.
-func auditJSON(e registry.Event) map[string]any {
-	m := map[string]any{"id": e.ID, "at": e.At.UTC().Format(time.RFC3339Nano), "kind": e.Kind, "outcome": e.Outcome}
-	for k, v := range map[string]string{"reason": e.Reason, "fiscal_code": e.FiscalCode, "client": e.Client,
-		"session": e.SessionHash, "card_serial": e.CardSerial, "issuer": e.Issuer, "remote_ip": e.RemoteIP, "request_id": e.RequestID} {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	if len(e.Detail) > 0 {
-		m["detail"] = e.Detail
-	}
-	return m
-}
-
 func boolExit(ok bool) int {
 	if ok {
 		return 0

@@ -49,6 +49,10 @@ func (g *gateway) shutdown() error {
 	return errors.Join(errs...)
 }
 
+// syslogDrain bounds, within shutdown.timeout, the wait for the syslog
+// collector to take the audit events still queued.
+const syslogDrain = 5 * time.Second
+
 func (g *gateway) shutdownSteps() []shutdownStep {
 	var steps []shutdownStep
 	add := func(name string, run func(context.Context) error) {
@@ -66,6 +70,15 @@ func (g *gateway) shutdownSteps() []shutdownStep {
 	add("background", g.stopBackground)
 	if g.svc != nil {
 		add("logout deliveries", g.svc.Close)
+	}
+	if g.syslog != nil {
+		add("audit syslog", func(ctx context.Context) error {
+			// What the collector has not taken by then is dropped, counted and logged.
+			ctx, cancel := context.WithTimeout(ctx, syslogDrain)
+			defer cancel()
+			g.syslog.Close(ctx)
+			return nil
+		})
 	}
 	if g.registry != nil {
 		add("registry", func(context.Context) error { return g.registry.Close() })

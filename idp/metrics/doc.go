@@ -25,5 +25,5 @@
 //	recorder.go  the Recorder methods and the fixed label sets (outcomes, causes, token and delivery kinds)
 //	http.go      Instrument: request durations by ServeMux pattern and status
 //	tsl.go       the fetched trusted list: cnsgate_trust_tsl_* (TSLFetch, TSLState)
-//	loops.go     readiness (SetReady, WatchReadiness) and the audit retention loop (PurgeLoop)
+//	loops.go     readiness (SetReady, WatchReadiness), the audit retention loop (PurgeLoop) and checkpoint loop (CheckpointLoop)
 package metrics

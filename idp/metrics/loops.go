@@ -102,3 +102,39 @@ func PurgeLoop(ctx context.Context, db AuditPurger, retention, interval time.Dur
 		}
 	}
 }
+
+// AuditCheckpointer signs the audit chain's head; *sqlstore.DB implements
+// it.
+type AuditCheckpointer interface {
+	Checkpoint(ctx context.Context) (int64, error)
+}
+
+// CheckpointLoop signs the audit chain's head every interval (when events
+// were written since the last checkpoint), until ctx ends. Failures are
+// logged and retried at the next tick. Run it in its own goroutine.
+func CheckpointLoop(ctx context.Context, db AuditCheckpointer, interval time.Duration, logger *slog.Logger) {
+	if db == nil || interval <= 0 {
+		return
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		seq, err := db.Checkpoint(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			logger.ErrorContext(ctx, "audit checkpoint failed", "err", err)
+		case seq > 0:
+			logger.InfoContext(ctx, "audit checkpoint signed", "seq", seq)
+		}
+	}
+}

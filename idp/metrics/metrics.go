@@ -80,6 +80,9 @@ type Metrics struct {
 	tsl             tslMetrics
 	auditQueue      prometheus.Gauge
 	auditBatch      prometheus.Histogram
+	syslogQueue     prometheus.Gauge
+	syslogSent      prometheus.Counter
+	syslogDropped   prometheus.Counter
 }
 
 var (
@@ -146,7 +149,13 @@ func New(o Options) *Metrics {
 		Help: "Audit writes (events, last-login updates) waiting for the registry's group commit."})
 	m.auditBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_audit_batch_size",
 		Help: "Writes committed together by the registry's group commit, per transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
-	m.reg.MustRegister(m.auditQueue, m.auditBatch)
+	m.syslogQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_syslog_queue_depth",
+		Help: "Audit events waiting to be sent to the syslog collector (audit.syslog)."})
+	m.syslogSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_sent_total",
+		Help: "Audit events sent to the syslog collector."})
+	m.syslogDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_dropped_total",
+		Help: "Audit events not sent to the syslog collector: its queue was full, or cnsgate stopped while it was unreachable (each also logged)."})
+	m.reg.MustRegister(m.auditQueue, m.auditBatch, m.syslogQueue, m.syslogSent, m.syslogDropped)
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)

@@ -176,6 +176,17 @@ func (m *Metrics) AuditQueueDepth(n int) { m.auditQueue.Set(float64(n)) }
 // cnsgate_audit_batch_size.
 func (m *Metrics) AuditBatch(size int) { m.auditBatch.Observe(float64(size)) }
 
+// SyslogQueueDepth sets cnsgate_audit_syslog_queue_depth
+// (auditsyslog.Observer).
+func (m *Metrics) SyslogQueueDepth(n int) { m.syslogQueue.Set(float64(n)) }
+
+// SyslogSent counts an event sent in cnsgate_audit_syslog_sent_total.
+func (m *Metrics) SyslogSent() { m.syslogSent.Inc() }
+
+// SyslogDropped counts an event dropped in
+// cnsgate_audit_syslog_dropped_total.
+func (m *Metrics) SyslogDropped() { m.syslogDropped.Inc() }
+
 // AccessDenied counts an assertion refused to someone the relying party's
 // audience or required roles exclude; client is a configured relying party
 // (else Other), reason one of idp.AccessReasons.

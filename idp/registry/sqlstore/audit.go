@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -128,15 +129,72 @@ func (d *DB) RecentAccesses(ctx context.Context, fiscalCode string, limit int) (
 }
 
 // PurgeAudit deletes the events older than before, for retention, and
-// returns how many it deleted.
+// returns how many it deleted. It deletes a prefix of the chain (the events
+// up to the last one older than before, in chain order) and records the
+// last deleted event's position and hash as an anchor (a checkpoint of kind
+// purge, signed when a checkpoint key is set) in the same transaction, so
+// that VerifyAudit starts the chain again from there.
 func (d *DB) PurgeAudit(ctx context.Context, before time.Time) (int64, error) {
-	res, err := d.db.ExecContext(ctx, d.q("DELETE FROM audit_events WHERE at < ?"), d.ts(before))
-	if err != nil {
-		return 0, fmt.Errorf("registry: purge audit: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = d.purgeIn(ctx, tx, before)
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("registry: purge audit: %w", err)
 	}
 	return n, nil
+}
+
+func (d *DB) purgeIn(ctx context.Context, tx *sql.Tx, before time.Time) (int64, error) {
+	if _, _, err := d.chainHead(ctx, tx); err != nil { // lock the chain: no event is linked meanwhile
+		return 0, err
+	}
+	last, hash, err := d.purgeEnd(ctx, tx, before)
+	if err != nil {
+		return 0, err
+	}
+	var deleted int64
+	if last > 0 {
+		res, err := tx.ExecContext(ctx, d.q("DELETE FROM audit_events WHERE seq > 0 AND seq <= ?"), last)
+		if err != nil {
+			return 0, err
+		}
+		if deleted, err = res.RowsAffected(); err != nil {
+			return 0, err
+		}
+		if err := d.insertCheckpoint(ctx, tx, checkpointPurge, last, hash); err != nil {
+			return 0, err
+		}
+	}
+	// Events from before the chain have no position: they go by time.
+	// (An event of the chain older than before but after a newer one waits
+	// for the next purge.)
+	res, err := tx.ExecContext(ctx, d.q("DELETE FROM audit_events WHERE seq = 0 AND at < ?"), d.ts(before))
+	if err != nil {
+		return 0, err
+	}
+	legacy, err := res.RowsAffected()
+	return deleted + legacy, err
+}
+
+// purgeEnd is the last position retention deletes: the end of the longest
+// prefix of the chain older than before (0: none), and its hash.
+func (d *DB) purgeEnd(ctx context.Context, tx *sql.Tx, before time.Time) (int64, string, error) {
+	var keep sql.NullInt64
+	if err := tx.QueryRowContext(ctx, d.q("SELECT MIN(seq) FROM audit_events WHERE seq > 0 AND at >= ?"), d.ts(before)).Scan(&keep); err != nil {
+		return 0, "", err
+	}
+	q, args := "SELECT seq, hash FROM audit_events WHERE seq > 0 ORDER BY seq DESC LIMIT 1", []any{}
+	if keep.Valid {
+		q, args = "SELECT seq, hash FROM audit_events WHERE seq > 0 AND seq < ? ORDER BY seq DESC LIMIT 1", []any{keep.Int64}
+	}
+	var last int64
+	var hash string
+	err := tx.QueryRowContext(ctx, d.q(q), args...).Scan(&last, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return last, hash, err
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/ed25519"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -40,8 +41,10 @@ type DB struct {
 	readers        int
 
 	w                     *groupWriter
-	stmtInsert, stmtLogin *sql.Stmt // SQLite's group commit statements
-	stmtLookup            *sql.Stmt // SQLite's login lookup, prepared once per reader
+	stmtInsert, stmtLogin *sql.Stmt          // SQLite's group commit statements
+	tip                   chainTip           // PostgreSQL: the chain's head as the group commit's writer last saw it (its goroutine only)
+	cpKey                 ed25519.PrivateKey // signs audit checkpoints (checkpoint.go); nil: unsigned anchors, no checkpoints
+	stmtLookup            *sql.Stmt          // SQLite's login lookup, prepared once per reader
 }
 
 // Defaults of the connection pools.

@@ -36,6 +36,15 @@
 // synchronous=NORMAL, its one writer connection beside a pool of
 // query-only readers; PostgreSQL takes a batch in one statement.
 //
+// # Audit chain
+//
+// The audit trail is tamper-evident (auditchain.go): each event is linked
+// to the one before it by a SHA-256 hash chain, in the order of commits,
+// and checkpoints signed with an Ed25519 key pin the chain's head at an
+// interval, so that VerifyAudit finds events changed, removed or inserted
+// since, even when the hashes after them were recomputed. Retention deletes
+// a prefix of the chain and leaves an anchor where it starts again.
+//
 // # Time
 //
 // Every time is stored in UTC, truncated to the microsecond so that both
@@ -71,6 +80,9 @@
 //	operators_csv.go        ParseOperatorsCSV, the file cnsgate operators import reads
 //	eligible.go             the allowlist: ImportEligible, IsEligible, CountEligible
 //	csv.go                  ParseEligibleCSV, the allowlist file cnsgate registrations import reads
-//	audit.go                AppendAudit, QueryAudit, RecentAccesses, PurgeAudit (retention)
+//	audit.go                AppendAudit, QueryAudit, RecentAccesses, PurgeAudit (retention, leaving the chain's anchor)
+//	auditchain.go           the audit chain: each event's position, previous hash and hash, linked under the head's lock
+//	auditverify.go          VerifyAudit: events changed, removed or inserted, with their positions
+//	checkpoint.go           signed checkpoints (Ed25519) of the chain's head, LoadCheckpointKey
 //	interfaces_test.go      compile-time checks of the interfaces DB implements
 package sqlstore

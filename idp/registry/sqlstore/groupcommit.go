@@ -193,25 +193,29 @@ func (w *groupWriter) close() {
 	w.wg.Wait()
 }
 
-const auditInsert = "INSERT INTO audit_events (at, kind, outcome, reason, fiscal_code, client, session_hash, card_serial, issuer, remote_ip, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
 const lastLoginUpdate = "UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'"
 
 // commitSQLite writes the batch in one IMMEDIATE transaction on the single
-// writer connection, with its two statements prepared once.
+// writer connection, with its two statements prepared once; its events are
+// linked into the audit chain in the order of the batch.
 func (d *DB) commitSQLite(ctx context.Context, batch []*writeOp) ([]error, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
+	links, err := d.chainEvents(ctx, tx, batchEvents(batch))
+	if err != nil {
+		return nil, err
+	}
 	ins, upd := tx.StmtContext(ctx, d.stmtInsert), tx.StmtContext(ctx, d.stmtLogin)
 	results := make([]error, len(batch))
 	for i, op := range batch {
 		if e := op.event; e != nil {
-			if _, err := ins.ExecContext(ctx, d.auditArgs(e)...); err != nil {
+			if _, err := ins.ExecContext(ctx, d.chainedArgs(e, links[0])...); err != nil {
 				return nil, err
 			}
+			links = links[1:]
 		}
 		if op.fingerprint == "" {
 			continue
@@ -229,6 +233,17 @@ func (d *DB) commitSQLite(ctx context.Context, batch []*writeOp) ([]error, error
 	return results, tx.Commit()
 }
 
+// batchEvents are the batch's events, in its order.
+func batchEvents(batch []*writeOp) []*registry.Event {
+	var events []*registry.Event
+	for _, op := range batch {
+		if op.event != nil {
+			events = append(events, op.event)
+		}
+	}
+	return events
+}
+
 // auditArgs are the values of auditInsert for e.
 func (d *DB) auditArgs(e *registry.Event) []any {
 	return []any{d.ts(e.At), string(e.Kind), string(e.Outcome), e.Reason, x509cns.NormalizeFiscalCode(e.FiscalCode),
@@ -239,7 +254,7 @@ func (d *DB) auditArgs(e *registry.Event) []any {
 // the login lookup on the readers.
 func (d *DB) prepareSQLite(ctx context.Context) error {
 	var err error
-	if d.stmtInsert, err = d.db.PrepareContext(ctx, auditInsert); err != nil {
+	if d.stmtInsert, err = d.db.PrepareContext(ctx, auditInsertChained); err != nil {
 		return fmt.Errorf("registry: prepare audit insert: %w", err)
 	}
 	if d.stmtLogin, err = d.db.PrepareContext(ctx, lastLoginUpdate); err != nil {

@@ -126,11 +126,9 @@ func (d *DB) auditOperator(ctx context.Context, tx *sql.Tx, action, actor string
 		det.ValidUntil = o.ValidUntil.UTC().Format("2006-01-02")
 	}
 	js, _ := json.Marshal(det)
-	_, err := tx.ExecContext(ctx, d.q("INSERT INTO audit_events ("+strings.TrimPrefix(auditColumns, "id, ")+
-		") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-		d.ts(d.now()), string(registry.KindOperatorChange), string(registry.OutcomeSuccess), action,
-		x509cns.NormalizeFiscalCode(o.FiscalCode), "", "", "", "", "", "", string(js))
-	if err != nil {
+	e := &registry.Event{At: d.now(), Kind: registry.KindOperatorChange, Outcome: registry.OutcomeSuccess, Reason: action,
+		FiscalCode: o.FiscalCode, Detail: js}
+	if err := d.insertChained(ctx, tx, e); err != nil {
 		return fmt.Errorf("registry: audit operator change: %w", err)
 	}
 	return nil
