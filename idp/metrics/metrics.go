@@ -145,17 +145,7 @@ func New(o Options) *Metrics {
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}})
 	m.httpDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "cnsgate_http_request_duration_seconds",
 		Help: "HTTP request duration by ServeMux route pattern and status code.", Buckets: prometheus.DefBuckets}, []string{"route", "code"})
-	m.auditQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_queue_depth",
-		Help: "Audit writes (events, last-login updates) waiting for the registry's group commit."})
-	m.auditBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_audit_batch_size",
-		Help: "Writes committed together by the registry's group commit, per transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
-	m.syslogQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_syslog_queue_depth",
-		Help: "Audit events waiting to be sent to the syslog collector (audit.syslog)."})
-	m.syslogSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_sent_total",
-		Help: "Audit events sent to the syslog collector."})
-	m.syslogDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_dropped_total",
-		Help: "Audit events not sent to the syslog collector: its queue was full, or cnsgate stopped while it was unreachable (each also logged)."})
-	m.reg.MustRegister(m.auditQueue, m.auditBatch, m.syslogQueue, m.syslogSent, m.syslogDropped)
+	m.newAuditMetrics()
 	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_build_info", Help: "Always 1; labels carry the build.",
 		ConstLabels: prometheus.Labels{"version": o.Version, "goversion": runtime.Version()}})
 	buildInfo.Set(1)
@@ -178,6 +168,22 @@ func New(o Options) *Metrics {
 	m.zeroSeries(o)
 	m.SetIssuers(o.Issuers)
 	return m
+}
+
+// newAuditMetrics registers the audit trail's own series: the group
+// commit's queue and batches, the syslog sink's queue and deliveries.
+func (m *Metrics) newAuditMetrics() {
+	m.auditQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_queue_depth",
+		Help: "Audit writes (events, last-login updates) waiting for the registry's group commit."})
+	m.auditBatch = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "cnsgate_audit_batch_size",
+		Help: "Writes committed together by the registry's group commit, per transaction.", Buckets: prometheus.ExponentialBuckets(1, 2, 10)})
+	m.syslogQueue = prometheus.NewGauge(prometheus.GaugeOpts{Name: "cnsgate_audit_syslog_queue_depth",
+		Help: "Audit events waiting to be sent to the syslog collector (audit.syslog)."})
+	m.syslogSent = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_sent_total",
+		Help: "Audit events sent to the syslog collector."})
+	m.syslogDropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "cnsgate_audit_syslog_dropped_total",
+		Help: "Audit events not sent to the syslog collector: its queue was full, or cnsgate stopped while it was unreachable (each also logged)."})
+	m.reg.MustRegister(m.auditQueue, m.auditBatch, m.syslogQueue, m.syslogSent, m.syslogDropped)
 }
 
 // zeroSeries sets to zero every bounded series a dashboard sums over, so

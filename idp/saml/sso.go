@@ -62,22 +62,29 @@ func (p *IdP) sso(w http.ResponseWriter, r *http.Request) {
 		p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoAuthnContext)
 		return
 	case ar.x.IsPassive:
-		sess, err := p.svc.CurrentSession(r)
-		if err != nil && !errors.Is(err, sessions.ErrNotFound) {
-			p.refuse(w, r, "unavailable", err)
-			return
-		}
-		if err != nil || ar.x.ForceAuthn {
-			p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
-			return
-		}
-		if !p.passiveRefused(w, r, req, ar.sp, sess) {
-			p.answer(w, r, req, ar.md, ar.sp, sess)
-		}
+		p.passive(w, r, req, ar)
 		return
 	}
 	if sess, sp := p.session(w, r, req); sess != nil {
 		p.answer(w, r, req, ar.md, sp, sess)
+	}
+}
+
+// passive answers an IsPassive request: with the current session, or
+// NoPassive when there is none (or ForceAuthn asks for a new login), never
+// with a page.
+func (p *IdP) passive(w http.ResponseWriter, r *http.Request, req *crewjam.IdpAuthnRequest, ar *authnRequest) {
+	sess, err := p.svc.CurrentSession(r)
+	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		p.refuse(w, r, "unavailable", err)
+		return
+	}
+	if err != nil || ar.x.ForceAuthn {
+		p.sendStatus(w, r, req, crewjam.StatusResponder, crewjam.StatusNoPassive)
+		return
+	}
+	if !p.passiveRefused(w, r, req, ar.sp, sess) {
+		p.answer(w, r, req, ar.md, ar.sp, sess)
 	}
 }
 
