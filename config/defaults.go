@@ -14,6 +14,9 @@ const (
 	DefaultMinRSABits       = 2048
 	DefaultMaxIntermediates = 4
 	MaxIntermediatesLimit   = 7 // trust.max_intermediates at most: a proxy header carries the leaf and 7 more
+	DefaultMaxSigChecks     = 16
+	MinSigChecksLimit       = 2  // trust.max_signature_checks at least: a CIE card needs two
+	MaxSigChecksLimit       = 64 // and at most: a refusal stays within a few logins' CPU
 	DefaultOCSPTimeout      = 2 * time.Second
 	DefaultCRLGrace         = time.Hour
 	DefaultCRLMaxBytes      = 64 << 20
@@ -94,6 +97,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Trust.MaxIntermediates == 0 {
 		c.Trust.MaxIntermediates = DefaultMaxIntermediates
+	}
+	if c.Trust.MaxSignatureChecks == 0 {
+		c.Trust.MaxSignatureChecks = DefaultMaxSigChecks
 	}
 	setDuration(&c.Trust.TSLRefresh, DefaultTSLRefresh)
 	setDuration(&c.Trust.TSLFetchTimeout, DefaultTSLFetchTimeout)

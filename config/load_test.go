@@ -64,6 +64,7 @@ func TestDefaults(t *testing.T) {
 		{"trust.min_rsa_bits", c.Trust.MinRSABits, 2048},
 		{"trust.allow_sha1", c.Trust.AllowSHA1, false},
 		{"trust.max_intermediates", c.Trust.MaxIntermediates, 4},
+		{"trust.max_signature_checks", c.Trust.MaxSignatureChecks, 16},
 		{"revocation.mode", c.Revocation.Mode, RevocationCRLThenOCSP},
 		{"revocation.failure", c.Revocation.Failure, FailClosed},
 		{"revocation.ocsp_timeout", c.Revocation.OCSPTimeout.Std(), 2 * time.Second},

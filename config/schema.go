@@ -96,6 +96,11 @@ type Trust struct {
 	// any signature is checked. Default 4, between 1 and 7: real CNS chains
 	// have none, the CIE one.
 	MaxIntermediates int `yaml:"max_intermediates"`
+	// MaxSignatureChecks is the budget of signature verifications one
+	// validation may spend looking for a path to an anchor; spent, the
+	// chain is refused (chain_too_long). Default 16, between 2 and 64: a
+	// CNS card costs one, a CIE card two, a re-keyed CA one more per key.
+	MaxSignatureChecks int `yaml:"max_signature_checks"`
 }
 
 // Revocation configures CRL and OCSP checking.

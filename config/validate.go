@@ -107,6 +107,9 @@ func (t Trust) validate(p *problems) {
 	if t.MaxIntermediates < 1 || t.MaxIntermediates > MaxIntermediatesLimit {
 		p.add("trust", "option 'max_intermediates' must be between 1 and %d but it's configured as '%d'", MaxIntermediatesLimit, t.MaxIntermediates)
 	}
+	if t.MaxSignatureChecks < MinSigChecksLimit || t.MaxSignatureChecks > MaxSigChecksLimit {
+		p.add("trust", "option 'max_signature_checks' must be between %d and %d but it's configured as '%d'", MinSigChecksLimit, MaxSigChecksLimit, t.MaxSignatureChecks)
+	}
 }
 
 // validateTSLURL checks the options of the fetched trusted list.

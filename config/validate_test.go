@@ -124,6 +124,7 @@ func TestValidate(t *testing.T) {
 			c.Trust.Policies = []string{"1.3.76.16.2.1", "1.3.x", "3.1", "1", "1.03"}
 			c.Trust.MinRSABits = 512
 			c.Trust.MaxIntermediates = 8
+			c.Trust.MaxSignatureChecks = 65
 		}, []string{
 			"trust: option 'tsl_signer_file' is set but neither 'tsl_file' nor 'tsl_url' is",
 			"trust: option 'policies' has an item '1.3.x' that is not an object identifier such as '1.3.76.16.2.1'",
@@ -131,7 +132,8 @@ func TestValidate(t *testing.T) {
 			"trust: option 'policies' has an item '1' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'policies' has an item '1.03' that is not an object identifier such as '1.3.76.16.2.1'",
 			"trust: option 'min_rsa_bits' must be at least 1024 but it's configured as '512'",
-			"trust: option 'max_intermediates' must be between 1 and 7 but it's configured as '8'"}},
+			"trust: option 'max_intermediates' must be between 1 and 7 but it's configured as '8'",
+			"trust: option 'max_signature_checks' must be between 2 and 64 but it's configured as '65'"}},
 		{"fail/revocation", func(c *Config) {
 			r := &c.Revocation
 			r.Mode, r.Failure, r.OCSPTimeout, r.CRLMaxBytes = "always", "ajar", -1, -5

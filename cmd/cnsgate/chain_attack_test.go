@@ -172,3 +172,45 @@ func TestAttackHostileChainOnCardListener(t *testing.T) {
 		}
 	}
 }
+
+// TestAttackSignatureBudgetOnCardListener: within trust.max_intermediates
+// (4) an attacker can still make the server look for a path: four
+// self-issued intermediates named like the trusted CA cost one signature
+// check each against the anchor, and the card one more. With
+// trust.max_signature_checks at 3 the running server stops after the third
+// check and refuses the chain as chain_too_long, on the citizen's page, in
+// /metrics and on the audit trail; a regional card (one check) and the CIE
+// card (two) still log in under the same budget.
+func TestAttackSignatureBudgetOnCardListener(t *testing.T) {
+	s := startServer(t, func(y string) string {
+		return strings.Replace(y, "trust:\n", "trust:\n  max_signature_checks: 3\n", 1)
+	})
+	if s.cfg.Trust.MaxSignatureChecks != 3 || s.cfg.Trust.MaxIntermediates != 4 {
+		t.Fatalf("trust.max_signature_checks = %d, max_intermediates = %d; want 3 and 4", s.cfg.Trust.MaxSignatureChecks, s.cfg.Trust.MaxIntermediates)
+	}
+	hostile, err := demoCardCA(t, s).SelfIssuedChain(4, cnstest.CardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const metric = `cnsgate_login_attempts_total{outcome="failure",reason="chain_too_long"}`
+	before := s.counter(t, metric)
+	status, body := cnsLoginPage(t, s.presenting(t, hostile.Key, append([]*x509.Certificate{hostile.Cert}, hostile.Chain...)...), s.b.CNS)
+	if status != http.StatusForbidden || !strings.Contains(body, "catena di certificati troppo lunga") {
+		t.Fatalf("four self-issued intermediates, budget 3: %d\n%s", status, body)
+	}
+	if got := s.counter(t, metric) - before; got != 1 {
+		t.Fatalf("%s grew by %v, want 1", metric, got)
+	}
+	events := s.refusedLogins(t, "chain_too_long", 1)
+	if e := events[0]; !strings.Contains(string(e.Detail), "signature-check budget of 3 spent") || e.RemoteIP == "" ||
+		e.CardSerial != hex.EncodeToString(hostile.Cert.SerialNumber.Bytes()) {
+		t.Fatalf("audited chain_too_long refusal: %+v", e)
+	}
+	for _, name := range []string{"citizen", "cie"} {
+		c, _ := s.setup.Card(name)
+		v, resp := cnsLogin(t, s.client(t, loadCard(t, c), nil), s.b.CNS)
+		if resp.StatusCode != 200 || v.Verdict != "accepted" {
+			t.Fatalf("%s card under a budget of 3: %d %+v", name, resp.StatusCode, v)
+		}
+	}
+}

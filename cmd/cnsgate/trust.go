@@ -113,7 +113,7 @@ func policyFromConfig(t config.Trust) (x509cns.Policy, error) {
 		MinRSABits:           t.MinRSABits,
 		AllowSHA1:            t.AllowSHA1,
 		MaxIntermediates:     t.MaxIntermediates,
-		MaxSignatureChecks:   x509cns.DefaultMaxSignatureChecks,
+		MaxSignatureChecks:   t.MaxSignatureChecks,
 	}
 	for _, s := range t.Policies {
 		oid, err := config.ParseOID(s)
