@@ -88,7 +88,8 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 		AuthTime:    s.opts.Now(), AMR: AMR(), ACR: ACRSmartcard,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardID: id.CardID, CardType: string(id.CardType),
 	}
-	if op := s.operatorRoles(ctx, id, op); op != nil {
+	op, note := s.operatorRoles(ctx, id, op)
+	if op != nil {
 		sess.Roles, sess.OrganisationID, sess.OrganisationName = op.Roles, op.Organisation, op.OrganisationName
 	}
 	// The handoff is bound to the browser that started the login; a login
@@ -112,7 +113,7 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	// record, never its id, so no bearer secret sits in the shared store.
 	code, err := s.newID()
 	if err == nil {
-		raw, _ := jsonMarshal(handoff{Session: sess, Req: req, Browser: browser})
+		raw, _ := jsonMarshal(handoff{Session: sess, Req: req, Browser: browser, Note: note})
 		err = s.ephemeral.Put(ctx, nsHandoff, code, raw, handoffTTL)
 	}
 	if err != nil {

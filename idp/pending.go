@@ -129,4 +129,7 @@ type handoff struct {
 	// Browser is the pending request's browser binding: only the browser
 	// whose login cookie hashes to it may redeem the code.
 	Browser string `json:"browser"`
+	// Note is what the login's audit event says besides its outcome (the
+	// operator roles withheld from this card).
+	Note string `json:"note,omitempty"`
 }

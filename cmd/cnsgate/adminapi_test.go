@@ -350,6 +350,26 @@ func TestOperatorRolesFollowTheOperatorCard(t *testing.T) {
 	if claims["aud"] == nil || claims["sub"] == nil {
 		t.Fatalf("claims: %v", claims)
 	}
+	// The withheld roles are counted, and the personal card's login says
+	// why on the audit trail; the operator card's login says nothing.
+	if got := s.metric(t, `cnsgate_operator_roles_withheld_total{reason="not_operator_card"}`); got != 1 {
+		t.Fatalf(`cnsgate_operator_roles_withheld_total{reason="not_operator_card"} = %v, want 1`, got)
+	}
+	// Three login events: the operator card, the personal card unregistered
+	// (refused), then registered.
+	logins := auditEvents(t, s, registry.KindLogin, operator.FiscalCode, 3)
+	notes, successes := 0, 0
+	for _, e := range logins {
+		if e.Outcome == registry.OutcomeSuccess {
+			successes++
+		}
+		if strings.Contains(string(e.Detail), "operator roles not granted: not an operator card (card type regional)") {
+			notes++
+		}
+	}
+	if successes != 2 || notes != 1 {
+		t.Fatalf("%d login events say the roles were withheld, want 1 (the personal card's): %+v", notes, logins)
+	}
 }
 
 // TestServeLogsHoldNoFiscalCode runs a running server through the

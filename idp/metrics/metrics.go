@@ -74,6 +74,7 @@ type Metrics struct {
 	handoffRefused  prometheus.Counter
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
+	rolesWithheld   *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
 	accessDenied    *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
@@ -128,6 +129,7 @@ func New(o Options) *Metrics {
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
 	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
+	m.rolesWithheld = counter("operator_roles_withheld_total", "Logins of a person in the operator table that carried no roles, by reason (not_operator_card: a personal card; outside_validity: the entry's dates).", "reason")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
 	m.accessDenied = counter("access_denied_total", "Assertions refused because the relying party's audience or required_roles exclude the person, by relying party and reason.", "client", "reason")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
@@ -201,6 +203,9 @@ func (m *Metrics) zeroSeries(o Options) {
 	}
 	for _, r := range limitedRoutes {
 		m.rateLimited.WithLabelValues(r)
+	}
+	for _, r := range withheldReasons {
+		m.rolesWithheld.WithLabelValues(r)
 	}
 	m.zeroAdminRequests()
 	for _, meth := range methods {

@@ -38,14 +38,16 @@ const (
 )
 
 var (
-	_ idp.Recorder         = (*Metrics)(nil)
-	_ idp.ForwardedCounter = (*Metrics)(nil)
+	_ idp.Recorder              = (*Metrics)(nil)
+	_ idp.ForwardedCounter      = (*Metrics)(nil)
+	_ idp.RolesWithheldRecorder = (*Metrics)(nil)
 )
 
 // The fixed label sets.
 var (
 	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
 	limitedRoutes     = []string{"/authorize", "/saml/sso", Other}
+	withheldReasons   = []string{idp.RolesWithheldNotOperatorCard, idp.RolesWithheldOutsideValidity}
 	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin}
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
@@ -114,6 +116,12 @@ func (m *Metrics) ForwardedInvalid() { m.forwardedBad.Inc() }
 // RateLimited counts a login start refused by the per-IP rate limit.
 func (m *Metrics) RateLimited(route string) {
 	m.rateLimited.WithLabelValues(oneOf(route, limitedRoutes)).Inc()
+}
+
+// OperatorRolesWithheld counts a login of a person in the operator table
+// that carried no roles (idp.RolesWithheldRecorder).
+func (m *Metrics) OperatorRolesWithheld(reason string) {
+	m.rolesWithheld.WithLabelValues(oneOf(reason, withheldReasons)).Inc()
 }
 
 // CheckDone counts one revocation method's answer.
