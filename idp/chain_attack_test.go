@@ -124,6 +124,27 @@ func TestAttackBadIntermediates(t *testing.T) {
 	e.Browser(card).Get(e.CNS.URL+"/cns/login").Must(t, 200, "Registra TS-CNS")
 }
 
+// TestAttackPathLenExceeded: item 5 over the network. A sub-CA with
+// pathLen 0 (as every CIE SUBCA and regional CA Cittadini has) issues a
+// further sub-CA, which issues a card: each signature verifies, but the
+// path length constraint is exceeded, and the card is refused.
+func TestAttackPathLenExceeded(t *testing.T) {
+	e := newAttackEnv(t, nil)
+	sub, err := e.CA.NewSubCA(cnstest.CIESubCA1CN) // pathLen 0
+	if err != nil {
+		t.Fatal(err)
+	}
+	below, err := sub.NewSubCA("Rogue sub-sub-CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := below.MustIssueCard(cnstest.CardOptions{})
+	if len(card.Chain) != 2 {
+		t.Fatalf("the card's chain has %d certificates, want the two sub-CAs", len(card.Chain))
+	}
+	e.refused(t, card, nil, x509cns.ReasonUnknownIssuer, "non è quello di una tessera accettata", "path length constraint of")
+}
+
 // TestAttackFoldedFiscalCode: issue 13 item 6 over the network. A CN whose
 // fiscal code only Unicode case folding makes valid ('ſ' for 'S'), a
 // non-ASCII card id and a subject with two CNs are refused as bad_subject.
