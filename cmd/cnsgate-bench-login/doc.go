@@ -24,6 +24,12 @@
 // (pg_stat_database of the target's own database). The totals end with the
 // rate and server-CPU ratios to the baseline.
 //
+// With -hostile, each cnsgate also gets workloads that present hostile
+// chains on new mutual-TLS connections to /cns/login (14 self-issued
+// intermediates named like the demo CA; 4, within trust.max_intermediates)
+// and count an operation when the server refuses it; the report gives each
+// one's server CPU per refusal over the same server's CPU per login.
+//
 // # Files
 //
 //	doc.go       this comment
@@ -33,5 +39,6 @@
 //	login.go     the relying party and browser of a full card login
 //	baseline.go  the bare baseline server and its operation
 //	cards.go     the citizen cards of the run, minted by the demo CA and registered
+//	hostile.go   -hostile: chains an unauthenticated client presents to make the server work
 //	stats.go     rounds, percentiles, CPU per operation, the report
 package main

@@ -19,6 +19,7 @@ type options struct {
 	sessions, redisAddr string
 	serverCPU           int
 	dir                 string
+	hostile             bool
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.StringVar(&o.sessions, "sessions", "memory", "cnsgate's session store: memory or redis")
 	flag.StringVar(&o.redisAddr, "redis", envOr("CNSGATE_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address for -sessions redis")
 	flag.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the servers are pinned to with taskset, and the load generator kept off (-1: no pinning)")
+	flag.BoolVar(&o.hostile, "hostile", false, "also measure, on each cnsgate, refusing hostile chains on new connections to /cns/login (14 self-issued intermediates; 4, within trust.max_intermediates)")
 	flag.StringVar(&o.dir, "dir", "", "working directory (default: a temporary one, removed at the end)")
 	flag.Parse()
 	var err error

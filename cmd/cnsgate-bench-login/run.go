@@ -23,7 +23,8 @@ type workload struct {
 	name  string
 	pid   int
 	op    func(w *worker) error
-	t     *target // nil for the baseline
+	t     *target   // nil for the baseline
+	of    *workload // a -hostile workload's normal login on the same server
 	total result
 }
 
@@ -45,6 +46,7 @@ type bench struct {
 	secret   string
 	loads    []*workload
 	children []*child
+	hostile  []hostileChain // with -hostile
 }
 
 func run(o options) error {
@@ -121,6 +123,11 @@ func (b *bench) prepare() ([]tls.Certificate, error) {
 		return nil, err
 	}
 	b.secret = strings.TrimSpace(string(secret))
+	if b.o.hostile {
+		if b.hostile, err = hostileChains(setup); err != nil {
+			return nil, fmt.Errorf("hostile chains: %w", err)
+		}
+	}
 	return cards, nil
 }
 
@@ -142,8 +149,9 @@ func (b *bench) startTarget(t *target, i int) error {
 	if err != nil {
 		return err
 	}
-	b.loads = append(b.loads, &workload{name: "cnsgate " + t.label, pid: c.pid, t: t,
-		op: func(w *worker) error { return p.cardLogin(w.public, w.fresh) }})
+	login := &workload{name: "cnsgate " + t.label, pid: c.pid, t: t,
+		op: func(w *worker) error { return p.cardLogin(w.public, w.fresh) }}
+	b.loads = append(append(b.loads, login), b.hostileWorkloads(t, login)...)
 	return nil
 }
 

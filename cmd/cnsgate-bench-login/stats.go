@@ -121,5 +121,9 @@ func report(o options, loads []*workload) {
 			cpuRatio = float64(b.cpuPerOp()) / float64(r.cpuPerOp())
 		}
 		fmt.Printf("%-24s rate ratio %.2f, server-CPU ratio %.2f (baseline CPU per op / cnsgate's)\n", l.name, r.rate()/b.rate(), cpuRatio)
+		if l.of != nil && l.of.total.cpuPerOp() > 0 {
+			fmt.Printf("%-24s server CPU per refusal / per normal login of the same server: %.2f\n", l.name,
+				float64(r.cpuPerOp())/float64(l.of.total.cpuPerOp()))
+		}
 	}
 }
