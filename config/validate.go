@@ -104,6 +104,11 @@ func (t Trust) validate(p *problems) {
 	if t.MinRSABits < 1024 {
 		p.add("trust", "option 'min_rsa_bits' must be at least 1024 but it's configured as '%d'", t.MinRSABits)
 	}
+	t.validateChainLimits(p)
+}
+
+// validateChainLimits checks the bounds of chain building.
+func (t Trust) validateChainLimits(p *problems) {
 	if t.MaxIntermediates < 1 || t.MaxIntermediates > MaxIntermediatesLimit {
 		p.add("trust", "option 'max_intermediates' must be between 1 and %d but it's configured as '%d'", MaxIntermediatesLimit, t.MaxIntermediates)
 	}

@@ -201,12 +201,7 @@ func (m *Metrics) zeroSeries(o Options) {
 	for _, c := range causes {
 		m.sessionsEnded.WithLabelValues(c)
 	}
-	for _, r := range limitedRoutes {
-		m.rateLimited.WithLabelValues(r)
-	}
-	for _, r := range withheldReasons {
-		m.rolesWithheld.WithLabelValues(r)
-	}
+	m.zeroLoginLimits()
 	m.zeroAdminRequests()
 	for _, meth := range methods {
 		for _, s := range statuses {
@@ -234,6 +229,17 @@ func (m *Metrics) zeroSeries(o Options) {
 	}
 	for _, sp := range o.ServiceProviders {
 		m.tokens.WithLabelValues(TokenSAMLAssertion, m.clients.label(sp))
+	}
+}
+
+// zeroLoginLimits sets the series of refused login starts and withheld
+// operator roles to zero.
+func (m *Metrics) zeroLoginLimits() {
+	for _, r := range limitedRoutes {
+		m.rateLimited.WithLabelValues(r)
+	}
+	for _, r := range withheldReasons {
+		m.rolesWithheld.WithLabelValues(r)
 	}
 }
 
