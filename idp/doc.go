@@ -43,7 +43,7 @@
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
 //	pages.go             data for idp/web's templates, error pages, recent accesses
 //	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
-//	operators.go         operatorRoles: the roles and organisation of a login, only with an operator card unless AnyCard, within the validity dates
+//	operators.go         operatorRoles: the roles and organisation of a login, only with an operator card unless AnyCard, within the validity dates; RolesWithheldRecorder
 //	access.go            who may use which service: audiences, required roles, Service.Permit (the refusal page), Service.Allowed ("Servizi attivi")
 //	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
