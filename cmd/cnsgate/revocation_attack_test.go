@@ -14,7 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -304,4 +306,76 @@ func refusedLoginEvent(t *testing.T, s *testServer, reason string) registry.Even
 		return false
 	})
 	return found
+}
+
+// TestCRLRedirectSameHostWhenAllowed: with revocation.follow_redirects
+// same_host, a running server follows the CRL URL's redirect to another
+// path of the same host and scheme (the card logs in, the check counted
+// good), sends none of the cookies the redirect set nor any credentials,
+// and still refuses a redirect from there to another host.
+func TestCRLRedirectSameHostWhenAllowed(t *testing.T) {
+	var crl *cnstest.CRLServer
+	var mu sync.Mutex
+	var seen []string // "path cookie authorization" of each request
+	var otherHits atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { otherHits.Add(1) }))
+	t.Cleanup(other.Close)
+	otherURL, _ := url.Parse(other.URL)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.URL.Path+" "+r.Header.Get("Cookie")+" "+r.Header.Get("Authorization"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/ca.crl":
+			http.SetCookie(w, &http.Cookie{Name: "track", Value: "1", Path: "/"})
+			http.Redirect(w, r, "/real/ca.crl", http.StatusFound)
+		case "/elsewhere.crl":
+			http.Redirect(w, r, "http://localhost:"+otherURL.Port()+"/ca.crl", http.StatusFound)
+		default:
+			crl.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	start := func(path string) *testServer {
+		return startServerSetup(t, func(setup *demo.Setup, y string) string {
+			certPEM, err1 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
+			keyPEM, err2 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
+			ca, err3 := cnstest.LoadCA(certPEM, keyPEM)
+			if err := errors.Join(err1, err2, err3); err != nil {
+				t.Fatal(err)
+			}
+			crl = ca.CRLServer(cnstest.CRLServerOptions{Validity: time.Hour})
+			if !demoCACRLURL.MatchString(y) {
+				t.Fatalf("the demo config has no CRL URL for its CA:\n%s", y)
+			}
+			y = demoCACRLURL.ReplaceAllString(y, srv.URL+path)
+			return strings.Replace(y, "  mode: crl_then_ocsp\n", "  mode: crl\n  follow_redirects: same_host\n", 1)
+		})
+	}
+
+	s := start("/ca.crl")
+	v, resp := cnsLogin(t, s.client(t, loadCard(t, s.setup.Cards[0]), nil), s.b.CNS)
+	if resp.StatusCode != http.StatusOK || v.Verdict != "accepted" {
+		t.Fatalf("card with the CRL behind a same-host redirect: %d %+v", resp.StatusCode, v)
+	}
+	if m := scrape(t, s.b.Admin); !strings.Contains(m, `cnsgate_revocation_checks_total{method="crl",result="good"} 1`) {
+		t.Error(`/metrics lacks cnsgate_revocation_checks_total{method="crl",result="good"} 1`)
+	}
+	mu.Lock()
+	got := slices.Clone(seen)
+	mu.Unlock()
+	if !slices.Contains(got, "/ca.crl  ") || !slices.Contains(got, "/real/ca.crl  ") {
+		t.Fatalf("CRL requests (path, Cookie, Authorization): %q; want both paths, no cookie, no credentials", got)
+	}
+	for _, r := range got {
+		if !strings.HasSuffix(r, "  ") {
+			t.Fatalf("a CRL request carried a cookie or credentials: %q", r)
+		}
+	}
+
+	s = start("/elsewhere.crl")
+	refusedUnavailable(t, s, "crl", "redirect refused")
+	if n := otherHits.Load(); n != 0 {
+		t.Fatalf("the other host was asked %d times", n)
+	}
 }
