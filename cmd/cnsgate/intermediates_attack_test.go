@@ -126,17 +126,28 @@ func TestAttackCIELeafAloneRefusedUntilIntermediateDirs(t *testing.T) {
 	}
 }
 
-// requireLogLine fails unless a log line holds every one of parts.
+// requireLogLine fails unless a log line holds every one of parts within
+// a deadline: a reload publishes the new trust set before it logs it, so a
+// login may see the new set first.
 func requireLogLine(t *testing.T, s *testServer, parts ...string) {
 	t.Helper()
-	for _, l := range s.logs.Lines() {
-		ok := true
-		for _, p := range parts {
-			ok = ok && strings.Contains(l, p)
+	has := func() bool {
+		for _, l := range s.logs.Lines() {
+			ok := true
+			for _, p := range parts {
+				ok = ok && strings.Contains(l, p)
+			}
+			if ok {
+				return true
+			}
 		}
-		if ok {
-			return
-		}
+		return false
 	}
-	t.Fatalf("no log line with %q:\n%s", parts, strings.Join(s.logs.Lines(), "\n"))
+	deadline := time.Now().Add(10 * time.Second)
+	for !has() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line with %q:\n%s", parts, strings.Join(s.logs.Lines(), "\n"))
+		}
+		time.Sleep(20 * time.Millisecond) // polling the condition
+	}
 }
