@@ -82,8 +82,8 @@ func (s *Service) bindBrowser(w http.ResponseWriter, r *http.Request) (string, e
 func (s *Service) storePending(w http.ResponseWriter, r *http.Request, p PendingRequest) string {
 	if s.limiter != nil {
 		ip := clientIP(r)
-		if ok, wait := s.limiter.allow(ip); !ok {
-			s.rateLimited(w, r, ip, wait)
+		if v := s.limiter.allow(ip); !v.ok {
+			s.rateLimited(w, r, ip, v)
 			return ""
 		}
 	}

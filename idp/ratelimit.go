@@ -2,12 +2,15 @@ package idp
 
 import (
 	"container/list"
+	"fmt"
 	"math"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/cnsgate/cnsgate/idp/registry"
 )
 
 // Limits bound what unauthenticated browsers can make the login service
@@ -67,6 +70,18 @@ type bucket struct {
 	key    netip.Addr
 	tokens float64
 	last   time.Time
+	// throttled is set by the first refusal and cleared by the next start
+	// allowed: the refusals in between are one throttling episode.
+	throttled bool
+}
+
+// verdict is what allow decided for one login start.
+type verdict struct {
+	ok bool
+	// wait is how long until the next token when refused.
+	wait time.Duration
+	// first is set on the refusal that began a throttling episode.
+	first bool
 }
 
 // newRateLimiter returns nil (no limit) when the rate is not positive.
@@ -84,8 +99,8 @@ func newRateLimiter(l Limits, now func() time.Time) *rateLimiter {
 }
 
 // allow takes a token from ip's bucket. Without one it reports how long
-// until the next.
-func (l *rateLimiter) allow(ip netip.Addr) (bool, time.Duration) {
+// until the next, and whether this refusal is the first of an episode.
+func (l *rateLimiter) allow(ip netip.Addr) verdict {
 	key := limiterKey(ip)
 	now := l.now()
 	l.mu.Lock()
@@ -106,9 +121,12 @@ func (l *rateLimiter) allow(ip netip.Addr) (bool, time.Duration) {
 	}
 	if b.tokens >= 1 {
 		b.tokens--
-		return true, 0
+		b.throttled = false
+		return verdict{ok: true}
 	}
-	return false, time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	first := !b.throttled
+	b.throttled = true
+	return verdict{wait: time.Duration((1 - b.tokens) / l.rate * float64(time.Second)), first: first}
 }
 
 // tracked is how many IPs have a bucket.
@@ -150,10 +168,12 @@ func clientIP(r *http.Request) netip.Addr {
 var limitedRoutes = map[string]bool{"/authorize": true, "/saml/sso": true}
 
 // rateLimited answers a login start refused by the per-IP limit: 429 with
-// Retry-After. It is logged and counted, never audited: the audit trail
-// records what happened to citizens and cards, and one row per refused
-// request would let a flood grow the audit table instead of the store.
-func (s *Service) rateLimited(w http.ResponseWriter, r *http.Request, ip netip.Addr, wait time.Duration) {
+// Retry-After. Every refusal is logged and counted; only the first of a
+// throttling episode is audited (kind rate_limited), so that the audit
+// trail says which client was throttled and when without letting a flood
+// grow the audit table one row per request: a client keeps being refused
+// without new rows until it is allowed a start again.
+func (s *Service) rateLimited(w http.ResponseWriter, r *http.Request, ip netip.Addr, v verdict) {
 	route := r.URL.Path
 	if !limitedRoutes[route] {
 		route = "other"
@@ -161,8 +181,15 @@ func (s *Service) rateLimited(w http.ResponseWriter, r *http.Request, ip netip.A
 	if rec, ok := s.recorder.(RateLimitRecorder); ok {
 		rec.RateLimited(route)
 	}
-	secs := max(int(math.Ceil(wait.Seconds())), 1)
-	s.logger.WarnContext(r.Context(), "login start rate-limited", "route", route, "client", limiterKey(ip).String(), "retry_after_s", secs)
+	secs := max(int(math.Ceil(v.wait.Seconds())), 1)
+	client := limiterKey(ip).String()
+	s.logger.WarnContext(r.Context(), "login start rate-limited", "route", route, "client", client, "retry_after_s", secs)
+	if v.first {
+		s.audit(r, auditRecord{kind: registry.KindRateLimited, outcome: registry.OutcomeFailure,
+			reason: "rate_limited", detail: fmt.Sprintf("login starts on %s from %s over the limit of %g/s (burst %g); "+
+				"further refusals until a start is allowed again are counted in cnsgate_rate_limited_total, not audited",
+				route, client, s.limiter.rate, s.limiter.burst)})
+	}
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	s.failPage(w, r, http.StatusTooManyRequests, "ratelimit.title", "ratelimit.text", "")
 }

@@ -12,19 +12,25 @@ func TestRateLimiter(t *testing.T) {
 	l := newRateLimiter(Limits{PerIPRate: 0.5, PerIPBurst: 3, TrackedIPs: 2}, func() time.Time { return now })
 	a, b, c := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"), netip.MustParseAddr("192.0.2.3")
 	for i := range 3 {
-		if ok, _ := l.allow(a); !ok {
+		if ok := l.allow(a).ok; !ok {
 			t.Fatalf("start %d of the burst refused", i+1)
 		}
 	}
-	ok, wait := l.allow(a)
-	if ok || wait != 2*time.Second {
-		t.Fatalf("past the burst: allowed %v, wait %s; want a refusal and 2s (rate 0.5/s)", ok, wait)
+	v := l.allow(a)
+	if v.ok || v.wait != 2*time.Second || !v.first {
+		t.Fatalf("past the burst: %+v; want the first refusal of an episode and 2s (rate 0.5/s)", v)
+	}
+	if v := l.allow(a); v.ok || v.first {
+		t.Fatalf("second refusal: %+v; want a refusal within the same episode", v)
 	}
 	now = now.Add(2 * time.Second)
-	if ok, _ := l.allow(a); !ok {
+	if ok := l.allow(a).ok; !ok {
 		t.Fatal("a token refilled after 2s was refused")
 	}
-	if ok, _ := l.allow(b); !ok {
+	if v := l.allow(a); v.ok || !v.first {
+		t.Fatalf("refusal after an allowed start: %+v; want a new episode", v)
+	}
+	if ok := l.allow(b).ok; !ok {
 		t.Fatal("another IP shares the first one's bucket")
 	}
 	// A third IP makes the least recently seen (a) forgotten: the
@@ -33,7 +39,7 @@ func TestRateLimiter(t *testing.T) {
 	if n := l.tracked(); n != 2 {
 		t.Fatalf("tracked IPs = %d, want 2", n)
 	}
-	if ok, _ := l.allow(a); !ok {
+	if ok := l.allow(a).ok; !ok {
 		t.Fatal("a forgotten IP did not start again with a full bucket")
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -63,5 +64,12 @@ func TestServeRateLimitsLoginStarts(t *testing.T) {
 	resp.Body.Close()
 	if want := `cnsgate_rate_limited_total{route="/authorize"} 17`; !strings.Contains(string(body), want) {
 		t.Fatalf("/metrics lacks %s", want)
+	}
+	// The 17 refusals are one throttling episode: one audit event, naming
+	// the attacker's address, not one per request.
+	events := s.waitAudit(t, 1, "--kind", "rate_limited")
+	if len(events) != 1 || events[0]["remote_ip"] == nil || !strings.HasPrefix(fmt.Sprint(events[0]["remote_ip"]), "127.0.0.2") ||
+		events[0]["reason"] != "rate_limited" {
+		t.Fatalf("audit events of kind rate_limited = %v; want one from 127.0.0.2", events)
 	}
 }

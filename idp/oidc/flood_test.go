@@ -69,7 +69,8 @@ func (h *harness) auditCount() int {
 
 // TestAttackAuthorizeFloodFromOneIP floods /authorize from one client IP
 // over TLS: after the burst every start is refused with 429 and
-// Retry-After, counted by route and never audited; the pending store holds
+// Retry-After, counted by route and audited once (the first refusal of
+// the episode, naming the client), not once per request; the pending store holds
 // no more than the burst; and a citizen from another IP still logs in.
 func TestAttackAuthorizeFloodFromOneIP(t *testing.T) {
 	const burst, flood = 5, 300
@@ -86,9 +87,7 @@ func TestAttackAuthorizeFloodFromOneIP(t *testing.T) {
 	if n := h.pending().Len(idp.PendingNamespace); n != burst {
 		t.Fatalf("pending requests held = %d, want %d (the burst)", n, burst)
 	}
-	if after := h.auditCount(); after != auditBefore {
-		t.Fatalf("the flood wrote %d audit events; rate-limited starts are counted, not audited", after-auditBefore)
-	}
+	h.requireThrottledOnce(auditBefore, "/authorize")
 
 	// The clock moves one second: one more start is allowed, the next not.
 	h.clock.Advance(time.Second)
@@ -102,6 +101,30 @@ func TestAttackAuthorizeFloodFromOneIP(t *testing.T) {
 	if status != http.StatusOK || body["id_token"] == nil {
 		b, _ := json.Marshal(body)
 		t.Fatalf("the citizen's login after the flood: token endpoint %d %s", status, b)
+	}
+}
+
+// requireThrottledOnce checks that the audit trail got exactly one event
+// since before: the rate_limited failure of the flood's first refusal on
+// route, naming the attacker's address.
+func (h *harness) requireThrottledOnce(before int, route string) {
+	h.t.Helper()
+	evs, err := h.reg.QueryAudit(context.Background(), registry.AuditQuery{Limit: 100000})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(evs)-before != 1 {
+		h.t.Fatalf("the flood wrote %d audit events, want 1 (the first refusal of the episode)", len(evs)-before)
+	}
+	var e registry.Event
+	for _, ev := range evs {
+		if ev.Kind == registry.KindRateLimited {
+			e = ev
+		}
+	}
+	if e.Outcome != registry.OutcomeFailure || e.Reason != "rate_limited" || !strings.HasPrefix(e.RemoteIP, "127.0.0.2") ||
+		!strings.Contains(string(e.Detail), route) {
+		h.t.Fatalf("audit event of the flood = %+v (detail %s); want rate_limited from 127.0.0.2 on %s", e, e.Detail, route)
 	}
 }
 

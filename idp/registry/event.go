@@ -36,6 +36,10 @@ const (
 	// KindRelease is the citizen's choice on the data-release page: agreed
 	// (success) or refused (failure, reason cancelled), with the fields.
 	KindRelease EventKind = "release"
+	// KindRateLimited is the first login start of a client IP refused by
+	// the per-IP limit (limits.pending_per_ip_*); the refusals that follow
+	// until a start is allowed again are only counted.
+	KindRateLimited EventKind = "rate_limited"
 )
 
 // Outcome is the result of an audited action.

@@ -15,7 +15,7 @@ import (
 
 // TestAttackSSOFloodFromOneIP floods /saml/sso with fresh AuthnRequests
 // from 127.0.0.2 over TLS: past the burst every start is refused with 429
-// and Retry-After, counted by route and not audited, the pending store
+// and Retry-After, counted by route and audited once per episode, the pending store
 // holds the burst only, and the citizen's AuthnRequest from 127.0.0.1 still
 // reaches "Accedi con TS/CNS". An overlong RelayState is a 400 before
 // anything is stored.
@@ -57,8 +57,10 @@ func TestAttackSSOFloodFromOneIP(t *testing.T) {
 		t.Fatalf("pending requests held = %d, want %d", n, burst)
 	}
 	after, err := h.reg.QueryAudit(ctx, registry.AuditQuery{Limit: 100000})
-	if err != nil || len(after) != len(before) {
-		t.Fatalf("the flood wrote %d audit events (%v); rate-limited starts are not audited", len(after)-len(before), err)
+	if err != nil || len(after) != len(before)+1 || after[0].Kind != registry.KindRateLimited ||
+		!strings.HasPrefix(after[0].RemoteIP, "127.0.0.2") || !strings.Contains(string(after[0].Detail), "/saml/sso") {
+		t.Fatalf("the flood wrote %d audit events (%v), newest %+v; want one rate_limited event from 127.0.0.2 on /saml/sso (the first refusal of the episode)",
+			len(after)-len(before), err, after[0])
 	}
 
 	resp, err := h.client().Get(sp.redirect(PathSSO, sp.authnRequest(authnOpts{}), "relay", ""))
