@@ -36,6 +36,13 @@ const (
 	// KindRelease is the citizen's choice on the data-release page: agreed
 	// (success) or refused (failure, reason cancelled), with the fields.
 	KindRelease EventKind = "release"
+	// KindConsentWithdrawn is the citizen's consent withdrawn ("Revoca il
+	// consenso" on "La mia tessera", or an administrator revoking every
+	// card of the citizen); its detail names the channel.
+	KindConsentWithdrawn EventKind = "consent_withdrawn"
+	// KindCardRemoved is a card the citizen removed from "La mia tessera"
+	// ("Rimuovi questa tessera"); its card serial and issuer name it.
+	KindCardRemoved EventKind = "card_removed"
 )
 
 // Outcome is the result of an audited action.
@@ -108,4 +115,5 @@ type AuditQuery struct {
 	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
 	Client       string
 	Limit        int
+	Offset       int // skips that many events first (pagination)
 }
