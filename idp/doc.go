@@ -29,6 +29,8 @@
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	cancel.go            "Annulla e torna al servizio" (/cns/cancel): the request refused to its relying party, RegisterCanceller
+//	account.go           "La mia tessera" (/account): the cards, "Rimuovi questa tessera", "Revoca il consenso", each confirmed, audited, ending sessions through the one path
+//	account_history.go   the citizen's access history on "La mia tessera", paginated, and its CSV download (cells neutralised against formulas)
 //	release.go           the data-release page (Options.ConfirmRelease, /cns/release): ReleaseAgreed, ReleaseNeeded
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	handoff_refused.go   a handoff code that cannot be redeemed: logged, counted (HandoffRecorder), audited

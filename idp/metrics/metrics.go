@@ -75,6 +75,7 @@ type Metrics struct {
 	forwardedBad    prometheus.Counter
 	rateLimited     *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
+	accountActions  *prometheus.CounterVec
 	accessDenied    *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 	tsl             tslMetrics
@@ -129,6 +130,7 @@ func New(o Options) *Metrics {
 	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
+	m.accountActions = counter("account_actions_total", "Acts of the citizen on \"La mia tessera\": card removed, consent withdrawn, history downloaded, or refused (bad form token or Origin, not the citizen's card).", "action")
 	m.accessDenied = counter("access_denied_total", "Assertions refused because the relying party's audience or required_roles exclude the person, by relying party and reason.", "client", "reason")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
@@ -203,6 +205,9 @@ func (m *Metrics) zeroSeries(o Options) {
 		m.rateLimited.WithLabelValues(r)
 	}
 	m.zeroAdminRequests()
+	for _, a := range accountActions {
+		m.accountActions.WithLabelValues(a)
+	}
 	for _, meth := range methods {
 		for _, s := range statuses {
 			m.revocation.WithLabelValues(meth, s)

@@ -40,13 +40,15 @@ const (
 var (
 	_ idp.Recorder         = (*Metrics)(nil)
 	_ idp.ForwardedCounter = (*Metrics)(nil)
+	_ idp.AccountRecorder  = (*Metrics)(nil)
 )
 
 // The fixed label sets.
 var (
 	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
 	limitedRoutes     = []string{"/authorize", "/saml/sso", Other}
-	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin}
+	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin, idp.CauseConsentWithdrawn, idp.CauseUnregistered}
+	accountActions    = []string{idp.AccountActionRemoveCard, idp.AccountActionWithdrawConsent, idp.AccountActionHistoryCSV, idp.AccountActionRefused}
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
@@ -98,6 +100,11 @@ func (m *Metrics) CertValidation(d time.Duration) { m.certValidation.Observe(d.S
 // AdminRequest counts an admin API call by action and result.
 func (m *Metrics) AdminRequest(action, result string) {
 	m.adminRequests.WithLabelValues(oneOf(action, adminActions), oneOf(result, adminResults)).Inc()
+}
+
+// AccountAction counts an act of "La mia tessera" (idp.AccountRecorder).
+func (m *Metrics) AccountAction(action string) {
+	m.accountActions.WithLabelValues(oneOf(action, accountActions)).Inc()
 }
 
 // ProxySpoof counts a client-certificate header from an untrusted peer.

@@ -116,4 +116,7 @@ type AuditQuery struct {
 	Client       string
 	Limit        int
 	Offset       int // skips that many events first (pagination)
+	// SkipFailureReason leaves out the failures with this reason (the
+	// visit of a card before its registration, in the citizen's history).
+	SkipFailureReason string
 }

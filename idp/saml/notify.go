@@ -28,6 +28,9 @@ var logoutReasons = map[string]string{
 	idp.CauseAbsolute: "urn:oasis:names:tc:SAML:2.0:logout:global-timeout",
 	idp.CauseRevoked:  "urn:oasis:names:tc:SAML:2.0:logout:admin",
 	idp.CauseAdmin:    "urn:oasis:names:tc:SAML:2.0:logout:admin",
+	// The citizen's own acts on "La mia tessera".
+	idp.CauseConsentWithdrawn: "urn:oasis:names:tc:SAML:2.0:logout:user",
+	idp.CauseUnregistered:     "urn:oasis:names:tc:SAML:2.0:logout:user",
 }
 
 // SessionEnded implements idp.LogoutNotifier: every SAML participant of

@@ -97,6 +97,9 @@ func (d *DB) auditWhere(q registry.AuditQuery) (where []string, args []any) {
 	if q.Client != "" {
 		add("client = ?", q.Client)
 	}
+	if q.SkipFailureReason != "" {
+		add("NOT (outcome = 'failure' AND reason = ?)", q.SkipFailureReason)
+	}
 	return where, args
 }
 
