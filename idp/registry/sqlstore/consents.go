@@ -82,15 +82,50 @@ func (d *DB) Consents(ctx context.Context, fiscalCode string) ([]registry.Consen
 
 // WithdrawConsent withdraws the consents of a fiscal code that hold,
 // through channel, and returns how many it withdrew; registry.ErrNotFound
-// when none held. The rows are kept with their withdrawal time.
+// when the fiscal code has neither a consent that holds nor a card. The
+// rows are kept with their withdrawal time. A citizen registered before
+// consents were recorded gets a withdrawn record of the consent given at
+// the first registration (version and channel empty: not recorded), so
+// that the withdrawal stops the logins all the same.
 func (d *DB) WithdrawConsent(ctx context.Context, fiscalCode, channel string) (int, error) {
 	if err := checkConsentField("channel", channel); err != nil {
 		return 0, err
 	}
-	n, err := d.execAffecting(ctx, "withdraw consent", registry.ErrNotFound,
-		"UPDATE consents SET withdrawn_at = ?, withdrawn_channel = ? WHERE fiscal_code = ? AND withdrawn_at IS NULL",
-		d.ts(d.now()), channel, x509cns.NormalizeFiscalCode(fiscalCode))
-	return int(n), err
+	cf := x509cns.NormalizeFiscalCode(fiscalCode)
+	var n int64
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.ts(d.now())
+		res, err := tx.ExecContext(ctx, d.q("UPDATE consents SET withdrawn_at = ?, withdrawn_channel = ? WHERE fiscal_code = ? AND withdrawn_at IS NULL"),
+			now, channel, cf)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		var first time.Time
+		var recorded bool
+		if err := tx.QueryRowContext(ctx, d.q(`SELECT (SELECT MIN(registered_at) FROM registrations WHERE fiscal_code = ?),
+			EXISTS (SELECT 1 FROM consents WHERE fiscal_code = ?)`), cf, cf).Scan(dbTime{&first}, &recorded); err != nil {
+			return err
+		}
+		if first.IsZero() || recorded { // no card, or every consent already withdrawn
+			return registry.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`INSERT INTO consents (fiscal_code, version, channel, given_at, withdrawn_at, withdrawn_channel)
+			VALUES (?, '', '', ?, ?, ?)`), cf, d.ts(first), now, channel); err != nil {
+			return err
+		}
+		n = 1
+		return nil
+	})
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return 0, err
+	case err != nil:
+		return 0, fmt.Errorf("registry: withdraw consent: %w", err)
+	}
+	return int(n), nil
 }
 
 // consentWithdrawn reports whether the latest consent of a fiscal code is

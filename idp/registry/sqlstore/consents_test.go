@@ -64,12 +64,30 @@ func TestConsents(t *testing.T) {
 				t.Fatalf("consents = %+v; want the withdrawn one and a new one", cs)
 			}
 		}},
-		{"ok/legacy-no-consent-logs-in", func(t *testing.T, e *env) {
+		{"ok/legacy-no-consent-logs-in-until-withdrawn", func(t *testing.T, e *env) {
 			if _, _, err := e.db.Register(ctx, card(anna, "a1")); err != nil {
 				t.Fatal(err)
 			}
 			if _, _, err := e.db.AuthorizeLogin(ctx, anna, fp("a1")); err != nil {
 				t.Fatalf("a card registered without a consent record: %v", err)
+			}
+			t0 := e.clock.Now()
+			e.clock.Advance(time.Hour)
+			if n, err := e.db.WithdrawConsent(ctx, anna, registry.ChannelAdminAPI); err != nil || n != 1 {
+				t.Fatalf("WithdrawConsent of a legacy registration = %d, %v; want 1", n, err)
+			}
+			cs, _ := e.db.Consents(ctx, anna)
+			if len(cs) != 1 || cs[0].Version != "" || !cs[0].GivenAt.Equal(us(t0)) || !cs[0].WithdrawnAt.Equal(us(e.clock.Now())) || cs[0].WithdrawnChannel != registry.ChannelAdminAPI {
+				t.Fatalf("legacy withdrawal recorded as %+v", cs)
+			}
+			if _, _, err := e.db.AuthorizeLogin(ctx, anna, fp("a1")); !errors.Is(err, registry.ErrNotRegistered) {
+				t.Fatalf("login after the legacy withdrawal: %v, want ErrNotRegistered", err)
+			}
+			if _, err := e.db.WithdrawConsent(ctx, anna, registry.ChannelAdminAPI); !errors.Is(err, registry.ErrNotFound) {
+				t.Fatalf("second withdrawal: %v, want ErrNotFound", err)
+			}
+			if _, err := e.db.WithdrawConsent(ctx, laura, registry.ChannelWeb); !errors.Is(err, registry.ErrNotFound) {
+				t.Fatalf("withdrawal of a citizen without cards: %v, want ErrNotFound", err)
 			}
 		}},
 		{"ok/remove-card", func(t *testing.T, e *env) {
