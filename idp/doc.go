@@ -50,6 +50,7 @@
 //	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
+//	adminapi_registrations.go /admin/registrations: a citizen's cards and consents; the consent withdrawn by an administrator's revocation
 //	adminapi_operators.go /admin/operators: list, add, update, remove, import; OperatorJSON; the actor of each change
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context
