@@ -205,9 +205,6 @@ func (m *Metrics) zeroSeries(o Options) {
 		m.rateLimited.WithLabelValues(r)
 	}
 	m.zeroAdminRequests()
-	for _, a := range accountActions {
-		m.accountActions.WithLabelValues(a)
-	}
 	for _, meth := range methods {
 		for _, s := range statuses {
 			m.revocation.WithLabelValues(meth, s)
@@ -315,8 +312,12 @@ func (s labelSet) label(v string) string {
 }
 
 // oneOf returns v when it is one of allowed, Other otherwise.
-// zeroAdminRequests creates every admin API series at zero.
+// zeroAdminRequests creates every admin API series at zero, and every
+// series of "La mia tessera"'s acts.
 func (m *Metrics) zeroAdminRequests() {
+	for _, a := range accountActions {
+		m.accountActions.WithLabelValues(a)
+	}
 	for _, a := range adminActions {
 		for _, r := range adminResults {
 			m.adminRequests.WithLabelValues(a, r)

@@ -53,13 +53,7 @@ func normalizeFiscalCode(cf string) (string, error) {
 // same transaction, also when the active card registers again (after the
 // citizen withdrew consent).
 func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replaced *registry.Registration, err error) {
-	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
-		return nil, nil, err
-	}
-	if r.Fingerprint, err = normalizeFingerprint(r.Fingerprint); err != nil {
-		return nil, nil, err
-	}
-	if err := checkConsent(r); err != nil {
+	if err := normalizeRegistration(&r); err != nil {
 		return nil, nil, err
 	}
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
@@ -121,6 +115,17 @@ func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replac
 		return nil, nil, fmt.Errorf("registry: register: %w", err)
 	}
 	return reg, replaced, nil
+}
+
+// normalizeRegistration normalises and checks what Register is given.
+func normalizeRegistration(r *registry.Registration) (err error) {
+	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
+		return err
+	}
+	if r.Fingerprint, err = normalizeFingerprint(r.Fingerprint); err != nil {
+		return err
+	}
+	return checkConsent(*r)
 }
 
 // statusErr maps a non-active status to its sentinel error.
