@@ -193,6 +193,7 @@ func (s *Service) ownCard(w http.ResponseWriter, r *http.Request, sess *sessions
 		}
 	}
 	s.logger.WarnContext(r.Context(), "card removal refused", "reason", "no such removable card of the citizen", "card", id)
+	s.countAccount(AccountActionRefused)
 	s.failPage(w, r, http.StatusNotFound, "account.title", "account.nocard", s.opts.Issuer+PathAccount)
 	return nil, false
 }

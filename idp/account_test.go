@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +26,25 @@ import (
 // offered registration again); bad forms refused.
 
 const accountCF = "VRDLGU70A01H501O"
+
+// accountRecorder counts the acts of "La mia tessera" by action.
+type accountRecorder struct {
+	countingRecorder
+	mu   sync.Mutex
+	acts map[string]int
+}
+
+func (r *accountRecorder) AccountAction(action string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acts[action]++
+}
+
+func (r *accountRecorder) count(action string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.acts[action]
+}
 
 // postNoFollow posts form to u from origin and returns the answer without
 // following a redirect.
@@ -67,7 +87,8 @@ func registerAfterConsentError(t *testing.T, h *harness, br *browser) page {
 func TestAccount(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			h := newHarness(t, b, harnessOptions{consentVersion: "2026-03"})
+			rec := &accountRecorder{acts: map[string]int{}}
+			h := newHarness(t, b, harnessOptions{consentVersion: "2026-03", recorder: rec})
 			ctx := context.Background()
 			card1 := h.ca.MustIssueCard(cnstest.CardOptions{FiscalCode: accountCF, GivenName: "LUIGI", FamilyName: "VERDI"})
 			br1 := h.browser(card1)
@@ -136,6 +157,12 @@ func TestAccount(t *testing.T) {
 			}
 			if ev, _ := h.reg.QueryAudit(ctx, registry.AuditQuery{Kind: registry.KindConsentWithdrawn, FiscalCode: accountCF}); len(ev) != 1 {
 				t.Fatalf("consent_withdrawn audit events %+v", ev)
+			}
+			for action, want := range map[string]int{idp.AccountActionRefused: 6, idp.AccountActionRemoveCard: 1,
+				idp.AccountActionHistoryCSV: 1, idp.AccountActionWithdrawConsent: 1} {
+				if n := rec.count(action); n != want {
+					t.Errorf("account action %s counted %d times, want %d", action, n, want)
+				}
 			}
 			br2.get(h.public.URL+idp.PathAccount).must(t, 200, "Accedi con TS/CNS")
 			h.register(br2)
