@@ -366,9 +366,6 @@ func (s *Setup) writeConfig(p Ports) error {
 		DemoCAName, admin, CRLPath, cnstest.CIESubCA1CN, admin, CIECRLPath, cnstest.CIERootCN, admin, CIERootCRLPath, admin, OCSPPath)
 	fmt.Fprintf(&b, "sessions:\n  store: memory\n")
 	fmt.Fprintf(&b, "registry:\n  driver: sqlite\n  dsn: %s\n", s.databaseFile())
-	// The version of the consent text and of the demo's privacy notice,
-	// stored with each consent ("La mia tessera" shows it).
-	fmt.Fprintf(&b, "registration:\n  consent_version: demo-1\n")
 	fmt.Fprintf(&b, "log:\n  format: text\n")
 	// No load balancer waits for the demo's readiness to turn false.
 	fmt.Fprintf(&b, "shutdown:\n  drain: 0s\n")
