@@ -38,6 +38,8 @@ const (
 	MaxRefreshGrace         = time.Minute
 	DefaultRegistryTimeout  = 2 * time.Second
 	DefaultRegistryMaxConns = 16
+	// DefaultConsentVersion is registration.consent_version's default.
+	DefaultConsentVersion   = "1"
 	DefaultShutdownDrain    = 5 * time.Second
 	DefaultHSTSMaxAge       = 365 * 24 * time.Hour // max-age=31536000
 	DefaultShutdownTimeout  = 15 * time.Second
@@ -133,6 +135,7 @@ func (c *Config) applyDefaults() {
 	setInt(&c.Registry.MaxConns, DefaultRegistryMaxConns)
 	setInt(&c.Registry.MaxIdleConns, c.Registry.MaxConns)
 	setString(&c.Registration.Mode, RegistrationOpen)
+	setString(&c.Registration.ConsentVersion, DefaultConsentVersion)
 
 	c.applyRelyingPartyDefaults()
 

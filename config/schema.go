@@ -184,6 +184,12 @@ type Registry struct {
 type Registration struct {
 	Mode          RegistrationMode `yaml:"mode"`           // default open
 	AllowlistFile string           `yaml:"allowlist_file"` // CSV of fiscal codes; required when mode is allowlist
+	// ConsentVersion names the version of the consent text the
+	// registration page shows (and of the privacy notice beside it); it is
+	// recorded with each citizen's consent. Change it when the text
+	// changes. Default "1"; 1 to 64 characters, letters, digits, '.', '-',
+	// '_'.
+	ConsentVersion string `yaml:"consent_version"`
 }
 
 // Login tunes the card login of this deployment.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"time"
 )
@@ -271,7 +272,13 @@ func (r Registration) validate(p *problems) {
 	if oneOf(p, "registration", "mode", r.Mode, registrationModes) && r.Mode == RegistrationAllowlist && r.AllowlistFile == "" {
 		p.add("registration", "option 'allowlist_file' is required when mode is 'allowlist'")
 	}
+	if !consentVersionRE.MatchString(r.ConsentVersion) {
+		p.add("registration", "option 'consent_version' must be 1 to 64 letters, digits, '.', '-' or '_' but it's configured as '%s'", r.ConsentVersion)
+	}
 }
+
+// consentVersionRE is the shape of registration.consent_version.
+var consentVersionRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 func (a Audit) validate(p *problems) {
 	oneOf(p, "audit", "sink", a.Sink, auditSinks)

@@ -26,6 +26,8 @@ import (
 //	       revokes the citizen's registrations (or the one card's) and ends
 //	       their sessions: 200 {"revoked":N,"sessions_ended":M};
 //	       404 {"error":"not_registered"} when nothing was left to revoke
+//	GET    /admin/registrations?fiscal_code=CF
+//	       the citizen's cards and consents (adminapi_registrations.go)
 //	GET    /admin/sessions?fiscal_code=CF
 //	       the citizen's live sessions, oldest first: 200 {"sessions":[...]}
 //	       (the session hash, never the id; card, times, relying parties)
@@ -66,6 +68,11 @@ type AdminRecorder interface {
 type AdminRegistry interface {
 	Revoke(ctx context.Context, fiscalCode string) (int, error)
 	RevokeCard(ctx context.Context, fingerprint string) (int, error)
+	// List, Consents and WithdrawConsent serve the registration view and
+	// the consent's end (adminapi_registrations.go).
+	List(ctx context.Context, f registry.ListFilter) ([]registry.Registration, error)
+	Consents(ctx context.Context, fiscalCode string) ([]registry.Consent, error)
+	WithdrawConsent(ctx context.Context, fiscalCode, channel string) (int, error)
 }
 
 // maxAdminBody bounds an admin API request body.
@@ -87,6 +94,7 @@ func (s *Service) AdminAPI(token string, reg AdminRegistry) (http.Handler, error
 	a := &adminAPI{s: s, tokenHash: sha256.Sum256([]byte(token)), reg: reg}
 	mux := http.NewServeMux()
 	mux.Handle("POST /admin/registrations/revoke", a.guard(AdminActionRevoke, a.revoke))
+	mux.Handle("GET /admin/registrations", a.guard(AdminActionListRegistrations, a.listRegistrations))
 	mux.Handle("GET /admin/sessions", a.guard(AdminActionListSessions, a.listSessions))
 	mux.Handle("DELETE /admin/sessions", a.guard(AdminActionEndSessions, a.endSessions))
 	a.operatorRoutes(mux) // adminapi_operators.go
@@ -282,6 +290,12 @@ func (a *adminAPI) revoke(ctx context.Context, r *http.Request, c *adminCall) {
 	case err != nil:
 		c.fail(http.StatusInternalServerError, AdminResultError, "registry: "+err.Error())
 		return
+	}
+	if t.FiscalCode != "" {
+		if err := a.s.WithdrawConsentBy(ctx, a.reg, t.FiscalCode, registry.ChannelAdminAPI); err != nil {
+			c.fail(http.StatusInternalServerError, AdminResultError, fmt.Sprintf("%d registration(s) revoked but the consent not recorded withdrawn: %v", n, err))
+			return
+		}
 	}
 	ended, err := a.end(ctx, t)
 	if err != nil {

@@ -80,6 +80,22 @@ func (b boundedRegistry) AgreeRelease(ctx context.Context, fiscalCode, client, f
 	return err
 }
 
+func (b boundedRegistry) Consents(ctx context.Context, fiscalCode string) ([]registry.Consent, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) ([]registry.Consent, error) { return b.r.Consents(ctx, fiscalCode) })
+}
+
+func (b boundedRegistry) WithdrawConsent(ctx context.Context, fiscalCode, channel string) (int, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (int, error) { return b.r.WithdrawConsent(ctx, fiscalCode, channel) })
+}
+
+func (b boundedRegistry) RemoveCard(ctx context.Context, fiscalCode string, id int64) (*registry.Registration, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) (*registry.Registration, error) { return b.r.RemoveCard(ctx, fiscalCode, id) })
+}
+
+func (b boundedRegistry) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.Event, error) {
+	return bounded(ctx, b.timeout, func(ctx context.Context) ([]registry.Event, error) { return b.r.QueryAudit(ctx, q) })
+}
+
 // loginAuthorizer is a Registry that reads a card's registration and the
 // operator entry of its fiscal code in one query (*sqlstore.DB does).
 type loginAuthorizer interface {

@@ -29,6 +29,8 @@
 //	flow_public.go       the public origin: welcome page, handoff completion, logout ("Esci", ConfirmLogout)
 //	pending.go           PendingRequest, BeginLogin, RegisterResumer; the handoff record
 //	cancel.go            "Annulla e torna al servizio" (/cns/cancel): the request refused to its relying party, RegisterCanceller
+//	account.go           "La mia tessera" (/account): the cards, "Rimuovi questa tessera", "Revoca il consenso", each confirmed, audited, ending sessions through the one path
+//	account_history.go   the citizen's access history on "La mia tessera", paginated, and its CSV download (cells neutralised against formulas)
 //	release.go           the data-release page (Options.ConfirmRelease, /cns/release): ReleaseAgreed, ReleaseNeeded
 //	handoff.go           the handoff bound to the browser: login cookie, /cns/start, redemption; the pending request's language
 //	handoff_refused.go   a handoff code that cannot be redeemed: logged, counted (HandoffRecorder), audited
@@ -48,6 +50,7 @@
 //	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
+//	adminapi_registrations.go /admin/registrations: a citizen's cards and consents; the consent withdrawn by an administrator's revocation
 //	adminapi_operators.go /admin/operators: list, add, update, remove, import; OperatorJSON; the actor of each change
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context

@@ -140,13 +140,23 @@ func (s *Service) offerRegistration(w http.ResponseWriter, r *http.Request, id *
 		}
 	}
 	s.loginFailed(r, x509cns.ReasonNotRegistered, nil, id)
-	tok, err := s.issueCSRF(ctx, registerBinding(id, req))
+	s.registerForm(w, r, id, req, http.StatusOK, "")
+}
+
+// registerForm renders "Registra TS-CNS" with a new form token, and the
+// message errKey above it when it is shown again.
+func (s *Service) registerForm(w http.ResponseWriter, r *http.Request, id *x509cns.Identity, req string, status int, errKey string) {
+	tok, err := s.issueCSRF(r.Context(), registerBinding(id, req))
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
 	}
 	lang := web.LangFrom(r)
-	s.render(w, r, http.StatusOK, "register.html", page{Lang: lang, Title: lang.T("register.title"), Identity: id, CSRF: tok, Req: req})
+	p := page{Lang: lang, Title: lang.T("register.title"), Identity: id, CSRF: tok, Req: req, ConsentVersion: s.opts.ConsentVersion}
+	if errKey != "" {
+		p.Error = lang.T(errKey)
+	}
+	s.render(w, r, status, "register.html", p)
 }
 
 func registerBinding(id *x509cns.Identity, req string) string {
@@ -180,7 +190,10 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("consent") != "yes" {
-		s.registrationFailed(w, r, id, "consent not given", "register.noconsent", http.StatusBadRequest)
+		// The form comes back with a fresh token, to be sent again.
+		s.recorder.Registration(OutcomeFailure)
+		s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeFailure, identity: id, detail: "consent not given"})
+		s.registerForm(w, r, id, req, http.StatusBadRequest, "register.noconsent")
 		return
 	}
 	if s.opts.AllowlistOnly {
@@ -197,6 +210,7 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 	reg, replaced, err := s.registry.Register(ctx, registry.Registration{
 		FiscalCode: id.FiscalCode, CardID: id.CardID, Issuer: id.Issuer, Serial: id.Serial, Fingerprint: id.Fingerprint,
 		GivenName: id.GivenName, FamilyName: id.FamilyName, Region: id.Region, CardType: string(id.CardType),
+		ConsentVersion: s.opts.ConsentVersion, ConsentChannel: registry.ChannelWeb,
 	})
 	switch {
 	case err == nil:
@@ -218,7 +232,11 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	s.registered(r, reg, replaced)
 	lang := web.LangFrom(r)
-	s.render(w, r, http.StatusOK, "registered.html", page{Lang: lang, Title: lang.T("registered.title"), LoginURL: s.loginURL(req)})
+	p := page{Lang: lang, Title: lang.T("registered.title"), LoginURL: s.loginURL(req)}
+	if replaced != nil {
+		p.Supersedes = cardLabel(*replaced) // "Questa tessera sostituisce la tessera n. …"
+	}
+	s.render(w, r, http.StatusOK, "registered.html", p)
 }
 
 func (s *Service) registrationFailed(w http.ResponseWriter, r *http.Request, id *x509cns.Identity, detail, msgKey string, status int) {

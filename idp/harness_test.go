@@ -60,6 +60,8 @@ type harnessOptions struct {
 	sessions  func(t *testing.T) (sessions.Store, sessions.Ephemeral)
 	logger    *slog.Logger
 	site      *web.Site
+	// consentVersion is idp.Options.ConsentVersion ("": the default).
+	consentVersion string
 }
 
 func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
@@ -78,6 +80,7 @@ func newHarness(t *testing.T, b backend, o harnessOptions) *harness {
 		Site:     o.site,
 		Service: func(so *idp.Options) {
 			so.AllowlistOnly = o.allowlist
+			so.ConsentVersion = o.consentVersion
 			so.Services = []idp.ServiceLink{{Name: "Esenzioni da reddito", URL: "https://esenzioni.example/"}}
 		},
 	})

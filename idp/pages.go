@@ -38,12 +38,21 @@ type page struct {
 	CancelURL string
 	// Fields are what the service will receive, on the data-release page.
 	Fields []ReleaseField
+	// Account is "La mia tessera" (account.go).
+	Account *accountView
+	// Supersedes names the card a registration replaced (registered.html).
+	Supersedes string
+	// Error is a message above a form shown again (register.html).
+	Error string
+	// ConsentVersion is the version of the consent text (register.html).
+	ConsentVersion string
 }
 
 // access is one line of the welcome page's "Ultimi accessi".
 type access struct {
 	At      time.Time // shown in the pages' time zone (web.Site.Location)
 	Service string
+	Event   string // what happened, in the history of "La mia tessera"
 	Outcome string
 	Detail  string // why a login failed
 }

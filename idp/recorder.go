@@ -20,7 +20,15 @@ const (
 	CauseRevoked  = "revoked"  // a refreshed CRL revoked the card
 	CauseReplaced = "replaced" // the same browser logged in again
 	CauseAdmin    = "admin"    // registration revoked by an administrator
+	// CauseConsentWithdrawn: the citizen withdrew consent ("La mia tessera").
+	CauseConsentWithdrawn = "consent_withdrawn"
+	// CauseUnregistered: the citizen removed the card ("La mia tessera").
+	CauseUnregistered = "unregistered"
 )
+
+// DefaultConsentVersion is the version of the consent text when
+// registration.consent_version is not set.
+const DefaultConsentVersion = "1"
 
 // Recorder counts what the flows do; idp/metrics implements it with
 // Prometheus. Every label comes from a fixed set.

@@ -31,6 +31,12 @@ type Registry interface {
 	// release a list of fields to a relying party (release.go).
 	ReleaseAgreed(ctx context.Context, fiscalCode, client, fieldsHash string) (bool, error)
 	AgreeRelease(ctx context.Context, fiscalCode, client, fieldsHash string, at time.Time) error
+	// Consents, WithdrawConsent, RemoveCard and QueryAudit serve "La mia
+	// tessera" (account.go).
+	Consents(ctx context.Context, fiscalCode string) ([]registry.Consent, error)
+	WithdrawConsent(ctx context.Context, fiscalCode, channel string) (int, error)
+	RemoveCard(ctx context.Context, fiscalCode string, id int64) (*registry.Registration, error)
+	QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.Event, error)
 }
 
 // Auditor records audit events; *sqlstore.DB (idp/registry/sqlstore)
@@ -79,7 +85,10 @@ type Options struct {
 	// ConfirmRelease shows, before a relying party first receives a
 	// citizen's data, the list of what it will receive with "Continua"
 	// and "Annulla" (release.go), again when the list changes.
-	ConfirmRelease  bool
+	ConfirmRelease bool
+	// ConsentVersion is the version of the consent text the registration
+	// page shows, recorded with each consent (default DefaultConsentVersion).
+	ConsentVersion  string
 	IdleTimeout     time.Duration
 	AbsoluteTimeout time.Duration
 	Services        []ServiceLink
@@ -173,6 +182,9 @@ func NewService(d Deps, o Options) *Service {
 	if d.Registry != nil {
 		d.Registry = boundedRegistry{r: d.Registry, timeout: o.RegistryTimeout}
 	}
+	if o.ConsentVersion == "" {
+		o.ConsentVersion = DefaultConsentVersion
+	}
 	if o.Limits.PendingTTL <= 0 {
 		o.Limits.PendingTTL = DefaultPendingTTL
 	}
@@ -210,6 +222,13 @@ func (s *Service) PublicHandler() *http.ServeMux {
 	mux.HandleFunc("POST "+PathRelease, s.releaseChoice)
 	mux.HandleFunc("GET /logout", s.logoutPage)
 	mux.HandleFunc("POST /logout", s.logout)
+	mux.HandleFunc("GET "+PathAccount, s.account)
+	mux.HandleFunc("GET "+PathAccountCSV, s.historyCSV)
+	mux.HandleFunc("GET "+PathAccountRemove, s.removeCardPage)
+	mux.HandleFunc("POST "+PathAccountRemove, s.removeCard)
+	mux.HandleFunc("GET "+PathAccountWithdraw, s.withdrawPage)
+	mux.HandleFunc("POST "+PathAccountWithdraw, s.withdrawConsent)
+	mux.HandleFunc("GET "+PathAccountDone, s.accountDone)
 	return mux
 }
 

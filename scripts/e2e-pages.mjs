@@ -18,7 +18,9 @@
 // (revoked card, no certificate, an expired card, which Chromium does not
 // offer and so reads as no certificate, a certificate of an unknown issuer,
 // a fiscal code not enabled under registration.mode: allowlist), the
-// data-release page (login.confirm_release), and the
+// data-release page (login.confirm_release), the registration form sent
+// without consent, "La mia tessera" with its confirm steps and the page
+// after "Revoca il consenso", and the
 // pages of the example relying parties (Esenzioni, CMS). Keyboard: the first
 // Tab reaches "Vai al contenuto principale".
 //
@@ -278,6 +280,8 @@ const T = {
     notFound: 'Pagina non trovata', expiredLink: 'è scaduto', skip: 'Vai al contenuto principale', privacy: 'informativa',
     noCert: 'non propone il certificato di una tessera scaduta', revoked: 'revocato', unknownIssuer: 'non è quello di una tessera accettata',
     notEligible: 'Per chiedere l\'abilitazione', loggingIn: 'Stai accedendo a', backToService: 'Annulla e torna al servizio', csrf: 'non è valida o è scaduta', accesses: 'Ultimi accessi', failedAccess: 'non riuscito',
+    account: 'La mia tessera', removeCard: 'Rimuovi questa tessera', removeTitle: 'Rimuovere la tessera?', withdraw: 'Revoca il consenso',
+    withdrawTitle: 'Revocare il consenso?', withdrawn: 'Consenso revocato', noConsent: 'è necessario dare il consenso', history: 'I miei accessi',
   },
   en: {
     login: 'Log in with TS/CNS', register: 'Register TS-CNS', registerTitle: 'Register your TS-CNS', consent: 'I consent', cont: 'Continue', logout: 'Log out',
@@ -285,6 +289,8 @@ const T = {
     notFound: 'Page not found', expiredLink: 'has expired', skip: 'Skip to the main content', privacy: 'privacy notice',
     noCert: 'do not offer the certificate of an expired card', revoked: 'revoked', unknownIssuer: 'is not one of a card this service accepts',
     notEligible: 'To be enabled', loggingIn: 'You are logging in to', backToService: 'Cancel and go back to the service', csrf: 'not valid or has expired', accesses: 'Recent accesses', failedAccess: 'failed',
+    account: 'My card', removeCard: 'Remove this card', removeTitle: 'Remove the card?', withdraw: 'Withdraw consent',
+    withdrawTitle: 'Withdraw your consent?', withdrawn: 'Consent withdrawn', noConsent: 'Your consent is needed', history: 'My accesses',
   },
 };
 
@@ -356,6 +362,13 @@ async function journey(lang) {
     if (!href?.endsWith('/demo/privacy')) throw new Error(`the privacy notice link is ${href}`);
   });
   await look(p, lang, 'register');
+  // Sent without the box ticked (the browser's own check taken away, as
+  // an old browser would), the form comes back with the reason and a
+  // fresh token, and goes through the second time.
+  await p.evaluate(() => { document.querySelector('#consent').required = false; });
+  await p.getByRole('button', { name: t.register }).click();
+  await step(`${lang} a registration without consent comes back with the reason`, () => text(p, t.noConsent));
+  await look(p, lang, 'register-noconsent');
   await consent(p, t);
   await p.getByRole('button', { name: t.register }).click();
   await p.locator('.alert-success').waitFor();
@@ -388,6 +401,22 @@ async function journey(lang) {
     if (!want.includes(times[0])) throw new Error(`the latest access reads ${times[0]}, want one of ${want.join(', ')} (Europe/Rome; the server runs in UTC)`);
   });
   await look(p, lang, 'welcome');
+  // "La mia tessera", and its two confirm steps, cancelled.
+  await p.getByRole('link', { name: t.account }).click();
+  await step(`${lang} "${t.account}" lists the card, the consent and "${t.history}"`, async () => {
+    await p.getByRole('heading', { name: t.history }).waitFor();
+    if (await p.locator('#cards tbody tr[data-status=active]').count() !== 1) throw new Error('the active card is not listed');
+  });
+  await look(p, lang, 'account');
+  await p.getByRole('link', { name: t.removeCard }).click();
+  await step(`${lang} "${t.removeTitle}" offers "${t.cancel}"`, () => p.getByRole('heading', { name: t.removeTitle }).waitFor());
+  await look(p, lang, 'account-remove');
+  await p.getByRole('link', { name: t.cancel }).click();
+  await p.getByRole('link', { name: t.withdraw }).click();
+  await step(`${lang} "${t.withdrawTitle}" offers "${t.cancel}"`, () => p.getByRole('heading', { name: t.withdrawTitle }).waitFor());
+  await look(p, lang, 'account-withdraw');
+  await p.getByRole('link', { name: t.cancel }).click();
+  await p.getByRole('heading', { name: t.history }).waitFor();
   // cnsgate's own "Esci" asks first.
   await p.getByRole('banner').getByRole('link', { name: t.logout }).click();
   await step(`${lang} "${t.logoutTitle}" offers "${t.cancel}"`, async () => {
@@ -411,6 +440,21 @@ async function journey(lang) {
   // a citizen, naming the service, and the CMS never sees an assertion.
   await step(`${lang} a citizen is refused the operators' CMS by cnsgate`, () => p.getByRole('heading', { name: t.denied }).waitFor());
   await look(p, lang, 'cms-refused');
+
+  // "Revoca il consenso" confirmed: logged out, told so; the card is then
+  // offered "Registra TS-CNS" again.
+  await p.goto(`${PUBLIC}/`);
+  if (await p.getByRole('heading', { name: t.welcome }).count() === 0) {
+    await p.getByRole('link', { name: t.login }).click();
+    await p.getByRole('heading', { name: t.welcome }).waitFor();
+  }
+  await p.getByRole('link', { name: t.account }).click();
+  await p.getByRole('link', { name: t.withdraw }).click();
+  await p.getByRole('button', { name: t.withdraw }).click();
+  await step(`${lang} "${t.withdrawn}"`, () => p.getByRole('heading', { name: t.withdrawn }).waitFor());
+  await look(p, lang, 'account-withdrawn');
+  await p.goto(`${CNS}/cns/login`);
+  await step(`${lang} after the withdrawal the card is offered "${t.register}" again`, () => p.getByRole('heading', { name: t.registerTitle }).waitFor());
 
   // The refusals, each card in a browser of its own.
   const refusals = [

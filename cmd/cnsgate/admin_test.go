@@ -15,7 +15,10 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/demo"
+	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
@@ -57,6 +60,18 @@ func TestRegistrationsAndAuditCommands(t *testing.T) {
 	}
 	if code, _, _ = cli("registrations", "revoke", "--config", cfg, "RSSMRA85T10A562S"); code != 1 {
 		t.Fatalf("second revoke: exit %d, want 1", code)
+	}
+	// The revocation here records the consent withdrawn through the CLI.
+	if c, err := config.Load(cfg); err != nil {
+		t.Fatal(err)
+	} else if reg, err := sqlstore.Open(context.Background(), string(c.Registry.Driver), c.Registry.DSN.Value()); err != nil {
+		t.Fatal(err)
+	} else {
+		cs, err := reg.Consents(context.Background(), "RSSMRA85T10A562S")
+		reg.Close()
+		if err != nil || len(cs) != 1 || !cs[0].Withdrawn() || cs[0].WithdrawnChannel != registry.ChannelCLI {
+			t.Fatalf("consents after revoke: %+v, %v; want one withdrawn through cli", cs, err)
+		}
 	}
 	code, out, _ = cli("registrations", "list", "--config", cfg, "--status", "revoked", "--json")
 	var row map[string]any

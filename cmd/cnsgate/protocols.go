@@ -23,6 +23,7 @@ func loginOptions(cfg *config.Config) idp.Options {
 		AllowlistOnly:   cfg.Registration.Mode == config.RegistrationAllowlist,
 		ConfirmIdentity: cfg.Login.ConfirmIdentity,
 		ConfirmRelease:  cfg.Login.ConfirmRelease,
+		ConsentVersion:  cfg.Registration.ConsentVersion,
 		IdleTimeout:     cfg.Sessions.IdleTimeout.Std(), AbsoluteTimeout: cfg.Sessions.AbsoluteTimeout.Std(),
 		Services:        serviceLinks(cfg),
 		RelyingParties:  relyingParties(cfg),

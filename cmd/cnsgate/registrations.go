@@ -197,6 +197,10 @@ func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: %d card registration(s) revoked\n", cf, n)
+	if _, err := env.reg.WithdrawConsent(ctx, cf, registry.ChannelCLI); err != nil && !errors.Is(err, registry.ErrNotFound) {
+		fmt.Fprintf(stderr, "cnsgate registrations revoke: consent not recorded withdrawn: %v\n", err)
+		return 1
+	}
 	// End the citizen's sessions where another process can reach them,
 	// telling their relying parties, and wait for the deliveries.
 	if env.cfg.Sessions.Store != config.StoreRedis {

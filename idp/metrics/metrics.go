@@ -76,6 +76,7 @@ type Metrics struct {
 	rateLimited     *prometheus.CounterVec
 	rolesWithheld   *prometheus.CounterVec
 	adminRequests   *prometheus.CounterVec
+	accountActions  *prometheus.CounterVec
 	accessDenied    *prometheus.CounterVec
 	ready           *prometheus.GaugeVec
 	tsl             tslMetrics
@@ -131,6 +132,7 @@ func New(o Options) *Metrics {
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
 	m.rolesWithheld = counter("operator_roles_withheld_total", "Logins of a person in the operator table that carried no roles, by reason (not_operator_card: a personal card; outside_validity: the entry's dates).", "reason")
 	m.adminRequests = counter("admin_requests_total", "Admin API calls by action and result (unauthorized: no or wrong bearer token).", "action", "result")
+	m.accountActions = counter("account_actions_total", "Acts of the citizen on \"La mia tessera\": card removed, consent withdrawn, history downloaded, or refused (bad form token or Origin, not the citizen's card).", "action")
 	m.accessDenied = counter("access_denied_total", "Assertions refused because the relying party's audience or required_roles exclude the person, by relying party and reason.", "client", "reason")
 	m.crlAge = gauge("crl_age_seconds", "Age (now - thisUpdate) of the cached CRL of an issuer.", "issuer")
 	m.crlEntries = gauge("crl_entries", "Entries in the cached CRL of an issuer.", "issuer")
@@ -321,8 +323,12 @@ func (s labelSet) label(v string) string {
 }
 
 // oneOf returns v when it is one of allowed, Other otherwise.
-// zeroAdminRequests creates every admin API series at zero.
+// zeroAdminRequests creates every admin API series at zero, and every
+// series of "La mia tessera"'s acts.
 func (m *Metrics) zeroAdminRequests() {
+	for _, a := range accountActions {
+		m.accountActions.WithLabelValues(a)
+	}
 	for _, a := range adminActions {
 		for _, r := range adminResults {
 			m.adminRequests.WithLabelValues(a, r)

@@ -58,7 +58,8 @@ func TestPreinitialisedSeries(t *testing.T) {
 	}{
 		{"ok/every-refusal-reason-and-success", "cnsgate_login_attempts_total", len(x509cns.Reasons()) + 1},
 		{"ok/registration-outcomes", "cnsgate_registrations_total", 2},
-		{"ok/session-end-causes", "cnsgate_sessions_ended_total", 6},
+		{"ok/session-end-causes", "cnsgate_sessions_ended_total", 8}, // and consent_withdrawn, unregistered
+		{"ok/account-actions", "cnsgate_account_actions_total", 4},
 		{"ok/revocation-method-by-result", "cnsgate_revocation_checks_total", 9},
 		{"ok/oidc-kinds-and-saml-assertion", "cnsgate_tokens_issued_total", 3 + 1},
 		{"ok/notification-kind-by-result", "cnsgate_logout_notifications_total", 3 * 2}, // oidc_backchannel, saml, saml_frontchannel

@@ -41,6 +41,7 @@ var (
 	_ idp.Recorder              = (*Metrics)(nil)
 	_ idp.ForwardedCounter      = (*Metrics)(nil)
 	_ idp.RolesWithheldRecorder = (*Metrics)(nil)
+	_ idp.AccountRecorder       = (*Metrics)(nil)
 )
 
 // The fixed label sets.
@@ -48,7 +49,8 @@ var (
 	outcomes          = []string{idp.OutcomeSuccess, idp.OutcomeFailure}
 	limitedRoutes     = []string{"/authorize", "/saml/sso", Other}
 	withheldReasons   = []string{idp.RolesWithheldNotOperatorCard, idp.RolesWithheldOutsideValidity}
-	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin}
+	causes            = []string{idp.CauseLogout, idp.CauseIdle, idp.CauseAbsolute, idp.CauseRevoked, idp.CauseReplaced, idp.CauseAdmin, idp.CauseConsentWithdrawn, idp.CauseUnregistered}
+	accountActions    = []string{idp.AccountActionRemoveCard, idp.AccountActionWithdrawConsent, idp.AccountActionHistoryCSV, idp.AccountActionRefused}
 	methods           = []string{string(revocation.MethodCRL), string(revocation.MethodOCSP), string(revocation.MethodNone)}
 	statuses          = []string{revocation.StatusGood.String(), revocation.StatusRevoked.String(), revocation.StatusUnavailable.String()}
 	tokenKinds        = []string{TokenID, TokenAccess, TokenRefresh, TokenSAMLAssertion}
@@ -63,7 +65,7 @@ var (
 		"weak_algorithm", "destination", "stale", "replay", "acs",
 	}
 	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
-		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator}
+		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator, idp.AdminActionListRegistrations}
 	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
 		idp.AdminResultError, idp.AdminResultConflict}
 	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
@@ -100,6 +102,11 @@ func (m *Metrics) CertValidation(d time.Duration) { m.certValidation.Observe(d.S
 // AdminRequest counts an admin API call by action and result.
 func (m *Metrics) AdminRequest(action, result string) {
 	m.adminRequests.WithLabelValues(oneOf(action, adminActions), oneOf(result, adminResults)).Inc()
+}
+
+// AccountAction counts an act of "La mia tessera" (idp.AccountRecorder).
+func (m *Metrics) AccountAction(action string) {
+	m.accountActions.WithLabelValues(oneOf(action, accountActions)).Inc()
 }
 
 // ProxySpoof counts a client-certificate header from an untrusted peer.

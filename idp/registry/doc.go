@@ -24,6 +24,7 @@
 //	doc.go           this map
 //	errors.go        sentinel errors
 //	registration.go  Registration, Status, ListFilter
+//	consent.go       Consent: the citizen's consent (text version, time, channel), kept when withdrawn; the channels
 //	operator.go      Operator (roles need an operator card unless AnyCard; organisation; validity)
 //	operator_change.go the acts of operator administration, CheckOperator, ErrExists, ErrInvalidOperator
 //	allowlist.go     Eligible, ImportResult (allowlist mode)

@@ -40,6 +40,13 @@ const (
 	// the per-IP limit (limits.pending_per_ip_*); the refusals that follow
 	// until a start is allowed again are only counted.
 	KindRateLimited EventKind = "rate_limited"
+	// KindConsentWithdrawn is the citizen's consent withdrawn ("Revoca il
+	// consenso" on "La mia tessera", or an administrator revoking every
+	// card of the citizen); its detail names the channel.
+	KindConsentWithdrawn EventKind = "consent_withdrawn"
+	// KindCardRemoved is a card the citizen removed from "La mia tessera"
+	// ("Rimuovi questa tessera"); its card serial and issuer name it.
+	KindCardRemoved EventKind = "card_removed"
 )
 
 // Outcome is the result of an audited action.
@@ -112,4 +119,8 @@ type AuditQuery struct {
 	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
 	Client       string
 	Limit        int
+	Offset       int // skips that many events first (pagination)
+	// SkipFailureReason leaves out the failures with this reason (the
+	// visit of a card before its registration, in the citizen's history).
+	SkipFailureReason string
 }

@@ -33,6 +33,11 @@ type Registration struct {
 	LastLoginAt  time.Time
 	ReplacedAt   time.Time
 	RevokedAt    time.Time
+	// ConsentVersion and ConsentChannel, given to Register, record the
+	// citizen's consent (Consent) in the same transaction; Register leaves
+	// no record when ConsentVersion is empty. Reads leave them empty.
+	ConsentVersion string
+	ConsentChannel string
 }
 
 var _ slog.LogValuer = Registration{}

@@ -28,6 +28,9 @@ var logoutReasons = map[string]string{
 	idp.CauseAbsolute: "urn:oasis:names:tc:SAML:2.0:logout:global-timeout",
 	idp.CauseRevoked:  "urn:oasis:names:tc:SAML:2.0:logout:admin",
 	idp.CauseAdmin:    "urn:oasis:names:tc:SAML:2.0:logout:admin",
+	// The citizen's own acts on "La mia tessera".
+	idp.CauseConsentWithdrawn: "urn:oasis:names:tc:SAML:2.0:logout:user",
+	idp.CauseUnregistered:     "urn:oasis:names:tc:SAML:2.0:logout:user",
 }
 
 // SessionEnded implements idp.LogoutNotifier: every SAML participant of
@@ -66,7 +69,7 @@ func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause st
 		}
 		loc, _, ok := md.slo(crewjam.SOAPBinding)
 		switch {
-		case !ok && cause == idp.CauseLogout && md.hasBrowserSLO():
+		case !ok && byTheCitizen(cause) && md.hasBrowserSLO():
 			plan = append(plan, frontStep{SP: sp.cfg.EntityID, NameID: pt.NameID, SID: pt.SID})
 			continue
 		case !ok:
@@ -84,6 +87,14 @@ func (p *IdP) SessionEnded(ctx context.Context, sess *sessions.Session, cause st
 		out = append(out, d)
 	}
 	return out
+}
+
+// byTheCitizen reports whether a session ended for cause by the citizen's
+// own act in the browser ("Esci"; on "La mia tessera", the consent
+// withdrawn or the card removed), which can then be sent through the
+// front-channel logouts.
+func byTheCitizen(cause string) bool {
+	return cause == idp.CauseLogout || cause == idp.CauseConsentWithdrawn || cause == idp.CauseUnregistered
 }
 
 // failed is the attempt of a delivery that cannot be made: it fails at

@@ -24,6 +24,7 @@
 //	site.go        Site (Brand, Links, Help, time zone): the header and footer; Pages.Static with the logo
 //	texts.go       the pages' sentences in Italian and English, ReasonMessage
 //	texts_reasons.go  the citizen's message for every refusal reason
+//	texts_account.go "La mia tessera": cards, consent and its withdrawal, the access history; the consent version, the superseded card
 //	texts_access.go the refusal of a service the person may not use ("Accesso non consentito"), the card types' names
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)

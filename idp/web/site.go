@@ -103,6 +103,9 @@ func (s Site) local(t time.Time) time.Time {
 	return t.In(s.Location)
 }
 
+// Local returns t in the time zone of the pages' times (Site.Location).
+func (p *Pages) Local(t time.Time) time.Time { return p.site.local(t) }
+
 // Static serves the embedded assets and the administration's logo.
 func (p *Pages) Static() http.Handler {
 	files := Static()

@@ -56,7 +56,7 @@ func (d *DB) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
 	}
-	query += " ORDER BY at DESC, id DESC" + d.limitOffset(q.Limit, 0)
+	query += " ORDER BY at DESC, id DESC" + d.limitOffset(q.Limit, q.Offset)
 	rows, err := d.rdb.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: query audit: %w", err)
@@ -96,6 +96,9 @@ func (d *DB) auditWhere(q registry.AuditQuery) (where []string, args []any) {
 	}
 	if q.Client != "" {
 		add("client = ?", q.Client)
+	}
+	if q.SkipFailureReason != "" {
+		add("NOT (outcome = 'failure' AND reason = ?)", q.SkipFailureReason)
 	}
 	return where, args
 }

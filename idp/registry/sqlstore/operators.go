@@ -127,12 +127,14 @@ func (d *DB) DeleteOperator(ctx context.Context, fiscalCode string) error {
 
 // loginLookup is AuthorizeLogin's query.
 var loginLookup = "SELECT r." + strings.ReplaceAll(registrationColumns, ", ", ", r.") + ", o." + strings.ReplaceAll(operatorColumns, ", ", ", o.") +
+	", " + latestWithdrawal +
 	" FROM registrations r LEFT JOIN operators o ON o.fiscal_code = r.fiscal_code WHERE r.fingerprint = ?"
 
 // AuthorizeLogin is Authorize and Operator in one query, the one round trip
 // of a login's registration lookup: the active registration of the card,
 // if it belongs to fiscalCode, and the operator entry of its fiscal code
-// (nil when there is none). Errors are Authorize's.
+// (nil when there is none). Errors are Authorize's: a citizen whose latest
+// consent is withdrawn is not registered.
 func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, *registry.Operator, error) {
 	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
 	fp, err := normalizeFingerprint(fingerprint)
@@ -152,11 +154,12 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 		validFrom, validUntil   time.Time
 	}
 	var reg registry.Registration
+	var withdrawn time.Time
 	err = row.Scan(&reg.ID, &reg.FiscalCode, &reg.CardID, &reg.Issuer, &reg.Serial, &reg.Fingerprint,
 		&reg.GivenName, &reg.FamilyName, &reg.Region, &reg.CardType, &reg.Status,
 		dbTime{&reg.RegisteredAt}, dbTime{&reg.LastLoginAt}, dbTime{&reg.ReplacedAt}, dbTime{&reg.RevokedAt},
 		&op.cf, &op.roles, &op.org, &op.anyCard, dbTime{&op.created}, dbTime{&op.upd},
-		&op.orgName, dbTime{&op.validFrom}, dbTime{&op.validUntil})
+		&op.orgName, dbTime{&op.validFrom}, dbTime{&op.validUntil}, dbTime{&withdrawn})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, nil, registry.ErrNotRegistered
@@ -167,6 +170,9 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 	}
 	if err := statusErr(&reg); err != nil {
 		return nil, nil, err
+	}
+	if !withdrawn.IsZero() {
+		return nil, nil, fmt.Errorf("%w: consent withdrawn at %s", registry.ErrNotRegistered, withdrawn.Format(time.RFC3339))
 	}
 	if !op.cf.Valid {
 		return &reg, nil, nil

@@ -49,11 +49,11 @@ func normalizeFiscalCode(cf string) (string, error) {
 // returns the existing row. A card that was replaced or revoked cannot be
 // registered again (registry.ErrReplaced, registry.ErrRevoked). RegisteredAt
 // comes from the clock; ID, Status and the other times in r are ignored.
+// The consent r carries (ConsentVersion, ConsentChannel) is recorded in the
+// same transaction, also when the active card registers again (after the
+// citizen withdrew consent).
 func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replaced *registry.Registration, err error) {
-	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
-		return nil, nil, err
-	}
-	if r.Fingerprint, err = normalizeFingerprint(r.Fingerprint); err != nil {
+	if err := normalizeRegistration(&r); err != nil {
 		return nil, nil, err
 	}
 	err = d.inTx(ctx, func(tx *sql.Tx) error {
@@ -69,7 +69,7 @@ func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replac
 				return err
 			}
 			reg = existing
-			return nil
+			return d.recordConsent(ctx, tx, r, d.now()) // registering again after a withdrawal
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
@@ -106,7 +106,7 @@ func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replac
 			return err
 		}
 		reg = &n
-		return nil
+		return d.recordConsent(ctx, tx, r, now)
 	})
 	switch {
 	case errors.Is(err, registry.ErrReplaced), errors.Is(err, registry.ErrRevoked):
@@ -115,6 +115,17 @@ func (d *DB) Register(ctx context.Context, r registry.Registration) (reg, replac
 		return nil, nil, fmt.Errorf("registry: register: %w", err)
 	}
 	return reg, replaced, nil
+}
+
+// normalizeRegistration normalises and checks what Register is given.
+func normalizeRegistration(r *registry.Registration) (err error) {
+	if r.FiscalCode, err = normalizeFiscalCode(r.FiscalCode); err != nil {
+		return err
+	}
+	if r.Fingerprint, err = normalizeFingerprint(r.Fingerprint); err != nil {
+		return err
+	}
+	return checkConsent(*r)
 }
 
 // statusErr maps a non-active status to its sentinel error.
@@ -133,7 +144,8 @@ func statusErr(r *registry.Registration) error {
 // Authorize returns the active registration of the card with that
 // fingerprint, if it belongs to fiscalCode. A card that was replaced or
 // revoked gives registry.ErrReplaced or registry.ErrRevoked; anything else
-// registry.ErrNotRegistered.
+// registry.ErrNotRegistered, as does a citizen whose latest consent is
+// withdrawn.
 func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*registry.Registration, error) {
 	fiscalCode = x509cns.NormalizeFiscalCode(fiscalCode)
 	fp, err := normalizeFingerprint(fingerprint)
@@ -152,6 +164,13 @@ func (d *DB) Authorize(ctx context.Context, fiscalCode, fingerprint string) (*re
 	}
 	if err := statusErr(r); err != nil {
 		return nil, err
+	}
+	withdrawn, err := d.consentWithdrawn(ctx, r.FiscalCode)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("registry: authorize: %w", err)
+	case withdrawn:
+		return nil, fmt.Errorf("%w: consent withdrawn", registry.ErrNotRegistered)
 	}
 	return r, nil
 }
