@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,7 +69,6 @@ type mellonSP struct {
 	base string
 	dir  string
 	cfg  ServiceProvider
-	cmd  *exec.Cmd
 }
 
 func newMellonSP(t *testing.T, h *harness) *mellonSP {
@@ -122,7 +120,7 @@ func (m *mellonSP) start(t *testing.T, h *harness) {
 		"https://cms.example.it/mellon/metadata", m.cfg.EntityID,
 		"/etc/apache2/mellon/", m.dir+"/",
 	)
-	m.cmd = startApache(t, m.dir, m.base, []string{"auth_mellon"}, mellon+
+	startApache(t, m.dir, m.base, []string{"auth_mellon"}, mellon+
 		"<Location />\n    MellonSPMetadataFile "+m.dir+"/sp-metadata.xml\n</Location>\n", "/mellon/metadata")
 }
 

@@ -11,11 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
+	"github.com/cnsgate/cnsgate/internal/apachetest"
 	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
@@ -166,32 +166,13 @@ func (s *shibSP) start(t *testing.T, h *harness) {
 	}
 	s.write(t, "shibboleth2.xml", conf.Bytes())
 	shibd := exec.Command(shibdBinary, "-F", "-f", "-c", filepath.Join(s.dir, "shibboleth2.xml"), "-p", filepath.Join(s.dir, "shibd.pid"))
-	var out bytes.Buffer
-	shibd.Stdout, shibd.Stderr = &out, &out
-	shibd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := shibd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = shibd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = shibd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = shibd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("shibd output:\n%s", out.String())
-		}
-	})
+	proc := apachetest.StartProcess(t, "shibd", shibd, nil)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if fi, err := os.Stat(filepath.Join(s.dir, "shibd.sock")); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("shibd did not start:\n%s", out.String())
+			t.Fatalf("shibd did not start:\n%s", proc.Output())
 		}
 	}
 	startApache(t, s.dir, s.base, []string{"shib"}, fmt.Sprintf(`ShibConfig %s/shibboleth2.xml
