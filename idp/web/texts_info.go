@@ -2,13 +2,8 @@ package web
 
 // The demo's footer pages (InfoPage): what a real administration publishes
 // on its own site and names in web.links.
-func init() {
-	add := func(lang Lang, kv map[string]string) {
-		for k, v := range kv {
-			texts[lang][k] = v
-		}
-	}
-	add(Italian, map[string]string{
+var infoTexts = map[Lang]map[string]string{
+	Italian: {
 		"info.suffix":        "cnsgate demo",
 		"info.notice":        "Pagina dimostrativa.",
 		"info.privacy.title": "Informativa sul trattamento dei dati personali",
@@ -20,8 +15,8 @@ func init() {
 		"info.accessibility.text":  "Qui l'amministrazione pubblica la dichiarazione di accessibilità compilata sulla piattaforma dell'AgID, con il meccanismo di feedback per segnalare i contenuti non accessibili.",
 		"info.legal.title":         "Note legali",
 		"info.legal.text":          "Qui l'amministrazione pubblica le note legali del servizio: condizioni d'uso, diritti sui contenuti, responsabilità.",
-	})
-	add(English, map[string]string{
+	},
+	English: {
 		"info.suffix":        "cnsgate demo",
 		"info.notice":        "Demonstration page.",
 		"info.privacy.title": "Privacy notice",
@@ -33,5 +28,5 @@ func init() {
 		"info.accessibility.text":  "Here the administration publishes the accessibility statement filled in on AgID's platform, with the feedback mechanism for reporting content that is not accessible.",
 		"info.legal.title":         "Legal notes",
 		"info.legal.text":          "Here the administration publishes the service's legal notes: terms of use, rights on the content, liability.",
-	})
+	},
 }
