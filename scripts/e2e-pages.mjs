@@ -453,6 +453,8 @@ try {
     await notEligible();
   } catch (err) {
     fail('not-eligible', err);
+    // Its demo must not hold the ports of the next one.
+    if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
   }
   try {
     await releasePage();
