@@ -19,5 +19,5 @@
 //	rp.go      the Esenzioni OIDC client: signing key, subject salt, its configuration
 //	saml.go    the CMS SAML service provider: IdP and SP key pairs, SP metadata, its configuration
 //	ca.go      CAHandlers: the demo CA's CRL and OCSP responder
-//	info.go    InfoHandlers: the footer's demonstration pages (privacy notice, accessibility statement, legal notes); the demo logo
+//	info.go    InfoHandlers: the footer's demonstration pages (privacy notice, accessibility statement, legal notes, rendered by idp/web); the demo logo
 package demo

@@ -19,7 +19,7 @@
 // # Files
 //
 //	doc.go               this map
-//	service.go           Service, Deps, Options, the routes; Registry, Auditor, LogoutNotifier
+//	service.go           Service, Deps, Options, the routes (the 404 page on NotFoundPattern); Registry, Auditor, LogoutNotifier
 //	frontdoor.go         FrontDoor: a request's card chain (TLS state or proxy header) judged; RefusedCard names a refused card
 //	proxycert.go         TrustedProxies: which peers may send a certificate header, and which header
 //	clientip.go          TrustedProxies.ClientIP: the client's address behind trusted proxies

@@ -210,11 +210,17 @@ func (s *Service) AddLogoutNotifier(n LogoutNotifier) {
 	s.notifiers = append(s.notifiers, n)
 }
 
+// NotFoundPattern is the ServeMux pattern of the 404 page on both origins:
+// the catch-all, under a wildcard name that metrics.Instrument recognises,
+// so what the page answers is labelled "unmatched" while a handler of "/"
+// keeps its own route label.
+const NotFoundPattern = "/{unmatched...}"
+
 // PublicHandler serves the public origin's login pages.
 func (s *Service) PublicHandler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
-	mux.HandleFunc("/", s.notFound)
+	mux.HandleFunc(NotFoundPattern, s.notFound)
 	mux.HandleFunc("GET /{$}", s.home)
 	mux.HandleFunc("GET "+PathStart, s.startLogin)
 	mux.HandleFunc("GET /cns/complete", s.complete)
@@ -236,7 +242,7 @@ func (s *Service) PublicHandler() *http.ServeMux {
 func (s *Service) CNSHandler() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /static/", http.StripPrefix("/static/", s.pages.Static()))
-	mux.HandleFunc("/", s.notFound)
+	mux.HandleFunc(NotFoundPattern, s.notFound)
 	mux.HandleFunc("GET /cns/login", s.cnsLogin)
 	if s.opts.ConfirmIdentity {
 		mux.HandleFunc("POST /cns/login", s.cnsLogin) // "Continua" / "Non sono io"

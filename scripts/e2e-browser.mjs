@@ -30,17 +30,15 @@
 // Usage: [CNSGATE_E2E_PUBLIC=localhost:9443 ...] node scripts/e2e-browser.mjs [path/to/cnsgate]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busy, listenAddrs } from './browser/listen.mjs';
+import { listenAddrs } from './browser/listen.mjs';
+import { browserTools, chromiumPath, policyDir, portsFree } from './browser/preconditions.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
 const artifacts = path.join(repo, 'testresults', 'e2e-browser');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const policyDir = '/etc/chromium/policies/managed';
 // One policy file per run, so that two runs on one machine do not remove
 // each other's.
 const policyFile = path.join(policyDir, `cnsgate-e2e-${process.pid}.json`);
@@ -63,32 +61,7 @@ function die(msg) {
 
 // ---- preconditions, each failing with what to do -------------------------
 
-function have(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const require = createRequire(path.join(repo, 'scripts/browser/package.json'));
-let chromium;
-try {
-  ({ chromium } = require('playwright-core'));
-} catch {
-  die('playwright-core is not installed: run `npm ci --prefix scripts/browser`');
-}
-if (!fs.existsSync(bin)) die(`no cnsgate binary at ${bin}: run \`make build\``);
-if (!fs.existsSync(chromiumPath)) die(`no Chromium at ${chromiumPath}: apt-get install -y chromium libnss3-tools`);
-for (const cmd of ['certutil', 'pk12util']) if (!have(cmd)) die(`${cmd} is missing: apt-get install -y libnss3-tools`);
-if (!have('openssl')) die('openssl is missing: apt-get install -y openssl');
-try {
-  fs.mkdirSync(policyDir, { recursive: true });
-  fs.accessSync(policyDir, fs.constants.W_OK);
-} catch {
-  die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
-}
+const { chromium } = browserTools({ bin, commands: ['certutil', 'pk12util', 'openssl'], fail: die });
 
 // urlHost is the host:port of an origin for a listen address: a wildcard
 // host becomes localhost (the demo's TLS certificate is for localhost).
@@ -98,10 +71,7 @@ function urlHost(a) {
   return `${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`;
 }
 
-for (const [name, port] of Object.entries(ports)) {
-  const why = await busy(port);
-  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it, or give another address (make test-e2e ${name.toUpperCase()}=localhost:PORT), and retry.`);
-}
+await portsFree(ports, die, (name) => `, or give another address (make test-e2e ${name.toUpperCase()}=localhost:PORT)`);
 
 // ---- the demo, the card, the browser profile ------------------------------
 

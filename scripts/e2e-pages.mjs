@@ -36,11 +36,11 @@
 // Usage: node scripts/e2e-pages.mjs [--screenshots DIR] [path/to/cnsgate]
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { busy, listenAddrs } from './browser/listen.mjs';
+import { listenAddrs } from './browser/listen.mjs';
+import { browserTools, chromiumPath, policyDir, portsFree } from './browser/preconditions.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -51,8 +51,6 @@ if (args[0] === '--screenshots') {
 }
 const bin = path.resolve(args[0] ?? path.join(repo, 'bin/cnsgate'));
 const artifacts = path.join(repo, 'testresults', 'e2e-pages');
-const chromiumPath = process.env.CHROMIUM ?? '/usr/bin/chromium';
-const policyDir = '/etc/chromium/policies/managed';
 const policyFile = path.join(policyDir, 'cnsgate-e2e-pages.json');
 const HOST = '127.0.0.1';
 // Free loopback ports below the ephemeral range, or CNSGATE_PAGES_PUBLIC,
@@ -75,40 +73,11 @@ function die(msg) {
 
 // ---- preconditions, each failing with what to do -------------------------
 
-function have(cmd) {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const require = createRequire(path.join(repo, 'scripts/browser/package.json'));
-let chromium;
-let axeSource;
-try {
-  ({ chromium } = require('playwright-core'));
-  axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-} catch {
-  die('playwright-core or axe-core is not installed: run `npm ci --prefix scripts/browser`');
-}
-if (!fs.existsSync(bin)) die(`no cnsgate binary at ${bin}: run \`make build\``);
-if (!fs.existsSync(chromiumPath)) die(`no Chromium at ${chromiumPath}: apt-get install -y chromium libnss3-tools`);
-for (const cmd of ['certutil', 'pk12util', 'openssl']) if (!have(cmd)) die(`${cmd} is missing: apt-get install -y libnss3-tools openssl`);
 // The screenshots kept in the repository are made small with pngquant.
-if (shotsDir && !have('pngquant')) die('pngquant is missing (it makes the kept screenshots small): apt-get install -y pngquant');
-try {
-  fs.mkdirSync(policyDir, { recursive: true });
-  fs.accessSync(policyDir, fs.constants.W_OK);
-} catch {
-  die(`cannot write ${policyDir} (the certificate auto-selection policy): run as root`);
-}
-
-for (const [name, port] of Object.entries(ports)) {
-  const why = await busy(port);
-  if (why) die(`port ${port} (${name}) is not free: ${why}. Stop whatever uses it and retry.`);
-}
+const { chromium, axeSource } = browserTools({
+  bin, axe: true, commands: ['certutil', 'pk12util', 'openssl', ...(shotsDir ? ['pngquant'] : [])], fail: die,
+});
+await portsFree(ports, die);
 
 // ---- the demo, the cards, the browsers ------------------------------------
 
@@ -528,6 +497,8 @@ try {
     await notEligible();
   } catch (err) {
     fail('not-eligible', err);
+    // Its demo must not hold the ports of the next one.
+    if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
   }
   try {
     await releasePage();

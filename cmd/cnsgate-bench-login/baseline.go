@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // The bare baseline: what any Go server doing the same cryptography would
@@ -82,19 +83,13 @@ func loadPool(dir string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
+// loadECKey reads the demo's ES256 signing key through x509cns/pemfile.
 func loadECKey(file string) (*ecdsa.PrivateKey, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return nil, err
 	}
-	block, _ := pem.Decode(raw)
-	if block == nil {
-		return nil, fmt.Errorf("%s: no PEM block", file)
-	}
-	if k, err := x509.ParseECPrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := pemfile.PrivateKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

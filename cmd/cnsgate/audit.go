@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -22,22 +21,11 @@ const auditUsage = `usage:
 `
 
 func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, done := groupHelp(args, auditUsage, stdout, stderr); done {
-		return code
-	}
-	switch args[0] {
-	case "query":
-		return auditQuery(ctx, args[1:], stdout, stderr)
-	case "verify":
-		return auditVerify(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "cnsgate audit: unknown subcommand %q\n%s", args[0], auditUsage)
-	return 2
+	return runGroup(ctx, "audit", auditUsage, map[string]subcommand{"query": auditQuery, "verify": auditVerify}, args, stdout, stderr)
 }
 
 func auditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit query", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("audit query", stderr)
 	since := fs.Duration("since", 24*time.Hour, "events newer than this")
 	cf := fs.String("fiscal-code", "", "only this citizen")
 	outcome := fs.String("outcome", "", "success or failure")
@@ -49,14 +37,13 @@ func auditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
+	defer env.close()
 	events, err := env.reg.QueryAudit(ctx, registry.AuditQuery{
 		Since: time.Now().Add(-*since), FiscalCode: x509cns.NormalizeFiscalCode(*cf),
 		Outcome: registry.Outcome(*outcome), Kind: registry.EventKind(*kind), Limit: *limit,
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate audit query: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
 	enc := json.NewEncoder(stdout)
 	for _, e := range events {
@@ -82,8 +69,7 @@ func auditJSON(e registry.Event) map[string]any {
 }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("audit verify", stderr)
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
 	describe(fs, "cnsgate audit verify --config FILE [--json]",
 		"Checks the audit chain from retention's last anchor to its head, and the checkpoints signed with audit.checkpoint_key_file:\n"+
@@ -92,20 +78,18 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
+	defer env.close()
 	var pub ed25519.PublicKey
 	if f := env.cfg.Audit.CheckpointKeyFile; f != "" {
 		key, err := sqlstore.LoadCheckpointKey(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate audit verify: audit.checkpoint_key_file: %v\n", err)
-			return 2
+			return env.failCode(2, fmt.Errorf("audit.checkpoint_key_file: %w", err))
 		}
 		pub = key.Public().(ed25519.PublicKey)
 	}
 	r, err := env.reg.VerifyAudit(ctx, pub)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate audit verify: %v\n", err)
-		return 2
+		return env.failCode(2, err)
 	}
 	if *asJSON {
 		if r.Problems == nil {

@@ -25,6 +25,7 @@
 //	tsl.go            trust.tsl_url: the syncer, its first list, its schedule, a new list swapped in, its metrics
 //	revocation.go     revocation options, the front door's revocation gate, audited CRL failures
 //	logoutwiring.go   the login service of administrative commands, with logout notifiers
+//	adminenv.go       the administrative commands' shared steps: open the registry, take one argument, report an error; run a command group
 //	registrations.go  cnsgate registrations import|list|revoke
 //	audit.go          cnsgate audit query|verify
 //	auditsink.go      the audit trail's syslog sink (audit.syslog), its TLS towards the collector

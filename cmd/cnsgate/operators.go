@@ -30,21 +30,10 @@ Roles must be among operators.roles when it is set. Every change is audited
 `
 
 func cmdOperators(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, done := groupHelp(args, operatorsUsage, stdout, stderr); done {
-		return code
-	}
-	switch args[0] {
-	case "add", "update":
-		return operatorsPut(ctx, args[0], args[1:], stdout, stderr)
-	case "remove":
-		return operatorsRemove(ctx, args[1:], stdout, stderr)
-	case "list":
-		return operatorsList(ctx, args[1:], stdout, stderr)
-	case "import":
-		return operatorsImport(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "cnsgate operators: unknown subcommand %q\n%s", args[0], operatorsUsage)
-	return 2
+	return runGroup(ctx, "operators", operatorsUsage, map[string]subcommand{
+		"add": operatorsPutter("add"), "update": operatorsPutter("update"),
+		"remove": operatorsRemove, "list": operatorsList, "import": operatorsImport,
+	}, args, stdout, stderr)
 }
 
 // cliActor names who runs the command: the system user, and the name given
@@ -59,6 +48,11 @@ func cliActor(name string) string {
 		actor += " as " + name
 	}
 	return actor
+}
+
+// actorFlag is --actor of the commands that change operators.
+func actorFlag(fs *flag.FlagSet) *string {
+	return fs.String("actor", "", "your name, recorded in the audit trail with the system user")
 }
 
 // operatorFlags are the fields add and update take.
@@ -76,7 +70,7 @@ func newOperatorFlags(fs *flag.FlagSet) operatorFlags {
 		from:    fs.String("valid-from", "", "first day the roles are granted (YYYY-MM-DD; empty: no bound)"),
 		until:   fs.String("valid-until", "", "day the roles stop (YYYY-MM-DD, exclusive; empty: no bound)"),
 		anyCard: fs.Bool("any-card", false, "grant the roles whatever card is used (default: an operator card is required)"),
-		actor:   fs.String("actor", "", "your name, recorded in the audit trail with the system user"),
+		actor:   actorFlag(fs),
 	}
 }
 
@@ -106,27 +100,28 @@ func (f operatorFlags) apply(fs *flag.FlagSet, j *idp.OperatorJSON) {
 	})
 }
 
+// operatorsPutter is operators add or operators update (verb).
+func operatorsPutter(verb string) subcommand {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+		return operatorsPut(ctx, verb, args, stdout, stderr)
+	}
+}
+
 func operatorsPut(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("operators "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("operators "+verb, stderr)
 	f := newOperatorFlags(fs)
 	describe(fs, "cnsgate operators "+verb+" --config FILE [flags] CF",
 		"Adds an operator, or updates one (only the flags given change); audited with its actor.")
-	env, code := openAdmin(ctx, fs, args, stdout, stderr)
+	env, cf, code := openAdminArg(ctx, fs, args, operatorsUsage, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, operatorsUsage)
-		return 2
-	}
-	j := idp.OperatorJSON{FiscalCode: fs.Arg(0)}
+	defer env.close()
+	j := idp.OperatorJSON{FiscalCode: cf}
 	if verb == "update" {
-		old, err := env.reg.Operator(ctx, fs.Arg(0))
+		old, err := env.reg.Operator(ctx, cf)
 		if err != nil {
-			fmt.Fprintf(stderr, "cnsgate operators update: %v\n", err)
-			return 1
+			return env.fail(err)
 		}
 		j = idp.ToOperatorJSON(*old)
 	}
@@ -140,7 +135,7 @@ func operatorsPut(ctx context.Context, verb string, args []string, stdout, stder
 		}
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators %s: %v\n", verb, err)
+		env.fail(err)
 		if errors.Is(err, registry.ErrExists) {
 			fmt.Fprintln(stderr, "use: cnsgate operators update")
 		}
@@ -152,41 +147,33 @@ func operatorsPut(ctx context.Context, verb string, args []string, stdout, stder
 }
 
 func operatorsRemove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("operators remove", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	actor := fs.String("actor", "", "your name, recorded in the audit trail with the system user")
+	fs := adminFlags("operators remove", stderr)
+	actor := actorFlag(fs)
 	describe(fs, "cnsgate operators remove --config FILE CF", "Removes an operator; audited with its actor.")
-	env, code := openAdmin(ctx, fs, args, stdout, stderr)
+	env, cf, code := openAdminArg(ctx, fs, args, operatorsUsage, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, operatorsUsage)
-		return 2
+	defer env.close()
+	if err := env.reg.RemoveOperator(ctx, cf, cliActor(*actor)); err != nil {
+		return env.fail(err)
 	}
-	if err := env.reg.RemoveOperator(ctx, fs.Arg(0), cliActor(*actor)); err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators remove: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "operator %s removed\n", strings.ToUpper(strings.TrimSpace(fs.Arg(0))))
+	fmt.Fprintf(stdout, "operator %s removed\n", strings.ToUpper(strings.TrimSpace(cf)))
 	return 0
 }
 
 func operatorsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("operators list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("operators list", stderr)
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	describe(fs, "cnsgate operators list --config FILE [--json]", "Lists every operator, by fiscal code.")
 	env, code := openAdmin(ctx, fs, args, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
+	defer env.close()
 	list, err := env.reg.ListOperators(ctx)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators list: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -213,35 +200,24 @@ func dash(s string) string {
 }
 
 func operatorsImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("operators import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	actor := fs.String("actor", "", "your name, recorded in the audit trail with the system user")
+	fs := adminFlags("operators import", stderr)
+	actor := actorFlag(fs)
 	describe(fs, "cnsgate operators import --config FILE CSV", "Adds or updates the operators of a CSV file, in one transaction; audited with its actor.")
-	env, code := openAdmin(ctx, fs, args, stdout, stderr)
+	env, f, code := openAdminFile(ctx, fs, args, operatorsUsage, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, operatorsUsage)
-		return 2
-	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators import: %v\n", err)
-		return 2
-	}
+	defer env.close()
 	defer f.Close()
+	file := f.Name()
 	list, err := sqlstore.ParseOperatorsCSV(f, env.cfg.Operators.Roles)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators import: %s: %v\n", fs.Arg(0), err)
-		return 1
+		return env.fail(fmt.Errorf("%s: %w", file, err))
 	}
 	res, err := env.reg.ImportOperators(ctx, list, cliActor(*actor))
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate operators import: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
-	fmt.Fprintf(stdout, "%s: %d operators: %d added, %d updated\n", fs.Arg(0), len(list), res.Inserted, res.Updated)
+	fmt.Fprintf(stdout, "%s: %d operators: %d added, %d updated\n", file, len(list), res.Inserted, res.Updated)
 	return 0
 }

@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -19,38 +17,6 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns"
 )
 
-// adminEnv is what the administrative commands work on: the configured
-// registry and, to end sessions, the configured session store.
-type adminEnv struct {
-	cfg *config.Config
-	reg *sqlstore.DB
-}
-
-// openAdmin parses the command line of an administrative command and opens
-// the registry its configuration names. On a request for help it prints the
-// command's help on stdout and returns nil and 0.
-func openAdmin(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) (*adminEnv, int) {
-	path := fs.String("config", "", "configuration file (YAML)")
-	if code, ok := parseFlags(fs, args, stdout); !ok {
-		return nil, code
-	}
-	if *path == "" {
-		fmt.Fprintf(stderr, "cnsgate %s: --config FILE is required\n", fs.Name())
-		return nil, 2
-	}
-	cfg, err := config.Load(*path)
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
-		return nil, 2
-	}
-	reg, err := sqlstore.Open(ctx, string(cfg.Registry.Driver), cfg.Registry.DSN.Value())
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate %s: %v\n", fs.Name(), err)
-		return nil, 2
-	}
-	return &adminEnv{cfg: cfg, reg: reg}, 0
-}
-
 const registrationsUsage = `usage:
   cnsgate registrations SUBCOMMAND --help                      the flags of a subcommand
   cnsgate registrations import --config FILE [--replace] CSV   import eligible citizens (allowlist)
@@ -60,60 +26,38 @@ const registrationsUsage = `usage:
 `
 
 func cmdRegistrations(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if code, done := groupHelp(args, registrationsUsage, stdout, stderr); done {
-		return code
-	}
-	switch args[0] {
-	case "import":
-		return registrationsImport(ctx, args[1:], stdout, stderr)
-	case "list":
-		return registrationsList(ctx, args[1:], stdout, stderr)
-	case "revoke":
-		return registrationsRevoke(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "cnsgate registrations: unknown subcommand %q\n%s", args[0], registrationsUsage)
-	return 2
+	return runGroup(ctx, "registrations", registrationsUsage, map[string]subcommand{
+		"import": registrationsImport, "list": registrationsList, "revoke": registrationsRevoke,
+	}, args, stdout, stderr)
 }
 
 func registrationsImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("registrations import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("registrations import", stderr)
 	replace := fs.Bool("replace", false, "remove eligible citizens absent from the file")
 	describe(fs, "cnsgate registrations import --config FILE [--replace] CSV",
 		"Imports eligible citizens for registration.mode: allowlist (CSV with ';' or ',', optional header\nfiscal_code,given_name,family_name,note); every bad row is reported with its line.\nregistration.allowlist_file is also read by serve at start and on SIGHUP; use this for large lists.")
-	env, code := openAdmin(ctx, fs, args, stdout, stderr)
+	env, f, code := openAdminFile(ctx, fs, args, registrationsUsage, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, registrationsUsage)
-		return 2
-	}
-	f, err := os.Open(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations import: %v\n", err)
-		return 2
-	}
+	defer env.close()
 	defer f.Close()
+	file := f.Name()
 	list, err := sqlstore.ParseEligibleCSV(f)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations import: %s: %v\n", fs.Arg(0), err)
-		return 1
+		return env.fail(fmt.Errorf("%s: %w", file, err))
 	}
 	res, err := env.reg.ImportEligible(ctx, list, *replace)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations import: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
 	fmt.Fprintf(stdout, "%s: %d rows: %d inserted, %d updated, %d unchanged, %d removed\n",
-		fs.Arg(0), len(list), res.Inserted, res.Updated, res.Unchanged, res.Removed)
+		file, len(list), res.Inserted, res.Updated, res.Unchanged, res.Removed)
 	return 0
 }
 
 func registrationsList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("registrations list", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("registrations list", stderr)
 	status := fs.String("status", "", "active, replaced or revoked")
 	cf := fs.String("fiscal-code", "", "only this citizen")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
@@ -123,11 +67,10 @@ func registrationsList(ctx context.Context, args []string, stdout, stderr io.Wri
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
+	defer env.close()
 	list, err := env.reg.List(ctx, registry.ListFilter{Status: registry.Status(*status), FiscalCode: *cf, Limit: *limit})
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations list: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
@@ -149,20 +92,15 @@ func registrationsList(ctx context.Context, args []string, stdout, stderr io.Wri
 }
 
 func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("registrations revoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := adminFlags("registrations revoke", stderr)
 	describe(fs, "cnsgate registrations revoke --config FILE CF",
 		"Revokes a citizen's cards (they can never be registered again) and ends their sessions, telling the\nrelying parties that took part; through the running server's admin API when admin.token_file is set.")
-	env, code := openAdmin(ctx, fs, args, stdout, stderr)
+	env, arg, code := openAdminArg(ctx, fs, args, registrationsUsage, stdout, stderr)
 	if env == nil {
 		return code
 	}
-	defer env.reg.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, registrationsUsage)
-		return 2
-	}
-	cf := x509cns.NormalizeFiscalCode(fs.Arg(0))
+	defer env.close()
+	cf := x509cns.NormalizeFiscalCode(arg)
 	if env.cfg.Admin.Token.Value() != "" {
 		// The running server reaches every session, memory ones too, and
 		// tells their relying parties itself.
@@ -173,11 +111,9 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 			fmt.Fprintf(stdout, "%s: %d card registration(s) revoked; %d session(s) ended by the running server\n", cf, res.Revoked, res.SessionsEnded)
 			return 0
 		case errors.Is(err, registry.ErrNotRegistered):
-			fmt.Fprintf(stderr, "cnsgate registrations revoke: %s has no registration to revoke\n", x509cns.MaskFiscalCode(cf))
-			return 1
+			return env.fail(errNothingToRevoke(cf))
 		case !errors.Is(err, errNoServer):
-			fmt.Fprintf(stderr, "cnsgate registrations revoke: %v\n", err)
-			return 1
+			return env.fail(err)
 		}
 		fmt.Fprintf(stdout, "%v: revoking here, ending only the sessions this command can reach\n", err)
 	}
@@ -189,12 +125,10 @@ func registrationsRevoke(ctx context.Context, args []string, stdout, stderr io.W
 func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io.Writer) int {
 	n, err := env.reg.Revoke(ctx, cf)
 	if errors.Is(err, registry.ErrNotRegistered) {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: %s has no registration to revoke\n", x509cns.MaskFiscalCode(cf))
-		return 1
+		return env.fail(errNothingToRevoke(cf))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: %v\n", err)
-		return 1
+		return env.fail(err)
 	}
 	fmt.Fprintf(stdout, "%s: %d card registration(s) revoked\n", cf, n)
 	if _, err := env.reg.WithdrawConsent(ctx, cf, registry.ChannelCLI); err != nil && !errors.Is(err, registry.ErrNotFound) {
@@ -209,27 +143,29 @@ func revokeHere(ctx context.Context, env *adminEnv, cf string, stdout, stderr io
 	}
 	backend, err := buildSessions(env.cfg.Sessions, env.cfg.Limits)
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
-		return 1
+		return env.fail(fmt.Errorf("sessions not ended: %w", err))
 	}
 	defer backend.close()
 	login, err := newAdminLogin(env.cfg, backend, env.reg, slog.New(idp.LogHandler{Handler: slog.NewTextHandler(stderr, nil)}))
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
-		return 1
+		return env.fail(fmt.Errorf("sessions not ended: %w", err))
 	}
 	ended, err := login.svc.EndCitizenSessions(ctx, cf, idp.CauseAdmin)
 	drainCtx, cancel := context.WithTimeout(ctx, revokeDrain)
 	defer cancel()
 	if cerr := login.close(drainCtx); cerr != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: some relying parties not told: %v\n", cerr)
+		env.fail(fmt.Errorf("some relying parties not told: %w", cerr))
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "cnsgate registrations revoke: sessions not ended: %v\n", err)
-		return 1
+		return env.fail(fmt.Errorf("sessions not ended: %w", err))
 	}
 	fmt.Fprintf(stdout, "%s: %d session(s) ended\n", cf, ended)
 	return 0
+}
+
+// errNothingToRevoke says that the citizen cf (masked) has no registration.
+func errNothingToRevoke(cf string) error {
+	return fmt.Errorf("%s has no registration to revoke", x509cns.MaskFiscalCode(cf))
 }
 
 // revokeDrain bounds the wait for the logout deliveries of a revoke.

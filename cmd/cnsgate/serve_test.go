@@ -425,10 +425,10 @@ func TestServeMountsOpenIDProvider(t *testing.T) {
 	}
 }
 
-// TestServeMountsSAMLIdP configures the SAML IdP's signing key and checks
-// that its metadata is served on the public origin.
-func TestServeMountsSAMLIdP(t *testing.T) {
-	dir := t.TempDir()
+// writeSAMLKeyPair writes a SAML IdP signing key and its self-signed
+// certificate into dir and returns their files.
+func writeSAMLKeyPair(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
 	key := cnstest.MustKey(2048)
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "cnsgate SAML test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
@@ -437,9 +437,20 @@ func TestServeMountsSAMLIdP(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	certFile, keyFile := filepath.Join(dir, "saml.crt"), filepath.Join(dir, "saml.key")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	certFile, keyFile = filepath.Join(dir, "saml.crt"), filepath.Join(dir, "saml.key")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+// TestServeMountsSAMLIdP configures the SAML IdP's signing key and checks
+// that its metadata is served on the public origin.
+func TestServeMountsSAMLIdP(t *testing.T) {
+	certFile, keyFile := writeSAMLKeyPair(t, t.TempDir())
 	s := startServer(t, func(y string) string {
 		return y + "saml:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n"
 	})

@@ -21,5 +21,5 @@
 //	doc.go      this map
 //	app.go      Config, App, New: the samlsp middleware, the operator-role check, the handlers, page rendering
 //	templates/  the pages (layout, home, account, refused, logged out, error), embedded
-//	static/     the stylesheet, embedded
+//	static/     the stylesheet's colours (the layout is examples/internal/webpage's), embedded
 package cms

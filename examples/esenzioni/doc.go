@@ -29,5 +29,5 @@
 //	exemptions.go   the demonstration exemptions shown to the citizen
 //	pages.go        the embedded templates and stylesheet, page rendering
 //	templates/      the pages (layout, home, account, logged out, error), embedded
-//	static/         the stylesheet, embedded
+//	static/         the stylesheet's colours (the layout is examples/internal/webpage's), embedded
 package esenzioni

@@ -3,10 +3,13 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/cnsgate/cnsgate/idp"
 )
 
 // Unmatched is the route label of a request no ServeMux pattern matched
-// (the mux's own 404 and 405 answers).
+// (the mux's own 404 and 405 answers) and of the 404 page mounted on the
+// catch-all idp.NotFoundPattern.
 const Unmatched = "unmatched"
 
 // Instrument times every request that next serves, labelled with the
@@ -36,9 +39,9 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 				code = http.StatusOK
 			}
 			route := r.Pattern
-			if route == "" || route == "/" {
-				// "/" is the catch-all of the 404 page: what it answers
-				// matched no route.
+			if route == "" || route == idp.NotFoundPattern {
+				// What the 404 page on the catch-all answers matched no
+				// route; a handler of "/" is labelled "/".
 				route = Unmatched
 			}
 			m.httpDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(m.now().Sub(start).Seconds())

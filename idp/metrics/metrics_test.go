@@ -209,6 +209,39 @@ func TestInstrument(t *testing.T) {
 	}
 }
 
+// TestInstrumentRootAndNotFound: over the network, a handler of "/" is
+// labelled "/", and the 404 page mounted on idp.NotFoundPattern (as both
+// origins of the login service mount it) is labelled "unmatched", beside a
+// real route.
+func TestInstrumentRootAndNotFound(t *testing.T) {
+	m := metrics.New(metrics.Options{})
+	root := http.NewServeMux()
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("root")) })
+	withPage := http.NewServeMux()
+	withPage.HandleFunc(idp.NotFoundPattern, func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
+	withPage.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("home")) })
+	for _, mux := range []*http.ServeMux{root, withPage} {
+		srv := httptest.NewServer(m.Instrument(mux))
+		for _, path := range []string{"/", "/no/such/page"} {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		srv.Close()
+	}
+	name := "cnsgate_http_request_duration_seconds"
+	want := map[string]float64{
+		seriesKeyOf(name, "route", "/", "code", "200"):         2,
+		seriesKeyOf(name, "route", "GET /{$}", "code", "200"):  1,
+		seriesKeyOf(name, "route", "unmatched", "code", "404"): 1,
+	}
+	if got := series(t, m, name); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("http series:\n got %v\nwant %v", got, want)
+	}
+}
+
 // TestOIDCVocabulary: what idp/oidc and idp/saml pass is counted under
 // its own name, not as "other", so the dashboard and alert rules see it.
 func TestOIDCVocabulary(t *testing.T) {

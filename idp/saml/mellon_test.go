@@ -1,22 +1,15 @@
 package saml
 
 import (
-	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"text/template"
 
-	"github.com/cnsgate/cnsgate/internal/freeport"
 	"github.com/cnsgate/cnsgate/sessions"
-	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
 // requireMellon fails (in CI) or skips, saying how to install them, when
@@ -67,47 +60,15 @@ func docsMellonConfig(t *testing.T, replace ...string) string {
 // docs/saml-attributes.md says, the IdP metadata saved to a file, and a
 // CGI page under /private that prints what mellon exports.
 type mellonSP struct {
-	base string
-	dir  string
-	cfg  ServiceProvider
-	cmd  *exec.Cmd
+	*apacheSP
+	cfg ServiceProvider
 }
 
 func newMellonSP(t *testing.T, h *harness) *mellonSP {
-	port, err := freeport.Port()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &mellonSP{base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: t.TempDir()}
-	// Apache's children run as www-data: they must reach the files.
-	for _, d := range []string{filepath.Dir(m.dir), m.dir, filepath.Join(m.dir, "cgi"), filepath.Join(m.dir, "htdocs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := cnstest.MustKey(2048)
-	cert := selfSigned(t, key, "mellon")
-	m.write(t, "sp.key", pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)), 0o644)
-	m.write(t, "sp.crt", pemBlock("CERTIFICATE", cert.Raw), 0o644)
-	var md bytes.Buffer
-	if err := mellonSPMetadata.Execute(&md, map[string]string{"Base": m.base, "Cert": base64.StdEncoding.EncodeToString(cert.Raw)}); err != nil {
-		t.Fatal(err)
-	}
-	m.write(t, "sp-metadata.xml", md.Bytes(), 0o644)
-	m.write(t, "htdocs/loggedout.html", []byte("<p>logged out of mellon</p>\n"), 0o644)
-	m.write(t, "cgi/env", []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | sort\n"), 0o755)
+	m := &mellonSP{apacheSP: newApacheSP(t, "mellon", mellonSPMetadata)}
 	m.cfg = ServiceProvider{EntityID: m.base + "/mellon/metadata", MetadataFile: filepath.Join(m.dir, "sp-metadata.xml"),
 		AttributeProfile: ProfileOID, NameIDFormat: NameIDPersistent, RequireSignedRequests: true}
 	return m
-}
-
-func (m *mellonSP) write(t *testing.T, name string, data []byte, mode os.FileMode) {
-	if err := os.WriteFile(filepath.Join(m.dir, name), data, mode); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // start saves the IdP's metadata to a file, as an operator does for
@@ -117,12 +78,12 @@ func (m *mellonSP) start(t *testing.T, h *harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.write(t, "cnsgate-metadata.xml", []byte(readPage(t, resp).body), 0o644)
+	m.write(t, "cnsgate-metadata.xml", []byte(readPage(t, resp).body))
 	mellon := docsMellonConfig(t,
 		"https://cms.example.it/mellon/metadata", m.cfg.EntityID,
 		"/etc/apache2/mellon/", m.dir+"/",
 	)
-	m.cmd = startApache(t, m.dir, m.base, []string{"auth_mellon"}, mellon+
+	startApache(t, m.dir, m.base, []string{"auth_mellon"}, mellon+
 		"<Location />\n    MellonSPMetadataFile "+m.dir+"/sp-metadata.xml\n</Location>\n", "/mellon/metadata")
 }
 

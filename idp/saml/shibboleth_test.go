@@ -3,22 +3,18 @@ package saml
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
-	"github.com/cnsgate/cnsgate/internal/freeport"
+	"github.com/cnsgate/cnsgate/internal/apachetest"
 	"github.com/cnsgate/cnsgate/sessions"
-	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
 const (
@@ -92,38 +88,12 @@ func docsShibbolethOIDMap(t *testing.T) string {
 // with Debian's stock attribute-map.xml plus the entries of
 // docs/saml-attributes.md, and cnsgate's metadata saved to a file.
 type shibSP struct {
-	base, dir string
-	cfg       ServiceProvider
+	*apacheSP
+	cfg ServiceProvider
 }
 
 func newShibSP(t *testing.T) *shibSP {
-	port, err := freeport.Port()
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &shibSP{base: fmt.Sprintf("http://127.0.0.1:%d", port), dir: t.TempDir()}
-	for _, d := range []string{filepath.Dir(s.dir), s.dir, filepath.Join(s.dir, "cgi"), filepath.Join(s.dir, "htdocs")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key := cnstest.MustKey(2048)
-	cert := selfSigned(t, key, "shibboleth")
-	s.write(t, "sp.key", pemBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key)))
-	s.write(t, "sp.crt", pemBlock("CERTIFICATE", cert.Raw))
-	var md bytes.Buffer
-	if err := shibSPMetadata.Execute(&md, map[string]string{"Base": s.base, "Cert": base64.StdEncoding.EncodeToString(cert.Raw)}); err != nil {
-		t.Fatal(err)
-	}
-	s.write(t, "sp-metadata.xml", md.Bytes())
-	s.write(t, "htdocs/loggedout.html", []byte("<p>logged out of shibboleth</p>\n"))
-	s.write(t, "cgi/env", []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\n\\n'\nenv | sort\n"))
-	if err := os.Chmod(filepath.Join(s.dir, "cgi/env"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	s := &shibSP{apacheSP: newApacheSP(t, "shibboleth", shibSPMetadata)}
 	// Debian's stock files, the attribute map with the documented
 	// entries pasted in.
 	for _, f := range []string{"attribute-policy.xml", "security-policy.xml", "protocols.xml"} {
@@ -147,12 +117,6 @@ func newShibSP(t *testing.T) *shibSP {
 	return s
 }
 
-func (s *shibSP) write(t *testing.T, name string, data []byte) {
-	if err := os.WriteFile(filepath.Join(s.dir, name), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // start saves cnsgate's metadata to a file and starts shibd and Apache.
 func (s *shibSP) start(t *testing.T, h *harness) {
 	resp, err := h.client().Get(h.public.URL + PathMetadata)
@@ -166,32 +130,13 @@ func (s *shibSP) start(t *testing.T, h *harness) {
 	}
 	s.write(t, "shibboleth2.xml", conf.Bytes())
 	shibd := exec.Command(shibdBinary, "-F", "-f", "-c", filepath.Join(s.dir, "shibboleth2.xml"), "-p", filepath.Join(s.dir, "shibd.pid"))
-	var out bytes.Buffer
-	shibd.Stdout, shibd.Stderr = &out, &out
-	shibd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := shibd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = shibd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = shibd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = shibd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("shibd output:\n%s", out.String())
-		}
-	})
+	proc := apachetest.StartProcess(t, "shibd", shibd, nil)
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		if fi, err := os.Stat(filepath.Join(s.dir, "shibd.sock")); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("shibd did not start:\n%s", out.String())
+			t.Fatalf("shibd did not start:\n%s", proc.Output())
 		}
 	}
 	startApache(t, s.dir, s.base, []string{"shib"}, fmt.Sprintf(`ShibConfig %s/shibboleth2.xml

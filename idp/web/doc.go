@@ -28,6 +28,8 @@
 //	texts_access.go the refusal of a service the person may not use ("Accesso non consentito"), the card types' names
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)
+//	info.go        InfoPage, RenderInfo: the demo's plain footer pages (privacy notice, accessibility statement, legal notes)
+//	texts_info.go  the texts of those footer pages
 //	templates/     the pages, embedded
 //	static/        cnsgate.css, Bootstrap Italia's stylesheet, the Titillium Web fonts, VERSIONS, LICENSES/; embedded
 package web

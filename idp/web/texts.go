@@ -1,8 +1,10 @@
 package web
 
-// texts holds every sentence of the pages: pageTexts and the refusal
-// messages of reasonTexts (texts_reasons.go).
-var texts = merge(pageTexts, reasonTexts)
+// texts holds every sentence of the pages: pageTexts, the refusal
+// messages of reasonTexts (texts_reasons.go), the refusal of a service and
+// the card types (texts_access.go) and the demo's footer pages
+// (texts_info.go).
+var texts = merge(pageTexts, reasonTexts, accessTexts, infoTexts)
 
 // merge returns one map per language holding the keys of every map given.
 func merge(sets ...map[Lang]map[string]string) map[Lang]map[string]string {

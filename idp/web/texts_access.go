@@ -3,13 +3,8 @@ package web
 // The refusal of a service the person may not use (idp/access.go), whose
 // message names the service (its configured name, %s), and the names of
 // the card types on the welcome page.
-func init() {
-	add := func(lang Lang, kv map[string]string) {
-		for k, v := range kv {
-			texts[lang][k] = v
-		}
-	}
-	add(Italian, map[string]string{
+var accessTexts = map[Lang]map[string]string{
+	Italian: {
 		"denied.title":     "Accesso non consentito",
 		"denied.operators": "Il servizio «%s» è riservato agli operatori: accedi con la tua carta operatore.",
 		"denied.citizens":  "Il servizio «%s» è riservato ai cittadini: accedi con la tua tessera personale.",
@@ -23,8 +18,8 @@ func init() {
 		"cardtype.chamber_of_commerce": "CNS della Camera di Commercio",
 		"cardtype.unknown":             "Carta Nazionale dei Servizi",
 		"field.organisation":           "Organizzazione",
-	})
-	add(English, map[string]string{
+	},
+	English: {
 		"denied.title":                 "Access not allowed",
 		"denied.operators":             "The service «%s» is for operators only: log in with your operator card.",
 		"denied.citizens":              "The service «%s» is for citizens only: log in with your personal card.",
@@ -37,5 +32,5 @@ func init() {
 		"cardtype.chamber_of_commerce": "Chamber of Commerce CNS",
 		"cardtype.unknown":             "National Services Card",
 		"field.organisation":           "Organisation",
-	})
+	},
 }

@@ -20,7 +20,7 @@ var staticFS embed.FS
 
 // required lists every page the flows render; New fails when one is missing
 // so that a broken build never reaches a citizen.
-var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html", "autosubmit.html", "confirm.html", "notme.html", "release.html", "account.html", "account_confirm.html", "account_done.html"}
+var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html", "autosubmit.html", "confirm.html", "notme.html", "release.html", "account.html", "account_confirm.html", "account_done.html", "info.html"}
 
 // Pages renders the embedded templates.
 type Pages struct {

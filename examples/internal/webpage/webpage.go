@@ -2,6 +2,7 @@ package webpage
 
 import (
 	"bytes"
+	"embed"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -48,8 +49,27 @@ func (s Set) Render(w http.ResponseWriter, logger *slog.Logger, status int, name
 	_, _ = w.Write(buf.Bytes())
 }
 
-// Static serves fsys's static/ directory under /static/.
+// SharedCSS is the path of the layout every example page links first,
+// before its application's own stylesheet (its colours).
+const SharedCSS = "/static/webpage.css"
+
+//go:embed static/webpage.css
+var sharedFS embed.FS
+
+// Static serves fsys's static/ directory under /static/, and SharedCSS
+// from this package.
 func Static(fsys fs.FS) http.Handler {
+	app, shared := staticDir(fsys), staticDir(sharedFS)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == SharedCSS {
+			shared.ServeHTTP(w, r)
+			return
+		}
+		app.ServeHTTP(w, r)
+	})
+}
+
+func staticDir(fsys fs.FS) http.Handler {
 	sub, err := fs.Sub(fsys, "static")
 	if err != nil {
 		panic(err) // fsys is embedded: a missing directory is a build mistake

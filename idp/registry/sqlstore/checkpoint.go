@@ -3,15 +3,15 @@ package sqlstore
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/x509"
 	"database/sql"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
 // Checkpoints pin the audit chain: each records a position and the hash of
@@ -32,17 +32,14 @@ const (
 func WithCheckpointKey(key ed25519.PrivateKey) Option { return func(d *DB) { d.cpKey = key } }
 
 // LoadCheckpointKey reads an Ed25519 private key, PEM "PRIVATE KEY"
-// (PKCS #8, as `openssl genpkey -algorithm ed25519` writes it).
+// (PKCS #8, as `openssl genpkey -algorithm ed25519` writes it), through
+// the PEM reading every package shares (x509cns/pemfile).
 func LoadCheckpointKey(path string) (ed25519.PrivateKey, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoint key: %w", err)
 	}
-	block, _ := pem.Decode(raw)
-	if block == nil || block.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("audit checkpoint key %s: no PEM PRIVATE KEY block", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := pemfile.PrivateKey(raw)
 	if err != nil {
 		return nil, fmt.Errorf("audit checkpoint key %s: %w", path, err)
 	}
