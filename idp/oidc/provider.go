@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -54,6 +55,14 @@ type Options struct {
 	IDTokenLifetime     time.Duration
 	// Clients are the relying parties served.
 	Clients []Client
+	// ResolveClient, when set, is asked for a client whose id is not among
+	// Clients (a federated relying party whose id is its entity
+	// identifier, registered automatically): it returns the client's
+	// registration, or an error whose text the client is told
+	// (ErrUnknownClient: not one it resolves). The provider keeps what it
+	// builds from a returned *Client for as long as ResolveClient returns
+	// the same pointer.
+	ResolveClient func(ctx context.Context, id string) (*Client, error)
 	// RefreshReuseGrace is how long a rotated refresh token presented again
 	// by its client gets the answer of its first use instead of revoking
 	// its family (default DefaultRefreshReuseGrace; NoRefreshReuseGrace,
@@ -102,6 +111,7 @@ type Provider struct {
 	recorder Recorder
 	pages    *web.Pages
 	remote   *remoteKeys
+	resolver *resolvedClients // clients of Options.ResolveClient (resolved.go)
 	// origins are the browser origins allowed by CORS (cors.go).
 	origins map[string]bool
 }
@@ -162,6 +172,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	p.jwksJSON = encodeOnce(func() any { return p.keys.public })
 	p.remote = newRemoteKeys(p.http, p.now)
 	p.origins = corsOrigins(o.Clients)
+	p.resolver = newResolvedClients(o.ResolveClient, keys)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.RegisterCanceller(Kind, p.cancel)
 	svc.SetEndSessionHandler(p.endSession)
@@ -243,6 +254,10 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(p.discoveryJSON())
 }
+
+// Metadata returns the discovery document, for the entity configuration
+// of a federation (idp/oidc/federation).
+func (p *Provider) Metadata() map[string]any { return p.metadata() }
 
 // metadata is the discovery document.
 func (p *Provider) metadata() map[string]any {
