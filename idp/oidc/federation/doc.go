@@ -30,4 +30,8 @@
 //	chain.go       Chain, Resolve: walking the authority hints to a trust anchor, the metadata of the chain
 //	policy.go      Policy, MergePolicies, ApplyPolicy: the metadata policy operators and their merge rules
 //	client.go      the resolved relying-party metadata as an oidc.Client
+//
+// The tests build a local federation on loopback (localfed_test.go) and
+// run the provider with it (login_test.go); testdata/oidfed-core has the
+// npm @openid-federation/core check of the entity configuration.
 package federation

@@ -154,7 +154,9 @@ func (f *Federation) EntityConfiguration(now time.Time) ([]byte, error) {
 	if len(f.o.TrustMarks) > 0 {
 		marks := make([]map[string]string, 0, len(f.o.TrustMarks))
 		for _, tm := range f.o.TrustMarks {
-			marks = append(marks, map[string]string{"trust_mark_type": tm.Type, "trust_mark": tm.JWT})
+			// trust_mark_type is OpenID Federation 1.0's name; id the one of
+			// the drafts the SPID and CIE id rules follow.
+			marks = append(marks, map[string]string{"trust_mark_type": tm.Type, "id": tm.Type, "trust_mark": tm.JWT})
 		}
 		claims["trust_marks"] = marks
 	}

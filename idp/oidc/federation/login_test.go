@@ -52,7 +52,7 @@ func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server
 			fo := f.options(t, e.Public.URL)
 			s.rec = fo.Recorder.(*recorder)
 			fo.Entity = federation.Entity{OrganizationName: "cnsgate di prova", Contacts: []string{"federazione@cnsgate.example.it"}, HomepageURI: e.Public.URL}
-			fo.TrustMarks = []federation.TrustMark{{Type: "https://ta.example.it/openid_provider/public", JWT: "eyJhbGciOiJFUzI1NiJ9.e30.c2ln"}}
+			fo.TrustMarks = []federation.TrustMark{{Type: trustMarkType, JWT: f.trustMark(t, e.Public.URL)}}
 			fo.Profile = "cie"
 			fo.Logger = e.Logger
 			if mod != nil {
@@ -78,6 +78,24 @@ func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server
 		},
 	})
 	return s
+}
+
+const trustMarkType = "https://ta.example.it/openid_provider/public"
+
+// trustMark is the anchor's trust mark for sub.
+func (f *localFed) trustMark(t *testing.T, sub string) string {
+	t.Helper()
+	h := jws.NewHeaders()
+	_ = h.Set(jws.TypeKey, "trust-mark+jwt")
+	_ = h.Set(jws.KeyIDKey, f.ta.key.KeyID())
+	now := time.Now()
+	b, _ := json.Marshal(map[string]any{"iss": f.ta.id, "sub": sub, "trust_mark_type": trustMarkType, "id": trustMarkType,
+		"iat": now.Unix(), "exp": now.Add(24 * time.Hour).Unix()})
+	out, err := jws.Sign(b, jws.WithKey(jwa.ES256, f.ta.key, jws.WithProtectedHeaders(h)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
 }
 
 var loginLinkRE = regexp.MustCompile(`href="([^"]*/cns/login\?req=[^"]+)"`)
