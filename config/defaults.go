@@ -129,6 +129,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Registration.Mode, RegistrationOpen)
 
 	c.applyRelyingPartyDefaults()
+	c.applyFederationDefaults()
 
 	setString(&c.Audit.Sink, AuditBoth)
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)
