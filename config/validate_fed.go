@@ -39,7 +39,7 @@ func (c *Config) validateFederation(p *problems) {
 		}
 		return
 	}
-	if len(c.OIDC.SigningKeys) == 0 {
+	if len(c.OIDC.SigningKeys) == 0 || len(c.OIDC.SubjectSalt.Value()) < 32 {
 		p.add(sec, "federation needs the OpenID Provider: configure oidc.signing_keys and oidc.subject_salt")
 	}
 	if f.EntityID != "" {

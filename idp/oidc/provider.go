@@ -46,8 +46,8 @@ type Options struct {
 	// RS256 unless a client registers another algorithm.
 	SigningKeys []string
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
-	// code: at least MinSubjectSaltLength bytes, required when Clients are
-	// set.
+	// code: at least MinSubjectSaltLength bytes, required when Clients or
+	// ResolveClient are set.
 	SubjectSalt []byte
 	// AccessTokenLifetime and IDTokenLifetime bound the tokens /token
 	// issues (default DefaultTokenLifetime each).
@@ -158,7 +158,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, err
 	}
-	if len(clients) > 0 && len(o.SubjectSalt) < MinSubjectSaltLength {
+	if (len(clients) > 0 || o.ResolveClient != nil) && len(o.SubjectSalt) < MinSubjectSaltLength {
 		return nil, fmt.Errorf("oidc: subject_salt of at least %d characters is required", MinSubjectSaltLength)
 	}
 	p := &Provider{

@@ -201,3 +201,10 @@ func (f *Federation) providerMetadata() map[string]any {
 	}
 	return md
 }
+
+// CheckSigningKey reports whether a PEM file can be a federation signing
+// key, for cnsgate check-config.
+func CheckSigningKey(data []byte) error {
+	_, err := newSigner([][]byte{data})
+	return err
+}
