@@ -36,6 +36,12 @@ type Federation struct {
 	// its own and the anchor's entity configurations included; default 5
 	// (two intermediates), between 3 and 10.
 	MaxChainLength int `yaml:"max_chain_length"`
+	// AllowPrivateAddresses lets the fetches of trust chains reach
+	// loopback, private and link-local addresses; default false: a
+	// client_id, chosen by whoever calls /authorize, must not make cnsgate
+	// probe its own network. True only for a federation on an internal
+	// network.
+	AllowPrivateAddresses bool `yaml:"allow_private_addresses"`
 }
 
 // TrustAnchor is a trust anchor the provider accepts chains to: its entity

@@ -32,7 +32,7 @@ func newFederation(c config.Federation, d protocolDeps, metadata func() map[stri
 func federationOptions(c config.Federation, readFile func(string) ([]byte, error)) (federation.Options, error) {
 	o := federation.Options{
 		EntityID: c.EntityID, AuthorityHints: c.AuthorityHints, Lifetime: c.Lifetime.Std(),
-		Profile: c.Profile, MaxChainLength: c.MaxChainLength,
+		Profile: c.Profile, MaxChainLength: c.MaxChainLength, AllowPrivateAddresses: c.AllowPrivateAddresses,
 		Entity: federation.Entity{OrganizationName: c.OrganizationName, Contacts: c.Contacts,
 			HomepageURI: c.HomepageURI, PolicyURI: c.PolicyURI, LogoURI: c.LogoURI},
 	}

@@ -215,8 +215,32 @@ func TestResolveClientCached(t *testing.T) {
 	if _, err := fed.ResolveClient(t.Context(), f.rp.id); err == nil {
 		t.Fatal("removed relying party still served after its chain expired")
 	}
-	if rec.count(federation.ResultResolved) != 1 || rec.count(federation.ResultRefused) != 1 {
+	// The refusal is kept a minute: listed again, the relying party is
+	// still refused until then, without a fetch.
+	f.im.subordinate(f.rp, map[string]any{"jwks": jsonOf(t, publicSet(t, f.rp.key))})
+	if _, err := fed.ResolveClient(t.Context(), f.rp.id); err == nil {
+		t.Fatal("refusal not cached")
+	}
+	clock.Advance(federation.RefusalCache)
+	if _, err := fed.ResolveClient(t.Context(), f.rp.id); err != nil {
+		t.Fatalf("listed again after the refusal expired: %v", err)
+	}
+	if rec.count(federation.ResultResolved) != 2 || rec.count(federation.ResultRefused) != 2 {
 		t.Fatalf("counts %v", rec.n)
 	}
 	t.Logf("resolutions counted: %v", rec.n)
+}
+
+// TestPrivateAddressRefused: without AllowPrivateAddresses no fetch reaches
+// a loopback address, even through a name that resolves to one.
+func TestPrivateAddressRefused(t *testing.T) {
+	f := newLocalFed(t, nil)
+	fed := f.federation(t, func(o *federation.Options) { o.AllowPrivateAddresses = false })
+	for _, id := range []string{f.rp.id, strings.Replace(f.rp.id, "127.0.0.1", "localhost", 1)} {
+		_, err := resolve(t, fed, id)
+		if !errors.Is(err, federation.ErrPrivateAddress) {
+			t.Fatalf("%s: err = %v, want ErrPrivateAddress", id, err)
+		}
+		t.Logf("refused: %v", err)
+	}
 }

@@ -27,6 +27,7 @@
 //	federation.go  Options, TrustAnchor, TrustMark, Entity, Recorder, Federation, New, ResolveClient and its cache
 //	entity.go      the federation keys, signing entity statements, the entity configuration and its endpoint
 //	statement.go   fetching an entity statement (bounded, no redirects), verifying and checking it; entity identifiers
+//	guard.go       the fetches' dialer: no loopback, private or link-local address (SSRF)
 //	chain.go       Chain, Resolve: walking the authority hints to a trust anchor, the metadata of the chain
 //	policy.go      Policy, MergePolicies, ApplyPolicy: the metadata policy operators and their merge rules
 //	client.go      the resolved relying-party metadata as an oidc.Client

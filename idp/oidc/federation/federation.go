@@ -77,10 +77,15 @@ type Options struct {
 	// FetchTimeout and MaxStatementBytes bound each fetch.
 	FetchTimeout      time.Duration
 	MaxStatementBytes int64
-	HTTPClient        *http.Client
-	Now               func() time.Time
-	Logger            *slog.Logger
-	Recorder          Recorder
+	// HTTPClient fetches the statements; its transport, an *http.Transport,
+	// is cloned with a dialer refusing non-public addresses unless
+	// AllowPrivateAddresses (a federation on an internal network, tests on
+	// loopback).
+	HTTPClient            *http.Client
+	AllowPrivateAddresses bool
+	Now                   func() time.Time
+	Logger                *slog.Logger
+	Recorder              Recorder
 }
 
 // Recorder counts trust chain resolutions; idp/metrics implements it.
@@ -111,20 +116,32 @@ type Federation struct {
 	fetch    *fetcher
 	maxChain int
 
-	mu     sync.Mutex
-	cache  map[string]cached
-	signed struct {
+	mu      sync.Mutex
+	cache   map[string]cached
+	refused map[string]cached // the refusals of the last RefusalCache
+	signed  struct {
 		sync.Mutex
 		jwt []byte
 		at  time.Time
 	}
 }
 
-// cached is a resolved client, valid until its chain expires.
+// cached is a resolved client, valid until its chain expires, or a
+// refusal, kept for RefusalCache.
 type cached struct {
 	client  *oidc.Client
+	err     error
 	expires time.Time
 }
+
+// RefusalCache is how long a refused client id is answered with the same
+// refusal without fetching anything again: an unknown client_id costs
+// cnsgate a few fetches, never one per request. At most maxRefused are
+// kept.
+const (
+	RefusalCache = time.Minute
+	maxRefused   = 10000
+)
 
 // New checks o and builds the federation.
 func New(o Options) (*Federation, error) {
@@ -136,8 +153,15 @@ func New(o Options) (*Federation, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &Federation{o: o, signer: s, anchors: map[string]*anchor{}, maxChain: o.MaxChainLength, cache: map[string]cached{},
-		fetch: &fetcher{client: o.HTTPClient, maxBody: o.MaxStatementBytes, timeout: o.FetchTimeout, now: o.Now}}
+	client := o.HTTPClient
+	if !o.AllowPrivateAddresses {
+		if client, err = guardedClient(client, o.FetchTimeout); err != nil {
+			return nil, err
+		}
+	}
+	f := &Federation{o: o, signer: s, anchors: map[string]*anchor{}, maxChain: o.MaxChainLength,
+		cache: map[string]cached{}, refused: map[string]cached{},
+		fetch: &fetcher{client: client, maxBody: o.MaxStatementBytes, timeout: o.FetchTimeout, now: o.Now}}
 	if len(o.TrustAnchors) == 0 {
 		return nil, errors.New("federation: no trust anchor")
 	}
@@ -188,15 +212,11 @@ func (f *Federation) ResolveClient(ctx context.Context, id string) (*oidc.Client
 	if checkEntityID(id) != nil {
 		return nil, oidc.ErrUnknownClient
 	}
-	now := f.o.Now()
-	f.mu.Lock()
-	c, ok := f.cache[id]
-	if ok && !now.Before(c.expires) {
-		delete(f.cache, id)
-		ok = false
-	}
-	f.mu.Unlock()
-	if ok {
+	if c, ok := f.cached(id); ok {
+		if c.err != nil {
+			f.o.Recorder.FederationResolution(ResultRefused)
+			return nil, c.err
+		}
 		f.o.Recorder.FederationResolution(ResultCached)
 		return c.client, nil
 	}
@@ -208,6 +228,12 @@ func (f *Federation) ResolveClient(ctx context.Context, id string) (*oidc.Client
 	if err != nil {
 		f.o.Recorder.FederationResolution(ResultRefused)
 		f.o.Logger.WarnContext(ctx, "federation: relying party refused", "client_id", id, "err", err)
+		f.mu.Lock()
+		if len(f.refused) >= maxRefused {
+			clear(f.refused)
+		}
+		f.refused[id] = cached{err: err, expires: f.o.Now().Add(RefusalCache)}
+		f.mu.Unlock()
 		return nil, err
 	}
 	f.o.Recorder.FederationResolution(ResultResolved)
@@ -217,4 +243,20 @@ func (f *Federation) ResolveClient(ctx context.Context, id string) (*oidc.Client
 	f.cache[id] = cached{client: client, expires: ch.Expires}
 	f.mu.Unlock()
 	return client, nil
+}
+
+// cached returns the unexpired resolution or refusal of id, if any.
+func (f *Federation) cached(id string) (cached, bool) {
+	now := f.o.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range []map[string]cached{f.cache, f.refused} {
+		if c, ok := m[id]; ok {
+			if now.Before(c.expires) {
+				return c, true
+			}
+			delete(m, id)
+		}
+	}
+	return cached{}, false
 }

@@ -250,9 +250,9 @@ func (f *localFed) options(t *testing.T, entityID string) federation.Options {
 	return federation.Options{
 		EntityID: entityID, SigningKeys: keys, AuthorityHints: []string{f.ta.id},
 		TrustAnchors: []federation.TrustAnchor{{EntityID: f.ta.id, JWKS: taJWKS}},
-		Now:          f.now,
-		HTTPClient:   &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.roots}}},
-		Recorder:     &recorder{n: map[string]int{}},
+		Now:          f.now, AllowPrivateAddresses: true, // the local federation is on loopback
+		HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.roots}}},
+		Recorder:   &recorder{n: map[string]int{}},
 	}
 }
 
