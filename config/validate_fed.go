@@ -32,16 +32,25 @@ func (c *Config) applyFederationDefaults() {
 
 func (c *Config) validateFederation(p *problems) {
 	f := c.Federation
-	const sec = "federation"
 	if !f.Enabled() {
 		if len(f.SigningKeys) > 0 || len(f.AuthorityHints) > 0 || len(f.TrustMarks) > 0 || f.EntityID != "" {
-			p.add(sec, "option 'trust_anchors' is required when federation is configured")
+			p.add(fedSection, "option 'trust_anchors' is required when federation is configured")
 		}
 		return
 	}
 	if len(c.OIDC.SigningKeys) == 0 || len(c.OIDC.SubjectSalt.Value()) < 32 {
-		p.add(sec, "federation needs the OpenID Provider: configure oidc.signing_keys and oidc.subject_salt")
+		p.add(fedSection, "federation needs the OpenID Provider: configure oidc.signing_keys and oidc.subject_salt")
 	}
+	f.validateEntity(p)
+	f.validateAnchors(p)
+	f.validateMarks(p)
+}
+
+const fedSection = "federation"
+
+// validateEntity checks the provider's own settings.
+func (f Federation) validateEntity(p *problems) {
+	const sec = fedSection
 	if f.EntityID != "" {
 		absURL(p, sec, "entity_id", f.EntityID, urlRule{schemes: httpURL.schemes, noSlash: true})
 	}
@@ -69,6 +78,11 @@ func (c *Config) validateFederation(p *problems) {
 			absURL(p, sec, u.key, u.v, httpURL)
 		}
 	}
+}
+
+// validateAnchors checks each trust anchor: an https entity id, once, and
+// its keys inline or in a file.
+func (f Federation) validateAnchors(p *problems) {
 	seen := map[string]int{}
 	for i, ta := range f.TrustAnchors {
 		path := item("federation.trust_anchors", i)
@@ -85,6 +99,10 @@ func (c *Config) validateFederation(p *problems) {
 			p.add(path, "option 'jwks' must be a JWK Set (JSON with a non-empty \"keys\" list)")
 		}
 	}
+}
+
+// validateMarks checks each trust mark: its type and a JWT.
+func (f Federation) validateMarks(p *problems) {
 	for i, tm := range f.TrustMarks {
 		path := item("federation.trust_marks", i)
 		if required(p, path, "trust_mark_type", tm.Type) {

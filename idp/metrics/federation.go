@@ -12,3 +12,10 @@ var fedResults = []string{federation.ResultResolved, federation.ResultCached, fe
 func (m *Metrics) FederationResolution(result string) {
 	m.fedResolutions.WithLabelValues(oneOf(result, fedResults)).Inc()
 }
+
+// zeroFederation makes every result's series exist at zero.
+func (m *Metrics) zeroFederation() {
+	for _, r := range fedResults {
+		m.fedResolutions.WithLabelValues(r)
+	}
+}

@@ -213,9 +213,7 @@ func (m *Metrics) zeroSeries(o Options) {
 	for _, e := range corsEndpoints {
 		m.corsRefused.WithLabelValues(e)
 	}
-	for _, r := range fedResults {
-		m.fedResolutions.WithLabelValues(r)
-	}
+	m.zeroFederation()
 	for _, r := range samlRefusalReasons {
 		m.samlRefused.WithLabelValues(r)
 	}

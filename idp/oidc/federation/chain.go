@@ -141,20 +141,9 @@ func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string
 	if supKeys == nil {
 		supKeys = sup.keys
 	}
-	endpoint := sup.fetchEndpoint()
-	if endpoint == "" {
-		return nil, "", fmt.Errorf("%s publishes no federation_fetch_endpoint", hint)
-	}
-	raw, err := f.fetch.get(ctx, fetchURL(endpoint, ec.Subject))
+	sub, err := f.subordinate(ctx, sup, supKeys, ec.Subject)
 	if err != nil {
-		return nil, "", fmt.Errorf("subordinate statement of %s about %s: %w", hint, ec.Subject, err)
-	}
-	sub, err := f.fetch.parse(raw, supKeys, hint, ec.Subject)
-	if err != nil {
-		return nil, "", fmt.Errorf("subordinate statement of %s about %s: %w", hint, ec.Subject, err)
-	}
-	if sub.keys == nil {
-		return nil, "", fmt.Errorf("subordinate statement of %s about %s has no jwks", hint, ec.Subject)
+		return nil, "", err
 	}
 	if err := verify(ec.raw, sub.keys); err != nil {
 		return nil, "", fmt.Errorf("entity configuration of %s: not signed by a key %s lists for it: %w", ec.Subject, hint, err)
@@ -173,6 +162,27 @@ func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string
 		return nil, "", fmt.Errorf("via %s: %w", hint, err)
 	}
 	return append(here, rest...), anchorID, nil
+}
+
+// subordinate fetches from the fetch endpoint of sup (an entity
+// configuration) its statement about subject, verified with keys.
+func (f *Federation) subordinate(ctx context.Context, sup *statement, keys jwk.Set, subject string) (*statement, error) {
+	endpoint := sup.fetchEndpoint()
+	if endpoint == "" {
+		return nil, fmt.Errorf("%s publishes no federation_fetch_endpoint", sup.Subject)
+	}
+	raw, err := f.fetch.get(ctx, fetchURL(endpoint, subject))
+	if err != nil {
+		return nil, fmt.Errorf("subordinate statement of %s about %s: %w", sup.Subject, subject, err)
+	}
+	sub, err := f.fetch.parse(raw, keys, sup.Subject, subject)
+	if err != nil {
+		return nil, fmt.Errorf("subordinate statement of %s about %s: %w", sup.Subject, subject, err)
+	}
+	if sub.keys == nil {
+		return nil, fmt.Errorf("subordinate statement of %s about %s has no jwks", sup.Subject, subject)
+	}
+	return sub, nil
 }
 
 // pathLengthOK honours a subordinate statement's max_path_length: the

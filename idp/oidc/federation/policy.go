@@ -112,41 +112,51 @@ func mergeOp(param, op string, a, b any) (any, error) {
 	}
 }
 
+// combination is a rule between two operators of one parameter: when both
+// are present, ok must hold, else the error names op.
+type combination struct {
+	a, b string
+	op   string
+	ok   func(a, b any) bool
+	msg  func(a, b any) string
+}
+
+// combinations are the rules of OpenID Federation 1.0, 6.1.3.1.
+var combinations = []combination{
+	{OpOneOf, OpSubsetOf, OpOneOf, never, fixed("cannot be combined with subset_of or superset_of")},
+	{OpOneOf, OpSupersetOf, OpOneOf, never, fixed("cannot be combined with subset_of or superset_of")},
+	{OpValue, OpEssential, OpValue, func(v, e any) bool { return v != nil || e != true }, fixed("null (remove) while essential is true")},
+	{OpValue, OpAdd, OpAdd, func(v, add any) bool { return v == nil || subset(list(add), list(v)) },
+		func(v, add any) string { return js(add) + " is not within value " + js(v) }},
+	{OpValue, OpOneOf, OpValue, func(v, o any) bool { return v == nil || contains(list(o), v) }, pair("is not one of")},
+	{OpValue, OpSubsetOf, OpValue, func(v, sub any) bool { return v == nil || subset(list(v), list(sub)) }, pair("is not a subset of")},
+	{OpValue, OpSupersetOf, OpValue, func(v, sup any) bool { return v == nil || subset(list(sup), list(v)) }, pair("is not a superset of")},
+	{OpValue, OpDefault, OpDefault, func(v, _ any) bool { return v != nil }, fixed("set while value removes the parameter")},
+	{OpAdd, OpSubsetOf, OpAdd, func(add, sub any) bool { return subset(list(add), list(sub)) }, pair("is not a subset of subset_of")},
+	{OpDefault, OpOneOf, OpDefault, func(d, o any) bool { return contains(list(o), d) }, pair("is not one of")},
+	{OpDefault, OpSubsetOf, OpDefault, func(d, sub any) bool { return subset(list(d), list(sub)) }, pair("is not a subset of")},
+	{OpDefault, OpSupersetOf, OpDefault, func(d, sup any) bool { return subset(list(sup), list(d)) }, pair("is not a superset of")},
+	{OpSubsetOf, OpSupersetOf, OpSupersetOf, func(sub, sup any) bool { return subset(list(sup), list(sub)) },
+		func(sub, sup any) string { return js(sup) + " is not a subset of subset_of " + js(sub) }},
+}
+
+func never(any, any) bool { return false }
+
+func fixed(msg string) func(any, any) string { return func(any, any) string { return msg } }
+
+func pair(verb string) func(any, any) string {
+	return func(a, b any) string { return js(a) + " " + verb + " " + js(b) }
+}
+
 // checkCombination refuses operators of one parameter that contradict
-// each other (OpenID Federation 1.0, 6.1.3.1).
+// each other.
 func checkCombination(param string, ops map[string]any) error {
-	v, hasValue := ops[OpValue]
-	add, hasAdd := ops[OpAdd]
-	def, hasDefault := ops[OpDefault]
-	oneOf, hasOneOf := ops[OpOneOf]
-	sub, hasSub := ops[OpSubsetOf]
-	sup, hasSup := ops[OpSupersetOf]
-	essential, _ := ops[OpEssential].(bool)
-	switch {
-	case hasOneOf && (hasSub || hasSup):
-		return policyErr(param, OpOneOf, "cannot be combined with subset_of or superset_of")
-	case hasValue && v == nil && essential:
-		return policyErr(param, OpValue, "null (remove) while essential is true")
-	case hasValue && hasAdd && v != nil && !subset(list(add), list(v)):
-		return policyErr(param, OpAdd, "%s is not within value %s", js(add), js(v))
-	case hasValue && hasOneOf && v != nil && !contains(list(oneOf), v):
-		return policyErr(param, OpValue, "%s is not one of %s", js(v), js(oneOf))
-	case hasValue && hasSub && v != nil && !subset(list(v), list(sub)):
-		return policyErr(param, OpValue, "%s is not a subset of %s", js(v), js(sub))
-	case hasValue && hasSup && v != nil && !subset(list(sup), list(v)):
-		return policyErr(param, OpValue, "%s is not a superset of %s", js(v), js(sup))
-	case hasValue && hasDefault && v == nil:
-		return policyErr(param, OpDefault, "set while value removes the parameter")
-	case hasAdd && hasSub && !subset(list(add), list(sub)):
-		return policyErr(param, OpAdd, "%s is not a subset of subset_of %s", js(add), js(sub))
-	case hasDefault && hasOneOf && !contains(list(oneOf), def):
-		return policyErr(param, OpDefault, "%s is not one of %s", js(def), js(oneOf))
-	case hasDefault && hasSub && !subset(list(def), list(sub)):
-		return policyErr(param, OpDefault, "%s is not a subset of %s", js(def), js(sub))
-	case hasDefault && hasSup && !subset(list(sup), list(def)):
-		return policyErr(param, OpDefault, "%s is not a superset of %s", js(def), js(sup))
-	case hasSub && hasSup && !subset(list(sup), list(sub)):
-		return policyErr(param, OpSupersetOf, "%s is not a subset of subset_of %s", js(sup), js(sub))
+	for _, c := range combinations {
+		a, hasA := ops[c.a]
+		b, hasB := ops[c.b]
+		if hasA && hasB && !c.ok(a, b) {
+			return policyErr(param, c.op, "%s", c.msg(a, b))
+		}
 	}
 	return nil
 }
@@ -172,48 +182,66 @@ func ApplyPolicy(pol Policy, md map[string]any) (map[string]any, error) {
 	return out, nil
 }
 
-// applyParam applies one parameter's operators, in their order.
+// applyParam applies one parameter's operators, in their order: the
+// modifiers, then the checks.
 func applyParam(param string, ops map[string]any, md map[string]any) error {
 	for _, op := range operators {
 		pv, ok := ops[op]
 		if !ok {
 			continue
 		}
-		cur, present := md[param]
-		switch op {
-		case OpValue:
-			if pv == nil {
-				delete(md, param)
-			} else {
-				md[param] = pv
-			}
-		case OpAdd:
-			md[param] = union(listOrNil(cur, present), list(pv))
-		case OpDefault:
-			if !present || cur == nil {
-				md[param] = pv
-			}
-		case OpOneOf:
-			if present && !contains(list(pv), cur) {
-				return policyErr(param, op, "%s is not one of %s", js(cur), js(pv))
-			}
-		case OpSubsetOf:
-			if present {
-				if got := intersect(list(cur), list(pv)); len(got) > 0 {
-					md[param] = got
-				} else {
-					delete(md, param)
-				}
-			}
-		case OpSupersetOf:
-			if present && !subset(list(pv), list(cur)) {
-				return policyErr(param, op, "%s does not contain %s", js(cur), js(pv))
-			}
-		case OpEssential:
-			if e, _ := pv.(bool); e && md[param] == nil {
-				return policyErr(param, op, "the parameter is essential and missing")
-			}
+		if modify(op, param, pv, md) {
+			continue
 		}
+		if err := check(op, param, pv, md); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// modify applies value, add, default and subset_of, reporting whether op
+// is one of them.
+func modify(op, param string, pv any, md map[string]any) bool {
+	cur, present := md[param]
+	switch op {
+	case OpValue:
+		if pv == nil {
+			delete(md, param)
+		} else {
+			md[param] = pv
+		}
+	case OpAdd:
+		md[param] = union(listOrNil(cur, present), list(pv))
+	case OpDefault:
+		if !present || cur == nil {
+			md[param] = pv
+		}
+	case OpSubsetOf:
+		if !present {
+			break
+		}
+		if got := intersect(list(cur), list(pv)); len(got) > 0 {
+			md[param] = got
+		} else {
+			delete(md, param)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// check applies one_of, superset_of and essential.
+func check(op, param string, pv any, md map[string]any) error {
+	cur, present := md[param]
+	switch {
+	case op == OpOneOf && present && !contains(list(pv), cur):
+		return policyErr(param, op, "%s is not one of %s", js(cur), js(pv))
+	case op == OpSupersetOf && present && !subset(list(pv), list(cur)):
+		return policyErr(param, op, "%s does not contain %s", js(cur), js(pv))
+	case op == OpEssential && pv == true && cur == nil:
+		return policyErr(param, op, "the parameter is essential and missing")
 	}
 	return nil
 }
