@@ -59,11 +59,14 @@ func (f *Federation) Resolve(ctx context.Context, id string) (*Chain, error) {
 	if err := checkEntityID(id); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrChain, err)
 	}
-	leaf, err := f.configuration(ctx, id, nil)
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	w := &walk{Federation: f, fetches: maxFetches}
+	leaf, err := w.configuration(ctx, id, nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrChain, err)
 	}
-	links, anchorID, err := f.climb(ctx, leaf, map[string]bool{id: true}, 0)
+	links, anchorID, err := w.climb(ctx, leaf, map[string]bool{id: true}, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrChain, id, err)
 	}
@@ -84,14 +87,38 @@ func (f *Federation) Resolve(ctx context.Context, id string) (*Chain, error) {
 	return ch, nil
 }
 
+// A resolution is bounded: at most maxHints authority hints tried per
+// entity, maxFetches fetches and resolveTimeout in all, whatever the
+// entities met list.
+const (
+	maxHints       = 4
+	maxFetches     = 24
+	resolveTimeout = 20 * time.Second
+)
+
+// walk is one resolution: the federation and the fetches it has left.
+type walk struct {
+	*Federation
+	fetches int
+}
+
+// get fetches u if the budget allows.
+func (w *walk) get(ctx context.Context, u string) ([]byte, error) {
+	if w.fetches <= 0 {
+		return nil, fmt.Errorf("GET %s: more than %d fetches for one chain", u, maxFetches)
+	}
+	w.fetches--
+	return w.fetch.get(ctx, u)
+}
+
 // configuration fetches and verifies entity id's entity configuration,
 // with keys (a trust anchor's configured keys) or, when nil, its own.
-func (f *Federation) configuration(ctx context.Context, id string, keys jwk.Set) (*statement, error) {
-	raw, err := f.fetch.get(ctx, configurationURL(id))
+func (w *walk) configuration(ctx context.Context, id string, keys jwk.Set) (*statement, error) {
+	raw, err := w.get(ctx, configurationURL(id))
 	if err != nil {
 		return nil, fmt.Errorf("entity configuration of %s: %w", id, err)
 	}
-	s, err := f.fetch.parse(raw, keys, id, id)
+	s, err := w.fetch.parse(raw, keys, id, id)
 	if err != nil {
 		return nil, fmt.Errorf("entity configuration of %s: %w", id, err)
 	}
@@ -101,13 +128,16 @@ func (f *Federation) configuration(ctx context.Context, id string, keys jwk.Set)
 // climb finds, through one of the authority hints of the entity whose
 // configuration is ec, a path to a trust anchor. seen holds the entities
 // already on the path; depth counts the superiors below this one.
-func (f *Federation) climb(ctx context.Context, ec *statement, seen map[string]bool, depth int) ([]link, string, error) {
+func (w *walk) climb(ctx context.Context, ec *statement, seen map[string]bool, depth int) ([]link, string, error) {
 	if len(ec.AuthorityHints) == 0 {
 		return nil, "", fmt.Errorf("%s has no authority_hints and is not a configured trust anchor", ec.Subject)
 	}
+	if len(ec.AuthorityHints) > maxHints {
+		return nil, "", fmt.Errorf("%s lists %d authority_hints, at most %d are followed", ec.Subject, len(ec.AuthorityHints), maxHints)
+	}
 	var errs []error
 	for _, hint := range ec.AuthorityHints {
-		links, anchorID, err := f.viaSuperior(ctx, ec, hint, seen, depth)
+		links, anchorID, err := w.viaSuperior(ctx, ec, hint, seen, depth)
 		if err == nil {
 			return links, anchorID, nil
 		}
@@ -117,15 +147,15 @@ func (f *Federation) climb(ctx context.Context, ec *statement, seen map[string]b
 }
 
 // viaSuperior tries the path through superior hint.
-func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string, seen map[string]bool, depth int) ([]link, string, error) {
+func (w *walk) viaSuperior(ctx context.Context, ec *statement, hint string, seen map[string]bool, depth int) ([]link, string, error) {
 	if seen[hint] {
 		return nil, "", fmt.Errorf("loop: %s is already on the chain", hint)
 	}
-	ta := f.anchors[hint]
+	ta := w.anchors[hint]
 	// The chain would hold the leaf's configuration, depth+1 subordinate
 	// statements and a trust anchor's configuration at least.
-	if need := depth + 3; ta == nil && need+1 > f.maxChain || need > f.maxChain {
-		return nil, "", fmt.Errorf("chain through %s is longer than %d statements", hint, f.maxChain)
+	if need := depth + 3; ta == nil && need+1 > w.maxChain || need > w.maxChain {
+		return nil, "", fmt.Errorf("chain through %s is longer than %d statements", hint, w.maxChain)
 	}
 	if err := checkEntityID(hint); err != nil {
 		return nil, "", fmt.Errorf("authority hint: %w", err)
@@ -134,14 +164,14 @@ func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string
 	if ta != nil {
 		supKeys = ta.keys
 	}
-	sup, err := f.configuration(ctx, hint, supKeys)
+	sup, err := w.configuration(ctx, hint, supKeys)
 	if err != nil {
 		return nil, "", err
 	}
 	if supKeys == nil {
 		supKeys = sup.keys
 	}
-	sub, err := f.subordinate(ctx, sup, supKeys, ec.Subject)
+	sub, err := w.subordinate(ctx, sup, supKeys, ec.Subject)
 	if err != nil {
 		return nil, "", err
 	}
@@ -157,7 +187,7 @@ func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string
 	}
 	next := maps.Clone(seen)
 	next[hint] = true
-	rest, anchorID, err := f.climb(ctx, sup, next, depth+1)
+	rest, anchorID, err := w.climb(ctx, sup, next, depth+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("via %s: %w", hint, err)
 	}
@@ -166,16 +196,16 @@ func (f *Federation) viaSuperior(ctx context.Context, ec *statement, hint string
 
 // subordinate fetches from the fetch endpoint of sup (an entity
 // configuration) its statement about subject, verified with keys.
-func (f *Federation) subordinate(ctx context.Context, sup *statement, keys jwk.Set, subject string) (*statement, error) {
+func (w *walk) subordinate(ctx context.Context, sup *statement, keys jwk.Set, subject string) (*statement, error) {
 	endpoint := sup.fetchEndpoint()
 	if endpoint == "" {
 		return nil, fmt.Errorf("%s publishes no federation_fetch_endpoint", sup.Subject)
 	}
-	raw, err := f.fetch.get(ctx, fetchURL(endpoint, subject))
+	raw, err := w.get(ctx, fetchURL(endpoint, subject))
 	if err != nil {
 		return nil, fmt.Errorf("subordinate statement of %s about %s: %w", sup.Subject, subject, err)
 	}
-	sub, err := f.fetch.parse(raw, keys, sup.Subject, subject)
+	sub, err := w.fetch.parse(raw, keys, sup.Subject, subject)
 	if err != nil {
 		return nil, fmt.Errorf("subordinate statement of %s about %s: %w", sup.Subject, subject, err)
 	}

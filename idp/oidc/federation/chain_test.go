@@ -3,6 +3,7 @@ package federation_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -96,6 +97,13 @@ func TestResolveRefusals(t *testing.T) {
 					"response_types": map[string]any{"superset_of": []any{"code", "id_token"}}}}
 			})
 		}, `metadata policy: response_types: superset_of: ["code"] does not contain ["code","id_token"]`},
+		{"too many authority hints", func(t *testing.T, f *localFed) {
+			f.rp.set(func(e *entity) {
+				for i := range 4 {
+					e.hints = append(e.hints, fmt.Sprintf("https://im%d.example.it", i))
+				}
+			})
+		}, "RP lists 5 authority_hints, at most 4 are followed"},
 		{"max_path_length", func(t *testing.T, f *localFed) {
 			f.ta.set(func(e *entity) { e.subs[f.im.id]["constraints"] = map[string]any{"max_path_length": 0} })
 		}, "allows 0 intermediates below it, the chain has 1"},
@@ -242,5 +250,36 @@ func TestPrivateAddressRefused(t *testing.T) {
 			t.Fatalf("%s: err = %v, want ErrPrivateAddress", id, err)
 		}
 		t.Logf("refused: %v", err)
+	}
+}
+
+// TestResolveClientMetadata: a chain that resolves still needs metadata
+// cnsgate can register: inline jwks, private_key_jwt, automatic
+// registration, redirect URIs.
+func TestResolveClientMetadata(t *testing.T) {
+	for param, tc := range map[string]struct {
+		value any
+		want  string
+	}{
+		"jwks":                       {nil, "jwks missing or not a JWK Set (the keys must be inline)"},
+		"token_endpoint_auth_method": {"client_secret_basic", `token_endpoint_auth_method "client_secret_basic": only private_key_jwt is accepted`},
+		"client_registration_types":  {[]any{"explicit"}, "client_registration_types [explicit] does not include automatic"},
+		"redirect_uris":              {[]any{"https://rp.example.it/cb#frag"}, `redirect_uri "https://rp.example.it/cb#frag" is not an absolute URI without fragment`},
+	} {
+		t.Run(param, func(t *testing.T) {
+			f := newLocalFed(t, nil)
+			f.rp.set(func(e *entity) {
+				md := e.metadata[federation.TypeRelyingParty].(map[string]any)
+				if tc.value == nil {
+					delete(md, param)
+				} else {
+					md[param] = tc.value
+				}
+			})
+			_, err := f.federation(t, nil).ResolveClient(t.Context(), f.rp.id)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -36,18 +36,14 @@ func (f *Federation) clientOf(ch *Chain) (*oidc.Client, error) {
 			return nil, bad("redirect_uri %q is not an absolute URI without fragment", u)
 		}
 	}
-	switch jwks := md["jwks"].(type) {
-	case map[string]any:
-		b, _ := json.Marshal(jwks)
-		c.JWKS = string(b)
-	case nil:
-		c.JWKSURI, _ = md["jwks_uri"].(string)
-		if c.JWKSURI == "" {
-			return nil, bad("neither jwks nor jwks_uri")
-		}
-	default:
-		return nil, bad("jwks is not a JWK Set")
+	// The keys come inline, vouched for by the chain: a jwks_uri would
+	// make cnsgate fetch wherever the metadata points.
+	jwks, ok := md["jwks"].(map[string]any)
+	if !ok {
+		return nil, bad("jwks missing or not a JWK Set (the keys must be inline)")
 	}
+	b, _ := json.Marshal(jwks)
+	c.JWKS = string(b)
 	c.Name, _ = md["client_name"].(string)
 	c.PostLogoutRedirectURIs = stringList(md["post_logout_redirect_uris"])
 	c.BackchannelLogoutURI, _ = md["backchannel_logout_uri"].(string)
