@@ -7,18 +7,22 @@ import (
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/cnsgate/cnsgate/config"
+	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/oidc/federation"
 )
 
 // newFederation builds the OpenID Federation leaf entity of the provider
-// from the federation section; metadata is the provider's discovery
-// document, read when the entity configuration is signed.
-func newFederation(c config.Federation, d protocolDeps, metadata func() map[string]any) (*federation.Federation, error) {
+// from the federation section; op returns the provider (built after the
+// federation, whose ResolveClient it takes), read when the entity
+// configuration is signed.
+func newFederation(c config.Federation, d protocolDeps, op func() *oidc.Provider) (*federation.Federation, error) {
 	o, err := federationOptions(c, os.ReadFile)
 	if err != nil {
 		return nil, err
 	}
-	o.ProviderMetadata, o.HTTPClient, o.Recorder = metadata, d.outbound, d.fedRecorder
+	o.ProviderMetadata = func() map[string]any { return op().Metadata() }
+	o.ProviderKeys = func() jwk.Set { return op().PublicKeys() }
+	o.HTTPClient, o.Recorder = d.outbound, d.fedRecorder
 	o.Logger = d.logger.With("component", "federation")
 	fed, err := federation.New(o)
 	if err != nil {

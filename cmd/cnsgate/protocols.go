@@ -90,7 +90,7 @@ func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend,
 	if len(cfg.OIDC.Clients) > 0 || cfg.Federation.Enabled() {
 		o := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
 		if cfg.Federation.Enabled() {
-			fed, err := newFederation(cfg.Federation, d, func() map[string]any { return p.op.Metadata() })
+			fed, err := newFederation(cfg.Federation, d, func() *oidc.Provider { return p.op })
 			if err != nil {
 				return nil, err
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lestrrat-go/jwx/v2/jwk"
+
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -258,6 +260,10 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 // Metadata returns the discovery document, for the entity configuration
 // of a federation (idp/oidc/federation).
 func (p *Provider) Metadata() map[string]any { return p.metadata() }
+
+// PublicKeys returns the token signing keys /jwks publishes, for the
+// openid_provider metadata of a federation entity configuration.
+func (p *Provider) PublicKeys() jwk.Set { return p.keys.public }
 
 // metadata is the discovery document.
 func (p *Provider) metadata() map[string]any {

@@ -186,6 +186,9 @@ func (f *Federation) entityMetadata() map[string]any {
 func (f *Federation) providerMetadata() map[string]any {
 	md := maps.Clone(f.o.ProviderMetadata())
 	md["client_registration_types_supported"] = []string{"automatic"}
+	if f.o.ProviderKeys != nil {
+		md["jwks"] = f.o.ProviderKeys()
+	}
 	methods := map[string][]string{}
 	if v, _ := md["request_parameter_supported"].(bool); v {
 		methods["authorization_endpoint"] = []string{"request_object"}

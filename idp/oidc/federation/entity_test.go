@@ -72,6 +72,7 @@ func TestEntityConfiguration(t *testing.T) {
 		"organization_name":                claims.Metadata.FederationEntity["organization_name"] == "cnsgate di prova",
 		"openid_provider is the discovery": op["issuer"] == iss && op["token_endpoint"] == iss+"/token" && op["jwks_uri"] == iss+"/jwks",
 		"automatic registration":           slices.Contains(anyStrings(op["client_registration_types_supported"]), "automatic"),
+		"the token keys inline":            sameKeys(t, op["jwks"], tokenKeys),
 		"trust mark as configured":         len(claims.TrustMarks) == 1 && claims.TrustMarks[0]["trust_mark_type"] == trustMarkType && strings.Count(claims.TrustMarks[0]["trust_mark"], ".") == 2,
 	} {
 		if !ok {
@@ -129,4 +130,26 @@ func TestEntityConfigurationCrossCheck(t *testing.T) {
 		t.Fatalf("@openid-federation/core: %v\n%s", err, out)
 	}
 	t.Logf("@openid-federation/core: %s", lines[len(lines)-1])
+}
+
+// sameKeys reports whether the inline jwks v holds the keys of the JWK Set
+// document doc.
+func sameKeys(t *testing.T, v any, doc string) bool {
+	t.Helper()
+	inline, _ := json.Marshal(v)
+	a, err := jwk.Parse(inline)
+	if err != nil {
+		return false
+	}
+	b, err := jwk.Parse([]byte(doc))
+	if err != nil || a.Len() != b.Len() || a.Len() == 0 {
+		return false
+	}
+	for i := range a.Len() {
+		k, _ := a.Key(i)
+		if _, ok := b.LookupKeyID(k.KeyID()); !ok {
+			return false
+		}
+	}
+	return true
 }

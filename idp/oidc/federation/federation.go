@@ -67,6 +67,11 @@ type Options struct {
 	// ProviderMetadata is the provider's discovery document
 	// (oidc.Provider.Metadata).
 	ProviderMetadata func() map[string]any
+	// ProviderKeys, when set, are the token signing keys
+	// (oidc.Provider.PublicKeys), published inline as the openid_provider
+	// metadata's jwks beside its jwks_uri, as the SPID and CIE id rules
+	// want.
+	ProviderKeys func() jwk.Set
 	// Profile is given to every federated relying party ("" or "oidc",
 	// "spid", "cie").
 	Profile string

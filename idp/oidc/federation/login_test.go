@@ -60,6 +60,7 @@ func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server
 			}
 			var op *oidc.Provider
 			fo.ProviderMetadata = func() map[string]any { return op.Metadata() }
+			fo.ProviderKeys = func() jwk.Set { return op.PublicKeys() }
 			s.fed, err = federation.New(fo)
 			if err != nil {
 				t.Fatal(err)
