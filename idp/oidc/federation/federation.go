@@ -233,6 +233,9 @@ func (f *Federation) ResolveClient(ctx context.Context, id string) (*oidc.Client
 	if err != nil {
 		f.o.Recorder.FederationResolution(ResultRefused)
 		f.o.Logger.WarnContext(ctx, "federation: relying party refused", "client_id", id, "err", err)
+		if ctx.Err() != nil {
+			return nil, err // the caller gave up: nothing learnt about the chain
+		}
 		f.mu.Lock()
 		if len(f.refused) >= maxRefused {
 			clear(f.refused)
