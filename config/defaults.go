@@ -138,6 +138,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Registration.ConsentVersion, DefaultConsentVersion)
 
 	c.applyRelyingPartyDefaults()
+	c.applyFederationDefaults()
 
 	setString(&c.Audit.Sink, AuditBoth)
 	setDuration(&c.Audit.Retention, DefaultAuditRetention)

@@ -21,6 +21,7 @@ type Config struct {
 	Registration Registration `yaml:"registration"`
 	Login        Login        `yaml:"login"`
 	OIDC         OIDC         `yaml:"oidc"`
+	Federation   Federation   `yaml:"federation"`
 	SAML         SAML         `yaml:"saml"`
 	Audit        Audit        `yaml:"audit"`
 	Log          Log          `yaml:"log"`

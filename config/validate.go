@@ -33,6 +33,7 @@ func (c *Config) Validate() error {
 	c.Registry.validate(&p)
 	c.Registration.validate(&p)
 	c.OIDC.validate(&p)
+	c.validateFederation(&p)
 	c.SAML.validate(&p)
 	c.Audit.validate(&p)
 	c.Log.validate(&p)

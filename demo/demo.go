@@ -135,6 +135,9 @@ func (s *Setup) finish(ports Ports, now time.Time) error {
 	if err := s.ensureSAML(now); err != nil {
 		return err
 	}
+	if err := s.ensureFederation(); err != nil {
+		return err
+	}
 	return s.writeConfig(ports)
 }
 
@@ -380,6 +383,9 @@ func (s *Setup) writeConfig(p Ports) error {
 		admin, AccessibilityPath, admin, PrivacyPath, admin, LegalPath)
 	fmt.Fprintf(&b, "  help:\n    phone: 800 000 000\n    hours: lunedì-venerdì 8:30-17:30\n    email: assistenza@example.invalid\n")
 	s.writeOIDCConfig(&b)
+	if err := s.writeFederationConfig(&b, "https://"+originHost(p.Public)); err != nil {
+		return err
+	}
 	s.writeSAMLConfig(&b)
 	return os.WriteFile(s.ConfigFile, []byte(b.String()), 0o644)
 }

@@ -17,6 +17,7 @@
 //	cie.go     the CIE-profile card and its root → SUBCA1 chain
 //	pkcs12.go  each card as a PKCS#12 file for browsers and smart-card tools
 //	rp.go      the Esenzioni OIDC client: signing key, subject salt, its configuration
+//	federation.go the OpenID Federation: cnsgate's federation key, the demo trust anchor's key, JWK Set and trust mark, the federation section
 //	saml.go    the CMS SAML service provider: IdP and SP key pairs, SP metadata, its configuration
 //	ca.go      CAHandlers: the demo CA's CRL and OCSP responder
 //	info.go    InfoHandlers: the footer's demonstration pages (privacy notice, accessibility statement, legal notes, rendered by idp/web); the demo logo

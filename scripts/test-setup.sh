@@ -71,7 +71,7 @@ fi
 
 # npm ci for each locked client, skipped when node_modules was installed from
 # the same package-lock.json (a stamp keeps its hash).
-for dir in idp/oidc/testdata/openid-client idp/saml/testdata/node-saml scripts/browser; do
+for dir in idp/oidc/testdata/openid-client idp/oidc/federation/testdata/oidfed-core idp/saml/testdata/node-saml scripts/browser; do
   stamp="$dir/node_modules/.cnsgate-lock-sha256"
   want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

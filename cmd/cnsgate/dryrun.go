@@ -41,6 +41,7 @@ func (d *dryRun) run() {
 	d.checkTrust()
 	d.checkCRLFiles()
 	d.checkSigningKeys()
+	d.checkFederation()
 	d.checkSAML()
 	d.checkAllowlist()
 }

@@ -213,7 +213,7 @@ func (g *gateway) buildProtocols(context.Context) error {
 		return err
 	}
 	p, err := newProtocols(g.cfg, g.svc, g.sessions, protocolDeps{
-		logger: g.logger, oidcRecorder: g.metrics, samlRecorder: g.metrics, pages: g.pages, outbound: outbound,
+		logger: g.logger, oidcRecorder: g.metrics, fedRecorder: g.metrics, samlRecorder: g.metrics, pages: g.pages, outbound: outbound,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/oidc/federation"
 	"github.com/cnsgate/cnsgate/idp/saml"
 	"github.com/cnsgate/cnsgate/idp/web"
 )
@@ -69,8 +70,9 @@ func siteOf(cfg *config.Config) (web.Site, error) {
 // protocols are the configured OpenID Provider and SAML IdP (either may be
 // nil). Built, they are the login service's logout notifiers.
 type protocols struct {
-	op *oidc.Provider
-	sp *saml.IdP
+	op  *oidc.Provider
+	fed *federation.Federation // nil without a federation section
+	sp  *saml.IdP
 }
 
 // protocolDeps are what the protocol packages take besides the config;
@@ -78,6 +80,7 @@ type protocols struct {
 type protocolDeps struct {
 	logger       *slog.Logger
 	oidcRecorder oidc.Recorder
+	fedRecorder  federation.Recorder
 	samlRecorder saml.Recorder
 	pages        *web.Pages
 	outbound     *http.Client
@@ -85,9 +88,16 @@ type protocolDeps struct {
 
 func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
 	var p protocols
-	if len(cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(svc, backend.store, backend.ephemeral,
-			oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound}))
+	if len(cfg.OIDC.Clients) > 0 || cfg.Federation.Enabled() {
+		o := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
+		if cfg.Federation.Enabled() {
+			fed, err := newFederation(cfg.Federation, d, func() *oidc.Provider { return p.op })
+			if err != nil {
+				return nil, err
+			}
+			p.fed, o.ResolveClient = fed, fed.ResolveClient
+		}
+		op, err := oidc.New(svc, backend.store, backend.ephemeral, o)
 		if err != nil {
 			return nil, fmt.Errorf("oidc: %w", err)
 		}
@@ -109,6 +119,9 @@ func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend,
 func (p *protocols) mount(mux *http.ServeMux) {
 	if p.op != nil {
 		p.op.Mount(mux)
+	}
+	if p.fed != nil {
+		p.fed.Mount(mux)
 	}
 	if p.sp != nil {
 		p.sp.Mount(mux)

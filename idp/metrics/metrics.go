@@ -67,6 +67,7 @@ type Metrics struct {
 	tokens          *prometheus.CounterVec
 	refreshReuse    *prometheus.CounterVec
 	corsRefused     *prometheus.CounterVec
+	fedResolutions  *prometheus.CounterVec // federation.go
 	logoutNotes     *prometheus.CounterVec
 	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
@@ -127,6 +128,7 @@ func New(o Options) *Metrics {
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.refreshReuse = counter("refresh_token_reuse_total", "Rotated refresh tokens presented again, by relying party and outcome (graced: the first use's answer within oidc.refresh_reuse_grace; revoked: the token family revoked).", "client", "outcome")
 	m.corsRefused = counter("cors_refused_total", "Cross-origin requests to the OIDC endpoints refused: an origin no client allows, or a preflight for another method; by endpoint.", "endpoint")
+	m.fedResolutions = counter("federation_resolutions_total", "Trust chains of federated relying parties (OpenID Federation automatic registration), by result: resolved, cached (served from the cache until the chain expires) or refused.", "result")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")
 	m.samlRefused = counter("saml_requests_refused_total", "SAML requests refused (an error page, or RequestDenied at the SP's ACS), by reason.", "reason")
 	m.rateLimited = counter("rate_limited_total", "Unauthenticated login starts refused by the per-IP rate limit (limits.*), by route.", "route")
@@ -213,6 +215,7 @@ func (m *Metrics) zeroSeries(o Options) {
 	for _, e := range corsEndpoints {
 		m.corsRefused.WithLabelValues(e)
 	}
+	m.zeroFederation()
 	for _, r := range samlRefusalReasons {
 		m.samlRefused.WithLabelValues(r)
 	}

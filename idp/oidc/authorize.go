@@ -35,9 +35,10 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
 		return
 	}
-	c := p.clients[req.ClientID]
-	if c == nil {
-		p.renderError(w, r, http.StatusBadRequest, "request", "unknown client_id")
+	c, err := p.lookupClient(r.Context(), req.ClientID)
+	if err != nil {
+		p.logger.InfoContext(r.Context(), "authorization request refused", "client_id", req.ClientID, "err", err)
+		p.renderError(w, r, http.StatusBadRequest, "request", unknownClient(err))
 		return
 	}
 	if !c.redirectAllowed(req.RedirectURI) {
@@ -76,7 +77,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		p.renderError(w, r, http.StatusInternalServerError, "internal", "pending request unreadable: "+err.Error())
 		return
 	}
-	c := p.clients[req.ClientID]
+	c := p.client(ctx, req.ClientID)
 	if c == nil || !c.redirectAllowed(req.RedirectURI) {
 		p.renderError(w, r, http.StatusBadRequest, "request", "client or redirect_uri no longer configured")
 		return
@@ -136,7 +137,7 @@ func (p *Provider) redirectError(w http.ResponseWriter, r *http.Request, req aut
 // auto-submitting form (form_post), with iss per RFC 9207 unless the
 // client registered authorization_response_iss: false.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, req authRequest, params url.Values) {
-	if c := p.clients[req.ClientID]; c == nil || !c.omitISS {
+	if c := p.client(r.Context(), req.ClientID); c == nil || !c.omitISS {
 		params.Set("iss", p.issuer)
 	}
 	u, err := url.Parse(req.RedirectURI)
@@ -186,7 +187,7 @@ func (p *Provider) answerWithoutPage(w http.ResponseWriter, r *http.Request, req
 		p.redirectError(w, r, req, newErr(errAccessDenied, "this client's audience excludes the user ("+reason+")"))
 		return
 	}
-	if c := p.clients[req.ClientID]; c != nil {
+	if c := p.client(r.Context(), req.ClientID); c != nil {
 		need, err := p.svc.ReleaseNeeded(r, sess, p.release(c, sess, req, data))
 		switch {
 		case err != nil:

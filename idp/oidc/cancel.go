@@ -14,7 +14,7 @@ func (p *Provider) cancel(w http.ResponseWriter, r *http.Request, data json.RawM
 		p.renderError(w, r, http.StatusInternalServerError, "internal", "pending request unreadable: "+err.Error())
 		return
 	}
-	c := p.clients[req.ClientID]
+	c := p.client(r.Context(), req.ClientID)
 	if c == nil || !c.redirectAllowed(req.RedirectURI) {
 		p.renderError(w, r, http.StatusBadRequest, "request", "client or redirect_uri no longer configured")
 		return

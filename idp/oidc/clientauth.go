@@ -36,9 +36,13 @@ func (p *Provider) authenticateClient(ctx context.Context, cr credentials, endpo
 			id = tok.Issuer()
 		}
 	}
-	c := p.clients[id]
-	if c == nil {
+	c, err := p.lookupClient(ctx, id)
+	if errors.Is(err, ErrUnknownClient) {
 		return nil, newErr(errInvalidClient, "unknown client")
+	}
+	if err != nil {
+		p.logger.InfoContext(ctx, "client not resolved", "client_id", id, "err", err)
+		return nil, newErr(errInvalidClient, unknownClient(err))
 	}
 	if !p.credentialsMatch(ctx, c, cr, endpoint) {
 		return nil, newErr(errInvalidClient, "client authentication failed")

@@ -22,6 +22,10 @@ const (
 // supportedScopes lists them in the order discovery publishes them.
 var supportedScopes = []string{ScopeOpenID, ScopeProfile, ScopeFiscalNumber, ScopeRoles}
 
+// ErrUnknownClient reports a client id that is neither configured nor
+// resolved by Options.ResolveClient.
+var ErrUnknownClient = errors.New("oidc: unknown client")
+
 // ErrBadClient reports a client configuration the provider cannot serve.
 var ErrBadClient = errors.New("oidc: invalid client configuration")
 
@@ -84,6 +88,7 @@ type Client struct {
 	// (RFC 9068) instead of opaque random strings; either kind is
 	// resolved by /userinfo, /introspect and /revoke.
 	JWTAccessTokens bool
+	Profile         string // "" or "oidc", "spid", "cie"
 	// OmitResponseISS leaves the RFC 9207 iss parameter out of the
 	// client's authorization responses, for relying parties that mishandle
 	// it.

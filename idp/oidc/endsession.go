@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"crypto/subtle"
 	"fmt"
 	"net/http"
@@ -71,7 +72,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) bool {
 	if l, ok := web.LocalesLang(params.Get("ui_locales")); ok {
 		r = r.WithContext(web.WithLang(r.Context(), l))
 	}
-	req, refused := p.parseEndSession(params)
+	req, refused := p.parseEndSession(r.Context(), params)
 	if refused != "" {
 		p.refuseLogout(w, r, refused)
 		return true
@@ -117,13 +118,13 @@ func (p *Provider) refuseLogout(w http.ResponseWriter, r *http.Request, detail s
 // readHint checks an id_token_hint: signed and issued by us, of any age,
 // for one configured client. It returns that client and the token's sid,
 // or why it refuses the hint.
-func (p *Provider) readHint(hint string) (c *client, sid, refused string) {
+func (p *Provider) readHint(ctx context.Context, hint string) (c *client, sid, refused string) {
 	tok, err := p.verify(hint, typID, false)
 	if err != nil {
 		return nil, "", "id_token_hint: " + err.Error()
 	}
 	if aud := tok.Audience(); len(aud) == 1 {
-		c = p.clients[aud[0]]
+		c = p.client(ctx, aud[0])
 	}
 	if c == nil {
 		return nil, "", "id_token_hint names no configured client"
@@ -138,11 +139,11 @@ func (p *Provider) readHint(hint string) (c *client, sid, refused string) {
 // expired: RP-Initiated Logout 1.0, 2) and for one configured client,
 // client_id that client, post_logout_redirect_uri one of its registered
 // ones exactly. It returns the reason when it refuses.
-func (p *Provider) parseEndSession(q url.Values) (*endSessionRequest, string) {
+func (p *Provider) parseEndSession(ctx context.Context, q url.Values) (*endSessionRequest, string) {
 	req := &endSessionRequest{}
 	if hint := q.Get("id_token_hint"); hint != "" {
 		var refused string
-		if req.client, req.hintSID, refused = p.readHint(hint); refused != "" {
+		if req.client, req.hintSID, refused = p.readHint(ctx, hint); refused != "" {
 			return nil, refused
 		}
 	}
@@ -150,7 +151,7 @@ func (p *Provider) parseEndSession(q url.Values) (*endSessionRequest, string) {
 		if req.client != nil && req.client.id != id {
 			return nil, "client_id differs from the id_token_hint's audience"
 		}
-		if req.client = p.clients[id]; req.client == nil {
+		if req.client = p.client(ctx, id); req.client == nil {
 			return nil, "unknown client_id"
 		}
 	}

@@ -34,7 +34,7 @@ func (p *Provider) SessionEnded(ctx context.Context, s *sessions.Session, cause 
 		if part.Protocol != sessions.ProtocolOIDC {
 			continue
 		}
-		c := p.clients[part.ClientID]
+		c := p.client(ctx, part.ClientID)
 		if c == nil || c.backchannel == "" {
 			continue
 		}

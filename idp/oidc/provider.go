@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/web"
@@ -45,8 +48,8 @@ type Options struct {
 	// RS256 unless a client registers another algorithm.
 	SigningKeys []string
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
-	// code: at least MinSubjectSaltLength bytes, required when Clients are
-	// set.
+	// code: at least MinSubjectSaltLength bytes, required when Clients or
+	// ResolveClient are set.
 	SubjectSalt []byte
 	// AccessTokenLifetime and IDTokenLifetime bound the tokens /token
 	// issues (default DefaultTokenLifetime each).
@@ -54,6 +57,14 @@ type Options struct {
 	IDTokenLifetime     time.Duration
 	// Clients are the relying parties served.
 	Clients []Client
+	// ResolveClient, when set, is asked for a client whose id is not among
+	// Clients (a federated relying party whose id is its entity
+	// identifier, registered automatically): it returns the client's
+	// registration, or an error whose text the client is told
+	// (ErrUnknownClient: not one it resolves). The provider keeps what it
+	// builds from a returned *Client for as long as ResolveClient returns
+	// the same pointer.
+	ResolveClient func(ctx context.Context, id string) (*Client, error)
 	// RefreshReuseGrace is how long a rotated refresh token presented again
 	// by its client gets the answer of its first use instead of revoking
 	// its family (default DefaultRefreshReuseGrace; NoRefreshReuseGrace,
@@ -102,6 +113,7 @@ type Provider struct {
 	recorder Recorder
 	pages    *web.Pages
 	remote   *remoteKeys
+	resolver *resolvedClients // clients of Options.ResolveClient (resolved.go)
 	// origins are the browser origins allowed by CORS (cors.go).
 	origins map[string]bool
 }
@@ -148,7 +160,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if err != nil {
 		return nil, err
 	}
-	if len(clients) > 0 && len(o.SubjectSalt) < MinSubjectSaltLength {
+	if (len(clients) > 0 || o.ResolveClient != nil) && len(o.SubjectSalt) < MinSubjectSaltLength {
 		return nil, fmt.Errorf("oidc: subject_salt of at least %d characters is required", MinSubjectSaltLength)
 	}
 	p := &Provider{
@@ -162,6 +174,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	p.jwksJSON = encodeOnce(func() any { return p.keys.public })
 	p.remote = newRemoteKeys(p.http, p.now)
 	p.origins = corsOrigins(o.Clients)
+	p.resolver = newResolvedClients(o.ResolveClient, keys)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.RegisterCanceller(Kind, p.cancel)
 	svc.SetEndSessionHandler(p.endSession)
@@ -243,6 +256,14 @@ func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	_, _ = w.Write(p.discoveryJSON())
 }
+
+// Metadata returns the discovery document, for the entity configuration
+// of a federation (idp/oidc/federation).
+func (p *Provider) Metadata() map[string]any { return p.metadata() }
+
+// PublicKeys returns the token signing keys /jwks publishes, for the
+// openid_provider metadata of a federation entity configuration.
+func (p *Provider) PublicKeys() jwk.Set { return p.keys.public }
 
 // metadata is the discovery document.
 func (p *Provider) metadata() map[string]any {

@@ -179,7 +179,7 @@ func (p *Provider) accessGrant(ctx context.Context, raw string) (*grant, *sessio
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	c := p.clients[g.ClientID]
+	c := p.client(ctx, g.ClientID)
 	if c == nil {
 		return nil, nil, nil, fmt.Errorf("%w: client no longer configured", errBadToken)
 	}
