@@ -84,8 +84,8 @@ func TestValidateRelyingParties(t *testing.T) {
 			c.OIDC.Clients[0].IDTokenSignedResponseAlg = "HS256"
 			c.OIDC.Clients[1].UserinfoSignedResponseAlg = "none"
 		}, []string{
-			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'HS256'",
-			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'none'"}},
+			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256', 'RS512' but it's configured as 'HS256'",
+			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256', 'RS512' but it's configured as 'none'"}},
 		{"fail/client-access-token-format", func(c *Config) { c.OIDC.Clients[0].AccessTokenFormat = "JWT" }, []string{
 			"oidc: clients[0]: option 'access_token_format' must be one of 'opaque', 'jwt' but it's configured as 'JWT'"}},
 		{"fail/client-auth-method", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = "tls_client_auth" }, []string{

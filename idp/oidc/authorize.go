@@ -29,7 +29,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	// login, this one's errors included.
 	lang := uiLocale(r.Form)
 	r = r.WithContext(web.WithLang(r.Context(), lang))
-	req, perr := parseAuthorize(r.Form)
+	req, perr := p.parseRequest(r.Context(), r.Form)
 	req.Lang = string(lang)
 	if perr != nil && perr.page {
 		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
@@ -43,6 +43,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if !c.redirectAllowed(req.RedirectURI) {
 		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
 		return
+	}
+	if perr == nil {
+		perr = p.checkProfile(c, &req)
+	}
+	if perr == nil {
+		perr = p.checkACR(c, &req)
 	}
 	if perr != nil {
 		p.redirectError(w, r, req, perr)
@@ -84,7 +90,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	if !p.svc.Permit(w, r, sess, c.id) { // audience and required roles
 		return
 	}
-	if !p.svc.ReleaseAgreed(w, r, sess, p.release(c, sess, req, data)) { // the data-release page
+	if !p.svc.ReleaseAgreed(w, r, sess, p.releaseOf(c, sess, req, data)) { // the data-release page
 		return
 	}
 	sid := sidFor(sess.IDHash, c.id)
@@ -103,6 +109,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
 		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
 		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
+		ACR: req.ACR, Offline: req.Offline,
 	}
 	code, err := p.issueCode(ctx, g)
 	if err != nil {
