@@ -51,11 +51,11 @@ func (p *Provider) parseRequest(ctx context.Context, form url.Values) (authReque
 		return parseAuthorize(form)
 	}
 	outer := authRequest{MaxAge: -1}
-	for _, step := range []authorizeStep{readClientID, readRedirectURI, readReturnParams} {
-		if err := step(authParams(form), &outer); err != nil {
-			return outer, err
-		}
+	if err := readClientID(authParams(form), &outer); err != nil {
+		return outer, err
 	}
+	outer.RedirectURI = authParams(form).get("redirect_uri")
+	_ = readReturnParams(authParams(form), &outer)
 	c := p.clients[outer.ClientID]
 	if c == nil {
 		return outer, pageErr("unknown client_id")
@@ -63,6 +63,10 @@ func (p *Provider) parseRequest(ctx context.Context, form url.Values) (authReque
 	merged, err := p.requestObject(ctx, c, form)
 	if err != nil {
 		p.countRefusal(c.id, RefusalRequestObject)
+		if !c.redirectAllowed(outer.RedirectURI) {
+			// Nothing trusted to redirect to: the reason goes on the page.
+			return outer, pageErr("invalid request object: " + err.Error())
+		}
 		return outer, newErr(errInvalidRequestObject, err.Error())
 	}
 	req, perr := parseAuthorize(merged)
