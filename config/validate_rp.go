@@ -67,6 +67,9 @@ func (c Client) validateProfile(p *problems, path string) {
 	if c.Profile.Italian() && c.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
 		p.add(path, "option 'token_endpoint_auth_method' must be 'private_key_jwt' when profile is '%s'", c.Profile)
 	}
+	if c.Profile.Italian() && c.SubjectType == SubjectPublic {
+		p.add(path, "option 'subject_type' must be 'pairwise' when profile is '%s'", c.Profile)
+	}
 	for _, e := range []struct{ name, alg, enc string }{
 		{"userinfo_encrypted_response", c.UserinfoEncryptedResponseAlg, c.UserinfoEncryptedResponseEnc},
 		{"id_token_encrypted_response", c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc},

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"github.com/lestrrat-go/jwx/v2/jwa"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
@@ -127,7 +128,8 @@ func TestCIEProfileLogin(t *testing.T) {
 // TestSPIDProfileLogin: a spid-profile RP gets no user attribute in the ID
 // token (only at /userinfo, encrypted), no refresh token without
 // offline_access, and the SpidL2 it asked for; asking for SpidL1 gets
-// SpidL2, the lowest configured level above it.
+// SpidL2, the lowest configured level above it. Its ID token is RS512,
+// verified by go-oidc (signature, and at_hash on SHA-512) as well as jwx.
 func TestSPIDProfileLogin(t *testing.T) {
 	h, keys := profileHarness(t, false)
 	br := h.citizen()
@@ -138,6 +140,18 @@ func TestSPIDProfileLogin(t *testing.T) {
 		t.Fatalf("token response %d %v: a refresh token without offline_access", st, body)
 	}
 	access, idToken := body["access_token"].(string), body["id_token"].(string)
+	ctx := gooidc.ClientContext(t.Context(), h.httpClient())
+	provider, err := gooidc.NewProvider(ctx, h.public.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified, err := provider.Verifier(&gooidc.Config{ClientID: spidRP, Now: h.clock.Now}).Verify(ctx, idToken)
+	if err != nil || headerOf(t, idToken)["alg"] != "RS512" {
+		t.Fatalf("go-oidc refused the RS512 ID token: %v", err)
+	}
+	if err := verified.VerifyAccessToken(access); err != nil {
+		t.Fatalf("go-oidc: at_hash of the RS512 ID token: %v", err)
+	}
 	tok, err := jwt.Parse([]byte(idToken), jwt.WithKeySet(h.providerKeys()), jwt.WithValidate(true),
 		jwt.WithClock(jwt.ClockFunc(h.clock.Now)), jwt.WithAudience(spidRP), jwt.WithIssuer(h.public.URL))
 	if err != nil {

@@ -23,7 +23,8 @@ import (
 )
 
 // The relying parties of the Italian profiles in these tests: a cie one
-// that also wants its ID tokens encrypted, a spid one, both with
+// that also wants its ID tokens encrypted, a spid one with RS512 ID
+// tokens, both with
 // private_key_jwt and an inline JWK Set holding a signing key (request
 // objects, client assertions) and an encryption key (userinfo, ID tokens),
 // as an RP built on spid-cie-oidc publishes them.
@@ -81,6 +82,8 @@ func profileHarness(t *testing.T, realServers bool) (*harness, profileKeys) {
 				AuthMethod: oidc.AuthPrivateKeyJWT, JWKS: keys.jwks, Profile: strings.TrimSuffix(id, "-rp")}
 			if id == cieRP {
 				c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc = "RSA-OAEP-256", "A128CBC-HS256"
+			} else {
+				c.IDTokenSignedResponseAlg = oidc.AlgRS512
 			}
 			o.Clients = append(o.Clients, c)
 		}
