@@ -63,12 +63,14 @@ func checkProfileNonce(req *authRequest) (*oauthError, string) {
 }
 
 // checkProfilePrompt allows what the rules allow: consent, or consent
-// login (and login alone, or no prompt: a fresh card login each time).
+// login.
 func checkProfilePrompt(req *authRequest) (*oauthError, string) {
+	ok := contains(req.Prompts, "consent")
 	for _, pr := range req.Prompts {
-		if pr != "consent" && pr != "login" {
-			return newErr(errInvalidRequest, "prompt must be consent or \"consent login\" ("+strings.Join(req.Prompts, " ")+" sent)"), RefusalPrompt
-		}
+		ok = ok && (pr == "consent" || pr == "login")
+	}
+	if !ok {
+		return newErr(errInvalidRequest, "prompt must be consent or \"consent login\" (\""+strings.Join(req.Prompts, " ")+"\" sent)"), RefusalPrompt
 	}
 	return nil, ""
 }

@@ -91,7 +91,8 @@ func TestCIEProfileLogin(t *testing.T) {
 	if refresh == "" {
 		t.Fatal("no refresh token for offline_access with prompt=consent")
 	}
-	if hdr := headerOf(t, access); hdr["typ"] != "at+jwt" || !uuid4RE.MatchString(fmt.Sprint(claimsOf(t, access)["jti"])) {
+	if hdr, at := headerOf(t, access), claimsOf(t, access); hdr["typ"] != "at+jwt" || !uuid4RE.MatchString(fmt.Sprint(at["jti"])) ||
+		fmt.Sprint(at["aud"]) != "["+h.public.URL+"/userinfo]" || at["client_id"] != cieRP || at["scope"] != "openid profile offline_access" || at["iss"] != h.public.URL {
 		t.Fatalf("access token header %v, claims %v", hdr, claimsOf(t, access))
 	}
 	id := h.openNested(idToken, keys, "A128CBC-HS256")
@@ -117,11 +118,6 @@ func TestCIEProfileLogin(t *testing.T) {
 	pr = h.profileRequest(cieRP, keys.sig, jwa.RS256, nil)
 	if _, shown := br.authorizeWithConsent(pr.url, citizenCF); !shown {
 		t.Fatal("prompt=consent did not show the data-release page again")
-	}
-	// Without prompt=consent it is not shown (the switch is off).
-	pr = h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"prompt": "login"})
-	if loc, shown := br.authorizeWithConsent(pr.url); shown || loc.Query().Get("code") == "" {
-		t.Fatalf("without prompt=consent: page %v, redirect %s", shown, loc)
 	}
 }
 
@@ -166,6 +162,14 @@ func TestSPIDProfileLogin(t *testing.T) {
 	if id["acr"] != levelL2 || id["jti"] == nil {
 		t.Fatalf("ID token claims: %v", id)
 	}
+	// The SPID rules take /userinfo by GET only.
+	req, _ := http.NewRequest(http.MethodPost, h.public.URL+"/userinfo", nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	if resp, err := h.httpClient().Do(req); err != nil || resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET" {
+		t.Fatalf("POST /userinfo of a spid client: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	_, _, raw := h.userinfoRaw(access)
 	if ui := h.openNested(raw, keys, "A256CBC-HS512"); ui[nsFiscal] != "TINIT-"+citizenCF || ui["given_name"] != "MARIO" {
 		t.Fatalf("userinfo claims: %v", ui)
@@ -201,6 +205,8 @@ func TestProfileRefusals(t *testing.T) {
 		{"short-nonce", h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"nonce": "n"}).url, "invalid_request", "nonce must be at least 32", "nonce"},
 		{"no-nonce", h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"nonce": nil}).url, "invalid_request", "nonce must be at least 32", "nonce"},
 		{"prompt-none", h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"prompt": "none"}).url, "invalid_request", "prompt must be consent", "prompt"},
+		{"prompt-login-alone", h.profileRequest(spidRP, keys.sig, jwa.RS256, map[string]any{"prompt": "login"}).url, "invalid_request", "prompt must be consent", "prompt"},
+		{"no-prompt", h.profileRequest(spidRP, keys.sig, jwa.RS256, map[string]any{"prompt": nil}).url, "invalid_request", "prompt must be consent", "prompt"},
 		{"level-not-met", h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"acr_values": levelL3}).url, "access_denied", "acr_values", "acr"},
 		{"replayed-jti", replayed.url, "invalid_request_object", "jti already used", "request_object"},
 		{"wrong-aud", h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"aud": "https://op.example"}).url, "invalid_request_object", "aud", "request_object"},

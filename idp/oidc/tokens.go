@@ -310,6 +310,12 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, e.status, e)
 		return
 	}
+	if c.profile == ProfileSPID && r.Method != http.MethodGet {
+		// The SPID rules: /userinfo by GET only.
+		w.Header().Set("Allow", http.MethodGet)
+		writeJSON(w, http.StatusMethodNotAllowed, newErr(errInvalidRequest, "the spid profile takes /userinfo by GET only"))
+		return
+	}
 	claims := p.userClaims(c, sess, g.Scopes, g.Claims.userinfo())
 	if c.userinfoAlg == "" && c.uiEnc.alg == "" {
 		writeJSON(w, http.StatusOK, claims)
