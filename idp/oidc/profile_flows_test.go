@@ -88,12 +88,20 @@ func TestCIEProfileLogin(t *testing.T) {
 	}
 	st, body := h.profileExchange(cieRP, loc.Query().Get("code"), pr.verifier, keys)
 	access, refresh, idToken := h.tokens(st, body)
-	if refresh == "" {
-		t.Fatal("no refresh token for offline_access with prompt=consent")
+	if refresh == "" || headerOf(t, refresh)["typ"] != "rt+jwt" || claimsOf(t, refresh)["client_id"] != cieRP {
+		t.Fatalf("refresh token %q: want a signed JWT for offline_access with prompt=consent", refresh)
+	}
+	if _, err := jwt.Parse([]byte(refresh), jwt.WithKeySet(h.providerKeys()), jwt.WithValidate(true), jwt.WithClock(jwt.ClockFunc(h.clock.Now))); err != nil {
+		t.Fatalf("the refresh token does not verify against /jwks: %v", err)
 	}
 	if hdr, at := headerOf(t, access), claimsOf(t, access); hdr["typ"] != "at+jwt" || !uuid4RE.MatchString(fmt.Sprint(at["jti"])) ||
 		fmt.Sprint(at["aud"]) != "["+h.public.URL+"/userinfo]" || at["client_id"] != cieRP || at["scope"] != "openid profile offline_access" || at["iss"] != h.public.URL {
 		t.Fatalf("access token header %v, claims %v", hdr, claimsOf(t, access))
+	}
+	// The refresh token works, rotated into another signed one.
+	_, next, _ := h.tokens(h.profileToken(cieRP, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}, keys))
+	if next == refresh || headerOf(t, next)["typ"] != "rt+jwt" {
+		t.Fatalf("refresh rotated into %q", next)
 	}
 	id := h.openNested(idToken, keys, "A128CBC-HS256")
 	if id["acr"] != levelL2 || id["nonce"] != pr.nonce || !uuid4RE.MatchString(fmt.Sprint(id["jti"])) || id["nbf"] == nil ||

@@ -179,6 +179,12 @@ func (b *browser) authorizeWithConsent(authURL string, want ...string) (*url.URL
 // profileExchange redeems a code with a private_key_jwt assertion signed
 // by the RP's RSA key.
 func (h *harness) profileExchange(client, code, verifier string, keys profileKeys) (int, map[string]any) {
+	return h.profileToken(client, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier},
+		"redirect_uri": {h.rp.srv.URL + "/cb/" + client}}, keys)
+}
+
+// profileToken posts a token request of client (private_key_jwt).
+func (h *harness) profileToken(client string, form url.Values, keys profileKeys) (int, map[string]any) {
 	h.t.Helper()
 	now := h.clock.Now()
 	tok, _ := jwt.NewBuilder().Issuer(client).Subject(client).Audience([]string{h.public.URL + "/token"}).
@@ -187,11 +193,10 @@ func (h *harness) profileExchange(client, code, verifier string, keys profileKey
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return h.postJSON("/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier},
-		"redirect_uri": {h.rp.srv.URL + "/cb/" + client}, "client_id": {client},
-		"client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}, "client_assertion": {string(assertion)},
-	}, "", "")
+	form.Set("client_id", client)
+	form.Set("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+	form.Set("client_assertion", string(assertion))
+	return h.postJSON("/token", form, "", "")
 }
 
 // providerKeys fetches the provider's /jwks, as the RP does.

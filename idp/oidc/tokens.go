@@ -24,6 +24,9 @@ const (
 	typID     = "JWT"
 	typAccess = "at+jwt"     // RFC 9068
 	typLogout = "logout+jwt" // OpenID Back-Channel Logout 1.0
+	// typRefresh: the refresh tokens of spid and cie clients, signed JWTs
+	// as their rules require (still resolved only through the store).
+	typRefresh = "rt+jwt"
 )
 
 // errBadToken reports a token that is not one of ours, is tampered with,
@@ -95,7 +98,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	kinds := []string{TokenAccess, TokenID}
 	var refresh string
 	if !c.italian() || g.Offline {
-		if refresh, err = p.newSecret(); err != nil {
+		if refresh, err = p.newRefresh(c, &base, sub, now); err != nil {
 			return nil, err
 		}
 		if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
@@ -116,6 +119,20 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(atExp.Sub(now).Seconds()),
 		RefreshToken: refresh, IDToken: idToken, Scope: scopeString(g.Scopes),
 	}, nil
+}
+
+// newRefresh returns a new refresh token: 256 random bits, base64url, or
+// for a spid or cie client a signed JWT (their rules) carrying them as its
+// jti. Either is redeemed only through the grant stored under it.
+func (p *Provider) newRefresh(c *client, base *grant, sub string, now time.Time) (string, error) {
+	secret, err := p.newSecret()
+	if err != nil || !c.italian() {
+		return secret, err
+	}
+	return p.sign("", typRefresh, map[string]any{
+		"iss": p.issuer, "sub": sub, "aud": p.issuer + PathToken, "client_id": c.id,
+		"iat": now, "exp": base.Deadline, "jti": secret, "scope": scopeString(base.Scopes),
+	})
 }
 
 // idTimes are an ID token's issue and expiry.
