@@ -61,6 +61,9 @@ func TestProfileDiscovery(t *testing.T) {
 			t.Errorf("request objects accepted with %s", bad)
 		}
 	}
+	if m, _ := meta["request_authentication_methods_supported"].(map[string]any); fmt.Sprint(m["authorization_endpoint"]) != "[request_object]" {
+		t.Errorf("request_authentication_methods_supported = %v", meta["request_authentication_methods_supported"])
+	}
 	if got := list("acr_values_supported"); slices.Contains(got, levelL3) {
 		t.Errorf("acr_values_supported %v claims SpidL3, which is not configured", got)
 	}
