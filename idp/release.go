@@ -138,7 +138,16 @@ func (s *Service) askRelease(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "release.html", page{Lang: lang, Title: lang.T("release.title"), Session: sess, LoggedIn: true,
-		CSRF: tok, Req: id, LoginURL: s.opts.Issuer + PathRelease, Message: name, Fields: rel.Fields})
+		CSRF: tok, Req: id, LoginURL: s.opts.Issuer + PathRelease, Message: name, Fields: rel.Fields, ReleaseNote: releaseNote(rel)})
+}
+
+// releaseNote is the page's note: asked again only for other data, or,
+// for a page the relying party asks for every time, that it does.
+func releaseNote(rel Release) string {
+	if rel.Force {
+		return "release.note_always"
+	}
+	return "release.note"
 }
 
 // releaseChoice is POST /cns/release: "Continua" records the agreement and

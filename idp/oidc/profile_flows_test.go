@@ -85,7 +85,7 @@ func TestCIEProfileLogin(t *testing.T) {
 	h, keys := profileHarness(t, false)
 	br := h.citizen()
 	pr := h.profileRequest(cieRP, keys.sig, jwa.RS256, map[string]any{"scope": "openid profile offline_access"})
-	loc, shown := br.authorizeWithConsent(pr.url, "cie-rp", citizenCF, "Mario", "Rossi")
+	loc, shown := br.authorizeWithConsent(pr.url, "cie-rp", citizenCF, "Mario", "Rossi", "Il servizio chiede la tua conferma a ogni accesso.")
 	if !shown || loc.Query().Get("code") == "" || loc.Query().Get("state") != pr.state || loc.Query().Get("iss") != h.public.URL {
 		t.Fatalf("consent page shown %v, redirect %s", shown, loc)
 	}
