@@ -20,38 +20,8 @@ const maxFormBytes = 64 << 10
 // registered; a valid request starts the card login (or answers at once
 // from a live session).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
-		return
-	}
-	// ui_locales speaks before Accept-Language on every page of the
-	// login, this one's errors included.
-	lang := uiLocale(r.Form)
-	r = r.WithContext(web.WithLang(r.Context(), lang))
-	req, perr := p.parseRequest(r.Context(), r.Form)
-	req.Lang = string(lang)
-	if perr != nil && perr.page {
-		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
-		return
-	}
-	c := p.clients[req.ClientID]
-	if c == nil {
-		p.renderError(w, r, http.StatusBadRequest, "request", "unknown client_id")
-		return
-	}
-	if !c.redirectAllowed(req.RedirectURI) {
-		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
-		return
-	}
-	if perr == nil {
-		perr = p.checkProfile(c, &req)
-	}
-	if perr == nil {
-		perr = p.checkACR(c, &req)
-	}
-	if perr != nil {
-		p.redirectError(w, r, req, perr)
+	r, req, c, ok := p.readAuthorize(w, r)
+	if !ok {
 		return
 	}
 	req.Scopes = c.grantScopes(req.Scopes)
@@ -71,6 +41,50 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang, Client: req.ClientID})
+}
+
+// readAuthorize reads and checks an authorization request: its request
+// object, its client and redirect URI (refused on a page), then the rules
+// of the client's profile and its acr_values (refused to the redirect
+// URI). The request it returns speaks the request's ui_locales (before
+// Accept-Language, on every page of the login, this one's errors
+// included). When not ok it has answered.
+func (p *Provider) readAuthorize(w http.ResponseWriter, r *http.Request) (*http.Request, authRequest, *client, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
+		return r, authRequest{}, nil, false
+	}
+	lang := uiLocale(r.Form)
+	req, perr := p.parseRequest(r.Context(), r.Form)
+	if req.Lang == "" { // else ui_locales of the request object
+		req.Lang = string(lang)
+	}
+	r = r.WithContext(web.WithLang(r.Context(), web.Lang(req.Lang)))
+	if perr != nil && perr.page {
+		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
+		return r, req, nil, false
+	}
+	c := p.clients[req.ClientID]
+	if c == nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "unknown client_id")
+		return r, req, nil, false
+	}
+	if !c.redirectAllowed(req.RedirectURI) {
+		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
+		return r, req, nil, false
+	}
+	if perr == nil {
+		perr = p.checkProfile(c, &req)
+	}
+	if perr == nil {
+		perr = p.checkACR(c, &req)
+	}
+	if perr != nil {
+		p.redirectError(w, r, req, perr)
+		return r, req, nil, false
+	}
+	return r, req, c, true
 }
 
 // resume finishes an authorization request once the citizen has a

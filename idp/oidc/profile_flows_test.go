@@ -266,12 +266,16 @@ func clientOf(u string) string {
 
 // TestRequestObjectPlainClient: an oidc-profile client may send a request
 // object too (ES256, its private_key_jwt key); the parameters inside win
-// over those beside it (here state), and one signed by another key is
-// refused.
+// over those beside it (state, ui_locales), and one signed by another key
+// is refused.
 func TestRequestObjectPlainClient(t *testing.T) {
 	h, keys := profileHarness(t, false)
 	br := h.citizen()
-	pr := h.profileRequest("jwt-inline", h.clientKey, jwa.ES256, map[string]any{"state": "inside", "nonce": "n", "prompt": nil, "acr_values": nil})
+	pr := h.profileRequest("jwt-inline", h.clientKey, jwa.ES256, map[string]any{"state": "inside", "nonce": "n", "prompt": nil, "acr_values": nil, "ui_locales": "en"})
+	if gate := br.get(pr.url + "&state=outside&ui_locales=it"); !strings.Contains(gate.body, `<html lang="en">`) {
+		t.Fatalf("the login page does not speak the request object's ui_locales:\n%s", gate.body)
+	}
+	pr = h.profileRequest("jwt-inline", h.clientKey, jwa.ES256, map[string]any{"state": "inside", "nonce": "n", "prompt": nil, "acr_values": nil})
 	loc := br.authorize(pr.url + "&state=outside")
 	if loc.Query().Get("code") == "" || loc.Query().Get("state") != "inside" {
 		t.Fatalf("redirect %s: want a code and the state of the request object", loc)

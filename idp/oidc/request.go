@@ -70,7 +70,7 @@ func (p *Provider) parseRequest(ctx context.Context, form url.Values) (authReque
 		return outer, newErr(errInvalidRequestObject, err.Error())
 	}
 	req, perr := parseAuthorize(merged)
-	req.Signed = true
+	req.Signed, req.Lang = true, string(uiLocale(merged))
 	return req, perr
 }
 
