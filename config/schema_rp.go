@@ -27,7 +27,11 @@ type OIDC struct {
 	// revoking its family (parallel refreshes of one relying party); default
 	// 10s, at most 1m, 0 turns it off.
 	RefreshReuseGrace Duration `yaml:"refresh_reuse_grace"`
-	Clients           []Client `yaml:"clients"` // file only
+	// ACRLevels are the acr_values level URIs a card login meets besides
+	// urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI (for example
+	// https://www.spid.gov.it/SpidL2): the operator decides; default none.
+	ACRLevels []string `yaml:"acr_levels"`
+	Clients   []Client `yaml:"clients"` // file only
 }
 
 // Client is one OIDC relying party.
@@ -71,6 +75,18 @@ type Client struct {
 	// (default); RequiredRoles are operator roles a login must all hold.
 	Audience      Audience `yaml:"audience"`
 	RequiredRoles []string `yaml:"required_roles"`
+	// Profile is oidc (default), spid or cie: the SPID or CIE id OpenID
+	// Connect rules for the client (docs/italian-profile.md).
+	Profile ClientProfile `yaml:"profile"`
+	// UserinfoEncryptedResponseAlg/Enc encrypt /userinfo to the client's
+	// RSA key (jwks or jwks_uri): RSA-OAEP-256 or RSA-OAEP with
+	// A128CBC-HS256 or A256CBC-HS512; spid and cie clients default to
+	// RSA-OAEP-256 with A256CBC-HS512. IDTokenEncryptedResponseAlg/Enc
+	// encrypt its ID tokens (CIE id rules).
+	UserinfoEncryptedResponseAlg string `yaml:"userinfo_encrypted_response_alg"`
+	UserinfoEncryptedResponseEnc string `yaml:"userinfo_encrypted_response_enc"`
+	IDTokenEncryptedResponseAlg  string `yaml:"id_token_encrypted_response_alg"`
+	IDTokenEncryptedResponseEnc  string `yaml:"id_token_encrypted_response_enc"`
 }
 
 // SAML configures the SAML 2.0 identity provider and its service providers.

@@ -21,6 +21,11 @@ func (o OIDC) validate(p *problems) {
 	if o.RefreshReuseGrace < 0 || o.RefreshReuseGrace.Std() > MaxRefreshGrace {
 		p.add("oidc", "option 'refresh_reuse_grace' must be between 0s and %s but it's configured as '%s'", Duration(MaxRefreshGrace), o.RefreshReuseGrace)
 	}
+	for i, l := range o.ACRLevels {
+		if l == "" || strings.ContainsAny(l, " \t\"") || !strings.Contains(l, ":") {
+			p.add("oidc", "option 'acr_levels' has an invalid item '%s' at index %d (a level URI, such as https://www.spid.gov.it/SpidL2)", l, i)
+		}
+	}
 	seen := map[string]int{}
 	for i, c := range o.Clients {
 		path := item("oidc.clients", i)
@@ -45,10 +50,40 @@ func (c Client) validate(p *problems, path string) {
 	if c.UserinfoSignedResponseAlg != "" {
 		oneOf(p, path, "userinfo_signed_response_alg", c.UserinfoSignedResponseAlg, signingAlgs)
 	}
+	c.validateProfile(p, path)
 	if !oneOf(p, path, "token_endpoint_auth_method", c.TokenEndpointAuthMethod, authMethods) {
 		return
 	}
 	c.validateAuth(p, path)
+}
+
+// validateProfile checks the client's profile and encryption settings: a
+// spid or cie client authenticates with private_key_jwt (its keys also
+// verify its request objects and take its encrypted responses).
+func (c Client) validateProfile(p *problems, path string) {
+	if c.Profile != "" {
+		oneOf(p, path, "profile", c.Profile, clientProfiles)
+	}
+	if c.Profile.Italian() && c.TokenEndpointAuthMethod != AuthPrivateKeyJWT {
+		p.add(path, "option 'token_endpoint_auth_method' must be 'private_key_jwt' when profile is '%s'", c.Profile)
+	}
+	if c.Profile.Italian() && c.SubjectType == SubjectPublic {
+		p.add(path, "option 'subject_type' must be 'pairwise' when profile is '%s'", c.Profile)
+	}
+	for _, e := range []struct{ name, alg, enc string }{
+		{"userinfo_encrypted_response", c.UserinfoEncryptedResponseAlg, c.UserinfoEncryptedResponseEnc},
+		{"id_token_encrypted_response", c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc},
+	} {
+		if e.alg != "" {
+			oneOf(p, path, e.name+"_alg", e.alg, keyEncAlgs)
+		}
+		if e.enc != "" {
+			oneOf(p, path, e.name+"_enc", e.enc, contentEncAlgs)
+			if e.alg == "" {
+				p.add(path, "option '%s_enc' requires '%s_alg'", e.name, e.name)
+			}
+		}
+	}
 }
 
 // validateURLs checks the client's redirect, logout and home addresses.

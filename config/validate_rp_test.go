@@ -84,8 +84,29 @@ func TestValidateRelyingParties(t *testing.T) {
 			c.OIDC.Clients[0].IDTokenSignedResponseAlg = "HS256"
 			c.OIDC.Clients[1].UserinfoSignedResponseAlg = "none"
 		}, []string{
-			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'HS256'",
-			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256' but it's configured as 'none'"}},
+			"oidc: clients[0]: option 'id_token_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256', 'RS512' but it's configured as 'HS256'",
+			"oidc: clients[1]: option 'userinfo_signed_response_alg' must be one of 'RS256', 'PS256', 'ES256', 'RS512' but it's configured as 'none'"}},
+		{"ok/cie-profile", func(c *Config) {
+			cl := &c.OIDC.Clients[0]
+			cl.TokenEndpointAuthMethod, cl.Secret, cl.JWKS, cl.Profile = AuthPrivateKeyJWT, "", jwks, ClientProfileCIE
+			cl.UserinfoEncryptedResponseAlg, cl.UserinfoEncryptedResponseEnc = "RSA-OAEP", "A128CBC-HS256"
+			cl.IDTokenEncryptedResponseAlg = "RSA-OAEP-256"
+			c.OIDC.ACRLevels = []string{"https://www.spid.gov.it/SpidL2"}
+		}, nil},
+		{"fail/client-profile", func(c *Config) {
+			c.OIDC.Clients[0].Profile = "eidas"
+			c.OIDC.Clients[1].Profile, c.OIDC.Clients[1].SubjectType = ClientProfileSPID, SubjectPublic
+			c.OIDC.Clients[1].UserinfoEncryptedResponseAlg, c.OIDC.Clients[1].IDTokenEncryptedResponseEnc = "RSA1_5", "A128GCM"
+			c.OIDC.ACRLevels = []string{"SpidL2", ""}
+		}, []string{
+			"oidc: option 'acr_levels' has an invalid item 'SpidL2' at index 0 (a level URI, such as https://www.spid.gov.it/SpidL2)",
+			"oidc: option 'acr_levels' has an invalid item '' at index 1 (a level URI, such as https://www.spid.gov.it/SpidL2)",
+			"oidc: clients[0]: option 'profile' must be one of 'oidc', 'spid', 'cie' but it's configured as 'eidas'",
+			"oidc: clients[1]: option 'token_endpoint_auth_method' must be 'private_key_jwt' when profile is 'spid'",
+			"oidc: clients[1]: option 'subject_type' must be 'pairwise' when profile is 'spid'",
+			"oidc: clients[1]: option 'userinfo_encrypted_response_alg' must be one of 'RSA-OAEP-256', 'RSA-OAEP' but it's configured as 'RSA1_5'",
+			"oidc: clients[1]: option 'id_token_encrypted_response_enc' must be one of 'A128CBC-HS256', 'A256CBC-HS512' but it's configured as 'A128GCM'",
+			"oidc: clients[1]: option 'id_token_encrypted_response_enc' requires 'id_token_encrypted_response_alg'"}},
 		{"fail/client-access-token-format", func(c *Config) { c.OIDC.Clients[0].AccessTokenFormat = "JWT" }, []string{
 			"oidc: clients[0]: option 'access_token_format' must be one of 'opaque', 'jwt' but it's configured as 'JWT'"}},
 		{"fail/client-auth-method", func(c *Config) { c.OIDC.Clients[0].TokenEndpointAuthMethod = "tls_client_auth" }, []string{

@@ -144,13 +144,28 @@ const (
 // SigningAlg is a JWS algorithm a client registers for what it receives.
 type SigningAlg string
 
-// The signing algorithms: RSA keys sign RS256 and PS256, EC P-256 keys
-// ES256.
+// The signing algorithms: RSA keys sign RS256, PS256 and RS512, EC P-256
+// keys ES256.
 const (
 	AlgRS256 SigningAlg = "RS256"
 	AlgPS256 SigningAlg = "PS256"
 	AlgES256 SigningAlg = "ES256"
+	AlgRS512 SigningAlg = "RS512"
 )
+
+// ClientProfile is the set of rules an OIDC client follows.
+type ClientProfile string
+
+// The client profiles: plain OpenID Connect (the default), or the SPID or
+// CIE id OpenID Connect rules (docs/italian-profile.md).
+const (
+	ClientProfileOIDC ClientProfile = "oidc"
+	ClientProfileSPID ClientProfile = "spid"
+	ClientProfileCIE  ClientProfile = "cie"
+)
+
+// Italian reports whether the profile is spid or cie.
+func (p ClientProfile) Italian() bool { return p == ClientProfileSPID || p == ClientProfileCIE }
 
 // AttributeProfile names the SAML attribute names sent to a service provider.
 type AttributeProfile string
@@ -194,7 +209,10 @@ var (
 	registrationModes = []RegistrationMode{RegistrationOpen, RegistrationAllowlist}
 	authMethods       = []AuthMethod{AuthClientSecretBasic, AuthClientSecretPost, AuthPrivateKeyJWT, AuthNone}
 	subjectTypes      = []SubjectType{SubjectPairwise, SubjectPublic}
-	signingAlgs       = []SigningAlg{AlgRS256, AlgPS256, AlgES256}
+	signingAlgs       = []SigningAlg{AlgRS256, AlgPS256, AlgES256, AlgRS512}
+	clientProfiles    = []ClientProfile{ClientProfileOIDC, ClientProfileSPID, ClientProfileCIE}
+	keyEncAlgs        = []string{"RSA-OAEP-256", "RSA-OAEP"}
+	contentEncAlgs    = []string{"A128CBC-HS256", "A256CBC-HS512"}
 	accessFormats     = []AccessTokenFormat{AccessTokenOpaque, AccessTokenJWT}
 	logoutConfirms    = []LogoutConfirmation{LogoutConfirmWithoutValidHint, LogoutConfirmAlways, LogoutConfirmNever}
 	attributeProfiles = []AttributeProfile{ProfileSPID, ProfileOID}

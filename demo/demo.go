@@ -382,7 +382,9 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "  links:\n    accessibility: http://%s%s\n    privacy: http://%s%s\n    legal: http://%s%s\n",
 		admin, AccessibilityPath, admin, PrivacyPath, admin, LegalPath)
 	fmt.Fprintf(&b, "  help:\n    phone: 800 000 000\n    hours: lunedì-venerdì 8:30-17:30\n    email: assistenza@example.invalid\n")
-	s.writeOIDCConfig(&b)
+	if err := s.writeOIDCConfig(&b); err != nil {
+		return err
+	}
 	if err := s.writeFederationConfig(&b, "https://"+originHost(p.Public)); err != nil {
 		return err
 	}

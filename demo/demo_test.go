@@ -43,8 +43,10 @@ func TestPrepareRegistersEsenzioni(t *testing.T) {
 		t.Fatalf("created %v, esenzioni %+v", s.Created, s.Esenzioni)
 	}
 	cfg := loadConfig(t, s)
-	if len(cfg.OIDC.Clients) != 1 {
-		t.Fatalf("%d clients", len(cfg.OIDC.Clients))
+	// Esenzioni, then the example client of the cie profile.
+	if len(cfg.OIDC.Clients) != 2 || cfg.OIDC.Clients[1].ID != CIEExampleClientID || cfg.OIDC.Clients[1].Profile != "cie" ||
+		cfg.OIDC.Clients[1].TokenEndpointAuthMethod != "private_key_jwt" || !strings.Contains(cfg.OIDC.Clients[1].JWKS, `"use":"enc"`) {
+		t.Fatalf("%d clients: %+v", len(cfg.OIDC.Clients), cfg.OIDC.Clients)
 	}
 	c := cfg.OIDC.Clients[0]
 	want := config.Client{ID: "esenzioni", Name: "Esenzioni da reddito",
@@ -120,12 +122,15 @@ func TestPrepareUpgradesInPlace(t *testing.T) {
 		}
 	}
 	cfg := loadConfig(t, s)
-	if len(cfg.OIDC.Clients) != 1 || cfg.OIDC.Clients[0].RedirectURIs[0] != "https://localhost:18081/callback" {
+	// Esenzioni, and the example cie client (keys made at the upgrade).
+	if len(cfg.OIDC.Clients) != 2 || cfg.OIDC.Clients[0].RedirectURIs[0] != "https://localhost:18081/callback" ||
+		cfg.OIDC.Clients[1].ID != CIEExampleClientID || cfg.OIDC.Clients[1].Profile != "cie" {
 		t.Fatalf("upgraded configuration: %+v", cfg.OIDC)
 	}
 
 	// Later runs keep the secrets, and the URLs follow --esenzioni.
 	files := append(s.signingKeyPaths(), s.subjectSaltPath(), s.Esenzioni.SecretFile)
+	files = append(files, s.CIEExampleKeyFiles()...)
 	before := map[string][]byte{}
 	for _, f := range files {
 		before[f] = readFile(t, f)

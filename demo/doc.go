@@ -15,6 +15,7 @@
 //	doc.go     this map
 //	demo.go    Ports, Card, Setup, Prepare: the directory, the card PKI and its registered cards, TLS, the configuration
 //	cie.go     the CIE-profile card and its root → SUBCA1 chain
+//	cierp.go   the example OIDC client of the cie profile (configuration only): its signing and encryption keys, its JWK Set
 //	pkcs12.go  each card as a PKCS#12 file for browsers and smart-card tools
 //	rp.go      the Esenzioni OIDC client: signing key, subject salt, its configuration
 //	federation.go the OpenID Federation: cnsgate's federation key, the demo trust anchor's key, JWK Set and trust mark, the federation section

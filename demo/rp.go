@@ -103,7 +103,7 @@ func (s *Setup) ensureOIDC() error {
 			return fmt.Errorf("demo client secret of %s: %w", rp.ClientID, err)
 		}
 	}
-	return nil
+	return s.ensureCIEExample()
 }
 
 // RelyingParties lists the example relying parties the configuration
@@ -177,11 +177,12 @@ func originHost(hp string) string {
 	return net.JoinHostPort(h, port)
 }
 
-// writeOIDCConfig appends the oidc section registering the relying parties.
-func (s *Setup) writeOIDCConfig(b *strings.Builder) {
+// writeOIDCConfig appends the oidc section registering the relying
+// parties, and the example cie client after them.
+func (s *Setup) writeOIDCConfig(b *strings.Builder) error {
 	rps := s.RelyingParties()
 	if len(rps) == 0 {
-		return
+		return nil
 	}
 	keys := s.signingKeyPaths()
 	fmt.Fprintf(b, "oidc:\n  signing_keys: [%q, %q]\n  subject_salt_file: %q\n  clients:\n", keys[0], keys[1], s.subjectSaltPath())
@@ -191,4 +192,5 @@ func (s *Setup) writeOIDCConfig(b *strings.Builder) {
 		fmt.Fprintf(b, "      backchannel_logout_uri: %q\n      scopes: [openid, profile, fiscal_number]\n      home_url: %q\n",
 			rp.BackchannelLogoutURL, rp.BaseURL+"/")
 	}
+	return s.writeCIEExampleConfig(b)
 }

@@ -36,8 +36,10 @@ type page struct {
 	// CancelURL is "Annulla e torna al servizio" on the login page: the
 	// request refused to the relying party (cancel.go), or its home page.
 	CancelURL string
-	// Fields are what the service will receive, on the data-release page.
-	Fields []ReleaseField
+	// Fields are what the service will receive, on the data-release page;
+	// ReleaseNote is the text key of its note.
+	Fields      []ReleaseField
+	ReleaseNote string
 	// Account is "La mia tessera" (account.go).
 	Account *accountView
 	// Supersedes names the card a registration replaced (registered.html).

@@ -53,6 +53,10 @@ type Release struct {
 	Client string // OIDC client id or SAML SP entity id
 	Data   json.RawMessage
 	Fields []ReleaseField
+	// Force shows the page whatever the switch and the citizen's earlier
+	// agreement (OIDC prompt=consent of the Italian profiles); Data then
+	// must not ask for it again.
+	Force bool
 }
 
 // releaseRecord is a data-release page waiting for the citizen's choice.
@@ -80,7 +84,12 @@ func fieldsHash(fields []ReleaseField) string {
 // rel is released: the switch is on, there is something to release, and
 // the citizen has not agreed to this list for this relying party.
 func (s *Service) ReleaseNeeded(r *http.Request, sess *sessions.Session, rel Release) (bool, error) {
-	if !s.opts.ConfirmRelease || len(rel.Fields) == 0 {
+	switch {
+	case len(rel.Fields) == 0:
+		return false, nil
+	case rel.Force:
+		return true, nil
+	case !s.opts.ConfirmRelease:
 		return false, nil
 	}
 	ok, err := s.registry.ReleaseAgreed(r.Context(), sess.FiscalCode, rel.Client, fieldsHash(rel.Fields))
@@ -129,7 +138,16 @@ func (s *Service) askRelease(w http.ResponseWriter, r *http.Request, sess *sessi
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "release.html", page{Lang: lang, Title: lang.T("release.title"), Session: sess, LoggedIn: true,
-		CSRF: tok, Req: id, LoginURL: s.opts.Issuer + PathRelease, Message: name, Fields: rel.Fields})
+		CSRF: tok, Req: id, LoginURL: s.opts.Issuer + PathRelease, Message: name, Fields: rel.Fields, ReleaseNote: releaseNote(rel)})
+}
+
+// releaseNote is the page's note: asked again only for other data, or,
+// for a page the relying party asks for every time, that it does.
+func releaseNote(rel Release) string {
+	if rel.Force {
+		return "release.note_always"
+	}
+	return "release.note"
 }
 
 // releaseChoice is POST /cns/release: "Continua" records the agreement and

@@ -141,6 +141,7 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 	if o.RefreshReuseGrace == 0 {
 		o.RefreshReuseGrace = oidc.NoRefreshReuseGrace // 0s in the file turns it off
 	}
+	o.ACRLevels = c.ACRLevels
 	o.Clients = make([]oidc.Client, 0, len(c.Clients))
 	for _, cc := range c.Clients {
 		o.Clients = append(o.Clients, oidc.Client{
@@ -154,6 +155,12 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 			UserinfoSignedResponseAlg: string(cc.UserinfoSignedResponseAlg),
 			JWTAccessTokens:           cc.AccessTokenFormat == config.AccessTokenJWT,
 			OmitResponseISS:           cc.AuthorizationResponseISS != nil && !*cc.AuthorizationResponseISS,
+			Profile:                   string(cc.Profile),
+
+			UserinfoEncryptedResponseAlg: cc.UserinfoEncryptedResponseAlg,
+			UserinfoEncryptedResponseEnc: cc.UserinfoEncryptedResponseEnc,
+			IDTokenEncryptedResponseAlg:  cc.IDTokenEncryptedResponseAlg,
+			IDTokenEncryptedResponseEnc:  cc.IDTokenEncryptedResponseEnc,
 		})
 	}
 	return o

@@ -68,6 +68,7 @@ type Metrics struct {
 	refreshReuse    *prometheus.CounterVec
 	corsRefused     *prometheus.CounterVec
 	fedResolutions  *prometheus.CounterVec // federation.go
+	profileRefused  *prometheus.CounterVec
 	logoutNotes     *prometheus.CounterVec
 	samlRefused     *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
@@ -127,6 +128,7 @@ func New(o Options) *Metrics {
 	m.sessionsEnded = counter("sessions_ended_total", "Sessions ended, by cause.", "cause")
 	m.tokens = counter("tokens_issued_total", "Tokens and assertions issued, by kind and relying party.", "kind", "client")
 	m.refreshReuse = counter("refresh_token_reuse_total", "Rotated refresh tokens presented again, by relying party and outcome (graced: the first use's answer within oidc.refresh_reuse_grace; revoked: the token family revoked).", "client", "outcome")
+	m.profileRefused = counter("oidc_profile_refusals_total", "OIDC authorization requests refused by the SPID/CIE profile rules or for an invalid request object, by relying party and reason.", "client", "reason")
 	m.corsRefused = counter("cors_refused_total", "Cross-origin requests to the OIDC endpoints refused: an origin no client allows, or a preflight for another method; by endpoint.", "endpoint")
 	m.fedResolutions = counter("federation_resolutions_total", "Trust chains of federated relying parties (OpenID Federation automatic registration), by result: resolved, cached (served from the cache until the chain expires) or refused.", "result")
 	m.logoutNotes = counter("logout_notifications_total", "Logout notifications sent to relying parties, by kind and result.", "kind", "result")

@@ -57,6 +57,7 @@ var (
 	notificationKinds = []string{NotifyOIDCBackChannel, NotifySAML, NotifySAMLFrontChannel}
 	notifyResults     = []string{NotifyOK, NotifyFailed}
 	reuseOutcomes     = []string{ReuseGraced, ReuseRevoked}
+	profileRefusals   = []string{"request_object", "request_missing", "state", "nonce", "prompt", "acr"}
 	corsEndpoints     = []string{"discovery", "jwks", "token", "userinfo", "revoke", "introspect"}
 	// samlRefusalReasons are idp/saml's RefusalReasons (the metrics
 	// tests check they agree).
@@ -160,6 +161,13 @@ func (m *Metrics) TokenIssued(kind, client string) {
 // with outcome ReuseGraced or ReuseRevoked.
 func (m *Metrics) RefreshReused(client, outcome string) {
 	m.refreshReuse.WithLabelValues(m.clients.label(client), oneOf(outcome, reuseOutcomes)).Inc()
+}
+
+// ProfileRefused counts an authorization request of client refused by the
+// rules of its profile or for an invalid request object, by one of
+// idp/oidc's Refusal reasons; others count as "other".
+func (m *Metrics) ProfileRefused(client, reason string) {
+	m.profileRefused.WithLabelValues(m.clients.label(client), oneOf(reason, profileRefusals)).Inc()
 }
 
 // CORSRefused counts a cross-origin request refused at an OIDC endpoint

@@ -20,33 +20,8 @@ const maxFormBytes = 64 << 10
 // registered; a valid request starts the card login (or answers at once
 // from a live session).
 func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
-		return
-	}
-	// ui_locales speaks before Accept-Language on every page of the
-	// login, this one's errors included.
-	lang := uiLocale(r.Form)
-	r = r.WithContext(web.WithLang(r.Context(), lang))
-	req, perr := parseAuthorize(r.Form)
-	req.Lang = string(lang)
-	if perr != nil && perr.page {
-		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
-		return
-	}
-	c, err := p.lookupClient(r.Context(), req.ClientID)
-	if err != nil {
-		p.logger.InfoContext(r.Context(), "authorization request refused", "client_id", req.ClientID, "err", err)
-		p.renderError(w, r, http.StatusBadRequest, "request", unknownClient(err))
-		return
-	}
-	if !c.redirectAllowed(req.RedirectURI) {
-		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
-		return
-	}
-	if perr != nil {
-		p.redirectError(w, r, req, perr)
+	r, req, c, ok := p.readAuthorize(w, r)
+	if !ok {
 		return
 	}
 	req.Scopes = c.grantScopes(req.Scopes)
@@ -68,6 +43,51 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	p.svc.BeginLogin(w, r, idp.PendingRequest{Kind: Kind, Data: data, ForceLogin: req.Prompt == "login" || stale, Lang: req.Lang, Client: req.ClientID})
 }
 
+// readAuthorize reads and checks an authorization request: its request
+// object, its client and redirect URI (refused on a page), then the rules
+// of the client's profile and its acr_values (refused to the redirect
+// URI). The request it returns speaks the request's ui_locales (before
+// Accept-Language, on every page of the login, this one's errors
+// included). When not ok it has answered.
+func (p *Provider) readAuthorize(w http.ResponseWriter, r *http.Request) (*http.Request, authRequest, *client, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		p.renderError(w, r, http.StatusBadRequest, "request", "authorization request unreadable: "+err.Error())
+		return r, authRequest{}, nil, false
+	}
+	lang := uiLocale(r.Form)
+	req, perr := p.parseRequest(r.Context(), r.Form)
+	if req.Lang == "" { // else ui_locales of the request object
+		req.Lang = string(lang)
+	}
+	r = r.WithContext(web.WithLang(r.Context(), web.Lang(req.Lang)))
+	if perr != nil && perr.page {
+		p.renderError(w, r, http.StatusBadRequest, "request", perr.Description)
+		return r, req, nil, false
+	}
+	c, err := p.lookupClient(r.Context(), req.ClientID)
+	if err != nil {
+		p.logger.InfoContext(r.Context(), "authorization request refused", "client_id", req.ClientID, "err", err)
+		p.renderError(w, r, http.StatusBadRequest, "request", unknownClient(err))
+		return r, req, nil, false
+	}
+	if !c.redirectAllowed(req.RedirectURI) {
+		p.renderError(w, r, http.StatusBadRequest, "request", "redirect_uri not registered for client "+c.id)
+		return r, req, nil, false
+	}
+	if perr == nil {
+		perr = p.checkProfile(c, &req)
+	}
+	if perr == nil {
+		perr = p.checkACR(c, &req)
+	}
+	if perr != nil {
+		p.redirectError(w, r, req, perr)
+		return r, req, nil, false
+	}
+	return r, req, c, true
+}
+
 // resume finishes an authorization request once the citizen has a
 // session: it records the client as a participant and sends it a code.
 func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions.Session, data json.RawMessage) {
@@ -85,7 +105,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	if !p.svc.Permit(w, r, sess, c.id) { // audience and required roles
 		return
 	}
-	if !p.svc.ReleaseAgreed(w, r, sess, p.release(c, sess, req, data)) { // the data-release page
+	if !p.svc.ReleaseAgreed(w, r, sess, p.releaseOf(c, sess, req, data)) { // the data-release page
 		return
 	}
 	sid := sidFor(sess.IDHash, c.id)
@@ -104,6 +124,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
 		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
 		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
+		ACR: req.ACR, Offline: req.Offline,
 	}
 	code, err := p.issueCode(ctx, g)
 	if err != nil {

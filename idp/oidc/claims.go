@@ -34,7 +34,7 @@ const (
 var claimsSupported = []string{
 	"iss", "sub", "aud", "exp", "iat", "azp", "at_hash", ClaimAuthTime, ClaimNonce, ClaimACR, ClaimAMR, ClaimSID,
 	ClaimFiscalNumber, ClaimGivenName, ClaimFamilyName, ClaimCardID, ClaimCardType, ClaimRegion, ClaimRoles,
-	ClaimOrganisationID, ClaimOrganisationName,
+	ClaimOrganisationID, ClaimOrganisationName, "jti", "nbf", NamespaceEID + ClaimFiscalNumber,
 }
 
 // scopeClaims says which claims each scope releases (README, "Scopes and
@@ -98,7 +98,7 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []st
 		}
 	}
 	for _, scope := range scopes {
-		for _, name := range scopeClaims[scope] {
+		for _, name := range c.scopeClaims(scope) {
 			release(name)
 		}
 	}
@@ -107,12 +107,47 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []st
 			release(name)
 		}
 	}
+	if c.italian() {
+		namespaced(out)
+	}
 	return out
 }
 
-// authClaims are the claims about the login itself.
-func authClaims(s *sessions.Session, sid string) map[string]any {
-	acr, amr := s.ACR, s.AMR
+// italianProfileClaims are what the profile scope releases to a spid or
+// cie client: the eIDAS minimum dataset cnsgate has (the rules' profile
+// scope; cnsgate has no birthdate).
+var italianProfileClaims = []string{ClaimGivenName, ClaimFamilyName, ClaimFiscalNumber}
+
+// scopeClaims are the claims a scope releases to the client.
+func (c *client) scopeClaims(scope string) []string {
+	if scope == ScopeProfile && c.italian() {
+		return italianProfileClaims
+	}
+	return scopeClaims[scope]
+}
+
+// namespacedClaims are the claims the Italian profiles name under
+// NamespaceEID.
+var namespacedClaims = []string{ClaimFiscalNumber}
+
+// namespaced renames the claims of a spid or cie client that the rules
+// put under NamespaceEID.
+func namespaced(claims map[string]any) {
+	for _, name := range namespacedClaims {
+		if v, ok := claims[name]; ok {
+			delete(claims, name)
+			claims[NamespaceEID+name] = v
+		}
+	}
+}
+
+// authClaims are the claims about the login itself; acr is the level the
+// grant met (acr_values), else the session's.
+func authClaims(s *sessions.Session, g *grant) map[string]any {
+	acr, amr, sid := g.ACR, s.AMR, g.SID
+	if acr == "" {
+		acr = s.ACR
+	}
 	if acr == "" {
 		acr = idp.ACRSmartcard
 	}

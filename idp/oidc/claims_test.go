@@ -52,7 +52,7 @@ func TestClaimsParameter(t *testing.T) {
 	h := newHarness(t, harnessOptions{})
 	st, meta := h.getJSON("/.well-known/openid-configuration")
 	if st != http.StatusOK || meta["claims_parameter_supported"] != true ||
-		fmt.Sprint(meta["scopes_supported"]) != "[openid profile fiscal_number roles]" ||
+		fmt.Sprint(meta["scopes_supported"]) != "[openid profile fiscal_number roles offline_access]" ||
 		!strings.Contains(fmt.Sprint(meta["claims_supported"]), "fiscal_number") {
 		t.Fatalf("discovery: %v", meta)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // requestedClaims are the claims about the citizen a relying party asked
@@ -83,7 +84,8 @@ func claimNames(member string, raw json.RawMessage) ([]string, error) {
 				return nil, fmt.Errorf("claims: %s.%s must be null or an object of essential, value, values", member, name)
 			}
 		}
-		if scopeOf(name) != "" {
+		// The namespaced name of the Italian profiles asks for the same claim.
+		if name = strings.TrimPrefix(name, NamespaceEID); scopeOf(name) != "" && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}

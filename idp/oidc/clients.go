@@ -88,11 +88,22 @@ type Client struct {
 	// (RFC 9068) instead of opaque random strings; either kind is
 	// resolved by /userinfo, /introspect and /revoke.
 	JWTAccessTokens bool
-	Profile         string // "" or "oidc", "spid", "cie"
 	// OmitResponseISS leaves the RFC 9207 iss parameter out of the
 	// client's authorization responses, for relying parties that mishandle
 	// it.
 	OmitResponseISS bool
+	// Profile switches on the Italian public-sector rules for the client
+	// (docs/italian-profile.md): "" or "oidc" is plain OpenID Connect.
+	Profile string // "" or "oidc", "spid", "cie"
+	// UserinfoEncryptedResponseAlg and Enc encrypt the signed userinfo
+	// response to the client's encryption key (its JWKS); for spid and cie
+	// clients they default to RSA-OAEP-256 and A256CBC-HS512.
+	// IDTokenEncryptedResponseAlg and Enc do the same for ID tokens (cie
+	// clients that register them).
+	UserinfoEncryptedResponseAlg string
+	UserinfoEncryptedResponseEnc string
+	IDTokenEncryptedResponseAlg  string
+	IDTokenEncryptedResponseEnc  string
 }
 
 // client is one relying party, as configured.
@@ -112,6 +123,9 @@ type client struct {
 	userinfoAlg string // "": /userinfo answers JSON
 	omitISS     bool
 	jwtAccess   bool // access tokens are signed at+jwt
+	profile     string
+	uiEnc       encryption // userinfo: none when alg is ""
+	idEnc       encryption // ID tokens: none when alg is ""
 }
 
 // newClients builds the clients of the provider, trusting the settings
@@ -130,7 +144,9 @@ func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 			backchannel: cc.BackchannelLogoutURI, method: cc.AuthMethod,
 			jwksURI: cc.JWKSURI, subject: cc.SubjectType,
 			idAlg: cc.IDTokenSignedResponseAlg, userinfoAlg: cc.UserinfoSignedResponseAlg, omitISS: cc.OmitResponseISS,
-			jwtAccess: cc.JWTAccessTokens,
+			jwtAccess: cc.JWTAccessTokens, profile: cc.Profile,
+			uiEnc: encryption{cc.UserinfoEncryptedResponseAlg, cc.UserinfoEncryptedResponseEnc},
+			idEnc: encryption{cc.IDTokenEncryptedResponseAlg, cc.IDTokenEncryptedResponseEnc},
 		}
 		if c.id == "" {
 			bad(c.id, "empty id")
@@ -146,7 +162,7 @@ func newClients(list []Client, keys *keySet) (map[string]*client, error) {
 		if !slices.Contains(authMethods, c.method) {
 			bad(c.id, "token_endpoint_auth_method %q is not supported", c.method)
 		}
-		for _, problem := range c.algProblems(keys) {
+		for _, problem := range append(c.algProblems(keys), c.profileProblems()...) {
 			bad(c.id, "%s", problem)
 		}
 		if cc.JWKS != "" {
@@ -206,6 +222,9 @@ func (c *client) secretMatches(s string) bool {
 // mayReceive reports whether the client may receive scope (and the claims
 // it carries).
 func (c *client) mayReceive(scope string) bool {
+	if scope == ScopeOfflineAccess {
+		return c.italian() // the others always get a refresh token
+	}
 	return contains(supportedScopes, scope) && (c.scopes == nil || c.scopes[scope])
 }
 

@@ -47,5 +47,10 @@
 //	logout.go            SessionEnded: the logout tokens to deliver
 //	endsession.go        end_session on /logout (GET and POST), LogoutConfirmation
 //	errors.go            the OAuth error codes and responses, the citizen's error page
+//	profile.go           the client profiles (oidc, spid, cie), their defaults, the encryption a client registers
+//	profile_authorize.go the authorization rules of the spid and cie profiles, one small step each; offline_access
+//	request.go           signed request objects (RFC 9101): verified with the client's keys, jti once, merged
+//	acr.go               acr_values: the levels a card login meets (Options.ACRLevels), the level answered
+//	encrypt.go           encrypting userinfo and ID tokens to the client's RSA key (nested JWT); jti UUIDs
 //	recorder.go          Recorder and NopRecorder, the token and delivery kinds
 package oidc

@@ -26,6 +26,7 @@ const (
 	errRequestNotSupported     = "request_not_supported"
 	errRequestURINotSupported  = "request_uri_not_supported"
 	errRegistrationNotSupp     = "registration_not_supported"
+	errInvalidRequestObject    = "invalid_request_object"
 )
 
 // oauthError is a refusal as the protocol states it: a code from the fixed

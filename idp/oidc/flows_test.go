@@ -237,7 +237,7 @@ func TestFlows(t *testing.T) {
 				meta["authorization_response_iss_parameter_supported"] != true {
 				t.Fatalf("discovery: %d %v", st, meta)
 			}
-			if algs := fmt.Sprint(meta["id_token_signing_alg_values_supported"]); algs != "[RS256 PS256 ES256]" {
+			if algs := fmt.Sprint(meta["id_token_signing_alg_values_supported"]); algs != "[RS256 PS256 ES256 RS512]" {
 				t.Fatalf("id_token_signing_alg_values_supported: %s", algs)
 			}
 			_, jwks := h.getJSON("/jwks")
@@ -252,7 +252,7 @@ func TestFlows(t *testing.T) {
 				kids[k["kid"]] = true
 				algs = append(algs, fmt.Sprint(k["kty"], "/", k["alg"]))
 			}
-			if strings.Join(algs, " ") != "RSA/RS256 RSA/PS256 EC/ES256" {
+			if strings.Join(algs, " ") != "RSA/RS256 RSA/PS256 RSA/RS512 EC/ES256" {
 				t.Fatalf("jwks: %v", algs)
 			}
 		}},

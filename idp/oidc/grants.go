@@ -66,6 +66,13 @@ type grant struct {
 	// from the code keep them.
 	Claims *requestedClaims `json:"claims,omitempty"`
 
+	// ACR is the authentication level the request asked for and the login
+	// met (acr_values), "" for the session's; Offline says that a spid or
+	// cie client asked for offline_access with prompt=consent, the only
+	// grant of theirs with refresh tokens.
+	ACR     string `json:"acr,omitempty"`
+	Offline bool   `json:"offline,omitempty"`
+
 	// Of an access token only: when it expires.
 	Expires time.Time `json:"expires,omitzero"`
 }

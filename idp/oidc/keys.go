@@ -21,19 +21,20 @@ const minRSABits = 2048
 // EC P-256, too short, or a duplicate.
 var ErrBadKey = errors.New("oidc: unusable signing key")
 
-// The signing algorithms: an RSA key signs RS256 and PS256, an EC P-256 key
-// ES256. RS256 is the default of ID tokens (OpenID Connect Discovery 1.0,
+// The signing algorithms: an RSA key signs RS256, PS256 and RS512, an EC
+// P-256 key ES256. RS256 is the default of ID tokens (OpenID Connect Discovery 1.0,
 // 3: id_token_signing_alg_values_supported MUST include it).
 const (
 	AlgRS256 = "RS256"
 	AlgPS256 = "PS256"
 	AlgES256 = "ES256"
+	AlgRS512 = "RS512" // required by the SPID/CIE OIDC rules
 )
 
 // SigningAlgs lists the algorithms a client may register for its ID
 // tokens, userinfo responses and logout tokens, in the order discovery
 // publishes them.
-var SigningAlgs = []string{AlgRS256, AlgPS256, AlgES256}
+var SigningAlgs = []string{AlgRS256, AlgPS256, AlgES256, AlgRS512}
 
 // keySet holds the provider's signing keys, RSA and EC side by side. For
 // each algorithm the first key able to sign it signs; every key is
@@ -149,7 +150,7 @@ func parsePrivateKeyPEM(data []byte) (crypto.Signer, []jwa.SignatureAlgorithm, e
 		if k.N.BitLen() < minRSABits {
 			return nil, nil, fmt.Errorf("%w: RSA key of %d bits, at least %d required", ErrBadKey, k.N.BitLen(), minRSABits)
 		}
-		return k, []jwa.SignatureAlgorithm{jwa.RS256, jwa.PS256}, nil
+		return k, []jwa.SignatureAlgorithm{jwa.RS256, jwa.PS256, jwa.RS512}, nil
 	case *ecdsa.PrivateKey:
 		if k.Curve != elliptic.P256() {
 			return nil, nil, fmt.Errorf("%w: EC key on %s, only P-256 (ES256) is supported", ErrBadKey, k.Curve.Params().Name)

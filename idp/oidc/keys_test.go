@@ -43,10 +43,10 @@ func TestParseSigningKeys(t *testing.T) {
 		pems       [][]byte
 		defaultAlg jwa.SignatureAlgorithm
 		algs       []string
-		kids       int // published entries: RSA keys twice (RS256, PS256)
+		kids       int // published entries: RSA keys thrice (RS256, PS256, RS512)
 	}{
 		{"ok/es256-pkcs8", [][]byte{es}, jwa.ES256, []string{"ES256"}, 1},
-		{"ok/ec-sec1-then-rsa-pkcs1", [][]byte{pemOf(t, "EC PRIVATE KEY", sec1), pkcs1}, jwa.RS256, []string{"RS256", "PS256", "ES256"}, 3},
+		{"ok/ec-sec1-then-rsa-pkcs1", [][]byte{pemOf(t, "EC PRIVATE KEY", sec1), pkcs1}, jwa.RS256, []string{"RS256", "PS256", "ES256", "RS512"}, 4},
 		{"ok/rotation-two-ec", [][]byte{es, es2}, jwa.ES256, []string{"ES256"}, 2},
 	}
 	for _, tt := range tests {

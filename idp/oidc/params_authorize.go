@@ -46,6 +46,17 @@ type authRequest struct {
 	Prompt    string   `json:"-"` // "", "none" or "login"
 	MaxAge    int64    `json:"-"` // seconds; -1 when absent
 	ACRValues []string `json:"-"`
+	// Consent is prompt=consent of a spid or cie client: the data-release
+	// page is shown whatever the citizen agreed before; it is cleared in the
+	// copy the page resumes. ACR is the level of acr_values the login
+	// meets, Offline a spid or cie client's offline_access with
+	// prompt=consent (acr.go, profile.go).
+	Consent bool   `json:"consent,omitempty"`
+	ACR     string `json:"acr,omitempty"`
+	Offline bool   `json:"offline,omitempty"`
+	// Signed: the request came in a verified request object.
+	Signed  bool     `json:"-"`
+	Prompts []string `json:"-"` // every prompt value, as sent
 }
 
 // parseAuthorize reads the parameters of an authorization request (RFC
@@ -229,6 +240,7 @@ func readChallenge(f authParams, req *authRequest) *oauthError {
 
 func readPrompt(f authParams, req *authRequest) *oauthError {
 	prompts := strings.Fields(f.get("prompt"))
+	req.Prompts = prompts
 	for _, pr := range prompts {
 		switch pr {
 		case "none", "login":

@@ -73,6 +73,10 @@ type Options struct {
 	// LogoutConfirmation says when an RP-initiated logout asks the
 	// citizen first (default ConfirmWithoutValidHint).
 	LogoutConfirmation LogoutConfirmation
+	// ACRLevels are the acr_values level URIs a card login meets besides
+	// SmartcardPKI (say https://www.spid.gov.it/SpidL2): the operator
+	// decides; default none.
+	ACRLevels []string
 
 	// Now, Rand, HTTPClient, Logger, Pages and ReadFile take the defaults
 	// of idp.ProtocolDeps. HTTPClient fetches clients' jwks_uri and posts
@@ -105,6 +109,7 @@ type Provider struct {
 
 	logoutConfirm LogoutConfirmation
 	rtGrace       time.Duration // 0: none
+	acrLevels     []string      // acrSupported(Options.ACRLevels)
 
 	now      func() time.Time
 	rand     io.Reader
@@ -167,8 +172,8 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
 		keys: keys, clients: clients, salt: o.SubjectSalt,
 		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime, logoutConfirm: o.LogoutConfirmation,
-		rtGrace: o.RefreshReuseGrace,
-		now:     o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
+		rtGrace: o.RefreshReuseGrace, acrLevels: acrSupported(o.ACRLevels),
+		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
 	p.discoveryJSON = encodeOnce(func() any { return p.metadata() })
 	p.jwksJSON = encodeOnce(func() any { return p.keys.public })
@@ -277,7 +282,7 @@ func (p *Provider) metadata() map[string]any {
 		"end_session_endpoint":                                     iss + PathEndSession,
 		"revocation_endpoint":                                      iss + PathRevoke,
 		"introspection_endpoint":                                   iss + PathIntrospect,
-		"scopes_supported":                                         supportedScopes,
+		"scopes_supported":                                         append(slices.Clone(supportedScopes), ScopeOfflineAccess),
 		"response_types_supported":                                 []string{"code"},
 		"response_modes_supported":                                 []string{"query", "form_post"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token"},
@@ -292,10 +297,17 @@ func (p *Provider) metadata() map[string]any {
 		"introspection_endpoint_auth_signing_alg_values_supported": assertionAlgs,
 		"code_challenge_methods_supported":                         []string{"S256"},
 		"claims_supported":                                         claimsSupported,
-		"acr_values_supported":                                     []string{idp.ACRSmartcard},
-		"prompt_values_supported":                                  []string{"none", "login"},
+		"acr_values_supported":                                     p.acrLevels,
+		"prompt_values_supported":                                  []string{"none", "login", "consent"},
 		"claims_parameter_supported":                               true,
-		"request_parameter_supported":                              false,
+		"request_parameter_supported":                              true,
+		"request_object_signing_alg_values_supported":              requestObjectAlgs,
+		"request_authentication_methods_supported":                 map[string][]string{"authorization_endpoint": {"request_object"}},
+		"request_authentication_signing_alg_values_supported":      requestObjectAlgs,
+		"userinfo_encryption_alg_values_supported":                 KeyEncryptionAlgs,
+		"userinfo_encryption_enc_values_supported":                 ContentEncryptionAlgs,
+		"id_token_encryption_alg_values_supported":                 KeyEncryptionAlgs,
+		"id_token_encryption_enc_values_supported":                 ContentEncryptionAlgs,
 		"request_uri_parameter_supported":                          false,
 		"require_request_uri_registration":                         false,
 		"authorization_response_iss_parameter_supported":           true,

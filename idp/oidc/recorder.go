@@ -71,6 +71,31 @@ func (p *Provider) countReuse(client, outcome string) {
 	}
 }
 
+// The reasons an authorization request is refused by the rules of a
+// client's profile (labels of cnsgate_oidc_profile_refusals_total).
+const (
+	RefusalRequestObject  = "request_object"  // invalid request object (any client)
+	RefusalRequestMissing = "request_missing" // spid or cie client without one
+	RefusalState          = "state"           // state shorter than 32 characters
+	RefusalNonce          = "nonce"           // nonce missing or shorter than 32 characters
+	RefusalPrompt         = "prompt"          // prompt other than consent, login
+	RefusalACR            = "acr"             // no requested acr_values level is met
+)
+
+// RefusalRecorder is a Recorder that also counts the authorization
+// requests refused by the Italian profiles' rules and invalid request
+// objects; found by type assertion.
+type RefusalRecorder interface {
+	ProfileRefused(client, reason string)
+}
+
+// countRefusal counts a refusal when the recorder can.
+func (p *Provider) countRefusal(client, reason string) {
+	if r, ok := p.recorder.(RefusalRecorder); ok {
+		r.ProfileRefused(client, reason)
+	}
+}
+
 // NopRecorder records nothing.
 type NopRecorder struct{}
 

@@ -34,7 +34,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"fail/malformed-challenge", url.Values{"code_challenge": {"short"}}, false, "invalid_request"},
 		{"fail/implicit-flow", url.Values{"response_type": {"id_token token"}}, false, "unsupported_response_type"},
 		{"fail/no-openid-scope", url.Values{"scope": {"profile"}}, false, "invalid_scope"},
-		{"fail/request-object", url.Values{"request": {"eyJ..."}}, false, "request_not_supported"},
+		{"fail/request-object-client-without-keys", url.Values{"request": {"eyJ..."}}, false, "invalid_request_object"},
 		{"fail/bad-max-age", url.Values{"max_age": {"-1"}}, false, "invalid_request"},
 		{"fail/bad-response-mode", url.Values{"response_mode": {"fragment"}}, false, "invalid_request"},
 		{"fail/prompt-none-without-session", url.Values{"prompt": {"none"}}, false, "login_required"},

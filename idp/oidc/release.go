@@ -33,7 +33,9 @@ func (p *Provider) release(c *client, sess *sessions.Session, req authRequest, d
 	for _, cf := range claimFields {
 		v, ok := claims[cf.claim]
 		if !ok {
-			continue
+			if v, ok = claims[NamespaceEID+cf.claim]; !ok {
+				continue
+			}
 		}
 		s := fmt.Sprint(v)
 		switch x := v.(type) {
@@ -48,6 +50,19 @@ func (p *Provider) release(c *client, sess *sessions.Session, req authRequest, d
 			}
 		}
 		rel.Fields = append(rel.Fields, idp.ReleaseField{Key: cf.field, Value: s})
+	}
+	return rel
+}
+
+// releaseOf is the release of a resumed request: for prompt=consent of a
+// spid or cie client the page is shown whatever was agreed before, and
+// the request it resumes no longer asks for it.
+func (p *Provider) releaseOf(c *client, sess *sessions.Session, req authRequest, data json.RawMessage) idp.Release {
+	rel := p.release(c, sess, req, data)
+	if req.Consent && c.italian() {
+		req.Consent = false
+		rel.Data, _ = json.Marshal(req)
+		rel.Force = true
 	}
 	return rel
 }

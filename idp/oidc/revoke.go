@@ -115,7 +115,7 @@ func (p *Provider) introspection(ctx context.Context, c *client, token string) (
 	case err != nil:
 		return nil, err
 	}
-	out := authClaims(sess, g.SID)
+	out := authClaims(sess, g)
 	for k, v := range map[string]any{
 		"active": true, "token_type": "Bearer", "scope": scopeString(g.Scopes), "client_id": c.id,
 		"sub": p.subject(c, sess.FiscalCode), "exp": g.Expires.Unix(), "iss": p.issuer, "aud": p.issuer + PathUserinfo,

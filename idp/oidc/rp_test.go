@@ -69,7 +69,7 @@ func goOIDCRelyingParty(t *testing.T, h *harness) {
 	if err := provider.Claims(&meta); err != nil {
 		t.Fatal(err)
 	}
-	if meta.EndSession != h.public.URL+"/logout" || !slices.Equal(meta.Methods, []string{"S256"}) || !slices.Equal(meta.Algs, []string{"RS256", "PS256", "ES256"}) {
+	if meta.EndSession != h.public.URL+"/logout" || !slices.Equal(meta.Methods, []string{"S256"}) || !slices.Equal(meta.Algs, []string{"RS256", "PS256", "ES256", "RS512"}) {
 		t.Fatalf("discovery: %+v", meta)
 	}
 	cfg := oauth2.Config{

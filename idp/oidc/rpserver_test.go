@@ -43,6 +43,18 @@ type recorder struct {
 	// cors counts refused cross-origin requests, by endpoint; reuse the
 	// reused refresh tokens, by client/outcome.
 	cors, reuse map[string]int
+	// profile counts the authorization requests refused by a profile's
+	// rules, by client/reason.
+	profile map[string]int
+}
+
+func (r *recorder) ProfileRefused(client, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.profile == nil {
+		r.profile = map[string]int{}
+	}
+	r.profile[client+"/"+reason]++
 }
 
 func (r *recorder) CORSRefused(endpoint string) {

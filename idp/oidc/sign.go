@@ -14,7 +14,7 @@ import (
 
 // tokenTypes are the typ headers cnsgate signs; each signing key has its
 // protected header for each, encoded once.
-var tokenTypes = []string{typID, typAccess, typLogout}
+var tokenTypes = []string{typID, typAccess, typLogout, typRefresh}
 
 // preparedKey is a signing key ready for use: the raw private key (a
 // jwk.Key would be exported to a new raw key at every signature), the

@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ const (
 	typID     = "JWT"
 	typAccess = "at+jwt"     // RFC 9068
 	typLogout = "logout+jwt" // OpenID Back-Channel Logout 1.0
+	// typRefresh: the refresh tokens of spid and cie clients, signed JWTs
+	// as their rules require (still resolved only through the store).
+	typRefresh = "rt+jwt"
 )
 
 // errBadToken reports a token that is not one of ours, is tampered with,
@@ -71,7 +75,9 @@ type tokenResponse struct {
 // issueTokens mints an access token, a refresh token and an ID token for a
 // grant of a live session. nonce is the authorization request's (code
 // exchange) or "" (refresh). The ID token is the one signature of the
-// response, unless the client takes jwt access tokens.
+// response, unless the client takes jwt access tokens. A spid or cie
+// client gets a refresh token only for a grant with offline_access and
+// prompt=consent.
 func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *sessions.Session, nonce string) (*tokenResponse, error) {
 	now := p.now()
 	capped := func(d time.Duration) time.Time {
@@ -89,32 +95,22 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	if err != nil {
 		return nil, err
 	}
-	refresh, err := p.newSecret()
+	kinds := []string{TokenAccess, TokenID}
+	var refresh string
+	if !c.italian() || g.Offline {
+		if refresh, err = p.newRefresh(c, &base, sub, now); err != nil {
+			return nil, err
+		}
+		if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, TokenRefresh)
+	}
+	idToken, err := p.idToken(ctx, c, g, sess, idTimes{now, capped(p.idTTL)}, nonce, access)
 	if err != nil {
 		return nil, err
 	}
-	if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
-		return nil, err
-	}
-
-	id := p.userClaims(c, sess, g.Scopes, g.Claims.idToken())
-	for k, v := range authClaims(sess, g.SID) {
-		id[k] = v
-	}
-	for k, v := range map[string]any{
-		"iss": p.issuer, "aud": []string{c.id}, "azp": c.id, "iat": now, "exp": capped(p.idTTL),
-		"at_hash": halfHash(access),
-	} {
-		id[k] = v
-	}
-	if nonce != "" {
-		id[ClaimNonce] = nonce
-	}
-	idToken, err := p.sign(c.idAlg, typID, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, kind := range []string{TokenAccess, TokenRefresh, TokenID} {
+	for _, kind := range kinds {
 		p.recorder.TokenIssued(kind, c.id)
 	}
 	p.svc.Audit(ctx, registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess, Client: c.id,
@@ -123,6 +119,60 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 		AccessToken: access, TokenType: "Bearer", ExpiresIn: int64(atExp.Sub(now).Seconds()),
 		RefreshToken: refresh, IDToken: idToken, Scope: scopeString(g.Scopes),
 	}, nil
+}
+
+// newRefresh returns a new refresh token: 256 random bits, base64url, or
+// for a spid or cie client a signed JWT (their rules) carrying them as its
+// jti. Either is redeemed only through the grant stored under it.
+func (p *Provider) newRefresh(c *client, base *grant, sub string, now time.Time) (string, error) {
+	secret, err := p.newSecret()
+	if err != nil || !c.italian() {
+		return secret, err
+	}
+	return p.sign("", typRefresh, map[string]any{
+		"iss": p.issuer, "sub": sub, "aud": p.issuer + PathToken, "client_id": c.id,
+		"iat": now, "exp": base.Deadline, "jti": secret, "scope": scopeString(base.Scopes),
+	})
+}
+
+// idTimes are an ID token's issue and expiry.
+type idTimes struct{ iat, exp time.Time }
+
+// idToken signs the ID token of a grant (and encrypts it to a client that
+// registered id_token_encrypted_response_alg): the claims the scopes and
+// the claims parameter release, none about the citizen for a spid client,
+// the authentication claims, a jti in every token, nbf = iat for the
+// Italian profiles.
+func (p *Provider) idToken(ctx context.Context, c *client, g *grant, sess *sessions.Session, t idTimes, nonce, access string) (string, error) {
+	id := map[string]any{"sub": p.subject(c, sess.FiscalCode)}
+	if c.profile != ProfileSPID {
+		id = p.userClaims(c, sess, g.Scopes, g.Claims.idToken())
+	}
+	for k, v := range authClaims(sess, g) {
+		id[k] = v
+	}
+	jti, err := p.newUUID()
+	if err != nil {
+		return "", err
+	}
+	_, alg, _ := p.keys.signer(c.idAlg)
+	for k, v := range map[string]any{
+		"iss": p.issuer, "aud": []string{c.id}, "azp": c.id, "iat": t.iat, "exp": t.exp,
+		"at_hash": halfHash(access, alg.String()), "jti": jti,
+	} {
+		id[k] = v
+	}
+	if c.italian() {
+		id["nbf"] = t.iat
+	}
+	if nonce != "" {
+		id[ClaimNonce] = nonce
+	}
+	tok, err := p.sign(c.idAlg, typID, id)
+	if err != nil || c.idEnc.alg == "" {
+		return tok, err
+	}
+	return p.encryptTo(ctx, c, c.idEnc, tok)
 }
 
 // issueAccess mints the access token of a grant, valid until exp: 256
@@ -136,10 +186,14 @@ func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess
 		return "", err
 	}
 	if c.jwtAccess {
-		at := authClaims(sess, base.SID)
+		jti, err := p.newUUID()
+		if err != nil {
+			return "", err
+		}
+		at := authClaims(sess, base)
 		for k, v := range map[string]any{
 			"iss": p.issuer, "sub": sub, "aud": p.issuer + PathUserinfo, "client_id": c.id,
-			"iat": now, "exp": exp, "jti": access, "scope": scopeString(base.Scopes),
+			"iat": now, "exp": exp, "jti": jti, "scope": scopeString(base.Scopes),
 		} {
 			at[k] = v
 		}
@@ -162,10 +216,14 @@ func accessKey(token string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
-// halfHash is the at_hash of an access token for an ID token signed with a
-// SHA-256 algorithm (RS256, PS256, ES256: every one cnsgate signs): the
-// left half of its digest, base64url.
-func halfHash(s string) string {
+// halfHash is the at_hash of an access token for an ID token signed with
+// alg: the left half of its SHA-256 digest (RS256, PS256, ES256) or of its
+// SHA-512 digest (RS512), base64url.
+func halfHash(s, alg string) string {
+	if alg == AlgRS512 {
+		sum := sha512.Sum512([]byte(s))
+		return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
+	}
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
@@ -269,8 +327,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, e.status, e)
 		return
 	}
+	if c.profile == ProfileSPID && r.Method != http.MethodGet {
+		// The SPID rules: /userinfo by GET only.
+		w.Header().Set("Allow", http.MethodGet)
+		writeJSON(w, http.StatusMethodNotAllowed, newErr(errInvalidRequest, "the spid profile takes /userinfo by GET only"))
+		return
+	}
 	claims := p.userClaims(c, sess, g.Scopes, g.Claims.userinfo())
-	if c.userinfoAlg == "" {
+	if c.userinfoAlg == "" && c.uiEnc.alg == "" {
 		writeJSON(w, http.StatusOK, claims)
 		return
 	}
@@ -278,14 +342,24 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 }
 
 // signedUserinfo answers /userinfo with the claims as a JWT signed with
-// the client's userinfo_signed_response_alg, with iss and aud (OpenID
-// Connect Core 5.3.2).
+// the client's userinfo_signed_response_alg (the default algorithm when
+// only an encryption is registered), with iss and aud (OpenID Connect Core
+// 5.3.2), iat and exp for the Italian profiles; then, for a client with
+// userinfo_encrypted_response_alg (every spid and cie client), encrypted
+// to the client's key.
 func (p *Provider) signedUserinfo(w http.ResponseWriter, r *http.Request, c *client, claims map[string]any) {
 	claims["iss"], claims["aud"] = p.issuer, []string{c.id}
+	if c.italian() {
+		now := p.now()
+		claims["iat"], claims["exp"] = now, now.Add(p.idTTL)
+	}
 	tok, err := p.sign(c.userinfoAlg, typID, claims)
+	if err == nil && c.uiEnc.alg != "" {
+		tok, err = p.encryptTo(r.Context(), c, c.uiEnc, tok)
+	}
 	if err != nil {
-		p.logger.ErrorContext(r.Context(), "userinfo not signed", "client_id", c.id, "err", err)
-		writeJSON(w, http.StatusInternalServerError, newErr(errServerError, "the userinfo response could not be signed"))
+		p.logger.ErrorContext(r.Context(), "userinfo not signed or encrypted", "client_id", c.id, "err", err)
+		writeJSON(w, http.StatusInternalServerError, newErr(errServerError, "the userinfo response could not be signed or encrypted"))
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwt")

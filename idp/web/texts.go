@@ -124,6 +124,10 @@ var pageTexts = map[Lang]map[string]string{
 		"saml.request":   "L'applicazione che ti ha indirizzato qui ha inviato una richiesta di accesso SAML non valida o non riconosciuta. Torna all'applicazione e riprova; se il problema persiste, segnalalo all'assistenza dell'applicazione.",
 		"saml.session":   "La sessione è terminata durante l'accesso. Torna all'applicazione e accedi di nuovo.",
 		"logout.invalid": "La richiesta di uscita dell'applicazione non è valida. Puoi comunque uscire da cnsgate dalla pagina iniziale.",
+
+		// The data-release page of a relying party that asks for it every
+		// time (OIDC prompt=consent of the Italian profiles).
+		"release.note_always": "Il servizio chiede la tua conferma a ogni accesso.",
 	},
 	English: {
 		"app.name":         "TS-CNS login",
@@ -225,6 +229,10 @@ var pageTexts = map[Lang]map[string]string{
 		"saml.request":   "The application that sent you here made an invalid or unrecognised SAML login request. Go back to the application and try again; if the problem persists, tell the application's help desk.",
 		"saml.session":   "Your session ended during the login. Go back to the application and log in again.",
 		"logout.invalid": "The application's logout request is not valid. You can still log out of cnsgate from the home page.",
+
+		// The data-release page of a relying party that asks for it every
+		// time (OIDC prompt=consent of the Italian profiles).
+		"release.note_always": "The service asks for your confirmation at every login.",
 	},
 }
 

@@ -53,7 +53,7 @@ func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server
 			s.rec = fo.Recorder.(*recorder)
 			fo.Entity = federation.Entity{OrganizationName: "cnsgate di prova", Contacts: []string{"federazione@cnsgate.example.it"}, HomepageURI: e.Public.URL}
 			fo.TrustMarks = []federation.TrustMark{{Type: trustMarkType, JWT: f.trustMark(t, e.Public.URL)}}
-			fo.Profile = "cie"
+			fo.Profile = "" // plain OpenID Connect; TestFederatedCIELogin runs the cie profile
 			fo.Logger = e.Logger
 			if mod != nil {
 				mod(&fo)
