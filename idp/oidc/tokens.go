@@ -42,8 +42,9 @@ func (p *Provider) verify(raw, typ string, checkTimes bool) (jwt.Token, error) {
 	if got := msg.Signatures()[0].ProtectedHeaders().Type(); !strings.EqualFold(got, typ) {
 		return nil, fmt.Errorf("%w: typ %q, want %q", errBadToken, got, typ)
 	}
+	public, _ := p.keys().publishedAt(p.now())
 	tok, err := jwt.Parse([]byte(raw),
-		jwt.WithKeySet(p.keys.public),
+		jwt.WithKeySet(public),
 		jwt.WithValidate(checkTimes),
 		jwt.WithClock(jwt.ClockFunc(p.now)),
 		jwt.WithAcceptableSkew(5*time.Second),
