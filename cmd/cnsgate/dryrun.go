@@ -41,7 +41,9 @@ func (d *dryRun) run() {
 	d.checkTrust()
 	d.checkCRLFiles()
 	d.checkSigningKeys()
+	d.checkRotationKeys()
 	d.checkSAML()
+	d.checkSAMLKeys()
 	d.checkAllowlist()
 }
 

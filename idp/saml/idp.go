@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"crypto"
 	"context"
 	"errors"
 	"fmt"
@@ -50,6 +51,13 @@ type Options struct {
 	// ReadFile.
 	CertFile string
 	KeyFile  string
+	// Signer, when set, is the private key of CertFile instead of KeyFile:
+	// a key opened by idp/signer, such as one in a PKCS#11 token (HSM).
+	Signer crypto.Signer
+	// NextCertFile is the next signing certificate (PEM): published in
+	// /saml/metadata beside CertFile so that service providers know it
+	// before it signs; cnsgate never signs with it.
+	NextCertFile string
 	// ServiceProviders are the relying parties served.
 	ServiceProviders []ServiceProvider
 	// NameIDSalt keys the opaque identifiers derived from the citizen and
@@ -160,7 +168,7 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
 	}
-	keys, err := loadKeyPair(o.ReadFile, o.CertFile, o.KeyFile)
+	keys, err := loadSigningKeys(o)
 	if err != nil {
 		return nil, err
 	}
