@@ -1,8 +1,8 @@
 package saml
 
 import (
-	"crypto"
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"io"

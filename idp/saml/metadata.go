@@ -2,9 +2,9 @@ package saml
 
 import (
 	"bytes"
-	"encoding/base64"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
