@@ -80,7 +80,7 @@ func New(t testing.TB) *Token {
 			return
 		}
 		spare := *shared.tok
-		spare.Label = "cnsgate-spare"
+		spare.Label = "spare" // not "cnsgate-…": pkcs11-tool matches --token-label as a prefix
 		shared.spare = &spare
 		for _, tok := range []*Token{shared.tok, shared.spare} {
 			if shared.err = tok.run("softhsm2-util", "--init-token", "--free", "--label", tok.Label, "--pin", PIN, "--so-pin", SOPIN); shared.err != nil {
