@@ -284,4 +284,3 @@ func xmlsec1Verify(t *testing.T, certFile, docFile string, doc []byte) error {
 	}
 	return nil
 }
-
