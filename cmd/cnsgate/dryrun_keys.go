@@ -25,7 +25,7 @@ func (d *dryRun) checkRotationKeys() {
 			continue // Validate reported it
 		}
 		if _, err := openChecked(k.File, k.PKCS11); err != nil {
-			d.problem(where, "'%s': %v", k, err)
+			d.problem(where, "%v", err)
 			continue
 		}
 		if k.State != config.KeyRetired {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ThalesGroup/crypto11"
@@ -97,6 +98,9 @@ func tokenContext(s PKCS11Spec, pin string) (*crypto11.Context, error) {
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: s.Module, TokenLabel: s.TokenLabel, SlotNumber: s.Slot, Pin: pin})
 	if err != nil {
+		if strings.Contains(err.Error(), "CKR_PIN_INCORRECT") {
+			return nil, fmt.Errorf("the token refused the PIN of pin_file (CKR_PIN_INCORRECT): %w", err)
+		}
 		return nil, fmt.Errorf("cannot log in to the token: %w", err)
 	}
 	contexts.m[id] = &openToken{ctx: ctx, pin: sum}
