@@ -51,14 +51,8 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	one := *alg != "" || *out != ""
-	dirSet := false
-	fs.Visit(func(f *flag.Flag) { dirSet = dirSet || f.Name == "dir" })
-	if one && dirSet {
-		fmt.Fprintln(stderr, "cnsgate keys generate: --dir writes both keys; --alg and --out make one")
-		return 2
-	}
-	if *state != "" && *state != string(config.KeyNext) && *state != string(config.KeyActive) {
-		fmt.Fprintf(stderr, "cnsgate keys generate: --state is next or active (a key is retired in the configuration), not %q\n", *state)
+	if msg := keysFlagProblem(fs, one, *state); msg != "" {
+		fmt.Fprintln(stderr, "cnsgate keys generate: "+msg)
 		return 2
 	}
 	if !one {
@@ -81,6 +75,20 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return 0
+}
+
+// keysFlagProblem says what is wrong with the flags of keys generate
+// ("" when nothing): --dir with one key, an unknown --state.
+func keysFlagProblem(fs *flag.FlagSet, one bool, state string) string {
+	dirSet := false
+	fs.Visit(func(f *flag.Flag) { dirSet = dirSet || f.Name == "dir" })
+	if one && dirSet {
+		return "--dir writes both keys; --alg and --out make one"
+	}
+	if state != "" && state != string(config.KeyNext) && state != string(config.KeyActive) {
+		return fmt.Sprintf("--state is next or active (a key is retired in the configuration), not %q", state)
+	}
+	return ""
 }
 
 // generateBoth writes the RSA and the EC key into dir and prints the

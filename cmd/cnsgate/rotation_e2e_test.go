@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -164,4 +165,39 @@ func TestServeRefusesWrongHSMPin(t *testing.T) {
 		}
 	}
 	t.Logf("serve: %v\ncheck-config:\n%s", err, out.String())
+}
+
+// TestStaticBuildRefusesPKCS11Keys: the release binary (CGO_ENABLED=0)
+// refuses a pkcs11 key in check-config, on the key's line, and at serve's
+// start, each time naming make build-hsm.
+func TestStaticBuildRefusesPKCS11Keys(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "cnsgate-static")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	setup, err := demo.Prepare(t.TempDir(), demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(setup.ConfigFile)
+	pin := filepath.Join(t.TempDir(), "pin")
+	_ = os.WriteFile(pin, []byte("12345678\n"), 0o600)
+	tok := &softhsm.Token{Module: "/usr/lib/softhsm/libsofthsm2.so", Label: "cnsgate"}
+	y := rotationConfig(string(raw), "    - pkcs11:\n"+pkcs11YAML(tok, pin, "oidc-rs256", "        "))
+	if err := os.WriteFile(setup.ConfigFile, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "check-config", "--config", setup.ConfigFile).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "oidc: keys[0]: option 'pkcs11'") || !strings.Contains(string(out), "make build-hsm") || !strings.Contains(string(out), "(line ") {
+		t.Fatalf("check-config of the static build: %v\n%s", err, out)
+	}
+	out, err = exec.CommandContext(ctx, bin, "serve", "--config", setup.ConfigFile).CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "make build-hsm") {
+		t.Fatalf("serve of the static build: %v\n%s", err, out)
+	}
+	t.Logf("check-config and serve of the static build:\n%s", out)
 }

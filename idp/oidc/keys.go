@@ -130,23 +130,8 @@ func newKeySet(entries []keyEntry, now time.Time) (*keySet, error) {
 		if e.state == signer.StateRetired && !e.until.IsZero() && !now.IsZero() && !now.Before(e.until) {
 			continue
 		}
-		ks.entries = append(ks.entries, e)
-		for j, alg := range e.algs {
-			pub, err := publicJWK(e.raw, alg, j > 0)
-			if err != nil {
-				return nil, fmt.Errorf("signing key %d (%s): %w: %v", i, e.source, ErrBadKey, err)
-			}
-			if seen[pub.KeyID()] {
-				return nil, fmt.Errorf("signing key %d (%s): %w: the same key is listed twice", i, e.source, ErrBadKey)
-			}
-			seen[pub.KeyID()] = true
-			ks.all = append(ks.all, publishedKey{key: pub, until: e.until})
-			if e.state == signer.StateActive && ks.signers[alg] == nil {
-				ks.signers[alg] = pub
-				if ks.ready[alg], err = prepare(e.raw, pub.KeyID(), alg); err != nil {
-					return nil, fmt.Errorf("%w: %s key: %v", ErrBadKey, alg, err)
-				}
-			}
+		if err := ks.add(e, seen); err != nil {
+			return nil, fmt.Errorf("signing key %d (%s): %w", i, e.source, err)
 		}
 	}
 	for _, a := range SigningAlgs {
@@ -162,6 +147,31 @@ func newKeySet(entries []keyEntry, now time.Time) (*keySet, error) {
 		return nil, err
 	}
 	return ks, nil
+}
+
+// add publishes e once per algorithm it signs and, when it is active and
+// the first key of an algorithm, prepares it to sign; seen holds the kids
+// published so far.
+func (ks *keySet) add(e keyEntry, seen map[string]bool) error {
+	ks.entries = append(ks.entries, e)
+	for j, alg := range e.algs {
+		pub, err := publicJWK(e.raw, alg, j > 0)
+		if err != nil {
+			return fmt.Errorf("%w: %v", ErrBadKey, err)
+		}
+		if seen[pub.KeyID()] {
+			return fmt.Errorf("%w: the same key is listed twice", ErrBadKey)
+		}
+		seen[pub.KeyID()] = true
+		ks.all = append(ks.all, publishedKey{key: pub, until: e.until})
+		if e.state == signer.StateActive && ks.signers[alg] == nil {
+			ks.signers[alg] = pub
+			if ks.ready[alg], err = prepare(e.raw, pub.KeyID(), alg); err != nil {
+				return fmt.Errorf("%w: %s key: %v", ErrBadKey, alg, err)
+			}
+		}
+	}
+	return nil
 }
 
 // publicJWK makes the public JWK of raw for alg; suffixed gives it the kid
