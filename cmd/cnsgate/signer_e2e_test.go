@@ -284,3 +284,37 @@ func xmlsec1Verify(t *testing.T, certFile, docFile string, doc []byte) error {
 	}
 	return nil
 }
+
+// TestServeSAMLNextCertOnSIGHUP: the first step of a SAML roll-over needs
+// no restart: saml.next_cert_file added and SIGHUP, the metadata of the
+// running serve lists the active and then the next certificate.
+func TestServeSAMLNextCertOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	key := cnstest.MustKey(2048)
+	certFile, cert := selfSigned(t, dir, "active", key)
+	keyFile := filepath.Join(dir, "active.key")
+	der, _ := x509.MarshalPKCS8PrivateKey(key)
+	_ = os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	nextFile, next := selfSigned(t, dir, "next", cnstest.MustKey(2048))
+	var base string
+	s := startServer(t, func(y string) string {
+		base = y + "saml:\n  cert_file: " + certFile + "\n  key_file: " + keyFile + "\n"
+		return base
+	})
+	signingCerts := func() []string {
+		md := string(fetch(t, s.client(t, nil, nil), "GET", s.cfg.Issuer+"/saml/metadata", nil, "").body)
+		var out []string
+		for _, m := range regexp.MustCompile(`<KeyDescriptor use="signing"><KeyInfo[^>]*><X509Data><X509Certificate>([^<]+)</X509Certificate>`).FindAllStringSubmatch(md, -1) {
+			out = append(out, m[1])
+		}
+		return out
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	if got := signingCerts(); len(got) != 1 || got[0] != b64(cert.Raw) {
+		t.Fatalf("before: %d signing certificates", len(got))
+	}
+	s.sighupUntil(t, base+"  next_cert_file: "+nextFile+"\n", "saml: next signing certificate reloaded")
+	if got := signingCerts(); len(got) != 2 || got[0] != b64(cert.Raw) || got[1] != b64(next.Raw) {
+		t.Fatalf("after SIGHUP: %d signing certificates, want the active then the next", len(got))
+	}
+}

@@ -38,11 +38,11 @@ func openOIDCKeys(c config.OIDC) ([]signer.Key, error) {
 	return keys, nil
 }
 
-// reloadKeysAudited re-reads oidc.signing_keys and oidc.keys on SIGHUP and
-// swaps the provider's keys; on any error the keys in use stay. The
-// outcome is audited as config_reload, part keys.
+// reloadKeysAudited re-reads saml.next_cert_file, oidc.signing_keys and
+// oidc.keys on SIGHUP and swaps them in; on any error the keys in use
+// stay. The outcome is audited as config_reload, part keys.
 func (g *gateway) reloadKeysAudited() {
-	if g.protocols == nil || g.protocols.op == nil || g.cfgPath == "" {
+	if g.protocols == nil || (g.protocols.op == nil && g.protocols.sp == nil) || g.cfgPath == "" {
 		return
 	}
 	err := g.reloadKeys()
@@ -59,6 +59,18 @@ func (g *gateway) reloadKeys() error {
 	cfg, err := config.Load(g.cfgPath)
 	if err != nil {
 		return err
+	}
+	if sp := g.protocols.sp; sp != nil {
+		if err := sp.ReloadNextCert(cfg.SAML.NextCertFile); err != nil {
+			return err
+		}
+		g.logger.Info("saml: next signing certificate reloaded", "next_cert_file", cfg.SAML.NextCertFile)
+		if cfg.SAML.CertFile != g.cfg.SAML.CertFile || cfg.SAML.KeyFile != g.cfg.SAML.KeyFile {
+			g.logger.Warn("saml: cert_file and key_file are read at start: restart cnsgate to sign with the new ones")
+		}
+	}
+	if g.protocols.op == nil {
+		return nil
 	}
 	keys, err := openOIDCKeys(cfg.OIDC)
 	if err != nil {

@@ -3,6 +3,7 @@ package saml
 import (
 	"context"
 	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -107,6 +109,8 @@ type IdP struct {
 	store    sessions.Store
 	eph      sessions.Ephemeral
 	keys     *keyPair
+	next     atomic.Pointer[x509.Certificate] // saml.next_cert_file: in the metadata, never signs; ReloadNextCert
+	readFile func(string) ([]byte, error)
 	sps      *providers
 	idp      *crewjam.IdentityProvider
 	salt     []byte
@@ -175,11 +179,12 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	issuer := strings.TrimRight(svc.Issuer(), "/")
 	p := &IdP{
 		issuer: issuer, entityID: issuer + PathMetadata, svc: svc, store: store, eph: eph,
-		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime, skew: o.NotBeforeSkew,
+		keys: keys, readFile: o.ReadFile, salt: o.NameIDSalt, lifetime: o.AssertionLifetime, skew: o.NotBeforeSkew,
 		metaValid: o.MetadataValidFor, metaCache: o.MetadataCacheDuration,
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		quit: make(chan struct{}),
 	}
+	p.next.Store(keys.next)
 	p.sps, err = newProviders(o.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
 	})

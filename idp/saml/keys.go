@@ -40,17 +40,46 @@ func loadSigningKeys(o Options) (*keyPair, error) {
 	if err != nil || o.NextCertFile == "" {
 		return kp, err
 	}
-	data, err := o.ReadFile(o.NextCertFile)
+	if kp.next, err = readNextCert(o.ReadFile, o.NextCertFile, kp.cert); err != nil {
+		return nil, err
+	}
+	return kp, nil
+}
+
+// readNextCert reads the next certificate of file, which must not be the
+// active one.
+func readNextCert(readFile func(string) ([]byte, error), file string, active *x509.Certificate) (*x509.Certificate, error) {
+	data, err := readFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("saml: next_cert_file: %w", err)
 	}
-	if kp.next, err = parseNextCert(data); err != nil {
+	next, err := parseNextCert(data)
+	if err != nil {
 		return nil, err
 	}
-	if kp.next.Equal(kp.cert) {
+	if next.Equal(active) {
 		return nil, errors.New("saml: next_cert_file is cert_file's certificate: the next certificate must be a new one")
 	}
-	return kp, nil
+	return next, nil
+}
+
+// ReloadNextCert publishes the certificate of file ("": none) as the next
+// signing certificate, as on SIGHUP, and regenerates the metadata at its
+// next request. On an error the published one stays. The active
+// certificate and key are read at start only.
+func (p *IdP) ReloadNextCert(file string) error {
+	var next *x509.Certificate
+	if file != "" {
+		var err error
+		if next, err = readNextCert(p.readFile, file, p.keys.cert); err != nil {
+			return err
+		}
+	}
+	p.next.Store(next)
+	p.meta.mu.Lock()
+	p.meta.doc = nil
+	p.meta.mu.Unlock()
+	return nil
 }
 
 // parseNextCert reads the next signing certificate: RSA of at least

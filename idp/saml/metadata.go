@@ -73,11 +73,11 @@ func (p *IdP) metadata() ([]byte, error) {
 			signing = append(signing, kd)
 		}
 	}
-	if p.keys.next != nil {
+	if next := p.next.Load(); next != nil {
 		// Two KeyDescriptor use="signing": an SP accepts either, and has
 		// the next certificate when it starts signing.
 		signing = append(signing, crewjam.KeyDescriptor{Use: "signing", KeyInfo: crewjam.KeyInfo{X509Data: crewjam.X509Data{
-			X509Certificates: []crewjam.X509Certificate{{Data: base64.StdEncoding.EncodeToString(p.keys.next.Raw)}},
+			X509Certificates: []crewjam.X509Certificate{{Data: base64.StdEncoding.EncodeToString(next.Raw)}},
 		}}})
 	}
 	d.KeyDescriptors = signing
