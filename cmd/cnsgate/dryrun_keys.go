@@ -15,6 +15,7 @@ import (
 // notes a retired key that stays published for ever or whose
 // retire_after has passed.
 func (d *dryRun) checkRotationKeys() {
+	seen := map[string]string{}
 	for i, k := range d.cfg.OIDC.Keys {
 		path := fmt.Sprintf("oidc.keys[%d]", i)
 		where := path + ".file"
@@ -24,10 +25,15 @@ func (d *dryRun) checkRotationKeys() {
 		if k.File == "" && k.PKCS11 == nil {
 			continue // Validate reported it
 		}
-		if _, err := openChecked(k.File, k.PKCS11); err != nil {
+		key, err := openChecked(k.File, k.PKCS11)
+		if err != nil {
 			d.problem(where, "%v", err)
 			continue
 		}
+		if other, dup := seen[key.KeyID()]; dup {
+			d.problem(where, "the same key as %s: a key is listed once, in one state", other)
+		}
+		seen[key.KeyID()] = path
 		if k.State != config.KeyRetired {
 			continue
 		}

@@ -201,3 +201,50 @@ func TestStaticBuildRefusesPKCS11Keys(t *testing.T) {
 	}
 	t.Logf("check-config and serve of the static build:\n%s", out)
 }
+
+// TestKeysGenerateStateNextAndRetiredNotes: keys generate --state next
+// prints the oidc.keys entries that begin a rotation (an unknown state is
+// refused), and check-config notes a retired key past its retire_after
+// and one without it, and refuses a key listed twice.
+func TestKeysGenerateStateNextAndRetiredNotes(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"keys", "generate", "--dir", dir, "--state", "next"}, &out, &errOut); code != 0 {
+		t.Fatalf("keys generate --state next: %d %s", code, errOut.String())
+	}
+	for _, want := range []string{"oidc:\n  keys:\n    - file: " + filepath.Join(dir, "signing-rs256.pem") + "\n      state: next\n", "signing-es256.pem\n      state: next\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("keys generate --state next printed:\n%s", out.String())
+		}
+	}
+	if code := run(context.Background(), []string{"keys", "generate", "--out", filepath.Join(dir, "x.pem"), "--state", "retired"}, io.Discard, &errOut); code != 2 || !strings.Contains(errOut.String(), "--state is next or active") {
+		t.Fatalf("--state retired: %d %s", code, errOut.String())
+	}
+	setup, err := demo.Prepare(t.TempDir(), demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t)}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(setup.ConfigFile)
+	rs, es := filepath.Join(dir, "signing-rs256.pem"), filepath.Join(dir, "signing-es256.pem")
+	past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	old, _ := rotationKey(t, dir, "old")
+	keys := "    - file: " + rs + "\n    - file: " + es + "\n      state: retired\n      retire_after: \"" + past + "\"\n    - file: " + old + "\n      state: retired\n"
+	for _, c := range []struct {
+		keys string
+		want []string
+	}{
+		{keys, []string{"oidc.keys[1] (" + es + ") is past its retire_after", "oidc.keys[2] (" + old + ") is retired without retire_after"}},
+		{keys + "    - file: " + rs + "\n      state: next\n", []string{"oidc: keys[3]: option 'file': the same key as oidc.keys[0]"}},
+	} {
+		if err := os.WriteFile(setup.ConfigFile, []byte(rotationConfig(string(raw), c.keys)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out.Reset()
+		run(context.Background(), []string{"check-config", "--config", setup.ConfigFile}, &out, &out)
+		for _, want := range c.want {
+			if !strings.Contains(out.String(), want) {
+				t.Fatalf("check-config lacks %q:\n%s", want, out.String())
+			}
+		}
+	}
+}
