@@ -69,7 +69,8 @@ func (s *testServer) sighupUntil(t *testing.T, cfgYAML, want string) {
 
 // TestServeKeyRotationOnSIGHUP drives a rotation through the
 // configuration and SIGHUP on a running serve, go-oidc verifying from
-// /jwks at each step: key B in state next is published but A signs; B
+// /jwks at each step, from a PEM key A to a key B in a SoftHSM2 token:
+// B in state next is published but A signs; B
 // promoted and A retired, B signs and A's token still verifies; A past
 // its retire_after leaves /jwks and its token no longer verifies. A
 // reload that would change the signed algorithms is refused and B keeps
@@ -77,11 +78,16 @@ func (s *testServer) sighupUntil(t *testing.T, cfgYAML, want string) {
 func TestServeKeyRotationOnSIGHUP(t *testing.T) {
 	dir := t.TempDir()
 	fileA, kidA := rotationKey(t, dir, "a")
-	fileB, kidB := rotationKey(t, dir, "b")
+	// B, the next key, is in the HSM: each reload finds it in the token
+	// logged in at start.
+	tok := softhsm.New(t)
+	tok.GenerateKey(t, "rsa:2048", "rotation-b", "31")
+	kidB := thumbprint(t, hsmKey(t, tok, "rotation-b"))
+	keyB := "    - pkcs11:\n" + pkcs11YAML(tok, tok.PinFile, "rotation-b", "        ")
 	var base string
 	s := startServerSetup(t, func(_ *demo.Setup, y string) string {
 		base = y
-		return rotationConfig(base, "    - file: "+fileA+"\n    - file: "+fileB+"\n      state: next\n")
+		return rotationConfig(base, "    - file: "+fileA+"\n"+keyB+"      state: next\n")
 	})
 	citizen, _ := s.setup.Card("citizen")
 	if kids := s.jwksKids(t); !slices.Contains(kids, kidA) || !slices.Contains(kids, kidB) {
@@ -93,7 +99,7 @@ func TestServeKeyRotationOnSIGHUP(t *testing.T) {
 	}
 
 	retire := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	s.sighupUntil(t, rotationConfig(base, "    - file: "+fileB+"\n    - file: "+fileA+"\n      state: retired\n      retire_after: \""+retire+"\"\n"),
+	s.sighupUntil(t, rotationConfig(base, keyB+"    - file: "+fileA+"\n      state: retired\n      retire_after: \""+retire+"\"\n"),
 		"signing keys reloaded")
 	tokB, _ := s.oidcTokens(t, s.rpBrowser(t, citizen), "openid")["id_token"].(string)
 	if kid, err := s.verifyIDToken(t, tokB); err != nil || kid != kidB {
@@ -104,7 +110,7 @@ func TestServeKeyRotationOnSIGHUP(t *testing.T) {
 	}
 
 	past := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
-	s.sighupUntil(t, rotationConfig(base, "    - file: "+fileB+"\n    - file: "+fileA+"\n      state: retired\n      retire_after: \""+past+"\"\n"),
+	s.sighupUntil(t, rotationConfig(base, keyB+"    - file: "+fileA+"\n      state: retired\n      retire_after: \""+past+"\"\n"),
 		"signing keys reloaded")
 	if kids := s.jwksKids(t); slices.Contains(kids, kidA) || !slices.Contains(kids, kidB) {
 		t.Fatalf("/jwks %v: A %s past retire_after is still published, or B %s is not", kids, kidA, kidB)
@@ -120,7 +126,7 @@ func TestServeKeyRotationOnSIGHUP(t *testing.T) {
 	if code := run(context.Background(), []string{"keys", "generate", "--alg", "ES256", "--out", ec}, io.Discard, io.Discard); code != 0 {
 		t.Fatal("keys generate failed")
 	}
-	s.sighupUntil(t, rotationConfig(base, "    - file: "+fileB+"\n    - file: "+ec+"\n"), "signing key reload refused")
+	s.sighupUntil(t, rotationConfig(base, keyB+"    - file: "+ec+"\n"), "signing key reload refused")
 	tokB2, _ := s.oidcTokens(t, s.rpBrowser(t, citizen), "openid")["id_token"].(string)
 	if kid, err := s.verifyIDToken(t, tokB2); err != nil || kid != kidB {
 		t.Fatalf("after a refused reload: signed by %s, want B %s: %v", kid, kidB, err)
