@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login clean
+.PHONY: run build build-hsm image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login clean
 
 # Listen addresses of `make run` and `make test-e2e`, e.g.
 #   make run PUBLIC=localhost:9443 CNS=localhost:9444 ADMIN=127.0.0.1:9465
@@ -34,6 +34,11 @@ run: build
 ## build: the static cnsgate binary in bin/
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
+
+## build-hsm: the same binary with cgo, for signing keys in an HSM (PKCS#11:
+## oidc.keys[].pkcs11, saml.key_pkcs11); it loads the vendor's module at run time
+build-hsm:
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags "-s -w -X main.version=$(VERSION)" -o $(BIN) ./cmd/cnsgate
 
 ## image: the container image localhost/cnsgate:$(VERSION), FROM scratch around
 ## the static binary (deploy/container/Containerfile.scratch, with podman);

@@ -73,6 +73,8 @@
 //	secrets.go      Secret, the *_file secrets, Config.Redacted
 //	validate.go     Config.Validate and the rules of every section but the relying parties
 //	validate_rp.go  the rules of oidc and saml, and of each client and service provider
+//	schema_keys.go  SigningKey (oidc.keys[]: file or pkcs11, state, retire_after), PKCS11Key, KeyState
+//	validate_keys.go the rules of oidc.keys and of a pkcs11 key
 //	validate_web.go the rules of web (time zone, footer links, help desk, logo)
 //	schema_fed.go   Federation, TrustAnchor, TrustMark: the OpenID Federation 1.0 section
 //	validate_fed.go the rules and defaults of federation

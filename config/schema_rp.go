@@ -8,6 +8,10 @@ type OIDC struct {
 	// tokens are RS256 unless a client registers another algorithm, so
 	// keep an RSA key (cnsgate keys generate writes both).
 	SigningKeys []string `yaml:"signing_keys"`
+	// Keys are signing keys with a rotation state, PEM files or PKCS#11
+	// (HSM) keys, after SigningKeys (which are all active): see
+	// SigningKey and docs/operations.md, "Signing keys and rotation".
+	Keys []SigningKey `yaml:"keys"`
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
 	// code, pairwise per client or public: the same salt gives the same
 	// subjects across restarts and replicas. At least 32 characters;
@@ -93,6 +97,13 @@ type Client struct {
 type SAML struct {
 	CertFile string `yaml:"cert_file"` // signing certificate published in /saml/metadata
 	KeyFile  string `yaml:"key_file"`
+	// KeyPKCS11 is the signing key of cert_file in a PKCS#11 token (HSM),
+	// instead of key_file.
+	KeyPKCS11 *PKCS11Key `yaml:"key_pkcs11"`
+	// NextCertFile is the next signing certificate: published in
+	// /saml/metadata beside cert_file, so that service providers have it
+	// before it signs (its key is not needed until it becomes cert_file).
+	NextCertFile string `yaml:"next_cert_file"`
 	// NameIDSalt keys the persistent NameIDs (opaque, stable per SP and
 	// citizen): at least 32 characters, required when service providers are
 	// configured, and never changed afterwards (every SP would see new

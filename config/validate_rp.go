@@ -6,9 +6,7 @@ import (
 )
 
 func (o OIDC) validate(p *problems) {
-	if len(o.Clients) > 0 && len(o.SigningKeys) == 0 {
-		p.add("oidc", "option 'signing_keys' is required when 'clients' are configured")
-	}
+	o.validateKeys(p)
 	for i, k := range o.SigningKeys {
 		if k == "" {
 			p.add("oidc", "option 'signing_keys' has an empty item at index %d", i)
@@ -143,11 +141,23 @@ func (c Client) validateAuth(p *problems, path string) {
 
 func (s SAML) validate(p *problems) {
 	salt(p, "saml", "name_id_salt", s.NameIDSalt, s.NameIDSaltFile, "service_providers", len(s.ServiceProviders) > 0)
-	if len(s.ServiceProviders) > 0 {
+	hasKey := s.KeyFile != "" || s.KeyPKCS11 != nil
+	switch {
+	case s.KeyFile != "" && s.KeyPKCS11 != nil:
+		p.add("saml", "options 'key_file' and 'key_pkcs11' are mutually exclusive")
+	case len(s.ServiceProviders) > 0:
 		required(p, "saml", "cert_file", s.CertFile)
-		required(p, "saml", "key_file", s.KeyFile)
-	} else if (s.CertFile == "") != (s.KeyFile == "") {
+		if !hasKey {
+			required(p, "saml", "key_file", s.KeyFile)
+		}
+	case (s.CertFile == "") != !hasKey:
 		p.add("saml", "options 'cert_file' and 'key_file' must be set together")
+	}
+	if s.KeyPKCS11 != nil {
+		s.KeyPKCS11.validate(p, "saml.key_pkcs11")
+	}
+	if s.NextCertFile != "" && s.CertFile == "" {
+		p.add("saml", "option 'next_cert_file' needs 'cert_file'")
 	}
 	s.validateTimes(p)
 	seen := map[string]int{}

@@ -30,6 +30,40 @@ func TestValidateRelyingParties(t *testing.T) {
 		}, nil},
 		{"fail/oidc-without-signing-keys", func(c *Config) { c.OIDC.SigningKeys = nil }, []string{
 			"oidc: option 'signing_keys' is required when 'clients' are configured"}},
+		{"ok/rotation-keys", func(c *Config) {
+			slot := 0
+			c.OIDC.SigningKeys = nil
+			c.OIDC.Keys = []SigningKey{
+				{File: "next.pem", State: KeyNext},
+				{PKCS11: &PKCS11Key{Module: "/usr/lib/softhsm/libsofthsm2.so", Slot: &slot, PinFile: "pin", KeyLabel: "rs"}},
+				{File: "old.pem", State: KeyRetired, RetireAfter: "2026-12-31T00:00:00Z"},
+			}
+		}, nil},
+		{"fail/rotation-keys", func(c *Config) {
+			c.OIDC.SigningKeys = nil
+			c.OIDC.Keys = []SigningKey{
+				{},
+				{File: "a.pem", PKCS11: &PKCS11Key{}, State: "spare"},
+				{File: "b.pem", State: KeyNext, RetireAfter: "tomorrow"},
+				{PKCS11: &PKCS11Key{Module: "m", TokenLabel: "t", PinFile: "p", KeyLabel: "k"}, State: KeyRetired},
+			}
+		}, []string{
+			"oidc: keys[0]: one of the options 'file' or 'pkcs11' is required",
+			"oidc: keys[1]: options 'file' and 'pkcs11' are mutually exclusive",
+			"oidc: keys[1]: option 'state' must be one of 'next', 'active', 'retired' but it's configured as 'spare'",
+			"oidc: keys[2]: option 'retire_after' must be an RFC 3339 time (2026-12-31T00:00:00Z) but it's configured as 'tomorrow'",
+			"oidc: keys[2]: option 'retire_after' is only for a key in state 'retired'"}},
+		{"fail/no-active-key", func(c *Config) {
+			c.OIDC.SigningKeys, c.OIDC.Keys = nil, []SigningKey{{File: "next.pem", State: KeyNext}}
+		}, []string{
+			"oidc: an active signing key is required when 'clients' are configured: an item of 'signing_keys', or of 'keys' in state 'active' (the default)"}},
+		{"fail/pkcs11-selectors", func(c *Config) {
+			slot := 1
+			c.SAML.KeyFile, c.SAML.KeyPKCS11 = "", &PKCS11Key{Module: "m", TokenLabel: "t", Slot: &slot}
+		}, []string{
+			"saml: key_pkcs11: option 'pin_file' is required",
+			"saml: key_pkcs11: option 'key_label' is required",
+			"saml: key_pkcs11: exactly one of the options 'token_label' or 'slot' is required"}},
 		{"ok/no-clients-no-salt", func(c *Config) { c.OIDC.Clients, c.OIDC.SubjectSalt = nil, "" }, nil},
 		{"fail/clients-without-subject-salt", func(c *Config) { c.OIDC.SubjectSalt = "" }, []string{
 			"oidc: option 'subject_salt' is required when 'clients' are configured"}},

@@ -34,8 +34,10 @@
 //	cli.go            --help for every command and subcommand, the usage of a command group
 //	checkconfig.go    cnsgate check-config: every problem of the configuration, in line order
 //	dryrun.go         check-config's dry run of serve: the files the configuration names, loaded
+//	dryrun_keys.go    check-config's dry run of oidc.keys and saml.key_pkcs11/next_cert_file: keys opened, retired keys noted
 //	inspect.go        cnsgate inspect: a card certificate's verdict and identity as JSON
-//	keys.go           cnsgate keys generate
+//	keys.go           cnsgate keys generate (--state next: the oidc.keys entries of a rotation)
+//	signingkeys.go    oidc.keys and saml.key_pkcs11 opened through idp/signer, the OIDC keys reloaded on SIGHUP
 //	demo.go           cnsgate demo: flags, the demo run, the banner
 //	demo_examples.go  the example relying parties served beside the demo
 package main

@@ -41,8 +41,10 @@ func (d *dryRun) run() {
 	d.checkTrust()
 	d.checkCRLFiles()
 	d.checkSigningKeys()
+	d.checkRotationKeys()
 	d.checkFederation()
 	d.checkSAML()
+	d.checkSAMLKeys()
 	d.checkAllowlist()
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
 )
 
@@ -22,6 +23,7 @@ var signingKeyFiles = []struct{ alg, name string }{
 const keysUsage = `usage:
   cnsgate keys generate [--dir DIR]                        an RSA 3072 and an EC P-256 token signing key
   cnsgate keys generate [--alg RS256|ES256] [--out FILE]   one key (PKCS#8 PEM)
+  cnsgate keys generate ... --state next                   the same, printed as oidc.keys entries of a rotation's next keys
 `
 
 // cmdKeys generates token signing keys for oidc.signing_keys. By default
@@ -40,21 +42,21 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	dir := fs.String("dir", ".", "write "+signingKeyFiles[0].name+" (RSA 3072) and "+signingKeyFiles[1].name+" (P-256) into this directory")
 	alg := fs.String("alg", "", "make one key: RS256 (RSA 3072) or ES256 (P-256); with --out alone, ES256")
 	out := fs.String("out", "", "write the one PKCS#8 PEM key to this file (mode 0600) instead of standard output")
-	describe(fs, "cnsgate keys generate [--dir DIR] | [--alg RS256|ES256] [--out FILE]",
+	state := fs.String("state", "", "print the oidc.keys entries of the new keys in this rotation state: next (published, not signing yet), active")
+	describe(fs, "cnsgate keys generate [--dir DIR] | [--alg RS256|ES256] [--out FILE] [--state next|active]",
 		"Token signing keys for oidc.signing_keys: by default an RSA 3072 key (RS256, PS256) and an EC P-256 key (ES256)\n"+
-			"written into --dir, with the signing_keys option that lists them; --alg or --out make one key.")
+			"written into --dir, with the signing_keys option that lists them; --alg or --out make one key.\n"+
+			"--state next prints oidc.keys entries instead: the first step of a rotation (docs/operations.md).")
 	if code, ok := parseFlags(fs, args[1:], stdout); !ok {
 		return code
 	}
 	one := *alg != "" || *out != ""
-	dirSet := false
-	fs.Visit(func(f *flag.Flag) { dirSet = dirSet || f.Name == "dir" })
-	if one && dirSet {
-		fmt.Fprintln(stderr, "cnsgate keys generate: --dir writes both keys; --alg and --out make one")
+	if msg := keysFlagProblem(fs, one, *state); msg != "" {
+		fmt.Fprintln(stderr, "cnsgate keys generate: "+msg)
 		return 2
 	}
 	if !one {
-		return generateBoth(*dir, stdout, stderr)
+		return generateBoth(*dir, *state, stdout, stderr)
 	}
 	if *alg == "" {
 		*alg = pemfile.AlgES256
@@ -63,8 +65,9 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		if *out == "" {
 			_, err = stdout.Write(pemKey)
-		} else {
-			err = writeNewKey(*out, pemKey)
+		} else if err = writeNewKey(*out, pemKey); err == nil && *state != "" {
+			abs, _ := filepath.Abs(*out)
+			printKeyEntries(stdout, *state, []string{abs})
 		}
 	}
 	if err != nil {
@@ -74,10 +77,24 @@ func cmdKeys(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// keysFlagProblem says what is wrong with the flags of keys generate
+// ("" when nothing): --dir with one key, an unknown --state.
+func keysFlagProblem(fs *flag.FlagSet, one bool, state string) string {
+	dirSet := false
+	fs.Visit(func(f *flag.Flag) { dirSet = dirSet || f.Name == "dir" })
+	if one && dirSet {
+		return "--dir writes both keys; --alg and --out make one"
+	}
+	if state != "" && state != string(config.KeyNext) && state != string(config.KeyActive) {
+		return fmt.Sprintf("--state is next or active (a key is retired in the configuration), not %q", state)
+	}
+	return ""
+}
+
 // generateBoth writes the RSA and the EC key into dir and prints the
 // signing_keys option listing them. An existing key file is an error, and
 // nothing is written then.
-func generateBoth(dir string, stdout, stderr io.Writer) int {
+func generateBoth(dir, state string, stdout, stderr io.Writer) int {
 	paths := make([]string, len(signingKeyFiles))
 	for i, f := range signingKeyFiles {
 		abs, err := filepath.Abs(filepath.Join(dir, f.name))
@@ -102,11 +119,23 @@ func generateBoth(dir string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
+	if state != "" {
+		printKeyEntries(stdout, state, paths)
+		return 0
+	}
 	fmt.Fprintf(stdout, "oidc:\n  signing_keys:\n")
 	for _, p := range paths {
 		fmt.Fprintf(stdout, "    - %s\n", p)
 	}
 	return 0
+}
+
+// printKeyEntries prints the oidc.keys entries of files in state.
+func printKeyEntries(stdout io.Writer, state string, files []string) {
+	fmt.Fprintf(stdout, "oidc:\n  keys:\n")
+	for _, f := range files {
+		fmt.Fprintf(stdout, "    - file: %s\n      state: %s\n", f, state)
+	}
 }
 
 // writeNewKey creates path with mode 0600; it never overwrites a key.

@@ -12,6 +12,7 @@ import (
 	"github.com/cnsgate/cnsgate/idp/oidc"
 	"github.com/cnsgate/cnsgate/idp/oidc/federation"
 	"github.com/cnsgate/cnsgate/idp/saml"
+	"github.com/cnsgate/cnsgate/idp/signer"
 	"github.com/cnsgate/cnsgate/idp/web"
 )
 
@@ -89,7 +90,11 @@ type protocolDeps struct {
 func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
 	var p protocols
 	if len(cfg.OIDC.Clients) > 0 || cfg.Federation.Enabled() {
-		o := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
+		keys, err := openOIDCKeys(cfg.OIDC)
+		if err != nil {
+			return nil, err
+		}
+		o := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound, Keys: keys})
 		if cfg.Federation.Enabled() {
 			fed, err := newFederation(cfg.Federation, d, func() *oidc.Provider { return p.op })
 			if err != nil {
@@ -104,9 +109,15 @@ func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend,
 		p.op = op
 	}
 	if cfg.SAML.CertFile != "" {
-		sp, err := saml.New(svc, backend.store, backend.ephemeral, samlOptions(cfg.SAML, saml.Options{
-			Logger: d.logger.With("component", "saml"), Recorder: d.samlRecorder, Pages: d.pages, HTTPClient: d.outbound,
-		}))
+		o := saml.Options{Logger: d.logger.With("component", "saml"), Recorder: d.samlRecorder, Pages: d.pages, HTTPClient: d.outbound}
+		if cfg.SAML.KeyPKCS11 != nil {
+			s, err := signer.Open(signerSpec("", cfg.SAML.KeyPKCS11), nil)
+			if err != nil {
+				return nil, fmt.Errorf("saml.key_pkcs11: %w", err)
+			}
+			o.Signer = s
+		}
+		sp, err := saml.New(svc, backend.store, backend.ephemeral, samlOptions(cfg.SAML, o))
 		if err != nil {
 			return nil, fmt.Errorf("saml: %w", err)
 		}
@@ -170,7 +181,7 @@ func oidcOptions(c config.OIDC, o oidc.Options) oidc.Options {
 // the saml section of a loaded (defaulted and validated) configuration; o
 // carries the collaborators.
 func samlOptions(c config.SAML, o saml.Options) saml.Options {
-	o.CertFile, o.KeyFile = c.CertFile, c.KeyFile
+	o.CertFile, o.KeyFile, o.NextCertFile = c.CertFile, c.KeyFile, c.NextCertFile
 	o.NameIDSalt = []byte(c.NameIDSalt.Value())
 	o.MetadataValidFor, o.MetadataCacheDuration = c.MetadataValidFor.Std(), c.MetadataCacheDuration.Std()
 	o.NotBeforeSkew = c.NotBeforeSkew.Std()

@@ -56,7 +56,7 @@ a CNSGATE_* environment variable. Check a configuration first with
 "cnsgate check-config --config FILE".
 
 Signals:
-  SIGHUP   reload the trust store (trust.*) and the allowlist
+  SIGHUP   reload the trust store (trust.*), the allowlist, the OIDC signing keys (oidc.signing_keys, oidc.keys) and saml.next_cert_file
            (registration.allowlist_file); on an error the running ones stay
   SIGTERM  shut down in order (also Ctrl-C / SIGINT): /readyz turns false,
            wait shutdown.drain, stop the listeners, finish the requests and
@@ -151,11 +151,12 @@ func (g *gateway) run(ctx context.Context) error {
 	}
 }
 
-// reload re-reads the trust section and the allowlist on SIGHUP, and
-// audits each outcome.
+// reload re-reads the trust section, the allowlist, the OIDC signing keys
+// and the next SAML certificate on SIGHUP, and audits each outcome.
 func (g *gateway) reload() {
 	g.reloadTrustAudited()
 	g.reloadAllowlist(context.Background())
+	g.reloadKeysAudited()
 }
 
 // reloadTrustAudited re-reads the trust section and audits the outcome.

@@ -138,7 +138,7 @@ func TestSignVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
+	p := withKeys(&Provider{issuer: "https://login.example", now: func() time.Time { return now }}, ks)
 	tok, err := p.sign("", typAccess, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute), "jti": "j"})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +156,7 @@ func TestSignVerify(t *testing.T) {
 	if _, err := p.verify(tok, typAccess, false); err != nil {
 		t.Fatalf("an expired token did not verify without time checks: %v", err)
 	}
-	other := &Provider{issuer: "https://other.example", keys: ks, now: p.now}
+	other := withKeys(&Provider{issuer: "https://other.example", now: p.now}, ks)
 	if _, err := other.verify(tok, typAccess, false); !errors.Is(err, errBadToken) {
 		t.Fatal("a token of another issuer verified")
 	}
@@ -173,7 +173,7 @@ func TestSignVerifyEveryAlg(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	p := &Provider{issuer: "https://login.example", keys: ks, now: func() time.Time { return now }}
+	p := withKeys(&Provider{issuer: "https://login.example", now: func() time.Time { return now }}, ks)
 	for _, alg := range []string{"", AlgRS256, AlgPS256, AlgES256} {
 		tok, err := p.sign(alg, typID, map[string]any{"iss": p.issuer, "exp": now.Add(time.Minute)})
 		if err != nil {
@@ -194,8 +194,14 @@ func TestSignVerifyEveryAlg(t *testing.T) {
 		}
 	}
 	ecOnly, _ := parseSigningKeys(es)
-	q := &Provider{issuer: p.issuer, keys: ecOnly, now: p.now}
+	q := withKeys(&Provider{issuer: p.issuer, now: p.now}, ecOnly)
 	if _, err := q.sign(AlgRS256, typID, map[string]any{"iss": p.issuer}); err == nil {
 		t.Fatal("signed RS256 without an RSA key")
 	}
+}
+
+// withKeys gives p the key set ks.
+func withKeys(p *Provider, ks *keySet) *Provider {
+	p.ks.Store(ks)
+	return p
 }

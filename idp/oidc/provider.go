@@ -11,11 +11,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/idp/signer"
 	"github.com/cnsgate/cnsgate/idp/web"
 	"github.com/cnsgate/cnsgate/sessions"
 )
@@ -47,6 +49,12 @@ type Options struct {
 	// for rotation. At least one; keep an RSA key, since ID tokens are
 	// RS256 unless a client registers another algorithm.
 	SigningKeys []string
+	// Keys are signing keys opened by idp/signer (PEM files or PKCS#11),
+	// each in its rotation state: next keys are published in /jwks and do
+	// not sign, active ones sign as SigningKeys do (which are all active
+	// and come first), retired ones are published until their RetireAfter
+	// and do not sign.
+	Keys []signer.Key
 	// SubjectSalt keys the subject identifiers (sub) derived from the fiscal
 	// code: at least MinSubjectSaltLength bytes, required when Clients or
 	// ResolveClient are set.
@@ -97,15 +105,16 @@ type Provider struct {
 	issuer string
 	// static are the discovery document and /jwks, encoded once: they
 	// change only with the configuration.
-	discoveryJSON, jwksJSON func() []byte
-	svc                     *idp.Service
-	store                   sessions.Store
-	eph                     sessions.Ephemeral
-	keys                    *keySet
-	clients                 map[string]*client
-	salt                    []byte
-	accessTTL               time.Duration
-	idTTL                   time.Duration
+	discoveryJSON func() []byte
+	svc           *idp.Service
+	store         sessions.Store
+	eph           sessions.Ephemeral
+	ks            atomic.Pointer[keySet] // replaced whole by ReloadKeys
+	readFile      func(string) ([]byte, error)
+	clients       map[string]*client
+	salt          []byte
+	accessTTL     time.Duration
+	idTTL         time.Duration
 
 	logoutConfirm LogoutConfirmation
 	rtGrace       time.Duration // 0: none
@@ -142,17 +151,9 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if o.IDTokenLifetime <= 0 {
 		o.IDTokenLifetime = DefaultTokenLifetime
 	}
-	pems := make([][]byte, 0, len(o.SigningKeys))
-	for _, f := range o.SigningKeys {
-		data, err := o.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("oidc: signing key: %w", err)
-		}
-		pems = append(pems, data)
-	}
-	keys, err := parseSigningKeys(pems...)
+	keys, err := loadKeys(o.ReadFile, o.SigningKeys, o.Keys, o.Now())
 	if err != nil {
-		return nil, fmt.Errorf("oidc: %w", err)
+		return nil, err
 	}
 	if !contains(keys.algs, AlgRS256) {
 		o.Logger.Warn("oidc: no RSA signing key: ID tokens are signed " + keys.defaultAlg.String() +
@@ -170,16 +171,17 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	}
 	p := &Provider{
 		issuer: strings.TrimRight(svc.Issuer(), "/"), svc: svc, store: store, eph: eph,
-		keys: keys, clients: clients, salt: o.SubjectSalt,
+		clients: clients, salt: o.SubjectSalt, readFile: o.ReadFile,
 		accessTTL: o.AccessTokenLifetime, idTTL: o.IDTokenLifetime, logoutConfirm: o.LogoutConfirmation,
 		rtGrace: o.RefreshReuseGrace, acrLevels: acrSupported(o.ACRLevels),
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 	}
+	p.ks.Store(keys)
+	o.Logger.Info("oidc: signing keys", "keys", keys.summary())
 	p.discoveryJSON = encodeOnce(func() any { return p.metadata() })
-	p.jwksJSON = encodeOnce(func() any { return p.keys.public })
 	p.remote = newRemoteKeys(p.http, p.now)
 	p.origins = corsOrigins(o.Clients)
-	p.resolver = newResolvedClients(o.ResolveClient, keys)
+	p.resolver = newResolvedClients(o.ResolveClient, p.keys)
 	svc.RegisterResumer(Kind, p.resume)
 	svc.RegisterCanceller(Kind, p.cancel)
 	svc.SetEndSessionHandler(p.endSession)
@@ -268,7 +270,7 @@ func (p *Provider) Metadata() map[string]any { return p.metadata() }
 
 // PublicKeys returns the token signing keys /jwks publishes, for the
 // openid_provider metadata of a federation entity configuration.
-func (p *Provider) PublicKeys() jwk.Set { return p.keys.public }
+func (p *Provider) PublicKeys() jwk.Set { return p.keys().public }
 
 // metadata is the discovery document.
 func (p *Provider) metadata() map[string]any {
@@ -287,8 +289,8 @@ func (p *Provider) metadata() map[string]any {
 		"response_modes_supported":                                 []string{"query", "form_post"},
 		"grant_types_supported":                                    []string{"authorization_code", "refresh_token"},
 		"subject_types_supported":                                  []SubjectType{SubjectPairwise, SubjectPublic},
-		"id_token_signing_alg_values_supported":                    p.keys.algs,
-		"userinfo_signing_alg_values_supported":                    p.keys.algs,
+		"id_token_signing_alg_values_supported":                    p.keys().algs,
+		"userinfo_signing_alg_values_supported":                    p.keys().algs,
 		"token_endpoint_auth_methods_supported":                    authMethods,
 		"token_endpoint_auth_signing_alg_values_supported":         assertionAlgs,
 		"revocation_endpoint_auth_methods_supported":               authMethods,
@@ -332,5 +334,6 @@ func encodeOnce(v func() any) func() []byte {
 func (p *Provider) jwks(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	w.Header().Set("Cache-Control", "public, max-age=3600")
-	_, _ = w.Write(p.jwksJSON())
+	_, jwks := p.keys().publishedAt(p.now())
+	_, _ = w.Write(jwks)
 }

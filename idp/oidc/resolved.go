@@ -11,7 +11,7 @@ import (
 // built once per *Client it returns.
 type resolvedClients struct {
 	resolve func(ctx context.Context, id string) (*Client, error)
-	keys    *keySet
+	keys    func() *keySet // the provider's current keys (they change on SIGHUP)
 	mu      sync.Mutex
 	built   map[string]resolvedClient
 }
@@ -21,7 +21,7 @@ type resolvedClient struct {
 	c   *client
 }
 
-func newResolvedClients(resolve func(context.Context, string) (*Client, error), keys *keySet) *resolvedClients {
+func newResolvedClients(resolve func(context.Context, string) (*Client, error), keys func() *keySet) *resolvedClients {
 	return &resolvedClients{resolve: resolve, keys: keys, built: map[string]resolvedClient{}}
 }
 
@@ -48,7 +48,7 @@ func (p *Provider) lookupClient(ctx context.Context, id string) (*client, error)
 	if b, ok := r.built[id]; ok && b.src == src {
 		return b.c, nil
 	}
-	m, err := newClients([]Client{*src}, r.keys)
+	m, err := newClients([]Client{*src}, r.keys())
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jws"
 )
 
@@ -19,23 +18,16 @@ var tokenTypes = []string{typID, typAccess, typLogout, typRefresh}
 // preparedKey is a signing key ready for use: the raw private key (a
 // jwk.Key would be exported to a new raw key at every signature), the
 // algorithm's signer and the encoded protected header of each typ. It is
-// built once at New and read concurrently.
+// built once per key set (at New and at each reload) and read
+// concurrently.
 type preparedKey struct {
 	raw     crypto.Signer
 	signer  jws.Signer
 	headers map[string]string // typ → base64url of {"alg","kid","typ"}
 }
 
-// prepare makes the preparedKey of a private JWK for alg.
-func prepare(priv jwk.Key, alg jwa.SignatureAlgorithm) (*preparedKey, error) {
-	var raw any
-	if err := priv.Raw(&raw); err != nil {
-		return nil, err
-	}
-	signer, ok := raw.(crypto.Signer)
-	if !ok {
-		return nil, fmt.Errorf("%T is not a signing key", raw)
-	}
+// prepare makes the preparedKey of raw, whose key id is kid, for alg.
+func prepare(raw crypto.Signer, kid string, alg jwa.SignatureAlgorithm) (*preparedKey, error) {
 	if pc, ok := raw.(interface{ Precompute() }); ok {
 		pc.Precompute()
 	}
@@ -43,13 +35,13 @@ func prepare(priv jwk.Key, alg jwa.SignatureAlgorithm) (*preparedKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	pk := &preparedKey{raw: signer, signer: js, headers: map[string]string{}}
+	pk := &preparedKey{raw: raw, signer: js, headers: map[string]string{}}
 	for _, typ := range tokenTypes {
 		h, err := json.Marshal(struct {
 			Alg string `json:"alg"`
 			Kid string `json:"kid"`
 			Typ string `json:"typ"`
-		}{alg.String(), priv.KeyID(), typ})
+		}{alg.String(), kid, typ})
 		if err != nil {
 			return nil, err
 		}
@@ -64,7 +56,7 @@ func prepare(priv jwk.Key, alg jwa.SignatureAlgorithm) (*preparedKey, error) {
 // NumericDates in whole seconds and a single aud an array, as RFC 7519
 // and the relying parties' libraries expect; claims is rewritten so.
 func (p *Provider) sign(alg, typ string, claims map[string]any) (string, error) {
-	pk, ok := p.keys.prepared(alg)
+	pk, ok := p.keys().prepared(alg)
 	if !ok {
 		// newClients refuses a client whose algorithm no key signs.
 		return "", fmt.Errorf("oidc: signing: no key signs %s", alg)

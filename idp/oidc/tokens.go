@@ -46,8 +46,9 @@ func (p *Provider) verify(raw, typ string, checkTimes bool) (jwt.Token, error) {
 	if got := msg.Signatures()[0].ProtectedHeaders().Type(); !strings.EqualFold(got, typ) {
 		return nil, fmt.Errorf("%w: typ %q, want %q", errBadToken, got, typ)
 	}
+	public, _ := p.keys().publishedAt(p.now())
 	tok, err := jwt.Parse([]byte(raw),
-		jwt.WithKeySet(p.keys.public),
+		jwt.WithKeySet(public),
 		jwt.WithValidate(checkTimes),
 		jwt.WithClock(jwt.ClockFunc(p.now)),
 		jwt.WithAcceptableSkew(5*time.Second),
@@ -155,7 +156,7 @@ func (p *Provider) idToken(ctx context.Context, c *client, g *grant, sess *sessi
 	if err != nil {
 		return "", err
 	}
-	_, alg, _ := p.keys.signer(c.idAlg)
+	_, alg, _ := p.keys().signer(c.idAlg)
 	for k, v := range map[string]any{
 		"iss": p.issuer, "aud": []string{c.id}, "azp": c.id, "iat": t.iat, "exp": t.exp,
 		"at_hash": halfHash(access, alg.String()), "jti": jti,

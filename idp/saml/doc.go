@@ -37,9 +37,9 @@
 //	doc.go        this map
 //	idp.go        Options, IdP, New, the paths and Mount, Close, Recorder and NopRecorder
 //	providers.go  ServiceProvider, AttributeProfile, NameIDFormat: the SPs and their metadata sources
-//	metadata.go   /saml/metadata (validUntil, cacheDuration, WantAuthnRequestsSigned), SP metadata fetched, signature-checked, cached and refreshed
-//	keys.go       the IdP's signing key pair
-//	keycheck.go   CheckKeyPair and CheckMetadata, for cnsgate check-config
+//	metadata.go   /saml/metadata (validUntil, cacheDuration, WantAuthnRequestsSigned, the next signing certificate beside the active one), SP metadata fetched, signature-checked, cached and refreshed
+//	keys.go       the IdP's signing key pair (a PEM key or an idp/signer key such as a PKCS#11 one) and the next certificate, ReloadNextCert (SIGHUP)
+//	keycheck.go   CheckKeyPair, CheckSignerCert, CheckNextCert and CheckMetadata, for cnsgate check-config
 //	decode.go     request decoding: HTTP-Redirect (size-limited inflate) and HTTP-POST
 //	verify.go     request signatures, both bindings
 //	request.go    the AuthnRequest: parsing, signature, instant, AuthnContext and NameIDPolicy checks; RequestDenied refusals

@@ -2,6 +2,8 @@ package saml
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	crewjam "github.com/crewjam/saml"
@@ -50,6 +53,13 @@ type Options struct {
 	// ReadFile.
 	CertFile string
 	KeyFile  string
+	// Signer, when set, is the private key of CertFile instead of KeyFile:
+	// a key opened by idp/signer, such as one in a PKCS#11 token (HSM).
+	Signer crypto.Signer
+	// NextCertFile is the next signing certificate (PEM): published in
+	// /saml/metadata beside CertFile so that service providers know it
+	// before it signs; cnsgate never signs with it.
+	NextCertFile string
 	// ServiceProviders are the relying parties served.
 	ServiceProviders []ServiceProvider
 	// NameIDSalt keys the opaque identifiers derived from the citizen and
@@ -99,6 +109,8 @@ type IdP struct {
 	store    sessions.Store
 	eph      sessions.Ephemeral
 	keys     *keyPair
+	next     atomic.Pointer[x509.Certificate] // saml.next_cert_file: in the metadata, never signs; ReloadNextCert
+	readFile func(string) ([]byte, error)
 	sps      *providers
 	idp      *crewjam.IdentityProvider
 	salt     []byte
@@ -160,18 +172,19 @@ func New(svc *idp.Service, store sessions.Store, eph sessions.Ephemeral, o Optio
 	if len(o.ServiceProviders) > 0 && len(o.NameIDSalt) < MinNameIDSaltLength {
 		return nil, fmt.Errorf("saml: a NameID salt of at least %d bytes is required when service providers are configured", MinNameIDSaltLength)
 	}
-	keys, err := loadKeyPair(o.ReadFile, o.CertFile, o.KeyFile)
+	keys, err := loadSigningKeys(o)
 	if err != nil {
 		return nil, err
 	}
 	issuer := strings.TrimRight(svc.Issuer(), "/")
 	p := &IdP{
 		issuer: issuer, entityID: issuer + PathMetadata, svc: svc, store: store, eph: eph,
-		keys: keys, salt: o.NameIDSalt, lifetime: o.AssertionLifetime, skew: o.NotBeforeSkew,
+		keys: keys, readFile: o.ReadFile, salt: o.NameIDSalt, lifetime: o.AssertionLifetime, skew: o.NotBeforeSkew,
 		metaValid: o.MetadataValidFor, metaCache: o.MetadataCacheDuration,
 		now: o.Now, rand: o.Rand, http: o.HTTPClient, logger: o.Logger, recorder: o.Recorder, pages: o.Pages,
 		quit: make(chan struct{}),
 	}
+	p.next.Store(keys.next)
 	p.sps, err = newProviders(o.ServiceProviders, providerDeps{
 		readFile: o.ReadFile, http: o.HTTPClient, now: o.Now, logger: o.Logger, refresh: o.MetadataRefresh,
 	})

@@ -1,7 +1,9 @@
 package saml
 
 import (
+	"crypto"
 	"crypto/x509"
+	"fmt"
 	"time"
 
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
@@ -26,5 +28,23 @@ func CheckMetadata(data []byte, entityID string, signerPEM []byte, now time.Time
 		}
 	}
 	_, err := parseSPMetadata(data, entityID, signers, now)
+	return err
+}
+
+// CheckSignerCert checks the certificate of cert_file against a signer
+// opened from saml.key_pkcs11, for cnsgate check-config.
+func CheckSignerCert(certPEM []byte, signer crypto.Signer) error {
+	certs, err := pemfile.Certificates(certPEM)
+	if err != nil {
+		return fmt.Errorf("saml: cert_file: %w", err)
+	}
+	_, err = newKeyPair(certs, signer)
+	return err
+}
+
+// CheckNextCert reads saml.next_cert_file as New would, for cnsgate
+// check-config.
+func CheckNextCert(data []byte) error {
+	_, err := parseNextCert(data)
 	return err
 }

@@ -21,10 +21,97 @@ type keyPair struct {
 	cert   *x509.Certificate
 	chain  []*x509.Certificate // intermediates after cert in cert_file
 	method string              // XML-DSig signature method
+	next   *x509.Certificate   // published in the metadata beside cert, never signs
 }
 
 // minRSABits is the smallest RSA key accepted, ours or an SP's.
 const minRSABits = 2048
+
+// loadSigningKeys reads the signing certificate and its key (a file, or
+// o.Signer) and the next certificate of o.
+func loadSigningKeys(o Options) (*keyPair, error) {
+	var kp *keyPair
+	var err error
+	if o.Signer != nil {
+		kp, err = signerKeyPair(o.ReadFile, o.CertFile, o.Signer)
+	} else {
+		kp, err = loadKeyPair(o.ReadFile, o.CertFile, o.KeyFile)
+	}
+	if err != nil || o.NextCertFile == "" {
+		return kp, err
+	}
+	if kp.next, err = readNextCert(o.ReadFile, o.NextCertFile, kp.cert); err != nil {
+		return nil, err
+	}
+	return kp, nil
+}
+
+// readNextCert reads the next certificate of file, which must not be the
+// active one.
+func readNextCert(readFile func(string) ([]byte, error), file string, active *x509.Certificate) (*x509.Certificate, error) {
+	data, err := readFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("saml: next_cert_file: %w", err)
+	}
+	next, err := parseNextCert(data)
+	if err != nil {
+		return nil, err
+	}
+	if next.Equal(active) {
+		return nil, errors.New("saml: next_cert_file is cert_file's certificate: the next certificate must be a new one")
+	}
+	return next, nil
+}
+
+// ReloadNextCert publishes the certificate of file ("": none) as the next
+// signing certificate, as on SIGHUP, and regenerates the metadata at its
+// next request. On an error the published one stays. The active
+// certificate and key are read at start only.
+func (p *IdP) ReloadNextCert(file string) error {
+	var next *x509.Certificate
+	if file != "" {
+		var err error
+		if next, err = readNextCert(p.readFile, file, p.keys.cert); err != nil {
+			return err
+		}
+	}
+	p.next.Store(next)
+	p.meta.mu.Lock()
+	p.meta.doc = nil
+	p.meta.mu.Unlock()
+	return nil
+}
+
+// parseNextCert reads the next signing certificate: RSA of at least
+// minRSABits, as the active one.
+func parseNextCert(data []byte) (*x509.Certificate, error) {
+	certs, err := pemfile.Certificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("saml: next_cert_file: %w", err)
+	}
+	pub, ok := certs[0].PublicKey.(*rsa.PublicKey)
+	if !ok || pub.N.BitLen() < minRSABits {
+		return nil, fmt.Errorf("saml: next_cert_file: an RSA key of at least %d bits is required", minRSABits)
+	}
+	return certs[0], nil
+}
+
+// signerKeyPair pairs the certificate of certFile with a signer (an HSM
+// key).
+func signerKeyPair(readFile func(string) ([]byte, error), certFile string, signer crypto.Signer) (*keyPair, error) {
+	if certFile == "" {
+		return nil, errors.New("saml: cert_file is required")
+	}
+	certPEM, err := readFile(certFile)
+	if err != nil {
+		return nil, fmt.Errorf("saml: cert_file: %w", err)
+	}
+	certs, err := pemfile.Certificates(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("saml: cert_file: %w", err)
+	}
+	return newKeyPair(certs, signer)
+}
 
 func loadKeyPair(readFile func(string) ([]byte, error), certFile, keyFile string) (*keyPair, error) {
 	if certFile == "" || keyFile == "" {
@@ -50,6 +137,12 @@ func parseKeyPair(certPEM, keyPEM []byte) (*keyPair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("saml: key_file: %w", err)
 	}
+	return newKeyPair(certs, signer)
+}
+
+// newKeyPair checks signer (RSA, at least minRSABits) against the first
+// certificate of certs.
+func newKeyPair(certs []*x509.Certificate, signer crypto.Signer) (*keyPair, error) {
 	kp := &keyPair{signer: signer, cert: certs[0], chain: certs[1:]}
 	switch pub := signer.Public().(type) {
 	case *rsa.PublicKey:
@@ -64,7 +157,7 @@ func parseKeyPair(certPEM, keyPEM []byte) (*keyPair, error) {
 		return nil, fmt.Errorf("saml: key_file: unsupported key type %T (RSA required)", pub)
 	}
 	if pub, ok := kp.cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(signer.Public()) {
-		return nil, errors.New("saml: cert_file and key_file do not match")
+		return nil, errors.New("saml: cert_file and its key (key_file or key_pkcs11) do not match")
 	}
 	return kp, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -71,6 +72,13 @@ func (p *IdP) metadata() ([]byte, error) {
 		if kd.Use == "signing" {
 			signing = append(signing, kd)
 		}
+	}
+	if next := p.next.Load(); next != nil {
+		// Two KeyDescriptor use="signing": an SP accepts either, and has
+		// the next certificate when it starts signing.
+		signing = append(signing, crewjam.KeyDescriptor{Use: "signing", KeyInfo: crewjam.KeyInfo{X509Data: crewjam.X509Data{
+			X509Certificates: []crewjam.X509Certificate{{Data: base64.StdEncoding.EncodeToString(next.Raw)}},
+		}}})
 	}
 	d.KeyDescriptors = signing
 	d.NameIDFormats = []crewjam.NameIDFormat{crewjam.PersistentNameIDFormat, crewjam.TransientNameIDFormat}
