@@ -7,11 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 )
 
 // apachePackages are the Debian packages of the Apache tests
@@ -155,14 +156,5 @@ func (a *apache) errorLog() string {
 // guide tells the reader to write.
 func docSnippet(t *testing.T, name string) string {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "relying-parties.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + " \\([^>]*-->\n```[a-z]*\n(.*?)```\n<!-- end snippet -->")
-	m := re.FindSubmatch(doc)
-	if m == nil {
-		t.Fatalf("docs/relying-parties.md has no snippet %q between its markers", name)
-	}
-	return string(m[1])
+	return docsnippet.Block(t, "relying-parties.md", name)
 }
