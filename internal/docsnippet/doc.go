@@ -11,10 +11,11 @@
 //
 // so that a test runs exactly what the guide tells the reader to write
 // (Block), or checks that the guide shows byte for byte the file it runs
-// (Equal).
+// (Equal), or the region of a Go test file that a test compiles and runs
+// (EqualRegion: the lines between "// snippet: NAME" and "// end snippet").
 //
 // Files:
 //   - doc.go: this overview.
-//   - docsnippet.go: Block, Equal and the repository's docs directory.
+//   - docsnippet.go: Block, Equal, Region, EqualRegion and the repository's docs directory.
 //   - docsnippet_test.go: the markers of both guides are found and unique.
 package docsnippet

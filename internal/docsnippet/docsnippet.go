@@ -59,3 +59,41 @@ func Equal(t testing.TB, doc, name, path string) {
 		t.Fatalf("the snippet %q of docs/%s is not %s as the test runs it: copy the file into the guide\n--- guide\n%s\n--- %s\n%s", name, doc, path, got, path, want)
 	}
 }
+
+// Region returns the lines of the source file at path between a line
+// "// snippet: NAME" and a line "// end snippet", without the indentation
+// of the opening marker: code that a test compiles and runs, shown in a
+// guide.
+func Region(path, name string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var out []byte
+	indent, in := "", false
+	for _, line := range bytes.SplitAfter(raw, []byte("\n")) {
+		trimmed := bytes.TrimLeft(line, " \t")
+		switch {
+		case !in && string(bytes.TrimSpace(trimmed)) == "// snippet: "+name:
+			in, indent = true, string(line[:len(line)-len(trimmed)])
+		case in && string(bytes.TrimSpace(trimmed)) == "// end snippet":
+			return string(out), nil
+		case in:
+			out = append(out, bytes.TrimPrefix(line, []byte(indent))...)
+		}
+	}
+	return "", fmt.Errorf("%s has no region %q between // snippet: and // end snippet", path, name)
+}
+
+// EqualRegion fails t unless the block name of doc is, byte for byte, the
+// region name of the source file at path (Region).
+func EqualRegion(t testing.TB, doc, name, path string) {
+	t.Helper()
+	want, err := Region(path, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := Block(t, doc, name); got != want {
+		t.Fatalf("the snippet %q of docs/%s is not the region of %s that the test runs: copy it into the guide\n--- guide\n%s\n--- %s\n%s", name, doc, path, got, path, want)
+	}
+}
