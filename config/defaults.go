@@ -76,6 +76,7 @@ func Default() *Config {
 func newBase() *Config {
 	c := &Config{}
 	c.Trust.RequireClientAuthEKU = true
+	c.Login.ConfirmRelease = true
 	c.Shutdown.Drain = Duration(DefaultShutdownDrain)
 	c.TLS.HSTSMaxAge = Duration(DefaultHSTSMaxAge)
 	c.OIDC.RefreshReuseGrace = Duration(DefaultRefreshGrace)

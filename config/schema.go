@@ -203,7 +203,7 @@ type Login struct {
 	// citizen's data, the list of what it will receive (the claims of the
 	// granted scopes, the attributes of the SAML profile) with "Continua"
 	// and "Annulla"; the agreement is kept per citizen and relying party
-	// in the registry and asked again when the list changes. Default false.
+	// in the registry and asked again when the list changes. Default true.
 	ConfirmRelease bool `yaml:"confirm_release"`
 }
 

@@ -337,15 +337,20 @@ func (s *Setup) makeTLS(now time.Time) error {
 	return nil
 }
 
-// ConfirmRelease turns login.confirm_release on in the configuration just
-// written (`cnsgate demo --confirm-release`): the data-release page before
-// a relying party first receives a citizen's data.
-func (s *Setup) ConfirmRelease() error {
+// ConfirmRelease writes login.confirm_release: true into the configuration
+// just written (SetConfirmRelease(true)).
+func (s *Setup) ConfirmRelease() error { return s.SetConfirmRelease(true) }
+
+// SetConfirmRelease writes login.confirm_release into the configuration
+// just written (`cnsgate demo --confirm-release`, true unless
+// `--confirm-release=false`): with true, the data-release page before a
+// relying party first receives a citizen's data.
+func (s *Setup) SetConfirmRelease(on bool) error {
 	f, err := os.OpenFile(s.ConfigFile, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		return err
 	}
-	if _, err := f.WriteString("login:\n  confirm_release: true\n"); err != nil {
+	if _, err := fmt.Fprintf(f, "login:\n  confirm_release: %t\n", on); err != nil {
 		f.Close()
 		return err
 	}

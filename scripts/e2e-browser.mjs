@@ -9,7 +9,9 @@
 // obstacle.
 //
 // Esenzioni da reddito -> "Accedi con TS/CNS" -> "Registra TS-CNS" (the
-// unregistered demo card) -> back at Esenzioni with the fiscal code -> "Esci"
+// unregistered demo card) -> the data-release page, the first release of the
+// citizen's data to Esenzioni (login.confirm_release, on by default) ->
+// "Continua" -> back at Esenzioni with the fiscal code -> "Esci"
 // -> cnsgate ends the session at once (the id_token_hint names it) ->
 // logged-out page ("rimuovi la tessera"); then a
 // second login (the card is registered now), "Esci" on cnsgate's welcome
@@ -17,7 +19,7 @@
 // operator's leg in a second Chromium (its own HOME, NSS database with only
 // the `operator` card, and user-data-dir): the CMS (SAML service provider)
 // -> its "Accedi con TS/CNS" -> cnsgate's SAML login page -> the card ->
-// back at the CMS with fiscal code, name and role; and the citizen's
+// the data-release page (roles, organisation) -> "Continua" -> back at the CMS with fiscal code, name and role; and the citizen's
 // browser, still open, refused by cnsgate before any assertion reaches the
 // CMS ("Accesso non consentito", naming the CMS). Last, Ctrl-C, which must
 // stop the demo cleanly.
@@ -251,8 +253,16 @@ async function run() {
     await page.getByRole('button', { name: 'Registra TS-CNS' }).click();
     await expectText('Operazione correttamente eseguita');
   });
-  await step('back at Esenzioni with the fiscal code', async () => {
+  await step('before the first release of data, cnsgate lists what Esenzioni will receive', async () => {
     await page.getByRole('link', { name: 'Continua' }).click();
+    await page.getByRole('heading', { name: 'Dati che saranno inviati al servizio' }).waitFor();
+    expectAt(PUBLIC);
+    await expectText('Esenzioni da reddito');
+    await expectText(fiscalCode);
+    await expectText('Codice fiscale');
+  });
+  await step('back at Esenzioni with the fiscal code', async () => {
+    await page.getByRole('button', { name: 'Continua' }).click();
     await page.waitForURL(`${ESENZIONI}/`);
     await expectText(fiscalCode);
     await expectText('Anna Verdi');
@@ -316,8 +326,15 @@ async function run() {
     await page.waitForURL((u) => u.origin === PUBLIC && u.pathname === '/saml/sso');
     await page.getByRole('link', { name: 'Accedi con TS/CNS' }).waitFor();
   });
-  await step('the operator card logs in: back at the CMS with fiscal code, name and role', async () => {
+  await step('before the first release of data, cnsgate lists what the CMS will receive', async () => {
     await page.getByRole('link', { name: 'Accedi con TS/CNS' }).click();
+    await page.getByRole('heading', { name: 'Dati che saranno inviati al servizio' }).waitFor();
+    expectAt(PUBLIC);
+    await expectText('CMS - Gestione tessere');
+    await expectText('operatore_asl');
+  });
+  await step('the operator card logs in: back at the CMS with fiscal code, name and role', async () => {
+    await page.getByRole('button', { name: 'Continua' }).click();
     await page.waitForURL(`${CMS}/`);
     await page.getByRole('heading', { name: 'Area operatori' }).waitFor();
     const cf = (await page.locator('#codice-fiscale').innerText()).trim();

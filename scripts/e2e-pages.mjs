@@ -18,9 +18,10 @@
 // (revoked card, no certificate, an expired card, which Chromium does not
 // offer and so reads as no certificate, a certificate of an unknown issuer,
 // a fiscal code not enabled under registration.mode: allowlist), the
-// data-release page (login.confirm_release), the registration form sent
-// without consent, "La mia tessera" with its confirm steps and the page
-// after "Revoca il consenso", and the
+// data-release page (login.confirm_release, on by default: also on the
+// first visit to Esenzioni after the registration), the registration form
+// sent without consent, "La mia tessera" with its confirm steps and the
+// page after "Revoca il consenso", and the
 // pages of the example relying parties (Esenzioni, CMS). Keyboard: the first
 // Tab reaches "Vai al contenuto principale".
 //
@@ -343,6 +344,14 @@ async function journey(lang) {
   await p.locator('.alert-success').waitFor();
   await look(p, lang, 'registered');
   await p.getByRole('link', { name: t.cont }).click();
+  // The citizen's first visit to Esenzioni: cnsgate lists what it will
+  // receive (login.confirm_release, on by default).
+  await step(`${lang} the first login to Esenzioni lists what it will receive`, async () => {
+    await p.getByRole('heading', { name: RELEASE[lang].title }).waitFor();
+    await text(p, 'Esenzioni da reddito');
+    await text(p, fiscal);
+  });
+  await p.getByRole('button', { name: RELEASE[lang].cont }).click();
   await p.waitForURL(`${ESENZIONI}/`);
   await text(p, fiscal);
   if (lang === 'it') await look(p, lang, 'esenzioni-account');
@@ -442,14 +451,17 @@ async function journey(lang) {
   await stopDemo();
 }
 
-// releasePage: under login.confirm_release (demo --confirm-release), the
-// citizen's first login to Esenzioni shows what it will receive; "Continua"
-// ends at Esenzioni.
+// RELEASE are the data-release page's heading and button.
+const RELEASE = { it: { title: 'Dati che saranno inviati al servizio', cont: 'Continua' }, en: { title: 'Data the service will receive', cont: 'Continue' } };
+
+// releasePage: under login.confirm_release (the demo's default), the
+// registered citizen's first login to Esenzioni shows what it will
+// receive; "Continua" ends at Esenzioni.
 async function releasePage() {
-  const R = { it: { title: 'Dati che saranno inviati al servizio', cont: 'Continua' }, en: { title: 'Data the service will receive', cont: 'Continue' } };
+  const R = RELEASE;
   // A demo of its own for each language: the agreement is remembered.
   for (const lang of ['it', 'en']) {
-    const dir = await startDemo(`demo-release-${lang}`, {}, ['--confirm-release']);
+    const dir = await startDemo(`demo-release-${lang}`);
     const { b, p } = await launch(card(dir, 'citizen'), lang);
     await p.goto(`${ESENZIONI}/`);
     await p.getByRole('link', { name: 'Accedi con TS/CNS' }).click();

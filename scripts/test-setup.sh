@@ -58,6 +58,8 @@ compgen -G '/usr/lib/*/engines-3/pkcs11.so' >/dev/null || missing+=(libengine-pk
 # Authlib, the Python relying-party library (idp/oidc TestAuthlib), for
 # Debian's own interpreter.
 { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import authlib' 2>/dev/null; } || missing+=(python3-authlib)
+# requests, the HTTP client of Authlib's OAuth2Session (idp/oidc TestAuthlibPrivateKeyJWT).
+{ [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import requests' 2>/dev/null; } || missing+=(python3-requests)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

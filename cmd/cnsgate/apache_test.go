@@ -4,10 +4,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 
 	"github.com/cnsgate/cnsgate/internal/apachetest"
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 )
 
 // apachePackages are the Debian packages of the Apache tests beyond apache2
@@ -67,14 +67,5 @@ func (a *apache) errorLog() string { return a.srv.ErrorLog() }
 // guide tells the reader to write.
 func docSnippet(t *testing.T, name string) string {
 	t.Helper()
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "relying-parties.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	re := regexp.MustCompile("(?s)<!-- snippet: " + regexp.QuoteMeta(name) + " \\([^>]*-->\n```[a-z]*\n(.*?)```\n<!-- end snippet -->")
-	m := re.FindSubmatch(doc)
-	if m == nil {
-		t.Fatalf("docs/relying-parties.md has no snippet %q between its markers", name)
-	}
-	return string(m[1])
+	return docsnippet.Block(t, "relying-parties.md", name)
 }

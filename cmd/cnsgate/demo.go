@@ -21,8 +21,8 @@ type demoFlags struct {
 	dir     string
 	ports   demo.Ports
 	prepare bool
-	// confirmRelease turns login.confirm_release on in the demo's
-	// configuration (the data-release page).
+	// confirmRelease is login.confirm_release in the demo's configuration
+	// (the data-release page): true unless --confirm-release=false.
 	confirmRelease bool
 }
 
@@ -43,8 +43,8 @@ func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error)
 	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
 	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
-	release := fs.Bool("confirm-release", false, "list what a service will receive before its first login (login.confirm_release)")
-	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--confirm-release] [--prepare]", demoAbout)
+	release := fs.Bool("confirm-release", true, "list what a service will receive before its first login (login.confirm_release); --confirm-release=false: no such page")
+	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--confirm-release=false] [--prepare]", demoAbout)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		if code == 0 {
 			return nil, errHelp
@@ -83,11 +83,9 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
 		return 2
 	}
-	if f.confirmRelease {
-		if err := setup.ConfirmRelease(); err != nil {
-			fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
-			return 2
-		}
+	if err := setup.SetConfirmRelease(f.confirmRelease); err != nil {
+		fmt.Fprintf(stderr, "cnsgate demo: %v\n", err)
+		return 2
 	}
 	if f.prepare {
 		fmt.Fprintln(stdout, setup.ConfigFile)

@@ -157,3 +157,31 @@ func postNoRedirect(t *testing.T, c *http.Client, u string, form url.Values, ori
 	}
 	return resp.Header.Get("Location")
 }
+
+// TestDemoReleasePageByDefault runs the demo as shipped, without
+// --confirm-release: login.confirm_release is on by default, so the first
+// login to Esenzioni stops at the data-release page and "Continua" goes on
+// to Esenzioni. --confirm-release=false turns the page off: the first login
+// of another demo goes straight to Esenzioni.
+func TestDemoReleasePageByDefault(t *testing.T) {
+	d := runDemo(t)
+	if !d.cfg.Login.ConfirmRelease {
+		t.Fatal("config.Load of the demo's configuration: login.confirm_release is false by default")
+	}
+	citizen, _ := d.setup.Card("citizen")
+	b := d.browser(t, "citizen")
+	get := func(m, u string, f url.Values, o string) page { return fetch(t, b, m, u, f, o) }
+	first := d.loginAtRP(t, b)
+	if !strings.HasPrefix(first.url.String(), d.cfg.Issuer) {
+		t.Fatalf("the first login ended at %s, want the data-release page", first.url)
+	}
+	mustContain(t, first, "Esenzioni da reddito", "Codice fiscale", citizen.FiscalCode)
+	if back := d.releaseChoice(t, get, first, "continue"); back.url.String() != d.rpURL+"/" {
+		t.Fatalf("Continua ended at %s (%d)", back.url, back.code)
+	}
+
+	off := runDemo(t, "--confirm-release=false")
+	if p := off.loginAtRP(t, off.browser(t, "citizen")); p.url.String() != off.rpURL+"/" {
+		t.Fatalf("with --confirm-release=false the first login ended at %s (%d), want Esenzioni", p.url, p.code)
+	}
+}

@@ -53,7 +53,19 @@ type runningDemo struct {
 	stop           func() int // Ctrl-C; returns the exit code
 }
 
+// startDemo runs the demo with flags, and --confirm-release=false unless
+// flags name --confirm-release: the data-release page, on by default, is
+// TestDemoReleasePage*'s.
 func startDemo(t *testing.T, flags ...string) *runningDemo {
+	t.Helper()
+	if !slices.ContainsFunc(flags, func(f string) bool { return strings.HasPrefix(f, "--confirm-release") }) {
+		flags = append([]string{"--confirm-release=false"}, flags...)
+	}
+	return runDemo(t, flags...)
+}
+
+// runDemo runs `cnsgate demo` with flags as they are.
+func runDemo(t *testing.T, flags ...string) *runningDemo {
 	t.Helper()
 	d := &runningDemo{dir: t.TempDir(), stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	ports := demo.Ports{Public: freeAddr(t), CNS: freeAddr(t), Admin: freeAddr(t), Esenzioni: freeAddr(t), CMS: freeAddr(t)}

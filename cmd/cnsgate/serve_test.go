@@ -89,6 +89,7 @@ func serveConfig(t *testing.T, setup *demo.Setup, cfgFile string) *testServer {
 // serveConfigExtras is serveConfig with extras.
 func serveConfigExtras(t *testing.T, setup *demo.Setup, cfgFile string, extras serveExtras) *testServer {
 	t.Helper()
+	withoutReleasePage(t, cfgFile)
 	cfg, err := config.Load(cfgFile)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +124,33 @@ func serveConfigExtras(t *testing.T, setup *demo.Setup, cfgFile string, extras s
 		idptest.CheckNoFiscalCodes(t, s.logs)
 	})
 	return s
+}
+
+// withoutReleasePage writes login.confirm_release: false into cfgFile unless
+// it names login.confirm_release already: the serve tests drive logins to
+// be about something else than the data-release page, which
+// TestDemoReleasePage* and TestServeReleasePageByDefault cover.
+func withoutReleasePage(t *testing.T, cfgFile string) {
+	t.Helper()
+	raw, err := os.ReadFile(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := string(raw)
+	if strings.Contains(y, "confirm_release:") {
+		return
+	}
+	if i := strings.Index(y, "\nlogin:\n"); i >= 0 {
+		i += len("\nlogin:\n")
+		y = y[:i] + "  confirm_release: false\n" + y[i:]
+	} else if strings.HasPrefix(y, "login:\n") {
+		y = "login:\n  confirm_release: false\n" + y[len("login:\n"):]
+	} else {
+		y += "\nlogin:\n  confirm_release: false\n"
+	}
+	if err := os.WriteFile(cfgFile, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // freeAddr returns a loopback address with a port nobody listens on now.

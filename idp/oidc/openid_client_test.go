@@ -14,6 +14,7 @@ import (
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions/sessionstest"
 )
 
@@ -25,7 +26,10 @@ const openIDClientDir = "testdata/openid-client"
 // openid-client library as the relying party, through the real card
 // login, and checks the back-channel logout that its end_session causes.
 // Without node or `npm ci` it fails under CI and is skipped otherwise.
+// Its configuration is testdata/openid-client/cnsgate-rp.mjs, which
+// docs/relying-parties.md shows byte for byte.
 func TestOpenIDClient(t *testing.T) {
+	docsnippet.Equal(t, "relying-parties.md", "openid-client", "testdata/openid-client/cnsgate-rp.mjs")
 	node, err := exec.LookPath("node")
 	if err != nil {
 		sessionstest.Unavailable(t, "node is not installed")

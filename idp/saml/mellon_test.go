@@ -9,6 +9,9 @@ import (
 	"testing"
 	"text/template"
 
+
+
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -43,14 +46,10 @@ var mellonSPMetadata = template.Must(template.New("md").Parse(`<?xml version="1.
 // docs/saml-attributes.md, as an operator would paste it, with its paths
 // and entity id replaced by the test's.
 func docsMellonConfig(t *testing.T, replace ...string) string {
-	doc, err := os.ReadFile("../../docs/saml-attributes.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, block, found := strings.Cut(string(doc), "```apache\n")
-	block, _, ok := strings.Cut(block, "```")
-	if !found || !ok || !strings.Contains(block, "MellonSetEnvNoPrefix FISCAL_NUMBER urn:oid:2.5.4.5") {
-		t.Fatalf("docs/saml-attributes.md has no mellon block with the oid attribute map")
+	t.Helper()
+	block := docsnippet.Block(t, "saml-attributes.md", "mod_auth_mellon")
+	if !strings.Contains(block, "MellonSetEnvNoPrefix FISCAL_NUMBER urn:oid:2.5.4.5") {
+		t.Fatalf("the mod_auth_mellon block of docs/saml-attributes.md has no oid attribute map")
 	}
 	r := strings.NewReplacer(replace...)
 	return r.Replace(block)

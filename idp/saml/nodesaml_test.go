@@ -18,6 +18,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/cnsgate/cnsgate/idp/registry"
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
@@ -143,7 +144,10 @@ func (n *nodeSP) must(msg map[string]any) map[string]any {
 // Response and assertion, AES-GCM decryption, audience, InResponseTo,
 // NotOnOrAfter, attributes) through the real card login over TLS; then it
 // logs out with a signed LogoutRequest and validates the LogoutResponse.
+// The SP's configuration is testdata/node-saml/cnsgate-sp.js, which the
+// node-saml section of docs/relying-parties.md shows byte for byte.
 func TestNodeSAMLServiceProvider(t *testing.T) {
+	docsnippet.Equal(t, "relying-parties.md", "node-saml", filepath.Join(nodeSAMLDir, "cnsgate-sp.js"))
 	requireTools(t, "node", "npm")
 	npmCI(t, nodeSAMLDir)
 	h := newHarness(t)

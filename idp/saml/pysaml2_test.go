@@ -14,6 +14,7 @@ import (
 	crewjam "github.com/crewjam/saml"
 
 	"github.com/cnsgate/cnsgate/idp"
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
@@ -136,8 +137,11 @@ func (br *browser) answer(t *testing.T, a map[string]any) (page, string) {
 // SP-initiated signed LogoutRequest that ends the session at once and
 // tells the other SP by the front channel (HTTP-POST), and an IdP-initiated
 // logout ("Esci") that tells both SPs through the browser (HTTP-Redirect,
-// then HTTP-POST), each answer checked by cnsgate.
+// then HTTP-POST), each answer checked by cnsgate. The SPs' configuration
+// is testdata/pysaml2/cnsgate_sp.py, which docs/saml-attributes.md shows
+// byte for byte.
 func TestPySAML2ServiceProviders(t *testing.T) {
+	docsnippet.Equal(t, "saml-attributes.md", "pysaml2", "testdata/pysaml2/cnsgate_sp.py")
 	requirePySAML2(t)
 	h := newHarness(t)
 	red := startPySP(t, h, "pyred", "redirect")

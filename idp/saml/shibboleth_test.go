@@ -13,7 +13,10 @@ import (
 	"text/template"
 	"time"
 
+
+
 	"github.com/cnsgate/cnsgate/internal/apachetest"
+	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions"
 )
 
@@ -72,14 +75,10 @@ var shibConfig = template.Must(template.New("shibboleth2").Parse(`<SPConfig xmln
 // docsShibbolethOIDMap is the oid-profile attribute-map.xml block of
 // docs/saml-attributes.md, as an operator would paste it.
 func docsShibbolethOIDMap(t *testing.T) string {
-	doc, err := os.ReadFile("../../docs/saml-attributes.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, found := strings.Cut(string(doc), "`oid` profile:\n\n```xml\n")
-	block, _, ok := strings.Cut(rest, "```")
-	if !found || !ok || !strings.Contains(block, `name="urn:oid:2.5.4.5"`) {
-		t.Fatal("docs/saml-attributes.md has no oid attribute-map.xml block")
+	t.Helper()
+	block := docsnippet.Block(t, "saml-attributes.md", "shibboleth oid attribute-map")
+	if !strings.Contains(block, `name="urn:oid:2.5.4.5"`) {
+		t.Fatal("the oid attribute-map.xml block of docs/saml-attributes.md has no urn:oid:2.5.4.5")
 	}
 	return block
 }

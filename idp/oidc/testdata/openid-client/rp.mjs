@@ -14,6 +14,9 @@ import fs from 'node:fs';
 import https from 'node:https';
 import * as client from 'openid-client';
 
+// The configuration of docs/relying-parties.md, as it stands there.
+import { cnsgateConfig, finishLogin, logoutURL, startLogin } from './cnsgate-rp.mjs';
+
 const env = process.env;
 const issuer = new URL(env.ISSUER);
 const card = { cert: fs.readFileSync(env.CARD_CERT), key: fs.readFileSync(env.CARD_KEY) };
@@ -61,20 +64,10 @@ async function expectError(promise, code, what) {
   throw new Error(`${what}: accepted`);
 }
 
-const config = await client.discovery(issuer, env.CLIENT_ID, undefined, client.ClientSecretBasic(env.CLIENT_SECRET));
+const config = await cnsgateConfig(env.ISSUER, env.CLIENT_ID, env.CLIENT_SECRET);
 
 // Authorization code with PKCE, through the card login.
-const verifier = client.randomPKCECodeVerifier();
-const state = client.randomState();
-const nonce = client.randomNonce();
-const authURL = client.buildAuthorizationUrl(config, {
-  redirect_uri: env.REDIRECT_URI,
-  scope: 'openid profile fiscal_number',
-  code_challenge: await client.calculatePKCECodeChallenge(verifier),
-  code_challenge_method: 'S256',
-  state,
-  nonce,
-});
+const { authURL, pending } = await startLogin(config, env.REDIRECT_URI);
 let r = await request(authURL.href);
 const link = r.body.match(/href="([^"]*\/cns\/login\?req=[^"]+)"/);
 must(r.status === 200 && link, `authorize answered ${r.status}`);
@@ -83,17 +76,13 @@ must(r.status === 303 && r.location.includes('/cns/complete'), `card login answe
 r = await request(new URL(r.location, issuer).href);
 must(r.status === 303 && r.location.startsWith(env.REDIRECT_URI), `handoff answered ${r.status} ${r.location}`);
 
-const tokens = await client.authorizationCodeGrant(config, new URL(r.location), {
-  pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
-});
-const claims = tokens.claims();
+const { tokens, claims, info } = await finishLogin(config, new URL(r.location), pending);
 must(claims.fiscal_number?.startsWith('TINIT-'), 'fiscal_number');
 must(claims.acr === 'urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI', 'acr');
 must(claims.amr?.includes('sc') && claims.amr?.includes('pin'), 'amr');
 must(claims.sid && claims.auth_time, 'sid and auth_time');
 
 // Userinfo, for the same subject.
-const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 must(info.fiscal_number === claims.fiscal_number && info.given_name, 'userinfo claims');
 
 // Refresh rotation; the spent refresh token is refused.
@@ -111,9 +100,7 @@ must(dead.active === false, 'access token of a revoked family still active');
 
 // RP-initiated logout with an id_token_hint of this session: no
 // confirmation, straight back to the client with the state.
-const endURL = client.buildEndSessionUrl(config, {
-  id_token_hint: tokens.id_token, post_logout_redirect_uri: env.POST_LOGOUT_URI, state: 'bye',
-});
+const endURL = logoutURL(config, tokens.id_token, env.POST_LOGOUT_URI, 'bye');
 r = await request(endURL.href);
 must(r.status === 303 && r.location === `${env.POST_LOGOUT_URI}?state=bye`, `end_session answered ${r.status} ${r.location}`);
 

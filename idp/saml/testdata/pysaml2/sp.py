@@ -27,10 +27,10 @@ from urllib.parse import parse_qs, urlparse
 
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.client import Saml2Client
-from saml2.config import SPConfig
 from saml2.metadata import create_metadata_string
-from saml2.saml import NAMEID_FORMAT_PERSISTENT
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from cnsgate_sp import cnsgate_sp_config
 
 logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
 
@@ -41,37 +41,8 @@ SLO = [BINDINGS[b] for b in os.environ.get("SP_SLO", "redirect").split(",")]
 
 
 def config(idp_metadata=None):
-    slo = [(BASE + "/slo/" + b.rsplit(":", 1)[-1], b) for b in SLO]
-    conf = {
-        "entityid": ENTITY,
-        "key_file": os.environ["SP_KEY"],
-        "cert_file": os.environ["SP_CERT"],
-        "encryption_keypairs": [{"key_file": os.environ["SP_KEY"], "cert_file": os.environ["SP_CERT"]}],
-        "xmlsec_binary": "/usr/bin/xmlsec1",
-        "allow_unknown_attributes": True,
-        "service": {
-            "sp": {
-                "endpoints": {
-                    "assertion_consumer_service": [(BASE + "/acs", BINDING_HTTP_POST)],
-                    "single_logout_service": slo,
-                },
-                "authn_requests_signed": True,
-                "logout_requests_signed": True,
-                "logout_responses_signed": True,
-                "want_response_signed": True,
-                "want_assertions_signed": True,
-                "allow_unsolicited": False,
-                "name_id_format": NAMEID_FORMAT_PERSISTENT,
-                "signing_algorithm": SIG_RSA_SHA256,
-                "digest_algorithm": DIGEST_SHA256,
-            }
-        },
-    }
-    if idp_metadata:
-        conf["metadata"] = {"local": [idp_metadata]}
-    c = SPConfig()
-    c.load(conf)
-    return c
+    # The configuration of docs/saml-attributes.md, as it stands there.
+    return cnsgate_sp_config(ENTITY, BASE, os.environ["SP_KEY"], os.environ["SP_CERT"], SLO, idp_metadata)
 
 
 class SP:
