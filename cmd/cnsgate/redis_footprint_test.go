@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -53,6 +56,7 @@ func TestRedisFootprintOfLogin(t *testing.T) {
 	if err := rc.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
+	monitor := redisMonitor(t, srv.Addr)
 	citizen, _ := s.setup.Card("citizen")
 	tok := s.oidcTokens(t, s.rpBrowser(t, citizen), "openid")
 	if tok["access_token"] == "" || tok["refresh_token"] == nil {
@@ -63,7 +67,8 @@ func TestRedisFootprintOfLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls, total := commandCalls(info)
-	reads := infoInt(info, "total_reads_processed") - 1 // the INFO just sent
+	reads := infoInt(info, "total_reads_processed") - 2 // the INFO just sent, MONITOR
+	t.Logf("MONITOR:\n%s", monitor())
 
 	var bytes int64
 	var lines []string
@@ -99,6 +104,48 @@ func TestRedisFootprintOfLogin(t *testing.T) {
 	}
 }
 
+// redisMonitor opens a MONITOR connection to addr and returns a function
+// giving the commands it has seen, one per line, without this test's own.
+func redisMonitor(t *testing.T, addr string) func() string {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.Write([]byte("MONITOR\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	if line, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(line, "+OK") {
+		t.Fatalf("MONITOR: %q %v", line, err)
+	}
+	var mu sync.Mutex
+	var lines []string
+	go func() {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			lines = append(lines, strings.TrimSpace(strings.TrimPrefix(line, "+")))
+			mu.Unlock()
+		}
+	}()
+	return func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var out []string
+		for _, l := range lines {
+			if !strings.Contains(l, `"info"`) && !strings.Contains(l, `"INFO"`) {
+				out = append(out, "  "+l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+}
+
 // redisKeys lists every key of the database, sorted.
 func redisKeys(t *testing.T, rc *redis.Client) []string {
 	t.Helper()
@@ -115,14 +162,14 @@ func redisKeys(t *testing.T, rc *redis.Client) []string {
 }
 
 // commandCalls reads INFO commandstats: "name=calls" for every command but
-// the measurement's own CONFIG RESETSTAT, and their total.
+// the measurement's own CONFIG RESETSTAT and MONITOR, and their total.
 func commandCalls(info string) ([]string, int) {
 	var out []string
 	total := 0
 	for line := range strings.SplitSeq(info, "\n") {
 		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":calls=")
 		name, isCmd := strings.CutPrefix(name, "cmdstat_")
-		if !ok || !isCmd || name == "config|resetstat" {
+		if !ok || !isCmd || name == "config|resetstat" || name == "monitor" {
 			continue
 		}
 		n, _ := strconv.Atoi(strings.SplitN(rest, ",", 2)[0])

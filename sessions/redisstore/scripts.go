@@ -49,19 +49,19 @@ redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
 return 3
 `)
 
-// indexAdd is the body of addToIndex and createSession: add ARGV[3] to the
-// index set KEYS[k] and make it live at least ARGV[2] ms, never shortening
-// it.
+// indexAdd is the body of addToIndex and createSession: add the field
+// ARGV[3] to the index hash KEYS[k] and make it live at least ARGV[2] ms,
+// never shortening it.
 const indexAdd = `
 local function index(k)
-  redis.call('SADD', KEYS[k], ARGV[3])
+  redis.call('HSET', KEYS[k], ARGV[3], '')
   if redis.call('PTTL', KEYS[k]) < tonumber(ARGV[2]) then
     redis.call('PEXPIRE', KEYS[k], ARGV[2])
   end
 end
 `
 
-// addToIndex adds a member to the index set KEYS[1]. ARGV: unused, ttl ms,
+// addToIndex adds a member to the index hash KEYS[1]. ARGV: unused, ttl ms,
 // member (the arguments of createSession).
 var addToIndex = redis.NewScript(indexAdd + `
 index(1)
@@ -69,7 +69,7 @@ return 1
 `)
 
 // createSession writes the session hash KEYS[1] with its TTL and, when
-// given (not on a Cluster), adds it to the index sets KEYS[2] and KEYS[3]
+// given (not on a Cluster), adds it to the index hashes KEYS[2] and KEYS[3]
 // first. ARGV: session ttl ms, index ttl ms, session hash, then the
 // hash's fields and values.
 var createSession = redis.NewScript(indexAdd + `

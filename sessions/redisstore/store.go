@@ -76,10 +76,6 @@ func New(c redis.UniversalClient, o StoreOptions) (*Store, error) {
 }
 
 func (s *Store) sessionKey(hash string) string { return s.prefix + "s:{" + hash + "}" }
-func (s *Store) cfKey(fiscalCode string) string {
-	return s.prefix + "cf:{" + sessions.HashKey(fiscalCode) + "}"
-}
-func (s *Store) cardKey(fingerprint string) string { return s.prefix + "card:{" + fingerprint + "}" }
 
 // wrap marks an error as coming from Redis; redis.Nil never reaches it.
 func wrap(err error) error {
@@ -124,7 +120,7 @@ func (s *Store) write(ctx context.Context, hash string, sess *sessions.Session, 
 	indexTTL := ms(sess.AbsoluteDeadline.Sub(now) + s.grace)
 	sessionTTL := ms(sess.IdleDeadline.Sub(now) + s.grace)
 	key := s.sessionKey(hash)
-	indexes := []string{s.cfKey(sess.FiscalCode), s.cardKey(sess.CardFingerprint)}
+	indexes := []string{s.cfIndex(sess.FiscalCode).key, s.cardIndex(sess.CardFingerprint).key}
 	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
 		args := append([]any{sessionTTL, indexTTL, hash}, fields...)
 		return wrap(createSession.Run(ctx, s.c, append([]string{key}, indexes...), args...).Err())
@@ -299,8 +295,13 @@ func (s *Store) remove(ctx context.Context, hash string) (*sessions.Session, err
 		return nil, err
 	}
 	pipe := s.c.Pipeline()
-	pipe.SRem(ctx, s.cfKey(rec.FiscalCode), hash)
-	pipe.SRem(ctx, s.cardKey(rec.CardFingerprint), hash)
+	for _, idx := range []index{s.cfIndex(rec.FiscalCode), s.cardIndex(rec.CardFingerprint)} {
+		if _, legacy := all.Val()[legacyRecord]; legacy {
+			pipe.SRem(ctx, idx.legacy, hash)
+		} else {
+			pipe.HDel(ctx, idx.key, hash)
+		}
+	}
 	_, err = pipe.Exec(ctx)
 	return rec, wrap(err)
 }
