@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -54,13 +55,36 @@ func stringFields(s *sessions.Session) []struct {
 	}
 }
 
+// hexMark starts a text field stored as the bytes its lower-case hex
+// digits stand for (card fingerprint, serial, issuer key id: half the
+// bytes). No text a login records starts with a NUL.
+const hexMark = "\x00"
+
+// packHex returns v as hexMark and its bytes when v is lower-case hex of
+// even length, and v itself otherwise.
+func packHex(v string) string {
+	b, err := hex.DecodeString(v)
+	if err != nil || hex.EncodeToString(b) != v {
+		return v
+	}
+	return hexMark + string(b)
+}
+
+// unpackHex is the inverse of packHex.
+func unpackHex(v string) string {
+	if rest, ok := strings.CutPrefix(v, hexMark); ok {
+		return hex.EncodeToString([]byte(rest))
+	}
+	return v
+}
+
 // encode turns a started session into the fields of its hash, as
 // alternating names and values for HSET.
 func encode(s *sessions.Session) ([]any, error) {
 	f := make([]any, 0, 48)
 	for _, sf := range stringFields(s) {
 		if *sf.val != "" {
-			f = append(f, sf.name, *sf.val)
+			f = append(f, sf.name, packHex(*sf.val))
 		}
 	}
 	for _, l := range []struct {
@@ -168,7 +192,7 @@ func decodeCompact(m map[string]string, corrupt func(string, error) error) (*ses
 		return nil, corrupt(fFiscal, fmt.Errorf("no fiscal code"))
 	}
 	for _, sf := range stringFields(&s) {
-		*sf.val = m[sf.name]
+		*sf.val = unpackHex(m[sf.name])
 	}
 	for _, l := range []struct {
 		name string
