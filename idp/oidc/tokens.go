@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -85,7 +86,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 
 	sub := p.subject(c, sess.FiscalCode)
 	atExp := capped(p.accessTTL)
-	access, err := p.issueAccess(ctx, c, &base, sess, sub, now, atExp)
+	access, accessRec, err := p.issueAccess(c, &base, sess, sub, now, atExp)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +94,13 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	if err != nil {
 		return nil, err
 	}
-	if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
+	refreshRec, err := json.Marshal(&base)
+	if err != nil {
+		return nil, err
+	}
+	// Both grants in one round trip.
+	if err := sessions.PutMany(ctx, p.eph, accessRec,
+		sessions.Entry{NS: nsRefresh, Key: refresh, Val: refreshRec, TTL: g.Deadline.Sub(now)}); err != nil {
 		return nil, err
 	}
 
@@ -129,11 +136,12 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 // random bits, base64url (opaque, the default), or for a client with
 // jwt access tokens a signed at+jwt (RFC 9068). Either kind is stored by
 // its SHA-256 hash (accessKey) with the grant (session, scopes, client,
-// expiry) for its life, so the store never holds a usable token.
-func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess *sessions.Session, sub string, now, exp time.Time) (string, error) {
+// expiry) for its life, so the store never holds a usable token; it
+// returns the token and that record, for the caller to put.
+func (p *Provider) issueAccess(c *client, base *grant, sess *sessions.Session, sub string, now, exp time.Time) (string, sessions.Entry, error) {
 	access, err := p.newSecret()
 	if err != nil {
-		return "", err
+		return "", sessions.Entry{}, err
 	}
 	if c.jwtAccess {
 		at := authClaims(sess, base.SID)
@@ -144,15 +152,16 @@ func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess
 			at[k] = v
 		}
 		if access, err = p.sign("", typAccess, at); err != nil {
-			return "", err
+			return "", sessions.Entry{}, err
 		}
 	}
 	rec := *base
 	rec.Expires = exp
-	if err := p.putJSON(ctx, nsAccess, accessKey(access), &rec, exp.Sub(now)+time.Second); err != nil {
-		return "", err
+	raw, err := json.Marshal(&rec)
+	if err != nil {
+		return "", sessions.Entry{}, err
 	}
-	return access, nil
+	return access, sessions.Entry{NS: nsAccess, Key: accessKey(access), Val: raw, TTL: exp.Sub(now) + time.Second}, nil
 }
 
 // accessKey is the key an access token is stored under: its SHA-256,

@@ -84,5 +84,5 @@
 //	scripts.go    the Lua scripts: createSession, touch, addParticipant, addToIndex, putNew
 //	index.go      the per-citizen and per-card index hashes (and the earlier sets), pruned when read
 //	scan.go       ScanSessions: every session record walked with SCAN, for the revocation sweep
-//	ephemeral.go  Ephemeral: short-lived values with their deadline
+//	ephemeral.go  Ephemeral: short-lived values with their deadline; GetMany and PutMany, one pipeline each
 package redisstore
