@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,8 +16,9 @@ import (
 )
 
 // runChild runs `cnsgate serve`, waits until the CRL server is done with
-// it and /readyz answers 200, then reads its memory.
-func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int64) (result, error) {
+// it and /readyz answers 200, then reads its memory; with after > 0, it
+// then waits for the refreshed CRL of that many entries and reads it again.
+func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int64, after int) (result, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Env = append(os.Environ(), "CNSGATE_LOG_LEVEL=warn")
 	var logs strings.Builder
@@ -54,7 +56,37 @@ func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int
 	if err != nil {
 		return result{}, err
 	}
-	return result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}, nil
+	res := result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}
+	if after == 0 {
+		return res, nil
+	}
+	deadline = time.Now().Add(180 * time.Second)
+	for crlEntries(crlOutcome(admin)) != float64(after) {
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("the refreshed CRL of %d entries was not installed within 180s: %s\n%s", after, crlOutcome(admin), logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second)
+	if v, err = procStatus(cmd.Process.Pid); err != nil {
+		return result{}, err
+	}
+	res.refreshedRSS, res.refreshedAnon = v["VmRSS"], v["RssAnon"]
+	return res, nil
+}
+
+// crlEntries reads the entry count out of crlOutcome's answer; -1 when
+// there is none.
+func crlEntries(outcome string) float64 {
+	for f := range strings.FieldsSeq(outcome) {
+		if v, ok := strings.CutPrefix(f, "crl_entries="); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 func waitReady(admin string, within time.Duration) error {
