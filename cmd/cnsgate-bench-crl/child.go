@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +59,13 @@ func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int
 	}
 	res := result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}
 	if after == 0 {
+		if churnFor > 0 { // the baseline under the same requests
+			churn(admin, churnFor)
+			if v, err = procStatus(cmd.Process.Pid); err != nil {
+				return result{}, err
+			}
+			res.loadedRSS, res.loadedAnon = v["VmRSS"], v["RssAnon"]
+		}
 		return res, nil
 	}
 	deadline = time.Now().Add(180 * time.Second)
@@ -72,7 +80,37 @@ func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int
 		return result{}, err
 	}
 	res.refreshedRSS, res.refreshedAnon = v["VmRSS"], v["RssAnon"]
+	if churnFor > 0 {
+		churn(admin, churnFor)
+		if v, err = procStatus(cmd.Process.Pid); err != nil {
+			return result{}, err
+		}
+		res.loadedRSS, res.loadedAnon = v["VmRSS"], v["RssAnon"]
+	}
 	return res, nil
+}
+
+// churn makes the server allocate, as requests do, for d: four clients
+// fetching /metrics over and over, so that the heap grows to the
+// collector's goal before the memory is read.
+func churn(admin string, d time.Duration) {
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				resp, err := http.Get("http://" + admin + "/metrics")
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // crlEntries reads the entry count out of crlOutcome's answer; -1 when

@@ -25,6 +25,7 @@ func main() {
 	entries := flag.Int("entries", 1_000_000, "entries of the genuine large CRL (0: skip that scenario)")
 	hostile := flag.Bool("hostile", true, "run the hostile scenarios (false: the baseline and the genuine CRL only)")
 	flag.BoolVar(&refreshCRL, "refresh", true, "genuine CRL: announce a nextUpdate 2 minutes away, serve a CRL of one entry more when serve refreshes it (about a minute later), and measure again once that one is installed")
+	flag.DurationVar(&churnFor, "churn", 20*time.Second, "genuine CRL with -refresh: then make serve allocate for this long (four clients fetching /metrics) and read its memory again (0: skip)")
 	flag.Parse()
 	hostileScenarios = *hostile
 	if *bin == "" {
@@ -39,6 +40,9 @@ func main() {
 
 // refreshCRL and hostileScenarios are the -refresh and -hostile flags.
 var refreshCRL, hostileScenarios bool
+
+// churnFor is the -churn flag.
+var churnFor time.Duration
 
 // scenario is what the CRL server answers.
 type scenario struct {
@@ -70,7 +74,7 @@ func run(bin string, size int64, entries int) error {
 		scenarios = append(scenarios, scenario{name: fmt.Sprintf("genuine CRL, %d entries", entries)})
 	}
 	fmt.Printf("%-40s %12s %10s %10s %12s %12s %s\n", "scenario", "bytes taken", "VmHWM MiB", "VmRSS MiB", "settled MiB", "RssAnon MiB", "CRL")
-	var baseAnon, baseRSS int64
+	var baseAnon, baseRSS, baseLoadedAnon, baseLoadedRSS int64
 	for i, sc := range scenarios {
 		genuine := 0
 		if sc.serve == nil && i > 0 {
@@ -83,6 +87,7 @@ func run(bin string, size int64, entries int) error {
 		fmt.Printf("%-40s %12d %10.1f %10.1f %12.1f %12.1f %s\n", sc.name, res.sent, mib(res.hwm), mib(res.rss), mib(res.settled), mib(res.anon), res.outcome)
 		if i == 0 {
 			baseAnon, baseRSS = res.anon, res.settled
+			baseLoadedAnon, baseLoadedRSS = res.loadedAnon, res.loadedRSS
 		}
 		if genuine > 0 {
 			perEntry := func(v, base int64) float64 { return float64(v-base) / float64(genuine) }
@@ -91,6 +96,11 @@ func run(bin string, size int64, entries int) error {
 			if refreshCRL {
 				fmt.Printf("%-40s %.1f bytes per entry of VmRSS over the baseline's (RssAnon: %.1f; VmRSS %.1f MiB)\n", "after one refresh",
 					perEntry(res.refreshedRSS, baseRSS), perEntry(res.refreshedAnon, baseAnon), mib(res.refreshedRSS))
+				if churnFor > 0 {
+					fmt.Printf("%-40s %.1f bytes per entry of VmRSS over the baseline's under the same requests (RssAnon: %.1f; VmRSS %.1f MiB, baseline %.1f MiB)\n",
+						"then under "+churnFor.String()+" of requests",
+						perEntry(res.loadedRSS, baseLoadedRSS), perEntry(res.loadedAnon, baseLoadedAnon), mib(res.loadedRSS), mib(baseLoadedRSS))
+				}
 			}
 		}
 	}
@@ -103,8 +113,9 @@ type result struct {
 	anon              int64 // RssAnon once settled
 	outcome           string
 	// VmRSS and RssAnon 2 s after a refresh of the genuine CRL was
-	// installed (-refresh).
+	// installed (-refresh), and then at the end of -churn.
 	refreshedRSS, refreshedAnon int64
+	loadedRSS, loadedAnon       int64
 }
 
 // measure runs one child for sc, or, when genuine > 0, for a CRL of the
@@ -179,7 +190,9 @@ func crlHandler(setup *demo.Setup, sc scenario, small http.Handler, genuine int)
 	var calls atomic.Int32
 	return func(w http.ResponseWriter, _ *http.Request, sent *atomic.Int64) {
 		der := ders[min(int(calls.Add(1))-1, len(ders)-1)]
-		stream(w, sent, der, 0, int64(len(der)))
+		var mine atomic.Int64 // this answer's bytes: stream stops at len(der)
+		stream(w, &mine, der, 0, int64(len(der)))
+		sent.Add(mine.Load())
 	}, nil
 }
 
