@@ -17,8 +17,8 @@ import (
 )
 
 // runChild runs `cnsgate serve`, waits until the CRL server is done with
-// it and /readyz answers 200, then reads its memory; with after > 0, it
-// then waits for the refreshed CRL of that many entries and reads it again.
+// it and /readyz answers 200, then reads its memory, and more (measureLater)
+// as after says.
 func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int64, after int) (result, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Env = append(os.Environ(), "CNSGATE_LOG_LEVEL=warn")
@@ -58,36 +58,44 @@ func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int
 		return result{}, err
 	}
 	res := result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}
-	if after == 0 {
-		if churnFor > 0 { // the baseline under the same requests
-			churn(admin, churnFor)
-			if v, err = procStatus(cmd.Process.Pid); err != nil {
-				return result{}, err
-			}
-			res.loadedRSS, res.loadedAnon = v["VmRSS"], v["RssAnon"]
-		}
-		return res, nil
-	}
-	deadline = time.Now().Add(180 * time.Second)
-	for crlEntries(crlOutcome(admin)) != float64(after) {
-		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("the refreshed CRL of %d entries was not installed within 180s: %s\n%s", after, crlOutcome(admin), logs.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	time.Sleep(2 * time.Second)
-	if v, err = procStatus(cmd.Process.Pid); err != nil {
+	if err := measureLater(cmd.Process.Pid, admin, after, &logs, &res); err != nil {
 		return result{}, err
 	}
-	res.refreshedRSS, res.refreshedAnon = v["VmRSS"], v["RssAnon"]
+	return res, nil
+}
+
+// measureLater completes res: with after > 0, once the refreshed CRL of
+// that many entries is installed; then, with -churn, under requests (the
+// baseline, after == 0, under the same requests). A hostile scenario
+// (after < 0) has nothing more to measure.
+func measureLater(pid int, admin string, after int, logs *strings.Builder, res *result) error {
+	if after < 0 {
+		return nil
+	}
+	if after > 0 {
+		deadline := time.Now().Add(180 * time.Second)
+		for crlEntries(crlOutcome(admin)) != float64(after) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the refreshed CRL of %d entries was not installed within 180s: %s\n%s", after, crlOutcome(admin), logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // as for the first reading: once settled
+		v, err := procStatus(pid)
+		if err != nil {
+			return err
+		}
+		res.refreshedRSS, res.refreshedAnon = v["VmRSS"], v["RssAnon"]
+	}
 	if churnFor > 0 {
 		churn(admin, churnFor)
-		if v, err = procStatus(cmd.Process.Pid); err != nil {
-			return result{}, err
+		v, err := procStatus(pid)
+		if err != nil {
+			return err
 		}
 		res.loadedRSS, res.loadedAnon = v["VmRSS"], v["RssAnon"]
 	}
-	return res, nil
+	return nil
 }
 
 // churn makes the server allocate, as requests do, for d: four clients

@@ -165,8 +165,11 @@ func measure(bin string, sc scenario, genuine int) (result, error) {
 	if err := pointCRLsAt(setup.ConfigFile, url); err != nil {
 		return result{}, err
 	}
-	after := 0
-	if genuine > 0 && refreshCRL {
+	after := 0 // the baseline: measured under requests too (-churn)
+	switch {
+	case sc.serve != nil:
+		after = -1 // a hostile server: nothing more
+	case genuine > 0 && refreshCRL:
 		after = genuine + 1
 	}
 	return runChild(bin, setup.ConfigFile, ports.Admin, done, &sent, after)
