@@ -126,7 +126,10 @@ func (s *Service) browserOf(ctx context.Context, req string) (string, error) {
 	if req == "" {
 		return "", nil
 	}
-	raw, err := s.ephemeral.Get(ctx, nsPending, req)
+	raw, err := pendingRead(ctx, req)
+	if errors.Is(err, errNoMemo) {
+		raw, err = s.ephemeral.Get(ctx, nsPending, req)
+	}
 	if err != nil {
 		if isDomainErr(err) {
 			return "", nil
@@ -150,14 +153,40 @@ func (s *Service) pendingLang(r *http.Request, req string) *http.Request {
 		return r
 	}
 	raw, err := s.ephemeral.Get(r.Context(), nsPending, req)
-	if err != nil {
+	if err != nil && !isDomainErr(err) {
 		return r
 	}
+	// What was read serves the rest of this request (browserOf): one
+	// read of the pending request, not two.
+	r = r.WithContext(context.WithValue(r.Context(), pendingMemoKey{}, &pendingMemo{req: req, raw: raw, err: err}))
 	var p PendingRequest
-	if json.Unmarshal(raw, &p) != nil || p.Lang == "" {
+	if err != nil || json.Unmarshal(raw, &p) != nil || p.Lang == "" {
 		return r
 	}
 	return r.WithContext(web.WithLang(r.Context(), web.Lang(p.Lang)))
+}
+
+// pendingMemo is the pending request pendingLang read, kept in the
+// request's context: its value, or the not-found error the store gave.
+type pendingMemo struct {
+	req string
+	raw []byte
+	err error
+}
+
+type pendingMemoKey struct{}
+
+// errNoMemo: the request's context holds no read of that pending request.
+var errNoMemo = errors.New("idp: pending request not read in this request")
+
+// pendingRead returns what pendingLang read of req in this request, or
+// errNoMemo.
+func pendingRead(ctx context.Context, req string) ([]byte, error) {
+	m, _ := ctx.Value(pendingMemoKey{}).(*pendingMemo)
+	if m == nil || m.req != req {
+		return nil, errNoMemo
+	}
+	return m.raw, m.err
 }
 
 // sameBrowser reports, with the reason when not, whether the request comes

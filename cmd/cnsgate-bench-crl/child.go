@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,8 +17,9 @@ import (
 )
 
 // runChild runs `cnsgate serve`, waits until the CRL server is done with
-// it and /readyz answers 200, then reads its memory.
-func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int64) (result, error) {
+// it and /readyz answers 200, then reads its memory, and more (measureLater)
+// as after says.
+func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int64, after int) (result, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Env = append(os.Environ(), "CNSGATE_LOG_LEVEL=warn")
 	var logs strings.Builder
@@ -54,7 +57,82 @@ func runChild(bin, cfgFile, admin string, done <-chan struct{}, sent *atomic.Int
 	if err != nil {
 		return result{}, err
 	}
-	return result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}, nil
+	res := result{sent: sent.Load(), hwm: hwm, rss: rss, settled: v["VmRSS"], anon: v["RssAnon"], outcome: outcome}
+	if err := measureLater(cmd.Process.Pid, admin, after, &logs, &res); err != nil {
+		return result{}, err
+	}
+	return res, nil
+}
+
+// measureLater completes res: with after > 0, once the refreshed CRL of
+// that many entries is installed; then, with -churn, under requests (the
+// baseline, after == 0, under the same requests). A hostile scenario
+// (after < 0) has nothing more to measure.
+func measureLater(pid int, admin string, after int, logs *strings.Builder, res *result) error {
+	if after < 0 {
+		return nil
+	}
+	if after > 0 {
+		deadline := time.Now().Add(180 * time.Second)
+		for crlEntries(crlOutcome(admin)) != float64(after) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("the refreshed CRL of %d entries was not installed within 180s: %s\n%s", after, crlOutcome(admin), logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // as for the first reading: once settled
+		v, err := procStatus(pid)
+		if err != nil {
+			return err
+		}
+		res.refreshedRSS, res.refreshedAnon = v["VmRSS"], v["RssAnon"]
+	}
+	if churnFor > 0 {
+		churn(admin, churnFor)
+		v, err := procStatus(pid)
+		if err != nil {
+			return err
+		}
+		res.loadedRSS, res.loadedAnon = v["VmRSS"], v["RssAnon"]
+	}
+	return nil
+}
+
+// churn makes the server allocate, as requests do, for d: four clients
+// fetching /metrics over and over, so that the heap grows to the
+// collector's goal before the memory is read.
+func churn(admin string, d time.Duration) {
+	end := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				resp, err := http.Get("http://" + admin + "/metrics")
+				if err != nil {
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// crlEntries reads the entry count out of crlOutcome's answer; -1 when
+// there is none.
+func crlEntries(outcome string) float64 {
+	for f := range strings.FieldsSeq(outcome) {
+		if v, ok := strings.CutPrefix(f, "crl_entries="); ok {
+			n, err := strconv.ParseFloat(v, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 func waitReady(admin string, within time.Duration) error {

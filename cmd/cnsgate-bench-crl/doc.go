@@ -5,10 +5,17 @@
 // child's peak and current resident memory (VmHWM, VmRSS in
 // /proc/PID/status) once the server has sent what it offers and the child
 // is ready. The baseline, in the same run, is the demo CA's own small CRL.
-// BENCHMARKS.md gives the figures.
+// For the genuine CRL of -entries serials it also measures, with -refresh
+// (default), once serve has refreshed it to a successor of one entry more,
+// and, with -churn (default 20s), at the end of that long of requests
+// (four clients fetching /metrics), against the baseline under the same
+// requests: the resident cost per entry of a running, busy server.
+// -hostile=false leaves out the hostile servers. BENCHMARKS.md gives the
+// figures.
 //
 //	go build -o /tmp/cnsgate ./cmd/cnsgate
 //	go run ./cmd/cnsgate-bench-crl -cnsgate /tmp/cnsgate
+//	go run ./cmd/cnsgate-bench-crl -cnsgate /tmp/cnsgate -hostile=false   # the resident cost only
 //
 // # Files
 //

@@ -23,7 +23,11 @@ func main() {
 	bin := flag.String("cnsgate", "", "path of the cnsgate binary (required)")
 	size := flag.Int64("size", 200<<20, "bytes offered by the hostile CRL servers")
 	entries := flag.Int("entries", 1_000_000, "entries of the genuine large CRL (0: skip that scenario)")
+	hostile := flag.Bool("hostile", true, "run the hostile scenarios (false: the baseline and the genuine CRL only)")
+	flag.BoolVar(&refreshCRL, "refresh", true, "genuine CRL: announce a nextUpdate 2 minutes away, serve a CRL of one entry more when serve refreshes it (about a minute later), and measure again once that one is installed")
+	flag.DurationVar(&churnFor, "churn", 20*time.Second, "genuine CRL with -refresh: then make serve allocate for this long (four clients fetching /metrics) and read its memory again (0: skip)")
 	flag.Parse()
+	hostileScenarios = *hostile
 	if *bin == "" {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-crl: -cnsgate is required")
 		os.Exit(2)
@@ -33,6 +37,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// refreshCRL and hostileScenarios are the -refresh and -hostile flags.
+var refreshCRL, hostileScenarios bool
+
+// churnFor is the -churn flag.
+var churnFor time.Duration
 
 // scenario is what the CRL server answers.
 type scenario struct {
@@ -57,11 +67,14 @@ func run(bin string, size int64, entries int) error {
 			stream(w, sent, []byte("<html>"), 'x', size)
 		}},
 	}
+	if !hostileScenarios {
+		scenarios = scenarios[:1]
+	}
 	if entries > 0 {
 		scenarios = append(scenarios, scenario{name: fmt.Sprintf("genuine CRL, %d entries", entries)})
 	}
 	fmt.Printf("%-40s %12s %10s %10s %12s %12s %s\n", "scenario", "bytes taken", "VmHWM MiB", "VmRSS MiB", "settled MiB", "RssAnon MiB", "CRL")
-	var baseAnon int64
+	var baseAnon, baseRSS, baseLoadedAnon, baseLoadedRSS int64
 	for i, sc := range scenarios {
 		genuine := 0
 		if sc.serve == nil && i > 0 {
@@ -73,10 +86,22 @@ func run(bin string, size int64, entries int) error {
 		}
 		fmt.Printf("%-40s %12d %10.1f %10.1f %12.1f %12.1f %s\n", sc.name, res.sent, mib(res.hwm), mib(res.rss), mib(res.settled), mib(res.anon), res.outcome)
 		if i == 0 {
-			baseAnon = res.anon
+			baseAnon, baseRSS = res.anon, res.settled
+			baseLoadedAnon, baseLoadedRSS = res.loadedAnon, res.loadedRSS
 		}
 		if genuine > 0 {
-			fmt.Printf("%-40s %.1f bytes per entry (RssAnon over the baseline's)\n", "", float64(res.anon-baseAnon)/float64(genuine))
+			perEntry := func(v, base int64) float64 { return float64(v-base) / float64(genuine) }
+			fmt.Printf("%-40s %.1f bytes per entry of VmRSS over the baseline's (RssAnon: %.1f)\n", "loaded",
+				perEntry(res.settled, baseRSS), perEntry(res.anon, baseAnon))
+			if refreshCRL {
+				fmt.Printf("%-40s %.1f bytes per entry of VmRSS over the baseline's (RssAnon: %.1f; VmRSS %.1f MiB)\n", "after one refresh",
+					perEntry(res.refreshedRSS, baseRSS), perEntry(res.refreshedAnon, baseAnon), mib(res.refreshedRSS))
+				if churnFor > 0 {
+					fmt.Printf("%-40s %.1f bytes per entry of VmRSS over the baseline's under the same requests (RssAnon: %.1f; VmRSS %.1f MiB, baseline %.1f MiB)\n",
+						"then under "+churnFor.String()+" of requests",
+						perEntry(res.loadedRSS, baseLoadedRSS), perEntry(res.loadedAnon, baseLoadedAnon), mib(res.loadedRSS), mib(baseLoadedRSS))
+				}
+			}
 		}
 	}
 	return nil
@@ -87,6 +112,10 @@ type result struct {
 	hwm, rss, settled int64
 	anon              int64 // RssAnon once settled
 	outcome           string
+	// VmRSS and RssAnon 2 s after a refresh of the genuine CRL was
+	// installed (-refresh), and then at the end of -churn.
+	refreshedRSS, refreshedAnon int64
+	loadedRSS, loadedAnon       int64
 }
 
 // measure runs one child for sc, or, when genuine > 0, for a CRL of the
@@ -136,7 +165,14 @@ func measure(bin string, sc scenario, genuine int) (result, error) {
 	if err := pointCRLsAt(setup.ConfigFile, url); err != nil {
 		return result{}, err
 	}
-	return runChild(bin, setup.ConfigFile, ports.Admin, done, &sent)
+	after := 0 // the baseline: measured under requests too (-churn)
+	switch {
+	case sc.serve != nil:
+		after = -1 // a hostile server: nothing more
+	case genuine > 0 && refreshCRL:
+		after = genuine + 1
+	}
+	return runChild(bin, setup.ConfigFile, ports.Admin, done, &sent, after)
 }
 
 // crlHandler returns what answers at /ca.crl.
@@ -150,17 +186,24 @@ func crlHandler(setup *demo.Setup, sc scenario, small http.Handler, genuine int)
 			small.ServeHTTP(cw, r)
 		}, nil
 	}
-	der, err := largeCRL(setup, genuine)
+	ders, err := largeCRLs(setup, genuine)
 	if err != nil {
 		return nil, err
 	}
+	var calls atomic.Int32
 	return func(w http.ResponseWriter, _ *http.Request, sent *atomic.Int64) {
-		stream(w, sent, der, 0, int64(len(der)))
+		der := ders[min(int(calls.Add(1))-1, len(ders)-1)]
+		var mine atomic.Int64 // this answer's bytes: stream stops at len(der)
+		stream(w, &mine, der, 0, int64(len(der)))
+		sent.Add(mine.Load())
 	}, nil
 }
 
-// largeCRL makes a CRL of the demo CA listing n serials.
-func largeCRL(setup *demo.Setup, n int) ([]byte, error) {
+// largeCRLs makes a CRL of the demo CA listing n serials and, with
+// -refresh, its successor listing one more; the first then announces a
+// nextUpdate 2 minutes away, so that serve refreshes it about a minute
+// after loading it.
+func largeCRLs(setup *demo.Setup, n int) ([][]byte, error) {
 	certPEM, err1 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
 	keyPEM, err2 := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
 	if err := errors.Join(err1, err2); err != nil {
@@ -176,7 +219,17 @@ func largeCRL(setup *demo.Setup, n int) ([]byte, error) {
 		ca.Revoke(new(big.Int).Add(base, big.NewInt(int64(i)*7919)), at, 1)
 	}
 	now := time.Now()
-	return ca.CRL(now.Add(-time.Minute), now.Add(24*time.Hour))
+	if !refreshCRL {
+		der, err := ca.CRL(now.Add(-time.Minute), now.Add(24*time.Hour))
+		return [][]byte{der}, err
+	}
+	first, err := ca.CRL(now.Add(-time.Minute), now.Add(2*time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	ca.Revoke(new(big.Int).Add(base, big.NewInt(int64(n)*7919)), at, 1)
+	second, err := ca.CRL(now, now.Add(24*time.Hour))
+	return [][]byte{first, second}, err
 }
 
 // stream writes first, then fill bytes, chunked, until total bytes are

@@ -178,14 +178,13 @@ func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session
 	if !p.now().Before(g.Deadline) {
 		return nil, errGrantDead
 	}
-	for _, m := range []struct{ ns, key string }{{nsRevoked, g.Family}, {nsEnded, g.SessionHash}} {
-		_, err := p.eph.Get(ctx, m.ns, m.key)
-		if err == nil {
-			return nil, errGrantDead
-		}
-		if !errors.Is(err, sessions.ErrNotFound) {
-			return nil, err
-		}
+	// Both markers in one round trip (sessions.GetMany).
+	marks, err := sessions.GetMany(ctx, p.eph, sessions.Ref{NS: nsRevoked, Key: g.Family}, sessions.Ref{NS: nsEnded, Key: g.SessionHash})
+	if err != nil {
+		return nil, err
+	}
+	if marks[0] != nil || marks[1] != nil {
+		return nil, errGrantDead
 	}
 	// One read of the session by its hash: never a listing of the
 	// citizen's sessions.

@@ -56,10 +56,17 @@ func TestProfileDiscovery(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"none", "HS256", "HS384", "HS512"} {
+	// none is listed (unsigned request objects of plain clients, which
+	// RFC 8414 and Authlib's metadata check expect); spid and cie clients
+	// are refused one (TestProfileRefusals/unsigned), and request
+	// authentication never takes it.
+	for _, bad := range []string{"HS256", "HS384", "HS512"} {
 		if slices.Contains(list("request_object_signing_alg_values_supported"), bad) {
 			t.Errorf("request objects accepted with %s", bad)
 		}
+	}
+	if got := list("request_authentication_signing_alg_values_supported"); slices.Contains(got, "none") || !slices.Contains(got, "RS256") {
+		t.Errorf("request_authentication_signing_alg_values_supported = %v; want RS256 and never none", got)
 	}
 	if m, _ := meta["request_authentication_methods_supported"].(map[string]any); fmt.Sprint(m["authorization_endpoint"]) != "[request_object]" {
 		t.Errorf("request_authentication_methods_supported = %v", meta["request_authentication_methods_supported"])
@@ -287,6 +294,23 @@ func TestRequestObjectPlainClient(t *testing.T) {
 	bad := h.profileRequest("jwt-inline", keys.sig, jwa.RS256, map[string]any{"prompt": nil})
 	if r := br.get(bad.url); r.location == nil || r.location.Query().Get("error") != "invalid_request_object" {
 		t.Fatalf("request object of another key: %d %v", r.status, r.location)
+	}
+	// An unsigned request object (alg none, which discovery lists) is read
+	// as its parameters would be for a plain client.
+	plain := h.profileRequest("jwt-inline", h.clientKey, jwa.ES256, map[string]any{"state": "unsigned-inside", "nonce": "n2", "prompt": nil, "acr_values": nil})
+	loc = br.authorize(unsignedRequest(t, plain.url))
+	if loc.Query().Get("code") == "" || loc.Query().Get("state") != "unsigned-inside" {
+		t.Fatalf("unsigned request object of a plain client: redirect %s; want a code and its state", loc)
+	}
+	if id := claimsOf(t, h.tokensOf(h.exchange("jwt-inline", loc.Query().Get("code"), plain.verifier))); id["nonce"] != "n2" {
+		t.Fatalf("ID token after an unsigned request object: %v", id)
+	}
+	// With a signature part it is not unsigned, and is refused.
+	base, query, _ := strings.Cut(unsignedRequest(t, plain.url), "?")
+	q, _ := url.ParseQuery(query)
+	q.Set("request", q.Get("request")+"AAAA")
+	if r := br.get(base + "?" + q.Encode()); r.location == nil || r.location.Query().Get("error") != "invalid_request_object" {
+		t.Fatalf("alg none with a signature: %d %v", r.status, r.location)
 	}
 }
 

@@ -305,7 +305,7 @@ func (p *Provider) metadata() map[string]any {
 		"request_parameter_supported":                              true,
 		"request_object_signing_alg_values_supported":              requestObjectAlgs,
 		"request_authentication_methods_supported":                 map[string][]string{"authorization_endpoint": {"request_object"}},
-		"request_authentication_signing_alg_values_supported":      requestObjectAlgs,
+		"request_authentication_signing_alg_values_supported":      signedRequestAlgs,
 		"userinfo_encryption_alg_values_supported":                 KeyEncryptionAlgs,
 		"userinfo_encryption_enc_values_supported":                 ContentEncryptionAlgs,
 		"id_token_encryption_alg_values_supported":                 KeyEncryptionAlgs,

@@ -2,11 +2,13 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwk"
@@ -21,6 +23,12 @@ import (
 // authorization request and win over the parameters beside it. The jti is
 // remembered in sessions.Ephemeral, so that a replay is caught by any
 // replica.
+//
+// A client of the plain oidc profile may also send an unsigned request
+// object (alg none, OpenID Connect Core 6.1; discovery lists none as RFC
+// 8414 and Authlib's metadata check expect): it is read as its parameters
+// would be, and counts as unsigned, so a spid or cie client, which must
+// sign (profile_authorize.go), is refused one.
 
 const (
 	// nsRequestJTI: client id + request object jti, the request objects
@@ -35,9 +43,13 @@ const (
 	requestSkew = 30 * time.Second
 )
 
-// requestObjectAlgs are the signature algorithms accepted on request
-// objects, as discovery lists them: asymmetric only (never none or HMAC).
-var requestObjectAlgs = []string{AlgRS256, AlgRS512, AlgPS256, AlgES256, "RS384", "PS384", "PS512", "ES384", "ES512"}
+// signedRequestAlgs are the signature algorithms accepted on request
+// objects: asymmetric only, never HMAC. requestObjectAlgs, as discovery
+// lists them, add none (unsigned, plain clients only).
+var (
+	signedRequestAlgs = []string{AlgRS256, AlgRS512, AlgPS256, AlgES256, "RS384", "PS384", "PS512", "ES384", "ES512"}
+	requestObjectAlgs = append([]string{"none"}, signedRequestAlgs...)
+)
 
 // jwtOnlyClaims are claims of the request object that are not
 // authorization parameters.
@@ -60,7 +72,7 @@ func (p *Provider) parseRequest(ctx context.Context, form url.Values) (authReque
 	if lerr != nil {
 		return outer, pageErr(unknownClient(lerr))
 	}
-	merged, err := p.requestObject(ctx, c, form)
+	merged, signed, err := p.requestObject(ctx, c, form)
 	if err != nil {
 		p.countRefusal(c.id, RefusalRequestObject)
 		if !c.redirectAllowed(outer.RedirectURI) {
@@ -70,34 +82,76 @@ func (p *Provider) parseRequest(ctx context.Context, form url.Values) (authReque
 		return outer, newErr(errInvalidRequestObject, err.Error())
 	}
 	req, perr := parseAuthorize(merged)
-	req.Signed, req.Lang = true, string(uiLocale(merged))
+	req.Signed, req.Lang = signed, string(uiLocale(merged))
 	return req, perr
 }
 
 // requestObject verifies the request object of form for client c and
 // returns the parameters of the request: those of form, overridden by the
-// claims of the object, without request.
-func (p *Provider) requestObject(ctx context.Context, c *client, form url.Values) (url.Values, error) {
+// claims of the object, without request; signed is false for an unsigned
+// object of a plain client.
+func (p *Provider) requestObject(ctx context.Context, c *client, form url.Values) (merged url.Values, signed bool, err error) {
 	raw := form["request"]
 	switch {
 	case len(raw) != 1 || raw[0] == "":
-		return nil, errors.New("request is empty or repeated")
+		return nil, false, errors.New("request is empty or repeated")
 	case len(raw[0]) > maxRequestLen:
-		return nil, fmt.Errorf("request is too long (%d bytes, at most %d)", len(raw[0]), maxRequestLen)
+		return nil, false, fmt.Errorf("request is too long (%d bytes, at most %d)", len(raw[0]), maxRequestLen)
 	case form.Get("request_uri") != "":
-		return nil, errors.New("request and request_uri cannot be sent together")
-	case c.keys == nil && c.jwksURI == "":
-		return nil, fmt.Errorf("client %s has no jwks or jwks_uri to verify request objects with", c.id)
+		return nil, false, errors.New("request and request_uri cannot be sent together")
+	}
+	if claims, ok, err := readUnsignedRequest(c, raw[0]); ok || err != nil {
+		if err != nil {
+			return nil, false, err
+		}
+		merged, err = mergeRequest(c, form, claims)
+		return merged, false, err
+	}
+	if c.keys == nil && c.jwksURI == "" {
+		return nil, false, fmt.Errorf("client %s has no jwks or jwks_uri to verify request objects with", c.id)
 	}
 	tok, err := p.verifyRequestObject(ctx, c, raw[0])
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	claims, err := tok.AsMap(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("request object claims unreadable: %v", err)
+		return nil, false, fmt.Errorf("request object claims unreadable: %v", err)
 	}
-	return mergeRequest(c, form, claims)
+	merged, err = mergeRequest(c, form, claims)
+	return merged, true, err
+}
+
+// readUnsignedRequest reads raw when it is an unsigned JWT (alg none, an empty
+// signature): its claims, ok true. A spid or cie client is refused one.
+// Anything else is left to the signature check (ok false).
+func readUnsignedRequest(c *client, raw string) (map[string]any, bool, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, false, nil
+	}
+	head, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return nil, false, nil
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	if json.Unmarshal(head, &h) != nil || h.Alg != "none" {
+		return nil, false, nil
+	}
+	switch {
+	case c.italian():
+		return nil, true, fmt.Errorf("an unsigned request object (alg none) is refused for a %s client", c.profile)
+	case parts[2] != "":
+		return nil, true, errors.New("an unsigned request object (alg none) must have an empty signature")
+	}
+	body, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var claims map[string]any
+	if err != nil || json.Unmarshal(body, &claims) != nil {
+		return nil, true, errors.New("unsigned request object: claims unreadable")
+	}
+	return claims, true, nil
 }
 
 // verifyRequestObject checks the signature (retrying once with fresh keys
@@ -107,7 +161,7 @@ func (p *Provider) verifyRequestObject(ctx context.Context, c *client, raw strin
 	if err != nil || len(msg.Signatures()) != 1 {
 		return nil, errors.New("request is not a signed JWT (a compact JWS with one signature)")
 	}
-	if alg := msg.Signatures()[0].ProtectedHeaders().Algorithm().String(); !contains(requestObjectAlgs, alg) {
+	if alg := msg.Signatures()[0].ProtectedHeaders().Algorithm().String(); !contains(signedRequestAlgs, alg) {
 		return nil, fmt.Errorf("request object algorithm %q not accepted", alg)
 	}
 	set, err := p.clientKeys(ctx, c, false)

@@ -14,7 +14,7 @@ import (
 )
 
 // TestTokenCallsReadTheSessionByHash: on the real Redis, with the
-// citizen's index set (cf:{…}) removed behind cnsgate's back, /token,
+// citizen's index (c:{…}) removed behind cnsgate's back, /token,
 // /userinfo and /introspect still find the session, because they read it
 // by its hash (Store.GetByHash) and never list the citizen's sessions.
 // Ending the session still ends its tokens.
@@ -43,7 +43,7 @@ func TestTokenCallsReadTheSessionByHash(t *testing.T) {
 		t.Fatalf("the citizen's sessions: %d, %v", len(list), err)
 	}
 	hash := list[0].IDHash
-	index := prefix + "cf:{" + sessions.HashKey(citizenCF) + "}"
+	index := prefix + "c:{" + sessions.HashKey(citizenCF) + "}"
 	if n, err := c.Del(ctx, index).Result(); err != nil || n != 1 {
 		t.Fatalf("deleting the citizen's index %s: %d, %v", index, n, err)
 	}

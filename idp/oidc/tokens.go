@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -92,20 +93,26 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 
 	sub := p.subject(c, sess.FiscalCode)
 	atExp := capped(p.accessTTL)
-	access, err := p.issueAccess(ctx, c, &base, sess, sub, now, atExp)
+	access, accessRec, err := p.issueAccess(c, &base, sess, sub, now, atExp)
 	if err != nil {
 		return nil, err
 	}
-	kinds := []string{TokenAccess, TokenID}
+	kinds, grants := []string{TokenAccess, TokenID}, []sessions.Entry{accessRec}
 	var refresh string
 	if !c.italian() || g.Offline {
 		if refresh, err = p.newRefresh(c, &base, sub, now); err != nil {
 			return nil, err
 		}
-		if err := p.putJSON(ctx, nsRefresh, refresh, &base, g.Deadline.Sub(now)); err != nil {
+		refreshRec, err := json.Marshal(&base)
+		if err != nil {
 			return nil, err
 		}
+		grants = append(grants, sessions.Entry{NS: nsRefresh, Key: refresh, Val: refreshRec, TTL: g.Deadline.Sub(now)})
 		kinds = append(kinds, TokenRefresh)
+	}
+	// The grants in one round trip.
+	if err := sessions.PutMany(ctx, p.eph, grants...); err != nil {
+		return nil, err
 	}
 	idToken, err := p.idToken(ctx, c, g, sess, idTimes{now, capped(p.idTTL)}, nonce, access)
 	if err != nil {
@@ -180,16 +187,17 @@ func (p *Provider) idToken(ctx context.Context, c *client, g *grant, sess *sessi
 // random bits, base64url (opaque, the default), or for a client with
 // jwt access tokens a signed at+jwt (RFC 9068). Either kind is stored by
 // its SHA-256 hash (accessKey) with the grant (session, scopes, client,
-// expiry) for its life, so the store never holds a usable token.
-func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess *sessions.Session, sub string, now, exp time.Time) (string, error) {
+// expiry) for its life, so the store never holds a usable token; it
+// returns the token and that record, for the caller to put.
+func (p *Provider) issueAccess(c *client, base *grant, sess *sessions.Session, sub string, now, exp time.Time) (string, sessions.Entry, error) {
 	access, err := p.newSecret()
 	if err != nil {
-		return "", err
+		return "", sessions.Entry{}, err
 	}
 	if c.jwtAccess {
 		jti, err := p.newUUID()
 		if err != nil {
-			return "", err
+			return "", sessions.Entry{}, err
 		}
 		at := authClaims(sess, base)
 		for k, v := range map[string]any{
@@ -199,15 +207,16 @@ func (p *Provider) issueAccess(ctx context.Context, c *client, base *grant, sess
 			at[k] = v
 		}
 		if access, err = p.sign("", typAccess, at); err != nil {
-			return "", err
+			return "", sessions.Entry{}, err
 		}
 	}
 	rec := *base
 	rec.Expires = exp
-	if err := p.putJSON(ctx, nsAccess, accessKey(access), &rec, exp.Sub(now)+time.Second); err != nil {
-		return "", err
+	raw, err := json.Marshal(&rec)
+	if err != nil {
+		return "", sessions.Entry{}, err
 	}
-	return access, nil
+	return access, sessions.Entry{NS: nsAccess, Key: accessKey(access), Val: raw, TTL: exp.Sub(now) + time.Second}, nil
 }
 
 // accessKey is the key an access token is stored under: its SHA-256,

@@ -12,44 +12,63 @@
 // With the default prefix "cnsgate:", and hex SHA-256 digests written H():
 //
 //	cnsgate:s:{H(id)}          hash: the session (see below)
-//	cnsgate:cf:{H(fiscal)}     set of H(id): the citizen's sessions
-//	cnsgate:card:{fingerprint} set of H(id): sessions opened with the card
+//	cnsgate:c:{H(fiscal)}      hash, a field per H(id): the citizen's sessions
+//	cnsgate:k:{fingerprint}    hash, a field per H(id): sessions opened with the card
 //	cnsgate:e:<ns>:{H(key)}    string "<deadline unix ms>:<value>"
 //
 // No key name holds a session id, a code or a fiscal code. Get and
-// GetByHash read one session key (HGETALL), never an index set; GetByHash
+// GetByHash read one session key (HGETALL), never an index; GetByHash
 // refuses a hash that is not 64 lowercase hex digits before it reaches a
-// key name. The session hash
-// has the fields rec (the record as JSON, without ID and participants), idle,
-// abs and seen (the idle and absolute deadlines and last activity, unix ms),
-// ito (the idle timeout, ms), and one field "p:<protocol> <client id>" per
-// participant, holding it as JSON; HSETNX on that field makes AddParticipant
-// idempotent.
+// key name.
+//
+// Every field name of the session hash is one letter and every value a
+// short string (record.go): f fiscal code, c card fingerprint, n serial,
+// u issuer, k issuer key id, t auth time (unix ns), m AMR and r roles
+// (JSON arrays), q ACR, o and O organisation id and name, g and F given
+// and family name, R region, d card id, y card type, C created (unix ns),
+// s last seen, i idle and a absolute deadline (unix ms), l idle timeout
+// (ms); unset text fields are left out. Each participant is one field
+// "p:<protocol> <client id>" holding [joined unix ns, sid, name id];
+// HSETNX on that field makes AddParticipant idempotent. Values of at most
+// 64 bytes keep the hash in Redis's compact listpack encoding, and the
+// index hashes (empty values) likewise. TestRedisFootprintOfLogin in
+// cmd/cnsgate measures what one login leaves in Redis.
+//
+// # Rolling upgrade
+//
+// Sessions written by the earlier layout (legacy.go: a JSON field rec and
+// the deadlines under idle, abs, seen and ito, listed in the sets cf:{…}
+// and card:{…}) are still read, touched, joined, listed, scanned and
+// deleted; the scripts find their deadlines under either name. Nothing
+// writes that layout any more, and its keys expire with their sessions.
 //
 // # Time
 //
 // Deadlines are decided with the Now option, never by Redis: the scripts
 // receive the current time as an argument. Redis TTLs only clean up: a
-// session key lives until its idle deadline plus Grace, an index set until
+// session key lives until its idle deadline plus Grace, an index until
 // the absolute deadline of its longest-lived member plus Grace, an ephemeral
 // value until its own deadline plus Grace. A record still present past its
 // deadline is deleted and reported as expired when next read.
 //
 // # Atomicity and Redis Cluster
 //
-// Every script and every MULTI/EXEC touches a single key, so the store works
-// unchanged on a Cluster, where the keys above hash to different slots (the
-// braces are hash tags). Each single-key step is atomic: a session is created
-// together with its TTL (MULTI: HSET, PEXPIRE); Delete reads and deletes the
-// hash in one MULTI (HGETALL, DEL), so of two concurrent deletions exactly one
-// receives the record; Touch and AddParticipant are Lua scripts that check the
-// deadlines and update in one step; Take is GETDEL and PutNew a script.
+// On a Cluster every script and every MULTI/EXEC touches a single key,
+// since the keys above hash to different slots (the braces are hash
+// tags). Each single-key step is atomic: a session is created together
+// with its TTL (the script createSession, which on one server, standalone
+// or Sentinel, also adds the index entries in the same step); Delete reads
+// and deletes the hash in one MULTI (HGETALL, DEL), so of two concurrent
+// deletions exactly one receives the record; Touch and AddParticipant are
+// Lua scripts that check the deadlines and update in one step; Take is
+// GETDEL and PutNew a script.
 //
-// The indexes are updated by separate commands, in an order that keeps them
-// a superset of the live sessions: Create adds the id hash to both indexes
-// before writing the session, and deletion removes the session before its
-// index entries. A failure between the steps leaves a stale index member,
-// never an unlisted session, and stale members (session gone or expired) are
+// Where the indexes are updated by separate commands, it is in an order
+// that keeps them a superset of the live sessions: on a Cluster, Create
+// adds the id hash to both indexes before writing the session, and
+// deletion always removes the session before its index entries. A failure
+// between the steps leaves a stale index member, never an unlisted
+// session, and stale members (session gone or expired) are
 // pruned whenever an index is read. So DeleteByCard never misses a session
 // created before it ran, even if Redis failed half-way through an earlier
 // call.
@@ -60,8 +79,10 @@
 //	client.go     Mode, Options, NewClient: standalone, Sentinel (failover client) or Cluster
 //	cluster.go    the ClusterClient and its reload policy (reloadHook, topologyError)
 //	store.go      Store, StoreOptions, New: the key names and the Store methods
-//	record.go     the session hash encoded and decoded, the Lua scripts (touch, participants, put-new)
-//	index.go      the per-citizen and per-card index sets, pruned when read
+//	record.go     the session hash encoded and decoded (one-letter fields)
+//	legacy.go     the session hash of the earlier layout, still decoded
+//	scripts.go    the Lua scripts: createSession, touch, addParticipant, addToIndex, putNew
+//	index.go      the per-citizen and per-card index hashes (and the earlier sets), pruned when read
 //	scan.go       ScanSessions: every session record walked with SCAN, for the revocation sweep
-//	ephemeral.go  Ephemeral: short-lived values with their deadline
+//	ephemeral.go  Ephemeral: short-lived values with their deadline; GetMany and PutMany, one pipeline each
 package redisstore

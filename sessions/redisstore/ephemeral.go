@@ -124,3 +124,52 @@ func (e *Ephemeral) check(ns string, val []byte, ttl time.Duration) error {
 	}
 	return sessions.CheckTTL(ttl)
 }
+
+var _ sessions.Batcher = (*Ephemeral)(nil)
+
+// GetMany implements sessions.Batcher: one pipeline of GETs.
+func (e *Ephemeral) GetMany(ctx context.Context, refs ...sessions.Ref) ([][]byte, error) {
+	for _, r := range refs {
+		if err := sessions.CheckNamespace(r.NS); err != nil {
+			return nil, err
+		}
+	}
+	pipe := e.s.c.Pipeline()
+	cmds := make([]*redis.StringCmd, len(refs))
+	for i, r := range refs {
+		cmds[i] = pipe.Get(ctx, e.key(r.NS, r.Key))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, wrap(err)
+	}
+	out := make([][]byte, len(refs))
+	for i, cmd := range cmds {
+		stored, err := cmd.Bytes()
+		v, err := e.result(stored, err)
+		switch {
+		case errors.Is(err, sessions.ErrNotFound):
+		case err != nil:
+			return nil, err
+		default:
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
+// PutMany implements sessions.Batcher: every entry checked as Put checks
+// it, then one pipeline of SETs.
+func (e *Ephemeral) PutMany(ctx context.Context, entries ...sessions.Entry) error {
+	for _, en := range entries {
+		if err := e.check(en.NS, en.Val, en.TTL); err != nil {
+			return err
+		}
+	}
+	pipe := e.s.c.Pipeline()
+	for _, en := range entries {
+		v, keyTTL := e.value(en.Val, en.TTL)
+		pipe.Set(ctx, e.key(en.NS, en.Key), v, keyTTL)
+	}
+	_, err := pipe.Exec(ctx)
+	return wrap(err)
+}

@@ -48,7 +48,7 @@ func TestKeysHoldNoSecrets(t *testing.T) {
 	}
 
 	hex64 := `\{[0-9a-f]{64}\}`
-	shape := regexp.MustCompile(`^` + regexp.QuoteMeta(p) + `(s:|cf:|card:|e:handoff:|e:samlid:)` + hex64 + `$`)
+	shape := regexp.MustCompile(`^` + regexp.QuoteMeta(p) + `(s:|c:|k:|e:handoff:|e:samlid:)` + hex64 + `$`)
 	keys := keysUnder(ctx, t, c, p)
 	// 4 sessions, 2 citizen and 2 card indexes, 4 codes, 1 request id.
 	if len(keys) != 13 {
@@ -139,8 +139,8 @@ func TestRealTTLExpiry(t *testing.T) {
 		full time.Duration // the TTL set: deadline plus grace
 	}{
 		{"session", sessionKey, time.Second + grace},
-		{"citizen-index", p + "cf:{" + sessions.HashKey("RSSMRA85T10A562S") + "}", 2*time.Second + grace},
-		{"card-index", p + "card:{" + sessions.HashKey("card of RSSMRA85T10A562S") + "}", 2*time.Second + grace},
+		{"citizen-index", p + "c:{" + sessions.HashKey("RSSMRA85T10A562S") + "}", 2*time.Second + grace},
+		{"card-index", p + "k:{" + sessions.HashKey("card of RSSMRA85T10A562S") + "}", 2*time.Second + grace},
 		{"ephemeral", ephKey, time.Second + grace},
 	} {
 		ttl := pttl(ctx, t, c, tc.key)
@@ -167,7 +167,7 @@ func TestRealTTLExpiry(t *testing.T) {
 		t.Fatalf("ephemeral Get after its TTL: %v", err)
 	}
 	// The citizen index still names the vanished session until read.
-	if n := c.SCard(ctx, p+"cf:{"+sessions.HashKey("RSSMRA85T10A562S")+"}").Val(); n != 1 {
+	if n := c.HLen(ctx, p+"c:{"+sessions.HashKey("RSSMRA85T10A562S")+"}").Val(); n != 1 {
 		t.Fatalf("citizen index holds %d members before being read, want the stale one", n)
 	}
 	if got, err := st.ListByFiscalCode(ctx, "RSSMRA85T10A562S"); err != nil || len(got) != 0 {

@@ -2,9 +2,7 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 
@@ -20,7 +18,7 @@ var _ sessions.Scanner = (*Store)(nil)
 const scanBatch = 500
 
 // ScanSessions implements sessions.Scanner: SCAN over the session keys
-// (every master of a Cluster), reading only each record's rec field. A
+// (every master of a Cluster), reading each record with HGETALL. A
 // corrupt record is skipped, not the end of the walk: the error naming it
 // is returned once every other session has been passed to fn.
 func (s *Store) ScanSessions(ctx context.Context, fn func(*sessions.Session) error) error {
@@ -78,26 +76,25 @@ func (s *Store) scanKeys(ctx context.Context, c redis.Cmdable, keys []string, fn
 		return nil, nil
 	}
 	pipe := c.Pipeline()
-	cmds := make([]*redis.StringCmd, len(keys))
+	cmds := make([]*redis.MapStringStringCmd, len(keys))
 	for i, k := range keys {
-		cmds[i] = pipe.HGet(ctx, k, fieldRecord)
+		cmds[i] = pipe.HGetAll(ctx, k)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, wrap(err)
 	}
 	for i, k := range keys {
-		raw, err := cmds[i].Result()
-		if err != nil {
+		m, err := cmds[i].Result()
+		if err != nil || len(m) == 0 {
 			continue // gone since SCAN listed it
 		}
 		hash := strings.TrimSuffix(strings.TrimPrefix(k, s.prefix+"s:{"), "}")
-		var rec sessions.Session
-		if err := json.Unmarshal([]byte(raw), &rec); err != nil {
-			bad = errors.Join(bad, fmt.Errorf("sessions: redis: session %.16s: bad %s: %v", hash, fieldRecord, err))
+		rec, err := decode(hash, m)
+		if err != nil {
+			bad = errors.Join(bad, err)
 			continue
 		}
-		rec.IDHash = hash
-		if err := fn(&rec); err != nil {
+		if err := fn(rec); err != nil {
 			return bad, err
 		}
 	}

@@ -76,10 +76,6 @@ func New(c redis.UniversalClient, o StoreOptions) (*Store, error) {
 }
 
 func (s *Store) sessionKey(hash string) string { return s.prefix + "s:{" + hash + "}" }
-func (s *Store) cfKey(fiscalCode string) string {
-	return s.prefix + "cf:{" + sessions.HashKey(fiscalCode) + "}"
-}
-func (s *Store) cardKey(fingerprint string) string { return s.prefix + "card:{" + fingerprint + "}" }
 
 // wrap marks an error as coming from Redis; redis.Nil never reaches it.
 func wrap(err error) error {
@@ -108,24 +104,36 @@ func (s *Store) Create(ctx context.Context, sess *sessions.Session, idle, absolu
 		return "", err
 	}
 
-	// Indexes first, so that a live session is always listed (see doc.go).
-	indexTTL := ms(sess.AbsoluteDeadline.Sub(now) + s.grace)
-	pipe := s.c.Pipeline()
-	for _, key := range []string{s.cfKey(sess.FiscalCode), s.cardKey(sess.CardFingerprint)} {
-		addToIndex.Eval(ctx, pipe, []string{key}, hash, indexTTL)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return "", wrap(err)
-	}
-	key := s.sessionKey(hash)
-	tx := s.c.TxPipeline()
-	tx.HSet(ctx, key, fields)
-	tx.PExpire(ctx, key, sess.IdleDeadline.Sub(now)+s.grace)
-	if _, err := tx.Exec(ctx); err != nil {
-		return "", wrap(err)
+	if err := s.write(ctx, hash, sess, fields, now); err != nil {
+		return "", err
 	}
 	sess.ID, sess.IDHash = id, hash
 	return id, nil
+}
+
+// write stores a new session and lists it in its indexes. On one server
+// (standalone or Sentinel) that is one script, one round trip, atomic. On
+// a Cluster the indexes hash to other slots than the session: they are
+// written first, then the session, so that a live session is always
+// listed (see doc.go).
+func (s *Store) write(ctx context.Context, hash string, sess *sessions.Session, fields []any, now time.Time) error {
+	indexTTL := ms(sess.AbsoluteDeadline.Sub(now) + s.grace)
+	sessionTTL := ms(sess.IdleDeadline.Sub(now) + s.grace)
+	key := s.sessionKey(hash)
+	indexes := []string{s.cfIndex(sess.FiscalCode).key, s.cardIndex(sess.CardFingerprint).key}
+	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
+		args := append([]any{sessionTTL, indexTTL, hash}, fields...)
+		return wrap(createSession.Run(ctx, s.c, append([]string{key}, indexes...), args...).Err())
+	}
+	pipe := s.c.Pipeline()
+	for _, index := range indexes {
+		addToIndex.Eval(ctx, pipe, []string{index}, 0, indexTTL, hash)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return wrap(err)
+	}
+	args := append([]any{sessionTTL, indexTTL, hash}, fields...)
+	return wrap(createSession.Run(ctx, s.c, []string{key}, args...).Err())
 }
 
 // Get implements sessions.Store.
@@ -287,8 +295,13 @@ func (s *Store) remove(ctx context.Context, hash string) (*sessions.Session, err
 		return nil, err
 	}
 	pipe := s.c.Pipeline()
-	pipe.SRem(ctx, s.cfKey(rec.FiscalCode), hash)
-	pipe.SRem(ctx, s.cardKey(rec.CardFingerprint), hash)
+	for _, idx := range []index{s.cfIndex(rec.FiscalCode), s.cardIndex(rec.CardFingerprint)} {
+		if _, legacy := all.Val()[legacyRecord]; legacy {
+			pipe.SRem(ctx, idx.legacy, hash)
+		} else {
+			pipe.HDel(ctx, idx.key, hash)
+		}
+	}
 	_, err = pipe.Exec(ctx)
 	return rec, wrap(err)
 }

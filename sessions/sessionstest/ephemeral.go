@@ -143,6 +143,36 @@ var ephemeralCases = []testCase{
 		got, err = e.eph.Take(e.ctx, nsSAMLID, "_r1")
 		e.wantValue(t, "Take of the new value", got, err, []byte("w"))
 	}},
+	{"ok/get-many-put-many", func(t *testing.T, e *env) {
+		// sessions.GetMany and PutMany: one round trip on a Batcher, one
+		// value after another otherwise; the same answers either way.
+		err := sessions.PutMany(e.ctx, e.eph,
+			sessions.Entry{NS: nsHandoff, Key: "m-1", Val: []byte("one"), TTL: handoff},
+			sessions.Entry{NS: nsSAMLID, Key: "m-2", Val: []byte{}, TTL: 2 * handoff})
+		if err != nil {
+			t.Fatalf("PutMany: %v", err)
+		}
+		got, err := e.eph.Get(e.ctx, nsSAMLID, "m-2")
+		e.wantValue(t, "Get of a value put by PutMany", got, err, []byte{})
+		refs := []sessions.Ref{{NS: nsHandoff, Key: "m-1"}, {NS: nsHandoff, Key: "absent"}, {NS: nsSAMLID, Key: "m-2"}}
+		vals, err := sessions.GetMany(e.ctx, e.eph, refs...)
+		if err != nil || len(vals) != 3 || string(vals[0]) != "one" || vals[1] != nil || vals[2] == nil || len(vals[2]) != 0 {
+			t.Fatalf("GetMany = %q, %v; want one, nil, empty", vals, err)
+		}
+		e.clock.Advance(handoff)
+		vals, err = sessions.GetMany(e.ctx, e.eph, refs...)
+		if err != nil || vals[0] != nil || vals[2] == nil {
+			t.Fatalf("GetMany at the first TTL = %q, %v; want nil, nil, empty", vals, err)
+		}
+		if _, err := sessions.GetMany(e.ctx, e.eph, sessions.Ref{NS: "bad ns", Key: "k"}); err == nil {
+			t.Fatal("GetMany accepted a bad namespace")
+		}
+		big := make([]byte, sessions.DefaultMaxValueBytes+1)
+		if err := sessions.PutMany(e.ctx, e.eph, sessions.Entry{NS: nsHandoff, Key: "m-3", Val: []byte("x"), TTL: handoff},
+			sessions.Entry{NS: nsHandoff, Key: "m-4", Val: big, TTL: handoff}); !errors.Is(err, sessions.ErrTooLarge) {
+			t.Fatalf("PutMany with a value too large = %v, want ErrTooLarge", err)
+		}
+	}},
 	{"ok/delete", func(t *testing.T, e *env) {
 		e.put(t, nsHandoff, "code-1", []byte("v"), handoff)
 		if err := e.eph.Delete(e.ctx, nsHandoff, "code-1"); err != nil {

@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math/big"
 	"math/bits"
+	"runtime"
 	"time"
 )
 
@@ -26,6 +27,8 @@ type serialTable struct {
 	seed   maphash.Seed
 	slots  []uint32 // 0 is empty; len is a power of two (see slotFor)
 	tagged bool
+	// mappedBytes is how much of the arrays lives outside the Go heap.
+	mappedBytes int
 }
 
 // revokedEntry is one looked-up entry.
@@ -34,8 +37,14 @@ type revokedEntry struct {
 	reason int
 }
 
+// newSerialTable returns a table of n zeroed records. Its arrays may live
+// outside the Go heap (crlmem.go) and be unmapped once the table is
+// unreachable: no slice of them may outlive the table, so every method
+// that reads them keeps the table alive to its end (runtime.KeepAlive).
 func newSerialTable(n, width int) *serialTable {
-	return &serialTable{width: width, stride: width + 9, recs: make([]byte, n*(width+9))}
+	t := &serialTable{width: width, stride: width + 9}
+	t.recs = tableBytes(t, n*(width+9))
+	return t
 }
 
 func (t *serialTable) Len() int {
@@ -52,6 +61,7 @@ func (t *serialTable) key(i int) []byte { return t.recs[i*t.stride : i*t.stride+
 
 // set fills record i.
 func (t *serialTable) set(i int, serial []byte, when int64, reason uint8) {
+	defer runtime.KeepAlive(t)
 	r := t.recs[i*t.stride : (i+1)*t.stride]
 	putKey(r[:t.width], serial)
 	binary.BigEndian.PutUint64(r[t.width:], uint64(when))
@@ -106,13 +116,14 @@ func (t *serialTable) probe(key []byte) (slot int, found bool) {
 
 // buildIndex fills the hash index once the records are in place.
 func (t *serialTable) buildIndex() {
+	defer runtime.KeepAlive(t)
 	n := t.Len()
 	if n == 0 {
 		return
 	}
 	t.tagged = n < slotIndexMask
 	t.seed = maphash.MakeSeed()
-	t.slots = make([]uint32, 1<<bits.Len(uint(2*n-1)))
+	t.slots = tableSlots(t, 1<<bits.Len(uint(2*n-1)))
 	for i := range n {
 		k := t.key(i)
 		if s, dup := t.probe(k); !dup { // a duplicate entry: the first one answers
@@ -140,6 +151,7 @@ func (t *serialTable) find(key []byte) (int, bool) {
 // lookup reports whether serial is listed, without allocating for the
 // serials real certificates carry (up to 32 bytes, non-negative).
 func (t *serialTable) lookup(serial *big.Int) (revokedEntry, bool) {
+	defer runtime.KeepAlive(t) // its arrays may be unmapped once it is unreachable
 	if t.Len() == 0 || serial == nil {
 		return revokedEntry{}, false
 	}
@@ -234,6 +246,8 @@ func keyInt(key []byte) *big.Int {
 // added returns the serials listed in cur and not in prev, in cur's order,
 // probing prev's index once per entry of cur.
 func added(prev, cur *serialTable) []*big.Int {
+	defer runtime.KeepAlive(prev)
+	defer runtime.KeepAlive(cur)
 	var out []*big.Int
 	k := make([]byte, prev.width)
 	for j := range cur.Len() {

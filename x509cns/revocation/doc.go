@@ -94,6 +94,7 @@
 //	crlparse.go    the streaming CRL reader: scope, issuingDistributionPoint, signature
 //	crlentries.go  the revoked entries, read into a serialTable
 //	crltable.go    serialTable: fixed-width serials with a hash index
+//	crlmem.go      the arrays of a large serialTable mapped outside the Go heap, given back once it is unreachable (crlmem_unix.go, crlmem_other.go)
 //	ocsp.go        the OCSP client and cache: responder URL, nonce, freshness, delegated signers
 //	ocspder.go     the RFC 6960 request and response, written and read with cryptobyte
 //	sigalg.go      the signature algorithms accepted on OCSP responses

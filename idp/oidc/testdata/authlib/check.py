@@ -6,8 +6,7 @@ Run by idp/oidc TestAuthlib against a running provider. Environment:
   TOKENS    JSON list of {"client_id", "nonce", "id_token", "access_token", "alg"}
 
 It fetches the discovery document, validates it with
-OpenIDProviderMetadata.validate() (RS256 and not none for request
-objects: see ProviderMetadata), fetches the jwks_uri it names, verifies
+Authlib's own OpenIDProviderMetadata.validate(), fetches the jwks_uri it names, verifies
 each ID token's signature with authlib.jose against that key set and
 validates its claims as an authorization-code ID token (iss, aud, exp,
 iat, nonce, azp, at_hash). The last line printed is a JSON verdict.
@@ -24,18 +23,6 @@ from authlib.oidc.core import CodeIDToken
 from authlib.oidc.discovery import OpenIDProviderMetadata
 
 
-class ProviderMetadata(OpenIDProviderMetadata):
-    """Authlib's checks but one: Authlib 1.2 refuses request-object
-    algorithms without "none" (a SHOULD of OpenID Connect Discovery), which
-    the SPID/CIE OIDC rules cnsgate follows forbid. RS256 is still required."""
-
-    def validate_request_object_signing_alg_values_supported(self):
-        values = self.get("request_object_signing_alg_values_supported")
-        if values is None:
-            return
-        if not isinstance(values, list) or "RS256" not in values or "none" in values:
-            raise ValueError('"request_object_signing_alg_values_supported" must list RS256 and not none')
-
 
 def fetch(url, ctx):
     with urllib.request.urlopen(url, context=ctx, timeout=10) as resp:
@@ -45,7 +32,7 @@ def fetch(url, ctx):
 def main():
     issuer = os.environ["ISSUER"]
     ctx = ssl.create_default_context(cafile=os.environ["CA_FILE"])
-    meta = ProviderMetadata(fetch(issuer + "/.well-known/openid-configuration", ctx))
+    meta = OpenIDProviderMetadata(fetch(issuer + "/.well-known/openid-configuration", ctx))
     meta.validate()
     if meta["issuer"] != issuer:
         raise ValueError("issuer %r, want %r" % (meta["issuer"], issuer))

@@ -1,0 +1,115 @@
+package oidc
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// The stored form of grants and used-markers: one- or two-letter names and
+// times as unix nanoseconds, so that a code, refresh token or access token
+// costs Redis as few bytes as the fields themselves. Records stored in the
+// earlier form (the long names of the struct tags, RFC 3339 times) are
+// still read: a rolling upgrade keeps every live token.
+//
+// No short name equals a long one, ignoring case as encoding/json does, so
+// a record of one form never half-decodes as the other.
+
+type grantWire struct {
+	Family      string           `json:"f"`
+	ClientID    string           `json:"c"`
+	Scopes      []string         `json:"s,omitempty"`
+	SessionHash string           `json:"h"`
+	FiscalCode  string           `json:"cf"`
+	SID         string           `json:"i,omitempty"`
+	AuthTime    int64            `json:"t,omitempty"`
+	Deadline    int64            `json:"d,omitempty"`
+	RedirectURI string           `json:"r,omitempty"`
+	Challenge   string           `json:"pk,omitempty"`
+	Nonce       string           `json:"n,omitempty"`
+	Claims      *requestedClaims `json:"cl,omitempty"`
+	ACR         string           `json:"a,omitempty"`
+	Offline     bool             `json:"o,omitempty"`
+	Expires     int64            `json:"x,omitempty"`
+}
+
+// grantLegacy decodes the earlier form: grant's own tags, without its
+// methods.
+type grantLegacy grant
+
+// MarshalJSON writes the short form. The sid is left out when it is the
+// one sidFor derives from the session and client, as it always is.
+func (g grant) MarshalJSON() ([]byte, error) {
+	if g.SID == sidFor(g.SessionHash, g.ClientID) {
+		g.SID = ""
+	}
+	return json.Marshal(grantWire{
+		Family: g.Family, ClientID: g.ClientID, Scopes: g.Scopes, SessionHash: g.SessionHash,
+		FiscalCode: g.FiscalCode, SID: g.SID, AuthTime: unixNano(g.AuthTime), Deadline: unixNano(g.Deadline),
+		RedirectURI: g.RedirectURI, Challenge: g.Challenge, Nonce: g.Nonce, Claims: g.Claims,
+		ACR: g.ACR, Offline: g.Offline, Expires: unixNano(g.Expires),
+	})
+}
+
+// UnmarshalJSON reads either form.
+func (g *grant) UnmarshalJSON(b []byte) error {
+	var w grantWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.Family == "" {
+		return json.Unmarshal(b, (*grantLegacy)(g))
+	}
+	*g = grant{
+		Family: w.Family, ClientID: w.ClientID, Scopes: w.Scopes, SessionHash: w.SessionHash,
+		FiscalCode: w.FiscalCode, SID: w.SID, AuthTime: fromUnixNano(w.AuthTime), Deadline: fromUnixNano(w.Deadline),
+		RedirectURI: w.RedirectURI, Challenge: w.Challenge, Nonce: w.Nonce, Claims: w.Claims,
+		ACR: w.ACR, Offline: w.Offline, Expires: fromUnixNano(w.Expires),
+	}
+	if g.SID == "" {
+		g.SID = sidFor(g.SessionHash, g.ClientID)
+	}
+	return nil
+}
+
+type markerWire struct {
+	Family   string `json:"f"`
+	Deadline int64  `json:"d,omitempty"`
+	UsedAt   int64  `json:"u,omitempty"`
+	ClientID string `json:"c,omitempty"`
+}
+
+type markerLegacy usedMarker
+
+// MarshalJSON writes the short form.
+func (m usedMarker) MarshalJSON() ([]byte, error) {
+	return json.Marshal(markerWire{Family: m.Family, Deadline: unixNano(m.Deadline), UsedAt: unixNano(m.UsedAt), ClientID: m.ClientID})
+}
+
+// UnmarshalJSON reads either form.
+func (m *usedMarker) UnmarshalJSON(b []byte) error {
+	var w markerWire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.Family == "" {
+		return json.Unmarshal(b, (*markerLegacy)(m))
+	}
+	*m = usedMarker{Family: w.Family, Deadline: fromUnixNano(w.Deadline), UsedAt: fromUnixNano(w.UsedAt), ClientID: w.ClientID}
+	return nil
+}
+
+// unixNano is t in unix nanoseconds, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano is the inverse of unixNano, in UTC.
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
