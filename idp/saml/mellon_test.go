@@ -9,8 +9,6 @@ import (
 	"testing"
 	"text/template"
 
-
-
 	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions"
 )

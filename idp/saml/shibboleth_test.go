@@ -13,8 +13,6 @@ import (
 	"text/template"
 	"time"
 
-
-
 	"github.com/cnsgate/cnsgate/internal/apachetest"
 	"github.com/cnsgate/cnsgate/internal/docsnippet"
 	"github.com/cnsgate/cnsgate/sessions"
