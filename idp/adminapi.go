@@ -90,6 +90,7 @@ func (s *Service) AdminAPI(token string, reg AdminRegistry) (http.Handler, error
 	mux.Handle("GET /admin/sessions", a.guard(AdminActionListSessions, a.listSessions))
 	mux.Handle("DELETE /admin/sessions", a.guard(AdminActionEndSessions, a.endSessions))
 	a.operatorRoutes(mux) // adminapi_operators.go
+	a.auditRoutes(mux)    // adminapi_audit.go
 	return mux, nil
 }
 
@@ -103,6 +104,13 @@ type adminCall struct {
 	detail      string
 	status      int
 	answer      any
+	// filter, when set, is the search of the call, for its audit event
+	// only (never logged: it may name a card).
+	filter string
+	// contentType and body, when set, are the answer instead of JSON.
+	contentType string
+	body        []byte
+	headers     http.Header
 }
 
 type adminStep func(ctx context.Context, r *http.Request, c *adminCall)
@@ -178,10 +186,22 @@ func (a *adminAPI) finish(w http.ResponseWriter, r *http.Request, c *adminCall) 
 	if c.detail != "" {
 		detail["detail"] = c.detail
 	}
+	if c.filter != "" {
+		detail["filter"] = c.filter
+	}
 	e.Detail, _ = json.Marshal(detail)
 	a.s.Audit(ctx, e)
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	for k, vs := range c.headers {
+		w.Header()[k] = vs
+	}
+	if c.body != nil && c.status == http.StatusOK {
+		w.Header().Set("Content-Type", c.contentType)
+		w.WriteHeader(c.status)
+		_, _ = w.Write(c.body)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(c.status)
 	_ = json.NewEncoder(w).Encode(c.answer)
 }

@@ -61,7 +61,8 @@ var (
 		"weak_algorithm", "destination", "stale", "replay", "acs",
 	}
 	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
-		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator}
+		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator,
+		idp.AdminActionAuditSearch, idp.AdminActionAuditAggregate, idp.AdminActionHistory}
 	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
 		idp.AdminResultError, idp.AdminResultConflict}
 	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
