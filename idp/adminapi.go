@@ -72,25 +72,30 @@ type AdminRegistry interface {
 const maxAdminBody = 4 << 10
 
 type adminAPI struct {
-	s         *Service
-	tokenHash [sha256.Size]byte
-	reg       AdminRegistry
+	s          *Service
+	tokenHash  [sha256.Size]byte
+	reg        AdminRegistry
+	revocation RevocationStatus // nil: no /admin/revocation
 }
 
 // AdminAPI returns the admin API's handler (routes under /admin/), which
 // accepts only the bearer token given; an empty token is refused by the
 // caller, which mounts nothing then (the API is off unless configured).
-func (s *Service) AdminAPI(token string, reg AdminRegistry) (http.Handler, error) {
+func (s *Service) AdminAPI(token string, reg AdminRegistry, opts ...AdminOption) (http.Handler, error) {
 	if token == "" {
 		return nil, errors.New("admin API: empty token")
 	}
 	a := &adminAPI{s: s, tokenHash: sha256.Sum256([]byte(token)), reg: reg}
+	for _, o := range opts {
+		o(a)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /admin/registrations/revoke", a.guard(AdminActionRevoke, a.revoke))
 	mux.Handle("GET /admin/sessions", a.guard(AdminActionListSessions, a.listSessions))
 	mux.Handle("DELETE /admin/sessions", a.guard(AdminActionEndSessions, a.endSessions))
-	a.operatorRoutes(mux) // adminapi_operators.go
-	a.auditRoutes(mux)    // adminapi_audit.go
+	a.operatorRoutes(mux)   // adminapi_operators.go
+	a.auditRoutes(mux)      // adminapi_audit.go
+	a.revocationRoutes(mux) // revocationstate.go
 	return mux, nil
 }
 

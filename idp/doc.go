@@ -50,6 +50,7 @@
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	adminapi_operators.go /admin/operators: list, add, update, remove, import; OperatorJSON; the actor of each change
 //	adminapi_audit.go    /admin/audit, /admin/audit/aggregate, /admin/history: reports for other systems (JSON, CSV, pages)
+//	revocationstate.go   RevocationStatus, CRLStatus, OCSPStatus; GET /admin/revocation
 //	auditsearch.go       ParseAuditSearch, RunAuditSearch, RunAuditAggregate, audit CSV (formula-escaped): shared by the admin API, the console and `cnsgate audit query`
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context

@@ -244,7 +244,11 @@ func (g *gateway) buildAdmin(context.Context) error {
 	g.admin = idp.AdminHandler(checks)
 	g.admin.Handle("GET /metrics", g.metrics.Handler())
 	if tok := g.cfg.Admin.Token.Value(); tok != "" {
-		api, err := g.svc.AdminAPI(tok, g.registry)
+		var opts []idp.AdminOption
+		if g.checker != nil {
+			opts = append(opts, idp.WithRevocationStatus(revocationStatus{g.checker}))
+		}
+		api, err := g.svc.AdminAPI(tok, g.registry, opts...)
 		if err != nil {
 			return err
 		}

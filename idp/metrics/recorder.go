@@ -62,7 +62,7 @@ var (
 	}
 	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
 		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator,
-		idp.AdminActionAuditSearch, idp.AdminActionAuditAggregate, idp.AdminActionHistory}
+		idp.AdminActionAuditSearch, idp.AdminActionAuditAggregate, idp.AdminActionHistory, idp.AdminActionRevocation}
 	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
 		idp.AdminResultError, idp.AdminResultConflict}
 	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}
