@@ -74,6 +74,7 @@
 //	validate.go     Config.Validate and the rules of every section but the relying parties
 //	validate_rp.go  the rules of oidc and saml, and of each client and service provider
 //	validate_web.go the rules of web (time zone, footer links, help desk, logo)
+//	console.go      Console (console.origin, console.role) and its rules with listen.console
 //	access.go       Audience; the rules of operators.roles and of each relying party's audience and required_roles
 //	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
 //	errors.go       FieldError, ValidationError, the problems collector

@@ -80,13 +80,18 @@ type protocolDeps struct {
 	samlRecorder saml.Recorder
 	pages        *web.Pages
 	outbound     *http.Client
+	// consoleSecret, when set, adds the console's client (console.go).
+	consoleSecret string
 }
 
 func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
 	var p protocols
-	if len(cfg.OIDC.Clients) > 0 {
-		op, err := oidc.New(svc, backend.store, backend.ephemeral,
-			oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound}))
+	if len(cfg.OIDC.Clients) > 0 || d.consoleSecret != "" {
+		opts := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound})
+		if d.consoleSecret != "" {
+			opts.Clients = append(opts.Clients, consoleClient(cfg, d.consoleSecret))
+		}
+		op, err := oidc.New(svc, backend.store, backend.ephemeral, opts)
 		if err != nil {
 			return nil, fmt.Errorf("oidc: %w", err)
 		}
