@@ -61,6 +61,7 @@ test-with-servers: lint
 	scripts/e2e-nginx.sh $(BIN)
 	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
 	node scripts/e2e-pages.mjs $(BIN)
+	node scripts/e2e-console.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 
