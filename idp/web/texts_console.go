@@ -3,12 +3,15 @@ package web
 // The security team's console (idp/console*.go): its navigation, pages,
 // charts and actions, in Italian and English.
 func init() {
-	add := func(lang Lang, kv map[string]string) {
+	for lang, kv := range consoleTexts {
 		for k, v := range kv {
 			texts[lang][k] = v
 		}
 	}
-	add(Italian, map[string]string{
+}
+
+var consoleTexts = map[Lang]map[string]string{
+	Italian: {
 		"console.name":              "Console della sicurezza",
 		"console.nav":               "Sezioni della console",
 		"console.nav.dashboard":     "Accessi",
@@ -98,8 +101,8 @@ func init() {
 		"console.col.services":      "Servizi",
 		"console.col.action":        "Azione",
 		"console.csrf":              "Richiesta non valida: ricarica la pagina e riprova.",
-	})
-	add(English, map[string]string{
+	},
+	English: {
 		"console.name":              "Security console",
 		"console.nav":               "Console sections",
 		"console.nav.dashboard":     "Logins",
@@ -189,5 +192,5 @@ func init() {
 		"console.col.services":      "Services",
 		"console.col.action":        "Action",
 		"console.csrf":              "Invalid request: reload the page and try again.",
-	})
+	},
 }
