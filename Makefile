@@ -22,9 +22,11 @@ CNS       ?=
 ADMIN     ?=
 ESENZIONI ?=
 CMS       ?=
+CONSOLE   ?=
 DEMO_DIR  ?= ./cnsgate-demo
 DEMO_FLAGS = --dir $(DEMO_DIR) $(if $(PUBLIC),--public $(PUBLIC)) $(if $(CNS),--cns $(CNS)) \
-	$(if $(ADMIN),--admin $(ADMIN)) $(if $(ESENZIONI),--esenzioni $(ESENZIONI)) $(if $(CMS),--cms $(CMS))
+	$(if $(ADMIN),--admin $(ADMIN)) $(if $(ESENZIONI),--esenzioni $(ESENZIONI)) $(if $(CMS),--cms $(CMS)) \
+	$(if $(CONSOLE),--console $(CONSOLE))
 
 ## run: build and start the embedded demo (generated card PKI, SQLite, memory
 ## sessions) on PUBLIC, CNS, ADMIN, ESENZIONI and CMS (above)
@@ -64,6 +66,7 @@ test-with-servers: lint
 	scripts/e2e-nginx.sh $(BIN)
 	$(E2E_ENV) node scripts/e2e-browser.mjs $(BIN)
 	node scripts/e2e-pages.mjs $(BIN)
+	node scripts/e2e-console.mjs $(BIN)
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
 

@@ -89,6 +89,7 @@ func (c *Config) applyDefaults() {
 	setString(&c.Listen.Public, DefaultListenPublic)
 	setString(&c.Listen.CNS, DefaultListenCNS)
 	setString(&c.Listen.Admin, DefaultListenAdmin)
+	setString(&c.Console.Role, DefaultConsoleRole)
 	setString(&c.TLS.CNSMaxVersion, DefaultCNSMaxVersion)
 	setString(&c.Proxy.ForwardedHeader, ForwardedXFF)
 

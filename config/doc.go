@@ -78,6 +78,7 @@
 //	validate_web.go the rules of web (time zone, footer links, help desk, logo)
 //	schema_fed.go   Federation, TrustAnchor, TrustMark: the OpenID Federation 1.0 section
 //	validate_fed.go the rules and defaults of federation
+//	console.go      Console (console.origin, console.role) and its rules with listen.console
 //	access.go       Audience; the rules of operators.roles and of each relying party's audience and required_roles
 //	check.go        the shared checks (required, enumerations, URLs, addresses, CIDRs), ParseOID
 //	errors.go       FieldError, ValidationError, the problems collector

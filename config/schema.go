@@ -30,6 +30,7 @@ type Config struct {
 	Admin        Admin        `yaml:"admin"`
 	Web          Web          `yaml:"web"`
 	Operators    Operators    `yaml:"operators"`
+	Console      Console      `yaml:"console"` // console.go
 }
 
 // Listen holds the host:port addresses of the three listeners.
@@ -37,6 +38,8 @@ type Listen struct {
 	Public string `yaml:"public"` // browser-facing HTTPS; default ":8443"
 	CNS    string `yaml:"cns"`    // mutual TLS with the card; default ":8444"
 	Admin  string `yaml:"admin"`  // plain HTTP /metrics /healthz /readyz; default "127.0.0.1:9464"
+	// Console is the security team's console (HTTPS); empty: off.
+	Console string `yaml:"console"`
 }
 
 // TLS holds the server certificate of the public and cns listeners.

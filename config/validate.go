@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	c.Limits.validate(&p)
 	c.Web.validate(&p)
 	c.validateAccess(&p)
+	c.validateConsole(&p)
 	return p.err()
 }
 

@@ -41,10 +41,15 @@ type Ports struct {
 	// CMS is the example SAML service provider's address; empty leaves it
 	// out of the configuration.
 	CMS string
+	// Console is the security team's console (listen.console); empty
+	// leaves it out. It logs in through the OpenID Provider, which the
+	// demo configures with Esenzioni: without Esenzioni it is off.
+	Console string
 }
 
 // DefaultPorts are the demo's addresses of the Contract.
-var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464", Esenzioni: "localhost:8081", CMS: "localhost:8082"}
+var DefaultPorts = Ports{Public: "localhost:8443", CNS: "localhost:8444", Admin: "127.0.0.1:9464", Esenzioni: "localhost:8081", CMS: "localhost:8082",
+	Console: "localhost:8445"}
 
 // Card is a demo card written to disk.
 type Card struct {
@@ -159,6 +164,7 @@ func cardPlan(dir string) []Card {
 		{Name: "operator", Description: "ASL operator card, card type 8, roles operatore_asl (Laura Bianchi)", FiscalCode: "BNCLRA70A41H501V"},
 		{Name: "expired", Description: "expired citizen card (refused: expired)", FiscalCode: "VRDGPP60C15F205X"},
 		{Name: "revoked", Description: "registered card listed in the demo CRL (refused: revoked)", FiscalCode: "NRELCU75B12F839X"},
+		{Name: "security", Description: "security team's operator card, card type 8, role security: logs in to the console (Paola Conti)", FiscalCode: DemoSecurityFiscalCode},
 		cieCard(),
 	}
 	for i := range cards {
@@ -201,7 +207,7 @@ func (s *Setup) makeCardPKI(now time.Time) error {
 		if _, err := card.WriteFiles(filepath.Join(s.Dir, "cards"), c.Name); err != nil {
 			return err
 		}
-		if c.Name == "citizen" || c.Name == "operator" || c.Name == "revoked" {
+		if c.Name == "citizen" || c.Name == "operator" || c.Name == "revoked" || c.Name == "security" {
 			registered = append(registered, card)
 		}
 	}
@@ -218,6 +224,8 @@ func demoCardOptions(c Card, now time.Time) cnstest.CardOptions {
 		opts.GivenName, opts.FamilyName = "ANNA", "VERDI"
 	case "operator":
 		opts.CardType, opts.GivenName, opts.FamilyName = '8', "LAURA", "BIANCHI"
+	case "security":
+		opts.CardType, opts.GivenName, opts.FamilyName = '8', "PAOLA", "CONTI"
 	case "revoked":
 		opts.GivenName, opts.FamilyName = "LUCA", "NERI"
 	case "expired":
@@ -229,9 +237,13 @@ func demoCardOptions(c Card, now time.Time) cnstest.CardOptions {
 
 // The demo operator's role and organisation.
 const (
-	DemoOperatorRole     = "operatore_asl"
-	DemoOrganisationID   = "120999"
-	DemoOrganisationName = "ASL Demo"
+	DemoOperatorRole = "operatore_asl"
+	// DemoSecurityRole is the role of the security card's operator: the
+	// console's (console.role).
+	DemoSecurityRole       = "security"
+	DemoSecurityFiscalCode = "CNTPLA80A41H501X" // the check character is fixed by fixCheck
+	DemoOrganisationID     = "120999"
+	DemoOrganisationName   = "ASL Demo"
 )
 
 // registerCards stores the demo's registered citizen and operator, so that
@@ -255,7 +267,11 @@ func (s *Setup) registerCards(cards []*cnstest.Card) error {
 			return fmt.Errorf("demo registration: %w", err)
 		}
 		if id.CardType == x509cns.CardTypeOperator {
-			op := registry.Operator{FiscalCode: id.FiscalCode, Roles: []string{DemoOperatorRole},
+			roles := []string{DemoOperatorRole}
+			if id.FiscalCode == fixCheck(DemoSecurityFiscalCode) {
+				roles = []string{DemoSecurityRole}
+			}
+			op := registry.Operator{FiscalCode: id.FiscalCode, Roles: roles,
 				Organisation: DemoOrganisationID, OrganisationName: DemoOrganisationName}
 			if err := db.PutOperator(ctx, op); err != nil {
 				return fmt.Errorf("demo operator: %w", err)
@@ -365,6 +381,9 @@ func (s *Setup) writeConfig(p Ports) error {
 	fmt.Fprintf(&b, "issuer: https://%s\n", originHost(p.Public))
 	fmt.Fprintf(&b, "cns_origin: https://%s\n", originHost(p.CNS))
 	fmt.Fprintf(&b, "listen:\n  public: %q\n  cns: %q\n  admin: %q\n", p.Public, p.CNS, p.Admin)
+	if p.Console != "" && p.Esenzioni != "" {
+		fmt.Fprintf(&b, "  console: %q\nconsole:\n  origin: https://%s\n", p.Console, originHost(p.Console))
+	}
 	fmt.Fprintf(&b, "tls:\n  cert_file: %s\n  key_file: %s\n", filepath.Join(s.Dir, "tls", "server.crt"), filepath.Join(s.Dir, "tls", "server.key"))
 	fmt.Fprintf(&b, "trust:\n  ca_dirs: [%s]\n", s.TrustDir)
 	// The demo CA's CRL and OCSP are served by the demo process itself on

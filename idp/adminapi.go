@@ -79,25 +79,31 @@ type AdminRegistry interface {
 const maxAdminBody = 4 << 10
 
 type adminAPI struct {
-	s         *Service
-	tokenHash [sha256.Size]byte
-	reg       AdminRegistry
+	s          *Service
+	tokenHash  [sha256.Size]byte
+	reg        AdminRegistry
+	revocation RevocationStatus // nil: no /admin/revocation
 }
 
 // AdminAPI returns the admin API's handler (routes under /admin/), which
 // accepts only the bearer token given; an empty token is refused by the
 // caller, which mounts nothing then (the API is off unless configured).
-func (s *Service) AdminAPI(token string, reg AdminRegistry) (http.Handler, error) {
+func (s *Service) AdminAPI(token string, reg AdminRegistry, opts ...AdminOption) (http.Handler, error) {
 	if token == "" {
 		return nil, errors.New("admin API: empty token")
 	}
 	a := &adminAPI{s: s, tokenHash: sha256.Sum256([]byte(token)), reg: reg}
+	for _, o := range opts {
+		o(a)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("POST /admin/registrations/revoke", a.guard(AdminActionRevoke, a.revoke))
 	mux.Handle("GET /admin/registrations", a.guard(AdminActionListRegistrations, a.listRegistrations))
 	mux.Handle("GET /admin/sessions", a.guard(AdminActionListSessions, a.listSessions))
 	mux.Handle("DELETE /admin/sessions", a.guard(AdminActionEndSessions, a.endSessions))
-	a.operatorRoutes(mux) // adminapi_operators.go
+	a.operatorRoutes(mux)   // adminapi_operators.go
+	a.auditRoutes(mux)      // adminapi_audit.go
+	a.revocationRoutes(mux) // revocationstate.go
 	return mux, nil
 }
 
@@ -111,6 +117,13 @@ type adminCall struct {
 	detail      string
 	status      int
 	answer      any
+	// filter, when set, is the search of the call, for its audit event
+	// only (never logged: it may name a card).
+	filter string
+	// contentType and body, when set, are the answer instead of JSON.
+	contentType string
+	body        []byte
+	headers     http.Header
 }
 
 type adminStep func(ctx context.Context, r *http.Request, c *adminCall)
@@ -186,10 +199,22 @@ func (a *adminAPI) finish(w http.ResponseWriter, r *http.Request, c *adminCall) 
 	if c.detail != "" {
 		detail["detail"] = c.detail
 	}
+	if c.filter != "" {
+		detail["filter"] = c.filter
+	}
 	e.Detail, _ = json.Marshal(detail)
 	a.s.Audit(ctx, e)
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	for k, vs := range c.headers {
+		w.Header()[k] = vs
+	}
+	if c.body != nil && c.status == http.StatusOK {
+		w.Header().Set("Content-Type", c.contentType)
+		w.WriteHeader(c.status)
+		_, _ = w.Write(c.body)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(c.status)
 	_ = json.NewEncoder(w).Encode(c.answer)
 }

@@ -52,6 +52,13 @@
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	adminapi_registrations.go /admin/registrations: a citizen's cards and consents; the consent withdrawn by an administrator's revocation
 //	adminapi_operators.go /admin/operators: list, add, update, remove, import; OperatorJSON; the actor of each change
+//	adminapi_audit.go    /admin/audit, /admin/audit/aggregate, /admin/history: reports for other systems (JSON, CSV, pages)
+//	console.go           the security team's console: Console, ConsoleOptions, its session (__Host- cookie), CSRF, audited acts (console_action)
+//	console_login.go     the console's login: code flow with PKCE to cnsgate's own provider, role checked, logout
+//	console_pages.go     the console's pages: logins as charts, revocation state, audit search and CSV export
+//	console_citizen.go   the console's citizen page: registrations, live sessions, end session and revoke (cause admin)
+//	revocationstate.go   RevocationStatus, CRLStatus, OCSPStatus; GET /admin/revocation
+//	auditsearch.go       ParseAuditSearch, RunAuditSearch, RunAuditAggregate, audit CSV (formula-escaped): shared by the admin API, the console and `cnsgate audit query`
 //	protocoldeps.go      ProtocolDeps: the defaults the protocol packages' Options share
 //	wait.go              Done: a WaitGroup as a channel, for waits bounded by a context
 //	oidc/                the OpenID Provider

@@ -37,6 +37,7 @@ type auditRecord struct {
 	session  *sessions.Session
 	cause    string
 	detail   string
+	client   string // the relying party the login is for, when known
 }
 
 // audit writes an event to the structured log (fiscal code masked unless
@@ -55,7 +56,7 @@ func (s *Service) audit(r *http.Request, a auditRecord) {
 }
 
 func (s *Service) auditCtx(ctx context.Context, a auditRecord, reqID, ip string) {
-	e := registry.Event{Kind: a.kind, Outcome: a.outcome, Reason: string(a.reason), RequestID: reqID, RemoteIP: ip}
+	e := registry.Event{Kind: a.kind, Outcome: a.outcome, Reason: string(a.reason), RequestID: reqID, RemoteIP: ip, Client: a.client}
 	if a.identity != nil {
 		e.FiscalCode, e.CardSerial, e.Issuer = a.identity.FiscalCode, a.identity.Serial, a.identity.Issuer
 	}
@@ -139,7 +140,26 @@ func (s *Service) loginFailed(r *http.Request, reason x509cns.Reason, err error,
 		detail = err.Error()
 	}
 	s.logger.WarnContext(r.Context(), "login refused", "reason", reason, "detail", detail)
-	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeFailure, reason: reason, identity: id, detail: detail})
+	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeFailure, reason: reason, identity: id, detail: detail,
+		client: s.pendingClient(r.Context(), reqParam(r.URL.Query().Get("req")))})
+}
+
+// pendingClient is the relying party of the pending request req, "" when
+// there is none or it cannot be read: the login's audit event names it,
+// for the reports by relying party.
+func (s *Service) pendingClient(ctx context.Context, req string) string {
+	if req == "" {
+		return ""
+	}
+	raw, err := s.ephemeral.Get(ctx, nsPending, req)
+	if err != nil {
+		return ""
+	}
+	var p PendingRequest
+	if json.Unmarshal(raw, &p) != nil {
+		return ""
+	}
+	return p.Client
 }
 
 func (s *Service) registered(r *http.Request, reg, replaced *registry.Registration) {

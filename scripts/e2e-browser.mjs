@@ -106,7 +106,7 @@ function startDemo() {
   const out = fs.openSync(path.join(artifacts, 'cnsgate.stdout.log'), 'w');
   const err = fs.openSync(path.join(artifacts, 'cnsgate.stderr.log'), 'w');
   demo = spawn(bin, ['demo', '--dir', demoDir, '--public', addrs.public, '--cns', addrs.cns, '--admin', addrs.admin,
-    '--esenzioni', addrs.esenzioni, '--cms', addrs.cms], { stdio: ['ignore', out, err] });
+    '--esenzioni', addrs.esenzioni, '--cms', addrs.cms, '--console', 'off'], { stdio: ['ignore', out, err] });
   demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     const deadline = Date.now() + 60_000;

@@ -112,7 +112,7 @@ async function startDemo(name, env = {}, flags = []) {
   const out = fs.openSync(log('stdout'), 'w');
   const err = fs.openSync(log('stderr'), 'w');
   demo = spawn(bin, ['demo', '--dir', dir, '--public', `${HOST}:${ports.public}`, '--cns', `${HOST}:${ports.cns}`,
-    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`, ...flags],
+    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`, '--console', 'off', ...flags],
   { stdio: ['ignore', out, err], env: { ...process.env, TZ: 'UTC', ...env } });
   demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
   const deadline = Date.now() + 60_000;

@@ -6,16 +6,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"time"
 
+	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/idp/registry"
 	"github.com/cnsgate/cnsgate/idp/registry/sqlstore"
-	"github.com/cnsgate/cnsgate/x509cns"
 )
 
 const auditUsage = `usage:
-  cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]
-                                          search the audit trail (JSON lines, newest first)
+  cnsgate audit query --config FILE [--since T] [--until T] [--fiscal-code CF] [--card-serial HEX] [--issuer I] [--client RP]
+                      [--outcome success|failure] [--kind K] [--reason R] [--remote-ip IP] [--limit N] [--offset N]
+                      [--format jsonl|json|csv] [--aggregate --by outcome|reason|issuer|client]
+                                          search the audit trail (JSON lines, newest first; the filters of /admin/audit)
   cnsgate audit verify --config FILE [--json]
                                           check the audit chain: events changed, removed or inserted, with their positions
 `
@@ -24,48 +27,97 @@ func cmdAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return runGroup(ctx, "audit", auditUsage, map[string]subcommand{"query": auditQuery, "verify": auditVerify}, args, stdout, stderr)
 }
 
+// auditQueryFlags maps the flags of audit query to the parameters of the
+// admin API's /admin/audit, which the same code (idp.ParseAuditSearch)
+// reads.
+var auditQueryFlags = [][2]string{
+	{"since", "since"}, {"until", "until"}, {"fiscal-code", "fiscal_code"}, {"card-serial", "card_serial"},
+	{"issuer", "issuer"}, {"client", "client"}, {"outcome", "outcome"}, {"kind", "kind"}, {"reason", "reason"},
+	{"remote-ip", "remote_ip"}, {"limit", "limit"}, {"offset", "offset"}, {"max-id", "max_id"}, {"by", "by"},
+}
+
+var auditQueryHelp = map[string]string{"since": "events from then: RFC 3339 time, date or duration before now", "until": "events before then (same forms)",
+	"fiscal-code": "only this citizen", "card-serial": "only this card (certificate serial, hex)", "issuer": "only this issuing CA",
+	"client": "only this relying party", "outcome": "success or failure", "kind": "login, registration, logout, session_end, ...",
+	"reason": "only this reason", "remote-ip": "only this client address", "limit": "at most this many events, newest first",
+	"offset": "skip this many events first", "max-id": "the max_id of an earlier page (its snapshot)", "by": "aggregate by this dimension (with --aggregate)"}
+
+const auditQuerySynopsis = "cnsgate audit query --config FILE [--since T] [--until T] [--fiscal-code CF] [--card-serial HEX] [--issuer I]\n" +
+	"    [--client RP] [--outcome success|failure] [--kind K] [--reason R] [--remote-ip IP] [--limit N] [--offset N] [--max-id N]\n" +
+	"    [--format jsonl|json|csv] [--aggregate] [--by outcome|reason|issuer|client]"
+
 func auditQuery(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := adminFlags("audit query", stderr)
-	since := fs.Duration("since", 24*time.Hour, "events newer than this")
-	cf := fs.String("fiscal-code", "", "only this citizen")
-	outcome := fs.String("outcome", "", "success or failure")
-	kind := fs.String("kind", "", "login, registration, logout, session_end, ...")
-	limit := fs.Int("limit", 1000, "at most this many events, newest first")
-	describe(fs, "cnsgate audit query --config FILE [--since DURATION] [--fiscal-code CF] [--outcome success|failure] [--kind K] [--limit N]",
-		"Searches the audit trail; prints JSON lines, newest first, with the full fiscal code.")
+	vals := map[string]*string{}
+	defaults := map[string]string{"since": "24h", "limit": "1000"}
+	for _, f := range auditQueryFlags {
+		vals[f[0]] = fs.String(f[0], defaults[f[0]], auditQueryHelp[f[0]])
+	}
+	format := fs.String("format", "jsonl", "jsonl (one event a line), json (the admin API's page) or csv")
+	aggregate := fs.Bool("aggregate", false, "count events per day by --by (logins unless --kind) instead of listing them")
+	describe(fs, auditQuerySynopsis,
+		"Searches the audit trail with the filters of the admin API's /admin/audit (the same code); prints JSON lines, newest first,\n"+
+			"with the full fiscal code, or the page as JSON or CSV; --aggregate counts events per day.")
 	env, code := openAdmin(ctx, fs, args, stdout, stderr)
 	if env == nil {
 		return code
 	}
 	defer env.close()
-	events, err := env.reg.QueryAudit(ctx, registry.AuditQuery{
-		Since: time.Now().Add(-*since), FiscalCode: x509cns.NormalizeFiscalCode(*cf),
-		Outcome: registry.Outcome(*outcome), Kind: registry.EventKind(*kind), Limit: *limit,
-	})
+	v := url.Values{}
+	for _, f := range auditQueryFlags {
+		if *vals[f[0]] != "" {
+			v.Set(f[1], *vals[f[0]])
+		}
+	}
+	s, err := idp.ParseAuditSearch(v, time.Now(), idp.AuditLimits{DefaultLimit: 1000})
+	if err == nil && *format != "jsonl" && *format != "json" && *format != "csv" {
+		err = fmt.Errorf("--format %q is not jsonl, json or csv", *format)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cnsgate audit query: %v\n", err)
+		return 1 // as before the filters were shared with the admin API
+	}
+	if *aggregate {
+		err = printAuditAggregate(ctx, env.reg, s, *format, stdout)
+	} else {
+		err = printAuditPage(ctx, env.reg, s, *format, stdout)
+	}
 	if err != nil {
 		return env.fail(err)
-	}
-	enc := json.NewEncoder(stdout)
-	for _, e := range events {
-		_ = enc.Encode(auditJSON(e))
 	}
 	return 0
 }
 
-// auditJSON is an event as investigators read it: the full fiscal code (the
-// command is for them), names in snake_case.
-func auditJSON(e registry.Event) map[string]any {
-	m := map[string]any{"id": e.ID, "at": e.At.UTC().Format(time.RFC3339Nano), "kind": e.Kind, "outcome": e.Outcome}
-	for k, v := range map[string]string{"reason": e.Reason, "fiscal_code": e.FiscalCode, "client": e.Client,
-		"session": e.SessionHash, "card_serial": e.CardSerial, "issuer": e.Issuer, "remote_ip": e.RemoteIP, "request_id": e.RequestID} {
-		if v != "" {
-			m[k] = v
-		}
+func printAuditPage(ctx context.Context, st idp.AuditStore, s idp.AuditSearch, format string, stdout io.Writer) error {
+	p, err := idp.RunAuditSearch(ctx, st, s)
+	if err != nil {
+		return err
 	}
-	if len(e.Detail) > 0 {
-		m["detail"] = e.Detail
+	switch format {
+	case "csv":
+		return idp.WriteAuditCSV(stdout, p.Events)
+	case "json":
+		return json.NewEncoder(stdout).Encode(idp.AuditPageJSON(p))
 	}
-	return m
+	enc := json.NewEncoder(stdout)
+	for _, e := range p.Events {
+		_ = enc.Encode(idp.AuditEventJSON(e))
+	}
+	return nil
+}
+
+func printAuditAggregate(ctx context.Context, st idp.AuditStore, s idp.AuditSearch, format string, stdout io.Writer) error {
+	if s.Query.Kind == "" {
+		s.Query.Kind = registry.KindLogin
+	}
+	buckets, by, err := idp.RunAuditAggregate(ctx, st, s)
+	if err != nil {
+		return err
+	}
+	if format == "csv" {
+		return idp.WriteAuditBucketsCSV(stdout, by, buckets)
+	}
+	return json.NewEncoder(stdout).Encode(idp.AuditBucketsJSON(by, buckets))
 }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {

@@ -42,9 +42,10 @@ func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error)
 	admin := fs.String("admin", demo.DefaultPorts.Admin, "admin listener (/metrics /healthz /readyz)")
 	esenzioni := fs.String("esenzioni", demo.DefaultPorts.Esenzioni, `the example OIDC relying party "Esenzioni da reddito" ("off": neither registered nor started)`)
 	cms := fs.String("cms", demo.DefaultPorts.CMS, `the example SAML service provider "CMS - Gestione tessere" ("off": neither registered nor started)`)
+	consoleAddr := fs.String("console", demo.DefaultPorts.Console, `the security team's console, for the "security" card ("off": none; off as well without Esenzioni)`)
 	prepare := fs.Bool("prepare", false, "create (or update) the demo directory, print where, and exit")
 	release := fs.Bool("confirm-release", true, "list what a service will receive before its first login (login.confirm_release); --confirm-release=false: no such page")
-	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--confirm-release=false] [--prepare]", demoAbout)
+	describe(fs, "cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni ADDR|off] [--cms ADDR|off] [--console ADDR|off] [--confirm-release=false] [--prepare]", demoAbout)
 	if code, ok := parseFlags(fs, args, stdout); !ok {
 		if code == 0 {
 			return nil, errHelp
@@ -52,7 +53,10 @@ func parseDemoFlags(args []string, stdout, stderr io.Writer) (*demoFlags, error)
 		return nil, errUsage
 	}
 	f := &demoFlags{dir: *dir, prepare: *prepare, confirmRelease: *release,
-		ports: demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms}}
+		ports: demo.Ports{Public: *public, CNS: *cns, Admin: *admin, Esenzioni: *esenzioni, CMS: *cms, Console: *consoleAddr}}
+	if f.ports.Console == "off" {
+		f.ports.Console = ""
+	}
 	if f.ports.Esenzioni == "off" {
 		f.ports.Esenzioni = ""
 	}
@@ -219,6 +223,9 @@ func printBanner(w io.Writer, s *demo.Setup, cfg *config.Config, b bound, apps *
 	fmt.Fprintf(w, "\ncnsgate demo is running (%s %s)\n\n", verb, s.Dir)
 	fmt.Fprintf(w, "  public   %s\n  cns      %s   (mutual TLS: present a demo card)\n  admin    http://%s/healthz\n", cfg.Issuer, cfg.CNSOrigin, b.Admin)
 	fmt.Fprintf(w, "  demo CA  http://%s%s (CRL), http://%s%s (OCSP)\n", b.Admin, demo.CRLPath, b.Admin, demo.OCSPPath)
+	if cfg.ConsoleOn() {
+		fmt.Fprintf(w, "  console  %s/   (security team's console: the \"security\" card)\n", cfg.Console.Origin)
+	}
 	for _, a := range apps.apps {
 		fmt.Fprintf(w, "  %-8s %s/   (%s, %s)\n", a.label, a.baseURL, a.name, a.kind)
 	}

@@ -80,7 +80,7 @@ func runDemo(t *testing.T, flags ...string) *runningDemo {
 	d.rpURL = d.setup.Esenzioni.BaseURL
 	ctx, cancel := context.WithCancel(context.Background())
 	code := make(chan int, 1)
-	args := append([]string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS}, flags...)
+	args := append([]string{"--dir", d.dir, "--public", ports.Public, "--cns", ports.CNS, "--admin", ports.Admin, "--esenzioni", ports.Esenzioni, "--cms", ports.CMS, "--console", "off"}, flags...)
 	go func() { code <- cmdDemo(ctx, args, d.stdout, d.stderr) }()
 	deadline := time.After(30 * time.Second)
 	for !strings.Contains(d.stdout.String(), "Press Ctrl-C to stop.") {
@@ -316,7 +316,7 @@ func TestDemoFlags(t *testing.T) {
 	defer ln.Close()
 	errb.Reset()
 	code := run(context.Background(), []string{"demo", "--dir", dir, "--public", freeAddr(t), "--cns", freeAddr(t), "--admin", freeAddr(t),
-		"--esenzioni", ln.Addr().String()}, io.Discard, &errb)
+		"--esenzioni", ln.Addr().String(), "--console", "off"}, io.Discard, &errb)
 	if code != 2 || !strings.Contains(errb.String(), "--esenzioni") || !strings.Contains(errb.String(), "address already in use") {
 		t.Fatalf("busy --esenzioni port: exit %d, %q", code, errb.String())
 	}

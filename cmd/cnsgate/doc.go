@@ -16,7 +16,8 @@
 //	main.go           usage, signal context, the subcommand switch (run)
 //	serve.go          cnsgate serve: logger, serve, the build and run sequence, SIGHUP reload, the trust swap
 //	gateway.go        the gateway (one process's parts) and its named build steps
-//	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
+//	listeners.go      public, cns, admin (and console) listeners, the cns TLS config, outbound HTTP client
+//	console.go        the security console: its built-in OIDC client, its handler, the in-process code exchange
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	parts.go          session backend, registry opening, the relying parties' links and audiences, metric label sets

@@ -48,8 +48,11 @@ type gateway struct {
 	svc        *idp.Service
 	public     *http.ServeMux
 	admin      *http.ServeMux
-	protocols  *protocols
-	net        *listeners
+	console    http.Handler // nil unless listen.console (console.go)
+	// consoleSecret is the console client's secret, drawn at start.
+	consoleSecret string
+	protocols     *protocols
+	net           *listeners
 
 	// stopping turns /readyz false at the start of shutdown.
 	stopping atomic.Bool
@@ -212,8 +215,14 @@ func (g *gateway) buildProtocols(context.Context) error {
 	if err != nil {
 		return err
 	}
+	if g.cfg.ConsoleOn() {
+		if g.consoleSecret, err = newConsoleSecret(); err != nil {
+			return err
+		}
+	}
 	p, err := newProtocols(g.cfg, g.svc, g.sessions, protocolDeps{
 		logger: g.logger, oidcRecorder: g.metrics, fedRecorder: g.metrics, samlRecorder: g.metrics, pages: g.pages, outbound: outbound,
+		consoleSecret: g.consoleSecret,
 	})
 	if err != nil {
 		return err
@@ -244,7 +253,11 @@ func (g *gateway) buildAdmin(context.Context) error {
 	g.admin = idp.AdminHandler(checks)
 	g.admin.Handle("GET /metrics", g.metrics.Handler())
 	if tok := g.cfg.Admin.Token.Value(); tok != "" {
-		api, err := g.svc.AdminAPI(tok, g.registry)
+		var opts []idp.AdminOption
+		if g.checker != nil {
+			opts = append(opts, idp.WithRevocationStatus(revocationStatus{g.checker}))
+		}
+		api, err := g.svc.AdminAPI(tok, g.registry, opts...)
 		if err != nil {
 			return err
 		}

@@ -20,11 +20,12 @@ import (
 // servers that serve them once start runs.
 type listeners struct {
 	public, cns, admin net.Listener
+	console            net.Listener // nil unless listen.console
 	servers            []*http.Server
 }
 
 // bound reports the actual addresses, for the demo's banner and for tests.
-type bound struct{ Public, CNS, Admin string }
+type bound struct{ Public, CNS, Admin, Console string }
 
 func listen(cfg *config.Config) (*listeners, error) {
 	var l listeners
@@ -40,6 +41,14 @@ func listen(cfg *config.Config) (*listeners, error) {
 		l.public.Close()
 		l.cns.Close()
 		return nil, fmt.Errorf("listen.admin: %w", err)
+	}
+	if cfg.ConsoleOn() {
+		if l.console, err = net.Listen("tcp", cfg.Listen.Console); err != nil {
+			l.public.Close()
+			l.cns.Close()
+			l.admin.Close()
+			return nil, fmt.Errorf("listen.console: %w", err)
+		}
 	}
 	return &l, nil
 }
@@ -110,6 +119,11 @@ func (g *gateway) start(ctx context.Context) bound {
 		newServer(idp.WithRequestInfo(g.admin), nil, g.logger),
 	}
 	socks := []net.Listener{tls.NewListener(l.public, publicTLS), tls.NewListener(l.cns, cnsTLS), l.admin}
+	if l.console != nil && g.console != nil {
+		consoleTLS := &tls.Config{Certificates: []tls.Certificate{g.serverCert}, MinVersion: tls.VersionTLS12}
+		l.servers = append(l.servers, newServer(hsts(idp.WithRequestInfo(g.metrics.Instrument(g.console))), consoleTLS, g.logger))
+		socks = append(socks, tls.NewListener(l.console, consoleTLS))
+	}
 	for i, s := range l.servers {
 		go func(s *http.Server, ln net.Listener) {
 			if err := s.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -122,14 +136,22 @@ func (g *gateway) start(ctx context.Context) bound {
 			g.logger.Error("revocation: some CRL files could not be loaded", "err", err)
 		}
 	}
-	return bound{Public: l.public.Addr().String(), CNS: l.cns.Addr().String(), Admin: l.admin.Addr().String()}
+	b := bound{Public: l.public.Addr().String(), CNS: l.cns.Addr().String(), Admin: l.admin.Addr().String()}
+	if l.console != nil {
+		b.Console = l.console.Addr().String()
+	}
+	return b
 }
 
 // close stops accepting connections and waits, up to ctx, for the requests
 // in flight; the listeners of a gateway that never started are just closed.
 func (l *listeners) close(ctx context.Context) error {
 	if len(l.servers) == 0 {
-		return errors.Join(l.public.Close(), l.cns.Close(), l.admin.Close())
+		errs := []error{l.public.Close(), l.cns.Close(), l.admin.Close()}
+		if l.console != nil {
+			errs = append(errs, l.console.Close())
+		}
+		return errors.Join(errs...)
 	}
 	errc := make(chan error, len(l.servers))
 	for _, s := range l.servers {

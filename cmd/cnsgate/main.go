@@ -16,7 +16,7 @@ const usage = `cnsgate — log in to public-administration services with a TS-CN
 
 Usage:
   cnsgate serve --config FILE            run the gateway (SIGHUP reloads, SIGTERM shuts down in order)
-  cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni|--cms ADDR|off]
+  cnsgate demo [--dir DIR] [--public|--cns|--admin ADDR] [--esenzioni|--cms|--console ADDR|off]
                                          run a self-contained demo (generated card PKI)
   cnsgate check-config --config FILE     validate a configuration and print every problem
   cnsgate inspect [--config FILE | --trust DIR] CERT

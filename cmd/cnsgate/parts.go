@@ -87,6 +87,9 @@ func serviceLinks(cfg *config.Config) []idp.ServiceLink {
 		out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL,
 			Audience: string(sp.Audience), RequiredRoles: sp.RequiredRoles})
 	}
+	if cfg.ConsoleOn() {
+		out = append(out, consoleLink(cfg))
+	}
 	return out
 }
 
@@ -100,6 +103,9 @@ func relyingParties(cfg *config.Config) []idp.ServiceLink {
 	for _, sp := range cfg.SAML.ServiceProviders {
 		out = append(out, idp.ServiceLink{ID: sp.EntityID, Name: sp.Name, URL: sp.HomeURL})
 	}
+	if cfg.ConsoleOn() {
+		out = append(out, idp.ServiceLink{ID: idp.ConsoleClientID, Name: consoleLink(cfg).Name})
+	}
 	return out
 }
 
@@ -109,6 +115,9 @@ func clientIDs(cfg *config.Config) []string {
 	var out []string
 	for _, c := range cfg.OIDC.Clients {
 		out = append(out, c.ID)
+	}
+	if cfg.ConsoleOn() {
+		out = append(out, idp.ConsoleClientID)
 	}
 	return out
 }

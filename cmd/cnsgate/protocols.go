@@ -85,16 +85,21 @@ type protocolDeps struct {
 	samlRecorder saml.Recorder
 	pages        *web.Pages
 	outbound     *http.Client
+	// consoleSecret, when set, adds the console's client (console.go).
+	consoleSecret string
 }
 
 func newProtocols(cfg *config.Config, svc *idp.Service, backend *sessionBackend, d protocolDeps) (*protocols, error) {
 	var p protocols
-	if len(cfg.OIDC.Clients) > 0 || cfg.Federation.Enabled() {
+	if len(cfg.OIDC.Clients) > 0 || cfg.Federation.Enabled() || d.consoleSecret != "" {
 		keys, err := openOIDCKeys(cfg.OIDC)
 		if err != nil {
 			return nil, err
 		}
 		o := oidcOptions(cfg.OIDC, oidc.Options{Logger: d.logger, Recorder: d.oidcRecorder, HTTPClient: d.outbound, Keys: keys})
+		if d.consoleSecret != "" {
+			o.Clients = append(o.Clients, consoleClient(cfg, d.consoleSecret))
+		}
 		if cfg.Federation.Enabled() {
 			fed, err := newFederation(cfg.Federation, d, func() *oidc.Provider { return p.op })
 			if err != nil {

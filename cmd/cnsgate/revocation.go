@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/big"
 	"sync/atomic"
+	"time"
 
 	"github.com/cnsgate/cnsgate/config"
 	"github.com/cnsgate/cnsgate/idp"
@@ -87,4 +88,30 @@ type auditedRevocation struct {
 func (a auditedRevocation) CRLRefreshFailed(issuer string) {
 	a.Recorder.CRLRefreshFailed(issuer)
 	a.audit(issuer)
+}
+
+// revocationStatus reads the checker's caches for the admin API and the
+// console (idp.RevocationStatus).
+type revocationStatus struct{ c *revocation.Checker }
+
+var _ idp.RevocationStatus = revocationStatus{}
+
+func (r revocationStatus) CRLStatus() []idp.CRLStatus {
+	now := time.Now()
+	var out []idp.CRLStatus
+	for _, s := range r.c.CRLStates() {
+		out = append(out, idp.CRLStatus{Issuer: s.Issuer, Loaded: s.Loaded, Source: s.Source, ThisUpdate: s.ThisUpdate,
+			NextUpdate: s.NextUpdate, AgeSeconds: s.Age(now).Seconds(), Entries: s.Entries, LastError: s.LastError,
+			Failures: s.Failures, NextFetch: s.NextFetch})
+	}
+	return out
+}
+
+func (r revocationStatus) OCSPStatus() []idp.OCSPStatus {
+	var out []idp.OCSPStatus
+	for _, s := range r.c.OCSPStates() {
+		out = append(out, idp.OCSPStatus{Responder: s.Responder, Answers: s.Answers, Failures: s.Failures,
+			LastAnswer: s.LastAnswer, LastFailure: s.LastFailure, LastError: s.LastError})
+	}
+	return out
 }

@@ -121,6 +121,7 @@ func (g *gateway) build(ctx context.Context) error {
 		{"login service", g.buildLoginService},
 		{"protocols", g.buildProtocols},
 		{"admin", g.buildAdmin},
+		{"console", g.buildConsole},
 		{"listeners", g.buildListeners},
 	}
 	for _, s := range steps {

@@ -66,7 +66,8 @@ var (
 		"weak_algorithm", "destination", "stale", "replay", "acs",
 	}
 	adminActions = []string{idp.AdminActionRevoke, idp.AdminActionListSessions, idp.AdminActionEndSessions,
-		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator, idp.AdminActionListRegistrations}
+		idp.AdminActionListOperators, idp.AdminActionAddOperator, idp.AdminActionUpdateOperator, idp.AdminActionRemoveOperator, idp.AdminActionImportOperator, idp.AdminActionListRegistrations,
+		idp.AdminActionAuditSearch, idp.AdminActionAuditAggregate, idp.AdminActionHistory, idp.AdminActionRevocation}
 	adminResults = []string{idp.AdminResultSuccess, idp.AdminResultUnauthorized, idp.AdminResultBadRequest, idp.AdminResultNotFound,
 		idp.AdminResultError, idp.AdminResultConflict}
 	dependencies = []string{DependencySessions, DependencyRegistry, DependencyTrustStore, DependencyShutdown}

@@ -2,7 +2,7 @@
 // of smart cards to fiscal codes (Registration, Status, ListFilter), the
 // operators and their roles (Operator), the eligible citizens of allowlist
 // mode (Eligible, ImportResult) and the audit trail (Event, EventKind,
-// Outcome, AuditQuery), with the sentinel errors every store returns
+// Outcome, AuditQuery, AuditBucket), with the sentinel errors every store returns
 // (ErrNotRegistered, ErrReplaced, ErrRevoked, ErrNotFound, ErrDuplicate).
 //
 // It owns types only and imports the standard library only, so that idp and
@@ -28,7 +28,7 @@
 //	operator.go      Operator (roles need an operator card unless AnyCard; organisation; validity)
 //	operator_change.go the acts of operator administration, CheckOperator, ErrExists, ErrInvalidOperator
 //	allowlist.go     Eligible, ImportResult (allowlist mode)
-//	event.go         audit Event, EventKind, Outcome, AuditQuery
+//	event.go         audit Event, EventKind, Outcome, AuditQuery; AuditDimension, AuditBucket (aggregates per day)
 //	mask.go          the masked fiscal code of the LogValue methods
 //	layering_test.go keeps SQL drivers out of idp and idp/registry
 //	sqlstore/        the SQL store: SQLite and PostgreSQL

@@ -118,9 +118,40 @@ type AuditQuery struct {
 	Kind         EventKind
 	Kinds        []EventKind // any of these kinds (with Kind, both must hold)
 	Client       string
-	Limit        int
-	Offset       int // skips that many events first (pagination)
+	// CardSerial, Issuer, Reason and RemoteIP select by equality, like
+	// FiscalCode and Client (the admin API's audit filters).
+	CardSerial string
+	Issuer     string
+	Reason     string
+	RemoteIP   string
+	// MaxID, when > 0, keeps only events with id <= MaxID: the pages of one
+	// search stay the same while new events are written.
+	MaxID  int64
+	Limit  int
+	Offset int // events skipped, newest first, before the first returned
 	// SkipFailureReason leaves out the failures with this reason (the
 	// visit of a card before its registration, in the citizen's history).
 	SkipFailureReason string
+}
+
+// AuditDimension is what AggregateAudit counts events by, beside the day.
+type AuditDimension string
+
+// Audit aggregate dimensions.
+const (
+	ByOutcome AuditDimension = "outcome"
+	ByReason  AuditDimension = "reason"
+	ByIssuer  AuditDimension = "issuer"
+	ByClient  AuditDimension = "client" // the relying party
+)
+
+// AuditDimensions lists the dimensions in the order they are documented.
+var AuditDimensions = []AuditDimension{ByOutcome, ByReason, ByIssuer, ByClient}
+
+// AuditBucket is the number of events of one day (UTC, YYYY-MM-DD) with one
+// value of the dimension aggregated by.
+type AuditBucket struct {
+	Day   string
+	Value string
+	Count int
 }

@@ -26,6 +26,8 @@
 //	texts_reasons.go  the citizen's message for every refusal reason
 //	texts_account.go "La mia tessera": cards, consent and its withdrawal, the access history; the consent version, the superseded card
 //	texts_access.go the refusal of a service the person may not use ("Accesso non consentito"), the card types' names
+//	texts_console.go the security team's console, in Italian and English
+//	chart.go       Chart: the console's bar charts laid out for inline SVG (console_parts.html), with their data table
 //	errorpage.go   ErrorPage, RenderError: the one error page
 //	autosubmit.go  Form, RenderForm: the one auto-submit form (OIDC form_post, SAML POST binding)
 //	info.go        InfoPage, RenderInfo: the demo's plain footer pages (privacy notice, accessibility statement, legal notes)

@@ -124,3 +124,6 @@ func (p *Pages) Static() http.Handler {
 		files.ServeHTTP(w, r)
 	})
 }
+
+// Site returns the header and footer the pages show.
+func (p *Pages) Site() Site { return p.site }

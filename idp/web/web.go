@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 //go:embed templates/*.html
@@ -20,7 +21,8 @@ var staticFS embed.FS
 
 // required lists every page the flows render; New fails when one is missing
 // so that a broken build never reaches a citizen.
-var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html", "autosubmit.html", "confirm.html", "notme.html", "release.html", "account.html", "account_confirm.html", "account_done.html", "info.html"}
+var required = []string{"home.html", "error.html", "register.html", "registered.html", "welcome.html", "loggedout.html", "logout.html", "autosubmit.html", "confirm.html", "notme.html", "release.html", "account.html", "account_confirm.html", "account_done.html", "info.html",
+	"console_login.html", "console_dashboard.html", "console_revocation.html", "console_audit.html", "console_citizen.html"}
 
 // Pages renders the embedded templates.
 type Pages struct {
@@ -42,6 +44,10 @@ func NewSite(site Site) (*Pages, error) {
 		"home":  site.home,
 		"local": site.local,
 		"logo":  func() string { return LogoPath },
+		// The console's (console_parts.html).
+		"add":       func(a, b int) int { return a + b },
+		"chartData": func(lang Lang, c Chart) chartData { return chartData{Lang: lang, Chart: c} },
+		"fmtTime":   func(t time.Time) string { return t.Format("02/01/2006 15:04:05") },
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)

@@ -29,6 +29,7 @@ type Checker struct {
 	crlFlight  flight[error]
 	ocspFlight flight[Result]
 	ocsp       ocspCache
+	ocspStats  ocspStats // state.go
 
 	randMu    sync.Mutex
 	lifeMu    sync.Mutex // orders spawn against Close

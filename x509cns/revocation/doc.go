@@ -88,6 +88,7 @@
 //	chain.go       CheckChain, VerifyChain: every link of a verified chain but the anchor
 //	crlcache.go    the per-issuer CRL cache: sources, staleness, install, on-demand fetch
 //	lookup.go      Revoked: the cache-only answer for a session's card
+//	state.go       CRLStates, OCSPStates: the caches' state for the security team's console
 //	crlfetch.go    CRL sources: HTTP fetch with conditional GET, files
 //	crlread.go     readBounded: DER or PEM into one buffer of the DER's size, capped
 //	crlstore.go    the CRL cache directory: CacheFileName, atomic writes, loading at start

@@ -91,6 +91,7 @@ func (c *Checker) checkOCSP(ctx context.Context, leaf, issuer *x509.Certificate)
 		fctx, cancel := context.WithTimeout(c.ctx, c.opts.OCSPTimeout)
 		defer cancel()
 		r, until := c.queryOCSP(fctx, leaf, issuer, url)
+		c.ocspStats.note(url, c.opts.Now(), r.Cause)
 		if r.Status != StatusUnavailable {
 			c.ocsp.put(key, r, until)
 		}

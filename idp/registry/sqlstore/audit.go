@@ -48,14 +48,11 @@ func (d *DB) AppendAudit(ctx context.Context, e registry.Event) error {
 
 // QueryAudit returns the matching events, newest first.
 func (d *DB) QueryAudit(ctx context.Context, q registry.AuditQuery) ([]registry.Event, error) {
-	if q.Outcome != "" && q.Outcome != registry.OutcomeSuccess && q.Outcome != registry.OutcomeFailure {
-		return nil, fmt.Errorf("registry: query audit: unknown outcome %q (want %s or %s)", q.Outcome, registry.OutcomeSuccess, registry.OutcomeFailure)
+	if err := checkAuditQuery(q); err != nil {
+		return nil, err
 	}
 	where, args := d.auditWhere(q)
-	query := "SELECT " + auditColumns + " FROM audit_events"
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
+	query := "SELECT " + auditColumns + " FROM audit_events" + whereClause(where)
 	query += " ORDER BY at DESC, id DESC" + d.limitOffset(q.Limit, q.Offset)
 	rows, err := d.rdb.QueryContext(ctx, d.q(query), args...)
 	if err != nil {
@@ -96,6 +93,14 @@ func (d *DB) auditWhere(q registry.AuditQuery) (where []string, args []any) {
 	}
 	if q.Client != "" {
 		add("client = ?", q.Client)
+	}
+	for _, f := range [...]struct{ col, v string }{{"card_serial", q.CardSerial}, {"issuer", q.Issuer}, {"reason", q.Reason}, {"remote_ip", q.RemoteIP}} {
+		if f.v != "" {
+			add(f.col+" = ?", f.v)
+		}
+	}
+	if q.MaxID > 0 {
+		add("id <= ?", q.MaxID)
 	}
 	if q.SkipFailureReason != "" {
 		add("NOT (outcome = 'failure' AND reason = ?)", q.SkipFailureReason)

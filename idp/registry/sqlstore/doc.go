@@ -82,6 +82,7 @@
 //	eligible.go             the allowlist: ImportEligible, IsEligible, CountEligible
 //	csv.go                  ParseEligibleCSV, the allowlist file cnsgate registrations import reads
 //	audit.go                AppendAudit, QueryAudit, RecentAccesses, PurgeAudit (retention, leaving the chain's anchor)
+//	auditreport.go          CountAudit, MaxAuditID, AggregateAudit: pagination and per-day aggregates of the admin API and the console
 //	auditchain.go           the audit chain: each event's position, previous hash and hash, linked under the head's lock
 //	auditverify.go          VerifyAudit: events changed, removed or inserted, with their positions
 //	checkpoint.go           signed checkpoints (Ed25519) of the chain's head, LoadCheckpointKey
