@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/jwx/v2/jwa"
-	"github.com/lestrrat-go/jwx/v2/jwe"
 	"github.com/lestrrat-go/jwx/v2/jwk"
 	"github.com/lestrrat-go/jwx/v2/jwt"
 
 	"github.com/cnsgate/cnsgate/idp/oidc"
+	"github.com/cnsgate/cnsgate/idp/oidc/oidctest"
 )
 
 // The relying parties of the Italian profiles in these tests: a cie one
@@ -126,18 +126,12 @@ func (h *harness) profileRequest(client string, key jwk.Key, alg jwa.SignatureAl
 			claims[k] = v
 		}
 	}
-	tok := jwt.New()
-	for k, v := range claims {
-		if err := tok.Set(k, v); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-	signed, err := jwt.Sign(tok, jwt.WithKey(alg, key))
+	signed, err := oidctest.RequestObject(claims, key, alg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	scope, _ := claims["scope"].(string)
-	q := url.Values{"client_id": {client}, "response_type": {"code"}, "scope": {scope}, "request": {string(signed)},
+	q := url.Values{"client_id": {client}, "response_type": {"code"}, "scope": {scope}, "request": {signed},
 		"redirect_uri": {h.rp.srv.URL + "/cb/" + client}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}
 	state, _ := claims["state"].(string)
 	nonce, _ := claims["nonce"].(string)
@@ -220,25 +214,14 @@ func (h *harness) providerKeys() jwk.Set {
 // keys, as the RP does: it returns the claims.
 func (h *harness) openNested(raw string, keys profileKeys, enc string) map[string]any {
 	h.t.Helper()
-	msg, err := jwe.Parse([]byte(raw))
+	n, err := oidctest.OpenNested(h.t.Context(), raw, keys.enc, h.providerKeys(), h.public.URL, h.clock.Now)
 	if err != nil {
-		h.t.Fatalf("not a JWE: %v", err)
+		h.t.Fatal(err)
 	}
-	hdr := msg.ProtectedHeaders()
-	if hdr.ContentType() != "JWT" || hdr.Algorithm() != jwa.RSA_OAEP_256 || hdr.ContentEncryption().String() != enc || hdr.KeyID() != keys.enc.KeyID() {
-		h.t.Fatalf("JWE header: cty %q alg %s enc %s kid %q", hdr.ContentType(), hdr.Algorithm(), hdr.ContentEncryption(), hdr.KeyID())
+	if got := n.Header.ContentEncryption().String(); got != enc {
+		h.t.Fatalf("JWE enc %s, want %s", got, enc)
 	}
-	inner, err := jwe.Decrypt([]byte(raw), jwe.WithKey(jwa.RSA_OAEP_256, keys.enc))
-	if err != nil {
-		h.t.Fatalf("the RP cannot decrypt: %v", err)
-	}
-	tok, err := jwt.Parse(inner, jwt.WithKeySet(h.providerKeys()), jwt.WithValidate(true), jwt.WithClock(jwt.ClockFunc(h.clock.Now)),
-		jwt.WithIssuer(h.public.URL))
-	if err != nil {
-		h.t.Fatalf("inner JWS does not verify: %v", err)
-	}
-	claims, _ := tok.AsMap(h.t.Context())
-	return claims
+	return n.Claims
 }
 
 // userinfoRaw calls /userinfo and returns the status, Content-Type and body.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -282,4 +283,35 @@ func TestResolveClientMetadata(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResolveClientEncryption: the encryption a relying party registers
+// in its openid_relying_party metadata for its ID tokens and userinfo
+// responses is the resolved client's; without it the client has none
+// (the profile fills its defaults).
+func TestResolveClientEncryption(t *testing.T) {
+	f := newLocalFed(t, nil)
+	fed := f.federation(t, func(o *federation.Options) { o.Profile = "cie" })
+	c, err := fed.ResolveClient(t.Context(), f.rp.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IDTokenEncryptedResponseAlg != "" || c.IDTokenEncryptedResponseEnc != "" || c.UserinfoEncryptedResponseAlg != "" || c.UserinfoEncryptedResponseEnc != "" {
+		t.Fatalf("encryption without registering it: %+v", c)
+	}
+	f = newLocalFed(t, nil)
+	f.rp.set(func(e *entity) {
+		md := e.metadata[federation.TypeRelyingParty].(map[string]any)
+		md["id_token_encrypted_response_alg"], md["id_token_encrypted_response_enc"] = "RSA-OAEP-256", "A128CBC-HS256"
+		md["userinfo_encrypted_response_alg"], md["userinfo_encrypted_response_enc"] = "RSA-OAEP", "A256CBC-HS512"
+	})
+	c, err = f.federation(t, func(o *federation.Options) { o.Profile = "cie" }).ResolveClient(t.Context(), f.rp.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{c.IDTokenEncryptedResponseAlg, c.IDTokenEncryptedResponseEnc, c.UserinfoEncryptedResponseAlg, c.UserinfoEncryptedResponseEnc}
+	if !slices.Equal(got, []string{"RSA-OAEP-256", "A128CBC-HS256", "RSA-OAEP", "A256CBC-HS512"}) {
+		t.Fatalf("encryption of the resolved client: %v", got)
+	}
+	t.Logf("id_token %s/%s, userinfo %s/%s", got[0], got[1], got[2], got[3])
 }

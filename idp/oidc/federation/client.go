@@ -52,7 +52,24 @@ func (f *Federation) clientOf(ch *Chain) (*oidc.Client, error) {
 	}
 	c.IDTokenSignedResponseAlg, _ = md["id_token_signed_response_alg"].(string)
 	c.UserinfoSignedResponseAlg, _ = md["userinfo_signed_response_alg"].(string)
+	encryptionOf(c, md)
 	return c, nil
+}
+
+// encryptionOf fills the encryption the relying party registers for its
+// userinfo responses and ID tokens (OpenID Connect Dynamic Client
+// Registration 1.0, 2), as a spid or cie relying party publishes it in
+// its openid_relying_party metadata; the provider checks the values
+// against what it supports when it builds the client.
+func encryptionOf(c *oidc.Client, md map[string]any) {
+	for name, dst := range map[string]*string{
+		"userinfo_encrypted_response_alg": &c.UserinfoEncryptedResponseAlg,
+		"userinfo_encrypted_response_enc": &c.UserinfoEncryptedResponseEnc,
+		"id_token_encrypted_response_alg": &c.IDTokenEncryptedResponseAlg,
+		"id_token_encrypted_response_enc": &c.IDTokenEncryptedResponseEnc,
+	} {
+		*dst, _ = md[name].(string)
+	}
 }
 
 // stringList reads a JSON list of strings (a lone string counts as one).

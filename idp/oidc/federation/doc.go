@@ -33,6 +33,8 @@
 //	client.go      the resolved relying-party metadata as an oidc.Client
 //
 // The tests build a local federation on loopback (localfed_test.go) and
-// run the provider with it (login_test.go); testdata/oidfed-core has the
-// npm @openid-federation/core check of the entity configuration.
+// run the provider with it (login_test.go; cielogin_test.go for a cie
+// relying party, with the relying-party helpers of package oidctest);
+// testdata/oidfed-core has the npm @openid-federation/core check of the
+// entity configuration.
 package federation

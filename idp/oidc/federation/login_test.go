@@ -38,7 +38,7 @@ type server struct {
 	rec  *recorder
 }
 
-func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server {
+func newServer(t *testing.T, f *localFed, mod func(*federation.Options), opMods ...func(*oidc.Options)) *server {
 	t.Helper()
 	s := &server{logs: &idptest.LogCapture{}}
 	rsa, err := pemfile.GenerateKey(pemfile.AlgRS256)
@@ -65,12 +65,16 @@ func newServer(t *testing.T, f *localFed, mod func(*federation.Options)) *server
 			if err != nil {
 				t.Fatal(err)
 			}
-			op, err = oidc.New(e.Service, e.Store, e.Ephemeral, oidc.Options{
+			oo := oidc.Options{
 				SigningKeys: []string{"rs256.pem"}, SubjectSalt: []byte("test-subject-salt-0123456789abcdef"),
 				ResolveClient: s.fed.ResolveClient, Logger: e.Logger, Pages: e.Pages,
 				HTTPClient: fo.HTTPClient,
 				ReadFile:   func(string) ([]byte, error) { return rsa, nil },
-			})
+			}
+			for _, m := range opMods {
+				m(&oo)
+			}
+			op, err = oidc.New(e.Service, e.Store, e.Ephemeral, oo)
 			if err != nil {
 				t.Fatal(err)
 			}
