@@ -4,7 +4,7 @@ package web
 // messages of reasonTexts (texts_reasons.go), the refusal of a service and
 // the card types (texts_access.go) and the demo's footer pages
 // (texts_info.go).
-var texts = merge(pageTexts, reasonTexts, accessTexts, infoTexts)
+var texts = merge(pageTexts, reasonTexts, accessTexts, infoTexts, accountTexts)
 
 // merge returns one map per language holding the keys of every map given.
 func merge(sets ...map[Lang]map[string]string) map[Lang]map[string]string {

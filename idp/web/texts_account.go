@@ -3,13 +3,8 @@ package web
 // "La mia tessera" (idp/account.go): the registered cards, the consent and
 // its withdrawal, the access history and its CSV; the registration page's
 // consent version and the card a registration supersedes.
-func init() {
-	add := func(lang Lang, kv map[string]string) {
-		for k, v := range kv {
-			texts[lang][k] = v
-		}
-	}
-	add(Italian, map[string]string{
+var accountTexts = map[Lang]map[string]string{
+	Italian: {
 		"register.consent.version": "Versione del testo del consenso:",
 		"registered.supersedes":    "Questa tessera sostituisce la tessera n.",
 
@@ -69,8 +64,8 @@ func init() {
 		"history.kind.registration":      "Registrazione della tessera",
 		"history.kind.consent_withdrawn": "Revoca del consenso",
 		"history.kind.card_removed":      "Rimozione della tessera",
-	})
-	add(English, map[string]string{
+	},
+	English: {
 		"register.consent.version": "Version of the consent text:",
 		"registered.supersedes":    "This card supersedes card no.",
 
@@ -130,5 +125,5 @@ func init() {
 		"history.kind.registration":      "Card registration",
 		"history.kind.consent_withdrawn": "Consent withdrawn",
 		"history.kind.card_removed":      "Card removed",
-	})
+	},
 }
