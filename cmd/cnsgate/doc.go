@@ -20,6 +20,7 @@
 //	console.go        the security console: its built-in OIDC client, its handler, the in-process code exchange
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
+//	federation.go     the OpenID Federation part of serve: federation.* to the entity configuration and the client resolver
 //	parts.go          session backend, registry opening, the relying parties' links and audiences, metric label sets
 //	trust.go          the trust store and validator from the trust section
 //	allowlist.go      registration.allowlist_file: read at start and on SIGHUP, bad rows reported with their line

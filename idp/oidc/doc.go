@@ -27,6 +27,7 @@
 //	doc.go               this map
 //	provider.go          Options, Provider, New, the paths and Mount, discovery (encoded once) and /jwks (encoded once per key set)
 //	clients.go           Client, AuthMethod, SubjectType, its signing algorithms: each client checked once at New
+//	resolved.go          clients of Options.ResolveClient (federated relying parties), built once each
 //	keys.go              the signing keys, RSA (RS256, PS256) and EC P-256 (ES256) side by side, in states next/active/retired, the signer of each algorithm, /jwks as retired keys expire
 //	rotation.go          loading the keys (PEM files and idp/signer keys: PKCS#11), ReloadKeys on SIGHUP, KeyIDs
 //	sign.go              signing a token: each key prepared once (raw key, signer, encoded headers), one signature per token
