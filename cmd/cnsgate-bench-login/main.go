@@ -20,13 +20,15 @@ type options struct {
 	serverCPU           int
 	dir                 string
 	hostile             bool
+	baselineAlg         string // es256 or rs256: the baseline's one signature per request
+	cpuProfile          string // directory for each cnsgate's CPU profile, "" for none
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
 		// The baseline server, run by the tool itself as a child.
 		if len(os.Args) != 7 {
-			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY")
+			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY (ECDSA P-256: ES256, RSA: RS256)")
 			os.Exit(2)
 		}
 		a := os.Args[2:]
@@ -50,6 +52,8 @@ func main() {
 	flag.StringVar(&o.redisAddr, "redis", envOr("CNSGATE_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address for -sessions redis")
 	flag.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the servers are pinned to with taskset, and the load generator kept off (-1: no pinning)")
 	flag.BoolVar(&o.hostile, "hostile", false, "also measure, on each cnsgate, refusing hostile chains on new connections to /cns/login (14 self-issued intermediates; 4, within trust.max_intermediates)")
+	flag.StringVar(&o.baselineAlg, "baseline-alg", "es256", "the baseline's signature per request: es256 (the demo's P-256 key) or rs256 (the demo's RSA 3072 key, what the demo's ID tokens use)")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "directory: after the rounds, drive each cnsgate once more (unmeasured) with CNSGATE_PPROF=1 and save its CPU profile there as LABEL.pprof")
 	flag.StringVar(&o.dir, "dir", "", "working directory (default: a temporary one, removed at the end)")
 	flag.Parse()
 	var err error
@@ -57,8 +61,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
 		os.Exit(2)
 	}
-	if o.registry != "sqlite" && o.registry != "postgres" || o.sessions != "memory" && o.sessions != "redis" {
-		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis")
+	if o.registry != "sqlite" && o.registry != "postgres" || o.sessions != "memory" && o.sessions != "redis" ||
+		o.baselineAlg != "es256" && o.baselineAlg != "rs256" {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis, -baseline-alg es256 or rs256")
 		os.Exit(2)
 	}
 	if code, reexec := pinSelf(o.serverCPU); reexec {

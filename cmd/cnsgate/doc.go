@@ -17,6 +17,7 @@
 //	serve.go          cnsgate serve: logger, serve, the build and run sequence, SIGHUP reload, the trust swap
 //	gateway.go        the gateway (one process's parts) and its named build steps
 //	listeners.go      public, cns and admin listeners, the cns TLS config, outbound HTTP client
+//	pprof.go          CNSGATE_PPROF=1: Go's runtime profiles on the admin listener (/debug/pprof/)
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	parts.go          session backend, registry opening, the relying parties' links and audiences, metric label sets
