@@ -31,7 +31,9 @@ func profileTargets(o options, loads []*workload, newWorker func() *worker) erro
 		}
 		file := filepath.Join(o.cpuProfile, l.t.label+".pprof")
 		done := make(chan error, 1)
-		go func() { done <- fetchProfile("http://"+l.t.admin+"/debug/pprof/profile?seconds="+fmt.Sprint(secs), file) }()
+		go func() {
+			done <- fetchProfile("http://"+l.t.admin+"/debug/pprof/profile?seconds="+fmt.Sprint(secs), file)
+		}()
 		r := drive(l, o.conc, time.Duration(secs)*time.Second+time.Second, newWorker)
 		if err := <-done; err != nil {
 			return fmt.Errorf("%s: CPU profile: %w", l.name, err)
