@@ -228,7 +228,7 @@ func newRP(issuer string, setup *demo.Setup, secret string, roots *x509.CertPool
 		return nil, err
 	}
 	return &rp{issuer: issuer, clientID: demo.EsenzioniClientID, secret: secret, redirect: setup.Esenzioni.RedirectURL,
-		verifier: prov.Verifier(&oidc.Config{ClientID: demo.EsenzioniClientID})}, nil
+		verifier: prov.Verifier(&oidc.Config{ClientID: demo.EsenzioniClientID, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256}})}, nil
 }
 
 // serveCA serves the demo CA's CRLs and OCSP responder for the servers,
