@@ -13,7 +13,8 @@ import (
 // -duration, outside the measured rounds (the profiler's own cost never
 // enters the figures), while fetching its CPU profile from the admin
 // listener (CNSGATE_PPROF=1, set for the servers by startTarget) into
-// DIR/LABEL.pprof; `go tool pprof -top BIN DIR/LABEL.pprof` reads it.
+// DIR/LABEL.pprof, then its allocations since start (/debug/pprof/allocs)
+// into DIR/LABEL.allocs.pprof; `go tool pprof -top BIN FILE` reads them.
 func profileTargets(o options, loads []*workload, newWorker func() *worker) error {
 	if o.cpuProfile == "" {
 		return nil
@@ -38,7 +39,11 @@ func profileTargets(o options, loads []*workload, newWorker func() *worker) erro
 		if err := <-done; err != nil {
 			return fmt.Errorf("%s: CPU profile: %w", l.name, err)
 		}
-		fmt.Printf("profile %-20s %s (%d logins while profiling)\n", l.name, file, r.ops)
+		allocs := filepath.Join(o.cpuProfile, l.t.label+".allocs.pprof")
+		if err := fetchProfile("http://"+l.t.admin+"/debug/pprof/allocs", allocs); err != nil {
+			return fmt.Errorf("%s: allocation profile: %w", l.name, err)
+		}
+		fmt.Printf("profile %-20s %s, %s (%d logins while profiling)\n", l.name, file, allocs, r.ops)
 	}
 	return nil
 }
