@@ -63,8 +63,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
 		os.Exit(2)
 	}
-	if o.registry != "sqlite" && o.registry != "postgres" || o.sessions != "memory" && o.sessions != "redis" ||
-		o.baselineAlg != "es256" && o.baselineAlg != "rs256" || o.idTokenAlg != "" && o.idTokenAlg != "RS256" && o.idTokenAlg != "ES256" {
+	if !o.valid() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis, -baseline-alg es256 or rs256, -id-token-alg RS256 or ES256")
 		os.Exit(2)
 	}
@@ -75,6 +74,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
 		os.Exit(1)
 	}
+}
+
+// valid reports whether the choices among fixed values are known ones.
+func (o options) valid() bool {
+	return (o.registry == "sqlite" || o.registry == "postgres") && (o.sessions == "memory" || o.sessions == "redis") &&
+		(o.baselineAlg == "es256" || o.baselineAlg == "rs256") && (o.idTokenAlg == "" || o.idTokenAlg == "RS256" || o.idTokenAlg == "ES256")
 }
 
 func parseTargets(s string) ([]target, error) {
