@@ -78,6 +78,8 @@ func TestRegionFromName(t *testing.T) {
 		"Postecert per Regione Emilia-Romagna CA2":                  "Emilia-Romagna",
 		"Regione Lombardia - CA Cittadini - 2013":                   "Lombardia",
 		"Regione Autonoma Valle d'Aosta - CA Cittadini":             "Valle d'Aosta",
+		"Regione_Toscana_CA_Cittadini":                              "Toscana",
+		"Regione Autonoma Valle d’Aosta":                            "Valle d'Aosta",
 		"Regione Marchesato":                                        "",
 		"Actalis CA per Autenticazione CNS 2":                       "",
 		"National root CA for the Italian Electronic Identity Card": "",

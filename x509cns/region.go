@@ -41,10 +41,16 @@ var regions = []struct{ spelling, name string }{
 	{"regione veneto", "Veneto"},
 }
 
+// regionSeparators turns the separators CAs write between the words of a
+// region into spaces. Built once: a strings.Replacer is safe for
+// concurrent use, and building one (its lookup table) cost more than the
+// replacement itself on every card login.
+var regionSeparators = strings.NewReplacer("-", " ", "_", " ", "’", "'")
+
 // RegionFromName returns the region named in s ("Regione Toscana - CA
 // Cittadini" gives "Toscana"), or "" when s names none.
 func RegionFromName(s string) string {
-	norm := strings.Join(strings.Fields(strings.NewReplacer("-", " ", "_", " ", "’", "'").Replace(strings.ToLower(s))), " ")
+	norm := strings.Join(strings.Fields(regionSeparators.Replace(strings.ToLower(s))), " ")
 	for _, r := range regions {
 		if i := strings.Index(norm, r.spelling); i >= 0 {
 			end := i + len(r.spelling)

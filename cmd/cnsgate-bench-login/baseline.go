@@ -1,8 +1,10 @@
 package main
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -21,8 +23,9 @@ import (
 
 // The bare baseline: what any Go server doing the same cryptography would
 // cost. TLS 1.2 with RequireAndVerifyClientCert against the card CAs
-// cnsgate trusts, the same ECDSA P-256 server certificate, and one ES256
-// signature (cnsgate's token signing key) per request.
+// cnsgate trusts, the same ECDSA P-256 server certificate, and one
+// signature with cnsgate's token signing key per request: ES256, or RS256
+// with the RSA 3072 key (-baseline-alg rs256).
 
 // serveBaseline runs the baseline server until the process is killed.
 func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
@@ -34,7 +37,7 @@ func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
 	if err != nil {
 		return err
 	}
-	key, err := loadECKey(signingKey)
+	sign, alg, err := loadSigner(signingKey)
 	if err != nil {
 		return err
 	}
@@ -44,12 +47,12 @@ func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
 	if err != nil {
 		return err
 	}
-	payload := []byte(`{"alg":"ES256"}.{"iss":"baseline","sub":"card"}`)
+	payload := []byte(`{"alg":"` + alg + `"}.{"iss":"baseline","sub":"card"}`)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var nonce [16]byte
 		_, _ = rand.Read(nonce[:])
 		sum := sha256.Sum256(append(payload, nonce[:]...))
-		sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+		sig, err := sign(sum[:])
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
@@ -83,21 +86,26 @@ func loadPool(dir string) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// loadECKey reads the demo's ES256 signing key through x509cns/pemfile.
-func loadECKey(file string) (*ecdsa.PrivateKey, error) {
+// loadSigner reads one of the demo's token signing keys through
+// x509cns/pemfile: an ECDSA key signs ES256, an RSA key RS256 (PKCS #1
+// v1.5, SHA-256), as cnsgate signs an ID token with it.
+func loadSigner(file string) (func(digest []byte) ([]byte, error), string, error) {
 	raw, err := os.ReadFile(file)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	k, err := pemfile.PrivateKey(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, "", fmt.Errorf("%s: %w", file, err)
 	}
-	ec, ok := k.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an ECDSA key", file)
+	switch key := k.(type) {
+	case *ecdsa.PrivateKey:
+		return func(d []byte) ([]byte, error) { return ecdsa.SignASN1(rand.Reader, key, d) }, "ES256", nil
+	case *rsa.PrivateKey:
+		key.Precompute()
+		return func(d []byte) ([]byte, error) { return rsa.SignPKCS1v15(nil, key, crypto.SHA256, d) }, "RS256", nil
 	}
-	return ec, nil
+	return nil, "", fmt.Errorf("%s: neither an ECDSA nor an RSA key", file)
 }
 
 // baselineOp is one request to the baseline: a new TLS connection with

@@ -41,4 +41,5 @@
 //	cards.go     the citizen cards of the run, minted by the demo CA and registered
 //	hostile.go   -hostile: chains an unauthenticated client presents to make the server work
 //	stats.go     rounds, percentiles, CPU per operation, the report
+//	profile.go   -cpuprofile: each cnsgate's CPU profile from its admin listener (CNSGATE_PPROF=1), unmeasured
 package main

@@ -20,13 +20,16 @@ type options struct {
 	serverCPU           int
 	dir                 string
 	hostile             bool
+	baselineAlg         string // es256 or rs256: the baseline's one signature per request
+	cpuProfile          string // directory for each cnsgate's CPU profile, "" for none
+	idTokenAlg          string // the relying party's id_token_signed_response_alg; "" keeps the demo's (RS256)
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
 		// The baseline server, run by the tool itself as a child.
 		if len(os.Args) != 7 {
-			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY")
+			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY (ECDSA P-256: ES256, RSA: RS256)")
 			os.Exit(2)
 		}
 		a := os.Args[2:]
@@ -50,6 +53,9 @@ func main() {
 	flag.StringVar(&o.redisAddr, "redis", envOr("CNSGATE_TEST_REDIS_ADDR", "127.0.0.1:6379"), "Redis address for -sessions redis")
 	flag.IntVar(&o.serverCPU, "server-cpu", 0, "CPU the servers are pinned to with taskset, and the load generator kept off (-1: no pinning)")
 	flag.BoolVar(&o.hostile, "hostile", false, "also measure, on each cnsgate, refusing hostile chains on new connections to /cns/login (14 self-issued intermediates; 4, within trust.max_intermediates)")
+	flag.StringVar(&o.baselineAlg, "baseline-alg", "es256", "the baseline's signature per request: es256 (the demo's P-256 key) or rs256 (the demo's RSA 3072 key, what the demo's ID tokens use)")
+	flag.StringVar(&o.idTokenAlg, "id-token-alg", "", "the relying party's id_token_signed_response_alg: RS256 (the demo's default) or ES256; pair it with the same -baseline-alg")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "directory: after the rounds, drive each cnsgate once more (unmeasured) with CNSGATE_PPROF=1 and save its CPU profile there as LABEL.pprof")
 	flag.StringVar(&o.dir, "dir", "", "working directory (default: a temporary one, removed at the end)")
 	flag.Parse()
 	var err error
@@ -57,8 +63,8 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
 		os.Exit(2)
 	}
-	if o.registry != "sqlite" && o.registry != "postgres" || o.sessions != "memory" && o.sessions != "redis" {
-		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis")
+	if !o.valid() {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login: -registry is sqlite or postgres, -sessions memory or redis, -baseline-alg es256 or rs256, -id-token-alg RS256 or ES256")
 		os.Exit(2)
 	}
 	if code, reexec := pinSelf(o.serverCPU); reexec {
@@ -68,6 +74,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
 		os.Exit(1)
 	}
+}
+
+// valid reports whether the choices among fixed values are known ones.
+func (o options) valid() bool {
+	return (o.registry == "sqlite" || o.registry == "postgres") && (o.sessions == "memory" || o.sessions == "redis") &&
+		(o.baselineAlg == "es256" || o.baselineAlg == "rs256") && (o.idTokenAlg == "" || o.idTokenAlg == "RS256" || o.idTokenAlg == "ES256")
 }
 
 func parseTargets(s string) ([]target, error) {

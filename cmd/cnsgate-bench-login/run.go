@@ -92,7 +92,7 @@ func run(o options) error {
 		}
 	}
 	report(o, b.loads)
-	return nil
+	return profileTargets(o, b.loads, newWorker)
 }
 
 // prepare makes the demo directory, serves its CA and mints the cards.
@@ -137,7 +137,11 @@ func (b *bench) startTarget(t *target, i int) error {
 	if err := prepareTarget(b.o, t, b.setup, b.base, b.baseYAML, b.caAddr); err != nil {
 		return err
 	}
-	c, err := startPinned(b.o.serverCPU, t.log, nil, t.bin, "serve", "--config", t.config)
+	var env []string
+	if b.o.cpuProfile != "" {
+		env = []string{"CNSGATE_PPROF=1"}
+	}
+	c, err := startPinned(b.o.serverCPU, t.log, env, t.bin, "serve", "--config", t.config)
 	if err != nil {
 		return err
 	}
@@ -164,7 +168,7 @@ func (b *bench) startBaseline() error {
 	addr, dir := freeAddr(), b.setup.Dir
 	c, err := startPinned(b.o.serverCPU, filepath.Join(b.dir, "baseline.log"), nil, self, "serve-baseline", addr,
 		filepath.Join(dir, "tls", "server.crt"), filepath.Join(dir, "tls", "server.key"), b.setup.TrustDir,
-		filepath.Join(dir, "oidc", "signing-es256.pem"))
+		filepath.Join(dir, "oidc", "signing-"+b.o.baselineAlg+".pem"))
 	if err != nil {
 		return err
 	}
@@ -173,7 +177,7 @@ func (b *bench) startBaseline() error {
 		return err
 	}
 	u := "https://" + addr + "/"
-	b.loads = append(b.loads, &workload{name: "bare baseline", pid: c.pid, op: func(w *worker) error { return baselineOp(w.fresh, u) }})
+	b.loads = append(b.loads, &workload{name: "bare baseline " + b.o.baselineAlg, pid: c.pid, op: func(w *worker) error { return baselineOp(w.fresh, u) }})
 	return nil
 }
 
@@ -224,7 +228,7 @@ func newRP(issuer string, setup *demo.Setup, secret string, roots *x509.CertPool
 		return nil, err
 	}
 	return &rp{issuer: issuer, clientID: demo.EsenzioniClientID, secret: secret, redirect: setup.Esenzioni.RedirectURL,
-		verifier: prov.Verifier(&oidc.Config{ClientID: demo.EsenzioniClientID})}, nil
+		verifier: prov.Verifier(&oidc.Config{ClientID: demo.EsenzioniClientID, SupportedSigningAlgs: []string{oidc.RS256, oidc.ES256}})}, nil
 }
 
 // serveCA serves the demo CA's CRLs and OCSP responder for the servers,

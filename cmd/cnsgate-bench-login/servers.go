@@ -115,6 +115,10 @@ func prepareTarget(o options, t *target, setup *demo.Setup, base demo.Ports, bas
 	if o.sessions == "redis" {
 		yml = strings.Replace(yml, "sessions:\n  store: memory\n", fmt.Sprintf("sessions:\n  store: redis\n  redis:\n    addrs: [%q]\n    db: %d\n", o.redisAddr, t.redisDB), 1)
 	}
+	if o.idTokenAlg != "" {
+		client := "    - id: " + demo.EsenzioniClientID + "\n"
+		yml = strings.Replace(yml, client, client+"      id_token_signed_response_alg: "+o.idTokenAlg+"\n", 1)
+	}
 	yml = strings.Replace(yml, "log:\n  format: text\n", "log:\n  format: text\n  level: warn\n", 1)
 	yml += "limits:\n  pending_per_ip_rate: 100000000\n  pending_per_ip_burst: 100000000\n"
 	// The benchmark measures the login itself: each minted card logs in once

@@ -18,6 +18,7 @@
 //	gateway.go        the gateway (one process's parts) and its named build steps
 //	listeners.go      public, cns, admin (and console) listeners, the cns TLS config, outbound HTTP client
 //	console.go        the security console: its built-in OIDC client, its handler, the in-process code exchange
+//	pprof.go          CNSGATE_PPROF=1: Go's runtime profiles on the admin listener (/debug/pprof/)
 //	shutdown.go       the ordered shutdown: readiness, drain, listeners, background, deliveries, stores
 //	protocols.go      login, OIDC and SAML options and the pages' site (web.*) from the config; mounting the protocols
 //	federation.go     the OpenID Federation part of serve: federation.* to the entity configuration and the client resolver

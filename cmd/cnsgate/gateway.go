@@ -267,6 +267,9 @@ func (g *gateway) buildAdmin(context.Context) error {
 	for path, h := range g.extras.admin {
 		g.admin.Handle(path, h)
 	}
+	if mountPprof(g.admin) {
+		g.logger.Warn("runtime profiles on the admin listener (CNSGATE_PPROF=1)", "path", "/debug/pprof/")
+	}
 	g.goLoop(func(ctx context.Context) { g.metrics.WatchReadiness(ctx, 15*time.Second, checks) })
 	g.goLoop(func(ctx context.Context) {
 		metrics.PurgeLoop(ctx, g.registry, g.cfg.Audit.Retention.Std(), time.Hour, g.logger)

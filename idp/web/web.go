@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -72,8 +73,9 @@ func Static() http.Handler {
 // Render writes page name with data and status. The page is rendered into
 // a buffer first, so a template error never sends half a page.
 func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any) error {
-	var buf bytes.Buffer
-	if err := p.t.ExecuteTemplate(&buf, name, data); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := p.t.ExecuteTemplate(buf, name, data); err != nil {
 		http.Error(w, "Errore interno / Internal error", http.StatusInternalServerError)
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
@@ -89,6 +91,22 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// renderBuffers keeps the buffers pages are rendered into: a page is 5 to
+// 10 KB, and growing a new buffer for each one (four doublings) was most of
+// what rendering allocated. ResponseWriter.Write copies the bytes, so the
+// buffer is free again when Render returns; the page itself is never kept.
+var renderBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putRenderBuffer empties buf and keeps it for the next page, unless a
+// rare big page grew it beyond what is worth keeping.
+func putRenderBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	renderBuffers.Put(buf)
 }
 
 // Lang is a page language.

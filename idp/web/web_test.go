@@ -1,9 +1,11 @@
 package web
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cnsgate/cnsgate/x509cns"
@@ -171,4 +173,40 @@ func TestSiteHelpers(t *testing.T) {
 	if (Help{Hours: "8-17"}).Any() || !(Help{Email: "a@b.it"}).Any() {
 		t.Error("Help.Any: hours alone are no contact, an e-mail is")
 	}
+}
+
+// TestRenderBuffersNeverMix: pages are rendered into pooled buffers; a
+// page never carries a byte of another page, whether the one before it
+// failed half-way or others render at the same time.
+func TestRenderBuffersNeverMix(t *testing.T) {
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A failing render leaves a half-written page in its buffer.
+	bad := map[string]any{"Lang": Italian, "Title": "x", "Message": "LEFTOVER-PAGE", "RequestID": "r"}
+	if err := p.Render(httptest.NewRecorder(), 500, "no-such-page.html", bad); err == nil {
+		t.Fatal("a missing template rendered")
+	}
+	_ = p.Render(httptest.NewRecorder(), 200, "error.html", bad)
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := fmt.Sprintf("page-%02d-message", i)
+			w := httptest.NewRecorder()
+			data := map[string]any{"Lang": Italian, "Title": "x", "Message": msg, "RequestID": "r"}
+			if err := p.Render(w, 403, "error.html", data); err != nil {
+				t.Error(err)
+				return
+			}
+			body := w.Body.String()
+			if strings.Count(body, "-message") != strings.Count(body, msg) || !strings.Contains(body, msg) ||
+				strings.Contains(body, "LEFTOVER") || strings.Count(body, "</html>") != 1 {
+				t.Errorf("page %d carries another page's bytes:\n%s", i, body)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -20,7 +20,9 @@ import (
 // the transaction that inserts the events: an operator change and retention
 // lock it (chainHead), the group commit's writer on PostgreSQL moves it in
 // its one statement only from where it last saw it (groupcommit_pg.go),
-// and SQLite's writers hold the database's write lock. So the chain's order
+// SQLite's group commit likewise with a conditional UPDATE that reads the
+// head only when it moved (groupcommit.go), and SQLite's writers hold the
+// database's write lock. So the chain's order
 // is the order of commits, whatever the number of processes sharing the
 // database.
 

@@ -150,6 +150,37 @@ func TestVerifyAudit(t *testing.T) {
 				t.Fatalf("events %d head %d, problems %q; want 102 and none", r.Events, r.Head, got)
 			}
 		}},
+		{"ok/head-moved-under-the-writer", func(t *testing.T, e *env) {
+			// The group commit's writer links a batch after the head it
+			// committed last; whoever else moves the head (an operator
+			// change, a second process one event at a time) makes it read
+			// the head again, never fork the chain.
+			seedChain(t, e) // ends with an operator change: the writer's head is stale
+			other, err := e.reopen(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 6 {
+				d := e.db
+				if i%2 == 1 {
+					d = other
+				}
+				if err := d.AppendAudit(ctx, registry.Event{Kind: registry.KindLogin, Outcome: registry.OutcomeSuccess, FiscalCode: mario}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 { // from the head it committed itself
+				if err := e.db.AppendAudit(ctx, registry.Event{Kind: registry.KindLogout, Outcome: registry.OutcomeSuccess}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r, got := verify(t, e, nil); got != "" || r.Events != 37 || r.Head != 37 {
+				t.Fatalf("events %d head %d, problems %q; want 37 and none", r.Events, r.Head, got)
+			}
+			if !e.db.tip.known || e.db.tip.seq != 37 {
+				t.Fatalf("the writer's head is %+v, want seq 37 known", e.db.tip)
+			}
+		}},
 		{"ok/events-from-before-the-chain", func(t *testing.T, e *env) {
 			// A database upgraded by 0005_audit_chain: its events keep seq 0,
 			// and audit_chain.legacy_max_id marks them.

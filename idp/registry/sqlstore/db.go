@@ -42,7 +42,7 @@ type DB struct {
 
 	w                     *groupWriter
 	stmtInsert, stmtLogin *sql.Stmt          // SQLite's group commit statements
-	tip                   chainTip           // PostgreSQL: the chain's head as the group commit's writer last saw it (its goroutine only)
+	tip                   chainTip           // the chain's head as the group commit's writer last saw it (its goroutine only; SQLite: as it last committed it)
 	cpKey                 ed25519.PrivateKey // signs audit checkpoints (checkpoint.go); nil: unsigned anchors, no checkpoints
 	stmtLookup            *sql.Stmt          // SQLite's login lookup, prepared once per reader
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -204,10 +205,56 @@ func (d *DB) commitSQLite(ctx context.Context, batch []*writeOp) ([]error, error
 		return nil, err
 	}
 	defer func() { _ = tx.Rollback() }()
-	links, err := d.chainEvents(ctx, tx, batchEvents(batch))
+	links, err := d.linkSQLite(ctx, tx, batchEvents(batch))
 	if err != nil {
+		d.tip.known = false
 		return nil, err
 	}
+	results, err := d.writeSQLite(ctx, tx, batch, links)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		d.tip.known = false // rolled back: the head is where it was, or unknown
+		return nil, err
+	}
+	if len(links) > 0 {
+		last := links[len(links)-1]
+		d.tip = chainTip{seq: last.seq, hash: last.hash, known: true}
+	}
+	return results, nil
+}
+
+// linkSQLite links events after the chain's head and moves the head past
+// them in tx. From the head the writer committed last, one conditional
+// UPDATE does it (the head is read only when that UPDATE finds it moved:
+// another process on the same file, an operator change, retention); the
+// transaction is IMMEDIATE, holding SQLite's write lock, so the head cannot
+// move between that UPDATE and the commit.
+func (d *DB) linkSQLite(ctx context.Context, tx *sql.Tx, events []*registry.Event) ([]link, error) {
+	if len(events) == 0 || !d.tip.known {
+		return d.chainEvents(ctx, tx, events)
+	}
+	links := linkAfter(d.tip.seq, d.tip.hash, events)
+	last := links[len(links)-1]
+	res, err := tx.ExecContext(ctx, "UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ?",
+		last.seq, last.hash, d.tip.seq, d.tip.hash)
+	if err != nil {
+		return nil, fmt.Errorf("audit chain head: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, err
+	} else if n == 1 {
+		return links, nil
+	}
+	return d.chainEvents(ctx, tx, events) // the head moved: read it, link after it
+}
+
+// writeSQLite inserts the batch's linked events and its last-login
+// updates in tx; the result of each operation is nil or
+// registry.ErrNotRegistered (a last-login update alone that found no
+// registration).
+func (d *DB) writeSQLite(ctx context.Context, tx *sql.Tx, batch []*writeOp, links []link) ([]error, error) {
 	ins, upd := tx.StmtContext(ctx, d.stmtInsert), tx.StmtContext(ctx, d.stmtLogin)
 	results := make([]error, len(batch))
 	for i, op := range batch {
@@ -230,7 +277,7 @@ func (d *DB) commitSQLite(ctx context.Context, batch []*writeOp) ([]error, error
 			results[i] = registry.ErrNotRegistered
 		}
 	}
-	return results, tx.Commit()
+	return results, nil
 }
 
 // batchEvents are the batch's events, in its order.
