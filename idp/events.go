@@ -148,17 +148,7 @@ func (s *Service) loginFailed(r *http.Request, reason x509cns.Reason, err error,
 // there is none or it cannot be read: the login's audit event names it,
 // for the reports by relying party.
 func (s *Service) pendingClient(ctx context.Context, req string) string {
-	if req == "" {
-		return ""
-	}
-	raw, err := s.ephemeral.Get(ctx, nsPending, req)
-	if err != nil {
-		return ""
-	}
-	var p PendingRequest
-	if json.Unmarshal(raw, &p) != nil {
-		return ""
-	}
+	p, _ := s.pendingOf(ctx, req)
 	return p.Client
 }
 

@@ -95,7 +95,7 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	// The handoff is bound to the browser that started the login; a login
 	// begun here first goes through the public origin to be bound
 	// (handoff.go).
-	browser, err := s.browserOf(ctx, req)
+	browser, client, err := s.browserOf(ctx, req)
 	if err != nil {
 		s.unavailable(w, r, "sessions", err)
 		return
@@ -113,7 +113,7 @@ func (s *Service) cnsLogin(w http.ResponseWriter, r *http.Request) {
 	// record, never its id, so no bearer secret sits in the shared store.
 	code, err := s.newID()
 	if err == nil {
-		raw, _ := jsonMarshal(handoff{Session: sess, Req: req, Browser: browser, Note: note})
+		raw, _ := jsonMarshal(handoff{Session: sess, Req: req, Browser: browser, Note: note, Client: client})
 		err = s.ephemeral.Put(ctx, nsHandoff, code, raw, handoffTTL)
 	}
 	if err != nil {

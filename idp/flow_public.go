@@ -57,7 +57,7 @@ func (s *Service) complete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.recorder.SessionCreated()
-	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess, detail: h.Note, client: s.pendingClient(r.Context(), h.Req)})
+	s.audit(r, auditRecord{kind: registry.KindLogin, outcome: registry.OutcomeSuccess, session: sess, detail: h.Note, client: h.Client})
 	if !s.auditsToDB() {
 		// Otherwise the login's audit event carries the card's last login.
 		if err := s.registry.RecordLogin(r.Context(), sess.CardFingerprint, sess.AuthTime); err != nil {

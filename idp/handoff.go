@@ -120,11 +120,22 @@ func (s *Service) startLogin(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// browserOf returns the browser binding of the pending request req, "" when
-// there is none (no request, expired, or stored before binding existed).
-func (s *Service) browserOf(ctx context.Context, req string) (string, error) {
+// browserOf returns the browser binding and the relying party of the
+// pending request req, "" when there is none (no request, expired, or
+// stored before binding existed).
+func (s *Service) browserOf(ctx context.Context, req string) (browser, client string, err error) {
+	p, err := s.pendingOf(ctx, req)
+	return p.Browser, p.Client, err
+}
+
+// pendingOf reads the pending request req, from what this request read of
+// it already when it did (pendingRead), else from the store. No request,
+// an expired or unreadable one is the zero PendingRequest; only a store
+// failure is an error.
+func (s *Service) pendingOf(ctx context.Context, req string) (PendingRequest, error) {
+	var p PendingRequest
 	if req == "" {
-		return "", nil
+		return p, nil
 	}
 	raw, err := pendingRead(ctx, req)
 	if errors.Is(err, errNoMemo) {
@@ -132,15 +143,14 @@ func (s *Service) browserOf(ctx context.Context, req string) (string, error) {
 	}
 	if err != nil {
 		if isDomainErr(err) {
-			return "", nil
+			return p, nil
 		}
-		return "", err
+		return p, err
 	}
-	var p PendingRequest
 	if json.Unmarshal(raw, &p) != nil {
-		return "", nil
+		return PendingRequest{}, nil
 	}
-	return p.Browser, nil
+	return p, nil
 }
 
 // pendingLang returns r speaking the language of the pending request req

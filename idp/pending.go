@@ -132,4 +132,7 @@ type handoff struct {
 	// Note is what the login's audit event says besides its outcome (the
 	// operator roles withheld from this card).
 	Note string `json:"note,omitempty"`
+	// Client is the pending request's relying party, for the login's
+	// audit event (read once, on the card listener).
+	Client string `json:"client,omitempty"`
 }
