@@ -30,13 +30,12 @@
 // (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
 //
 // Usage: [CNSGATE_E2E_PUBLIC=localhost:9443 ...] node scripts/e2e-browser.mjs [path/to/cnsgate]
-import { execFileSync, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listenAddrs } from './browser/listen.mjs';
-import { browserTools, chromiumPath, policyDir, portsFree } from './browser/preconditions.mjs';
+import { createHarness } from './browser/harness.mjs';
+import { listenAddrs, originsOf, portsOf } from './browser/listen.mjs';
+import { browserTools, policyDir, portsFree } from './browser/preconditions.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.resolve(process.argv[2] ?? path.join(repo, 'bin/cnsgate'));
@@ -46,12 +45,8 @@ const artifacts = path.join(repo, 'testresults', 'e2e-browser');
 const policyFile = path.join(policyDir, `cnsgate-e2e-${process.pid}.json`);
 const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_E2E_',
   (name) => (name === 'admin' ? '127.0.0.1' : 'localhost'), die);
-const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
-const origin = (a) => `https://${urlHost(a)}`;
-const PUBLIC = origin(addrs.public);
-const CNS = origin(addrs.cns);
-const ESENZIONI = origin(addrs.esenzioni);
-const CMS = origin(addrs.cms);
+const ports = portsOf(addrs);
+const { public: PUBLIC, cns: CNS, esenzioni: ESENZIONI, cms: CMS } = originsOf(addrs);
 const P12_PASSWORD = 'demo';
 const CARD = 'unregistered';
 const OPERATOR_CARD = 'operator';
@@ -65,90 +60,30 @@ function die(msg) {
 
 const { chromium } = browserTools({ bin, commands: ['certutil', 'pk12util', 'openssl'], fail: die });
 
-// urlHost is the host:port of an origin for a listen address: a wildcard
-// host becomes localhost (the demo's TLS certificate is for localhost).
-function urlHost(a) {
-  const i = a.lastIndexOf(':');
-  const h = a.slice(0, i);
-  return `${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`;
-}
-
 await portsFree(ports, die, (name) => `, or give another address (make test-e2e ${name.toUpperCase()}=localhost:PORT)`);
 
 // ---- the demo, the card, the browser profile ------------------------------
 
-fs.rmSync(artifacts, { recursive: true, force: true });
-fs.mkdirSync(artifacts, { recursive: true });
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cnsgate-e2e-browser-'));
-const demoDir = path.join(work, 'demo');
-const home = path.join(work, 'home');
-const operatorHome = path.join(work, 'home-operator');
-let demo;
-let demoExit; // promise of {code, signal}
+// The demo without a name: its directory is demo in the work directory, its
+// logs cnsgate.stdout.log and cnsgate.stderr.log.
+const h = createHarness({
+  name: 'e2e-browser', nickname: 'demo', bin, chromium, artifacts, policyFile, addrs, demoFlags: ['--console', 'off'],
+  cns: CNS, p12Password: P12_PASSWORD,
+});
+let demoDir;
 let browser;
 let operatorBrowser;
 
-function cleanup() {
-  try { fs.rmSync(policyFile, { force: true }); } catch { /* reported below if it stays */ }
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
-  fs.rmSync(work, { recursive: true, force: true });
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, async () => {
-    if (browser) await browser.close().catch(() => {});
-    if (operatorBrowser) await operatorBrowser.close().catch(() => {});
-    cleanup();
-    process.exit(130);
-  });
-}
-
-function startDemo() {
-  const out = fs.openSync(path.join(artifacts, 'cnsgate.stdout.log'), 'w');
-  const err = fs.openSync(path.join(artifacts, 'cnsgate.stderr.log'), 'w');
-  demo = spawn(bin, ['demo', '--dir', demoDir, '--public', addrs.public, '--cns', addrs.cns, '--admin', addrs.admin,
-    '--esenzioni', addrs.esenzioni, '--cms', addrs.cms, '--console', 'off'], { stdio: ['ignore', out, err] });
-  demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60_000;
-    const poll = () => {
-      const banner = fs.readFileSync(path.join(artifacts, 'cnsgate.stdout.log'), 'utf8');
-      if (banner.includes('Press Ctrl-C to stop.')) return resolve();
-      if (demo.exitCode !== null || demo.signalCode !== null) {
-        return reject(new Error(`cnsgate demo exited (${demo.exitCode ?? demo.signalCode}):\n${tail('cnsgate.stderr.log')}`));
-      }
-      if (Date.now() > deadline) return reject(new Error(`cnsgate demo printed no banner in 60 s:\n${tail('cnsgate.stderr.log')}`));
-      setTimeout(poll, 100);
-    };
-    poll();
-  });
-}
-
-function tail(log, n = 20) {
-  return fs.readFileSync(path.join(artifacts, log), 'utf8').trimEnd().split('\n').slice(-n).join('\n');
-}
-
-// The card as the browser imports it: PKCS#12 with a password, in the
-// NSS database of the browser user's HOME (one HOME per card).
-function prepareProfile(card = CARD, home_ = home) {
-  const cards = path.join(demoDir, 'cards');
-  const p12 = path.join(work, `${card}.p12`);
-  execFileSync('openssl', ['pkcs12', '-export', '-in', path.join(cards, `${card}-fullchain.crt`),
-    '-inkey', path.join(cards, `${card}.key`), '-name', `cnsgate demo ${card}`, '-out', p12, '-passout', `pass:${P12_PASSWORD}`]);
-  const db = `sql:${path.join(home_, '.pki', 'nssdb')}`;
-  fs.mkdirSync(path.join(home_, '.pki', 'nssdb'), { recursive: true });
-  execFileSync('certutil', ['-d', db, '-N', '--empty-password']);
-  execFileSync('pk12util', ['-d', db, '-i', p12, '-W', P12_PASSWORD], { stdio: 'ignore' });
-  // The demo TLS CA is trusted the way the README tells a user to: the
-  // browser checks every server certificate (no --ignore-certificate-errors).
-  execFileSync('certutil', ['-d', db, '-A', '-n', 'cnsgate demo TLS CA', '-t', 'C,,', '-i', path.join(demoDir, 'tls', 'ca.crt')]);
-  const listed = execFileSync('certutil', ['-d', db, '-L'], { encoding: 'utf8' });
+// The card as the browser imports it: PKCS#12 with a password, in the NSS
+// database of the browser user's HOME (one HOME per card) that trusts the
+// demo TLS CA the way the README tells a user to: the browser checks every
+// server certificate (no --ignore-certificate-errors). The policy picks the
+// first matching certificate: only this card is there.
+function prepareProfile(card = CARD) {
+  const home = h.card(demoDir, card);
+  const listed = execFileSync('certutil', ['-d', `sql:${path.join(home, '.pki', 'nssdb')}`, '-L'], { encoding: 'utf8' });
   if (!listed.includes(`cnsgate demo ${card}`)) throw new Error(`the card is not in the NSS database:\n${listed}`);
-  // The policy picks the first matching certificate: only this card is there.
-  fs.writeFileSync(policyFile, JSON.stringify({
-    AutoSelectCertificateForUrls: [JSON.stringify({ pattern: CNS, filter: {} })],
-  }));
-  const identity = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(demoDir, 'trust'), path.join(cards, `${card}.crt`)], { encoding: 'utf8' }));
-  return identity.fiscal_code;
+  return { home, fiscalCode: h.fiscalCode(demoDir, card) };
 }
 
 // ---- steps -----------------------------------------------------------------
@@ -205,27 +140,17 @@ function expectAt(origin, pathname) {
 }
 
 // launchChromium starts Debian's Chromium with the NSS database of home and
-// a fresh user-data-dir (playwright's launch makes a temporary one), and
-// opens a page.
-async function launchChromium(home_) {
-  const b = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    env: { ...process.env, HOME: home_ },
-  });
-  const context = await b.newContext({ locale: 'it-IT', viewport: { width: 1000, height: 800 } });
-  context.setDefaultTimeout(15_000);
-  return { b, p: await context.newPage() };
-}
+// a fresh user-data-dir (playwright's launch makes a temporary one), in
+// Italian, 1000 px wide, and opens a page.
+const launchChromium = (home) => h.launch(home, 'it', { width: 1000 });
 
 async function run() {
   let fiscalCode = '';
+  let home = '';
   console.log(`e2e-browser: public ${addrs.public}, card ${addrs.cns}, admin ${addrs.admin}, Esenzioni ${addrs.esenzioni}, CMS ${addrs.cms}`);
   await step('cnsgate demo starts on its ports', async () => {
-    await startDemo();
-    fiscalCode = prepareProfile();
+    demoDir = await h.startDemo('');
+    ({ home, fiscalCode } = prepareProfile());
   });
   await step('Chromium starts with the card in its NSS database', async () => {
     ({ b: browser, p: page } = await launchChromium(home));
@@ -313,8 +238,9 @@ async function run() {
   const citizenPage = page;
   let operatorCode = '';
   await step('a second Chromium starts with only the operator card', async () => {
-    operatorCode = prepareProfile(OPERATOR_CARD, operatorHome);
-    ({ b: operatorBrowser, p: page } = await launchChromium(operatorHome));
+    const operator = prepareProfile(OPERATOR_CARD);
+    operatorCode = operator.fiscalCode;
+    ({ b: operatorBrowser, p: page } = await launchChromium(operator.home));
   });
   await step('the CMS offers "Accedi con TS/CNS" to operators', async () => {
     await page.goto(`${CMS}/`);
@@ -367,26 +293,21 @@ async function run() {
     browser = undefined;
     operatorBrowser = undefined;
     page = undefined;
-    if (!demo) throw new Error('the demo did not start');
-    demo.kill('SIGINT');
+    if (!h.demo) throw new Error('the demo did not start');
+    h.demo.kill('SIGINT');
     const timeout = new Promise((resolve) => setTimeout(() => resolve(null), 30_000));
-    const result = await Promise.race([demoExit, timeout]);
+    const result = await Promise.race([h.demoExit, timeout]);
     if (!result) throw new Error('cnsgate demo still runs 30 s after SIGINT');
-    if (result.code !== 0) throw new Error(`cnsgate demo exited with ${result.code ?? result.signal} after SIGINT:\n${tail('cnsgate.stderr.log')}`);
-    if (!tail('cnsgate.stderr.log', 1000).includes('cnsgate shutting down')) throw new Error('no "cnsgate shutting down" in the log');
+    if (result.code !== 0) throw new Error(`cnsgate demo exited with ${result.code ?? result.signal} after SIGINT:\n${h.tail('')}`);
+    if (!h.tail('', 1000).includes('cnsgate shutting down')) throw new Error('no "cnsgate shutting down" in the log');
   }, { always: true });
 }
 
 try {
   await run();
 } finally {
-  if (browser) await browser.close().catch(() => {});
-  if (operatorBrowser) await operatorBrowser.close().catch(() => {});
-  cleanup();
-  if (fs.existsSync(policyFile)) {
-    failed += 1;
-    console.log(`FAIL the policy file ${policyFile} could not be removed`);
-  }
+  await h.close();
+  failed += h.counts.failed;
 }
 console.log(`screenshots and logs: ${path.relative(process.cwd(), artifacts) || artifacts}`);
 console.log(`e2e-browser: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

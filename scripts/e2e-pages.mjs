@@ -35,13 +35,13 @@
 // (libnss3-tools), openssl, and `npm ci --prefix scripts/browser`.
 //
 // Usage: node scripts/e2e-pages.mjs [--screenshots DIR] [path/to/cnsgate]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listenAddrs } from './browser/listen.mjs';
-import { browserTools, chromiumPath, policyDir, portsFree } from './browser/preconditions.mjs';
+import { listenAddrs, originsOf, portsOf } from './browser/listen.mjs';
+import { AXE_WCAG21AA, createHarness } from './browser/harness.mjs';
+import { browserTools, policyDir, portsFree } from './browser/preconditions.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -57,14 +57,10 @@ const HOST = '127.0.0.1';
 // Free loopback ports below the ephemeral range, or CNSGATE_PAGES_PUBLIC,
 // _CNS, _ADMIN, _ESENZIONI and _CMS (host:port; the host must be 127.0.0.1).
 const addrs = await listenAddrs(['public', 'cns', 'admin', 'esenzioni', 'cms'], 'CNSGATE_PAGES_', () => HOST, die);
-const ports = Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
-const PUBLIC = `https://${HOST}:${ports.public}`;
-const CNS = `https://${HOST}:${ports.cns}`;
-const ESENZIONI = `https://${HOST}:${ports.esenzioni}`;
-const CMS = `https://${HOST}:${ports.cms}`;
+const ports = portsOf(addrs);
+const { public: PUBLIC, cns: CNS, esenzioni: ESENZIONI, cms: CMS } = originsOf(addrs);
 const WIDTHS = [320, 375, 1280];
 const SHOT_WIDTHS = [375, 1280];
-const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const P12_PASSWORD = 'pages';
 
 function die(msg) {
@@ -80,168 +76,15 @@ const { chromium, axeSource } = browserTools({
 });
 await portsFree(ports, die);
 
-// ---- the demo, the cards, the browsers ------------------------------------
+// ---- the demo, the cards, the browsers, the checks ------------------------
 
-fs.rmSync(artifacts, { recursive: true, force: true });
-fs.mkdirSync(artifacts, { recursive: true });
-if (shotsDir) fs.mkdirSync(shotsDir, { recursive: true });
-const work = fs.mkdtempSync(path.join(os.tmpdir(), 'cnsgate-e2e-pages-'));
-let demo;
-let demoExit;
-const browsers = [];
-
-function cleanup() {
-  try { fs.rmSync(policyFile, { force: true }); } catch { /* reported below if it stays */ }
-  if (demo && demo.exitCode === null && demo.signalCode === null) demo.kill('SIGKILL');
-  fs.rmSync(work, { recursive: true, force: true });
-}
-for (const sig of ['SIGINT', 'SIGTERM']) {
-  process.on(sig, async () => {
-    for (const b of browsers) await b.close().catch(() => {});
-    cleanup();
-    process.exit(130);
-  });
-}
-
-// startDemo runs `cnsgate demo` in a fresh directory, in UTC (the pages
-// must show Europe/Rome whatever the server's zone), with extra
-// environment (the CNSGATE_* overlay).
-async function startDemo(name, env = {}, flags = []) {
-  const dir = path.join(work, name);
-  const log = (s) => path.join(artifacts, `cnsgate-${name}.${s}.log`);
-  const out = fs.openSync(log('stdout'), 'w');
-  const err = fs.openSync(log('stderr'), 'w');
-  demo = spawn(bin, ['demo', '--dir', dir, '--public', `${HOST}:${ports.public}`, '--cns', `${HOST}:${ports.cns}`,
-    '--admin', `${HOST}:${ports.admin}`, '--esenzioni', `${HOST}:${ports.esenzioni}`, '--cms', `${HOST}:${ports.cms}`, '--console', 'off', ...flags],
-  { stdio: ['ignore', out, err], env: { ...process.env, TZ: 'UTC', ...env } });
-  demoExit = new Promise((resolve) => demo.once('exit', (code, signal) => resolve({ code, signal })));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (fs.readFileSync(log('stdout'), 'utf8').includes('Press Ctrl-C to stop.')) return dir;
-    if (demo.exitCode !== null || demo.signalCode !== null) throw new Error(`cnsgate demo exited:\n${fs.readFileSync(log('stderr'), 'utf8').slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error('cnsgate demo printed no banner in 60 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function stopDemo() {
-  demo.kill('SIGINT');
-  const result = await Promise.race([demoExit, new Promise((r) => setTimeout(() => r(null), 30_000))]);
-  if (!result || result.code !== 0) throw new Error(`cnsgate demo did not stop cleanly: ${JSON.stringify(result)}`);
-}
-
-// profile makes a HOME whose NSS database trusts the demo TLS CA and holds
-// one certificate (a demo card, or another PEM pair), the only one the
-// policy can pick.
-let profiles = 0;
-function profile(demoDir, name, certFile, keyFile) {
-  profiles += 1;
-  const home = path.join(work, `home-${profiles}-${name}`);
-  const db = `sql:${path.join(home, '.pki', 'nssdb')}`;
-  fs.mkdirSync(path.join(home, '.pki', 'nssdb'), { recursive: true });
-  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] }; // never waits for a password on stdin
-  execFileSync('certutil', ['-d', db, '-N', '--empty-password'], quiet);
-  execFileSync('certutil', ['-d', db, '-A', '-n', 'cnsgate demo TLS CA', '-t', 'C,,', '-i', path.join(demoDir, 'tls', 'ca.crt')], quiet);
-  if (certFile) {
-    const p12 = path.join(work, `${name}.p12`);
-    execFileSync('openssl', ['pkcs12', '-export', '-in', certFile, '-inkey', keyFile, '-name', `cnsgate pages ${name}`,
-      '-out', p12, '-passout', `pass:${P12_PASSWORD}`], quiet);
-    execFileSync('pk12util', ['-d', db, '-i', p12, '-W', P12_PASSWORD], quiet);
-  }
-  return home;
-}
-
-function card(demoDir, name) {
-  const c = path.join(demoDir, 'cards');
-  return profile(demoDir, name, path.join(c, `${name}-fullchain.crt`), path.join(c, `${name}.key`));
-}
-
-// foreignCard is a certificate no CA of cnsgate's trust store issued: what a
-// citizen presents who picks the wrong certificate.
-function foreignCard(demoDir) {
-  const f = (n) => path.join(work, n);
-  const quiet = { stdio: ['ignore', 'ignore', 'pipe'] };
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('other-ca.key'), '-out', f('other-ca.crt'),
-    '-days', '30', '-subj', '/C=IT/O=Altro ente/CN=Altro ente CA'], quiet);
-  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('foreign.key'), '-out', f('foreign.csr'),
-    '-subj', '/C=IT/O=Altro ente/CN=RSSMRA85T10A562S'], quiet);
-  fs.writeFileSync(f('foreign.ext'), 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
-  execFileSync('openssl', ['x509', '-req', '-in', f('foreign.csr'), '-CA', f('other-ca.crt'), '-CAkey', f('other-ca.key'),
-    '-CAcreateserial', '-days', '30', '-extfile', f('foreign.ext'), '-out', f('foreign.crt')], quiet);
-  fs.writeFileSync(f('foreign-fullchain.crt'), fs.readFileSync(f('foreign.crt'), 'utf8') + fs.readFileSync(f('other-ca.crt'), 'utf8'));
-  return profile(demoDir, 'foreign', f('foreign-fullchain.crt'), f('foreign.key'));
-}
-
-async function launch(home, lang) {
-  fs.writeFileSync(policyFile, JSON.stringify({ AutoSelectCertificateForUrls: [JSON.stringify({ pattern: CNS, filter: {} })] }));
-  const b = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    env: { ...process.env, HOME: home },
-  });
-  browsers.push(b);
-  const ctx = await b.newContext({ locale: lang === 'it' ? 'it-IT' : 'en-GB', viewport: { width: 1280, height: 800 } });
-  ctx.setDefaultTimeout(15_000);
-  const p = await ctx.newPage();
-  p.cspViolations = [];
-  p.on('console', (m) => { if (m.text().includes('Content Security Policy')) p.cspViolations.push(m.text().slice(0, 200)); });
-  return { b, p };
-}
-
-// ---- the checks --------------------------------------------------------------
-
-let passed = 0;
-let failed = 0;
-const pagesSeen = new Set();
-
-function ok(name) { passed += 1; console.log(`ok   ${name}`); }
-function fail(name, err) { failed += 1; console.log(`FAIL ${name}: ${String(err.message ?? err).split('\n').slice(0, 12).join('\n     ')}`); }
-
-// look checks the page on screen at every width: no horizontal overflow, no
-// axe-core violation, no refused resource, the page's language.
-async function look(p, lang, name) {
-  const label = `${lang} ${name}`;
-  pagesSeen.add(name);
-  try {
-    const htmlLang = await p.evaluate(() => document.documentElement.lang);
-    if (htmlLang !== lang) throw new Error(`<html lang="${htmlLang}">, want ${lang}`);
-    const problems = [];
-    for (const width of WIDTHS) {
-      await p.setViewportSize({ width, height: 800 });
-      await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-      const wide = await p.evaluate(() => Math.max(document.documentElement.scrollWidth, document.body.scrollWidth));
-      if (wide > width) problems.push(`${width} px: the page is ${wide} px wide`);
-      await p.evaluate(axeSource);
-      const res = await p.evaluate((tags) => window.axe.run(document, { runOnly: { type: 'tag', values: tags } }), AXE_TAGS);
-      for (const v of res.violations) {
-        problems.push(`${width} px: axe ${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
-      }
-      const file = `${lang}-${name}-${width}.png`;
-      await p.screenshot({ path: path.join(artifacts, file), fullPage: true });
-      if (shotsDir && lang === 'it' && SHOT_WIDTHS.includes(width)) fs.copyFileSync(path.join(artifacts, file), path.join(shotsDir, `${name}-${width}.png`));
-    }
-    if (p.cspViolations.length) problems.push(`Content-Security-Policy refused: ${p.cspViolations.join(' | ')}`);
-    p.cspViolations.length = 0;
-    await p.setViewportSize({ width: 1280, height: 800 });
-    if (problems.length) throw new Error(problems.join('\n'));
-    ok(`${label}: ${WIDTHS.join('/')} px fit, 0 axe violations`);
-  } catch (err) {
-    fail(label, err);
-  }
-}
-
-async function step(label, fn) {
-  try {
-    await fn();
-    ok(label);
-    return true;
-  } catch (err) {
-    fail(label, err);
-    return false;
-  }
-}
+// Every demo runs in UTC: the pages must show Europe/Rome whatever the
+// server's zone.
+const h = createHarness({
+  name: 'e2e-pages', bin, chromium, axeSource, artifacts, policyFile, addrs, demoFlags: ['--console', 'off'], demoEnv: { TZ: 'UTC' },
+  cns: CNS, p12Password: P12_PASSWORD, widths: WIDTHS, axeTags: AXE_WCAG21AA, shotsDir, shotWidths: SHOT_WIDTHS,
+});
+const { startDemo, stopDemo, profile, card, foreignCard, launch, step, text, look } = h;
 
 const T = {
   it: {
@@ -271,8 +114,6 @@ async function consent(p, t) {
   if (!(await p.getByLabel(t.consent).isChecked())) throw new Error('the consent box did not tick');
 }
 
-async function text(p, s) { await p.getByText(s, { exact: false }).first().waitFor({ state: 'visible' }); }
-
 // romeMinutes is now as the pages write it in Europe/Rome, a minute either
 // side (the login may straddle a minute).
 function romeMinutes() {
@@ -286,7 +127,7 @@ async function journey(lang) {
   const t = T[lang];
   const dir = await startDemo(`demo-${lang}`);
   const { p } = await launch(card(dir, 'unregistered'), lang);
-  const fiscal = JSON.parse(execFileSync(bin, ['inspect', '--trust', path.join(dir, 'trust'), path.join(dir, 'cards', 'unregistered.crt')], { encoding: 'utf8' })).fiscal_code;
+  const fiscal = h.fiscalCode(dir, 'unregistered');
 
   await p.goto(`${PUBLIC}/`);
   await step(`${lang} keyboard: the first Tab reaches "${t.skip}"`, async () => {
@@ -482,7 +323,7 @@ async function releasePage() {
 // notEligible: under registration.mode allowlist, a valid card whose fiscal
 // code was not imported.
 async function notEligible() {
-  const allow = path.join(work, 'allowlist.csv');
+  const allow = path.join(h.work, 'allowlist.csv');
   fs.writeFileSync(allow, 'fiscal_code,given_name,family_name,note\n');
   const dir = await startDemo('demo-allowlist', { CNSGATE_REGISTRATION_MODE: 'allowlist', CNSGATE_REGISTRATION_ALLOWLIST_FILE: allow });
   for (const lang of ['it', 'en']) {
@@ -496,41 +337,14 @@ async function notEligible() {
 }
 
 try {
-  for (const lang of ['it', 'en']) {
-    try {
-      await journey(lang);
-    } catch (err) {
-      fail(`${lang} journey`, err);
-      if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
-    }
-    for (const b of browsers.splice(0)) await b.close().catch(() => {});
-  }
-  try {
-    await notEligible();
-  } catch (err) {
-    fail('not-eligible', err);
-    // Its demo must not hold the ports of the next one.
-    if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
-  }
-  try {
-    await releasePage();
-  } catch (err) {
-    fail('release', err);
-    if (demo && demo.exitCode === null) await stopDemo().catch(() => {});
-  }
+  for (const lang of ['it', 'en']) await h.attempt(`${lang} journey`, () => journey(lang));
+  await h.attempt('not-eligible', notEligible);
+  await h.attempt('release', releasePage);
 } finally {
-  for (const b of browsers) await b.close().catch(() => {});
-  cleanup();
-  if (fs.existsSync(policyFile)) {
-    failed += 1;
-    console.log(`FAIL the policy file ${policyFile} could not be removed`);
-  }
+  await h.close();
 }
 if (shotsDir) {
   const pngs = fs.readdirSync(shotsDir).filter((f) => f.endsWith('.png')).map((f) => path.join(shotsDir, f));
   execFileSync('pngquant', ['--force', '--ext', '.png', '--quality', '60-85', '--speed', '1', '--strip', ...pngs]);
 }
-console.log(`pages: ${[...pagesSeen].join(', ')}`);
-console.log(`screenshots and logs: ${path.relative(process.cwd(), artifacts) || artifacts}${shotsDir ? `; Italian screenshots copied to ${shotsDir}` : ''}`);
-console.log(`e2e-pages: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+h.report(shotsDir ? `; Italian screenshots copied to ${shotsDir}` : '');

@@ -1,7 +1,7 @@
-// Listen addresses for the browser scripts (e2e-browser.mjs, e2e-pages.mjs):
-// each from an environment variable when set, else a free loopback port
-// below the kernel's ephemeral range (outgoing connections draw from that
-// range, and could take the port before the demo binds it).
+// Listen addresses for the browser scripts (e2e-browser.mjs, e2e-pages.mjs,
+// e2e-console.mjs): each from an environment variable when set, else a free
+// loopback port below the kernel's ephemeral range (outgoing connections
+// draw from that range, and could take the port before the demo binds it).
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -33,6 +33,21 @@ export async function listenAddrs(names, prefix, hostFor, fail) {
     if (!out[name]) fail(`no free loopback port for ${name} after 200 tries`);
   }
   return out;
+}
+
+// portsOf is the port of each listen address (host:port).
+export function portsOf(addrs) {
+  return Object.fromEntries(Object.entries(addrs).map(([k, a]) => [k, Number(a.slice(a.lastIndexOf(':') + 1))]));
+}
+
+// originsOf is the https origin of each listen address: a wildcard host
+// becomes localhost (the demo's TLS certificate is for localhost).
+export function originsOf(addrs) {
+  return Object.fromEntries(Object.entries(addrs).map(([k, a]) => {
+    const i = a.lastIndexOf(':');
+    const h = a.slice(0, i);
+    return [k, `https://${h === '' || h === '0.0.0.0' || h === '[::]' ? 'localhost' : h}:${a.slice(i + 1)}`];
+  }));
 }
 
 // busy says why a port cannot be used: something listens on it (IPv4 or

@@ -1,8 +1,8 @@
-// The preconditions of the browser scripts (e2e-browser.mjs, e2e-pages.mjs),
-// each failing with what to do: playwright-core (and axe-core) installed
-// here, the cnsgate binary, Debian's Chromium, the command-line tools, a
-// writable Chromium policy directory (the certificate auto-selection policy
-// lives there), and free listen ports.
+// The preconditions of the browser scripts (e2e-browser.mjs, e2e-pages.mjs,
+// e2e-console.mjs), each failing with what to do: playwright-core (and
+// axe-core) installed here, the cnsgate binary, Debian's Chromium, the
+// command-line tools, a writable Chromium policy directory (the certificate
+// auto-selection policy lives there), and free listen ports.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
