@@ -87,15 +87,12 @@ func (c *console) endSession(w http.ResponseWriter, r *http.Request, sess *conso
 		return
 	}
 	for _, s := range list {
-		if s.IDHash == hash {
-			// The store ends sessions by id or by card: the card's, which
-			// are this one and any other opened with the same card.
-			n, err := c.s.EndCardSessions(r.Context(), s.CardFingerprint, CauseAdmin)
-			if err != nil {
+		if s.IDHash == hash { // one of this citizen's sessions: that one ends
+			if err := c.s.EndSessionByHash(r.Context(), hash, CauseAdmin); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 				c.s.unavailable(w, r, "sessions", err)
 				return
 			}
-			c.act(r, sess, "end_session", registry.OutcomeSuccess, cf, map[string]any{"session": hash, "sessions_ended": n})
+			c.act(r, sess, "end_session", registry.OutcomeSuccess, cf, map[string]any{"session": hash})
 			c.citizenPage(w, r, sess, cf, http.StatusOK, lang.T("console.citizen.ended"), "")
 			return
 		}

@@ -97,6 +97,16 @@ func (s *Service) EndSession(ctx context.Context, sess *sessions.Session, cause 
 	return s.endSessionID(ctx, sess.ID, cause)
 }
 
+// EndSessionByHash ends the session whose id hashes to idHash (one picked
+// from a listing, which carries hashes only), as EndSession does.
+func (s *Service) EndSessionByHash(ctx context.Context, idHash, cause string) error {
+	removed, err := s.sessions.DeleteByHash(ctx, idHash)
+	if removed != nil {
+		s.ended(ctx, removed, cause)
+	}
+	return err
+}
+
 func (s *Service) endSessionID(ctx context.Context, id, cause string) error {
 	removed, err := s.sessions.Delete(ctx, id)
 	if err != nil {

@@ -196,6 +196,16 @@ func (m *Memory) Delete(_ context.Context, id string) (*Session, error) {
 	return rec, nil
 }
 
+// DeleteByHash implements Store.
+func (m *Memory) DeleteByHash(_ context.Context, idHash string) (*Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rec := m.remove(idHash); rec != nil {
+		return rec, nil
+	}
+	return nil, ErrNotFound
+}
+
 // ListByFiscalCode implements Store.
 func (m *Memory) ListByFiscalCode(_ context.Context, fiscalCode string) ([]*Session, error) {
 	return m.scan(m.byCF, HashKey(fiscalCode), false), nil

@@ -69,6 +69,10 @@ type Store interface {
 	// Delete removes the session and returns it, participants included,
 	// whatever its deadlines; ErrNotFound when there is none.
 	Delete(ctx context.Context, id string) (*Session, error)
+	// DeleteByHash is Delete for a holder of the id's hash only (an
+	// administrator picking one of a citizen's sessions from a listing):
+	// the removed record, without ID; ErrNotFound when there is none.
+	DeleteByHash(ctx context.Context, idHash string) (*Session, error)
 	// ListByFiscalCode returns the citizen's live sessions, oldest first.
 	ListByFiscalCode(ctx context.Context, fiscalCode string) ([]*Session, error)
 	// DeleteByFiscalCode removes every session of the citizen and returns

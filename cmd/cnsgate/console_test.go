@@ -116,7 +116,7 @@ func TestConsole(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("console actions audited: %s\nwant %s", strings.Join(got, " "), want)
 	}
-	ends := auditEvents(t, s, registry.KindSessionEnd, citizen.FiscalCode, 2) // the card's sessions: esenzioni's and the refused console login's
+	ends := auditEvents(t, s, registry.KindSessionEnd, citizen.FiscalCode, 1) // the session picked, not the card's other one (the refused console login's)
 	if !strings.Contains(string(ends[0].Detail), `"cause":"admin"`) {
 		t.Errorf("the session's end: %s", ends[0].Detail)
 	}
@@ -173,15 +173,22 @@ func endCitizenSession(t *testing.T, s *testServer, b *http.Client, origin, cf s
 	if !strings.Contains(p.body, "esenzioni") {
 		t.Fatalf("citizen page:\n%s", p.body)
 	}
+	before := len(endSessionRE.FindAllStringSubmatch(p.body, -1))
 	form := url.Values{"fiscal_code": {cf}, "session": {hash}}
 	if p := fetch(t, b, "POST", origin+"/citizen/end-session", form, origin); p.code != http.StatusForbidden {
 		t.Fatalf("end session without the CSRF token: %d", p.code)
 	}
 	form.Set("csrf", csrf)
-	if p := fetch(t, b, "POST", origin+"/citizen/end-session", form, origin); p.code != 200 || !strings.Contains(p.body, "Sessione terminata") ||
-		!strings.Contains(p.body, "Nessuna sessione attiva") {
+	p = fetch(t, b, "POST", origin+"/citizen/end-session", form, origin)
+	if p.code != 200 || !strings.Contains(p.body, "Sessione terminata") {
 		t.Fatalf("end session: %d\n%s", p.code, grepLines(strings.Join(s.logs.Lines(), "\n"), "level=ERROR"))
 	}
+	// Exactly the session picked ends; the citizen's others stay.
+	after := len(endSessionRE.FindAllStringSubmatch(p.body, -1))
+	if strings.Contains(p.body, `value="`+hash+`"`) || after != before-1 || (after == 0) != strings.Contains(p.body, "Nessuna sessione attiva") {
+		t.Fatalf("after ending session %s: %d of %d sessions listed\n%s", hash, after, before, p.body)
+	}
+	t.Logf("the citizen had %d live sessions; %d left after ending one", before, after)
 	select {
 	case lt := <-logoutTokens:
 		if strings.Count(lt, ".") != 2 {

@@ -276,6 +276,18 @@ func (s *Store) Delete(ctx context.Context, id string) (*sessions.Session, error
 	return rec, nil
 }
 
+// DeleteByHash implements sessions.Store.
+func (s *Store) DeleteByHash(ctx context.Context, idHash string) (*sessions.Session, error) {
+	rec, err := s.remove(ctx, idHash)
+	if err != nil {
+		return rec, err
+	}
+	if rec == nil {
+		return nil, sessions.ErrNotFound
+	}
+	return rec, nil
+}
+
 // remove deletes a session and then its index entries, and returns the
 // record, or nil when there was none. The read and the deletion are one
 // transaction, so concurrent callers never both receive the record. When

@@ -170,3 +170,28 @@ func scanSessions(t *testing.T, e *env) {
 		t.Fatalf("ScanSessions after fn's error: %v, %d calls", err, n)
 	}
 }
+
+// byHash: DeleteByHash removes the one session of that hash and returns it
+// without its id; the citizen's other sessions, of the same card, stay.
+func byHash(t *testing.T, e *env) {
+	c := card("rossi-2025")
+	first := e.create(t, sample(e.clock, cfRossi, c), idle, absolute)
+	e.clock.Advance(time.Minute)
+	second := e.create(t, sample(e.clock, cfRossi, c), idle, absolute)
+	got, err := e.st.DeleteByHash(e.ctx, sessions.HashKey(first))
+	if err != nil {
+		t.Fatalf("DeleteByHash: %v", err)
+	}
+	if got.IDHash != sessions.HashKey(first) || got.ID != "" || got.FiscalCode != cfRossi {
+		t.Fatalf("DeleteByHash returned %+v; want the session of that hash, without its id", got)
+	}
+	_, err = e.st.Get(e.ctx, first)
+	wantNotFound(t, "Get after DeleteByHash", err)
+	list, err := e.st.ListByFiscalCode(e.ctx, cfRossi)
+	if err != nil {
+		t.Fatalf("ListByFiscalCode: %v", err)
+	}
+	wantHashes(t, "ListByFiscalCode after DeleteByHash", list, second)
+	_, err = e.st.DeleteByHash(e.ctx, sessions.HashKey(first))
+	wantNotFound(t, "second DeleteByHash", err)
+}

@@ -160,6 +160,7 @@ var storeCases = []testCase{
 	{"ok/delete-returns-participants", deleteReturnsParticipants},
 	{"ok/by-fiscal-code", byFiscalCode},
 	{"ok/by-card", byCard},
+	{"ok/by-hash", byHash},
 	{"ok/scan-sessions", scanSessions},
 	{"ok/index-consistent-after-expiry", indexAfterExpiry},
 	{"ok/returned-records-are-copies", func(t *testing.T, e *env) {
