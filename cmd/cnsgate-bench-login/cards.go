@@ -14,11 +14,9 @@ import (
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
 )
 
-// mintCards issues n citizen cards of the demo CA, each with an RSA-2048
-// key of its own and a random fiscal code, and registers them in the demo
-// registry: logins spread over many citizens, as in production, instead
-// of piling every session on one.
-func mintCards(setup *demo.Setup, n int) ([]tls.Certificate, error) {
+// demoCA loads the demo's card CA, certificate and key, from its pki
+// directory.
+func demoCA(setup *demo.Setup) (*cnstest.CA, error) {
 	certPEM, err := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
 	if err != nil {
 		return nil, err
@@ -27,7 +25,15 @@ func mintCards(setup *demo.Setup, n int) ([]tls.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	ca, err := cnstest.LoadCA(certPEM, keyPEM)
+	return cnstest.LoadCA(certPEM, keyPEM)
+}
+
+// mintCards issues n citizen cards of the demo CA, each with an RSA-2048
+// key of its own and a random fiscal code, and registers them in the demo
+// registry: logins spread over many citizens, as in production, instead
+// of piling every session on one.
+func mintCards(setup *demo.Setup, n int) ([]tls.Certificate, error) {
+	ca, err := demoCA(setup)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 
 	"github.com/cnsgate/cnsgate/demo"
 	"github.com/cnsgate/cnsgate/x509cns/cnstest"
@@ -25,15 +23,7 @@ type hostileChain struct {
 // attacker can send within the default cap of 4, which costs one
 // signature check per certificate (five) before it is refused.
 func hostileChains(setup *demo.Setup) ([]hostileChain, error) {
-	certPEM, err := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.crt"))
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := os.ReadFile(filepath.Join(setup.Dir, "pki", "ca.key"))
-	if err != nil {
-		return nil, err
-	}
-	ca, err := cnstest.LoadCA(certPEM, keyPEM)
+	ca, err := demoCA(setup)
 	if err != nil {
 		return nil, err
 	}
