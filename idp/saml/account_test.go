@@ -22,7 +22,8 @@ import (
 // browser is sent through the SP with only browser bindings.
 
 // accountConfirm posts a confirm page of "La mia tessera" to action with
-// extra fields, without following the redirect, and returns the answer.
+// extra fields, without following the redirect, and returns the answer
+// (also the logout confirmation's, which has no extra fields).
 func (f *endFixture) accountConfirm(t *testing.T, confirm page, action string, extra url.Values) *http.Response {
 	t.Helper()
 	form := url.Values{"csrf": {confirm.csrf(t)}}

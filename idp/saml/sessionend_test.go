@@ -150,17 +150,7 @@ func (f *endFixture) oidcLogin(t *testing.T) {
 // following a redirect.
 func (f *endFixture) confirm(t *testing.T, confirm page) *http.Response {
 	confirm.must(t, 200, "Vuoi uscire?")
-	req, _ := http.NewRequest(http.MethodPost, f.h.public.URL+"/logout", strings.NewReader(url.Values{"csrf": {confirm.csrf(t)}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", f.h.public.URL)
-	c := *f.br.c
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp
+	return f.accountConfirm(t, confirm, "/logout", nil)
 }
 
 // told checks that both relying parties that can be told were, once, and
