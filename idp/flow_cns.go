@@ -191,8 +191,7 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.PostFormValue("consent") != "yes" {
 		// The form comes back with a fresh token, to be sent again.
-		s.recorder.Registration(OutcomeFailure)
-		s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeFailure, identity: id, detail: "consent not given"})
+		s.registrationRefused(r, id, "consent not given")
 		s.registerForm(w, r, id, req, http.StatusBadRequest, "register.noconsent")
 		return
 	}
@@ -240,9 +239,14 @@ func (s *Service) cnsRegister(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) registrationFailed(w http.ResponseWriter, r *http.Request, id *x509cns.Identity, detail, msgKey string, status int) {
+	s.registrationRefused(r, id, detail)
+	s.failPage(w, r, status, "register.failed", msgKey, s.loginURL(""))
+}
+
+// registrationRefused counts and audits a refused registration.
+func (s *Service) registrationRefused(r *http.Request, id *x509cns.Identity, detail string) {
 	s.recorder.Registration(OutcomeFailure)
 	s.audit(r, auditRecord{kind: registry.KindRegistration, outcome: registry.OutcomeFailure, identity: id, detail: detail})
-	s.failPage(w, r, status, "register.failed", msgKey, s.loginURL(""))
 }
 
 // cnsCheck reports the verdict on the presented card as JSON, without
