@@ -124,7 +124,7 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) 
 // openSQLite opens the writer and, for a database in a file, the reader
 // pool: SQLite in WAL mode lets readers run beside its one writer.
 func (d *DB) openSQLite(dsn string) error {
-	db, err := sql.Open("sqlite", sqliteDSN(dsn))
+	db, err := sql.Open("sqlite", sqliteDSN(dsn, d.writeTimeout))
 	if err != nil {
 		return fmt.Errorf("registry: open sqlite: %w", err)
 	}
@@ -176,13 +176,18 @@ func inMemorySQLite(dsn string) bool {
 }
 
 // sqliteDSN adds cnsgate's settings to a SQLite DSN, except those the DSN
-// sets itself: busy_timeout 5 s, WAL journal, synchronous=NORMAL (in WAL
-// mode a commit survives the process being killed; only a power loss may
-// take the last ones, and never corrupts the file), foreign keys, and
-// IMMEDIATE transactions (every transaction here writes; taking the lock up
-// front avoids SQLITE_BUSY on upgrade).
-func sqliteDSN(dsn string) string {
-	return sqliteWithPragmas(dsn, []string{"busy_timeout(5000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"}, true)
+// sets itself: busy_timeout (busy, the write timeout: the group commit
+// bounds its batches by it; 5 s when unset), WAL journal, synchronous=NORMAL
+// (in WAL mode a commit survives the process being killed; only a power
+// loss may take the last ones, and never corrupts the file), foreign keys,
+// and IMMEDIATE transactions (every transaction here writes; taking the
+// lock up front avoids SQLITE_BUSY on upgrade).
+func sqliteDSN(dsn string, busy time.Duration) string {
+	ms := busy.Milliseconds()
+	if ms <= 0 {
+		ms = DefaultWriteTimeout.Milliseconds()
+	}
+	return sqliteWithPragmas(dsn, []string{"busy_timeout(" + strconv.FormatInt(ms, 10) + ")", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"}, true)
 }
 
 // sqliteReaderDSN is the DSN of the reader pool: query-only connections.

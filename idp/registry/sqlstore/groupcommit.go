@@ -43,7 +43,8 @@ type BatchObserver interface {
 func WithBatchObserver(o BatchObserver) Option { return func(d *DB) { d.obs = o } }
 
 // WithWriteTimeout bounds one batch's transaction (default
-// DefaultWriteTimeout).
+// DefaultWriteTimeout); on SQLite it is the writer's busy timeout, the
+// longest a batch waits for the write lock another process holds.
 func WithWriteTimeout(t time.Duration) Option { return func(d *DB) { d.writeTimeout = t } }
 
 // writeOp is one write waiting for the group commit: an audit event and,
@@ -190,14 +191,20 @@ func (w *groupWriter) commit(batch []*writeOp) {
 // own outcome (registry.ErrNotRegistered for a last-login update of a card
 // with no active registration), err the transaction's.
 func (w *groupWriter) run(batch []*writeOp) ([]error, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), w.d.writeTimeout)
-	defer cancel()
 	var results []error
 	var err error
 	if w.d.dialect == DriverPostgres {
+		ctx, cancel := context.WithTimeout(context.Background(), w.d.writeTimeout)
 		results, err = w.d.commitPostgres(ctx, batch)
+		cancel()
 	} else {
-		results, err = w.d.commitSQLite(ctx, batch)
+		// No deadline: what a SQLite batch waits for is the file's write
+		// lock, and the writer's busy timeout (the write timeout, see
+		// sqliteDSN) bounds that wait; its statements run on a local
+		// file. A context with a deadline would cost a goroutine per
+		// statement and one per transaction (modernc.org/sqlite and
+		// database/sql each watch it), some 10 % of a small batch's CPU.
+		results, err = w.d.commitSQLite(context.Background(), batch)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("registry: audit batch of %d: %w", len(batch), err)

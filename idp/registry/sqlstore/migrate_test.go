@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestMigrations(t *testing.T) {
@@ -133,9 +134,13 @@ func TestSQLiteDSN(t *testing.T) {
 		"file:reg.db?mode=rwc":                                 "file:reg.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate&mode=rwc",
 		"reg.db?_pragma=Journal_Mode(DELETE)&_txlock=deferred": "reg.db?_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=Journal_Mode(DELETE)&_txlock=deferred",
 	} {
-		if got := sqliteDSN(in); got != want {
+		if got := sqliteDSN(in, 0); got != want {
 			t.Errorf("sqliteDSN(%q) = %q, want %q", in, got, want)
 		}
+	}
+	// The writer waits for the write lock as long as the write timeout.
+	if got, want := sqliteDSN("reg.db", 2*time.Second), "reg.db?_pragma=busy_timeout(2000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"; got != want {
+		t.Errorf("sqliteDSN(2s) = %q, want %q", got, want)
 	}
 	// The readers: query-only, no write lock taken up front.
 	if got, want := sqliteReaderDSN("file:reg.db?mode=rwc"), "file:reg.db?_pragma=busy_timeout(5000)&_pragma=query_only(1)&_pragma=foreign_keys(1)&mode=rwc"; got != want {
