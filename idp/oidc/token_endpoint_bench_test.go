@@ -79,36 +79,7 @@ func benchSigningEndpoint(b *testing.B, file string, basic bool) {
 	ok := testing.RunTests(func(_, _ string) (bool, error) { return true, nil },
 		[]testing.InternalTest{{Name: b.Name() + "/server", F: func(t *testing.T) {
 			h := newHarness(t, harnessOptions{})
-			sign := endpointSigner(t, file)
-			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if err := r.ParseForm(); err != nil || r.PostForm.Get("code") == "" {
-					http.Error(w, "bad form", http.StatusBadRequest)
-					return
-				}
-				if basic {
-					id, secret, _ := r.BasicAuth()
-					if subtle.ConstantTimeCompare([]byte(id+":"+secret), []byte("esenzioni:"+secretBasic)) != 1 {
-						http.Error(w, "bad client", http.StatusUnauthorized)
-						return
-					}
-				}
-				var nonce [16]byte
-				_, _ = rand.Read(nonce[:])
-				claims, _ := json.Marshal(map[string]any{"iss": "bare", "sub": "card", "aud": "esenzioni",
-					"nonce": base64.RawURLEncoding.EncodeToString(nonce[:]), "iat": time.Now().Unix()})
-				input := "eyJhbGciOiJiYXJlIn0." + base64.RawURLEncoding.EncodeToString(claims)
-				sum := sha256.Sum256([]byte(input))
-				sig, err := sign(sum[:])
-				if err != nil {
-					http.Error(w, err.Error(), http.StatusInternalServerError)
-					return
-				}
-				w.Header().Set("Content-Type", "application/json")
-				_ = json.NewEncoder(w).Encode(map[string]any{"id_token": input + "." + base64.RawURLEncoding.EncodeToString(sig),
-					"token_type": "Bearer", "expires_in": 300})
-			}))
-			srv.TLS = &tls.Config{Certificates: h.public.TLS.Certificates}
-			srv.StartTLS()
+			srv := bareSigningServer(t, h, file, basic)
 			defer srv.Close()
 			hc := keepAliveClient(h.roots)
 			form := url.Values{"grant_type": {"authorization_code"}, "code": {"bare-code"}, "code_verifier": {"v"},
@@ -129,6 +100,43 @@ func benchSigningEndpoint(b *testing.B, file string, basic bool) {
 	if !ok {
 		b.Fatal("the bare signing endpoint failed")
 	}
+}
+
+// bareSigningServer is the bare endpoint, on h's certificate, signing
+// with the key in file; with basic it checks esenzioni's
+// client_secret_basic.
+func bareSigningServer(t *testing.T, h *harness, file string, basic bool) *httptest.Server {
+	sign := endpointSigner(t, file)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.PostForm.Get("code") == "" {
+			http.Error(w, "bad form", http.StatusBadRequest)
+			return
+		}
+		if basic {
+			id, secret, _ := r.BasicAuth()
+			if subtle.ConstantTimeCompare([]byte(id+":"+secret), []byte("esenzioni:"+secretBasic)) != 1 {
+				http.Error(w, "bad client", http.StatusUnauthorized)
+				return
+			}
+		}
+		var nonce [16]byte
+		_, _ = rand.Read(nonce[:])
+		claims, _ := json.Marshal(map[string]any{"iss": "bare", "sub": "card", "aud": "esenzioni",
+			"nonce": base64.RawURLEncoding.EncodeToString(nonce[:]), "iat": time.Now().Unix()})
+		input := "eyJhbGciOiJiYXJlIn0." + base64.RawURLEncoding.EncodeToString(claims)
+		sum := sha256.Sum256([]byte(input))
+		sig, err := sign(sum[:])
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"id_token": input + "." + base64.RawURLEncoding.EncodeToString(sig),
+			"token_type": "Bearer", "expires_in": 300})
+	}))
+	srv.TLS = &tls.Config{Certificates: h.public.TLS.Certificates}
+	srv.StartTLS()
+	return srv
 }
 
 func endpointSigner(t *testing.T, file string) func([]byte) ([]byte, error) {
