@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,6 +200,47 @@ func TestGroupCommit(t *testing.T) {
 			}
 		}},
 	})
+}
+
+// TestGroupCommitOneCore: on one core, concurrent writes share commits
+// although nothing holds them back: a request that queues its write wakes
+// the writer next in line, which must let the others queue theirs before
+// it commits (once, each batch held the one write that woke it).
+func TestGroupCommitOneCore(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	obs := &batches{}
+	d, err := Open(ctx, DriverSQLite, registrytest.SQLiteDSN(t), WithBatchObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const writers, each = 32, 10
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				if err := d.AppendAudit(ctx, registry.Event{Kind: registry.KindTokenIssued, Outcome: registry.OutcomeSuccess,
+					FiscalCode: mario, RequestID: fmt.Sprintf("g%d-%d", g, i)}); err != nil {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Fatalf("%d writes failed", failed.Load())
+	}
+	n, events, largest := obs.stats()
+	t.Logf("%d writes in %d batches, largest %d", events, n, largest)
+	if events != writers*each || n*4 > events {
+		t.Errorf("%d batches for %d writes (largest %d): want at least 4 writes a batch on one core", n, events, largest)
+	}
+	if report, err := d.VerifyAudit(ctx, nil); err != nil || !report.OK() {
+		t.Errorf("the chain does not verify: %+v, %v", report, err)
+	}
 }
 
 // TestSQLiteReadersBesideWriter: a read does not wait for the writer's
