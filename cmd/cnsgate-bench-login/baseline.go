@@ -138,10 +138,10 @@ func baselineOp(client *http.Client, url string) error {
 	return nil
 }
 
-// newTLSClient is a client presenting card (nil: none), trusting roots,
-// with a new connection for every request when fresh.
-func newTLSClient(roots *x509.CertPool, card *tls.Certificate, fresh bool) *http.Client {
-	cfg := &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, ClientSessionCache: nil}
+// newTLSClient is a client presenting card (nil: none), checking the
+// server with check, with a new connection for every request when fresh.
+func newTLSClient(check *serverCheck, card *tls.Certificate, fresh bool) *http.Client {
+	cfg := check.config()
 	if card != nil {
 		cfg.Certificates = []tls.Certificate{*card}
 	}

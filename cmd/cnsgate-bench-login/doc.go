@@ -53,6 +53,7 @@
 //	baseline.go  the bare baseline server and its operation
 //	baseline_public.go the baseline's keep-alive listener: POST /token, /userinfo, /introspect
 //	cards.go     the citizen cards of the run, minted by the demo CA and registered
+//	servercheck.go the generator's check of the servers' certificates: full once per chain, then compared
 //	hostile.go   -hostile: chains an unauthenticated client presents to make the server work
 //	stats.go     rounds, percentiles, the server's and the generator's CPU per operation, the report
 //	profile.go   -cpuprofile: each cnsgate's CPU profile from its admin listener (CNSGATE_PPROF=1), unmeasured; -generator-cpuprofile

@@ -47,7 +47,7 @@ func hostileChains(setup *demo.Setup) ([]hostileChain, error) {
 func (b *bench) hostileWorkloads(t *target, of, base *workload) []*workload {
 	var out []*workload
 	for _, h := range b.hostile {
-		client := newTLSClient(b.roots, &h.cert, true)
+		client := newTLSClient(b.check, &h.cert, true)
 		u := "https://" + t.cns + "/cns/login"
 		out = append(out, &workload{name: of.name + " " + h.name, kind: kindLogin, pid: of.pid, t: t, of: of, base: base,
 			op: func(*worker) error { return refusedOp(client, u) }})

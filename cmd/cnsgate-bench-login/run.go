@@ -52,6 +52,7 @@ type bench struct {
 	baseYAML string
 	caAddr   string
 	roots    *x509.CertPool
+	check    *serverCheck // of every client's connections, on roots
 	secret   string
 	loads    []*workload
 	rps      []*rp // each target's relying party, in the order of o.targets
@@ -94,7 +95,7 @@ func run(o options) ([]*workload, error) {
 	var next atomic.Int64
 	newWorker := func() *worker {
 		card := &cards[int(next.Add(1))%len(cards)]
-		return &worker{public: newTLSClient(b.roots, nil, false), fresh: newTLSClient(b.roots, card, true)}
+		return &worker{public: newTLSClient(b.check, nil, false), fresh: newTLSClient(b.check, card, true)}
 	}
 	printMachine(o)
 	for _, l := range b.loads {
@@ -136,6 +137,7 @@ func (b *bench) prepare() ([]tls.Certificate, error) {
 	if b.roots, err = loadPool(setup.TLSRootsDir); err != nil {
 		return nil, err
 	}
+	b.check = newServerCheck(b.roots)
 	secret, err := os.ReadFile(setup.Esenzioni.SecretFile)
 	if err != nil {
 		return nil, err
