@@ -310,8 +310,8 @@ func printMachine(o options) {
 	if others := os.Getenv("CNSGATE_BENCH_PINNED"); o.serverCPU >= 0 && others != "" {
 		pin = fmt.Sprintf("servers on CPU %d, load generator on CPU %s", o.serverCPU, others)
 	}
-	fmt.Printf("c=%d, %d rounds of %s per workload (A, B, A, B), registry %s, sessions %s, %s\n",
-		o.conc, o.rounds, o.duration, o.registry, o.sessions, pin)
+	fmt.Printf("c=%d, %d rounds of %s per workload (A, B, A, B), workloads %s, registry %s, sessions %s, %s\n",
+		o.conc, o.rounds, o.duration, strings.Join(o.kinds, ","), o.registry, o.sessions, pin)
 }
 
 func cpuinfo() []byte {
