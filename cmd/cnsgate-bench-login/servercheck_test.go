@@ -1,11 +1,18 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServerCheck: the generator's check of the server refuses a
@@ -59,4 +66,47 @@ func TestCardLink(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkServerCheck is the load generator's check of the server's
+// certificate per new connection: crypto/tls's own (x509 Verify of an
+// ECDSA P-256 leaf, as the demo's, against its CA) against serverCheck's
+// byte comparison after the first verification.
+//
+//	go test -run '^$' -bench ServerCheck ./cmd/cnsgate-bench-login/
+func BenchmarkServerCheck(b *testing.B) {
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench CA"}, IsCA: true,
+		BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	caDER, _ := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	ca, _ := x509.ParseCertificate(caDER)
+	leafKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), DNSNames: []string{"localhost"}, NotBefore: caTmpl.NotBefore,
+		NotAfter: caTmpl.NotAfter, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &leafKey.PublicKey, caKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca)
+	cs := func() tls.ConnectionState { // as each new connection parses it
+		leaf, _ := x509.ParseCertificate(leafDER)
+		return tls.ConnectionState{ServerName: "localhost", PeerCertificates: []*x509.Certificate{leaf}}
+	}
+	b.Run("x509-verify", func(b *testing.B) {
+		for b.Loop() {
+			c := cs()
+			if _, err := c.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, DNSName: c.ServerName}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("server-check", func(b *testing.B) {
+		check := newServerCheck(roots)
+		for b.Loop() {
+			if err := check.verify(cs()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
