@@ -34,7 +34,10 @@
 // signature in a JSON answer; /userinfo and /introspect with the request
 // read and a small JSON answer. Each round also prints the load
 // generator's own CPU per operation and the share of its CPUs it used: a
-// generator near 100 % is what limits the rate and the latency.
+// generator near 100 % is what limits the rate and the latency. The report
+// ends with the generator's floor of each workload's mean latency, c × its
+// CPU per operation / its CPUs (Little's law): no p99 below it can be
+// measured, whatever the server does.
 //
 // With -hostile, each cnsgate also gets workloads that present hostile
 // chains on new mutual-TLS connections to /cns/login (14 self-issued

@@ -110,7 +110,7 @@ func run(o options) ([]*workload, error) {
 			}
 		}
 	}
-	report(b.loads)
+	report(o.conc, b.loads)
 	return b.loads, profileTargets(o, b.loads, newWorker)
 }
 

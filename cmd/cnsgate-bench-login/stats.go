@@ -193,11 +193,16 @@ func cpuOf(pid int) (time.Duration, error) { return benchproc.CPU(pid) }
 
 // report prints the totals and the ratios of each workload to the
 // baseline of its kind.
-func report(loads []*workload) {
+func report(conc int, loads []*workload) {
 	fmt.Println()
 	fmt.Println("totals over the rounds:")
 	for _, l := range loads {
 		fmt.Printf("%-30s %s\n", l.name, l.total.line())
+	}
+	fmt.Println()
+	fmt.Printf("the load generator alone bounds the mean latency at c=%d from below by c × its CPU per op / its %d CPU:\n", conc, runtime.NumCPU())
+	for _, l := range loads {
+		fmt.Printf("%-30s %6.2f ms\n", l.name, ms(generatorFloor(conc, l.total)))
 	}
 	fmt.Println()
 	for _, l := range loads {
@@ -216,6 +221,14 @@ func report(loads []*workload) {
 				float64(r.cpuPerOp())/float64(l.of.total.cpuPerOp()))
 		}
 	}
+}
+
+// generatorFloor is the least mean latency conc clients can see when
+// every operation costs the load generator genPerOp on its CPUs (Little's
+// law at the generator's full use): a p99 below it is out of reach
+// whatever the server does.
+func generatorFloor(conc int, r result) time.Duration {
+	return time.Duration(conc) * r.genPerOp() / time.Duration(runtime.NumCPU())
 }
 
 // perCPUSecond is the operations one server core would serve if the
