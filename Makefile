@@ -8,7 +8,7 @@ FUZZTIME ?= 15s
 # The linter `make lint` runs, fetched and built by `go run` (not a module dependency).
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build build-hsm image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login clean
+.PHONY: run build build-hsm image test test-with-servers test-e2e test-pages screenshots web-assets lint fuzz bench bench-login bench-endpoints clean
 
 # Listen addresses of `make run` and `make test-e2e`, e.g.
 #   make run PUBLIC=localhost:9443 CNS=localhost:9444 ADMIN=127.0.0.1:9465
@@ -110,15 +110,23 @@ fuzz:
 ## bench: the benchmarks recorded in BENCHMARKS.md: the Go benchmarks, then
 ## the full card login on `cnsgate serve` against a bare TLS+ES256 baseline,
 ## both pinned to one CPU (cmd/cnsgate-bench-login; BENCH_LOGIN_FLAGS adds
-## flags, e.g. -registry postgres -sessions redis)
+## flags, e.g. -registry postgres -sessions redis), then POST /token,
+## /userinfo and /introspect on kept-alive connections against bare endpoints
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(MAKE) --no-print-directory bench-login
+	$(MAKE) --no-print-directory bench-endpoints
 
 # bench-login: the login benchmark alone.
 bench-login: build
 	$(GO) build -o bin/cnsgate-bench-login ./cmd/cnsgate-bench-login
 	bin/cnsgate-bench-login -cnsgate $(BIN) $(BENCH_LOGIN_FLAGS)
+
+# bench-endpoints: POST /token (ES256 ID tokens, against one ES256
+# signature), /userinfo and /introspect, each against its bare baseline.
+bench-endpoints: build
+	$(GO) build -o bin/cnsgate-bench-login ./cmd/cnsgate-bench-login
+	bin/cnsgate-bench-login -cnsgate $(BIN) -workload token,userinfo,introspect -baseline-alg es256 -id-token-alg ES256 $(BENCH_LOGIN_FLAGS)
 
 clean:
 	rm -rf bin

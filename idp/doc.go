@@ -47,7 +47,7 @@
 //	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	operators.go         operatorRoles: the roles and organisation of a login, only with an operator card unless AnyCard, within the validity dates; RolesWithheldRecorder
 //	access.go            who may use which service: audiences, required roles, Service.Permit (the refusal page), Service.Allowed ("Servizi attivi")
-//	requestlog.go        request_id and remote_ip in the context and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
+//	requestlog.go        request_id and remote_ip in the context (one requestInfo per request) and the log (FrontDoor.RequestInfo); LogHandler masks fiscal codes
 //	admin.go             AdminHandler: /healthz and /readyz
 //	adminapi.go          AdminAPI: the authenticated admin API (revoke, list and end sessions)
 //	adminapi_registrations.go /admin/registrations: a citizen's cards and consents; the consent withdrawn by an administrator's revocation

@@ -50,7 +50,7 @@ func (s *Service) audit(r *http.Request, a auditRecord) {
 	if r != nil {
 		ctx = r.Context()
 		reqID = RequestID(ctx)
-		ip, _ = ctx.Value(keyRemoteIP).(string)
+		ip = remoteIP(ctx)
 	}
 	s.auditCtx(ctx, a, reqID, ip)
 }
@@ -89,7 +89,7 @@ func (s *Service) Audit(ctx context.Context, e registry.Event) {
 		e.RequestID = RequestID(ctx)
 	}
 	if e.RemoteIP == "" {
-		e.RemoteIP, _ = ctx.Value(keyRemoteIP).(string)
+		e.RemoteIP = remoteIP(ctx)
 	}
 	s.emitAudit(ctx, e)
 }

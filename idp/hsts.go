@@ -19,9 +19,13 @@ func HSTS(maxAge time.Duration, includeSubdomains bool) func(http.Handler) http.
 	if includeSubdomains {
 		v += "; includeSubDomains"
 	}
+	// One value shared by every answer, as Header.Set would store it under
+	// the canonical name, without allocating per request; its capacity of
+	// one makes a handler's Header.Add append to a copy, never to it.
+	value := []string{v}[:1:1]
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Strict-Transport-Security", v)
+			w.Header()["Strict-Transport-Security"] = value
 			next.ServeHTTP(w, r)
 		})
 	}

@@ -153,9 +153,9 @@ func limiterKey(ip netip.Addr) netip.Addr {
 // put in the context (the same the log and the audit trail show), else the
 // peer's.
 func clientIP(r *http.Request) netip.Addr {
-	s, ok := r.Context().Value(keyRemoteIP).(string)
-	if !ok {
-		s = r.RemoteAddr
+	s := r.RemoteAddr
+	if c := infoOf(r.Context()); c != nil {
+		s = c.ip
 	}
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr()

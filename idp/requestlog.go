@@ -13,10 +13,40 @@ import (
 
 type ctxKey int
 
-const (
-	keyRequestID ctxKey = iota
-	keyRemoteIP
-)
+// keyRequestInfo finds the *requestInfo of a request's context.
+const keyRequestInfo ctxKey = 0
+
+// requestInfo is the context WithRequestInfo gives a request: its parent,
+// with the request id and the client's address. One allocation per
+// request holds them all, the X-Request-Id header's value included.
+type requestInfo struct {
+	context.Context
+	id, ip string
+	header [1]string // the X-Request-Id value, id
+}
+
+// Value answers keyRequestInfo with the requestInfo itself, and any other
+// key from the parent.
+func (c *requestInfo) Value(key any) any {
+	if key == keyRequestInfo {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// infoOf returns the nearest requestInfo of ctx, or nil.
+func infoOf(ctx context.Context) *requestInfo {
+	c, _ := ctx.Value(keyRequestInfo).(*requestInfo)
+	return c
+}
+
+// remoteIP returns the client address stored by WithRequestInfo, or "".
+func remoteIP(ctx context.Context) string {
+	if c := infoOf(ctx); c != nil {
+		return c.ip
+	}
+	return ""
+}
 
 // WithRequestInfo tags each request's context with a fresh request id and
 // the peer's IP address, which LogHandler adds to every record logged with
@@ -24,7 +54,7 @@ const (
 // citizen can quote it to the help desk. Behind a proxy, use
 // FrontDoor.RequestInfo, which records the client's address instead.
 func WithRequestInfo(next http.Handler) http.Handler {
-	return withRequestInfo(next, func(r *http.Request) string { return peerIP(r.RemoteAddr) })
+	return withRequestInfo(next, func(_ context.Context, r *http.Request) string { return peerIP(r.RemoteAddr) })
 }
 
 // ForwardedCounter is the optional ability of a Recorder to count forwarded
@@ -37,10 +67,10 @@ type ForwardedCounter interface{ ForwardedInvalid() }
 // not read is logged and counted, and the address falls back to the
 // nearest hop that could be read.
 func (f *FrontDoor) RequestInfo(next http.Handler) http.Handler {
-	return withRequestInfo(next, func(r *http.Request) string {
+	return withRequestInfo(next, func(ctx context.Context, r *http.Request) string {
 		ip, err := f.o.Proxies.ClientIP(r)
 		if err != nil {
-			f.o.Logger.WarnContext(r.Context(), "forwarded client address not read", "peer", r.RemoteAddr, "err", err)
+			f.o.Logger.WarnContext(ctx, "forwarded client address not read", "peer", r.RemoteAddr, "err", err)
 			if c, ok := f.o.Recorder.(ForwardedCounter); ok {
 				c.ForwardedInvalid()
 			}
@@ -49,23 +79,30 @@ func (f *FrontDoor) RequestInfo(next http.Handler) http.Handler {
 	})
 }
 
-func withRequestInfo(next http.Handler, clientIP func(*http.Request) string) http.Handler {
+// withRequestInfo is the one wrapper of every listener's requests, so it
+// allocates as little as it can: one requestInfo, one copy of the request.
+// clientIP logs with ctx, which holds the request id already.
+func withRequestInfo(next http.Handler, clientIP func(context.Context, *http.Request) string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		ctx := context.WithValue(r.Context(), keyRequestID, id)
-		r = r.WithContext(ctx)
-		ctx = context.WithValue(ctx, keyRemoteIP, clientIP(r))
-		w.Header().Set("X-Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		var id [16]byte
+		hex.Encode(id[:], b[:])
+		c := &requestInfo{Context: r.Context(), id: string(id[:])}
+		c.header[0] = c.id
+		c.ip = clientIP(c, r)
+		// The header's canonical name, set as Header.Set would.
+		w.Header()["X-Request-Id"] = c.header[:]
+		next.ServeHTTP(w, r.WithContext(c))
 	})
 }
 
 // RequestID returns the request id stored by WithRequestInfo, or "".
 func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(keyRequestID).(string)
-	return s
+	if c := infoOf(ctx); c != nil {
+		return c.id
+	}
+	return ""
 }
 
 // LogHandler wraps a slog.Handler to add request_id and remote_ip from the
@@ -88,11 +125,8 @@ func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
 		out.AddAttrs(maskAttr(a))
 		return true
 	})
-	if id, ok := ctx.Value(keyRequestID).(string); ok {
-		out.AddAttrs(slog.String("request_id", id))
-	}
-	if ip, ok := ctx.Value(keyRemoteIP).(string); ok {
-		out.AddAttrs(slog.String("remote_ip", ip))
+	if c := infoOf(ctx); c != nil {
+		out.AddAttrs(slog.String("request_id", c.id), slog.String("remote_ip", c.ip))
 	}
 	return h.Handler.Handle(ctx, out)
 }

@@ -212,7 +212,7 @@ func (s *Service) ended(ctx context.Context, sess *sessions.Session, cause strin
 		deliveries = append(deliveries, n.SessionEnded(ctx, sess, cause)...)
 	}
 	s.recorder.SessionEnded(cause)
-	ip, _ := ctx.Value(keyRemoteIP).(string)
+	ip := remoteIP(ctx)
 	s.auditCtx(ctx, auditRecord{kind: registry.KindSessionEnd, outcome: registry.OutcomeSuccess, session: sess, cause: cause}, RequestID(ctx), ip)
 	for _, d := range deliveries {
 		if d.Session == nil {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cnsgate/cnsgate/x509cns/pemfile"
@@ -25,10 +26,12 @@ import (
 // cost. TLS 1.2 with RequireAndVerifyClientCert against the card CAs
 // cnsgate trusts, the same ECDSA P-256 server certificate, and one
 // signature with cnsgate's token signing key per request: ES256, or RS256
-// with the RSA 3072 key (-baseline-alg rs256).
+// with the RSA 3072 key (-baseline-alg rs256). Its second listener, on
+// publicAddr, is the baseline of the keep-alive workloads
+// (baseline_public.go).
 
 // serveBaseline runs the baseline server until the process is killed.
-func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
+func serveBaseline(addr, certFile, keyFile, trustDir, signingKey, publicAddr, clientID, secretFile string) error {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return err
@@ -41,6 +44,14 @@ func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
 	if err != nil {
 		return err
 	}
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		return err
+	}
+	public := make(chan error, 1)
+	go func() {
+		public <- servePublicBaseline(publicAddr, pair, publicBaseline(sign, alg, clientID, strings.TrimSpace(string(secret))))
+	}()
 	cfg := &tls.Config{Certificates: []tls.Certificate{pair}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: cas,
 		MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}
 	ln, err := tls.Listen("tcp", addr, cfg)
@@ -60,7 +71,8 @@ func serveBaseline(addr, certFile, keyFile, trustDir, signingKey string) error {
 		_, _ = io.WriteString(w, base64.RawURLEncoding.EncodeToString(sig))
 	})
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	return srv.Serve(ln)
+	go func() { public <- srv.Serve(ln) }()
+	return <-public
 }
 
 func loadPool(dir string) (*x509.CertPool, error) {
@@ -126,10 +138,10 @@ func baselineOp(client *http.Client, url string) error {
 	return nil
 }
 
-// newTLSClient is a client presenting card (nil: none), trusting roots,
-// with a new connection for every request when fresh.
-func newTLSClient(roots *x509.CertPool, card *tls.Certificate, fresh bool) *http.Client {
-	cfg := &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12, ClientSessionCache: nil}
+// newTLSClient is a client presenting card (nil: none), checking the
+// server with check, with a new connection for every request when fresh.
+func newTLSClient(check *serverCheck, card *tls.Certificate, fresh bool) *http.Client {
+	cfg := check.config()
 	if card != nil {
 		cfg.Certificates = []tls.Certificate{*card}
 	}

@@ -24,6 +24,21 @@
 // (pg_stat_database of the target's own database). The totals end with the
 // rate and server-CPU ratios to the baseline.
 //
+// -workload chooses what is driven, each kind against its own baseline
+// and interleaved the same way: login (the above), token (POST /token on
+// kept-alive connections; the codes are prepared before the clock starts
+// by the /authorize of a browser holding a session, so neither the card
+// login nor the code's /authorize is measured), userinfo and introspect
+// (an access token's, kept-alive). The baseline's second listener answers
+// them barely: POST /token with the form and basic auth read and one
+// signature in a JSON answer; /userinfo and /introspect with the request
+// read and a small JSON answer. Each round also prints the load
+// generator's own CPU per operation and the share of its CPUs it used: a
+// generator near 100 % is what limits the rate and the latency. The report
+// ends with the generator's floor of each workload's mean latency, c × its
+// CPU per operation / its CPUs (Little's law): no p99 below it can be
+// measured, whatever the server does.
+//
 // With -hostile, each cnsgate also gets workloads that present hostile
 // chains on new mutual-TLS connections to /cns/login (14 self-issued
 // intermediates named like the demo CA; 4, within trust.max_intermediates)
@@ -34,12 +49,15 @@
 //
 //	doc.go       this comment
 //	main.go      flags, the serve-baseline child mode, pinning the tool itself
-//	run.go       the run: demo, servers, warm-up, interleaved rounds
+//	run.go       the run: demo, servers, the workloads, warm-up, interleaved rounds
 //	servers.go   targets: their configuration, registry, start, readiness; PostgreSQL statistics
-//	login.go     the relying party and browser of a full card login
+//	login.go     the relying party and browser of a full card login, the code of a session's /authorize, POST /token
+//	workloads.go -workload: the kinds, their operations and preparations on cnsgate and on the baseline
 //	baseline.go  the bare baseline server and its operation
+//	baseline_public.go the baseline's keep-alive listener: POST /token, /userinfo, /introspect
 //	cards.go     the citizen cards of the run, minted by the demo CA and registered
+//	servercheck.go the generator's check of the servers' certificates: full once per chain, then compared
 //	hostile.go   -hostile: chains an unauthenticated client presents to make the server work
-//	stats.go     rounds, percentiles, CPU per operation, the report
-//	profile.go   -cpuprofile: each cnsgate's CPU profile from its admin listener (CNSGATE_PPROF=1), unmeasured
+//	stats.go     rounds, percentiles, the server's and the generator's CPU per operation, the report
+//	profile.go   -cpuprofile: each cnsgate's CPU profile from its admin listener (CNSGATE_PPROF=1), unmeasured; -generator-cpuprofile
 package main

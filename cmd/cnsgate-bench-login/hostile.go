@@ -44,12 +44,12 @@ func hostileChains(setup *demo.Setup) ([]hostileChain, error) {
 // hostileWorkloads are the -hostile workloads of a target whose normal
 // login is of: each operation a new mutual-TLS connection to /cns/login
 // presenting the chain, which the server must refuse (403).
-func (b *bench) hostileWorkloads(t *target, of *workload) []*workload {
+func (b *bench) hostileWorkloads(t *target, of, base *workload) []*workload {
 	var out []*workload
 	for _, h := range b.hostile {
-		client := newTLSClient(b.roots, &h.cert, true)
+		client := newTLSClient(b.check, &h.cert, true)
 		u := "https://" + t.cns + "/cns/login"
-		out = append(out, &workload{name: of.name + " " + h.name, pid: of.pid, t: t, of: of,
+		out = append(out, &workload{name: of.name + " " + h.name, kind: kindLogin, pid: of.pid, t: t, of: of, base: base,
 			op: func(*worker) error { return refusedOp(client, u) }})
 	}
 	return out

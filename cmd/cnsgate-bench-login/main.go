@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -20,23 +21,16 @@ type options struct {
 	serverCPU           int
 	dir                 string
 	hostile             bool
-	baselineAlg         string // es256 or rs256: the baseline's one signature per request
-	cpuProfile          string // directory for each cnsgate's CPU profile, "" for none
-	idTokenAlg          string // the relying party's id_token_signed_response_alg; "" keeps the demo's (RS256)
+	baselineAlg         string   // es256 or rs256: the baseline's one signature per request
+	cpuProfile          string   // directory for each cnsgate's CPU profile, "" for none
+	idTokenAlg          string   // the relying party's id_token_signed_response_alg; "" keeps the demo's (RS256)
+	kinds               []string // -workload: what each server is driven with (workloads.go)
+	genProfile          string   // file for the load generator's own CPU profile, "" for none
 }
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "serve-baseline" {
-		// The baseline server, run by the tool itself as a child.
-		if len(os.Args) != 7 {
-			fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY (ECDSA P-256: ES256, RSA: RS256)")
-			os.Exit(2)
-		}
-		a := os.Args[2:]
-		if err := serveBaseline(a[0], a[1], a[2], a[3], a[4]); err != nil {
-			fmt.Fprintln(os.Stderr, "baseline:", err)
-			os.Exit(1)
-		}
+		serveBaselineMain()
 		return
 	}
 	var o options
@@ -56,11 +50,22 @@ func main() {
 	flag.StringVar(&o.baselineAlg, "baseline-alg", "es256", "the baseline's signature per request: es256 (the demo's P-256 key) or rs256 (the demo's RSA 3072 key, what the demo's ID tokens use)")
 	flag.StringVar(&o.idTokenAlg, "id-token-alg", "", "the relying party's id_token_signed_response_alg: RS256 (the demo's default) or ES256; pair it with the same -baseline-alg")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "directory: after the rounds, drive each cnsgate once more (unmeasured) with CNSGATE_PPROF=1 and save its CPU profile there as LABEL.pprof")
+	workload := flag.String("workload", kindLogin, "comma-separated workloads, each against its own bare baseline: login (the full card login), "+
+		"token (POST /token on kept-alive connections, codes prepared unmeasured), userinfo, introspect (an access token's, kept-alive)")
+	flag.StringVar(&o.genProfile, "generator-cpuprofile", "", "file: the load generator's own CPU profile over the whole run (warm-up and preparations included)")
 	flag.StringVar(&o.dir, "dir", "", "working directory (default: a temporary one, removed at the end)")
 	flag.Parse()
 	var err error
 	if o.targets, err = parseTargets(*bins); err != nil {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		os.Exit(2)
+	}
+	if o.kinds, err = parseKinds(*workload); err != nil {
+		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		os.Exit(2)
+	}
+	if contains(o.kinds, kindToken) && o.duration > maxTokenDuration {
+		fmt.Fprintf(os.Stderr, "cnsgate-bench-login: -workload token takes a -duration of at most %s (codes live 60 s)\n", maxTokenDuration)
 		os.Exit(2)
 	}
 	if !o.valid() {
@@ -70,8 +75,39 @@ func main() {
 	if code, reexec := pinSelf(o.serverCPU); reexec {
 		os.Exit(code)
 	}
-	if err := run(o); err != nil {
+	// The load generator keeps little live memory: a rarer collection
+	// leaves more of its CPU to the logins it drives.
+	debug.SetGCPercent(400)
+	if err := runProfiled(o); err != nil {
 		fmt.Fprintln(os.Stderr, "cnsgate-bench-login:", err)
+		os.Exit(1)
+	}
+}
+
+// runProfiled is run, within the load generator's own CPU profile with
+// -generator-cpuprofile.
+func runProfiled(o options) error {
+	if o.genProfile != "" {
+		stop, err := profileSelf(o.genProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	_, err := run(o)
+	return err
+}
+
+// serveBaselineMain is the baseline server, run by the tool itself as a
+// child: cnsgate-bench-login serve-baseline ARGS.
+func serveBaselineMain() {
+	if len(os.Args) != 10 {
+		fmt.Fprintln(os.Stderr, "usage: cnsgate-bench-login serve-baseline ADDR CERT KEY TRUST_DIR SIGNING_KEY PUBLIC_ADDR CLIENT_ID SECRET_FILE (key ECDSA P-256: ES256, RSA: RS256)")
+		os.Exit(2)
+	}
+	a := os.Args[2:]
+	if err := serveBaseline(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]); err != nil {
+		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
 }

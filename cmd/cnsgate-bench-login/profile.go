@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 )
 
@@ -13,8 +14,9 @@ import (
 // -duration, outside the measured rounds (the profiler's own cost never
 // enters the figures), while fetching its CPU profile from the admin
 // listener (CNSGATE_PPROF=1, set for the servers by startTarget) into
-// DIR/LABEL.pprof, then its allocations since start (/debug/pprof/allocs)
-// into DIR/LABEL.allocs.pprof; `go tool pprof -top BIN FILE` reads them.
+// DIR/LABEL.pprof (DIR/LABEL-KIND.pprof for the workloads other than the
+// login), then its allocations since start (/debug/pprof/allocs) into
+// DIR/LABEL[-KIND].allocs.pprof; `go tool pprof -top BIN FILE` reads them.
 func profileTargets(o options, loads []*workload, newWorker func() *worker) error {
 	if o.cpuProfile == "" {
 		return nil
@@ -28,24 +30,48 @@ func profileTargets(o options, loads []*workload, newWorker func() *worker) erro
 	}
 	for _, l := range loads {
 		if l.t == nil || l.of != nil {
-			continue // the baseline, and -hostile workloads (the profile is of the login)
+			continue // the baselines, and -hostile workloads (the profile is of the login)
 		}
-		file := filepath.Join(o.cpuProfile, l.t.label+".pprof")
+		name := l.t.label
+		if l.kind != kindLogin {
+			name += "-" + l.kind
+		}
+		file := filepath.Join(o.cpuProfile, name+".pprof")
 		done := make(chan error, 1)
-		go func() {
-			done <- fetchProfile("http://"+l.t.admin+"/debug/pprof/profile?seconds="+fmt.Sprint(secs), file)
-		}()
-		r := drive(l, o.conc, time.Duration(secs)*time.Second+time.Second, newWorker)
+		// The profile starts with the clock, after the workload's preparation.
+		m := &meter{started: func() {
+			go func() {
+				done <- fetchProfile("http://"+l.t.admin+"/debug/pprof/profile?seconds="+fmt.Sprint(secs), file)
+			}()
+		}}
+		r, err := drive(l, o.conc, time.Duration(secs)*time.Second+time.Second, newWorker, m)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.name, err)
+		}
 		if err := <-done; err != nil {
 			return fmt.Errorf("%s: CPU profile: %w", l.name, err)
 		}
-		allocs := filepath.Join(o.cpuProfile, l.t.label+".allocs.pprof")
+		allocs := filepath.Join(o.cpuProfile, name+".allocs.pprof")
 		if err := fetchProfile("http://"+l.t.admin+"/debug/pprof/allocs", allocs); err != nil {
 			return fmt.Errorf("%s: allocation profile: %w", l.name, err)
 		}
-		fmt.Printf("profile %-20s %s, %s (%d logins while profiling)\n", l.name, file, allocs, r.ops)
+		fmt.Printf("profile %-20s %s, %s (%d operations while profiling)\n", l.name, file, allocs, r.ops)
 	}
 	return nil
+}
+
+// profileSelf starts the load generator's own CPU profile into file;
+// stop ends it.
+func profileSelf(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func fetchProfile(url, file string) error {

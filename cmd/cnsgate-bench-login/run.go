@@ -20,18 +20,27 @@ import (
 
 // workload is one server under load: a cnsgate target or the baseline.
 type workload struct {
-	name  string
-	pid   int
-	op    func(w *worker) error
-	t     *target   // nil for the baseline
-	of    *workload // a -hostile workload's normal login on the same server
-	total result
+	name string
+	kind string // one of kinds (workloads.go)
+	pid  int
+	op   func(w *worker) error
+	// prepare, when set, readies the workers of a round before its clock
+	// and CPU readings start: sessions, tokens, codes.
+	prepare func(ws []*worker, d time.Duration) error
+	t       *target   // nil for a baseline
+	of      *workload // a -hostile workload's normal login on the same server
+	base    *workload // the baseline of the same kind; nil for a baseline
+	total   result
 }
 
 // worker is one client's connections: kept alive to the public origin (a
-// browser's), new for every card or baseline request.
+// browser's), new for every card or baseline request; and what prepare
+// gave it.
 type worker struct {
 	public, fresh *http.Client
+	jar           http.CookieJar // the browser's cookies: its session
+	tok           tokens         // the session's tokens (userinfo, introspect)
+	codes         *codePool      // the round's codes (token)
 }
 
 // bench is what a run prepares: the demo, its cards and the servers.
@@ -43,18 +52,27 @@ type bench struct {
 	baseYAML string
 	caAddr   string
 	roots    *x509.CertPool
+	check    *serverCheck // of every client's connections, on roots
 	secret   string
 	loads    []*workload
-	children []*child
-	hostile  []hostileChain // with -hostile
+	rps      []*rp // each target's relying party, in the order of o.targets
+	basePID  int
+	baseCard string // the baseline's card listener, a URL
+	// basePublic is the baseline's public listener, a URL without the
+	// trailing slash.
+	basePublic string
+	children   []*child
+	hostile    []hostileChain // with -hostile
 }
 
-func run(o options) error {
+// run measures what o asks and prints it; it returns the workloads with
+// their totals.
+func run(o options) ([]*workload, error) {
 	dir := o.dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "cnsgate-bench-login-")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		defer os.RemoveAll(d)
 		dir = d
@@ -63,36 +81,37 @@ func run(o options) error {
 	defer b.stop()
 	cards, err := b.prepare()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for i := range o.targets {
 		if err := b.startTarget(&o.targets[i], i); err != nil {
-			return fmt.Errorf("%s: %w", o.targets[i].label, err)
+			return nil, fmt.Errorf("%s: %w", o.targets[i].label, err)
 		}
 	}
 	if err := b.startBaseline(); err != nil {
-		return fmt.Errorf("baseline: %w", err)
+		return nil, fmt.Errorf("baseline: %w", err)
 	}
+	b.loads = b.workloads()
 	var next atomic.Int64
 	newWorker := func() *worker {
 		card := &cards[int(next.Add(1))%len(cards)]
-		return &worker{public: newTLSClient(b.roots, nil, false), fresh: newTLSClient(b.roots, card, true)}
+		return &worker{public: newTLSClient(b.check, nil, false), fresh: newTLSClient(b.check, card, true)}
 	}
 	printMachine(o)
 	for _, l := range b.loads {
-		if r := drive(l, o.conc, o.warmup, newWorker); r.ops == 0 {
-			return fmt.Errorf("%s: no operation succeeded in the warm-up: %v", l.name, r.errs)
+		if r, err := drive(l, o.conc, o.warmup, newWorker, nil); err != nil || r.ops == 0 {
+			return nil, fmt.Errorf("%s: no operation succeeded in the warm-up: %v %v", l.name, err, r.errs)
 		}
 	}
 	for round := 1; round <= o.rounds; round++ {
 		for _, l := range b.loads {
 			if err := measureRound(o, l, round, newWorker); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	report(o, b.loads)
-	return profileTargets(o, b.loads, newWorker)
+	report(o.conc, b.loads)
+	return b.loads, profileTargets(o, b.loads, newWorker)
 }
 
 // prepare makes the demo directory, serves its CA and mints the cards.
@@ -118,6 +137,7 @@ func (b *bench) prepare() ([]tls.Certificate, error) {
 	if b.roots, err = loadPool(setup.TLSRootsDir); err != nil {
 		return nil, err
 	}
+	b.check = newServerCheck(b.roots)
 	secret, err := os.ReadFile(setup.Esenzioni.SecretFile)
 	if err != nil {
 		return nil, err
@@ -153,10 +173,37 @@ func (b *bench) startTarget(t *target, i int) error {
 	if err != nil {
 		return err
 	}
-	login := &workload{name: "cnsgate " + t.label, pid: c.pid, t: t,
-		op: func(w *worker) error { return p.cardLogin(w.public, w.fresh) }}
-	b.loads = append(append(b.loads, login), b.hostileWorkloads(t, login)...)
+	t.pid = c.pid
+	b.rps = append(b.rps, p)
 	return nil
+}
+
+// workloads are the loads of the run, in the order they are driven: for
+// each kind of -workload, every cnsgate (with -hostile, its refusals after
+// its logins), then the baseline of that kind.
+func (b *bench) workloads() []*workload {
+	var out []*workload
+	for _, kind := range b.o.kinds {
+		base := &workload{name: "bare baseline " + b.o.baselineAlg, kind: kind, pid: b.basePID,
+			op: baselineWorkload(kind, b.baseCard, b.basePublic, demo.EsenzioniClientID, b.secret)}
+		if kind != kindLogin {
+			base.name = "bare " + kind
+		}
+		for i := range b.o.targets {
+			t := &b.o.targets[i]
+			l := &workload{name: "cnsgate " + t.label, kind: kind, pid: t.pid, t: t, base: base}
+			l.op, l.prepare = targetWorkload(kind, b.rps[i])
+			if kind != kindLogin {
+				l.name += " " + kind
+			}
+			out = append(out, l)
+			if kind == kindLogin {
+				out = append(out, b.hostileWorkloads(t, l, base)...)
+			}
+		}
+		out = append(out, base)
+	}
+	return out
 }
 
 // startBaseline starts this tool as the baseline server.
@@ -165,19 +212,20 @@ func (b *bench) startBaseline() error {
 	if err != nil {
 		return err
 	}
-	addr, dir := freeAddr(), b.setup.Dir
+	addr, public, dir := freeAddr(), freeAddr(), b.setup.Dir
 	c, err := startPinned(b.o.serverCPU, filepath.Join(b.dir, "baseline.log"), nil, self, "serve-baseline", addr,
 		filepath.Join(dir, "tls", "server.crt"), filepath.Join(dir, "tls", "server.key"), b.setup.TrustDir,
-		filepath.Join(dir, "oidc", "signing-"+b.o.baselineAlg+".pem"))
+		filepath.Join(dir, "oidc", "signing-"+b.o.baselineAlg+".pem"), public, demo.EsenzioniClientID, b.setup.Esenzioni.SecretFile)
 	if err != nil {
 		return err
 	}
 	b.children = append(b.children, c)
-	if err := waitListening(addr, 10*time.Second); err != nil {
-		return err
+	for _, a := range []string{addr, public} {
+		if err := waitListening(a, 10*time.Second); err != nil {
+			return err
+		}
 	}
-	u := "https://" + addr + "/"
-	b.loads = append(b.loads, &workload{name: "bare baseline " + b.o.baselineAlg, pid: c.pid, op: func(w *worker) error { return baselineOp(w.fresh, u) }})
+	b.basePID, b.baseCard, b.basePublic = c.pid, "https://"+addr+"/", "https://"+public
 	return nil
 }
 
@@ -194,21 +242,15 @@ func (b *bench) stop() {
 // measureRound drives l for one round and adds it to l's total.
 func measureRound(o options, l *workload, round int, newWorker func() *worker) error {
 	var xact0 int64
-	if l.t != nil && l.t.pgDB != "" {
+	if l.t != nil && l.t.pgDB != "" && l.prepare == nil { // a preparation's transactions would count
 		time.Sleep(1500 * time.Millisecond) // the statistics of the last round are flushed
 		xact0, _ = l.t.pgTransactions(o.pgDSN)
 	}
-	cpu0, err := cpuOf(l.pid)
+	r, err := drive(l, o.conc, o.duration, newWorker, &meter{})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", l.name, err)
 	}
-	r := drive(l, o.conc, o.duration, newWorker)
-	cpu1, err := cpuOf(l.pid)
-	if err != nil {
-		return err
-	}
-	r.cpu = cpu1 - cpu0
-	if l.t != nil && l.t.pgDB != "" {
+	if l.t != nil && l.t.pgDB != "" && l.prepare == nil {
 		time.Sleep(1500 * time.Millisecond)
 		xact1, _ := l.t.pgTransactions(o.pgDSN)
 		r.pgXact = xact1 - xact0
@@ -268,8 +310,8 @@ func printMachine(o options) {
 	if others := os.Getenv("CNSGATE_BENCH_PINNED"); o.serverCPU >= 0 && others != "" {
 		pin = fmt.Sprintf("servers on CPU %d, load generator on CPU %s", o.serverCPU, others)
 	}
-	fmt.Printf("c=%d, %d rounds of %s per workload (A, B, A, B), registry %s, sessions %s, %s\n",
-		o.conc, o.rounds, o.duration, o.registry, o.sessions, pin)
+	fmt.Printf("c=%d, %d rounds of %s per workload (A, B, A, B), workloads %s, registry %s, sessions %s, %s\n",
+		o.conc, o.rounds, o.duration, strings.Join(o.kinds, ","), o.registry, o.sessions, pin)
 }
 
 func cpuinfo() []byte {

@@ -34,6 +34,7 @@ type target struct {
 	pgDB        string // the database created for it, postgres only
 	pgDSN       string
 	redisDB     int // its own Redis database, with -sessions redis
+	pid         int // the running server's
 }
 
 // child is a running server process.

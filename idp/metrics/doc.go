@@ -23,7 +23,7 @@
 //	doc.go       this map
 //	metrics.go   Options, Metrics, New: every metric's name, help and labels, the private registry, issuer labels
 //	recorder.go  the Recorder methods and the fixed label sets (outcomes, causes, token and delivery kinds)
-//	http.go      Instrument: request durations by ServeMux pattern and status ("unmatched" for no pattern and for idp.NotFoundPattern)
+//	http.go      Instrument: request durations by ServeMux pattern and status ("unmatched" for no pattern and for idp.NotFoundPattern), each series looked up once
 //	federation.go FederationResolution: cnsgate_federation_resolutions_total
 //	tsl.go       the fetched trusted list: cnsgate_trust_tsl_* (TSLFetch, TSLState)
 //	loops.go     readiness (SetReady, WatchReadiness), the audit retention loop (PurgeLoop) and checkpoint loop (CheckpointLoop)

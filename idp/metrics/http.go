@@ -3,6 +3,9 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cnsgate/cnsgate/idp"
 )
@@ -26,6 +29,7 @@ const Unmatched = "unmatched"
 //
 // otherwise every request is labelled "unmatched".
 func (m *Metrics) Instrument(next http.Handler) http.Handler {
+	obs := &observers{vec: m.httpDuration, m: map[routeCode]prometheus.Observer{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := m.now()
 		sw := &statusWriter{ResponseWriter: w}
@@ -44,11 +48,43 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 				// route; a handler of "/" is labelled "/".
 				route = Unmatched
 			}
-			m.httpDuration.WithLabelValues(route, strconv.Itoa(code)).Observe(m.now().Sub(start).Seconds())
+			obs.of(route, code).Observe(m.now().Sub(start).Seconds())
 		}()
 		next.ServeHTTP(sw, r)
 		done = true
 	})
+}
+
+// routeCode is the labels of one series of cnsgate_http_request_duration_seconds.
+type routeCode struct {
+	route string
+	code  int
+}
+
+// observers caches the series of each route and status code that an
+// Instrument wrapper has seen: both come from bounded sets (the mux's
+// patterns, the status codes handlers answer), and the lookup by label
+// values (hashing, checking, formatting the code) is then paid once per
+// series instead of once per request.
+type observers struct {
+	vec *prometheus.HistogramVec
+	mu  sync.RWMutex
+	m   map[routeCode]prometheus.Observer
+}
+
+func (o *observers) of(route string, code int) prometheus.Observer {
+	k := routeCode{route, code}
+	o.mu.RLock()
+	obs, ok := o.m[k]
+	o.mu.RUnlock()
+	if ok {
+		return obs
+	}
+	obs = o.vec.WithLabelValues(route, strconv.Itoa(code))
+	o.mu.Lock()
+	o.m[k] = obs
+	o.mu.Unlock()
+	return obs
 }
 
 // statusWriter remembers the status code of the response.
