@@ -206,6 +206,12 @@ func (f *frame) splice(buf *bytes.Buffer, values []string) error {
 		if t == nil {
 			continue
 		}
+		if s, ok := plainEscape(t, values[i]); ok {
+			buf.WriteString(s)
+			part++
+			buf.Write(f.parts[part])
+			continue
+		}
 		v.Reset()
 		if err := t.Execute(&v, values[i]); err != nil {
 			return err
@@ -229,4 +235,45 @@ func slotContextOf(t *template.Template) (c struct{ prefix, suffix string }) {
 		}
 	}
 	return c
+}
+
+// plainEscape is the escaping of the common values without running a
+// template: a value whose characters no escaper of slot t changes (and,
+// for an href, a relative or http(s) URL that the URL filter lets
+// through), with '&' written "&amp;" in an href. ok is false for any other
+// value, which t escapes. TestPlainEscape checks it against t.
+func plainEscape(t *template.Template, v string) (string, bool) {
+	href := t == slotHref
+	amps, ok := plainChars(v, href)
+	if !ok {
+		return "", false
+	}
+	if href {
+		if scheme, _, ok := strings.Cut(v, ":"); ok && !strings.Contains(scheme, "/") &&
+			!strings.EqualFold(scheme, "https") && !strings.EqualFold(scheme, "http") {
+			return "", false
+		}
+		if amps > 0 {
+			return strings.ReplaceAll(v, "&", "&amp;"), true
+		}
+	}
+	return v, true
+}
+
+// plainChars reports whether v is made of letters, digits and "-._~/?=#,;@"
+// only, with ':' and '&' too in an href, and how many '&' it has.
+func plainChars(v string, href bool) (amps int, ok bool) {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~/?=#,;@", c) >= 0:
+		case c == ':' && href:
+		case c == '&' && href:
+			amps++
+		default:
+			return 0, false
+		}
+	}
+	return amps, true
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -185,4 +186,39 @@ func BenchmarkRenderLogin(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPlainEscape: the shortcut escapes every value it takes as the slot's
+// template does, over values made of every character class the escapers
+// treat apart.
+func TestPlainEscape(t *testing.T) {
+	pieces := []string{"a", "Z", "9", "-", ".", "_", "~", "/", "?", "=", "#", ",", ";", "@", ":", "&", "+", "%", " ", "<", ">", "\"", "'", "`", "\x00", "é", "\\", "(", "!", "*", "$", "[", "https:", "HTTP:", "javascript:", "data:", "mailto:", "//", "&amp;", "%zz"}
+	var values []string
+	for _, a := range pieces {
+		for _, b := range pieces {
+			for _, c := range pieces {
+				values = append(values, a+b+c, "https://x.it/"+a+b+c, a+b+c+"?q=1&r=2")
+			}
+		}
+	}
+	taken := 0
+	for _, slot := range slotContexts {
+		for _, v := range values {
+			got, ok := plainEscape(slot.t, v)
+			if !ok {
+				continue
+			}
+			taken++
+			var want bytes.Buffer
+			if err := slot.t.Execute(&want, v); err != nil {
+				t.Fatal(err)
+			}
+			if w := strings.TrimSuffix(strings.TrimPrefix(want.String(), slot.prefix), slot.suffix); got != w {
+				t.Errorf("%s: plainEscape(%q) = %q, template %q", slot.prefix, v, got, w)
+			}
+		}
+	}
+	if taken == 0 {
+		t.Fatal("plainEscape took no value")
+	}
 }
