@@ -63,7 +63,8 @@ func WithPool(open, idle int) Option {
 }
 
 // WithSQLiteReaders sets the size of SQLite's reader pool beside its single
-// writer (default DefaultSQLiteReaders).
+// writer (default DefaultSQLiteReaders), and as many connections again for
+// the login lookup (lookup_sqlite.go); 0 reads on the writer.
 func WithSQLiteReaders(n int) Option { return func(d *DB) { d.readers = n } }
 
 // Option configures Open.
