@@ -162,6 +162,19 @@ func TestSQLiteLookupContextAndClose(t *testing.T) {
 	if _, _, err := server.AuthorizeLogin(ctx, mario, fp("m1")); err != nil {
 		t.Errorf("after a cancelled lookup: %v", err)
 	}
+	// Contexts cancelled while their lookup runs: each lookup answers or
+	// fails with the context's error, and no interrupt reaches a later one.
+	for i := range 300 {
+		c, cancel := context.WithCancel(ctx)
+		go cancel()
+		_, _, err := server.AuthorizeLogin(c, mario, fp("m1"))
+		if err != nil && !errors.Is(err, context.Canceled) {
+			t.Fatalf("lookup %d cancelled while running: %v", i, err)
+		}
+		if _, _, err := server.AuthorizeLogin(ctx, mario, fp("m1")); err != nil {
+			t.Fatalf("lookup after %d cancelled ones: %v", i+1, err)
+		}
+	}
 	server.Close()
 	if _, _, err := server.AuthorizeLogin(ctx, mario, fp("m1")); err == nil {
 		t.Error("lookup after Close succeeded")
