@@ -25,7 +25,7 @@ import (
 const (
 	loginRedisBytes      = 2048 + 64 // one allocator size class of slack
 	loginRedisCommands   = 30
-	loginRedisRoundTrips = 16
+	loginRedisRoundTrips = 12
 
 	targetRedisBytes, targetRedisCommands, targetRedisRoundTrips = 1024, 12, 4
 )

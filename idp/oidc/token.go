@@ -82,22 +82,29 @@ func (p *Provider) exchangeCode(r *http.Request, c *client, req *tokenRequest) (
 	if g.ClientID != c.id {
 		return nil, newErr(errInvalidGrant, "the code was issued to another client")
 	}
-	first, err := p.claimOnce(ctx, nsCodeUsed, req.Code, g, usedTTL)
+	// The claim (the used marker, a replay's evidence), the code's removal
+	// and the reads of liveSession in one round trip.
+	read, err := p.readLive(ctx, g,
+		sessions.Op{Kind: sessions.OpPutNew, NS: nsCodeUsed, Key: req.Code, Val: usedMarkerOf(g), TTL: usedTTL},
+		sessions.Op{Kind: sessions.OpDelete, NS: nsCode, Key: req.Code})
 	if err != nil {
 		return nil, p.unavailable(r, "sessions", err)
 	}
-	if !first {
+	if !read.Results[0].Stored {
+		if err := p.revokeFamily(ctx, g.Family, g.Deadline); err != nil {
+			return nil, p.unavailable(r, "sessions", err)
+		}
 		p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
 		return nil, newErr(errInvalidGrant, "the code is unknown, expired or already used")
 	}
-	_ = p.eph.Delete(ctx, nsCode, req.Code)
 	if req.RedirectURI != g.RedirectURI {
 		return nil, newErr(errInvalidGrant, "redirect_uri differs from the authorization request's")
 	}
 	if !pkceMatches(req.Verifier, g.Challenge) {
 		return nil, newErr(errInvalidGrant, "code_verifier does not match the code_challenge")
 	}
-	return p.tokensFor(r, c, g, g.Nonce)
+	sess, err := p.liveFrom(ctx, g, read)
+	return p.tokensIn(r, c, g, sess, err, g.Nonce)
 }
 
 // refresh rotates a refresh token (RFC 6749 6): the old one is spent.
@@ -151,6 +158,12 @@ func (p *Provider) rotate(r *http.Request, c *client, g *grant, scope []string) 
 // tokensFor issues tokens when the grant's session is still live.
 func (p *Provider) tokensFor(r *http.Request, c *client, g *grant, nonce string) (*tokenResponse, *oauthError) {
 	sess, err := p.liveSession(r.Context(), g)
+	return p.tokensIn(r, c, g, sess, err, nonce)
+}
+
+// tokensIn issues tokens in sess, the grant's session as liveSession
+// returned it with err.
+func (p *Provider) tokensIn(r *http.Request, c *client, g *grant, sess *sessions.Session, err error, nonce string) (*tokenResponse, *oauthError) {
 	if errors.Is(err, errGrantDead) {
 		return nil, newErr(errInvalidGrant, "the session ended or the grant was revoked")
 	}
