@@ -15,19 +15,21 @@ const (
 	OpGet    OpKind = iota + 1 // Result.Val: the value, nil when Get would report ErrNotFound
 	OpPutNew                   // Result.Stored: whether PutNew stored Val
 	OpDelete                   // no result
+	OpSwap                     // Result.Val and Found: the value Swap replaced with Val
 )
 
 // Op is one ephemeral operation of RunWithSession.
 type Op struct {
 	Kind    OpKind
 	NS, Key string
-	Val     []byte        // OpPutNew only
-	TTL     time.Duration // OpPutNew only
+	Val     []byte        // OpPutNew and OpSwap
+	TTL     time.Duration // OpPutNew and OpSwap
 }
 
 // Result is the outcome of one Op.
 type Result struct {
-	Val    []byte // OpGet
+	Val    []byte // OpGet, OpSwap
+	Found  bool   // OpGet, OpSwap: Val was there
 	Stored bool   // OpPutNew
 }
 
@@ -73,9 +75,12 @@ func RunWithSession(ctx context.Context, st Store, e Ephemeral, idHash string, o
 		switch op.Kind {
 		case OpGet:
 			res[i].Val, err = e.Get(ctx, op.NS, op.Key)
+			res[i].Found = err == nil
 			if errors.Is(err, ErrNotFound) {
 				err = nil
 			}
+		case OpSwap:
+			res[i].Val, res[i].Found, err = e.Swap(ctx, op.NS, op.Key, op.Val, op.TTL)
 		case OpPutNew:
 			res[i].Stored, err = e.PutNew(ctx, op.NS, op.Key, op.Val, op.TTL)
 		case OpDelete:

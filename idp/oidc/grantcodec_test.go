@@ -59,6 +59,19 @@ func TestGrantStoredForms(t *testing.T) {
 		t.Fatalf("derived sid: stored %s, read back %q (%v)", short, back.SID, err)
 	}
 
+	// Under a code, its grant and the marker its redemption swaps in are
+	// told apart, in either form.
+	short, _ = json.Marshal(&g)
+	long, _ = json.Marshal((*grantLegacy)(&g))
+	for name, raw := range map[string][]byte{"grant": short, "earlier grant": long} {
+		if !storedGrant(raw) {
+			t.Fatalf("%s read as a used marker: %s", name, raw)
+		}
+	}
+	if spent := usedMarkerOf(&g); storedGrant(spent) {
+		t.Fatalf("the used marker %s read as a grant", spent)
+	}
+
 	var zero usedMarker
 	if err := json.Unmarshal([]byte(`{"f":"fam"}`), &zero); err != nil || !zero.Deadline.IsZero() || !zero.UsedAt.IsZero() {
 		t.Fatalf("a marker without times: %+v %v", zero, err)

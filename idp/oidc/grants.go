@@ -13,8 +13,11 @@ import (
 // Everything the provider remembers lives in the shared Ephemeral store,
 // under these namespaces, so that any replica serves any request:
 //
-//	oidc.code        code → grant, for codeTTL
-//	oidc.code.used   code → usedMarker, once redeemed: a replay revokes the family
+//	oidc.code        code → grant, for codeTTL; once redeemed, the usedMarker
+//	                 swapped in for it, for usedTTL: a replay revokes the family
+//	oidc.code.used   code → usedMarker, where the earlier layout put it: still
+//	                 read, so that a code spent by a replica not yet upgraded
+//	                 is caught
 //	oidc.rt          refresh token → grant, until the session's deadline
 //	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse past the grace revokes it
 //	oidc.rt.grace    refresh token → the first use's answer, sealed, for the reuse grace
@@ -97,6 +100,17 @@ func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
 	return code, sessions.Entry{NS: nsCode, Key: code, Val: raw, TTL: codeTTL}, nil
 }
 
+// spent reports whether g was decoded from a used marker (usedMarkerOf),
+// not a grant: only a grant names its session.
+func (g *grant) spent() bool { return g.SessionHash == "" }
+
+// storedGrant reports whether raw, a value stored under a code, is the
+// grant rather than the marker of its redemption.
+func storedGrant(raw []byte) bool {
+	var g grant
+	return json.Unmarshal(raw, &g) == nil && !g.spent()
+}
+
 // getGrant reads the grant stored under key; sessions.ErrNotFound when
 // there is none.
 func (p *Provider) getGrant(ctx context.Context, ns, key string) (*grant, error) {
@@ -120,9 +134,9 @@ type usedMarker struct {
 	ClientID string    `json:"client_id,omitempty"`
 }
 
-// usedMarkerOf is what a spent code leaves behind (nsCodeUsed), put only
-// by the first redemption: a later one finds it and revokes the family,
-// since a replayed code means one of the copies is in the wrong hands.
+// usedMarkerOf is what a spent code leaves behind, in the code's place:
+// a later redemption finds it and revokes the family, since a replayed
+// code means one of the copies is in the wrong hands.
 func usedMarkerOf(g *grant) []byte {
 	raw, _ := json.Marshal(usedMarker{Family: g.Family, Deadline: g.Deadline})
 	return raw

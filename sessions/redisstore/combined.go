@@ -31,20 +31,8 @@ func (e *Ephemeral) RunWithSession(ctx context.Context, st sessions.Store, idHas
 	}
 	r := sessions.Read{Results: make([]sessions.Result, len(ops))}
 	for i, op := range ops {
-		switch op.Kind {
-		case sessions.OpGet:
-			stored, err := cmds[i].(*redis.StringCmd).Bytes()
-			v, err := e.result(stored, err)
-			if err != nil && !errors.Is(err, sessions.ErrNotFound) {
-				return sessions.Read{}, true, err
-			}
-			r.Results[i].Val = v
-		case sessions.OpPutNew:
-			n, err := cmds[i].(*redis.Cmd).Int()
-			if err != nil {
-				return sessions.Read{}, true, wrap(err)
-			}
-			r.Results[i].Stored = n == 1
+		if r.Results[i], err = e.decodeResult(op.Kind, cmds[i]); err != nil {
+			return sessions.Read{}, true, err
 		}
 	}
 	switch {
@@ -59,64 +47,109 @@ func (e *Ephemeral) RunWithSession(ctx context.Context, st sessions.Store, idHas
 	return r, true, nil
 }
 
+// decodeResult reads the answer of one operation's command.
+func (e *Ephemeral) decodeResult(kind sessions.OpKind, cmd redis.Cmder) (sessions.Result, error) {
+	var r sessions.Result
+	switch kind {
+	case sessions.OpGet:
+		stored, err := cmd.(*redis.StringCmd).Bytes()
+		v, err := e.result(stored, err)
+		if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return r, err
+		}
+		r.Val, r.Found = v, err == nil
+	case sessions.OpSwap:
+		stored, err := cmd.(*redis.StatusCmd).Bytes()
+		v, found, err := e.swapped(stored, err)
+		if err != nil {
+			return r, err
+		}
+		r.Val, r.Found = v, found
+	case sessions.OpPutNew:
+		n, err := cmd.(*redis.Cmd).Int()
+		if err != nil {
+			return r, wrap(err)
+		}
+		r.Stored = n == 1
+	case sessions.OpDelete:
+		return r, wrap(cmd.Err())
+	}
+	return r, nil
+}
+
 // checkOp refuses an operation as its Ephemeral method would.
 func (e *Ephemeral) checkOp(op sessions.Op) error {
 	switch op.Kind {
 	case sessions.OpGet, sessions.OpDelete:
 		return sessions.CheckNamespace(op.NS)
-	case sessions.OpPutNew:
+	case sessions.OpPutNew, sessions.OpSwap:
 		return e.check(op.NS, op.Val, op.TTL)
 	}
 	return fmt.Errorf("sessions: redis: unknown operation %d", op.Kind)
 }
 
-// runOps sends the operations and the session read as one pipeline. A
-// server that lost the putNew script (restart, SCRIPT FLUSH, failover) is
-// given it and the pipeline sent once more: a refused EVALSHA ran nothing,
-// and the other commands are reads and deletions.
+// runOps sends the operations and the session read as one pipeline. On a
+// server that lost the putNew script (restart, SCRIPT FLUSH, failover) it
+// loads the script and sends the refused EVALSHAs once more, alone: a
+// refused EVALSHA ran nothing, and every other command ran once.
 func (e *Ephemeral) runOps(ctx context.Context, idHash string, ops []sessions.Op) ([]redis.Cmder, *redis.MapStringStringCmd, error) {
-	for attempt := 0; ; attempt++ {
-		now := e.s.now().UnixMilli()
-		pipe := e.s.c.Pipeline()
-		cmds := make([]redis.Cmder, len(ops))
-		for i, op := range ops {
-			key := e.key(op.NS, op.Key)
-			switch op.Kind {
-			case sessions.OpGet:
-				cmds[i] = pipe.Get(ctx, key)
-			case sessions.OpPutNew:
-				v, keyTTL := e.value(op.Val, op.TTL)
-				cmds[i] = putNew.EvalSha(ctx, pipe, []string{key}, now, v, ms(keyTTL))
-			case sessions.OpDelete:
-				cmds[i] = pipe.Del(ctx, key)
-			}
-		}
-		var session *redis.MapStringStringCmd
-		if validHash(idHash) {
-			session = pipe.HGetAll(ctx, e.s.sessionKey(idHash))
-		}
-		_, err := pipe.Exec(ctx)
-		if err == nil || errors.Is(err, redis.Nil) {
-			return cmds, session, nil
-		}
-		if attempt > 0 || !noScript(cmds) {
-			return nil, nil, wrap(err)
-		}
-		if err := putNew.Load(ctx, e.s.c).Err(); err != nil {
-			return nil, nil, wrap(err)
-		}
+	pipe := e.s.c.Pipeline()
+	cmds := make([]redis.Cmder, len(ops))
+	for i, op := range ops {
+		cmds[i] = e.queue(ctx, pipe, op)
+	}
+	var session *redis.MapStringStringCmd
+	if validHash(idHash) {
+		session = pipe.HGetAll(ctx, e.s.sessionKey(idHash))
+	}
+	_, err := pipe.Exec(ctx)
+	if err == nil || errors.Is(err, redis.Nil) {
+		return cmds, session, nil
+	}
+	refused := noScript(cmds)
+	if len(refused) == 0 || (session != nil && session.Err() != nil) {
+		return nil, nil, wrap(err)
+	}
+	if err := putNew.Load(ctx, e.s.c).Err(); err != nil {
+		return nil, nil, wrap(err)
+	}
+	pipe = e.s.c.Pipeline()
+	for _, i := range refused {
+		cmds[i] = e.queue(ctx, pipe, ops[i])
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, wrap(err)
+	}
+	return cmds, session, nil
+}
+
+// queue adds the command of op to pipe.
+func (e *Ephemeral) queue(ctx context.Context, pipe redis.Pipeliner, op sessions.Op) redis.Cmder {
+	key := e.key(op.NS, op.Key)
+	switch op.Kind {
+	case sessions.OpGet:
+		return pipe.Get(ctx, key)
+	case sessions.OpPutNew:
+		v, keyTTL := e.value(op.Val, op.TTL)
+		return putNew.EvalSha(ctx, pipe, []string{key}, e.s.now().UnixMilli(), v, ms(keyTTL))
+	case sessions.OpSwap:
+		v, keyTTL := e.value(op.Val, op.TTL)
+		return pipe.SetArgs(ctx, key, v, redis.SetArgs{TTL: keyTTL, Get: true})
+	default: // OpDelete; checkOp refused any other
+		return pipe.Del(ctx, key)
 	}
 }
 
-// noScript reports whether a command was refused because the server does
-// not know its script.
-func noScript(cmds []redis.Cmder) bool {
-	for _, c := range cmds {
-		if c != nil && c.Err() != nil && redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
-			return true
+// noScript returns the index of every command refused because the server
+// does not know its script.
+func noScript(cmds []redis.Cmder) []int {
+	var out []int
+	for i, c := range cmds {
+		if c.Err() != nil && redis.HasErrorPrefix(c.Err(), "NOSCRIPT") {
+			out = append(out, i)
 		}
 	}
-	return false
+	return out
 }
 
 // AddParticipantAndPut implements sessions.Combiner. On one server

@@ -61,7 +61,7 @@
 // and deletes the hash in one MULTI (HGETALL, DEL), so of two concurrent
 // deletions exactly one receives the record; Touch and AddParticipant are
 // Lua scripts that check the deadlines and update in one step; Take is
-// GETDEL and PutNew a script. AddParticipantAndPut (the OIDC code with its
+// GETDEL, Swap is SET ... GET and PutNew a script. AddParticipantAndPut (the OIDC code with its
 // client's participant record) is the addParticipant script given the
 // values' keys too, off Cluster; on a Cluster the values are put after the
 // script. RunWithSession is a pipeline: each command in it is atomic, the
@@ -88,6 +88,6 @@
 //	scripts.go    the Lua scripts: createSession, touch, addParticipant, addToIndex, putNew
 //	index.go      the per-citizen and per-card index hashes (and the earlier sets), pruned when read
 //	scan.go       ScanSessions: every session record walked with SCAN, for the revocation sweep
-//	ephemeral.go  Ephemeral: short-lived values with their deadline; GetMany and PutMany, one pipeline each
+//	ephemeral.go  Ephemeral: short-lived values with their deadline, Swap; GetMany and PutMany, one pipeline each
 //	combined.go   Ephemeral as a sessions.Combiner of its Store: RunWithSession (one pipeline), AddParticipantAndPut (one script off Cluster)
 package redisstore

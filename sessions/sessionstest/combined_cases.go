@@ -16,11 +16,48 @@ func (e *env) participants(t *testing.T, id string) []sessions.Participant {
 	return e.get(t, id).Participants
 }
 
-// combinedCases drive sessions.RunWithSession and
-// sessions.AddParticipantAndPut, which a sessions.Combiner answers in one
+// combinedCases drive Ephemeral.Swap (which the code exchange uses with
+// them), sessions.RunWithSession and sessions.AddParticipantAndPut, which a sessions.Combiner answers in one
 // round trip and any other backend one call after another: the outcome
 // must be the same.
 var combinedCases = []testCase{
+	{"ok/swap", func(t *testing.T, e *env) {
+		prev, found, err := e.eph.Swap(e.ctx, nsCode, "k", []byte("grant"), time.Minute)
+		if err != nil || found || prev != nil {
+			t.Fatalf("Swap of an absent key = %q, %v, %v; want nothing found", prev, found, err)
+		}
+		prev, found, err = e.eph.Swap(e.ctx, nsCode, "k", []byte("used"), 10*time.Minute)
+		if err != nil || !found || string(prev) != "grant" {
+			t.Fatalf("Swap = %q, %v, %v; want the grant", prev, found, err)
+		}
+		e.clock.Advance(time.Minute) // the grant's TTL: the marker's is longer
+		v, err := e.eph.Get(e.ctx, nsCode, "k")
+		e.wantValue(t, "Get after the swap", v, err, []byte("used"))
+		e.clock.Advance(9 * time.Minute)
+		prev, found, err = e.eph.Swap(e.ctx, nsCode, "k", []byte{}, time.Minute)
+		if err != nil || found || prev != nil {
+			t.Fatalf("Swap of a value past its TTL = %q, %v, %v; want nothing found", prev, found, err)
+		}
+		if prev, found, err = e.eph.Swap(e.ctx, nsCode, "k", []byte("x"), time.Minute); err != nil || !found || prev == nil || len(prev) != 0 {
+			t.Fatalf("Swap of an empty value = %q, %v, %v; want found, empty", prev, found, err)
+		}
+		if _, _, err := e.eph.Swap(e.ctx, "bad ns", "k", nil, time.Minute); err == nil {
+			t.Fatal("Swap accepted a bad namespace")
+		}
+		if _, _, err := e.eph.Swap(e.ctx, nsCode, "k", nil, 0); err == nil {
+			t.Fatal("Swap accepted a zero TTL")
+		}
+	}},
+	{"ok/swap-race", func(t *testing.T, e *env) {
+		e.put(t, nsCode, "code", []byte("grant"), time.Minute)
+		wins, err := raceN(16, func() (bool, error) {
+			prev, found, err := e.eph.Swap(e.ctx, nsCode, "code", []byte("used"), time.Minute)
+			return found && string(prev) == "grant", err
+		})
+		if err != nil || wins != 1 {
+			t.Fatalf("%d of 16 concurrent swaps received the grant (%v), want exactly one", wins, err)
+		}
+	}},
 	{"ok/participant-and-put", func(t *testing.T, e *env) {
 		id := e.create(t, sample(e.clock, cfRossi, card("a")), idle, absolute)
 		p := sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: "cms", SID: "sid-2"}
@@ -93,14 +130,18 @@ var combinedCases = []testCase{
 			{Kind: sessions.OpDelete, NS: nsCode, Key: "code"},
 			{Kind: sessions.OpGet, NS: nsCode, Key: "marker"},
 			{Kind: sessions.OpGet, NS: nsCode, Key: "absent"},
+			{Kind: sessions.OpSwap, NS: nsCode, Key: "marker", Val: []byte("again"), TTL: time.Minute},
 		}
 		r, err := sessions.RunWithSession(e.ctx, e.st, e.eph, hash, ops...)
 		if err != nil || r.Err != nil {
 			t.Fatalf("RunWithSession: %v, session %v", err, r.Err)
 		}
-		if !r.Results[0].Stored || string(r.Results[2].Val) != "ended" || r.Results[3].Val != nil {
-			t.Fatalf("results = %+v, want stored, -, ended, nil", r.Results)
+		if !r.Results[0].Stored || string(r.Results[2].Val) != "ended" || !r.Results[2].Found ||
+			r.Results[3].Val != nil || r.Results[3].Found || string(r.Results[4].Val) != "ended" || !r.Results[4].Found {
+			t.Fatalf("results = %+v, want stored, -, ended, nil, ended", r.Results)
 		}
+		v, err := e.eph.Get(e.ctx, nsCode, "marker")
+		e.wantValue(t, "Get of the swapped value", v, err, []byte("again"))
 		if r.Session == nil || r.Session.IDHash != hash || r.Session.ID != "" || r.Session.FiscalCode != cfRossi {
 			t.Fatalf("session = %+v, want the record by hash, without ID", r.Session)
 		}
@@ -112,7 +153,7 @@ var combinedCases = []testCase{
 			t.Fatalf("a second PutNew of the same key: %+v, %v; want not stored", r.Results, err)
 		}
 		r, err = sessions.RunWithSession(e.ctx, e.st, e.eph, "", ops[2])
-		if err != nil || r.Session != nil || r.Err != nil || string(r.Results[0].Val) != "ended" {
+		if err != nil || r.Session != nil || r.Err != nil || string(r.Results[0].Val) != "again" {
 			t.Fatalf("without a session: %+v, %v", r, err)
 		}
 	}},
