@@ -111,7 +111,7 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 	sid := sidFor(sess.IDHash, c.id)
 	g := &grant{
 		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
-		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
+		Deadline:    sess.AbsoluteDeadline,
 		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
 		ACR: req.ACR, Offline: req.Offline,
 	}

@@ -1,13 +1,18 @@
 package oidc
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
 
-// The stored form of grants and used-markers: one- or two-letter names and
-// times as unix nanoseconds, so that a code, refresh token or access token
-// costs Redis as few bytes as the fields themselves. Records stored in the
+// The stored form of grants and used-markers: one- or two-letter names,
+// times as unix nanoseconds and the session hash in base64url (43
+// characters, not 64), so that a code, refresh token or access token costs
+// Redis as few bytes as the fields themselves. The citizen's auth time is
+// the session's, read with it: a grant does not repeat it. Records stored in the
 // earlier form (the long names of the struct tags, RFC 3339 times) are
 // still read: a rolling upgrade keeps every live token.
 //
@@ -21,7 +26,6 @@ type grantWire struct {
 	SessionHash string           `json:"h"`
 	FiscalCode  string           `json:"cf"`
 	SID         string           `json:"i,omitempty"`
-	AuthTime    int64            `json:"t,omitempty"`
 	Deadline    int64            `json:"d,omitempty"`
 	RedirectURI string           `json:"r,omitempty"`
 	Challenge   string           `json:"pk,omitempty"`
@@ -43,8 +47,8 @@ func (g grant) MarshalJSON() ([]byte, error) {
 		g.SID = ""
 	}
 	return json.Marshal(grantWire{
-		Family: g.Family, ClientID: g.ClientID, Scopes: g.Scopes, SessionHash: g.SessionHash,
-		FiscalCode: g.FiscalCode, SID: g.SID, AuthTime: unixNano(g.AuthTime), Deadline: unixNano(g.Deadline),
+		Family: g.Family, ClientID: g.ClientID, Scopes: g.Scopes, SessionHash: packHash(g.SessionHash),
+		FiscalCode: g.FiscalCode, SID: g.SID, Deadline: unixNano(g.Deadline),
 		RedirectURI: g.RedirectURI, Challenge: g.Challenge, Nonce: g.Nonce, Claims: g.Claims,
 		ACR: g.ACR, Offline: g.Offline, Expires: unixNano(g.Expires),
 	})
@@ -60,8 +64,8 @@ func (g *grant) UnmarshalJSON(b []byte) error {
 		return json.Unmarshal(b, (*grantLegacy)(g))
 	}
 	*g = grant{
-		Family: w.Family, ClientID: w.ClientID, Scopes: w.Scopes, SessionHash: w.SessionHash,
-		FiscalCode: w.FiscalCode, SID: w.SID, AuthTime: fromUnixNano(w.AuthTime), Deadline: fromUnixNano(w.Deadline),
+		Family: w.Family, ClientID: w.ClientID, Scopes: w.Scopes, SessionHash: unpackHash(w.SessionHash),
+		FiscalCode: w.FiscalCode, SID: w.SID, Deadline: fromUnixNano(w.Deadline),
 		RedirectURI: w.RedirectURI, Challenge: w.Challenge, Nonce: w.Nonce, Claims: w.Claims,
 		ACR: w.ACR, Offline: w.Offline, Expires: fromUnixNano(w.Expires),
 	}
@@ -96,6 +100,29 @@ func (m *usedMarker) UnmarshalJSON(b []byte) error {
 	}
 	*m = usedMarker{Family: w.Family, Deadline: fromUnixNano(w.Deadline), UsedAt: fromUnixNano(w.UsedAt), ClientID: w.ClientID}
 	return nil
+}
+
+// packHash writes a session hash (HashKey: 64 lower-case hex digits) as
+// the 43 base64url characters of its bytes; anything else as it is.
+func packHash(h string) string {
+	b, err := hex.DecodeString(h)
+	if err != nil || len(b) != sha256.Size || hex.EncodeToString(b) != h {
+		return h
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// unpackHash is the inverse of packHash; a hash stored in hex (the
+// earlier form) is read as it is.
+func unpackHash(v string) string {
+	if len(v) != 43 {
+		return v
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) != sha256.Size {
+		return v
+	}
+	return hex.EncodeToString(b)
 }
 
 // unixNano is t in unix nanoseconds, 0 for the zero time.

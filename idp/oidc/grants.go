@@ -50,13 +50,12 @@ var errGrantDead = errors.New("oidc: grant revoked or session ended")
 // refresh token and an access token stand for. Every token derived from one
 // code shares its Family.
 type grant struct {
-	Family      string    `json:"family"`
-	ClientID    string    `json:"client_id"`
-	Scopes      []string  `json:"scopes"`
-	SessionHash string    `json:"session"`
-	FiscalCode  string    `json:"fiscal_code"`
-	SID         string    `json:"sid"`
-	AuthTime    time.Time `json:"auth_time"`
+	Family      string   `json:"family"`
+	ClientID    string   `json:"client_id"`
+	Scopes      []string `json:"scopes"`
+	SessionHash string   `json:"session"`
+	FiscalCode  string   `json:"fiscal_code"`
+	SID         string   `json:"sid"`
 	// Deadline is the session's absolute deadline: no token outlives it.
 	Deadline time.Time `json:"deadline"`
 
