@@ -27,7 +27,10 @@
 // (JSON arrays), q ACR, o and O organisation id and name, g and F given
 // and family name, R region, d card id, y card type, C created (unix ns),
 // s last seen, i idle and a absolute deadline (unix ms), l idle timeout
-// (ms); unset text fields are left out. Each participant is one field
+// (ms); unset text fields are left out. Hex values (fingerprint, serial,
+// key id) are stored as their bytes after a NUL, and the ACR and AMR of a
+// card login, which nearly every session has, as the one byte 0x01.
+// Each participant is one field
 // "p:<protocol> <client id>" holding [joined unix ns, sid, name id];
 // HSETNX on that field makes AddParticipant idempotent. Values of at most
 // 64 bytes keep the hash in Redis's compact listpack encoding, and the
