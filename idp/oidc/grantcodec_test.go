@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,7 +13,9 @@ import (
 // form, read back unchanged, and a record of the earlier long form (as
 // stored before a rolling upgrade) still reads as the same grant.
 func TestGrantStoredForms(t *testing.T) {
-	at := time.Date(2026, 12, 4, 1, 30, 35, 814871299, time.UTC)
+	// Deadlines and expiries are kept to the millisecond, as the session
+	// store keeps the session's.
+	at := time.Date(2026, 12, 4, 1, 30, 35, 814000000, time.UTC)
 	g := grant{
 		Family: "fam", ClientID: "esenzioni", Scopes: []string{"openid", "profile"}, SessionHash: strings.Repeat("ab", 32),
 		FiscalCode: "RSSMRA85T10A562S", SID: "sid", Deadline: at.Add(8 * time.Hour),
@@ -31,9 +34,13 @@ func TestGrantStoredForms(t *testing.T) {
 	if len(short) >= len(long) || strings.Contains(string(short), "fiscal_code") || strings.Contains(string(short), g.SessionHash) {
 		t.Fatalf("not the short form: %s", short)
 	}
-	// A grant stored before the hash was packed (and with the auth time
-	// it no longer keeps) reads as the same grant.
-	hexForm := strings.Replace(string(short), `"h":"`+packHash(g.SessionHash)+`"`, `"h":"`+g.SessionHash+`","t":1796410144915153479`, 1)
+	// A grant of the earlier short form (hex hash, the auth time it no
+	// longer keeps, times in unix ns) reads as the same grant.
+	hexForm := strings.NewReplacer(
+		`"h":"`+packHash(g.SessionHash)+`"`, `"h":"`+g.SessionHash+`","t":1796410144915153479`,
+		fmt.Sprintf(`"dm":%d`, g.Deadline.UnixMilli()), fmt.Sprintf(`"d":%d`, g.Deadline.UnixNano()),
+		fmt.Sprintf(`"xm":%d`, g.Expires.UnixMilli()), fmt.Sprintf(`"x":%d`, g.Expires.UnixNano()),
+	).Replace(string(short))
 	var fromHex grant
 	if err := json.Unmarshal([]byte(hexForm), &fromHex); err != nil || !reflect.DeepEqual(fromHex, g) || hexForm == string(short) {
 		t.Fatalf("the short form with a hex session hash %s read back as %+v (%v)", hexForm, fromHex, err)

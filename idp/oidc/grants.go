@@ -2,9 +2,11 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/cnsgate/cnsgate/sessions"
@@ -83,7 +85,7 @@ type grant struct {
 // stores g under it, for the caller to put (with the participant: one
 // round trip, sessions.AddParticipantAndPut).
 func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
-	family, err := p.newSecret()
+	family, err := p.newFamily()
 	if err != nil {
 		return "", sessions.Entry{}, err
 	}
@@ -97,6 +99,20 @@ func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
 		return "", sessions.Entry{}, err
 	}
 	return code, sessions.Entry{NS: nsCode, Key: code, Val: raw, TTL: codeTTL}, nil
+}
+
+// newFamily returns the id of a new token family: 128 random bits,
+// base64url. It names the family in the store (its revocation marker) and
+// in every grant of it, and is never handed out, so it needs no more.
+func (p *Provider) newFamily() (string, error) {
+	if p.rand == nil {
+		return "", errors.New("oidc: no source of randomness")
+	}
+	var b [16]byte
+	if _, err := io.ReadFull(p.rand, b[:]); err != nil {
+		return "", fmt.Errorf("oidc: token family id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // spent reports whether g was decoded from a used marker (usedMarkerOf),
