@@ -16,6 +16,9 @@
 //	cnsgate:k:{fingerprint}    hash, a field per H(id): sessions opened with the card
 //	cnsgate:e:<ns>:{H(key)}    string "<deadline unix ms>:<value>"
 //
+// An index field is the 32 bytes H(id) stands for; indexes written before
+// hold the hex digits, still read and removed.
+//
 // No key name holds a session id, a code or a fiscal code. Get and
 // GetByHash read one session key (HGETALL), never an index; GetByHash
 // refuses a hash that is not 64 lowercase hex digits before it reaches a
