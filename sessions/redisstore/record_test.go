@@ -97,3 +97,31 @@ func TestIndexMembersOfEitherForm(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexTTLFollowsLongestSession: an index hash lives until the
+// absolute deadline of its longest-lived member plus the grace: a new
+// session with a later deadline lengthens it, one with an earlier deadline
+// never shortens it (the index must list every live session).
+func TestIndexTTLFollowsLongestSession(t *testing.T) {
+	c := testClient(t)
+	prefix := testPrefix()
+	st := newStore(t, c, redisstore.StoreOptions{Prefix: prefix})
+	ctx := t.Context()
+	const cf = "BNCLRA90E45F205X"
+	citizen := prefix + "c:{" + sessions.HashKey(cf) + "}"
+	for _, step := range []struct {
+		absolute, want time.Duration
+	}{
+		{2 * time.Hour, 2*time.Hour + time.Minute},
+		{time.Hour, 2*time.Hour + time.Minute},     // never shortened
+		{5 * time.Hour, 5*time.Hour + time.Minute}, // lengthened
+	} {
+		if _, err := st.Create(ctx, realSession(cf), 15*time.Minute, step.absolute); err != nil {
+			t.Fatal(err)
+		}
+		got := pttl(ctx, t, c, citizen)
+		if got > step.want || got < step.want-5*time.Second {
+			t.Fatalf("after a session of %s the index lives %s, want about %s", step.absolute, got, step.want)
+		}
+	}
+}

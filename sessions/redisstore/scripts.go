@@ -57,12 +57,20 @@ return 3
 
 // indexAdd is the body of addToIndex and createSession: add the field
 // ARGV[3] to the index hash KEYS[k] and make it live at least ARGV[2] ms,
-// never shortening it.
+// never shortening it. PEXPIRE NX gives a new index its TTL in one
+// command, PEXPIRE GT lengthens an existing one (Redis 7.0); a server
+// older than 7.0 refuses the options, and the TTL is then read and set as
+// before.
 const indexAdd = `
 local function index(k)
   redis.call('HSET', KEYS[k], ARGV[3], '')
-  if redis.call('PTTL', KEYS[k]) < tonumber(ARGV[2]) then
-    redis.call('PEXPIRE', KEYS[k], ARGV[2])
+  local set = redis.pcall('PEXPIRE', KEYS[k], ARGV[2], 'NX')
+  if type(set) == 'table' then
+    if redis.call('PTTL', KEYS[k]) < tonumber(ARGV[2]) then
+      redis.call('PEXPIRE', KEYS[k], ARGV[2])
+    end
+  elseif set == 0 then
+    redis.call('PEXPIRE', KEYS[k], ARGV[2], 'GT')
   end
 end
 `
