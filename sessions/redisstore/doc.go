@@ -16,9 +16,6 @@
 //	cnsgate:k:{fingerprint}    hash, a field per H(id): sessions opened with the card
 //	cnsgate:e:<ns>:{H(key)}    string "<deadline unix ms>:<value>"
 //
-// An index field is the 32 bytes H(id) stands for; indexes written before
-// hold the hex digits, still read and removed.
-//
 // No key name holds a session id, a code or a fiscal code. Get and
 // GetByHash read one session key (HGETALL), never an index; GetByHash
 // refuses a hash that is not 64 lowercase hex digits before it reaches a
@@ -47,6 +44,10 @@
 // and card:{…}) are still read, touched, joined, listed, scanned and
 // deleted; the scripts find their deadlines under either name. Nothing
 // writes that layout any more, and its keys expire with their sessions.
+// An index member must keep its form under its key name: a replica of the
+// earlier code that cannot read a member takes it for a session gone and
+// prunes it, unlisting a live session (so a new form needs new key names,
+// as c: and k: replaced cf: and card:).
 //
 // # Time
 //

@@ -2,8 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"slices"
 
@@ -43,25 +41,6 @@ func (s *Store) cardIndex(fingerprint string) index {
 	return index{s.prefix + "k:{" + fingerprint + "}", s.prefix + "card:{" + fingerprint + "}"}
 }
 
-// packMember is how an index hash names a member: the 32 bytes the
-// member's id hash (64 hex digits) stands for, half the bytes of Redis
-// memory. Index hashes written before hold the hex digits themselves.
-func packMember(hash string) string {
-	b, err := hex.DecodeString(hash)
-	if err != nil {
-		return hash
-	}
-	return string(b)
-}
-
-// unpackMember reads a member of either form.
-func unpackMember(f string) string {
-	if len(f) == sha256.Size {
-		return hex.EncodeToString([]byte(f))
-	}
-	return f
-}
-
 // members reads an index in one round trip: the fields of its hash and the
 // members of its earlier set.
 func (s *Store) members(ctx context.Context, idx index) ([]string, error) {
@@ -71,10 +50,7 @@ func (s *Store) members(ctx context.Context, idx index) ([]string, error) {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, wrap(err)
 	}
-	out := make([]string, 0, len(fields.Val()))
-	for _, f := range fields.Val() {
-		out = append(out, unpackMember(f))
-	}
+	out := fields.Val()
 	for _, m := range old.Val() {
 		if !slices.Contains(out, m) {
 			out = append(out, m)
@@ -163,9 +139,9 @@ func (s *Store) prune(ctx context.Context, idx index, stale []any) error {
 	if len(stale) == 0 {
 		return nil
 	}
-	fields := make([]string, 0, 2*len(stale))
-	for _, m := range stale {
-		fields = append(fields, packMember(m.(string)), m.(string))
+	fields := make([]string, len(stale))
+	for i, m := range stale {
+		fields[i] = m.(string)
 	}
 	pipe := s.c.Pipeline()
 	pipe.HDel(ctx, idx.key, fields...)

@@ -1,7 +1,6 @@
 package redisstore_test
 
 import (
-	"encoding/hex"
 	"reflect"
 	"testing"
 	"time"
@@ -46,55 +45,6 @@ func TestKnownValuesStoredShort(t *testing.T) {
 				t.Fatalf("read back ACR %q AMR %v, want %q %v", got.ACR, got.AMR, tc.acr, tc.amr)
 			}
 		})
-	}
-}
-
-// TestIndexMembersOfEitherForm: index hashes name a member by the 32
-// bytes of its id hash; those written before this form hold the 64 hex
-// digits. A session listed the earlier way is still listed, deleted by
-// card and by citizen, and its entry removed with it.
-func TestIndexMembersOfEitherForm(t *testing.T) {
-	c := testClient(t)
-	prefix := testPrefix()
-	st := newStore(t, c, redisstore.StoreOptions{Prefix: prefix})
-	ctx := t.Context()
-	const cf = "RSSMRA85T10A562S"
-	var hashes []string
-	for range 2 {
-		s := realSession(cf)
-		if _, err := st.Create(ctx, s, 15*time.Minute, 8*time.Hour); err != nil {
-			t.Fatal(err)
-		}
-		hashes = append(hashes, s.IDHash)
-	}
-	citizen := prefix + "c:{" + sessions.HashKey(cf) + "}"
-	card := prefix + "k:{" + sessions.HashKey("card of "+cf) + "}"
-	for _, k := range []string{citizen, card} {
-		fields := c.HKeys(ctx, k).Val()
-		if len(fields) != 2 || len(fields[0]) != 32 || len(fields[1]) != 32 {
-			t.Fatalf("%s holds %q, want two 32-byte members", k, fields)
-		}
-		// The first session listed as the earlier code listed it.
-		raw, _ := hex.DecodeString(hashes[0])
-		if err := c.HDel(ctx, k, string(raw)).Err(); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.HSet(ctx, k, hashes[0], "").Err(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	list, err := st.ListByFiscalCode(ctx, cf)
-	if err != nil || len(list) != 2 {
-		t.Fatalf("ListByFiscalCode over both forms: %d sessions, %v", len(list), err)
-	}
-	gone, err := st.DeleteByCard(ctx, sessions.HashKey("card of "+cf))
-	if err != nil || len(gone) != 2 {
-		t.Fatalf("DeleteByCard over both forms: %d sessions, %v", len(gone), err)
-	}
-	for _, k := range []string{citizen, card} {
-		if n := c.HLen(ctx, k).Val(); n != 0 {
-			t.Errorf("%s still holds %d members after the sessions were deleted", k, n)
-		}
 	}
 }
 

@@ -122,17 +122,17 @@ func (s *Store) write(ctx context.Context, hash string, sess *sessions.Session, 
 	key := s.sessionKey(hash)
 	indexes := []string{s.cfIndex(sess.FiscalCode).key, s.cardIndex(sess.CardFingerprint).key}
 	if _, cluster := s.c.(*redis.ClusterClient); !cluster {
-		args := append([]any{sessionTTL, indexTTL, packMember(hash)}, fields...)
+		args := append([]any{sessionTTL, indexTTL, hash}, fields...)
 		return wrap(createSession.Run(ctx, s.c, append([]string{key}, indexes...), args...).Err())
 	}
 	pipe := s.c.Pipeline()
 	for _, index := range indexes {
-		addToIndex.Eval(ctx, pipe, []string{index}, 0, indexTTL, packMember(hash))
+		addToIndex.Eval(ctx, pipe, []string{index}, 0, indexTTL, hash)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return wrap(err)
 	}
-	args := append([]any{sessionTTL, indexTTL, packMember(hash)}, fields...)
+	args := append([]any{sessionTTL, indexTTL, hash}, fields...)
 	return wrap(createSession.Run(ctx, s.c, []string{key}, args...).Err())
 }
 
@@ -317,7 +317,7 @@ func (s *Store) remove(ctx context.Context, hash string) (*sessions.Session, err
 		if _, legacy := all.Val()[legacyRecord]; legacy {
 			pipe.SRem(ctx, idx.legacy, hash)
 		} else {
-			pipe.HDel(ctx, idx.key, packMember(hash), hash)
+			pipe.HDel(ctx, idx.key, hash)
 		}
 	}
 	_, err = pipe.Exec(ctx)
