@@ -43,6 +43,7 @@
 //	session.go           Session and Participant, Clone, the sort orders, the masked LogValue
 //	backend.go           the shared rules: NewID, HashKey, Start, Expired, Validate, CheckTTL, CheckNamespace
 //	batch.go             Batcher, the optional one-round-trip GetMany and PutMany, and the helpers that fall back to one call each
+//	combined.go          Combiner, the optional one-round-trip RunWithSession (ephemeral ops and a session read by hash) and AddParticipantAndPut, and their fallbacks
 //	memory.go            Memory: the in-process Store and its indexes, MemoryOptions, ScanSessions
 //	memory_ephemeral.go  the in-process Ephemeral (Memory.Ephemeral)
 //	memory_cap.go        the per-namespace caps of Memory.Ephemeral: oldest evicted first, Len, Evicted

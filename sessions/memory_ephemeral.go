@@ -44,6 +44,24 @@ func (e *MemoryEphemeral) PutNew(_ context.Context, ns, key string, val []byte, 
 	return true, nil
 }
 
+// Swap implements Ephemeral.
+func (e *MemoryEphemeral) Swap(_ context.Context, ns, key string, val []byte, ttl time.Duration) ([]byte, bool, error) {
+	m := e.m
+	if err := checkPut(ns, val, ttl, m.maxValue); err != nil {
+		return nil, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := ephKey(ns, key)
+	prev, found := m.liveEntry(k)
+	m.eph[k] = ephEntry{val: bytes.Clone(val), deadline: m.now().Add(ttl)}
+	m.stored(ns, k)
+	if !found {
+		return nil, false, nil
+	}
+	return nonNil(prev.val), true, nil
+}
+
 // Get implements Ephemeral.
 func (e *MemoryEphemeral) Get(_ context.Context, ns, key string) ([]byte, error) {
 	if err := CheckNamespace(ns); err != nil {

@@ -103,6 +103,10 @@ type Ephemeral interface {
 	Take(ctx context.Context, ns, key string) ([]byte, error)
 	// Delete removes the value; deleting an absent key is not an error.
 	Delete(ctx context.Context, ns, key string) error
+	// Swap stores val for ttl, replacing any value, and returns the value
+	// it replaced, found false when the key held no live value: of two
+	// concurrent swappers exactly one receives what was there before.
+	Swap(ctx context.Context, ns, key string, val []byte, ttl time.Duration) (prev []byte, found bool, err error)
 }
 
 // Scanner is a Store that can walk every session it holds, for the sweep

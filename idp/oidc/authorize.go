@@ -109,26 +109,29 @@ func (p *Provider) resume(w http.ResponseWriter, r *http.Request, sess *sessions
 		return
 	}
 	sid := sidFor(sess.IDHash, c.id)
-	err := p.store.AddParticipant(ctx, sess.ID, sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid})
+	g := &grant{
+		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
+		Deadline:    sess.AbsoluteDeadline,
+		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
+		ACR: req.ACR, Offline: req.Offline,
+	}
+	code, entry, err := p.newCode(g)
+	if err != nil {
+		p.logger.ErrorContext(ctx, "code not made", "err", err)
+		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
+		return
+	}
+	// The participant and the code in one round trip; the code is stored
+	// only in a live session.
+	err = sessions.AddParticipantAndPut(ctx, p.store, p.eph, sess.ID,
+		sessions.Participant{Protocol: sessions.ProtocolOIDC, ClientID: c.id, SID: sid}, entry)
 	p.svc.SessionExpired(ctx, err) // a deadline passed meanwhile: the session ends
 	switch {
 	case errors.Is(err, sessions.ErrNotFound) || errors.Is(err, sessions.ErrExpired):
 		p.redirectError(w, r, req, newErr(errLoginRequired, "the session ended"))
 		return
 	case err != nil:
-		p.logger.ErrorContext(ctx, "participant not recorded", "err", err)
-		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
-		return
-	}
-	g := &grant{
-		ClientID: c.id, Scopes: req.Scopes, SessionHash: sess.IDHash, FiscalCode: sess.FiscalCode, SID: sid,
-		AuthTime: sess.AuthTime, Deadline: sess.AbsoluteDeadline,
-		RedirectURI: req.RedirectURI, Challenge: req.Challenge, Nonce: req.Nonce, Claims: req.Claims,
-		ACR: req.ACR, Offline: req.Offline,
-	}
-	code, err := p.issueCode(ctx, g)
-	if err != nil {
-		p.logger.ErrorContext(ctx, "code not stored", "err", err)
+		p.logger.ErrorContext(ctx, "participant or code not recorded", "err", err)
 		p.redirectError(w, r, req, newErr(errTemporarilyUnavailable, "try again later"))
 		return
 	}

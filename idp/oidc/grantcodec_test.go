@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,10 +13,12 @@ import (
 // form, read back unchanged, and a record of the earlier long form (as
 // stored before a rolling upgrade) still reads as the same grant.
 func TestGrantStoredForms(t *testing.T) {
-	at := time.Date(2026, 12, 4, 1, 30, 35, 814871299, time.UTC)
+	// Deadlines and expiries are kept to the millisecond, as the session
+	// store keeps the session's.
+	at := time.Date(2026, 12, 4, 1, 30, 35, 814000000, time.UTC)
 	g := grant{
 		Family: "fam", ClientID: "esenzioni", Scopes: []string{"openid", "profile"}, SessionHash: strings.Repeat("ab", 32),
-		FiscalCode: "RSSMRA85T10A562S", SID: "sid", AuthTime: at, Deadline: at.Add(8 * time.Hour),
+		FiscalCode: "RSSMRA85T10A562S", SID: "sid", Deadline: at.Add(8 * time.Hour),
 		RedirectURI: "https://rp.example/cb", Challenge: "ch", Nonce: "nn",
 		Claims: &requestedClaims{IDToken: []string{"email"}}, Expires: at.Add(5 * time.Minute),
 	}
@@ -28,8 +31,19 @@ func TestGrantStoredForms(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("grant: %d bytes stored, %d in the earlier form", len(short), len(long))
-	if len(short) >= len(long) || strings.Contains(string(short), "fiscal_code") {
+	if len(short) >= len(long) || strings.Contains(string(short), "fiscal_code") || strings.Contains(string(short), g.SessionHash) {
 		t.Fatalf("not the short form: %s", short)
+	}
+	// A grant of the earlier short form (hex hash, the auth time it no
+	// longer keeps, times in unix ns) reads as the same grant.
+	hexForm := strings.NewReplacer(
+		`"h":"`+packHash(g.SessionHash)+`"`, `"h":"`+g.SessionHash+`","t":1796410144915153479`,
+		fmt.Sprintf(`"dm":%d`, g.Deadline.UnixMilli()), fmt.Sprintf(`"d":%d`, g.Deadline.UnixNano()),
+		fmt.Sprintf(`"xm":%d`, g.Expires.UnixMilli()), fmt.Sprintf(`"x":%d`, g.Expires.UnixNano()),
+	).Replace(string(short))
+	var fromHex grant
+	if err := json.Unmarshal([]byte(hexForm), &fromHex); err != nil || !reflect.DeepEqual(fromHex, g) || hexForm == string(short) {
+		t.Fatalf("the short form with a hex session hash %s read back as %+v (%v)", hexForm, fromHex, err)
 	}
 	for name, raw := range map[string][]byte{"short": short, "earlier": long} {
 		var back grant
@@ -57,6 +71,19 @@ func TestGrantStoredForms(t *testing.T) {
 	var back grant
 	if err := json.Unmarshal(short, &back); err != nil || strings.Contains(string(short), g.SID) || back.SID != g.SID {
 		t.Fatalf("derived sid: stored %s, read back %q (%v)", short, back.SID, err)
+	}
+
+	// Under a code, its grant and the marker its redemption swaps in are
+	// told apart, in either form.
+	short, _ = json.Marshal(&g)
+	long, _ = json.Marshal((*grantLegacy)(&g))
+	for name, raw := range map[string][]byte{"grant": short, "earlier grant": long} {
+		if !storedGrant(raw) {
+			t.Fatalf("%s read as a used marker: %s", name, raw)
+		}
+	}
+	if spent := usedMarkerOf(&g); storedGrant(spent) {
+		t.Fatalf("the used marker %s read as a grant", spent)
 	}
 
 	var zero usedMarker

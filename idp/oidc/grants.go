@@ -2,9 +2,11 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/cnsgate/cnsgate/sessions"
@@ -13,8 +15,11 @@ import (
 // Everything the provider remembers lives in the shared Ephemeral store,
 // under these namespaces, so that any replica serves any request:
 //
-//	oidc.code        code → grant, for codeTTL
-//	oidc.code.used   code → usedMarker, once redeemed: a replay revokes the family
+//	oidc.code        code → grant, for codeTTL; once redeemed, the usedMarker
+//	                 swapped in for it, for usedTTL: a replay revokes the family
+//	oidc.code.used   code → usedMarker, where the earlier layout put it: still
+//	                 read, so that a code spent by a replica not yet upgraded
+//	                 is caught
 //	oidc.rt          refresh token → grant, until the session's deadline
 //	oidc.rt.used     refresh token → usedMarker, once rotated: a reuse past the grace revokes it
 //	oidc.rt.grace    refresh token → the first use's answer, sealed, for the reuse grace
@@ -47,13 +52,12 @@ var errGrantDead = errors.New("oidc: grant revoked or session ended")
 // refresh token and an access token stand for. Every token derived from one
 // code shares its Family.
 type grant struct {
-	Family      string    `json:"family"`
-	ClientID    string    `json:"client_id"`
-	Scopes      []string  `json:"scopes"`
-	SessionHash string    `json:"session"`
-	FiscalCode  string    `json:"fiscal_code"`
-	SID         string    `json:"sid"`
-	AuthTime    time.Time `json:"auth_time"`
+	Family      string   `json:"family"`
+	ClientID    string   `json:"client_id"`
+	Scopes      []string `json:"scopes"`
+	SessionHash string   `json:"session"`
+	FiscalCode  string   `json:"fiscal_code"`
+	SID         string   `json:"sid"`
 	// Deadline is the session's absolute deadline: no token outlives it.
 	Deadline time.Time `json:"deadline"`
 
@@ -77,29 +81,49 @@ type grant struct {
 	Expires time.Time `json:"expires,omitzero"`
 }
 
-// issueCode stores g under a new code and returns the code.
-func (p *Provider) issueCode(ctx context.Context, g *grant) (string, error) {
-	family, err := p.newSecret()
+// newCode gives g a new family and returns a new code with the entry that
+// stores g under it, for the caller to put (with the participant: one
+// round trip, sessions.AddParticipantAndPut).
+func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
+	family, err := p.newFamily()
 	if err != nil {
-		return "", err
+		return "", sessions.Entry{}, err
 	}
 	code, err := p.newSecret()
 	if err != nil {
-		return "", err
+		return "", sessions.Entry{}, err
 	}
 	g.Family = family
-	if err := p.putJSON(ctx, nsCode, code, g, codeTTL); err != nil {
-		return "", err
+	raw, err := json.Marshal(g)
+	if err != nil {
+		return "", sessions.Entry{}, err
 	}
-	return code, nil
+	return code, sessions.Entry{NS: nsCode, Key: code, Val: raw, TTL: codeTTL}, nil
 }
 
-func (p *Provider) putJSON(ctx context.Context, ns, key string, v any, ttl time.Duration) error {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return err
+// newFamily returns the id of a new token family: 128 random bits,
+// base64url. It names the family in the store (its revocation marker) and
+// in every grant of it, and is never handed out, so it needs no more.
+func (p *Provider) newFamily() (string, error) {
+	if p.rand == nil {
+		return "", errors.New("oidc: no source of randomness")
 	}
-	return p.eph.Put(ctx, ns, key, raw, ttl)
+	var b [16]byte
+	if _, err := io.ReadFull(p.rand, b[:]); err != nil {
+		return "", fmt.Errorf("oidc: token family id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// spent reports whether g was decoded from a used marker (usedMarkerOf),
+// not a grant: only a grant names its session.
+func (g *grant) spent() bool { return g.SessionHash == "" }
+
+// storedGrant reports whether raw, a value stored under a code, is the
+// grant rather than the marker of its redemption.
+func storedGrant(raw []byte) bool {
+	var g grant
+	return json.Unmarshal(raw, &g) == nil && !g.spent()
 }
 
 // getGrant reads the grant stored under key; sessions.ErrNotFound when
@@ -125,17 +149,12 @@ type usedMarker struct {
 	ClientID string    `json:"client_id,omitempty"`
 }
 
-// claimOnce marks key of ns as used, recording its family, and reports
-// whether this caller was the first. A later caller revokes the family:
-// a replayed code or a reused refresh token means one of the copies is in
-// the wrong hands.
-func (p *Provider) claimOnce(ctx context.Context, ns, key string, g *grant, ttl time.Duration) (bool, error) {
+// usedMarkerOf is what a spent code leaves behind, in the code's place:
+// a later redemption finds it and revokes the family, since a replayed
+// code means one of the copies is in the wrong hands.
+func usedMarkerOf(g *grant) []byte {
 	raw, _ := json.Marshal(usedMarker{Family: g.Family, Deadline: g.Deadline})
-	first, err := p.eph.PutNew(ctx, ns, key, raw, ttl)
-	if err != nil || first {
-		return first, err
-	}
-	return false, p.revokeFamily(ctx, g.Family, g.Deadline)
+	return raw
 }
 
 // revokeReplayed revokes the family of a code or refresh token that was
@@ -178,17 +197,41 @@ func (p *Provider) liveSession(ctx context.Context, g *grant) (*sessions.Session
 	if !p.now().Before(g.Deadline) {
 		return nil, errGrantDead
 	}
-	// Both markers in one round trip (sessions.GetMany).
-	marks, err := sessions.GetMany(ctx, p.eph, sessions.Ref{NS: nsRevoked, Key: g.Family}, sessions.Ref{NS: nsEnded, Key: g.SessionHash})
+	r, err := p.readLive(ctx, g)
 	if err != nil {
 		return nil, err
 	}
-	if marks[0] != nil || marks[1] != nil {
+	return p.liveFrom(ctx, g, r)
+}
+
+// liveOps are the reads of the two markers that kill a grant: its family
+// revoked, its session ended.
+func liveOps(g *grant) []sessions.Op {
+	return []sessions.Op{
+		{Kind: sessions.OpGet, NS: nsRevoked, Key: g.Family},
+		{Kind: sessions.OpGet, NS: nsEnded, Key: g.SessionHash},
+	}
+}
+
+// readLive reads, in one round trip (sessions.RunWithSession), the
+// grant's session by its hash (never a listing of the citizen's
+// sessions) and its markers (liveOps), after the operations before, whose
+// results come first.
+func (p *Provider) readLive(ctx context.Context, g *grant, before ...sessions.Op) (sessions.Read, error) {
+	return sessions.RunWithSession(ctx, p.store, p.eph, g.SessionHash, append(before, liveOps(g)...)...)
+}
+
+// liveFrom decides liveSession from what readLive read: the markers are
+// its last two results.
+func (p *Provider) liveFrom(ctx context.Context, g *grant, r sessions.Read) (*sessions.Session, error) {
+	if !p.now().Before(g.Deadline) {
 		return nil, errGrantDead
 	}
-	// One read of the session by its hash: never a listing of the
-	// citizen's sessions.
-	s, err := p.store.GetByHash(ctx, g.SessionHash)
+	n := len(r.Results)
+	if r.Results[n-2].Val != nil || r.Results[n-1].Val != nil {
+		return nil, errGrantDead
+	}
+	s, err := r.Session, r.Err
 	var exp *sessions.ExpiredError
 	if errors.Is(err, sessions.ErrNotFound) || errors.As(err, &exp) {
 		return nil, errGrantDead

@@ -68,36 +68,58 @@ func (p *Provider) unavailable(r *http.Request, what string, err error) *oauthEr
 // 4.6). A code is good once: a second redemption revokes what the first
 // obtained.
 func (p *Provider) exchangeCode(r *http.Request, c *client, req *tokenRequest) (*tokenResponse, *oauthError) {
-	ctx := r.Context()
-	g, err := p.getGrant(ctx, nsCode, req.Code)
-	if errors.Is(err, sessions.ErrNotFound) {
-		if p.revokeReplayed(ctx, nsCodeUsed, req.Code) {
-			p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
-		}
-		return nil, newErr(errInvalidGrant, "the code is unknown, expired or already used")
+	g, read, e := p.redeemCode(r, c, req.Code)
+	if e != nil {
+		return nil, e
 	}
-	if err != nil {
-		return nil, p.unavailable(r, "sessions", err)
-	}
-	if g.ClientID != c.id {
-		return nil, newErr(errInvalidGrant, "the code was issued to another client")
-	}
-	first, err := p.claimOnce(ctx, nsCodeUsed, req.Code, g, usedTTL)
-	if err != nil {
-		return nil, p.unavailable(r, "sessions", err)
-	}
-	if !first {
-		p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
-		return nil, newErr(errInvalidGrant, "the code is unknown, expired or already used")
-	}
-	_ = p.eph.Delete(ctx, nsCode, req.Code)
 	if req.RedirectURI != g.RedirectURI {
 		return nil, newErr(errInvalidGrant, "redirect_uri differs from the authorization request's")
 	}
 	if !pkceMatches(req.Verifier, g.Challenge) {
 		return nil, newErr(errInvalidGrant, "code_verifier does not match the code_challenge")
 	}
-	return p.tokensFor(r, c, g, g.Nonce)
+	sess, err := p.liveFrom(r.Context(), g, read)
+	return p.tokensIn(r, c, g, sess, err, g.Nonce)
+}
+
+// redeemCode spends a code of client c and returns its grant with the
+// reads of liveSession, in two round trips: the code read, then one
+// pipeline that swaps the used marker in for the grant (sessions.OpSwap,
+// atomic: of concurrent redemptions one receives the grant) and reads the
+// session and its markers. A code found spent, or spent between the two,
+// revokes its family. A client other than the code's leaves it unspent.
+func (p *Provider) redeemCode(r *http.Request, c *client, code string) (*grant, sessions.Read, *oauthError) {
+	ctx := r.Context()
+	replayed := func(g *grant) *oauthError {
+		if err := p.revokeFamily(ctx, g.Family, g.Deadline); err != nil {
+			return p.unavailable(r, "sessions", err)
+		}
+		p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
+		return newErr(errInvalidGrant, "the code is unknown, expired or already used")
+	}
+	g, err := p.getGrant(ctx, nsCode, code)
+	switch {
+	case errors.Is(err, sessions.ErrNotFound):
+		// A marker of the earlier layout, put by a replica not yet upgraded.
+		if p.revokeReplayed(ctx, nsCodeUsed, code) {
+			p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
+		}
+		return nil, sessions.Read{}, newErr(errInvalidGrant, "the code is unknown, expired or already used")
+	case err != nil:
+		return nil, sessions.Read{}, p.unavailable(r, "sessions", err)
+	case g.spent():
+		return nil, sessions.Read{}, replayed(g)
+	case g.ClientID != c.id:
+		return nil, sessions.Read{}, newErr(errInvalidGrant, "the code was issued to another client")
+	}
+	read, err := p.readLive(ctx, g, sessions.Op{Kind: sessions.OpSwap, NS: nsCode, Key: code, Val: usedMarkerOf(g), TTL: usedTTL})
+	if err != nil {
+		return nil, sessions.Read{}, p.unavailable(r, "sessions", err)
+	}
+	if prev := read.Results[0]; !prev.Found || !storedGrant(prev.Val) {
+		return nil, sessions.Read{}, replayed(g)
+	}
+	return g, read, nil
 }
 
 // refresh rotates a refresh token (RFC 6749 6): the old one is spent.
@@ -151,6 +173,12 @@ func (p *Provider) rotate(r *http.Request, c *client, g *grant, scope []string) 
 // tokensFor issues tokens when the grant's session is still live.
 func (p *Provider) tokensFor(r *http.Request, c *client, g *grant, nonce string) (*tokenResponse, *oauthError) {
 	sess, err := p.liveSession(r.Context(), g)
+	return p.tokensIn(r, c, g, sess, err, nonce)
+}
+
+// tokensIn issues tokens in sess, the grant's session as liveSession
+// returned it with err.
+func (p *Provider) tokensIn(r *http.Request, c *client, g *grant, sess *sessions.Session, err error, nonce string) (*tokenResponse, *oauthError) {
 	if errors.Is(err, errGrantDead) {
 		return nil, newErr(errInvalidGrant, "the session ended or the grant was revoked")
 	}

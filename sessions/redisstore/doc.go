@@ -27,7 +27,10 @@
 // (JSON arrays), q ACR, o and O organisation id and name, g and F given
 // and family name, R region, d card id, y card type, C created (unix ns),
 // s last seen, i idle and a absolute deadline (unix ms), l idle timeout
-// (ms); unset text fields are left out. Each participant is one field
+// (ms); unset text fields are left out. Hex values (fingerprint, serial,
+// key id) are stored as their bytes after a NUL, and the ACR and AMR of a
+// card login, which nearly every session has, as the one byte 0x01.
+// Each participant is one field
 // "p:<protocol> <client id>" holding [joined unix ns, sid, name id];
 // HSETNX on that field makes AddParticipant idempotent. Values of at most
 // 64 bytes keep the hash in Redis's compact listpack encoding, and the
@@ -41,6 +44,10 @@
 // and card:{…}) are still read, touched, joined, listed, scanned and
 // deleted; the scripts find their deadlines under either name. Nothing
 // writes that layout any more, and its keys expire with their sessions.
+// An index member must keep its form under its key name: a replica of the
+// earlier code that cannot read a member takes it for a session gone and
+// prunes it, unlisting a live session (so a new form needs new key names,
+// as c: and k: replaced cf: and card:).
 //
 // # Time
 //
@@ -61,7 +68,11 @@
 // and deletes the hash in one MULTI (HGETALL, DEL), so of two concurrent
 // deletions exactly one receives the record; Touch and AddParticipant are
 // Lua scripts that check the deadlines and update in one step; Take is
-// GETDEL and PutNew a script.
+// GETDEL, Swap is SET ... GET and PutNew a script. AddParticipantAndPut (the OIDC code with its
+// client's participant record) is the addParticipant script given the
+// values' keys too, off Cluster; on a Cluster the values are put after the
+// script. RunWithSession is a pipeline: each command in it is atomic, the
+// whole is not.
 //
 // Where the indexes are updated by separate commands, it is in an order
 // that keeps them a superset of the live sessions: on a Cluster, Create
@@ -84,5 +95,6 @@
 //	scripts.go    the Lua scripts: createSession, touch, addParticipant, addToIndex, putNew
 //	index.go      the per-citizen and per-card index hashes (and the earlier sets), pruned when read
 //	scan.go       ScanSessions: every session record walked with SCAN, for the revocation sweep
-//	ephemeral.go  Ephemeral: short-lived values with their deadline; GetMany and PutMany, one pipeline each
+//	ephemeral.go  Ephemeral: short-lived values with their deadline, Swap; GetMany and PutMany, one pipeline each
+//	combined.go   Ephemeral as a sessions.Combiner of its Store: RunWithSession (one pipeline), AddParticipantAndPut (one script off Cluster)
 package redisstore

@@ -76,6 +76,30 @@ func (e *Ephemeral) PutNew(ctx context.Context, ns, key string, val []byte, ttl 
 	return stored == 1, nil
 }
 
+// Swap implements sessions.Ephemeral with SET ... GET: one command, so of
+// concurrent swappers only one receives the earlier value.
+func (e *Ephemeral) Swap(ctx context.Context, ns, key string, val []byte, ttl time.Duration) ([]byte, bool, error) {
+	if err := e.check(ns, val, ttl); err != nil {
+		return nil, false, err
+	}
+	v, keyTTL := e.value(val, ttl)
+	stored, err := e.s.c.SetArgs(ctx, e.key(ns, key), v, redis.SetArgs{TTL: keyTTL, Get: true}).Bytes()
+	return e.swapped(stored, err)
+}
+
+// swapped decodes the answer of SET ... GET: the earlier value, found
+// false when there was none or it was past its deadline.
+func (e *Ephemeral) swapped(stored []byte, err error) ([]byte, bool, error) {
+	prev, err := e.result(stored, err)
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return prev, true, nil
+}
+
 // Get implements sessions.Ephemeral.
 func (e *Ephemeral) Get(ctx context.Context, ns, key string) ([]byte, error) {
 	if err := sessions.CheckNamespace(ns); err != nil {

@@ -78,13 +78,43 @@ func unpackHex(v string) string {
 	return v
 }
 
+// knownMark stands for the one value nearly every session has in a field
+// (knownValues): the ACR and AMR of a card login, 51 and 24 bytes each. No
+// text a login records starts with this byte.
+const knownMark = "\x01"
+
+// knownValues are the values knownMark stands for, by field; the AMR as
+// its JSON.
+var knownValues = map[string]string{
+	fACR: "urn:oasis:names:tc:SAML:2.0:ac:classes:SmartcardPKI",
+	fAMR: `["sc","hwk","pin","mfa"]`,
+}
+
+// packKnown returns knownMark for the known value of field, v otherwise.
+func packKnown(field, v string) string {
+	if k, ok := knownValues[field]; ok && v == k {
+		return knownMark
+	}
+	return v
+}
+
+// unpackKnown is the inverse of packKnown.
+func unpackKnown(field, v string) string {
+	if v == knownMark {
+		if k, ok := knownValues[field]; ok {
+			return k
+		}
+	}
+	return v
+}
+
 // encode turns a started session into the fields of its hash, as
 // alternating names and values for HSET.
 func encode(s *sessions.Session) ([]any, error) {
 	f := make([]any, 0, 48)
 	for _, sf := range stringFields(s) {
 		if *sf.val != "" {
-			f = append(f, sf.name, packHex(*sf.val))
+			f = append(f, sf.name, packHex(packKnown(sf.name, *sf.val)))
 		}
 	}
 	for _, l := range []struct {
@@ -96,7 +126,7 @@ func encode(s *sessions.Session) ([]any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("sessions: redis: encoding session: %w", err)
 			}
-			f = append(f, l.name, b)
+			f = append(f, l.name, packKnown(l.name, string(b)))
 		}
 	}
 	f = append(f,
@@ -192,14 +222,14 @@ func decodeCompact(m map[string]string, corrupt func(string, error) error) (*ses
 		return nil, corrupt(fFiscal, fmt.Errorf("no fiscal code"))
 	}
 	for _, sf := range stringFields(&s) {
-		*sf.val = unpackHex(m[sf.name])
+		*sf.val = unpackKnown(sf.name, unpackHex(m[sf.name]))
 	}
 	for _, l := range []struct {
 		name string
 		dst  *[]string
 	}{{fAMR, &s.AMR}, {fRoles, &s.Roles}} {
 		if v, ok := m[l.name]; ok {
-			if err := json.Unmarshal([]byte(v), l.dst); err != nil {
+			if err := json.Unmarshal([]byte(unpackKnown(l.name, v)), l.dst); err != nil {
 				return nil, corrupt(l.name, err)
 			}
 		}

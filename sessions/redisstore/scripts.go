@@ -2,8 +2,9 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// Every script touches the one key it is given (Cluster-safe) and takes the
-// current time from its caller, whose clock decides deadlines. Numbers are
+// Every script touches the one key it is given on a Cluster (Cluster-safe;
+// createSession and addParticipant are given more keys only off Cluster)
+// and takes the current time from its caller, whose clock decides deadlines. Numbers are
 // written with %d: Lua would print large ones in exponent notation.
 
 // Answers of touch and addParticipant.
@@ -43,20 +44,33 @@ return 3
 `)
 
 // addParticipant records a participant unless its field exists. ARGV: now
-// ms, field, participant JSON.
+// ms, field, participant JSON. Given more keys (not on a Cluster), it then
+// sets each KEYS[k], k > 1, to ARGV[2k] with a TTL of ARGV[2k+1] ms: the
+// ephemeral values of AddParticipantAndPut, stored only in a live session.
 var addParticipant = redis.NewScript(deadlineCheck + `
 redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+for k = 2, #KEYS do
+  redis.call('SET', KEYS[k], ARGV[2 * k], 'PX', ARGV[2 * k + 1])
+end
 return 3
 `)
 
 // indexAdd is the body of addToIndex and createSession: add the field
 // ARGV[3] to the index hash KEYS[k] and make it live at least ARGV[2] ms,
-// never shortening it.
+// never shortening it. PEXPIRE NX gives a new index its TTL in one
+// command, PEXPIRE GT lengthens an existing one (Redis 7.0); a server
+// older than 7.0 refuses the options, and the TTL is then read and set as
+// before.
 const indexAdd = `
 local function index(k)
   redis.call('HSET', KEYS[k], ARGV[3], '')
-  if redis.call('PTTL', KEYS[k]) < tonumber(ARGV[2]) then
-    redis.call('PEXPIRE', KEYS[k], ARGV[2])
+  local set = redis.pcall('PEXPIRE', KEYS[k], ARGV[2], 'NX')
+  if type(set) == 'table' then
+    if redis.call('PTTL', KEYS[k]) < tonumber(ARGV[2]) then
+      redis.call('PEXPIRE', KEYS[k], ARGV[2])
+    end
+  elseif set == 0 then
+    redis.call('PEXPIRE', KEYS[k], ARGV[2], 'GT')
   end
 end
 `

@@ -166,6 +166,12 @@ func (s *Store) GetByHash(ctx context.Context, idHash string) (*sessions.Session
 	if err != nil {
 		return nil, wrap(err)
 	}
+	return s.byHash(ctx, idHash, m)
+}
+
+// byHash is the end of GetByHash: the session decoded from the hash m
+// read under idHash, removed and reported expired when past a deadline.
+func (s *Store) byHash(ctx context.Context, idHash string, m map[string]string) (*sessions.Session, error) {
 	if len(m) == 0 {
 		return nil, sessions.ErrNotFound
 	}

@@ -17,6 +17,7 @@
 //	store_cases.go    the Store cases: create, get, touch, deadlines, participants, delete
 //	index_cases.go    the per-citizen and per-card index cases (ListByFiscalCode, DeleteByCard, ...)
 //	ephemeral.go      the Ephemeral cases: put, put-new, take, deadlines, races
+//	combined_cases.go the cases of Swap, RunWithSession and AddParticipantAndPut (sessions.Combiner or not)
 //	redis.go          RedisAddr, PingRedis, Unavailable, StartRedisServer, Eventually: reaching a real Redis
 //	cluster.go        StartRedisCluster: six nodes, CLUSTER NODES read back, promotion and rejoin awaited
 //	sentinel.go       StartRedisSentinel: master, replica, three sentinels, +switch-master watched

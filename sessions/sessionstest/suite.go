@@ -33,6 +33,7 @@ func Run(t *testing.T, factory Factory) {
 	}
 	t.Run("store", func(t *testing.T) { run(t, storeCases) })
 	t.Run("ephemeral", func(t *testing.T) { run(t, ephemeralCases) })
+	t.Run("combined", func(t *testing.T) { run(t, combinedCases) })
 }
 
 type env struct {
