@@ -43,7 +43,7 @@
 //	auditwriter.go       audit writes detached from the request, retried until stored, flushed by Close
 //	deadline.go          every registry call under registry.timeout (boundedRegistry)
 //	recorder.go          Recorder, NopRecorder; the outcomes and the session-end Causes
-//	pages.go             data for idp/web's templates, error pages, recent accesses
+//	pages.go             data for idp/web's templates, error pages, recent accesses, the card login page from its frame
 //	hsts.go              HSTS: Strict-Transport-Security on the public and cns listeners
 //	operators.go         operatorRoles: the roles and organisation of a login, only with an operator card unless AnyCard, within the validity dates; RolesWithheldRecorder
 //	access.go            who may use which service: audiences, required roles, Service.Permit (the refusal page), Service.Allowed ("Servizi attivi")

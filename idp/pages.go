@@ -68,6 +68,22 @@ func (s *Service) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 }
 
+// renderLogin renders the card login page (home.html) from a frame kept
+// per language and relying party (web.Pages.RenderFramed): the request's
+// login and cancel URLs are its only per-request values.
+func (s *Service) renderLogin(w http.ResponseWriter, r *http.Request, lang web.Lang, loginURL string, rp *ServiceLink, cancel string) {
+	key := string(lang)
+	if rp != nil {
+		key += "\x00" + rp.Name
+	}
+	err := s.pages.RenderFramed(w, http.StatusOK, "home.html", key, []string{loginURL, cancel}, func(v []string) any {
+		return page{Lang: lang, Title: lang.T("home.title"), LoginURL: v[0], RelyingParty: rp, CancelURL: v[1]}
+	})
+	if err != nil {
+		s.logger.ErrorContext(r.Context(), "page not rendered", "page", "home.html", "err", err)
+	}
+}
+
 // notFound is the 404 page of both origins: in the citizen's language, with
 // a title and a way back to the welcome page.
 func (s *Service) notFound(w http.ResponseWriter, r *http.Request) {

@@ -118,7 +118,7 @@ func (s *Service) loginPage(w http.ResponseWriter, r *http.Request, req string, 
 	if cancel == "" && rp != nil {
 		cancel = rp.URL
 	}
-	s.render(w, r, http.StatusOK, "home.html", page{Lang: lang, Title: lang.T("home.title"), LoginURL: u, RelyingParty: rp, CancelURL: cancel})
+	s.renderLogin(w, r, lang, u, rp, cancel)
 }
 
 // handoff is what a handoff code stands for: the record of the session to

@@ -21,6 +21,7 @@
 //
 //	doc.go         this map
 //	web.go         Pages, New and NewSite (every required template checked), Render, Static, Lang, WithLang, LangOf, LocalesLang and LangFrom, DisplayName
+//	framed.go      RenderFramed: a page rendered once per language and relying party with markers, each request's values escaped and spliced in (the card login page)
 //	site.go        Site (Brand, Links, Help, time zone): the header and footer; Pages.Static with the logo
 //	texts.go       the pages' sentences in Italian and English, ReasonMessage
 //	texts_reasons.go  the citizen's message for every refusal reason

@@ -27,8 +27,9 @@ var required = []string{"home.html", "error.html", "register.html", "registered.
 
 // Pages renders the embedded templates.
 type Pages struct {
-	t    *template.Template
-	site Site
+	t      *template.Template
+	site   Site
+	frames *frames // RenderFramed's pages (framed.go)
 }
 
 // New parses and checks the embedded templates, with no administration
@@ -61,7 +62,7 @@ func NewSite(site Site) (*Pages, error) {
 	if err := checkAutoSubmit(); err != nil {
 		return nil, err
 	}
-	return &Pages{t: t, site: site}, nil
+	return &Pages{t: t, site: site, frames: newFrames()}, nil
 }
 
 // Static serves the embedded assets (stylesheet).
@@ -79,6 +80,11 @@ func (p *Pages) Render(w http.ResponseWriter, status int, name string, data any)
 		http.Error(w, "Errore interno / Internal error", http.StatusInternalServerError)
 		return fmt.Errorf("web: render %s: %w", name, err)
 	}
+	return p.write(w, status, buf)
+}
+
+// write sends a rendered page with the headers of every page, in one Write.
+func (p *Pages) write(w http.ResponseWriter, status int, buf *bytes.Buffer) error {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

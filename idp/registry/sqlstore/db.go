@@ -45,6 +45,7 @@ type DB struct {
 	tip                   chainTip           // the chain's head as the group commit's writer last saw it (its goroutine only; SQLite: as it last committed it)
 	cpKey                 ed25519.PrivateKey // signs audit checkpoints (checkpoint.go); nil: unsigned anchors, no checkpoints
 	stmtLookup            *sql.Stmt          // SQLite's login lookup, prepared once per reader
+	lookup                *sqliteLookup      // SQLite's login lookup kept compiled (lookup_sqlite.go), for a file with readers
 }
 
 // Defaults of the connection pools.
@@ -62,7 +63,8 @@ func WithPool(open, idle int) Option {
 }
 
 // WithSQLiteReaders sets the size of SQLite's reader pool beside its single
-// writer (default DefaultSQLiteReaders).
+// writer (default DefaultSQLiteReaders), and as many connections again for
+// the login lookup (lookup_sqlite.go); 0 reads on the writer.
 func WithSQLiteReaders(n int) Option { return func(d *DB) { d.readers = n } }
 
 // Option configures Open.
@@ -115,6 +117,12 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) 
 		if err := d.prepareSQLite(ctx); err != nil {
 			d.closeDBs()
 			return nil, err
+		}
+		if d.rdb != d.db {
+			if d.lookup, err = openSQLiteLookup(dsn, loginLookup, d.readers); err != nil {
+				d.closeDBs()
+				return nil, err
+			}
 		}
 	}
 	d.w = newGroupWriter(d, DefaultWriteQueue, DefaultMaxBatch)
@@ -230,6 +238,9 @@ func (d *DB) Close() error {
 		if st != nil {
 			st.Close()
 		}
+	}
+	if d.lookup != nil {
+		d.lookup.close()
 	}
 	return d.closeDBs()
 }

@@ -77,6 +77,7 @@
 //	registrations.go        Register, Authorize, RecordLogin, Get
 //	registrations_admin.go  List, Revoke (cnsgate registrations list|revoke)
 //	operators.go            operators and their roles; AuthorizeLogin, a login's one lookup
+//	lookup_sqlite.go        SQLite: the login lookup kept compiled on connections of its own (modernc.org/sqlite compiles a statement at every execution)
 //	consents.go             the citizen's consent: recorded by Register, Consents, WithdrawConsent; RemoveCard ("La mia tessera")
 //	releases.go             the citizen's agreements to release data to a relying party (ReleaseAgreed, AgreeRelease)
 //	operators_admin.go      AddOperator, UpdateOperator, RemoveOperator, ImportOperators: each act audited with its actor, in one transaction

@@ -141,10 +141,13 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
-	var row *sql.Row
-	if d.stmtLookup != nil {
+	var row interface{ Scan(...any) error }
+	switch {
+	case d.lookup != nil:
+		row = d.lookup.queryRow(ctx, fp)
+	case d.stmtLookup != nil:
 		row = d.stmtLookup.QueryRowContext(ctx, fp)
-	} else {
+	default:
 		row = d.rdb.QueryRowContext(ctx, d.q(loginLookup), fp)
 	}
 	var op struct {
