@@ -70,7 +70,7 @@ func chainHash(seq int64, prev string, fields []string) string {
 // chainHead reads the head of the chain in tx, locking it on PostgreSQL
 // (SQLite's writer transactions are IMMEDIATE: they hold the write lock).
 func (d *DB) chainHead(ctx context.Context, tx *sql.Tx) (seq int64, hash string, err error) {
-	q := "SELECT seq, hash FROM audit_chain WHERE id = 1"
+	q := chainHeadRead
 	if d.dialect == DriverPostgres {
 		q += " FOR UPDATE"
 	}
@@ -92,7 +92,7 @@ func (d *DB) chainEvents(ctx context.Context, tx *sql.Tx, events []*registry.Eve
 	}
 	links := linkAfter(seq, prev, events)
 	seq, prev = links[len(links)-1].seq, links[len(links)-1].hash
-	if _, err := tx.ExecContext(ctx, d.q("UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1"), seq, prev); err != nil {
+	if _, err := tx.ExecContext(ctx, d.q(chainHeadSet), seq, prev); err != nil {
 		return nil, fmt.Errorf("audit chain head: %w", err)
 	}
 	return links, nil

@@ -41,7 +41,8 @@ type DB struct {
 	readers        int
 
 	w                     *groupWriter
-	stmtInsert, stmtLogin *sql.Stmt          // SQLite's group commit statements
+	stmtInsert, stmtLogin *sql.Stmt          // SQLite's group commit statements on database/sql, without sw
+	sw                    *sqliteWriter      // SQLite's group commit compiled on a connection of its own (sqlite_writer.go), for a file
 	tip                   chainTip           // the chain's head as the group commit's writer last saw it (its goroutine only; SQLite: as it last committed it)
 	cpKey                 ed25519.PrivateKey // signs audit checkpoints (checkpoint.go); nil: unsigned anchors, no checkpoints
 	stmtLookup            *sql.Stmt          // SQLite's login lookup, prepared once per reader
@@ -114,6 +115,10 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) 
 		return nil, err
 	}
 	if driver == DriverSQLite {
+		if d.sw, err = openSQLiteWriter(dsn, d.writeTimeout); err != nil {
+			d.closeDBs()
+			return nil, err
+		}
 		if err := d.prepareSQLite(ctx); err != nil {
 			d.closeDBs()
 			return nil, err
@@ -246,6 +251,10 @@ func (d *DB) Close() error {
 }
 
 func (d *DB) closeDBs() error {
+	if d.sw != nil {
+		d.sw.close()
+		d.sw = nil
+	}
 	if d.rdb != d.db {
 		d.rdb.Close()
 	}

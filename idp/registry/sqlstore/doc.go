@@ -35,8 +35,11 @@
 // writer yields its core while yields bring more writes, so that batches
 // gather on a server with one core too. A full queue makes callers wait
 // (backpressure), never drops. SQLite runs in WAL mode with
-// synchronous=NORMAL, its one writer connection beside a pool of
-// query-only readers; PostgreSQL takes a batch in one statement.
+// synchronous=NORMAL, its writer connection beside a pool of query-only
+// readers; for a database in a file the group commit writes on a
+// connection of its own with its statements compiled once, which SQLite's
+// write lock and busy timeout serialise with the other writes;
+// PostgreSQL takes a batch in one statement.
 //
 // # Audit chain
 //
@@ -71,13 +74,16 @@
 //	doc.go                  this map
 //	db.go                   Open, drivers and pools (SQLite: one writer, query-only readers), dialect helpers, transactions with retry
 //	groupcommit.go          the group commit: audit events and last-login updates of concurrent requests in one transaction
+//	groupcommit_sqlite.go   a SQLite batch in one IMMEDIATE transaction: the chain head moved conditionally, inserts, last logins
+//	sqlite_writer.go        SQLite: the group commit's statements kept compiled on a writer connection of its own
 //	groupcommit_pg.go       a PostgreSQL batch as one statement (one round trip)
 //	migrate.go              embedded migrations, schema version, PostgreSQL advisory lock
 //	migrations/             the SQL files, one directory per dialect
 //	registrations.go        Register, Authorize, RecordLogin, Get
 //	registrations_admin.go  List, Revoke (cnsgate registrations list|revoke)
 //	operators.go            operators and their roles; AuthorizeLogin, a login's one lookup
-//	lookup_sqlite.go        SQLite: the login lookup kept compiled on connections of its own (modernc.org/sqlite compiles a statement at every execution)
+//	sqlite_raw.go           SQLite connections opened without database/sql (modernc.org/sqlite compiles a statement at every execution): open with pragmas, prepare once, errors
+//	lookup_sqlite.go        SQLite: the login lookup kept compiled on connections of its own
 //	consents.go             the citizen's consent: recorded by Register, Consents, WithdrawConsent; RemoveCard ("La mia tessera")
 //	releases.go             the citizen's agreements to release data to a relying party (ReleaseAgreed, AgreeRelease)
 //	operators_admin.go      AddOperator, UpdateOperator, RemoveOperator, ImportOperators: each act audited with its actor, in one transaction

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"runtime"
@@ -202,9 +201,9 @@ func (w *groupWriter) run(batch []*writeOp) ([]error, error) {
 		// lock, and the writer's busy timeout (the write timeout, see
 		// sqliteDSN) bounds that wait; its statements run on a local
 		// file. A context with a deadline would cost a goroutine per
-		// statement and one per transaction (modernc.org/sqlite and
-		// database/sql each watch it), some 10 % of a small batch's CPU.
-		results, err = w.d.commitSQLite(context.Background(), batch)
+		// statement and one per transaction on database/sql, and an
+		// interrupt to arm on the compiled writer (groupcommit_sqlite.go).
+		results, err = w.d.commitSQLite(batch)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("registry: audit batch of %d: %w", len(batch), err)
@@ -225,92 +224,6 @@ func (w *groupWriter) close() {
 	w.wg.Wait()
 }
 
-const lastLoginUpdate = "UPDATE registrations SET last_login_at = ? WHERE fingerprint = ? AND status = 'active'"
-
-// commitSQLite writes the batch in one IMMEDIATE transaction on the single
-// writer connection, with its two statements prepared once; its events are
-// linked into the audit chain in the order of the batch.
-func (d *DB) commitSQLite(ctx context.Context, batch []*writeOp) ([]error, error) {
-	tx, err := d.db.BeginTx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = tx.Rollback() }()
-	links, err := d.linkSQLite(ctx, tx, batchEvents(batch))
-	if err != nil {
-		d.tip.known = false
-		return nil, err
-	}
-	results, err := d.writeSQLite(ctx, tx, batch, links)
-	if err == nil {
-		err = tx.Commit()
-	}
-	if err != nil {
-		d.tip.known = false // rolled back: the head is where it was, or unknown
-		return nil, err
-	}
-	if len(links) > 0 {
-		last := links[len(links)-1]
-		d.tip = chainTip{seq: last.seq, hash: last.hash, known: true}
-	}
-	return results, nil
-}
-
-// linkSQLite links events after the chain's head and moves the head past
-// them in tx. From the head the writer committed last, one conditional
-// UPDATE does it (the head is read only when that UPDATE finds it moved:
-// another process on the same file, an operator change, retention); the
-// transaction is IMMEDIATE, holding SQLite's write lock, so the head cannot
-// move between that UPDATE and the commit.
-func (d *DB) linkSQLite(ctx context.Context, tx *sql.Tx, events []*registry.Event) ([]link, error) {
-	if len(events) == 0 || !d.tip.known {
-		return d.chainEvents(ctx, tx, events)
-	}
-	links := linkAfter(d.tip.seq, d.tip.hash, events)
-	last := links[len(links)-1]
-	res, err := tx.ExecContext(ctx, "UPDATE audit_chain SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND hash = ?",
-		last.seq, last.hash, d.tip.seq, d.tip.hash)
-	if err != nil {
-		return nil, fmt.Errorf("audit chain head: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, err
-	} else if n == 1 {
-		return links, nil
-	}
-	return d.chainEvents(ctx, tx, events) // the head moved: read it, link after it
-}
-
-// writeSQLite inserts the batch's linked events and its last-login
-// updates in tx; the result of each operation is nil or
-// registry.ErrNotRegistered (a last-login update alone that found no
-// registration).
-func (d *DB) writeSQLite(ctx context.Context, tx *sql.Tx, batch []*writeOp, links []link) ([]error, error) {
-	ins, upd := tx.StmtContext(ctx, d.stmtInsert), tx.StmtContext(ctx, d.stmtLogin)
-	results := make([]error, len(batch))
-	for i, op := range batch {
-		if e := op.event; e != nil {
-			if _, err := ins.ExecContext(ctx, d.chainedArgs(e, links[0])...); err != nil {
-				return nil, err
-			}
-			links = links[1:]
-		}
-		if op.fingerprint == "" {
-			continue
-		}
-		res, err := upd.ExecContext(ctx, d.ts(op.at), op.fingerprint)
-		if err != nil {
-			return nil, err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, err
-		} else if n == 0 && op.event == nil {
-			results[i] = registry.ErrNotRegistered
-		}
-	}
-	return results, nil
-}
-
 // batchEvents are the batch's events, in its order.
 func batchEvents(batch []*writeOp) []*registry.Event {
 	var events []*registry.Event
@@ -326,22 +239,4 @@ func batchEvents(batch []*writeOp) []*registry.Event {
 func (d *DB) auditArgs(e *registry.Event) []any {
 	return []any{d.ts(e.At), string(e.Kind), string(e.Outcome), e.Reason, x509cns.NormalizeFiscalCode(e.FiscalCode),
 		e.Client, e.SessionHash, e.CardSerial, e.Issuer, e.RemoteIP, e.RequestID, string(e.Detail)}
-}
-
-// prepareSQLite prepares the group commit's statements on the writer and
-// the login lookup on the readers.
-func (d *DB) prepareSQLite(ctx context.Context) error {
-	var err error
-	if d.stmtInsert, err = d.db.PrepareContext(ctx, auditInsertChained); err != nil {
-		return fmt.Errorf("registry: prepare audit insert: %w", err)
-	}
-	if d.stmtLogin, err = d.db.PrepareContext(ctx, lastLoginUpdate); err != nil {
-		return fmt.Errorf("registry: prepare last-login update: %w", err)
-	}
-	// modernc.org/sqlite parses a statement each time it is not prepared:
-	// the login's lookup is prepared once per reader connection.
-	if d.stmtLookup, err = d.rdb.PrepareContext(ctx, loginLookup); err != nil {
-		return fmt.Errorf("registry: prepare login lookup: %w", err)
-	}
-	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"sync"
 
 	"modernc.org/libc"
@@ -15,14 +13,14 @@ import (
 	"github.com/cnsgate/cnsgate/idp/registry"
 )
 
-// modernc.org/sqlite parses and plans a statement again at every execution,
-// prepared or not: for the login's lookup that was two thirds of its cost.
-// sqliteLookup keeps the statement compiled instead, on SQLite connections
-// of its own beside the reader pool, opened with the readers' settings
-// (query only, the same busy timeout). Each execution steps the statement
-// afresh and resets it, so it reads the latest committed state of the
-// file, whoever wrote it: nothing is cached but the compiled query. A
-// schema changed by another process makes SQLite compile it again.
+// sqliteLookup keeps the login's lookup compiled (sqlite_raw.go), on
+// SQLite connections of its own beside the reader pool, opened with the
+// readers' settings (query only, the same busy timeout): modernc.org/sqlite
+// would parse it again at every login, two thirds of its cost. Each
+// execution steps the statement afresh and resets it, so it reads the
+// latest committed state of the file, whoever wrote it: nothing is cached
+// but the compiled query. A schema changed by another process makes SQLite
+// compile it again.
 type sqliteLookup struct {
 	conns  chan *lookupConn
 	all    []*lookupConn
@@ -32,8 +30,8 @@ type sqliteLookup struct {
 // lookupConn is one connection and its compiled statement. Its TLS is
 // used by one goroutine at a time: the one holding the connection.
 type lookupConn struct {
-	tls        *libc.TLS
-	db, stmt   uintptr
+	*rawConn
+	stmt       uintptr
 	interrupts *libc.TLS // for sqlite3_interrupt, from a context's goroutine
 
 	mu      sync.Mutex // guards running and gen against a late interrupt
@@ -45,22 +43,13 @@ type lookupConn struct {
 // query compiled; nil, nil when dsn names a VFS of its own, which the
 // reader pool's driver handles.
 func openSQLiteLookup(dsn, query string, n int) (*sqliteLookup, error) {
-	name, params, _ := strings.Cut(dsn, "?")
-	q, err := url.ParseQuery(params)
-	if err != nil {
-		return nil, fmt.Errorf("registry: sqlite dsn: %w", err)
+	name, pragmas, ok, err := rawSQLiteTarget(dsn, sqliteReaderDSN(dsn))
+	if err != nil || !ok {
+		return nil, err
 	}
-	if q.Has("vfs") {
-		return nil, nil
-	}
-	if strings.HasPrefix(dsn, "file:") {
-		name = dsn
-	}
-	_, readerParams, _ := strings.Cut(sqliteReaderDSN(dsn), "?")
-	rq, _ := url.ParseQuery(readerParams)
 	l := &sqliteLookup{conns: make(chan *lookupConn, n)}
 	for range n {
-		c, err := openLookupConn(name, query, rq["_pragma"])
+		c, err := openLookupConn(name, query, pragmas)
 		if err != nil {
 			l.close()
 			return nil, err
@@ -71,76 +60,21 @@ func openSQLiteLookup(dsn, query string, n int) (*sqliteLookup, error) {
 	return l, nil
 }
 
-func openLookupConn(name, query string, pragmas []string) (c *lookupConn, err error) {
-	c = &lookupConn{tls: libc.NewTLS(), interrupts: libc.NewTLS()}
-	defer func() {
-		if err != nil {
-			c.close()
-		}
-	}()
-	cname, err := libc.CString(name)
+func openLookupConn(name, query string, pragmas []string) (*lookupConn, error) {
+	rc, err := openRawConn("lookup", name, pragmas)
 	if err != nil {
 		return nil, err
 	}
-	defer libc.Xfree(c.tls, cname)
-	pdb := libc.Xmalloc(c.tls, 8)
-	defer libc.Xfree(c.tls, pdb)
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, cname, pdb, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_URI|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
-	c.db = libc.AtomicLoadPUintptr(pdb)
-	if rc != sqlite3.SQLITE_OK {
-		return nil, fmt.Errorf("registry: open sqlite lookup: %w", c.err(rc))
+	c := &lookupConn{rawConn: rc, interrupts: libc.NewTLS()}
+	if c.stmt, err = c.prepare(query); err != nil {
+		c.close()
+		return nil, fmt.Errorf("registry: prepare login lookup: %w", err)
 	}
-	for _, p := range pragmas {
-		if err := c.exec("PRAGMA " + p); err != nil {
-			return nil, fmt.Errorf("registry: sqlite lookup: pragma %s: %w", p, err)
-		}
-	}
-	cq, err := libc.CString(query)
-	if err != nil {
-		return nil, err
-	}
-	defer libc.Xfree(c.tls, cq)
-	pstmt := libc.Xmalloc(c.tls, 8)
-	defer libc.Xfree(c.tls, pstmt)
-	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, cq, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, pstmt, 0); rc != sqlite3.SQLITE_OK {
-		return nil, fmt.Errorf("registry: prepare login lookup: %w", c.err(rc))
-	}
-	c.stmt = libc.AtomicLoadPUintptr(pstmt)
 	return c, nil
 }
 
-// exec runs a statement without results (a pragma) on c.
-func (c *lookupConn) exec(query string) error {
-	cq, err := libc.CString(query)
-	if err != nil {
-		return err
-	}
-	defer libc.Xfree(c.tls, cq)
-	if rc := sqlite3.Xsqlite3_exec(c.tls, c.db, cq, 0, 0, 0); rc != sqlite3.SQLITE_OK {
-		return c.err(rc)
-	}
-	return nil
-}
-
-// err is SQLite's message for rc on c.
-func (c *lookupConn) err(rc int32) error {
-	msg := libc.GoString(sqlite3.Xsqlite3_errstr(c.tls, rc))
-	if c.db != 0 {
-		if m := libc.GoString(sqlite3.Xsqlite3_errmsg(c.tls, c.db)); m != msg {
-			msg += ": " + m
-		}
-	}
-	return fmt.Errorf("sqlite: %s (%d)", msg, rc)
-}
-
 func (c *lookupConn) close() {
-	if c.stmt != 0 {
-		sqlite3.Xsqlite3_finalize(c.tls, c.stmt)
-	}
-	if c.db != 0 {
-		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
-	}
-	c.tls.Close()
+	c.rawConn.close(c.stmt)
 	c.interrupts.Close()
 }
 
