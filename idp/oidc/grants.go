@@ -94,7 +94,7 @@ func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
 		return "", sessions.Entry{}, err
 	}
 	g.Family = family
-	raw, err := json.Marshal(g)
+	raw, err := g.MarshalJSON()
 	if err != nil {
 		return "", sessions.Entry{}, err
 	}
@@ -123,21 +123,29 @@ func (g *grant) spent() bool { return g.SessionHash == "" }
 // grant rather than the marker of its redemption.
 func storedGrant(raw []byte) bool {
 	var g grant
-	return json.Unmarshal(raw, &g) == nil && !g.spent()
+	return g.UnmarshalJSON(raw) == nil && !g.spent()
 }
 
 // getGrant reads the grant stored under key; sessions.ErrNotFound when
 // there is none.
 func (p *Provider) getGrant(ctx context.Context, ns, key string) (*grant, error) {
+	g, _, err := p.getGrantRaw(ctx, ns, key)
+	return g, err
+}
+
+// getGrantRaw is getGrant that also returns the stored value. It decodes
+// with grant.UnmarshalJSON itself: through json.Unmarshal the value would
+// be scanned twice.
+func (p *Provider) getGrantRaw(ctx context.Context, ns, key string) (*grant, []byte, error) {
 	raw, err := p.eph.Get(ctx, ns, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var g grant
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, fmt.Errorf("oidc: stored grant unreadable: %w", err)
+	if err := g.UnmarshalJSON(raw); err != nil {
+		return nil, nil, fmt.Errorf("oidc: stored grant unreadable: %w", err)
 	}
-	return &g, nil
+	return &g, raw, nil
 }
 
 // usedMarker is what a spent code or refresh token leaves behind; a
@@ -153,7 +161,7 @@ type usedMarker struct {
 // a later redemption finds it and revokes the family, since a replayed
 // code means one of the copies is in the wrong hands.
 func usedMarkerOf(g *grant) []byte {
-	raw, _ := json.Marshal(usedMarker{Family: g.Family, Deadline: g.Deadline})
+	raw, _ := usedMarker{Family: g.Family, Deadline: g.Deadline}.MarshalJSON()
 	return raw
 }
 
