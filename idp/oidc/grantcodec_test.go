@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/sessions"
 )
 
 // TestGrantStoredForms: grants and used-markers are stored in the short
@@ -128,6 +130,21 @@ func TestGrantStoredFormHoldsEveryField(t *testing.T) {
 	for i := range v.NumField() {
 		if !reflect.DeepEqual(v.Field(i).Interface(), bv.Field(i).Interface()) {
 			t.Errorf("field %s: stored %v, read back %v (%s)", v.Type().Field(i).Name, v.Field(i).Interface(), bv.Field(i).Interface(), b)
+		}
+	}
+}
+
+// The sid a client sees stays what it was: the first 32 hex digits of
+// HashKey("sid:" + session hash + ":" + client id), whatever the lengths.
+func TestSIDForIsStable(t *testing.T) {
+	for _, tt := range []struct{ hash, client string }{
+		{sessions.HashKey("s"), "esenzioni"},
+		{"", ""},
+		{strings.Repeat("h", 300), strings.Repeat("c", 100)},
+	} {
+		want := sessions.HashKey("sid:" + tt.hash + ":" + tt.client)[:32]
+		if got := sidFor(tt.hash, tt.client); got != want {
+			t.Errorf("sidFor(%.10q, %.10q) = %s, want %s", tt.hash, tt.client, got, want)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -260,6 +262,11 @@ func (p *Provider) liveFrom(ctx context.Context, g *grant, r sessions.Read) (*se
 
 // sidFor is the sid a client sees for a session: stable for the pair,
 // different per client, and revealing nothing of the session id.
+// It is sessions.HashKey("sid:"+sessionHash+":"+clientID)[:32], computed
+// without the intermediate strings: every grant encoded or decoded
+// derives it.
 func sidFor(sessionHash, clientID string) string {
-	return sessions.HashKey("sid:" + sessionHash + ":" + clientID)[:32]
+	var in [192]byte
+	sum := sha256.Sum256(append(append(append(append(in[:0], "sid:"...), sessionHash...), ':'), clientID...))
+	return hex.EncodeToString(sum[:16])
 }
