@@ -42,6 +42,7 @@
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
 //	grantcodec.go        the stored form of grants and used-markers: short names, unix ns; the earlier form still read
+//	grantwire.go         the short form of a grant read and written without reflection (encoding/json for anything else)
 //	tokens.go            verifying tokens, the token response, opaque or jwt access tokens by hash, /userinfo (JSON or signed JWT)
 //	claims.go            the claims released by scope or asked by name, the pairwise or public sub (pooled HMACs), acr and amr
 //	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
