@@ -125,7 +125,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	case map[string]any:
 		body, err = appendClaims(make([]byte, 0, 1024), v)
 	case *tokenResponse:
-		body = appendTokenResponse(make([]byte, 0, 2048), v)
+		n := len(v.AccessToken) + len(v.RefreshToken) + len(v.IDToken) + len(v.Scope) + 128
+		body = appendTokenResponse(make([]byte, 0, n), v)
 	default:
 		body, err = json.Marshal(v)
 	}
