@@ -123,7 +123,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	var err error
 	switch v := v.(type) {
 	case map[string]any:
-		body, err = appendClaims(make([]byte, 0, 1024), v)
+		body, err = appendClaims(make([]byte, 0, 512), v)
 	case *tokenResponse:
 		n := len(v.AccessToken) + len(v.RefreshToken) + len(v.IDToken) + len(v.Scope) + 128
 		body = appendTokenResponse(make([]byte, 0, n), v)
