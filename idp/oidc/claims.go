@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 
 	"github.com/cnsgate/cnsgate/idp"
 	"github.com/cnsgate/cnsgate/sessions"
@@ -63,37 +64,37 @@ func scopeOf(claim string) string {
 // HMAC of the client id and the fiscal code, so that two clients cannot
 // link their users; public clients all see the same HMAC of the fiscal
 // code. Neither reveals the fiscal code, which only the fiscal_number
-// scope releases.
+// scope releases. The keyed HMACs are reused from p.macs: a new one per
+// call allocates two SHA-256 states and pads the key again.
 func (p *Provider) subject(c *client, fiscalCode string) string {
-	mac := hmac.New(sha256.New, p.salt)
-	if c.subject == SubjectPublic {
-		mac.Write([]byte("public\x00" + fiscalCode))
-	} else {
-		mac.Write([]byte("pairwise\x00" + c.id + "\x00" + fiscalCode))
+	mac, ok := p.macs.Get().(hash.Hash)
+	if !ok {
+		mac = hmac.New(sha256.New, p.salt)
 	}
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	var in [128]byte
+	msg := in[:0]
+	if c.subject == SubjectPublic {
+		msg = append(append(msg, "public\x00"...), fiscalCode...)
+	} else {
+		msg = append(append(append(append(msg, "pairwise\x00"...), c.id...), 0), fiscalCode...)
+	}
+	mac.Reset()
+	mac.Write(msg)
+	var sum [sha256.Size]byte
+	sub := base64.RawURLEncoding.EncodeToString(mac.Sum(sum[:0]))
+	p.macs.Put(mac)
+	return sub
 }
 
 // userClaims returns the claims about the session's citizen that the
 // scopes release, and those of asked (the claims parameter) that the client
-// may receive; sub always. Empty values are left out.
-func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []string) map[string]any {
-	out := map[string]any{"sub": p.subject(c, s.FiscalCode)}
-	values := map[string]any{
-		ClaimFiscalNumber: "TINIT-" + s.FiscalCode,
-		ClaimGivenName:    s.GivenName,
-		ClaimFamilyName:   s.FamilyName,
-		ClaimCardID:       s.CardID,
-		ClaimCardType:     s.CardType,
-		ClaimRegion:       s.Region,
-	}
-	if len(s.Roles) > 0 {
-		values[ClaimRoles] = s.Roles
-		values[ClaimOrganisationID] = s.OrganisationID
-		values[ClaimOrganisationName] = s.OrganisationName
-	}
+// may receive; sub (the caller's p.subject of the citizen) always. Empty
+// values are left out.
+func (p *Provider) userClaims(c *client, s *sessions.Session, sub string, scopes, asked []string) map[string]any {
+	out := make(map[string]any, 16)
+	out["sub"] = sub
 	release := func(name string) {
-		if v, ok := values[name]; ok && v != "" {
+		if v := sessionClaim(s, name); v != nil && v != "" {
 			out[name] = v
 		}
 	}
@@ -111,6 +112,38 @@ func (p *Provider) userClaims(c *client, s *sessions.Session, scopes, asked []st
 		namespaced(out)
 	}
 	return out
+}
+
+// sessionClaim is the value of a claim about the session's citizen, nil
+// for a claim the session has no value of (the operator's claims of a
+// citizen without roles) or that is not about the citizen.
+func sessionClaim(s *sessions.Session, name string) any {
+	switch name {
+	case ClaimFiscalNumber:
+		return "TINIT-" + s.FiscalCode
+	case ClaimGivenName:
+		return s.GivenName
+	case ClaimFamilyName:
+		return s.FamilyName
+	case ClaimCardID:
+		return s.CardID
+	case ClaimCardType:
+		return s.CardType
+	case ClaimRegion:
+		return s.Region
+	}
+	if len(s.Roles) == 0 {
+		return nil
+	}
+	switch name {
+	case ClaimRoles:
+		return s.Roles
+	case ClaimOrganisationID:
+		return s.OrganisationID
+	case ClaimOrganisationName:
+		return s.OrganisationName
+	}
+	return nil
 }
 
 // italianProfileClaims are what the profile scope releases to a spid or
@@ -141,9 +174,16 @@ func namespaced(claims map[string]any) {
 	}
 }
 
-// authClaims are the claims about the login itself; acr is the level the
-// grant met (acr_values), else the session's.
+// authClaims are the claims about the login itself (putAuthClaims).
 func authClaims(s *sessions.Session, g *grant) map[string]any {
+	out := make(map[string]any, 16)
+	putAuthClaims(out, s, g)
+	return out
+}
+
+// putAuthClaims sets in out the claims about the login itself; acr is the
+// level the grant met (acr_values), else the session's.
+func putAuthClaims(out map[string]any, s *sessions.Session, g *grant) {
 	acr, amr, sid := g.ACR, s.AMR, g.SID
 	if acr == "" {
 		acr = s.ACR
@@ -154,5 +194,5 @@ func authClaims(s *sessions.Session, g *grant) map[string]any {
 	if len(amr) == 0 {
 		amr = idp.AMR()
 	}
-	return map[string]any{ClaimACR: acr, ClaimAMR: amr, ClaimAuthTime: s.AuthTime.Unix(), ClaimSID: sid}
+	out[ClaimACR], out[ClaimAMR], out[ClaimAuthTime], out[ClaimSID] = acr, amr, s.AuthTime.Unix(), sid
 }

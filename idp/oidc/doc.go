@@ -42,14 +42,16 @@
 //	clientauth.go        client authentication: secrets, private_key_jwt and its replay check, remote JWKS
 //	grants.go            codes, grants and token families in sessions.Ephemeral, replays, sid
 //	grantcodec.go        the stored form of grants and used-markers: short names, unix ns; the earlier form still read
+//	grantwire.go         the short form of a grant read and written without reflection (encoding/json for anything else)
 //	tokens.go            verifying tokens, the token response, opaque or jwt access tokens by hash, /userinfo (JSON or signed JWT)
-//	claims.go            the claims released by scope or asked by name, the pairwise or public sub, acr and amr
+//	claims.go            the claims released by scope or asked by name, the pairwise or public sub (pooled HMACs), acr and amr
 //	claimsparam.go       the claims request parameter (OpenID Connect Core 5.5)
 //	revoke.go            /revoke and /introspect
 //	cors.go              CORS for browser applications: the allowed origins, the headers, preflights
 //	logout.go            SessionEnded: the logout tokens to deliver
 //	endsession.go        end_session on /logout (GET and POST), LogoutConfirmation
 //	errors.go            the OAuth error codes and responses, the citizen's error page
+//	jsonenc.go           writeJSON, and the JSON of claims and token responses written without reflection (the bytes encoding/json writes)
 //	profile.go           the client profiles (oidc, spid, cie), their defaults, the encryption a client registers
 //	profile_authorize.go the authorization rules of the spid and cie profiles, one small step each; offline_access
 //	request.go           signed request objects (RFC 9101): verified with the client's keys, jti once, merged

@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/cnsgate/cnsgate/idp"
@@ -61,16 +60,6 @@ func pageErr(desc string) *oauthError {
 	e := newErr(errInvalidRequest, desc)
 	e.page = true
 	return e
-}
-
-// writeJSON answers a back-channel request; nothing of it may be cached.
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Pragma", "no-cache")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 // writeError answers a back-channel request with e (RFC 6749 5.2). A client

@@ -50,7 +50,7 @@ func (g grant) MarshalJSON() ([]byte, error) {
 	if g.SID == sidFor(g.SessionHash, g.ClientID) {
 		g.SID = ""
 	}
-	return json.Marshal(grantWire{
+	return appendWire(make([]byte, 0, 384), &grantWire{
 		Family: g.Family, ClientID: g.ClientID, Scopes: g.Scopes, SessionHash: packHash(g.SessionHash),
 		FiscalCode: g.FiscalCode, SID: g.SID, Deadline: unixMilli(g.Deadline),
 		RedirectURI: g.RedirectURI, Challenge: g.Challenge, Nonce: g.Nonce, Claims: g.Claims,
@@ -61,7 +61,7 @@ func (g grant) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads either form.
 func (g *grant) UnmarshalJSON(b []byte) error {
 	var w grantWire
-	if err := json.Unmarshal(b, &w); err != nil {
+	if err := unmarshalWire(b, &w); err != nil {
 		return err
 	}
 	if w.Family == "" {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cnsgate/cnsgate/sessions"
 )
 
 // TestGrantStoredForms: grants and used-markers are stored in the short
@@ -130,4 +132,72 @@ func TestGrantStoredFormHoldsEveryField(t *testing.T) {
 			t.Errorf("field %s: stored %v, read back %v (%s)", v.Type().Field(i).Name, v.Field(i).Interface(), bv.Field(i).Interface(), b)
 		}
 	}
+}
+
+// The sid a client sees stays what it was: the first 32 hex digits of
+// HashKey("sid:" + session hash + ":" + client id), whatever the lengths.
+func TestSIDForIsStable(t *testing.T) {
+	for _, tt := range []struct{ hash, client string }{
+		{sessions.HashKey("s"), "esenzioni"},
+		{"", ""},
+		{strings.Repeat("h", 300), strings.Repeat("c", 100)},
+	} {
+		want := sessions.HashKey("sid:" + tt.hash + ":" + tt.client)[:32]
+		if got := sidFor(tt.hash, tt.client); got != want {
+			t.Errorf("sidFor(%.10q, %.10q) = %s, want %s", tt.hash, tt.client, got, want)
+		}
+	}
+}
+
+// The grant's short form is written as json.Marshal writes grantWire, and
+// read as json.Unmarshal reads it, by the fast path and its fallback alike.
+func TestGrantWireMatchesEncodingJSON(t *testing.T) {
+	for _, w := range []grantWire{
+		{},
+		{Family: "fam", ClientID: "esenzioni", SessionHash: strings.Repeat("A", 43), FiscalCode: "RSSMRA80A01H501U", Deadline: 1764811835814},
+		{Family: "f", ClientID: "c", Scopes: []string{"openid", "profile"}, SessionHash: "h", FiscalCode: "cf", SID: "sid", Deadline: -1,
+			DeadlineNS: 5, RedirectURI: "https://rp.example/cb?a=1&b=<2>", Challenge: "pk", Nonce: "n\"ö", ACR: "acr", Offline: true, Expires: 7, ExpiresNS: 9},
+		{Family: "f", Scopes: []string{}, Claims: &requestedClaims{IDToken: []string{ClaimGivenName}}},
+	} {
+		want, err := json.Marshal(&w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendWire(nil, &w)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendWire:\n got %s (%v)\nwant %s", got, err, want)
+		}
+		var back, ref grantWire
+		if err := unmarshalWire(got, &back); err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal(got, &ref)
+		if !reflect.DeepEqual(back, ref) {
+			t.Errorf("unmarshalWire(%s) = %+v, json.Unmarshal %+v", got, back, ref)
+		}
+	}
+}
+
+func FuzzGrantWireDecode(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `{"f":"a","c":"b","s":["openid"],"h":"x","cf":"y","dm":1764811835814,"o":true}`,
+		`{"s":[],"x":-0,"xm":9223372036854775807}`, `{"s":null,"o":false}`, `{"dm":01}`, `{"dm":1.5}`, `{"dm":1e3}`,
+		`{"f":"\u0041"}`, `{"F":"a"}`, `{"f":"a","f":"b"}`, `{"f":null}`, ` {"f":"a"}`, `{"f":"a"} `, `{"cl":{"id_token":["x"]}}`,
+		`{"family":"a","deadline":"2026-01-01T00:00:00Z"}`, `{"x":99999999999999999999}`, `{"f":"a",}`, `[]`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var fast grantWire
+		if !fast.decode(b) {
+			return // json.Unmarshal's alone
+		}
+		var ref grantWire
+		if err := json.Unmarshal(b, &ref); err != nil {
+			t.Fatalf("%q: the fast path read what json.Unmarshal refuses: %v", b, err)
+		}
+		if !reflect.DeepEqual(fast, ref) {
+			t.Fatalf("%q: fast %+v, json %+v", b, fast, ref)
+		}
+	})
 }

@@ -2,7 +2,9 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,7 +96,7 @@ func (p *Provider) newCode(g *grant) (string, sessions.Entry, error) {
 		return "", sessions.Entry{}, err
 	}
 	g.Family = family
-	raw, err := json.Marshal(g)
+	raw, err := g.MarshalJSON()
 	if err != nil {
 		return "", sessions.Entry{}, err
 	}
@@ -123,21 +125,29 @@ func (g *grant) spent() bool { return g.SessionHash == "" }
 // grant rather than the marker of its redemption.
 func storedGrant(raw []byte) bool {
 	var g grant
-	return json.Unmarshal(raw, &g) == nil && !g.spent()
+	return g.UnmarshalJSON(raw) == nil && !g.spent()
 }
 
 // getGrant reads the grant stored under key; sessions.ErrNotFound when
 // there is none.
 func (p *Provider) getGrant(ctx context.Context, ns, key string) (*grant, error) {
+	g, _, err := p.getGrantRaw(ctx, ns, key)
+	return g, err
+}
+
+// getGrantRaw is getGrant that also returns the stored value. It decodes
+// with grant.UnmarshalJSON itself: through json.Unmarshal the value would
+// be scanned twice.
+func (p *Provider) getGrantRaw(ctx context.Context, ns, key string) (*grant, []byte, error) {
 	raw, err := p.eph.Get(ctx, ns, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var g grant
-	if err := json.Unmarshal(raw, &g); err != nil {
-		return nil, fmt.Errorf("oidc: stored grant unreadable: %w", err)
+	if err := g.UnmarshalJSON(raw); err != nil {
+		return nil, nil, fmt.Errorf("oidc: stored grant unreadable: %w", err)
 	}
-	return &g, nil
+	return &g, raw, nil
 }
 
 // usedMarker is what a spent code or refresh token leaves behind; a
@@ -153,7 +163,7 @@ type usedMarker struct {
 // a later redemption finds it and revokes the family, since a replayed
 // code means one of the copies is in the wrong hands.
 func usedMarkerOf(g *grant) []byte {
-	raw, _ := json.Marshal(usedMarker{Family: g.Family, Deadline: g.Deadline})
+	raw, _ := usedMarker{Family: g.Family, Deadline: g.Deadline}.MarshalJSON()
 	return raw
 }
 
@@ -252,6 +262,11 @@ func (p *Provider) liveFrom(ctx context.Context, g *grant, r sessions.Read) (*se
 
 // sidFor is the sid a client sees for a session: stable for the pair,
 // different per client, and revealing nothing of the session id.
+// It is sessions.HashKey("sid:"+sessionHash+":"+clientID)[:32], computed
+// without the intermediate strings: every grant encoded or decoded
+// derives it.
 func sidFor(sessionHash, clientID string) string {
-	return sessions.HashKey("sid:" + sessionHash + ":" + clientID)[:32]
+	var in [192]byte
+	sum := sha256.Sum256(append(append(append(append(in[:0], "sid:"...), sessionHash...), ':'), clientID...))
+	return hex.EncodeToString(sum[:16])
 }

@@ -113,6 +113,7 @@ type Provider struct {
 	readFile      func(string) ([]byte, error)
 	clients       map[string]*client
 	salt          []byte
+	macs          sync.Pool // hash.Hash: HMAC-SHA256 keyed by salt (subject)
 	accessTTL     time.Duration
 	idTTL         time.Duration
 

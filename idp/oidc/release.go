@@ -28,7 +28,7 @@ var claimFields = []struct{ claim, field string }{
 // of userinfo alike): the data-release page's list.
 func (p *Provider) release(c *client, sess *sessions.Session, req authRequest, data json.RawMessage) idp.Release {
 	asked := slices.Concat(req.Claims.idToken(), req.Claims.userinfo())
-	claims := p.userClaims(c, sess, req.Scopes, asked)
+	claims := p.userClaims(c, sess, p.subject(c, sess.FiscalCode), req.Scopes, asked)
 	rel := idp.Release{Kind: Kind, Client: c.id, Data: data}
 	for _, cf := range claimFields {
 		v, ok := claims[cf.claim]

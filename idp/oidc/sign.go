@@ -73,7 +73,7 @@ func (p *Provider) sign(alg, typ string, claims map[string]any) (string, error) 
 	if aud, ok := claims["aud"].(string); ok {
 		claims["aud"] = []string{aud}
 	}
-	payload, err := json.Marshal(claims)
+	payload, err := appendClaims(make([]byte, 0, 1024), claims)
 	if err != nil {
 		return "", fmt.Errorf("oidc: claims: %w", err)
 	}

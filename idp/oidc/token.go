@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -97,7 +98,7 @@ func (p *Provider) redeemCode(r *http.Request, c *client, code string) (*grant, 
 		p.logger.WarnContext(ctx, "oidc code replayed: its tokens are revoked", "client_id", c.id)
 		return newErr(errInvalidGrant, "the code is unknown, expired or already used")
 	}
-	g, err := p.getGrant(ctx, nsCode, code)
+	g, stored, err := p.getGrantRaw(ctx, nsCode, code)
 	switch {
 	case errors.Is(err, sessions.ErrNotFound):
 		// A marker of the earlier layout, put by a replica not yet upgraded.
@@ -116,7 +117,9 @@ func (p *Provider) redeemCode(r *http.Request, c *client, code string) (*grant, 
 	if err != nil {
 		return nil, sessions.Read{}, p.unavailable(r, "sessions", err)
 	}
-	if prev := read.Results[0]; !prev.Found || !storedGrant(prev.Val) {
+	// The value swapped out is the grant read (unless redeemed between the
+	// two): the same bytes need no second decoding.
+	if prev := read.Results[0]; !prev.Found || !(bytes.Equal(prev.Val, stored) || storedGrant(prev.Val)) {
 		return nil, sessions.Read{}, replayed(g)
 	}
 	return g, read, nil

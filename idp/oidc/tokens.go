@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -103,7 +102,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 		if refresh, err = p.newRefresh(c, &base, sub, now); err != nil {
 			return nil, err
 		}
-		refreshRec, err := json.Marshal(&base)
+		refreshRec, err := base.MarshalJSON()
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +113,7 @@ func (p *Provider) issueTokens(ctx context.Context, c *client, g *grant, sess *s
 	if err := sessions.PutMany(ctx, p.eph, grants...); err != nil {
 		return nil, err
 	}
-	idToken, err := p.idToken(ctx, c, g, sess, idTimes{now, capped(p.idTTL)}, nonce, access)
+	idToken, err := p.idToken(ctx, c, g, sess, sub, idTimes{now, capped(p.idTTL)}, nonce, access)
 	if err != nil {
 		return nil, err
 	}
@@ -151,25 +150,23 @@ type idTimes struct{ iat, exp time.Time }
 // the claims parameter release, none about the citizen for a spid client,
 // the authentication claims, a jti in every token, nbf = iat for the
 // Italian profiles.
-func (p *Provider) idToken(ctx context.Context, c *client, g *grant, sess *sessions.Session, t idTimes, nonce, access string) (string, error) {
-	id := map[string]any{"sub": p.subject(c, sess.FiscalCode)}
+func (p *Provider) idToken(ctx context.Context, c *client, g *grant, sess *sessions.Session, sub string, t idTimes, nonce, access string) (string, error) {
+	var id map[string]any
 	if c.profile != ProfileSPID {
-		id = p.userClaims(c, sess, g.Scopes, g.Claims.idToken())
+		id = p.userClaims(c, sess, sub, g.Scopes, g.Claims.idToken())
+	} else {
+		id = make(map[string]any, 16)
+		id["sub"] = sub
 	}
-	for k, v := range authClaims(sess, g) {
-		id[k] = v
-	}
+	putAuthClaims(id, sess, g)
 	jti, err := p.newUUID()
 	if err != nil {
 		return "", err
 	}
 	_, alg, _ := p.keys().signer(c.idAlg)
-	for k, v := range map[string]any{
-		"iss": p.issuer, "aud": []string{c.id}, "azp": c.id, "iat": t.iat, "exp": t.exp,
-		"at_hash": halfHash(access, alg.String()), "jti": jti,
-	} {
-		id[k] = v
-	}
+	// Set one by one: a map literal to copy from would be a second map.
+	id["iss"], id["aud"], id["azp"], id["iat"], id["exp"] = p.issuer, []string{c.id}, c.id, t.iat, t.exp
+	id["at_hash"], id["jti"] = halfHash(access, alg.String()), jti
 	if c.italian() {
 		id["nbf"] = t.iat
 	}
@@ -200,19 +197,15 @@ func (p *Provider) issueAccess(c *client, base *grant, sess *sessions.Session, s
 			return "", sessions.Entry{}, err
 		}
 		at := authClaims(sess, base)
-		for k, v := range map[string]any{
-			"iss": p.issuer, "sub": sub, "aud": p.issuer + PathUserinfo, "client_id": c.id,
-			"iat": now, "exp": exp, "jti": jti, "scope": scopeString(base.Scopes),
-		} {
-			at[k] = v
-		}
+		at["iss"], at["sub"], at["aud"], at["client_id"] = p.issuer, sub, p.issuer+PathUserinfo, c.id
+		at["iat"], at["exp"], at["jti"], at["scope"] = now, exp, jti, scopeString(base.Scopes)
 		if access, err = p.sign("", typAccess, at); err != nil {
 			return "", sessions.Entry{}, err
 		}
 	}
 	rec := *base
 	rec.Expires = exp
-	raw, err := json.Marshal(&rec)
+	raw, err := rec.MarshalJSON()
 	if err != nil {
 		return "", sessions.Entry{}, err
 	}
@@ -343,7 +336,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, newErr(errInvalidRequest, "the spid profile takes /userinfo by GET only"))
 		return
 	}
-	claims := p.userClaims(c, sess, g.Scopes, g.Claims.userinfo())
+	claims := p.userClaims(c, sess, p.subject(c, sess.FiscalCode), g.Scopes, g.Claims.userinfo())
 	if c.userinfoAlg == "" && c.uiEnc.alg == "" {
 		writeJSON(w, http.StatusOK, claims)
 		return
