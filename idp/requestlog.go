@@ -126,7 +126,10 @@ func (h LogHandler) Handle(ctx context.Context, r slog.Record) error {
 		return true
 	})
 	if c := infoOf(ctx); c != nil {
-		out.AddAttrs(slog.String("request_id", c.id), slog.String("remote_ip", c.ip))
+		out.AddAttrs(slog.String("request_id", c.id))
+		if c.ip != "" { // empty while the address is being read (its own warning names the peer)
+			out.AddAttrs(slog.String("remote_ip", c.ip))
+		}
 	}
 	return h.Handler.Handle(ctx, out)
 }

@@ -75,12 +75,15 @@ func openSQLiteWriter(dsn string, busy time.Duration) (w *sqliteWriter, err erro
 	return w, nil
 }
 
+// close frees the text buffer while the connection's TLS is still open
+// (every statement was reset and cleared after its batch, so none refers
+// to it), then finalizes the statements and closes the connection.
 func (w *sqliteWriter) close() {
-	w.rawConn.close(w.stBegin, w.stCommit, w.stRollback, w.stMove, w.stRead, w.stSet, w.stInsert, w.stLogin)
 	if w.buf != 0 {
 		libc.Xfree(w.tls, w.buf)
 		w.buf = 0
 	}
+	w.rawConn.close(w.stBegin, w.stCommit, w.stRollback, w.stMove, w.stRead, w.stSet, w.stInsert, w.stLogin)
 }
 
 // sqlArg is a statement's parameter: a text or an integer.
