@@ -10,20 +10,20 @@ import (
 // BenchmarkAuthorizeLogin measures a login's registration lookup on each
 // backend: a registered card whose fiscal code is also an operator's. On
 // SQLite "sqlite" is the compiled lookup (lookup_sqlite.go) and
-// "sqlite-prepared" the database/sql statement it replaced, in the same run.
+// "sqlite-database-sql" the database/sql statement it replaced, in the same run.
 func BenchmarkAuthorizeLogin(b *testing.B) {
-	prepared := backends[0]
-	prepared.name = "sqlite-prepared"
-	for _, be := range append([]backend{prepared}, backends...) {
+	plain := backends[0]
+	plain.name = "sqlite-database-sql"
+	for _, be := range append([]backend{plain}, backends...) {
 		b.Run(be.name, func(b *testing.B) {
 			d, err := Open(context.Background(), be.driver, be.dsn(b))
 			if err != nil {
 				b.Fatalf("Open(%s): %v", be.driver, err)
 			}
 			defer d.Close()
-			if be.name == "sqlite-prepared" {
+			if be.name == "sqlite-database-sql" {
 				d.lookup.close()
-				d.lookup = nil // AuthorizeLogin falls back to stmtLookup
+				d.lookup = nil // AuthorizeLogin falls back to the database/sql query
 			}
 			if _, _, err := d.Register(ctx, card(mario, "a")); err != nil {
 				b.Fatal(err)

@@ -45,7 +45,6 @@ type DB struct {
 	sw                    *sqliteWriter      // SQLite's group commit compiled on a connection of its own (sqlite_writer.go), for a file
 	tip                   chainTip           // the chain's head as the group commit's writer last saw it (its goroutine only; SQLite: as it last committed it)
 	cpKey                 ed25519.PrivateKey // signs audit checkpoints (checkpoint.go); nil: unsigned anchors, no checkpoints
-	stmtLookup            *sql.Stmt          // SQLite's login lookup, prepared once per reader
 	lookup                *sqliteLookup      // SQLite's login lookup kept compiled (lookup_sqlite.go), for a file with readers
 }
 
@@ -239,7 +238,7 @@ func (d *DB) Close() error {
 	if d.w != nil {
 		d.w.close()
 	}
-	for _, st := range []*sql.Stmt{d.stmtInsert, d.stmtLogin, d.stmtLookup} {
+	for _, st := range []*sql.Stmt{d.stmtInsert, d.stmtLogin} {
 		if st != nil {
 			st.Close()
 		}

@@ -185,9 +185,11 @@ func (b *sqlTxBatch) exec(query string, args ...any) (int64, error) {
 func (b *sqlTxBatch) commit() error { return b.tx.Commit() }
 func (b *sqlTxBatch) rollback()     { _ = b.tx.Rollback() }
 
-// prepareSQLite prepares the login lookup on the readers and, when the
-// group commit has no compiled writer of its own, its statements on
-// database/sql's writer.
+// prepareSQLite prepares the group commit's statements on database/sql's
+// writer when it has no compiled writer of its own (a memory database, a
+// VFS of the DSN's own). The login lookup is compiled by sqliteLookup
+// where it can be; elsewhere it is a plain query, since modernc.org/sqlite
+// parses a database/sql prepared statement again at every execution.
 func (d *DB) prepareSQLite(ctx context.Context) error {
 	var err error
 	if d.sw == nil {
@@ -197,11 +199,6 @@ func (d *DB) prepareSQLite(ctx context.Context) error {
 		if d.stmtLogin, err = d.db.PrepareContext(ctx, lastLoginUpdate); err != nil {
 			return fmt.Errorf("registry: prepare last-login update: %w", err)
 		}
-	}
-	// modernc.org/sqlite parses a statement each time it is not prepared:
-	// the login's lookup is prepared once per reader connection.
-	if d.stmtLookup, err = d.rdb.PrepareContext(ctx, loginLookup); err != nil {
-		return fmt.Errorf("registry: prepare login lookup: %w", err)
 	}
 	return nil
 }

@@ -142,12 +142,9 @@ func (d *DB) AuthorizeLogin(ctx context.Context, fiscalCode, fingerprint string)
 		return nil, nil, fmt.Errorf("%w: %v", registry.ErrNotRegistered, err)
 	}
 	var row interface{ Scan(...any) error }
-	switch {
-	case d.lookup != nil:
+	if d.lookup != nil {
 		row = d.lookup.queryRow(ctx, fp)
-	case d.stmtLookup != nil:
-		row = d.stmtLookup.QueryRowContext(ctx, fp)
-	default:
+	} else {
 		row = d.rdb.QueryRowContext(ctx, d.q(loginLookup), fp)
 	}
 	var op struct {
